@@ -1,0 +1,23 @@
+"""The `crowdcompute` command: one Typer app per noun (devnet, store, ...), joined here."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="crowdcompute",
+    help="A decentralized marketplace for ML compute.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _register_nouns() -> None:
+    from chain.cli import devnet_app
+
+    app.add_typer(devnet_app, name="devnet")
+
+
+def main() -> None:
+    _register_nouns()
+    app()
