@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMPS := build/stamps
 FORGE := node_modules/@foundry-rs/forge-linux-amd64/bin/forge
 
-.PHONY: setup test test-contracts test-python lint demo bench clean help
+.PHONY: setup docker runtime-image test test-contracts test-python lint demo bench clean help
 
 help:
 	@echo "make demo    run a full job through the marketplace on a local chain"
@@ -16,10 +16,11 @@ help:
 	@echo "make setup   install the Python venv and npm packages (idempotent)"
 	@echo "make lint    ruff and mypy"
 	@echo "make bench   run the benchmarks; figures land in bench/results/*.json"
+	@echo "make runtime-image  build the CPU torch runtime image offline (no registry needed)"
 
 setup: $(STAMPS)/python $(STAMPS)/npm
 
-$(STAMPS)/python: pyproject.toml
+$(STAMPS)/python: pyproject.toml $(wildcard */__init__.py)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed; found " + sys.version.split()[0])'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
@@ -30,7 +31,14 @@ $(STAMPS)/npm: package.json package-lock.json
 	npm install --no-audit --no-fund --loglevel=error
 	@mkdir -p $(STAMPS) && touch $@
 
-test: setup test-contracts lint test-python
+test: setup test-contracts lint docker test-python
+
+# A Docker engine for the executor tests: installed (Debian docker.io) and started when missing and root.
+docker:
+	@tools/ensure-docker.sh
+
+runtime-image: setup docker
+	$(PY) runtime/build_offline.py --check
 
 test-contracts: setup
 	$(FORGE) test
@@ -40,6 +48,7 @@ test-python: setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
 demo: setup

@@ -13,9 +13,13 @@ app = typer.Typer(
 
 
 def _register_nouns() -> None:
+    from api.cli import gateway_app
     from chain.cli import devnet_app
+    from jobs.store.cli import store_app
 
     app.add_typer(devnet_app, name="devnet")
+    app.add_typer(store_app, name="store")
+    app.add_typer(gateway_app, name="gateway")
 
 
 def main() -> None:

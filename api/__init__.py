@@ -1,0 +1,1 @@
+"""The gateway: bundle uploads, verified content, the index of chain events, the log relay and the dApp."""

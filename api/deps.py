@@ -1,0 +1,65 @@
+"""Route dependencies, as `Annotated` aliases a handler names in its signature.
+
+The cheap ones are `async def` so FastAPI runs them on the event loop instead of a worker thread.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from api.db import Database
+from api.gateway import Gateway
+from api.services.auth import Caller
+from api.settings import Settings
+from jobs.store import ContentStore
+
+
+async def get_gateway(request: Request) -> Gateway:
+    gateway: Gateway = request.app.state.gateway
+    return gateway
+
+
+GatewayDep = Annotated[Gateway, Depends(get_gateway)]
+
+
+async def get_settings(gateway: GatewayDep) -> Settings:
+    return gateway.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def get_database(gateway: GatewayDep) -> Database:
+    """The database; query it in a worker thread (`run_in_threadpool(db.snapshot, ...)`)."""
+    return gateway.db
+
+
+DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
+async def get_store(gateway: GatewayDep) -> ContentStore:
+    return gateway.store
+
+
+StoreDep = Annotated[ContentStore, Depends(get_store)]
+
+
+async def client_ip(request: Request, settings: SettingsDep) -> str:
+    if settings.trust_forwarded_for:
+        forwarded = request.headers.get("x-forwarded-for")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.client.host if request.client else "unknown"
+
+
+ClientIpDep = Annotated[str, Depends(client_ip)]
+
+
+def require_signed_request(request: Request, gateway: GatewayDep, ip: ClientIpDep) -> Caller:
+    """A write request's caller: an API key or a signed `Request` (401/403/429 otherwise)."""
+    return gateway.auth.authenticate_request(request.method, request.url.path, request.headers, ip)
+
+
+WriterDep = Annotated[Caller, Depends(require_signed_request)]

@@ -1,0 +1,60 @@
+"""Everything one running gateway holds: settings, database, content store, auth, limits and the indexer."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from api.db import Database
+from api.errors import ServiceUnavailableError
+from api.indexer.runner import Indexer, SourceFactory, default_source_factory
+from api.services.auth import Authenticator
+from api.services.nonces import MemoryNonceStore, NonceStore, SqliteNonceStore
+from api.services.ratelimit import RateLimiter
+from api.settings import Settings
+from jobs.store import ContentStore, StoreError, open_store
+
+log = logging.getLogger(__name__)
+
+
+class Gateway:
+    def __init__(self, settings: Settings, *, source_factory: SourceFactory | None = None) -> None:
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.db = Database(settings.db_path)
+        nonces: NonceStore = (
+            SqliteNonceStore(self.db) if settings.nonce_store == "sqlite" else MemoryNonceStore()
+        )
+        self.limiter = RateLimiter(settings.rate_limit_per_minute / 60.0, settings.rate_limit_burst)
+        self.auth = Authenticator(settings, nonces, self.limiter)
+        self.indexer = Indexer(
+            self.db,
+            source_factory or default_source_factory(settings),
+            poll_interval_s=settings.indexer_poll_interval_s,
+            backoff_max_s=settings.indexer_backoff_max_s,
+        )
+        self._store: ContentStore | None = None
+        self._store_lock = threading.Lock()
+
+    @property
+    def store(self) -> ContentStore:
+        """The content store, opened on first use (a Kubo node may come up after the gateway)."""
+        with self._store_lock:
+            if self._store is None:
+                try:
+                    self._store = open_store(self.settings.store_settings())
+                except (StoreError, OSError) as exc:
+                    raise ServiceUnavailableError(f"content store unavailable: {exc}") from exc
+            return self._store
+
+    def start(self) -> None:
+        if self.settings.indexer_enabled:
+            self.indexer.start()
+
+    def close(self) -> None:
+        self.indexer.stop()
+        with self._store_lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+        self.db.close()

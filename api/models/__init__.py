@@ -1,0 +1,1 @@
+"""Pydantic models of the gateway API, by direction: `*Create` in, `*Public` out."""

@@ -1,0 +1,67 @@
+"""Providers, validators and the market's totals."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from api.models.jobs import Amount, JobPublic
+
+
+class ProviderPublic(BaseModel):
+    address: str
+    gpu_count: int
+    gpu_memory_mib: int
+    gpu_class: int
+    cpu_cores: int
+    memory_mib: int
+    price_per_hour: Amount
+    metadata_digest: str
+    stake: Amount
+    locked: Amount
+    unbonding: Amount
+    completed_jobs: int
+    failed_jobs: int
+    earnings: Amount
+    rewards: Amount
+    slashed: Amount
+    registered_block: int
+
+
+class ProvidersPublic(BaseModel):
+    data: list[ProviderPublic]
+    count: int
+
+
+class ProviderDetailPublic(ProviderPublic):
+    recent_jobs: list[JobPublic]
+
+
+class ValidatorPublic(BaseModel):
+    address: str
+    list_index: int
+    stake: Amount
+    unbonding: Amount
+    votes: int
+    approvals: int
+    earnings: Amount
+    slashed: Amount
+    registered_block: int
+
+
+class ValidatorsPublic(BaseModel):
+    data: list[ValidatorPublic]
+    count: int
+
+
+class StatsPublic(BaseModel):
+    jobs: int
+    jobs_by_state: dict[str, int]
+    providers: int
+    validators: int
+    votes: int
+    budget_posted: Amount
+    paid_to_providers: Amount
+    rewards_to_providers: Amount
+    slashed: Amount
+    events_indexed: int
+    last_block: int | None

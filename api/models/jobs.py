@@ -1,0 +1,80 @@
+"""Jobs as the index knows them: spec fields, state, timeline and votes."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+JobStateName = Literal[
+    "Open", "Claimed", "Submitted", "Accepted", "Rejected", "Unverified", "Cancelled", "Expired"
+]
+Amount = str
+"""Token amounts in the smallest unit, as decimal strings (they exceed JavaScript's safe integers)."""
+
+
+class JobPublic(BaseModel):
+    id: int
+    state: JobStateName
+    requester: str
+    provider: str | None = Field(description="the provider holding (or last holding) the job")
+    bundle_cid: str | None
+    budget: Amount
+    reward: Amount
+    collateral: Amount
+    validator_fee: Amount
+    gpu_count: int
+    gpu_memory_mib: int
+    gpu_class: int
+    cpu_cores: int
+    memory_mib: int
+    run_timeout_s: int
+    mode: str
+    committee_size: int
+    samples_per_validator: int
+    verify_blocks: int
+    reopen_on_failure: bool
+    attempts: int
+    deadline: int | None
+    submit_block: int | None
+    validator_count: int | None
+    result_cid: str | None
+    checkpoint_root: str | None
+    checkpoint_count: int | None
+    outcome: str | None
+    accepts: int | None
+    rejects: int | None
+    posted_block: int
+    posted_at: int | None
+    updated_block: int
+    updated_at: int | None
+
+
+class JobsPublic(BaseModel):
+    data: list[JobPublic]
+    count: int = Field(description="jobs matching the filters, ignoring limit and offset")
+
+
+class ChainEventPublic(BaseModel):
+    event: str
+    block_number: int
+    log_index: int
+    tx_hash: str
+    timestamp: int | None
+    args: dict[str, Any]
+
+
+class VotePublic(BaseModel):
+    validator: str
+    slot: int
+    approve: bool
+    segment: int
+    committed_digest: str
+    recomputed_digest: str
+    block_number: int
+    tx_hash: str
+
+
+class JobDetailPublic(JobPublic):
+    timeline: list[ChainEventPublic]
+    votes: list[VotePublic]

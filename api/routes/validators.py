@@ -1,0 +1,24 @@
+"""Validators from the index."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import DatabaseDep
+from api.models.accounts import ValidatorsPublic
+from api.services import queries
+
+router = APIRouter(prefix="/validators", tags=["validators"])
+
+
+@router.get("", response_model=ValidatorsPublic)
+async def read_validators(
+    db: DatabaseDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ValidatorsPublic:
+    """Registered validators with their stake, votes and earnings."""
+    return await run_in_threadpool(db.snapshot, queries.list_validators, limit=limit, offset=offset)

@@ -1,0 +1,1 @@
+"""What the routes call: auth, uploads, content, queries, the log relay, readiness."""

@@ -1,0 +1,137 @@
+"""Who calls a write endpoint: an API key, or an address proven by an EIP-712 signature (`api.signing`)."""
+
+from __future__ import annotations
+
+import hmac
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from api.errors import AuthenticationError, ForbiddenError
+from api.services.nonces import NonceStore
+from api.services.ratelimit import RateLimiter
+from api.settings import Settings, parse_api_key
+from api.signing import (
+    ADDRESS_HEADER,
+    API_KEY_HEADER,
+    EXPIRY_HEADER,
+    NONCE_HEADER,
+    SIGNATURE_HEADER,
+    lines_hash,
+    log_batch_typed_data,
+    recover_signer,
+    request_typed_data,
+)
+
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_NONCE = re.compile(r"^0x[0-9a-fA-F]{64}$")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated caller; `address` is set when the caller proved it (signature or bound key)."""
+
+    via: Literal["signature", "api_key"]
+    address: str | None
+    rate_key: str
+
+
+class Authenticator:
+    def __init__(
+        self,
+        settings: Settings,
+        nonces: NonceStore,
+        limiter: RateLimiter,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.chain_id = settings.chain_id
+        self.max_skew_s = settings.signature_max_skew_s
+        self.nonces = nonces
+        self.limiter = limiter
+        self.clock = clock
+        self._keys = [parse_api_key(k.get_secret_value()) for k in settings.api_keys]
+
+    def authenticate_request(
+        self, method: str, path: str, headers: Mapping[str, str], client_ip: str
+    ) -> Caller:
+        """A write request: signed `Request {method, path, expiry, nonce}`, or an API key."""
+        if headers.get(SIGNATURE_HEADER) is None:
+            return self._api_key(headers, client_ip)
+        address, expiry, signature = self._signed_headers(headers)
+        nonce = _required(headers, NONCE_HEADER)
+        if not _NONCE.match(nonce):
+            raise AuthenticationError(f"{NONCE_HEADER} must be 0x followed by 64 hex digits")
+        typed = request_typed_data(self.chain_id, method, path, expiry, nonce)
+        self._verify(typed, signature, address)
+        self.limiter.check(address)
+        if not self.nonces.consume(address, nonce.lower(), expiry):
+            raise AuthenticationError("replayed request: this nonce was already used")
+        return Caller("signature", address, address)
+
+    def authenticate_log_batch(
+        self, job_id: int, from_seq: int, body: bytes, headers: Mapping[str, str], client_ip: str
+    ) -> Caller:
+        """A log push: signed `LogBatch {jobId, fromSeq, linesHash, expiry}`, or an address-bound API key."""
+        if headers.get(SIGNATURE_HEADER) is None:
+            return self._api_key(headers, client_ip)
+        address, expiry, signature = self._signed_headers(headers)
+        typed = log_batch_typed_data(self.chain_id, job_id, from_seq, lines_hash(body), expiry)
+        self._verify(typed, signature, address)
+        self.limiter.check(address)
+        return Caller("signature", address, address)
+
+    def _api_key(self, headers: Mapping[str, str], client_ip: str) -> Caller:
+        presented = headers.get(API_KEY_HEADER)
+        if presented is None:
+            raise AuthenticationError(
+                f"authentication required: an {API_KEY_HEADER} header or an EIP-712 signature "
+                f"({ADDRESS_HEADER}, {EXPIRY_HEADER}, {SIGNATURE_HEADER})"
+            )
+        matched: tuple[str, str | None] | None = None
+        for key, address in self._keys:
+            if hmac.compare_digest(key.encode(), presented.encode()):
+                matched = (key, address)
+        if matched is None:
+            raise ForbiddenError("unknown API key")
+        self.limiter.check(f"ip:{client_ip}")
+        return Caller("api_key", matched[1], f"ip:{client_ip}")
+
+    def _signed_headers(self, headers: Mapping[str, str]) -> tuple[str, int, str]:
+        address = _required(headers, ADDRESS_HEADER)
+        if not _ADDRESS.match(address):
+            raise AuthenticationError(f"{ADDRESS_HEADER} is not an address")
+        try:
+            expiry = int(_required(headers, EXPIRY_HEADER))
+        except ValueError:
+            raise AuthenticationError(f"{EXPIRY_HEADER} must be unix seconds") from None
+        now = self.clock()
+        if expiry < now:
+            raise AuthenticationError(f"signature expired {int(now - expiry)} s ago")
+        if expiry > now + self.max_skew_s:
+            raise AuthenticationError(f"signature expiry is more than {self.max_skew_s} s ahead")
+        return address.lower(), expiry, _required(headers, SIGNATURE_HEADER)
+
+    def _verify(self, typed: dict[str, Any], signature: str, address: str) -> None:
+        try:
+            signer = recover_signer(typed, signature)
+        except Exception:  # eth-account raises several types for malformed signatures
+            raise AuthenticationError("malformed signature") from None
+        if signer != address:
+            raise AuthenticationError("bad signature: it was not made by " + address)
+
+
+def _required(headers: Mapping[str, str], name: str) -> str:
+    value = headers.get(name)
+    if value is None:
+        raise AuthenticationError(f"missing {name} header")
+    return value
+
+
+def ensure_address(caller: Caller, expected: str | None, what: str) -> None:
+    """Raise 403 unless the caller proved it is `expected`."""
+    if caller.address is None:
+        raise ForbiddenError(f"{what}: this API key is not bound to an address")
+    if expected is None or caller.address != expected.lower():
+        raise ForbiddenError(f"{what}: {caller.address} is not {expected or 'the expected address'}")

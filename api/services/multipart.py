@@ -1,0 +1,120 @@
+"""Stream one file out of a multipart/form-data request body into a file on disk, with a size cap.
+
+The body never sits in memory: chunks go from the socket through the parser to the file, and the request
+fails with 413 as soon as the file part passes the cap (or at once when Content-Length already says so).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from api.errors import InvalidRequestError, UploadTooLargeError
+
+FILE_FIELD = "file"
+_FORM_OVERHEAD = 64 * 1024
+"""Room for boundaries and part headers on top of the file itself."""
+
+
+@dataclass(frozen=True)
+class ReceivedFile:
+    path: Path
+    filename: str | None
+    size: int
+
+
+class _FilePartWriter:
+    def __init__(self, out: BinaryIO, max_bytes: int) -> None:
+        self.out = out
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.filename: str | None = None
+        self.found = False
+        self._writing = False
+        self._field = b""
+        self._value = b""
+        self._headers: dict[bytes, bytes] = {}
+
+    def on_part_begin(self) -> None:
+        self._headers = {}
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._field += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._value += data[start:end]
+
+    def on_header_end(self) -> None:
+        self._headers[self._field.strip().lower()] = self._value.strip()
+        self._field = self._value = b""
+
+    def on_headers_finished(self) -> None:
+        _, params = parse_options_header(self._headers.get(b"content-disposition", b""))
+        name = params.get(b"name", b"").decode("utf-8", "replace")
+        self._writing = name == FILE_FIELD and not self.found
+        if self._writing:
+            self.found = True
+            raw = params.get(b"filename")
+            self.filename = raw.decode("utf-8", "replace") if raw is not None else None
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if not self._writing:
+            return
+        self.size += end - start
+        if self.size > self.max_bytes:
+            raise UploadTooLargeError(f"the upload is larger than the limit of {self.max_bytes} bytes")
+        self.out.write(data[start:end])
+
+    def on_part_end(self) -> None:
+        self._writing = False
+
+
+async def receive_file(
+    content_type: str | None,
+    content_length: str | None,
+    body: AsyncIterator[bytes],
+    dest: Path,
+    max_bytes: int,
+) -> ReceivedFile:
+    """Write the `file` part of a multipart body to `dest`."""
+    kind, params = parse_options_header(content_type or "")
+    boundary = params.get(b"boundary")
+    if kind != b"multipart/form-data" or not boundary:
+        raise InvalidRequestError(f"send multipart/form-data with the bundle in a part named {FILE_FIELD!r}")
+    if (
+        content_length is not None
+        and content_length.isdigit()
+        and int(content_length) > max_bytes + _FORM_OVERHEAD
+    ):
+        raise UploadTooLargeError(
+            f"the upload ({content_length} bytes) is larger than the limit of {max_bytes} bytes"
+        )
+    with dest.open("wb") as out:
+        writer = _FilePartWriter(out, max_bytes)
+        parser = MultipartParser(
+            boundary,
+            {
+                "on_part_begin": writer.on_part_begin,
+                "on_header_field": writer.on_header_field,
+                "on_header_value": writer.on_header_value,
+                "on_header_end": writer.on_header_end,
+                "on_headers_finished": writer.on_headers_finished,
+                "on_part_data": writer.on_part_data,
+                "on_part_end": writer.on_part_end,
+            },
+        )
+        try:
+            async for chunk in body:
+                parser.write(chunk)
+            parser.finalize()
+        except UploadTooLargeError:
+            raise
+        except Exception as exc:  # python-multipart raises its own error types for malformed bodies
+            raise InvalidRequestError(f"malformed multipart body: {exc}") from exc
+    if not writer.found:
+        raise InvalidRequestError(f"the form has no part named {FILE_FIELD!r}")
+    return ReceivedFile(dest, writer.filename, writer.size)

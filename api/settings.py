@@ -1,0 +1,110 @@
+"""The gateway's one configuration object, read from `CROWDCOMPUTE_GATEWAY_*` variables or a `.env` file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from chain.deployments import deployment_path
+from chain.paths import DEPLOYMENTS_DIR, REPO_ROOT
+from jobs.store import StoreSettings
+
+DEV_API_KEY = "dev-gateway-key"
+"""Accepted in development only; `Settings` refuses to start with it anywhere else."""
+
+DEV_SERVER_ORIGINS = ["http://localhost:5173", "http://127.0.0.1:5173"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CROWDCOMPUTE_GATEWAY_", env_file=".env", extra="ignore", env_nested_delimiter="__"
+    )
+
+    environment: Literal["development", "test", "production"] = "development"
+    log_level: str = "INFO"
+
+    # chain
+    rpc_url: str = "http://127.0.0.1:8545"
+    chain_id: int = 31337
+    deployments_dir: Path = DEPLOYMENTS_DIR
+    rpc_timeout_s: float = 5.0
+
+    # storage
+    data_dir: Path = Path("~/.crowdcompute/gateway")
+    """The SQLite index and, unless `store_dir` or `kubo_api` is set, the embedded content store."""
+    store_dir: Path | None = None
+    """The embedded store's folder (default `<data_dir>/store`)."""
+    kubo_api: str | None = None
+    """A Kubo RPC API address; when set, content goes to Kubo instead of the embedded store."""
+    store_fsync: bool = True
+
+    # uploads
+    upload_max_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
+    upload_tmp_dir: Path | None = None
+
+    # auth and limits
+    api_keys: list[SecretStr] = Field(default_factory=lambda: [SecretStr(DEV_API_KEY)])
+    """`KEY` or `KEY@0xADDRESS`; a key bound to an address acts for it (e.g. to push that provider's logs)."""
+    signature_max_skew_s: int = Field(default=300, gt=0)
+    nonce_store: Literal["sqlite", "memory"] = "sqlite"
+    rate_limit_per_minute: float = Field(default=60.0, gt=0)
+    rate_limit_burst: int = Field(default=20, gt=0)
+    trust_forwarded_for: bool = False
+
+    # http
+    cors_origins: list[str] = Field(default_factory=lambda: list(DEV_SERVER_ORIGINS))
+    frontend_dist: Path = REPO_ROOT / "frontend" / "dist"
+
+    # indexer
+    indexer_enabled: bool = True
+    confirmations: int = Field(default=0, ge=0)
+    indexer_batch_blocks: int = Field(default=2000, gt=0)
+    indexer_poll_interval_s: float = Field(default=1.0, gt=0)
+    indexer_backoff_max_s: float = Field(default=30.0, gt=0)
+    readiness_max_lag_blocks: int = Field(default=10, ge=0)
+
+    # log relay
+    log_batch_max_lines: int = Field(default=1000, gt=0)
+    log_line_max_bytes: int = Field(default=16 * 1024, gt=0)
+    sse_heartbeat_s: float = Field(default=15.0, gt=0)
+    sse_poll_s: float = Field(default=0.5, gt=0)
+
+    @field_validator("data_dir", "store_dir", "upload_tmp_dir", "deployments_dir", "frontend_dist")
+    @classmethod
+    def _expand_home(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.environment != "development" and any(
+            parse_api_key(k.get_secret_value())[0] == DEV_API_KEY for k in self.api_keys
+        ):
+            raise ValueError(
+                f"the development API key {DEV_API_KEY!r} is configured in environment {self.environment!r}; "
+                "set CROWDCOMPUTE_GATEWAY_API_KEYS to your own keys (or to [] for signatures only)"
+            )
+        return self
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "index.sqlite"
+
+    @property
+    def deployment_file(self) -> Path:
+        return deployment_path(self.chain_id, self.deployments_dir)
+
+    def store_settings(self) -> StoreSettings:
+        return StoreSettings(
+            store_dir=self.store_dir if self.store_dir is not None else self.data_dir / "store",
+            kubo_api=self.kubo_api,
+            store_fsync=self.store_fsync,
+        )
+
+
+def parse_api_key(entry: str) -> tuple[str, str | None]:
+    """Split a configured `KEY` or `KEY@0xADDRESS` entry into the key and its bound address."""
+    key, sep, address = entry.partition("@")
+    return key, (address.lower() if sep and address else None)

@@ -1,0 +1,147 @@
+"""EIP-712 messages the gateway accepts, and helpers to sign them.
+
+The dApp and the provider implement the same two messages; everything they need is here:
+
+Domain (both messages): ``{name: "crowdcompute-gateway", version: "1", chainId: <gateway's chain id>}``
+(no verifyingContract, no salt).
+
+``Request {string method; string path; uint64 expiry; bytes32 nonce}`` authorises one write request
+(``POST /bundles``). ``method`` is upper case, ``path`` the URL path without the query string
+(``/bundles``), ``expiry`` unix seconds (at most `signature_max_skew_s` ahead), ``nonce`` 32 random bytes,
+usable once. Headers: ``X-Crowd-Address``, ``X-Crowd-Expiry`` (decimal), ``X-Crowd-Nonce`` (0x + 64 hex),
+``X-Crowd-Signature`` (0x + 130 hex, r || s || v).
+
+``LogBatch {uint256 jobId; uint64 fromSeq; bytes32 linesHash; uint64 expiry}`` authorises one log push
+(``POST /jobs/{jobId}/logs``): ``fromSeq`` is the first line's ``seq`` in the batch and ``linesHash`` is
+keccak256 of the exact request body bytes. Headers: ``X-Crowd-Address``, ``X-Crowd-Expiry``,
+``X-Crowd-Signature``. Replaying a batch is harmless: lines are stored once per (job, seq).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_utils import keccak
+
+DOMAIN_NAME = "crowdcompute-gateway"
+DOMAIN_VERSION = "1"
+
+ADDRESS_HEADER = "X-Crowd-Address"
+EXPIRY_HEADER = "X-Crowd-Expiry"
+NONCE_HEADER = "X-Crowd-Nonce"
+SIGNATURE_HEADER = "X-Crowd-Signature"
+API_KEY_HEADER = "X-API-Key"
+
+_DOMAIN_TYPE = [
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+]
+REQUEST_TYPE = [
+    {"name": "method", "type": "string"},
+    {"name": "path", "type": "string"},
+    {"name": "expiry", "type": "uint64"},
+    {"name": "nonce", "type": "bytes32"},
+]
+LOG_BATCH_TYPE = [
+    {"name": "jobId", "type": "uint256"},
+    {"name": "fromSeq", "type": "uint64"},
+    {"name": "linesHash", "type": "bytes32"},
+    {"name": "expiry", "type": "uint64"},
+]
+
+
+def _typed_data(
+    chain_id: int, primary: str, fields: list[dict[str, str]], message: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "types": {"EIP712Domain": _DOMAIN_TYPE, primary: fields},
+        "primaryType": primary,
+        "domain": {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": chain_id},
+        "message": message,
+    }
+
+
+def request_typed_data(chain_id: int, method: str, path: str, expiry: int, nonce: str) -> dict[str, Any]:
+    return _typed_data(
+        chain_id,
+        "Request",
+        REQUEST_TYPE,
+        {"method": method.upper(), "path": path, "expiry": expiry, "nonce": nonce},
+    )
+
+
+def log_batch_typed_data(
+    chain_id: int, job_id: int, from_seq: int, lines_hash: str, expiry: int
+) -> dict[str, Any]:
+    return _typed_data(
+        chain_id,
+        "LogBatch",
+        LOG_BATCH_TYPE,
+        {"jobId": job_id, "fromSeq": from_seq, "linesHash": lines_hash, "expiry": expiry},
+    )
+
+
+def lines_hash(body: bytes) -> str:
+    return "0x" + keccak(body).hex()
+
+
+def recover_signer(typed_data: dict[str, Any], signature: str) -> str:
+    """The lower-case address that signed `typed_data`; raises ValueError on a malformed signature."""
+    address: str = Account.recover_message(encode_typed_data(full_message=typed_data), signature=signature)
+    return address.lower()
+
+
+def sign_typed_data(private_key: str | bytes, typed_data: dict[str, Any]) -> str:
+    signed = Account.sign_message(encode_typed_data(full_message=typed_data), private_key=private_key)
+    return "0x" + bytes(signed.signature).hex()
+
+
+def new_nonce() -> str:
+    return "0x" + secrets.token_hex(32)
+
+
+def request_headers(
+    private_key: str | bytes,
+    chain_id: int,
+    method: str,
+    path: str,
+    *,
+    expiry: int | None = None,
+    nonce: str | None = None,
+    ttl_s: int = 60,
+) -> dict[str, str]:
+    """Headers that authorise one request to `method path` (what the dApp computes with its wallet)."""
+    expiry = int(time.time()) + ttl_s if expiry is None else expiry
+    nonce = new_nonce() if nonce is None else nonce
+    signature = sign_typed_data(private_key, request_typed_data(chain_id, method, path, expiry, nonce))
+    return {
+        ADDRESS_HEADER: Account.from_key(private_key).address,
+        EXPIRY_HEADER: str(expiry),
+        NONCE_HEADER: nonce,
+        SIGNATURE_HEADER: signature,
+    }
+
+
+def log_batch_headers(
+    private_key: str | bytes,
+    chain_id: int,
+    job_id: int,
+    from_seq: int,
+    body: bytes,
+    *,
+    expiry: int | None = None,
+    ttl_s: int = 60,
+) -> dict[str, str]:
+    """Headers that authorise pushing `body` (a `LogBatchCreate` JSON document) to job `job_id`'s logs."""
+    expiry = int(time.time()) + ttl_s if expiry is None else expiry
+    typed = log_batch_typed_data(chain_id, job_id, from_seq, lines_hash(body), expiry)
+    return {
+        ADDRESS_HEADER: Account.from_key(private_key).address,
+        EXPIRY_HEADER: str(expiry),
+        SIGNATURE_HEADER: sign_typed_data(private_key, typed),
+    }

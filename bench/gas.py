@@ -1,0 +1,127 @@
+"""Gas of the job lifecycle, measured from receipts on a fresh anvil.
+
+Two jobs run through post -> claim -> submit -> vote (every committee member) -> finalize with the same
+accounts: the first shows first-time costs (cold balances, first job id), the second the steady state
+that the targets are about.
+Prints a table and writes bench/results/gas.json. Targets are reported, not asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+from eth_account.signers.local import LocalAccount
+
+from chain.anvil import AnvilProcess
+from chain.clients.market import MarketClient
+from chain.deploy import DEFAULT_CONFIG, deploy_market
+from chain.dev_accounts import DEV_ADDRESSES, dev_account
+from chain.types import Capabilities, JobSpec, ResultCommitment, tokens
+
+RESULTS = Path(__file__).resolve().parent / "results" / "gas.json"
+TARGETS = {"lifecycle_total": 200_000, "vote": 60_000}
+STEPS = ("post_job", "claim_job", "submit_result", "vote", "finalize")
+
+SPEC = JobSpec(
+    budget=tokens(10),
+    bundle_digest=b"\x22" * 32,
+    collateral=tokens(50),
+    run_timeout=3600,
+    gpu_count=1,
+    gpu_memory_mib=4096,
+    cpu_cores=2,
+    memory_mib=4096,
+    committee_size=3,
+    samples_per_validator=2,
+    verify_blocks=20,
+    validator_fee=tokens(1),
+)
+RESULT = ResultCommitment(result_digest=b"\x33" * 32, checkpoint_root=b"\x44" * 32, checkpoint_count=16)
+
+
+def run_job(market: MarketClient, requester: MarketClient, provider: MarketClient) -> dict[str, int]:
+    """One job through its whole life; gas per step (vote: the largest of the committee's votes)."""
+    posted = requester.post_job(SPEC)
+    claimed = provider.claim_job(posted.job_id)
+    submitted = provider.submit_result(posted.job_id, RESULT)
+    committee = market.predict_committee(posted.job_id)
+    votes = [market.with_account(_account_for(a)).vote(posted.job_id, True) for a in committee]
+    finalized = market.finalize(posted.job_id)
+    gas = {
+        "post_job": posted.tx.gas_used,
+        "claim_job": claimed.tx.gas_used,
+        "submit_result": submitted.tx.gas_used,
+        "vote": max(v.tx.gas_used for v in votes),
+        **{f"vote_{i + 1}": v.tx.gas_used for i, v in enumerate(votes)},
+        "finalize": finalized.tx.gas_used,
+    }
+    gas["lifecycle_total"] = sum(gas[k] for k in ("post_job", "claim_job", "submit_result", "finalize"))
+    return gas
+
+
+def _account_for(address: str) -> LocalAccount:
+    return dev_account(DEV_ADDRESSES.index(address))
+
+
+def measure() -> dict[str, object]:
+    with AnvilProcess() as node:
+        rpc = node.rpc()
+        deployment = deploy_market(rpc, dev_account(0), config=DEFAULT_CONFIG, save_dir=None)
+        market = MarketClient(rpc, deployment, account=dev_account(0))
+        for address in DEV_ADDRESSES[1:]:
+            market.token.transfer(address, tokens(10_000))
+        requester = market.with_account(dev_account(1))
+        provider = market.with_account(dev_account(2))
+        setup = {
+            "register_provider": provider.register_provider(
+                Capabilities(1, 8192, 1, 8, 16384, tokens(1))
+            ).tx.gas_used,
+            "stake": provider.stake(tokens(1_000)).tx.gas_used,
+        }
+        for index in range(4, 9):
+            validator = market.with_account(dev_account(index))
+            validator.stake(tokens(200))
+            setup["register_validator"] = validator.register_validator().tx.gas_used
+
+        first = run_job(market, requester, provider)
+        steady = run_job(market, requester, provider)
+        setup["withdraw"] = provider.withdraw().tx.gas_used
+
+    figures: dict[str, object] = dict(steady)
+    figures.update({f"first_{k}": v for k, v in first.items()})
+    figures.update(setup)
+    figures["targets"] = TARGETS
+    figures["within_targets"] = {k: int(steady[k]) <= limit for k, limit in TARGETS.items()}
+    figures["note"] = (
+        "steady state = the second job by the same accounts; first_* = the first job after deployment; "
+        "vote = the largest of the committee's votes; lifecycle_total = post + claim + submit + finalize"
+    )
+    return figures
+
+
+def steady_within(figures: dict[str, object], key: str) -> bool:
+    value = figures[key]
+    return isinstance(value, int) and value <= TARGETS[key]
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.WARNING)
+    figures = measure()
+    print(f"{'step':<16}{'first job':>12}{'steady':>12}")
+    for key in (*STEPS, "lifecycle_total"):
+        print(f"{key:<16}{figures[f'first_{key}']:>12,}{figures[key]:>12,}")
+    for key, limit in TARGETS.items():
+        within = steady_within(figures, key)
+        verdict = "within" if within else "OVER"
+        print(f"target {key} <= {limit:,}: {verdict}")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"wrote {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

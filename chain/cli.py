@@ -1,0 +1,102 @@
+"""`crowdcompute devnet up|down|status`: the local chain with the market deployed, for development."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from chain.errors import ChainError
+from chain.paths import DEPLOYMENTS_DIR, DEVNET_DIR
+from chain.revert_messages import token_amount
+
+devnet_app = typer.Typer(
+    help="A local anvil chain with the market deployed and dev accounts funded.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of text.")]
+StateDir = Annotated[Path, typer.Option("--state-dir", help="Where the devnet keeps its pid, port and log.")]
+
+
+def _emit(as_json: bool, payload: dict[str, Any], text: str) -> None:
+    if as_json:
+        typer.echo(json.dumps(payload, indent=2))
+    else:
+        Console().print(text)
+
+
+def _fail(as_json: bool, exc: Exception) -> None:
+    if as_json:
+        typer.echo(json.dumps({"error": type(exc).__name__, "message": str(exc)}))
+    else:
+        Console(stderr=True).print(f"[red]{type(exc).__name__}[/red]: {exc}")
+    raise typer.Exit(1)
+
+
+@devnet_app.command("up")
+def up(
+    port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1 (8545, else a free one).")] = None,
+    block_time: Annotated[float, typer.Option(help="Seconds between blocks on an idle chain.")] = 1.0,
+    state_dir: StateDir = DEVNET_DIR,
+    deployments_dir: Annotated[Path, typer.Option(help="Where deployment records go.")] = DEPLOYMENTS_DIR,
+    as_json: JsonOption = False,
+) -> None:
+    """Start anvil, deploy the market, fund the dev accounts (does nothing if the devnet already runs)."""
+    from chain.devnet import devnet_up
+
+    try:
+        info, started = devnet_up(
+            port=port, block_time=block_time, state_dir=state_dir, deployments_dir=deployments_dir
+        )
+    except ChainError as exc:
+        _fail(as_json, exc)
+        return
+    verb = "started" if started else "already running"
+    text = (
+        f"devnet {verb}: {info.rpc_url} (chain id {info.chain_id}, pid {info.pid})\n"
+        f"  market {info.deployment.market}\n  token  {info.deployment.token}"
+    )
+    _emit(as_json, {"started": started, **info.to_json()}, text)
+
+
+@devnet_app.command("down")
+def down(state_dir: StateDir = DEVNET_DIR, as_json: JsonOption = False) -> None:
+    """Stop the devnet's anvil process."""
+    from chain.devnet import devnet_down
+
+    stopped = devnet_down(state_dir)
+    _emit(as_json, {"stopped": stopped}, "devnet stopped" if stopped else "no devnet was running")
+
+
+@devnet_app.command("status")
+def status(state_dir: StateDir = DEVNET_DIR, as_json: JsonOption = False) -> None:
+    """Show the devnet's addresses, head block and the dev accounts' balances."""
+    from chain.devnet import devnet_status
+
+    try:
+        current = devnet_status(state_dir)
+    except ChainError as exc:
+        _fail(as_json, exc)
+        return
+    if as_json:
+        _emit(True, current.to_json(), "")
+    elif not current.running or current.info is None:
+        Console().print("no devnet is running (start one with `crowdcompute devnet up`)")
+    else:
+        info = current.info
+        console = Console()
+        head = f"block {current.block_number}"
+        console.print(f"devnet at {info.rpc_url}, chain id {info.chain_id}, pid {info.pid}, {head}")
+        console.print(f"  market {info.deployment.market}\n  token  {info.deployment.token}")
+        table = Table("account", "ETH", "CROWD")
+        for balance in current.balances:
+            table.add_row(balance.address, f"{balance.eth / 10**18:,.4f}", token_amount(balance.tokens, ""))
+        console.print(table)
+    if not current.running:
+        raise typer.Exit(3)

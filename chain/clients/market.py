@@ -1,0 +1,340 @@
+"""The CrowdMarket deployment with domain verbs: `post_job`, `claim_job(job_id)`, `vote`, `finalize` ...
+
+Job calls take only the job id: the `Job` struct the contract wants as calldata is rebuilt by `JobStore`
+from events (and kept fresh from each receipt this client sees).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from pathlib import Path
+from typing import Any, Self
+
+from eth_account.signers.local import LocalAccount
+from eth_typing import ChecksumAddress
+from eth_utils import to_checksum_address
+
+from chain import committee
+from chain.abi import ContractCodec, DecodedLog
+from chain.clients.base import ContractClient, first
+from chain.clients.token import TokenClient
+from chain.compiler import Artifacts, compile_contracts
+from chain.deployments import load_deployment
+from chain.job_store import JobStore, JobView
+from chain.paths import DEPLOYMENTS_DIR
+from chain.results import (
+    CancelledJob,
+    CastVote,
+    ClaimedJob,
+    ExpiredJob,
+    FinalizedJob,
+    PostedJob,
+    RegisteredProvider,
+    RegisteredValidator,
+    StakeAdded,
+    SubmittedResult,
+    UnbondedWithdrawal,
+    UnbondRequested,
+    Withdrawal,
+)
+from chain.rpc import Rpc
+from chain.sender import TxSender
+from chain.types import (
+    ZERO_BYTES32,
+    Account,
+    Bytes32,
+    Capabilities,
+    Deployment,
+    Evidence,
+    Job,
+    JobId,
+    JobSpec,
+    JobStatus,
+    MarketConfig,
+    Outcome,
+    ResultCommitment,
+    Wei,
+)
+
+log = logging.getLogger(__name__)
+
+
+class MarketClient(ContractClient):
+    """Typed access to one CrowdMarket deployment, acting as `account`."""
+
+    def __init__(
+        self,
+        rpc: Rpc,
+        deployment: Deployment,
+        *,
+        artifacts: Artifacts | None = None,
+        sender: TxSender | None = None,
+        account: LocalAccount | None = None,
+    ) -> None:
+        artifacts = artifacts or compile_contracts()
+        if artifacts.abi_hash("CrowdMarket", "CrowdToken") != deployment.abi_hash:
+            log.warning(
+                "the deployment at %s was made from other contract sources; calls may fail", deployment.market
+            )
+        super().__init__(
+            rpc,
+            deployment.market,
+            ContractCodec(artifacts["CrowdMarket"].abi),
+            sender=sender,
+            account=account,
+        )
+        self.deployment = deployment
+        self.token = TokenClient(
+            rpc,
+            deployment.token,
+            ContractCodec(artifacts["CrowdToken"].abi),
+            sender=self.sender,
+            account=account,
+        )
+        self.jobs = JobStore(rpc, deployment.market, self.codec, start_block=deployment.block_number)
+        self._validators: list[ChecksumAddress] = []
+
+    @classmethod
+    def connect(
+        cls,
+        rpc: Rpc,
+        *,
+        account: LocalAccount | None = None,
+        sender: TxSender | None = None,
+        deployments_dir: Path = DEPLOYMENTS_DIR,
+    ) -> MarketClient:
+        """The client for the deployment recorded for the node's chain (`deployments/<chainId>.json`)."""
+        return cls(rpc, load_deployment(rpc.chain_id, deployments_dir), account=account, sender=sender)
+
+    def with_account(self, account: LocalAccount) -> Self:
+        other = copy.copy(self)
+        other.account = account
+        other.token = self.token.with_account(account)
+        return other
+
+    # ----- jobs -----------------------------------------------------------------------------------------
+
+    def post_job(self, spec: JobSpec) -> PostedJob:
+        """Post a job; the market pulls the escrow (budget + committee fees) from the caller.
+
+        No approve is needed: the market is the token's minter and may move its own caller's tokens
+        (docs/protocol.md, "Decisions").
+        """
+        tx, events = self.transact("postJob", spec.to_abi())
+        return self._posted(tx, events)
+
+    def post_job_with_permit(self, spec: JobSpec, *, deadline: int | None = None) -> PostedJob:
+        """Post a job paying the escrow through an EIP-2612 permit (one transaction, no approve)."""
+        permit = self.token.sign_permit(self.address, spec.escrow, deadline=deadline)
+        tx, events = self.transact(
+            "postJobWithPermit", spec.to_abi(), permit.deadline, permit.v, permit.r, permit.s
+        )
+        return self._posted(tx, events)
+
+    def _posted(self, tx: Any, events: list[DecodedLog]) -> PostedJob:
+        self.jobs.apply(events)
+        job_id = JobId(first(events, "JobPosted").args["jobId"])
+        return PostedJob(job_id, self.jobs.job(job_id), tx=tx, events=tuple(events))
+
+    def cancel_job(self, job_id: int) -> CancelledJob:
+        tx, events = self._job_call("cancelJob", job_id)
+        return CancelledJob(
+            JobId(job_id), Wei(first(events, "JobCancelled").args["refund"]), tx=tx, events=tuple(events)
+        )
+
+    def claim_job(self, job_id: int) -> ClaimedJob:
+        tx, events = self._job_call("claimJob", job_id)
+        return ClaimedJob(JobId(job_id), self.jobs.job(job_id), tx=tx, events=tuple(events))
+
+    def submit_result(self, job_id: int, result: ResultCommitment) -> SubmittedResult:
+        tx, events = self._job_call(
+            "submitResult",
+            job_id,
+            result.result_digest,
+            result.result_codec,
+            result.checkpoint_root,
+            result.checkpoint_count,
+        )
+        return SubmittedResult(JobId(job_id), self.jobs.job(job_id), tx=tx, events=tuple(events))
+
+    def vote(
+        self, job_id: int, approve: bool, evidence: Evidence | None = None, *, slot: int | None = None
+    ) -> CastVote:
+        """Vote at this account's committee slot (drawn locally from the seed unless given)."""
+        job = self.jobs.job(job_id)
+        if slot is None:
+            found = committee.slot_of(self._draw(job_id, job), self.me)
+            # Not on the committee: slot 0 lets the contract say so with NotOnCommittee.
+            slot = 0 if found is None else found
+        evidence_abi = (evidence or Evidence()).to_abi()
+        tx, events = self.transact("vote", job_id, job.to_abi(), slot, approve, evidence_abi)
+        self.jobs.apply(events)
+        fee = sum(
+            e.args["amount"] for e in events if e.name == "BalanceCredited" and e.args["account"] == self.me
+        )
+        return CastVote(JobId(job_id), slot, approve, Wei(fee), tx=tx, events=tuple(events))
+
+    def finalize(self, job_id: int) -> FinalizedJob:
+        tx, events = self._job_call("finalize", job_id)
+        done = first(events, "JobFinalized").args
+        paid = [e.args for e in events if e.name == "ProviderPaid"]
+        reopened = any(e.name == "JobReopened" for e in events)
+        return FinalizedJob(
+            JobId(job_id),
+            Outcome(done["outcome"]),
+            done["accepts"],
+            done["rejects"],
+            Wei(paid[0]["payment"]) if paid else Wei(0),
+            Wei(paid[0]["reward"]) if paid else Wei(0),
+            _slashed(events),
+            reopened,
+            self.jobs.job(job_id) if reopened else None,
+            tx=tx,
+            events=tuple(events),
+        )
+
+    def expire_job(self, job_id: int) -> ExpiredJob:
+        tx, events = self._job_call("expireJob", job_id)
+        expired = first(events, "JobExpired").args
+        reopened = any(e.name == "JobReopened" for e in events)
+        return ExpiredJob(
+            JobId(job_id),
+            expired["provider"],
+            Wei(expired["slashed"]),
+            reopened,
+            self.jobs.job(job_id) if reopened else None,
+            tx=tx,
+            events=tuple(events),
+        )
+
+    def _job_call(self, function: str, job_id: int, *extra: Any) -> tuple[Any, list[DecodedLog]]:
+        job = self.jobs.job(job_id)
+        tx, events = self.transact(function, job_id, job.to_abi(), *extra)
+        self.jobs.apply(events)
+        return tx, events
+
+    # ----- staking --------------------------------------------------------------------------------------
+
+    def register_provider(
+        self, capabilities: Capabilities, metadata_digest: bytes = ZERO_BYTES32
+    ) -> RegisteredProvider:
+        tx, events = self.transact("registerProvider", capabilities.to_abi(), metadata_digest)
+        args = first(events, "ProviderRegistered").args
+        return RegisteredProvider(
+            args["provider"],
+            Capabilities.from_abi(args["caps"]),
+            Bytes32(args["metadataDigest"]),
+            tx=tx,
+            events=tuple(events),
+        )
+
+    def register_validator(self) -> RegisteredValidator:
+        tx, events = self.transact("registerValidator")
+        args = first(events, "ValidatorRegistered").args
+        return RegisteredValidator(args["validator"], args["index"], tx=tx, events=tuple(events))
+
+    def stake(self, amount: int, *, permit: bool = False) -> StakeAdded:
+        """Add stake; the market pulls it from the caller (no approve needed; a permit is optional)."""
+        if permit:
+            p = self.token.sign_permit(self.address, amount)
+            tx, events = self.transact("stakeWithPermit", amount, p.deadline, p.v, p.r, p.s)
+        else:
+            tx, events = self.transact("stake", amount)
+        args = first(events, "Staked").args
+        return StakeAdded(
+            args["account"], Wei(args["amount"]), Wei(args["totalStake"]), tx=tx, events=tuple(events)
+        )
+
+    def request_unbond(self, amount: int) -> UnbondRequested:
+        tx, events = self.transact("requestUnbond", amount)
+        args = first(events, "UnbondRequested").args
+        return UnbondRequested(
+            args["account"], Wei(args["amount"]), args["releaseAt"], tx=tx, events=tuple(events)
+        )
+
+    def withdraw_unbonded(self) -> UnbondedWithdrawal:
+        tx, events = self.transact("withdrawUnbonded")
+        args = first(events, "UnbondedWithdrawn").args
+        return UnbondedWithdrawal(args["account"], Wei(args["amount"]), tx=tx, events=tuple(events))
+
+    def withdraw(self) -> Withdrawal:
+        tx, events = self.transact("withdraw")
+        args = first(events, "Withdrawn").args
+        return Withdrawal(
+            args["account"], Wei(args["amount"]), Wei(args["reward"]), tx=tx, events=tuple(events)
+        )
+
+    # ----- views ----------------------------------------------------------------------------------------
+
+    def job(self, job_id: int) -> JobView:
+        """The job as the chain has it now (struct rebuilt from events, status and votes from the word)."""
+        return self.jobs.load(job_id)
+
+    def account_of(self, address: str | None = None) -> Account:
+        return Account.from_abi(self.call("accountOf", address or self.me))
+
+    def capabilities_of(self, address: str | None = None) -> Capabilities:
+        return Capabilities.from_abi(self.call("capabilitiesOf", address or self.me))
+
+    def metadata_of(self, address: str | None = None) -> Bytes32:
+        return Bytes32(self.call("metadataOf", address or self.me))
+
+    def status_of(self, job_id: int) -> JobStatus:
+        return JobStatus(self.call("statusOf", job_id))
+
+    def job_word(self, job_id: int) -> Bytes32:
+        return Bytes32(self.call("jobWord", job_id))
+
+    def next_job_id(self) -> JobId:
+        return JobId(self.call("nextJobId"))
+
+    def rewards_remaining(self) -> Wei:
+        return Wei(self.call("rewardsRemaining"))
+
+    def config(self) -> MarketConfig:
+        return MarketConfig.from_abi(self.call("config"))
+
+    def validator_count(self) -> int:
+        return int(self.call("validatorCount"))
+
+    def validators(self) -> list[ChecksumAddress]:
+        """The validator list (append-only, so only new entries are fetched)."""
+        count = self.validator_count()
+        while len(self._validators) < count:
+            self._validators.append(to_checksum_address(self.call("validatorAt", len(self._validators))))
+        return list(self._validators[:count])
+
+    def hash_job(self, job: Job) -> Bytes32:
+        return Bytes32(self.call("hashJob", job.to_abi()))
+
+    def committee_of(self, job_id: int) -> list[ChecksumAddress]:
+        """The committee as the contract draws it (empty before submission)."""
+        return self._committee(job_id, self.jobs.job(job_id))
+
+    def _committee(self, job_id: int, job: Job) -> list[ChecksumAddress]:
+        # "pending": in the latest block itself the submission block's hash is not readable yet.
+        drawn = self.call("committeeOf", job_id, job.to_abi(), block="pending")
+        return [to_checksum_address(a) for a in drawn]
+
+    def seed_of(self, job_id: int) -> Bytes32:
+        return Bytes32(self.call("seedOf", job_id, self.jobs.job(job_id).to_abi(), block="pending"))
+
+    def predict_committee(self, job_id: int) -> list[ChecksumAddress]:
+        """The committee drawn in Python from the submission block's hash: no `committeeOf` call, and
+        available as soon as the submission is mined (the view needs one more block to read the hash)."""
+        return self._draw(job_id, self.jobs.job(job_id))
+
+    def _draw(self, job_id: int, job: Job) -> list[ChecksumAddress]:
+        block_hash = bytes.fromhex(self.rpc.get_block(job.state.submit_block)["hash"][2:])
+        seed = committee.seed_of(block_hash, job_id)
+        return [to_checksum_address(a) for a in committee.committee_of(job, seed, self.validators())]
+
+
+def _slashed(events: list[DecodedLog]) -> dict[ChecksumAddress, Wei]:
+    out: dict[ChecksumAddress, Wei] = {}
+    for event in events:
+        if event.name == "StakeSlashed":
+            account = event.args["account"]
+            out[account] = Wei(out.get(account, 0) + event.args["amount"])
+    return out

@@ -1,0 +1,141 @@
+"""Deploy `CrowdMarket` (its constructor creates the CROWD token); record it in `deployments/<chainId>.json`.
+
+`deploy()` checks everything before it sends anything, each failure under its own name: a key is configured
+(`MissingKey`), the node answers (`RpcUnreachable`), it serves the expected chain (`ChainIdMismatch`), and a
+public dev key is not pointed at a live chain (`DevKeyOnLiveChain`).
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
+
+from chain.abi import ContractCodec, encode_params
+from chain.compiler import Artifacts, compile_contracts
+from chain.deployments import save_deployment
+from chain.keys import Prompt, ensure_key_allowed, load_account
+from chain.paths import DEPLOYMENTS_DIR
+from chain.rpc import Rpc
+from chain.sender import TxSender
+from chain.types import BlockNumber, Deployment, MarketConfig, TxHash, Wei, tokens
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONFIG = MarketConfig(
+    unbonding_delay=7 * 24 * 3600,
+    min_provider_stake=tokens(100),
+    min_validator_stake=tokens(100),
+    validator_slash=tokens(10),
+    reward_bps=1_000,
+)
+# A dev chain unbonds in an hour so the whole cycle can be tried by hand.
+DEV_CONFIG = MarketConfig(
+    unbonding_delay=3600,
+    min_provider_stake=tokens(100),
+    min_validator_stake=tokens(100),
+    validator_slash=tokens(10),
+    reward_bps=1_000,
+)
+
+
+@dataclass(frozen=True)
+class Supply:
+    """The token's supply: `initial` goes to the treasury at deployment, the rest of `cap` is for rewards."""
+
+    initial: Wei = tokens(100_000_000)  # noqa: RUF009 (an immutable int)
+    cap: Wei = tokens(1_000_000_000)  # noqa: RUF009
+
+
+def _constructor_args(
+    codec: ContractCodec, config: MarketConfig, treasury: str, supply: Supply
+) -> tuple[list[dict[str, Any]], list[Any]]:
+    """The constructor's parameters and values, matched by name so a reordering cannot swap amounts."""
+    params: list[dict[str, Any]] = next(
+        (e for e in codec.abi if e.get("type") == "constructor"), {"inputs": []}
+    )["inputs"]
+    by_name: Mapping[str, Any] = {
+        "config": config.to_abi(),
+        "marketConfig": config.to_abi(),
+        "treasury": treasury,
+        "initialSupply": supply.initial,
+        "cap": supply.cap,
+        "cap_": supply.cap,
+        "supplyCap": supply.cap,
+    }
+    values = []
+    for param in params:
+        name = param["name"]
+        if name not in by_name:
+            raise TypeError(
+                f"CrowdMarket's constructor takes {name!r}, which deploy does not know how to fill"
+            )
+        values.append(by_name[name])
+    return list(params), values
+
+
+def deploy_market(
+    rpc: Rpc,
+    account: LocalAccount,
+    *,
+    config: MarketConfig = DEFAULT_CONFIG,
+    supply: Supply = Supply(),
+    treasury: str | None = None,
+    artifacts: Artifacts | None = None,
+    sender: TxSender | None = None,
+    save_dir: Path | None = DEPLOYMENTS_DIR,
+) -> Deployment:
+    """Deploy with `account` through `rpc`; the treasury (default: the deployer) gets the initial supply."""
+    ensure_key_allowed(account.address, rpc.chain_id)
+    artifacts = artifacts or compile_contracts()
+    market = artifacts["CrowdMarket"]
+    codec = ContractCodec(market.abi)
+    treasury_address = to_checksum_address(treasury or account.address)
+    params, values = _constructor_args(codec, config, treasury_address, supply)
+    data = bytes.fromhex(market.bytecode[2:]) + encode_params(params, values)
+    sender = sender or TxSender(rpc)
+    result = sender.transact(account, None, data)
+    address = sender.contract_address(result)
+    token_call = codec.function("token")
+    token = token_call.decode_output(rpc.call({"to": address, "data": token_call.encode()}))
+    deployment = Deployment(
+        chain_id=rpc.chain_id,
+        market=to_checksum_address(address),
+        token=to_checksum_address(token),
+        block_number=BlockNumber(result.block_number),
+        deployer=to_checksum_address(account.address),
+        tx_hash=TxHash(result.tx_hash),
+        config=config,
+        abi_hash=artifacts.abi_hash("CrowdMarket", "CrowdToken"),
+        treasury=treasury_address,
+    )
+    if save_dir is not None:
+        path = save_deployment(deployment, save_dir)
+        log.info("deployed CrowdMarket at %s (token %s); recorded in %s", address, deployment.token, path)
+    return deployment
+
+
+def deploy(
+    rpc_url: str,
+    *,
+    expected_chain_id: int,
+    keystore: Path | None = None,
+    password: str | None = None,
+    env: Mapping[str, str] | None = None,
+    prompt: Prompt | None = getpass.getpass,
+    config: MarketConfig = DEFAULT_CONFIG,
+    supply: Supply = Supply(),
+    treasury: str | None = None,
+    save_dir: Path | None = DEPLOYMENTS_DIR,
+) -> Deployment:
+    """Check key, node, chain id and dev-key use, then deploy (see the module docstring)."""
+    account = load_account(keystore=keystore, password=password, env=env, prompt=prompt)
+    rpc = Rpc.connect(rpc_url, expected_chain_id=expected_chain_id)
+    ensure_key_allowed(account.address, rpc.chain_id)
+    return deploy_market(rpc, account, config=config, supply=supply, treasury=treasury, save_dir=save_dir)

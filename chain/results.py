@@ -1,0 +1,127 @@
+"""What each client call returns: the typed outcome, the mined transaction and its decoded events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from eth_typing import ChecksumAddress
+
+from chain.abi import DecodedLog
+from chain.types import Bytes32, Capabilities, Job, JobId, Outcome, TxResult, Wei
+
+
+@dataclass(frozen=True)
+class _Mined:
+    tx: TxResult = field(kw_only=True)
+    events: tuple[DecodedLog, ...] = field(default=(), repr=False, kw_only=True)
+
+    def events_named(self, name: str) -> list[DecodedLog]:
+        return [e for e in self.events if e.name == name]
+
+
+@dataclass(frozen=True)
+class PostedJob(_Mined):
+    job_id: JobId
+    job: Job
+
+
+@dataclass(frozen=True)
+class CancelledJob(_Mined):
+    job_id: JobId
+    refund: Wei
+
+
+@dataclass(frozen=True)
+class ClaimedJob(_Mined):
+    job_id: JobId
+    job: Job
+
+
+@dataclass(frozen=True)
+class SubmittedResult(_Mined):
+    job_id: JobId
+    job: Job
+
+
+@dataclass(frozen=True)
+class CastVote(_Mined):
+    job_id: JobId
+    slot: int
+    approve: bool
+    fee: Wei
+
+
+@dataclass(frozen=True)
+class FinalizedJob(_Mined):
+    job_id: JobId
+    outcome: Outcome
+    accepts: int
+    rejects: int
+    payment: Wei
+    reward: Wei
+    slashed: dict[ChecksumAddress, Wei]
+    reopened: bool
+    job: Job | None
+    """The reopened job's struct, or None when the job closed."""
+
+
+@dataclass(frozen=True)
+class ExpiredJob(_Mined):
+    job_id: JobId
+    provider: ChecksumAddress
+    slashed: Wei
+    reopened: bool
+    job: Job | None
+
+
+@dataclass(frozen=True)
+class RegisteredProvider(_Mined):
+    provider: ChecksumAddress
+    capabilities: Capabilities
+    metadata_digest: Bytes32
+
+
+@dataclass(frozen=True)
+class RegisteredValidator(_Mined):
+    validator: ChecksumAddress
+    index: int
+
+
+@dataclass(frozen=True)
+class StakeAdded(_Mined):
+    account: ChecksumAddress
+    amount: Wei
+    total_stake: Wei
+
+
+@dataclass(frozen=True)
+class UnbondRequested(_Mined):
+    account: ChecksumAddress
+    amount: Wei
+    release_at: int
+
+
+@dataclass(frozen=True)
+class UnbondedWithdrawal(_Mined):
+    account: ChecksumAddress
+    amount: Wei
+
+
+@dataclass(frozen=True)
+class Withdrawal(_Mined):
+    account: ChecksumAddress
+    amount: Wei
+    reward: Wei
+
+
+@dataclass(frozen=True)
+class Permit:
+    """An EIP-2612 permit signature, ready for `*WithPermit` calls."""
+
+    owner: ChecksumAddress
+    spender: ChecksumAddress
+    value: Wei
+    deadline: int
+    v: int
+    r: bytes
+    s: bytes

@@ -1,0 +1,184 @@
+"""One sentence per contract error, from its decoded fields: what went wrong, with the numbers to act on.
+
+Errors without a template read as `Name(field=value, ...)`, so a new contract error never hides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from enum import IntEnum
+from typing import Any
+
+from chain.types import TOKEN_DECIMALS, Capability, JobSpecField, JobStatus, Role, enum_label
+
+Fields = Mapping[str, Any]
+
+
+def short_address(address: Any) -> str:
+    text = str(address)
+    return f"{text[:6]}…{text[-4:]}" if len(text) == 42 else text
+
+
+def token_amount(wei: Any, symbol: str = "CROWD") -> str:
+    """18-decimal units as whole tokens: 50 CROWD, 0.25 CROWD."""
+    value = Decimal(int(wei)) / Decimal(10**TOKEN_DECIMALS)
+    text = format(value.normalize(), "f") if value else "0"
+    return f"{text} {symbol}"
+
+
+def _label(enum_type: type[IntEnum], value: Any) -> str:
+    try:
+        return enum_label(enum_type(int(value)))
+    except ValueError:
+        return str(value)
+
+
+_CAPABILITY_UNITS: dict[Capability, tuple[str, str]] = {
+    Capability.GPU_COUNT: ("{} GPUs", "{}"),
+    Capability.GPU_MEMORY: ("{} MiB of GPU memory", "{}"),
+    Capability.GPU_CLASS: ("GPU class {}", "class {}"),
+    Capability.CPU_CORES: ("{} CPU cores", "{}"),
+    Capability.MEMORY: ("{} MiB of memory", "{}"),
+}
+
+
+def _lacks_capability(f: Fields) -> str:
+    try:
+        capability = Capability(int(f["capability"]))
+    except ValueError:
+        return (
+            f"job {f['jobId']} needs capability {f['capability']} = {f['required']}; "
+            f"provider {short_address(f['provider'])} offers {f['offered']}"
+        )
+    need, offer = _CAPABILITY_UNITS[capability]
+    return (
+        f"job {f['jobId']} needs {need.format(f['required'])}; "
+        f"provider {short_address(f['provider'])} offers {offer.format(f['offered'])}"
+    )
+
+
+def _invalid_spec(f: Fields) -> str:
+    return f"invalid job spec: {_label(JobSpecField, f['field'])} is {f['value']}; the limit is {f['limit']}"
+
+
+_TEMPLATES: dict[str, Callable[[Fields], str]] = {
+    # Jobs (IJobMarket)
+    "InvalidJobSpec": _invalid_spec,
+    "JobNotInStatus": lambda f: (
+        f"job {f['jobId']} is {_label(JobStatus, f['actual'])}, not {_label(JobStatus, f['expected'])}"
+    ),
+    "JobDataMismatch": lambda f: (
+        f"job {f['jobId']}: the job data sent does not match the chain (rebuild it from the job's events)"
+    ),
+    "NotJobRequester": lambda f: (
+        f"only job {f['jobId']}'s requester {short_address(f['requester'])} may do this; "
+        f"caller is {short_address(f['caller'])}"
+    ),
+    "NotJobProvider": lambda f: (
+        f"only job {f['jobId']}'s provider {short_address(f['provider'])} may do this; "
+        f"caller is {short_address(f['caller'])}"
+    ),
+    "RequesterCannotClaim": lambda f: (
+        f"{short_address(f['requester'])} posted job {f['jobId']} and may not claim it"
+    ),
+    "ProviderLacksCapability": _lacks_capability,
+    "SubmitDeadlinePassed": lambda f: f"job {f['jobId']}'s submission deadline passed at {f['deadline']}",
+    "DeadlineNotReached": lambda f: f"job {f['jobId']} can only expire after its deadline {f['deadline']}",
+    "EmptyResult": lambda f: f"job {f['jobId']}: a result needs a nonzero result digest",
+    "VotingNotOpen": lambda f: f"voting on job {f['jobId']} opens at block {f['firstBlock']}",
+    "VoteWindowClosed": lambda f: f"voting on job {f['jobId']} closed after block {f['lastBlock']}",
+    "CommitteeSlotOutOfRange": lambda f: (
+        f"job {f['jobId']} has a committee of {f['committeeSize']}; slot {f['slot']} does not exist"
+    ),
+    "NotOnCommittee": lambda f: (
+        f"{short_address(f['caller'])} is not the validator at committee slot {f['slot']} of job {f['jobId']}"
+    ),
+    "AlreadyVoted": lambda f: f"committee slot {f['slot']} has already voted on job {f['jobId']}",
+    "ProviderCannotVote": lambda f: (
+        f"{short_address(f['provider'])} ran job {f['jobId']} and may not vote on it"
+    ),
+    "VerificationPending": lambda f: (
+        f"job {f['jobId']} has no majority yet; it can be finalized after block {f['untilBlock']}"
+    ),
+    "SeedUnavailable": lambda f: (
+        f"job {f['jobId']}: the hash of block {f['submitBlock']} (its seed) cannot be read now"
+    ),
+    # Accounts and stake (IStaking)
+    "ZeroAmount": lambda f: "the amount must be more than zero",
+    "AccountNotInRole": lambda f: (
+        f"{short_address(f['account'])} is registered as {_label(Role, f['actual'])}; "
+        f"this needs {_label(Role, f['expected'])}"
+    ),
+    "RoleAlreadyAssigned": lambda f: (
+        f"{short_address(f['account'])} is already a {_label(Role, f['role'])}; roles are exclusive"
+    ),
+    "ValidatorAlreadyRegistered": lambda f: (
+        f"{short_address(f['validator'])} is already validator number {f['index']}"
+    ),
+    "ValidatorListFull": lambda f: f"the validator list is full ({f['max']} entries)",
+    "InsufficientFreeStake": lambda f: (
+        f"{short_address(f['account'])} has {token_amount(f['available'])} of free stake; "
+        f"{token_amount(f['required'])} needed"
+    ),
+    "StakeBelowMinimum": lambda f: (
+        f"{short_address(f['account'])} has {token_amount(f['stake'])} staked; "
+        f"the minimum is {token_amount(f['minimum'])}"
+    ),
+    "NothingToWithdraw": lambda f: f"{short_address(f['account'])} has no balance or reward to withdraw",
+    "NothingUnbonding": lambda f: f"{short_address(f['account'])} has nothing unbonding",
+    "UnbondingLocked": lambda f: (
+        f"{short_address(f['account'])}'s unbonding stake is released at {f['releaseAt']}"
+    ),
+    "ValidatorIndexOutOfRange": lambda f: f"there is no validator {f['index']} (the list has {f['count']})",
+    # Deployment (ICrowdMarket) and the token
+    "InvalidSupply": lambda f: (
+        f"initial supply {token_amount(f['initialSupply'])} and cap {token_amount(f['cap'])} do not fit "
+        f"(the cap may be at most {token_amount(f['maxCap'])})"
+    ),
+    "InvalidRewardBps": lambda f: f"rewardBps {f['rewardBps']} is above {f['max']}",
+    "CrowdTokenUnauthorizedMinter": lambda f: (
+        f"{short_address(f['caller'])} may not mint; only {short_address(f['minter'])} can"
+    ),
+    "ERC20InsufficientBalance": lambda f: (
+        f"{short_address(f['sender'])} holds {token_amount(f['balance'])}; {token_amount(f['needed'])} needed"
+    ),
+    "ERC20InsufficientAllowance": lambda f: (
+        f"{short_address(f['spender'])} may spend {token_amount(f['allowance'])}; "
+        f"{token_amount(f['needed'])} needed (approve first, or sign a permit)"
+    ),
+    "ERC2612ExpiredSignature": lambda f: f"the permit expired at {f['deadline']}",
+    "ERC2612InvalidSigner": lambda f: (
+        f"the permit was signed by {short_address(f['signer'])}, not by {short_address(f['owner'])}"
+    ),
+    "ERC20ExceededCap": lambda f: (
+        f"minting would raise the supply to {token_amount(f['increasedSupply'])}, "
+        f"over the cap of {token_amount(f['cap'])}"
+    ),
+    "ReentrancyGuardReentrantCall": lambda f: "reentrant call refused",
+    "Error": lambda f: str(f["message"]),
+    "Panic": lambda f: f"panic 0x{int(f['code']):02x}: {f['reason']}",
+}
+
+
+def _generic(name: str, fields: Fields) -> str:
+    inner = ", ".join(f"{k}={_plain(v)}" for k, v in fields.items())
+    return f"{name}({inner})"
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    return str(value)
+
+
+def describe(name: str, fields: Fields) -> str:
+    """The human message for error `name` with decoded `fields`."""
+    template = _TEMPLATES.get(name)
+    if template is None:
+        return _generic(name, fields)
+    try:
+        return template(fields)
+    except (KeyError, ValueError, TypeError):
+        # The contract's field names drifted from the template: still say everything we know.
+        return _generic(name, fields)

@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @title The CROWD token's minting surface
+/// @notice CROWD is an ERC20 with EIP-2612 permit and a hard cap. The market that deploys it is its only
+/// minter: rewards are minted when a provider withdraws them, never beyond the cap. The minter also moves
+/// tokens with `transferFrom` without an allowance: the market pulls a caller's escrow or stake only from that
+/// caller, so approving the market first is optional.
+interface ICrowdToken {
+    /// @notice A caller other than the minter tried to mint.
+    /// @param caller The account that called `mint`.
+    /// @param minter The only account allowed to mint.
+    error CrowdTokenUnauthorizedMinter(address caller, address minter);
+
+    /// @notice Mints `amount` tokens to `to`.
+    /// @dev Requirements: the caller is `minter()`; the total supply stays within `cap()`
+    /// (`ERC20ExceededCap` otherwise).
+    /// @param to The receiver.
+    /// @param amount How many tokens (18 decimals).
+    function mint(address to, uint256 amount) external;
+
+    /// @notice The only account allowed to mint: the market that deployed the token.
+    function minter() external view returns (address);
+}

@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {Capability, Evidence, Job, JobSpec, JobSpecField, JobStatus, Outcome} from "../market/Types.sol";
+
+/// @title The job state machine and its escrow
+/// @notice The market stores one word per live job: bits 255..24 hold the upper 232 bits of
+/// `keccak256(abi.encode(job))`, bits 23..16 the committee slots that voted accept, bits 15..8 the slots that
+/// voted, bits 7..0 the `JobStatus`. Every call that acts on a job takes the whole `Job` as calldata (rebuilt
+/// by clients from the events) and is refused with `JobDataMismatch` if it does not hash to the stored word.
+///
+/// Life of a job: `Open --claimJob--> Claimed --submitResult--> Submitted --finalize--> closed`, or
+/// `Open --cancelJob--> closed`, or `Claimed --expireJob--> closed`; a rejected or expired job with
+/// `reopenOnFailure` goes back to `Open` while `attempts < 3`.
+///
+/// Escrow: at post the requester pays `budget + committeeSize * validatorFee`. A vote credits `validatorFee`
+/// to the voter at once; whatever is left is paid out when the job closes.
+interface IJobMarket {
+    // ------------------------------------------------------------------ events
+
+    /// @notice A job was posted and its escrow funded.
+    /// @param jobId The new job's id.
+    /// @param requester Who posted and paid.
+    /// @param spec The spec as stored: `requester` and `reward` filled in by the contract.
+    event JobPosted(uint256 indexed jobId, address indexed requester, JobSpec spec);
+
+    /// @notice The requester cancelled an open job; its escrow was transferred back at once.
+    /// @param jobId The job.
+    /// @param refund Tokens transferred to the requester.
+    event JobCancelled(uint256 indexed jobId, uint256 refund);
+
+    /// @notice A provider claimed an open job; `spec.collateral` of its stake is locked.
+    /// @param jobId The job.
+    /// @param provider The provider (`state.provider`).
+    /// @param deadline `state.deadline`: the last second at which it may submit.
+    event JobClaimed(uint256 indexed jobId, address indexed provider, uint64 deadline);
+
+    /// @notice The provider submitted its result; `state.submitBlock` is this event's block number.
+    /// @param jobId The job.
+    /// @param provider The provider.
+    /// @param resultDigest sha2-256 digest of the result's CID.
+    /// @param resultCodec Multicodec of the result's CID.
+    /// @param checkpointRoot Merkle root of the checkpoint digests.
+    /// @param checkpointCount Number of checkpoints under the root.
+    /// @param validatorCount `state.validatorCount`: the validator list's length the committee is drawn from.
+    event ResultSubmitted(
+        uint256 indexed jobId,
+        address indexed provider,
+        bytes32 resultDigest,
+        uint8 resultCodec,
+        bytes32 checkpointRoot,
+        uint32 checkpointCount,
+        uint16 validatorCount
+    );
+
+    /// @notice A committee member voted; `validatorFee` was credited to it (see `BalanceCredited`).
+    /// @param jobId The job.
+    /// @param validator The voter.
+    /// @param slot Its committee slot (bit `slot` of the vote masks).
+    /// @param approve Whether it accepted the result.
+    /// @param evidence The sample it re-ran and the digests it compared.
+    event VoteCast(uint256 indexed jobId, address indexed validator, uint8 slot, bool approve, Evidence evidence);
+
+    /// @notice A submitted job was decided.
+    /// @param jobId The job.
+    /// @param outcome Accepted, Rejected or Unverified.
+    /// @param accepts Votes to accept.
+    /// @param rejects Votes to reject.
+    event JobFinalized(uint256 indexed jobId, Outcome outcome, uint8 accepts, uint8 rejects);
+
+    /// @notice The provider of an accepted job was credited its payment and owed its reward.
+    /// @param jobId The job.
+    /// @param provider The provider.
+    /// @param payment `spec.budget`, credited to its balance.
+    /// @param reward `spec.reward`, added to its owed rewards (minted on `withdraw`).
+    event ProviderPaid(uint256 indexed jobId, address indexed provider, uint96 payment, uint96 reward);
+
+    /// @notice A claimed job passed its deadline without a result; the provider's collateral was slashed.
+    /// @param jobId The job.
+    /// @param provider The provider that let it expire.
+    /// @param slashed Collateral taken (`spec.collateral`).
+    event JobExpired(uint256 indexed jobId, address indexed provider, uint96 slashed);
+
+    /// @notice A rejected or expired job went back to `Open` with a fresh `JobState` (only `attempts` kept).
+    /// @param jobId The job.
+    /// @param attempts `state.attempts` after the increment.
+    event JobReopened(uint256 indexed jobId, uint16 attempts);
+
+    // ------------------------------------------------------------------ errors
+
+    /// @notice A `JobSpec` field is out of range. `limit` is the bound it crossed: the minimum for a value too
+    /// small, the maximum for a value too large.
+    /// @param field The field.
+    /// @param value What was given.
+    /// @param limit The bound.
+    error InvalidJobSpec(JobSpecField field, uint256 value, uint256 limit);
+
+    /// @notice A `JobSpec` field does not fit its type (the calldata is not a canonical ABI encoding).
+    error JobSpecNotCanonical();
+
+    /// @notice The job is not in the status the call needs.
+    /// @param jobId The job.
+    /// @param actual Its status (`Closed` once its word is deleted, `None` if it never existed).
+    /// @param expected The status the call needs.
+    error JobNotInStatus(uint256 jobId, JobStatus actual, JobStatus expected);
+
+    /// @notice The `Job` passed does not hash to the stored word.
+    /// @param jobId The job.
+    error JobDataMismatch(uint256 jobId);
+
+    /// @notice Only the requester may do this.
+    /// @param jobId The job.
+    /// @param caller Who called.
+    /// @param requester The job's requester.
+    error NotJobRequester(uint256 jobId, address caller, address requester);
+
+    /// @notice Only the job's provider may do this.
+    /// @param jobId The job.
+    /// @param caller Who called.
+    /// @param provider The job's provider.
+    error NotJobProvider(uint256 jobId, address caller, address provider);
+
+    /// @notice A requester may not claim its own job (it would pay itself and be minted the reward).
+    /// @param jobId The job.
+    /// @param requester The requester.
+    error RequesterCannotClaim(uint256 jobId, address requester);
+
+    /// @notice The provider offers less than the job's minimum for one capability.
+    /// @param jobId The job.
+    /// @param provider The provider.
+    /// @param capability The capability.
+    /// @param required The job's minimum.
+    /// @param offered The provider's registered value.
+    error ProviderLacksCapability(
+        uint256 jobId, address provider, Capability capability, uint256 required, uint256 offered
+    );
+
+    /// @notice The submit deadline has passed.
+    /// @param jobId The job.
+    /// @param deadline The last second a result was accepted.
+    error SubmitDeadlinePassed(uint256 jobId, uint64 deadline);
+
+    /// @notice The job cannot expire before its deadline.
+    /// @param jobId The job.
+    /// @param deadline The deadline; `expireJob` works once `block.timestamp > deadline`.
+    error DeadlineNotReached(uint256 jobId, uint64 deadline);
+
+    /// @notice A result needs a nonzero result digest.
+    /// @param jobId The job.
+    error EmptyResult(uint256 jobId);
+
+    /// @notice Votes start in the block after the submission (the seed is that block's hash).
+    /// @param jobId The job.
+    /// @param firstBlock The first block that accepts votes.
+    error VotingNotOpen(uint256 jobId, uint256 firstBlock);
+
+    /// @notice The voting window has closed.
+    /// @param jobId The job.
+    /// @param lastBlock The last block that accepted votes.
+    error VoteWindowClosed(uint256 jobId, uint256 lastBlock);
+
+    /// @notice The slot is past the committee's size `min(committeeSize, validatorCount)`.
+    /// @param jobId The job.
+    /// @param slot The slot given.
+    /// @param committeeSize The committee's size.
+    error CommitteeSlotOutOfRange(uint256 jobId, uint8 slot, uint256 committeeSize);
+
+    /// @notice The caller is not the validator drawn for that slot.
+    /// @param jobId The job.
+    /// @param caller Who called.
+    /// @param slot The slot given.
+    error NotOnCommittee(uint256 jobId, address caller, uint8 slot);
+
+    /// @notice That slot has already voted.
+    /// @param jobId The job.
+    /// @param slot The slot.
+    error AlreadyVoted(uint256 jobId, uint8 slot);
+
+    /// @notice A job's requester can never vote on it (it is compensated when the job fails).
+    /// @param jobId The job.
+    /// @param requester The requester.
+    error RequesterCannotVote(uint256 jobId, address requester);
+
+    /// @notice Neither side has a strict majority of the committee and the window is still open.
+    /// @param jobId The job.
+    /// @param untilBlock The window's last block; `finalize` works from the block after.
+    error VerificationPending(uint256 jobId, uint256 untilBlock);
+
+    /// @notice The seed's block hash cannot be read: the submission block is not yet sealed, or it is older
+    /// than the chain keeps hashes for (256 blocks, 8191 with EIP-2935).
+    /// @param jobId The job.
+    /// @param submitBlock The block whose hash is the seed's source.
+    error SeedUnavailable(uint256 jobId, uint64 submitBlock);
+
+    // ------------------------------------------------------------------ requester
+
+    /// @notice Posts a job and pulls `budget + committeeSize * validatorFee` from the caller (no approval needed:
+    /// the market is the token's minter and spends its callers' payments without an allowance).
+    /// @dev Emits `JobPosted`. The contract sets `spec.requester = msg.sender` and
+    /// `spec.reward = min(budget * rewardBps / 10_000, rewardsRemaining())`, reserving the reward from the
+    /// emission budget. Requirements (`InvalidJobSpec` otherwise): `budget > 0`; `bundleDigest != 0`;
+    /// `runTimeout > 0`; `committeeSize <= 8`, and `>= 1` unless `mode` is `None`; `samplesPerValidator >= 1`
+    /// in modes `Segments` and `Shards`; `1 <= verifyBlocks <= 240`;
+    /// `collateral >= committeeSize * validatorFee`.
+    /// @param spec The job; `requester` and `reward` are ignored and overwritten.
+    /// @return jobId The new job's id (ids start at 1).
+    function postJob(JobSpec calldata spec) external returns (uint256 jobId);
+
+    /// @notice `postJob`, first applying an EIP-2612 permit for exactly `budget + committeeSize * validatorFee`.
+    /// @dev Kept for clients that sign permits: the market needs no allowance, so the permit only sets one. A permit
+    /// that fails (for example because someone already submitted it) is ignored.
+    function postJobWithPermit(JobSpec calldata spec, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
+        external
+        returns (uint256 jobId);
+
+    /// @notice Cancels an open job and transfers its escrow back to the requester at once.
+    /// @dev Emits `JobCancelled`. The reserved reward returns to `rewardsRemaining`. Requirements: status
+    /// `Open`, caller is `spec.requester` (`NotJobRequester`).
+    function cancelJob(uint256 jobId, Job calldata job) external;
+
+    // ------------------------------------------------------------------ provider
+
+    /// @notice Claims an open job, locking `spec.collateral` of the caller's stake until the job closes.
+    /// @dev Emits `JobClaimed`. Requirements: status `Open`; the caller is a registered provider
+    /// (`AccountNotInRole`) other than the requester (`RequesterCannotClaim`); each capability at least the
+    /// job's minimum (`ProviderLacksCapability`); stake at least `config().minProviderStake`
+    /// (`StakeBelowMinimum`); free stake at least `spec.collateral` (`InsufficientFreeStake`).
+    function claimJob(uint256 jobId, Job calldata job) external;
+
+    /// @notice Submits the result of a claimed job; its block's hash becomes the committee seed.
+    /// @dev Emits `ResultSubmitted`. Sets `submitBlock`, `validatorCount` (the list's length now) and
+    /// `resultHash = keccak256(abi.encode(resultDigest, resultCodec, checkpointRoot, checkpointCount))`.
+    /// Requirements: status `Claimed`; caller is `state.provider` (`NotJobProvider`);
+    /// `block.timestamp <= state.deadline` (`SubmitDeadlinePassed`); `resultDigest != 0` (`EmptyResult`).
+    function submitResult(
+        uint256 jobId,
+        Job calldata job,
+        bytes32 resultDigest,
+        uint8 resultCodec,
+        bytes32 checkpointRoot,
+        uint32 checkpointCount
+    ) external;
+
+    // ------------------------------------------------------------------ validators
+
+    /// @notice Votes on a submitted job from committee slot `slot`; credits `validatorFee` to the voter.
+    /// @dev Emits `VoteCast` and `BalanceCredited`. Requirements: status `Submitted`;
+    /// `submitBlock < block.number <= submitBlock + verifyBlocks` (`VotingNotOpen`, `VoteWindowClosed`);
+    /// `slot < min(committeeSize, validatorCount)` (`CommitteeSlotOutOfRange`); the caller is the validator
+    /// drawn for the slot (`NotOnCommittee`; roles are exclusive, so never the job's provider), not the requester
+    /// (`RequesterCannotVote`), with stake at least
+    /// `config().minValidatorStake` (`StakeBelowMinimum`); the slot has not voted (`AlreadyVoted`).
+    /// @param evidence Recorded in the event only.
+    function vote(uint256 jobId, Job calldata job, uint8 slot, bool approve, Evidence calldata evidence) external;
+
+    // ------------------------------------------------------------------ anyone
+
+    /// @notice Decides a submitted job once a side has a strict majority of the committee, or after the
+    /// voting window.
+    /// @dev Emits `JobFinalized`, then by outcome:
+    /// - Accepted (more accepts than rejects, or no votes in mode `None`): `ProviderPaid`; the provider's
+    ///   collateral is unlocked; fees of slots that did not vote are credited back to the requester.
+    /// - Rejected (more rejects than accepts): `StakeSlashed` for the whole collateral. With
+    ///   `reopenOnFailure` and `attempts < 3` the job reopens (`JobReopened`): the collateral first
+    ///   restores the fees the votes consumed, the rest is credited to the requester. Otherwise the requester
+    ///   is credited the remaining escrow plus the collateral, and the reward returns to `rewardsRemaining`.
+    /// - Unverified (a tie, or no votes outside mode `None`): nobody is slashed, the collateral is unlocked,
+    ///   the requester is credited the remaining escrow, the reward returns to `rewardsRemaining`.
+    /// On a decided outcome each voter on the losing side loses up to `validatorSlash` (stake first, then
+    /// unbonding), shared equally among the winning voters (division dust to the lowest winning slot). If the
+    /// seed's block hash can no longer be read, this sharing is skipped.
+    /// Requirements: status `Submitted`; a strict majority or `block.number > submitBlock + verifyBlocks`
+    /// (`VerificationPending`).
+    function finalize(uint256 jobId, Job calldata job) external;
+
+    /// @notice Expires a claimed job whose deadline passed: the provider's collateral is slashed.
+    /// @dev Emits `StakeSlashed`, `JobExpired`, then either `JobReopened` (with `reopenOnFailure` and
+    /// `attempts < 3`; the collateral is credited to the requester) or `BalanceCredited` to the
+    /// requester for the escrow plus the collateral (the reward returns to `rewardsRemaining`).
+    /// Requirements: status `Claimed`; `block.timestamp > state.deadline` (`DeadlineNotReached`).
+    function expireJob(uint256 jobId, Job calldata job) external;
+
+    // ------------------------------------------------------------------ views
+
+    /// @notice The stored word of a live job (zero once closed).
+    function jobWord(uint256 jobId) external view returns (bytes32);
+
+    /// @notice The job's status: from its word, `Closed` for a past id with no word, `None` otherwise.
+    function statusOf(uint256 jobId) external view returns (JobStatus);
+
+    /// @notice The id the next post gets (ids start at 1).
+    function nextJobId() external view returns (uint256);
+
+    /// @notice Reward tokens still available to reserve (the emission budget `cap - initialSupply`, less
+    /// rewards reserved by live jobs or owed or minted).
+    function rewardsRemaining() external view returns (uint256);
+
+    /// @notice `keccak256(abi.encode(job))`; the stored word keeps its upper 232 bits.
+    function hashJob(Job calldata job) external pure returns (bytes32);
+
+    /// @notice The committee of a submitted job, slot by slot (`min(committeeSize, validatorCount)` entries).
+    /// @dev Requirements: status `Submitted`, `job` matches, the seed readable (`SeedUnavailable`).
+    function committeeOf(uint256 jobId, Job calldata job) external view returns (address[] memory);
+
+    /// @notice `keccak256(abi.encode(blockhash(submitBlock), jobId))`, the committee and sampling seed.
+    /// @dev Requirements: status `Submitted`, `job` matches, the seed readable (`SeedUnavailable`).
+    function seedOf(uint256 jobId, Job calldata job) external view returns (bytes32);
+}

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {Account, Capabilities, MarketConfig, Role} from "../market/Types.sol";
+
+/// @title Accounts, registration, stake, unbonding and pull balances
+/// @notice Every account has one role (provider or validator, exclusive and permanent), a stake of which part
+/// may be locked as job collateral, an unbonding amount released after `config().unbondingDelay`, and a
+/// balance of earned tokens plus owed rewards that `withdraw()` pays out. All amounts are CROWD base units.
+/// Stake, unbonding and balances are held by the market itself; slashing is internal to the market.
+interface IStaking {
+    // ------------------------------------------------------------------ events
+
+    /// @notice A provider registered or updated its capabilities and metadata.
+    /// @param provider The provider.
+    /// @param caps What it offers (compared with each job's minimums at claim).
+    /// @param metadataDigest sha2-256 digest of its metadata document's CID.
+    event ProviderRegistered(address indexed provider, Capabilities caps, bytes32 metadataDigest);
+
+    /// @notice A validator joined the validator list.
+    /// @param validator The validator.
+    /// @param index Its position in the list (committee draws pick positions).
+    event ValidatorRegistered(address indexed validator, uint256 index);
+
+    /// @notice Tokens were added to an account's stake.
+    /// @param account The staker.
+    /// @param amount Added now.
+    /// @param totalStake The stake after the addition.
+    event Staked(address indexed account, uint96 amount, uint96 totalStake);
+
+    /// @notice Free stake moved to unbonding.
+    /// @param account The staker.
+    /// @param amount Moved now.
+    /// @param releaseAt When the whole unbonding amount (this and any earlier request) can be withdrawn.
+    event UnbondRequested(address indexed account, uint96 amount, uint64 releaseAt);
+
+    /// @notice The unbonding amount was paid out.
+    /// @param account The staker.
+    /// @param amount Tokens transferred.
+    event UnbondedWithdrawn(address indexed account, uint96 amount);
+
+    /// @notice An account's balance was paid and its owed rewards minted.
+    /// @param account The receiver.
+    /// @param amount Tokens transferred from the market.
+    /// @param reward Tokens minted.
+    event Withdrawn(address indexed account, uint128 amount, uint128 reward);
+
+    /// @notice Stake (or, for a validator, unbonding stake) was taken as a penalty.
+    /// @param account The slashed account.
+    /// @param jobId The job the penalty belongs to.
+    /// @param amount Tokens taken (they move to other accounts' balances or back into the job's escrow).
+    event StakeSlashed(address indexed account, uint256 indexed jobId, uint96 amount);
+
+    /// @notice An account's withdrawable balance grew: a vote fee, a refund, compensation, or a share of a
+    /// slashed validator's stake. A provider's payment is reported by `ProviderPaid` instead.
+    /// @param account The credited account.
+    /// @param jobId The job the credit comes from.
+    /// @param amount Tokens credited.
+    event BalanceCredited(address indexed account, uint256 indexed jobId, uint128 amount);
+
+    // ------------------------------------------------------------------ errors
+
+    /// @notice An amount argument was zero.
+    error ZeroAmount();
+
+    /// @notice The account holds another role than the call needs.
+    /// @param account The caller.
+    /// @param actual Its role.
+    /// @param expected The role the call needs.
+    error AccountNotInRole(address account, Role actual, Role expected);
+
+    /// @notice The account already registered for the other role; roles are exclusive.
+    /// @param account The caller.
+    /// @param role The role it holds.
+    error RoleAlreadyAssigned(address account, Role role);
+
+    /// @notice The validator is already on the list.
+    /// @param validator The caller.
+    /// @param index Its position.
+    error ValidatorAlreadyRegistered(address validator, uint256 index);
+
+    /// @notice The validator list reached its maximum length (positions are 16-bit in `JobState`).
+    /// @param max The maximum length.
+    error ValidatorListFull(uint256 max);
+
+    /// @notice Stake not locked as collateral is less than needed.
+    /// @param account The staker.
+    /// @param available Free stake (stake minus locked collateral).
+    /// @param required What the call needs.
+    error InsufficientFreeStake(address account, uint256 available, uint256 required);
+
+    /// @notice The account's stake is below the minimum for what it tried.
+    /// @param account The staker.
+    /// @param stake Its stake.
+    /// @param minimum The minimum (`config().minProviderStake` or `config().minValidatorStake`).
+    error StakeBelowMinimum(address account, uint256 stake, uint256 minimum);
+
+    /// @notice The account has neither a balance nor owed rewards.
+    /// @param account The caller.
+    error NothingToWithdraw(address account);
+
+    /// @notice The account has nothing unbonding.
+    /// @param account The caller.
+    error NothingUnbonding(address account);
+
+    /// @notice The unbonding delay has not passed.
+    /// @param account The caller.
+    /// @param releaseAt When it passes.
+    error UnbondingLocked(address account, uint64 releaseAt);
+
+    /// @notice No validator at that position.
+    /// @param index The position asked for.
+    /// @param count The list's length.
+    error ValidatorIndexOutOfRange(uint256 index, uint256 count);
+
+    // ------------------------------------------------------------------ registration
+
+    /// @notice Registers the caller as a provider, or updates its capabilities and metadata.
+    /// @dev Emits `ProviderRegistered`. Requirements: the caller is not a validator (`RoleAlreadyAssigned`).
+    /// Capabilities may change while the provider holds jobs; they are only checked at claim.
+    /// @param caps What the provider offers.
+    /// @param metadataDigest sha2-256 digest of its metadata document's CID.
+    function registerProvider(Capabilities calldata caps, bytes32 metadataDigest) external;
+
+    /// @notice Appends the caller to the validator list, once.
+    /// @dev Emits `ValidatorRegistered`. Requirements: the caller is not a provider (`RoleAlreadyAssigned`),
+    /// not already listed (`ValidatorAlreadyRegistered`), and has staked at least
+    /// `config().minValidatorStake` (`StakeBelowMinimum`): list entries are permanent and get drawn into
+    /// committees, so an entry must come with stake at risk.
+    function registerValidator() external;
+
+    // ------------------------------------------------------------------ stake
+
+    /// @notice Adds `amount` to the caller's stake, pulling the tokens with `transferFrom` (no approval needed: the
+    /// market is the token's minter and spends its callers' payments without an allowance).
+    /// @dev Emits `Staked`. Any account may stake, registered or not. Requirements: `amount > 0` (`ZeroAmount`).
+    /// @param amount Tokens to stake.
+    function stake(uint96 amount) external;
+
+    /// @notice `stake`, first applying an EIP-2612 permit for exactly `amount`.
+    /// @dev Kept for clients that sign permits: the market needs no allowance, so the permit only sets one. A permit
+    /// that fails (for example because someone already submitted it) is ignored.
+    function stakeWithPermit(uint96 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external;
+
+    /// @notice Moves `amount` of free stake to unbonding; it can be withdrawn after `config().unbondingDelay`.
+    /// @dev Emits `UnbondRequested`. Every request restarts the delay for the whole unbonding amount.
+    /// Unbonding stake can still be slashed (validators). Requirements: `amount > 0` (`ZeroAmount`) and
+    /// `amount <= stake - locked` (`InsufficientFreeStake`).
+    /// @param amount Tokens to unbond.
+    function requestUnbond(uint96 amount) external;
+
+    /// @notice Transfers the caller's whole unbonding amount once the delay has passed.
+    /// @dev Emits `UnbondedWithdrawn`. Requirements: something unbonding (`NothingUnbonding`) and
+    /// `block.timestamp >= releaseAt` (`UnbondingLocked`).
+    function withdrawUnbonded() external;
+
+    /// @notice Transfers the caller's balance and mints its owed rewards.
+    /// @dev Emits `Withdrawn`. Requirements: a nonzero balance or owed reward (`NothingToWithdraw`).
+    function withdraw() external;
+
+    // ------------------------------------------------------------------ views
+
+    /// @notice The account's role, stake, locked collateral, unbonding, balance and owed rewards.
+    function accountOf(address account) external view returns (Account memory);
+
+    /// @notice A provider's registered capabilities (all zero if it never registered).
+    function capabilitiesOf(address provider) external view returns (Capabilities memory);
+
+    /// @notice A provider's metadata digest (zero if it never registered).
+    function metadataOf(address provider) external view returns (bytes32);
+
+    /// @notice The validator list's length.
+    function validatorCount() external view returns (uint256);
+
+    /// @notice The validator at `index` (`ValidatorIndexOutOfRange` past the end).
+    function validatorAt(uint256 index) external view returns (address);
+
+    /// @notice The market's deploy-time parameters.
+    function config() external view returns (MarketConfig memory);
+
+    /// @notice The CROWD token.
+    function token() external view returns (address);
+}

@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {Blockhash} from "@openzeppelin/contracts/utils/Blockhash.sol";
+
+import {IJobMarket} from "../interfaces/IJobMarket.sol";
+import {CapabilityWord} from "./AccountWords.sol";
+import {Committee} from "./Committee.sol";
+import {EncodedJob, JobCodec} from "./JobCodec.sol";
+import {Staking} from "./Staking.sol";
+import {Capability, Evidence, Job, JobSpec, JobSpecField, JobStatus, VerificationMode} from "./Types.sol";
+
+/// @title Posting, cancelling, claiming, submitting and voting on jobs
+/// @notice Settlement (`finalize`, `expireJob`) lives in `JobSettlement`.
+/// @dev Storage per job is one word (see `JobCodec`); the job id counter and the unreserved emission share a slot.
+abstract contract JobMarket is IJobMarket, Staking {
+    /// @dev How many times a failed job may reopen (`attempts` counts reopenings).
+    uint16 internal constant MAX_REOPENS = 3;
+
+    /// @dev Votes must fit in the 256 blocks whose hashes `BLOCKHASH` returns, with margin.
+    uint256 internal constant MAX_VERIFY_BLOCKS = 240;
+
+    uint256 private constant BPS = 10_000;
+
+    /// @dev Written by every post: one slot for both.
+    struct Counters {
+        uint64 nextJobId;
+        uint192 rewardsRemaining;
+    }
+
+    mapping(uint256 jobId => bytes32 word) private _jobWords;
+    Counters private _counters;
+
+    /// @param emission Tokens the market may mint as rewards over its life.
+    constructor(uint256 emission) {
+        _counters = Counters(1, uint192(emission));
+    }
+
+    // ------------------------------------------------------------------ requester
+
+    /// @inheritdoc IJobMarket
+    /// @dev No reentrancy guard on the posts: their one external call is the last step, into CrowdToken, which
+    /// has no hooks and cannot call back; the guard would cost the hottest path ~400 gas for nothing.
+    function postJob(JobSpec calldata spec) external returns (uint256 jobId) {
+        uint256 escrow;
+        (jobId, escrow) = _post(spec);
+        _pullTokens(msg.sender, escrow);
+    }
+
+    /// @inheritdoc IJobMarket
+    function postJobWithPermit(JobSpec calldata spec, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
+        external
+        returns (uint256 jobId)
+    {
+        uint256 escrow;
+        (jobId, escrow) = _post(spec);
+        _permit(escrow, deadline, v, r, s);
+        _pullTokens(msg.sender, escrow);
+    }
+
+    /// @inheritdoc IJobMarket
+    function cancelJob(uint256 jobId, Job calldata job) external nonReentrant {
+        EncodedJob encoded = _loadJob(jobId, job, JobStatus.Open);
+        address requester = encoded.requester();
+        if (msg.sender != requester) revert NotJobRequester(jobId, msg.sender, requester);
+        delete _jobWords[jobId];
+        _releaseReward(encoded.reward());
+        // An open job always holds its full escrow: a reopened job had its vote fees restored.
+        uint256 refund = encoded.fullEscrow();
+        emit JobCancelled(jobId, refund);
+        _pushTokens(requester, refund);
+    }
+
+    // ------------------------------------------------------------------ provider
+
+    /// @inheritdoc IJobMarket
+    function claimJob(uint256 jobId, Job calldata job) external {
+        EncodedJob encoded = _loadJob(jobId, job, JobStatus.Open);
+        if (msg.sender == encoded.requester()) revert RequesterCannotClaim(jobId, msg.sender);
+        _lockCollateral(msg.sender, encoded.collateral());
+        _checkCapabilities(jobId, encoded);
+
+        uint64 deadline;
+        // a 64-bit timestamp plus a 32-bit timeout
+        unchecked {
+            deadline = uint64(block.timestamp) + encoded.runTimeout();
+        }
+        encoded.setClaim(msg.sender, deadline);
+        _jobWords[jobId] = JobCodec.word(encoded.hash(), 0, 0, JobStatus.Claimed);
+        emit JobClaimed(jobId, msg.sender, deadline);
+    }
+
+    /// @inheritdoc IJobMarket
+    function submitResult(
+        uint256 jobId,
+        Job calldata job,
+        bytes32 resultDigest,
+        uint8 resultCodec,
+        bytes32 checkpointRoot,
+        uint32 checkpointCount
+    ) external {
+        EncodedJob encoded = _loadJob(jobId, job, JobStatus.Claimed);
+        address provider = encoded.provider();
+        if (msg.sender != provider) revert NotJobProvider(jobId, msg.sender, provider);
+        uint64 deadline = encoded.deadline();
+        if (block.timestamp > deadline) revert SubmitDeadlinePassed(jobId, deadline);
+        if (resultDigest == 0) revert EmptyResult(jobId);
+
+        // Registration stops at MAX_VALIDATORS, so the length fits in 16 bits.
+        uint16 validators = uint16(_validatorTotal());
+        encoded.setSubmission(
+            uint64(block.number),
+            validators,
+            keccak256(abi.encode(resultDigest, resultCodec, checkpointRoot, checkpointCount))
+        );
+        _jobWords[jobId] = JobCodec.word(encoded.hash(), 0, 0, JobStatus.Submitted);
+        emit ResultSubmitted(jobId, provider, resultDigest, resultCodec, checkpointRoot, checkpointCount, validators);
+    }
+
+    // ------------------------------------------------------------------ validators
+
+    /// @inheritdoc IJobMarket
+    function vote(uint256 jobId, Job calldata job, uint8 slot, bool approve, Evidence calldata evidence) external {
+        bytes32 word = _jobWords[jobId];
+        EncodedJob encoded = _verify(jobId, job, word, JobStatus.Submitted);
+        uint256 submitBlock = encoded.submitBlock();
+        uint256 lastBlock;
+        // 64-bit block number plus a 16-bit window
+        unchecked {
+            if (block.number <= submitBlock) revert VotingNotOpen(jobId, submitBlock + 1);
+            lastBlock = submitBlock + encoded.verifyBlocks();
+        }
+        if (block.number > lastBlock) revert VoteWindowClosed(jobId, lastBlock);
+
+        uint256 validators = encoded.validatorCount();
+        uint256 size = _committeeSize(encoded.committeeSize(), validators);
+        if (slot >= size) revert CommitteeSlotOutOfRange(jobId, slot, size);
+        uint256 bit = 1 << slot;
+        if (JobCodec.votedMask(word) & bit != 0) revert AlreadyVoted(jobId, slot);
+        // Within the window the submission block is at most 240 blocks old, so its hash is readable.
+        bytes32 seed = _seedFrom(blockhash(submitBlock), jobId);
+        // The list holds only validators and roles are exclusive, so the job's provider is never on it.
+        if (msg.sender != _validatorAt(Committee.positionAt(seed, slot, validators))) {
+            revert NotOnCommittee(jobId, msg.sender, slot);
+        }
+        if (msg.sender == encoded.requester()) revert RequesterCannotVote(jobId, msg.sender);
+        _requireValidatorStake(msg.sender);
+
+        // The job's data does not change, only the masks: voted bit at 8 + slot, approve bit at 16 + slot.
+        _jobWords[jobId] = word | bytes32((bit << 8) | (approve ? bit << 16 : 0));
+        uint96 fee = encoded.validatorFee();
+        if (fee != 0) _credit(msg.sender, jobId, fee);
+        emit VoteCast(jobId, msg.sender, slot, approve, evidence);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @inheritdoc IJobMarket
+    function jobWord(uint256 jobId) external view returns (bytes32) {
+        return _jobWords[jobId];
+    }
+
+    /// @inheritdoc IJobMarket
+    function statusOf(uint256 jobId) external view returns (JobStatus) {
+        return _statusOf(jobId, _jobWords[jobId]);
+    }
+
+    /// @inheritdoc IJobMarket
+    function nextJobId() external view returns (uint256) {
+        return _counters.nextJobId;
+    }
+
+    /// @inheritdoc IJobMarket
+    function rewardsRemaining() external view returns (uint256) {
+        return _counters.rewardsRemaining;
+    }
+
+    /// @inheritdoc IJobMarket
+    function hashJob(Job calldata job) external pure returns (bytes32) {
+        return JobCodec.hashCalldata(job);
+    }
+
+    /// @inheritdoc IJobMarket
+    function committeeOf(uint256 jobId, Job calldata job) external view returns (address[] memory committee) {
+        _checkJob(jobId, job, JobStatus.Submitted);
+        uint256 validators = job.state.validatorCount;
+        uint256[] memory positions = Committee.draw(
+            _readableSeed(jobId, job.state.submitBlock), _committeeSize(job.spec.committeeSize, validators), validators
+        );
+        committee = new address[](positions.length);
+        for (uint256 slot; slot < positions.length; ++slot) {
+            committee[slot] = _validatorAt(positions[slot]);
+        }
+    }
+
+    /// @inheritdoc IJobMarket
+    function seedOf(uint256 jobId, Job calldata job) external view returns (bytes32) {
+        _checkJob(jobId, job, JobStatus.Submitted);
+        return _readableSeed(jobId, job.state.submitBlock);
+    }
+
+    // ------------------------------------------------------------------ internal: shared with settlement
+
+    /// @dev Reverts unless the job is in `expected` status and `job` hashes to its word (views).
+    function _checkJob(uint256 jobId, Job calldata job, JobStatus expected) internal view {
+        bytes32 word = _jobWords[jobId];
+        _expectStatus(jobId, word, expected);
+        if (!JobCodec.matches(word, JobCodec.hashCalldata(job))) revert JobDataMismatch(jobId);
+    }
+
+    /// @dev Loads a job's word and checks `job` against it; returns the job's encoding for a transition to
+    /// read and edit.
+    function _loadJob(uint256 jobId, Job calldata job, JobStatus expected) internal view returns (EncodedJob) {
+        return _verify(jobId, job, _jobWords[jobId], expected);
+    }
+
+    /// @dev Checks `job` against an already loaded word.
+    function _verify(uint256 jobId, Job calldata job, bytes32 word, JobStatus expected)
+        internal
+        view
+        returns (EncodedJob encoded)
+    {
+        _expectStatus(jobId, word, expected);
+        encoded = JobCodec.copy(job);
+        if (!JobCodec.matches(word, encoded.hash())) revert JobDataMismatch(jobId);
+    }
+
+    /// @dev The stored word of a job.
+    function _wordOf(uint256 jobId) internal view returns (bytes32) {
+        return _jobWords[jobId];
+    }
+
+    /// @dev Stores a job's new word.
+    function _storeJob(uint256 jobId, bytes32 word) internal {
+        _jobWords[jobId] = word;
+    }
+
+    /// @dev Deletes a closed job's word (its outcome lives in the events).
+    function _deleteJob(uint256 jobId) internal {
+        delete _jobWords[jobId];
+    }
+
+    /// @dev Returns a closed job's unearned reward to the emission budget.
+    function _releaseReward(uint96 reward) internal {
+        if (reward != 0) _counters.rewardsRemaining += reward;
+    }
+
+    /// @dev `keccak256(abi.encode(blockHash, jobId))`.
+    function _seedFrom(bytes32 blockHash, uint256 jobId) internal pure returns (bytes32) {
+        return keccak256(abi.encode(blockHash, jobId));
+    }
+
+    /// @dev The committee's size: `min(committeeSize, validatorCount)`.
+    function _committeeSize(uint256 committeeSize, uint256 validators) internal pure returns (uint256) {
+        return committeeSize < validators ? committeeSize : validators;
+    }
+
+    // ------------------------------------------------------------------ private
+
+    /// @dev Validates and stores a new job; returns its id and the escrow to pull.
+    function _post(JobSpec calldata spec) private returns (uint256 jobId, uint256 escrow) {
+        EncodedJob encoded = JobCodec.fromSpec(spec);
+        if (!encoded.isCanonicalSpec()) revert JobSpecNotCanonical();
+        escrow = _validateSpec(encoded);
+
+        Counters memory counters = _counters;
+        uint256 remaining = counters.rewardsRemaining;
+        uint256 reward;
+        // budget < 2^96 and rewardBps <= 10_000; reward <= remaining
+        unchecked {
+            reward = uint256(encoded.budget()) * _rewardBps / BPS;
+            if (reward > remaining) reward = remaining;
+            jobId = counters.nextJobId;
+            // a 64-bit id cannot be exhausted by transactions
+            _counters = Counters(uint64(jobId + 1), uint192(remaining - reward));
+        }
+
+        encoded.setRequester(msg.sender);
+        encoded.setReward(uint96(reward)); // at most the 96-bit budget
+        _jobWords[jobId] = JobCodec.word(encoded.hash(), 0, 0, JobStatus.Open);
+        // JobPosted(jobId, requester, spec) with the spec taken from the encoding that was just hashed.
+        encoded.logSpec(JobPosted.selector, jobId, msg.sender);
+    }
+
+    /// @dev Enforces the post requirements listed on `postJob`; returns the escrow.
+    function _validateSpec(EncodedJob spec) private pure returns (uint256 escrow) {
+        if (spec.budget() == 0) revert InvalidJobSpec(JobSpecField.Budget, 0, 1);
+        if (spec.bundleDigest() == 0) revert InvalidJobSpec(JobSpecField.BundleDigest, 0, 1);
+        if (spec.runTimeout() == 0) revert InvalidJobSpec(JobSpecField.RunTimeout, 0, 1);
+        uint256 committeeSize = spec.committeeSize();
+        if (committeeSize > Committee.MAX_SIZE) {
+            revert InvalidJobSpec(JobSpecField.CommitteeSize, committeeSize, Committee.MAX_SIZE);
+        }
+        VerificationMode mode = spec.mode();
+        if (mode != VerificationMode.None && committeeSize == 0) {
+            revert InvalidJobSpec(JobSpecField.CommitteeSize, 0, 1);
+        }
+        if ((mode == VerificationMode.Segments || mode == VerificationMode.Shards) && spec.samplesPerValidator() == 0) {
+            revert InvalidJobSpec(JobSpecField.SamplesPerValidator, 0, 1);
+        }
+        uint256 verifyBlocks = spec.verifyBlocks();
+        if (verifyBlocks == 0) revert InvalidJobSpec(JobSpecField.VerifyBlocks, 0, 1);
+        if (verifyBlocks > MAX_VERIFY_BLOCKS) {
+            revert InvalidJobSpec(JobSpecField.VerifyBlocks, verifyBlocks, MAX_VERIFY_BLOCKS);
+        }
+        escrow = spec.fullEscrow();
+        uint256 fees = escrow - spec.budget();
+        if (spec.collateral() < fees) revert InvalidJobSpec(JobSpecField.Collateral, spec.collateral(), fees);
+    }
+
+    /// @dev Reverts with the capability the caller lacks, if any.
+    function _checkCapabilities(uint256 jobId, EncodedJob spec) private view {
+        CapabilityWord caps = _capabilitiesOf(msg.sender);
+        if (caps.gpuCount() < spec.gpuCount()) {
+            revert ProviderLacksCapability(jobId, msg.sender, Capability.GpuCount, spec.gpuCount(), caps.gpuCount());
+        }
+        if (caps.gpuMemoryMiB() < spec.gpuMemoryMiB()) {
+            revert ProviderLacksCapability(
+                jobId, msg.sender, Capability.GpuMemory, spec.gpuMemoryMiB(), caps.gpuMemoryMiB()
+            );
+        }
+        if (caps.gpuClass() < spec.gpuClass()) {
+            revert ProviderLacksCapability(jobId, msg.sender, Capability.GpuClass, spec.gpuClass(), caps.gpuClass());
+        }
+        if (caps.cpuCores() < spec.cpuCores()) {
+            revert ProviderLacksCapability(jobId, msg.sender, Capability.CpuCores, spec.cpuCores(), caps.cpuCores());
+        }
+        if (caps.memoryMiB() < spec.memoryMiB()) {
+            revert ProviderLacksCapability(jobId, msg.sender, Capability.Memory, spec.memoryMiB(), caps.memoryMiB());
+        }
+    }
+
+    /// @dev The seed, reverting if the submission block's hash cannot be read.
+    function _readableSeed(uint256 jobId, uint64 submitBlock) private view returns (bytes32) {
+        bytes32 blockHash = block.number > submitBlock ? Blockhash.blockHash(submitBlock) : bytes32(0);
+        if (blockHash == 0) revert SeedUnavailable(jobId, submitBlock);
+        return _seedFrom(blockHash, jobId);
+    }
+
+    /// @dev Reverts unless the word's status is `expected`.
+    function _expectStatus(uint256 jobId, bytes32 word, JobStatus expected) private view {
+        if (uint8(uint256(word)) != uint8(expected)) {
+            revert JobNotInStatus(jobId, _statusOf(jobId, word), expected);
+        }
+    }
+
+    /// @dev A word's status, or `Closed` / `None` when there is no word.
+    function _statusOf(uint256 jobId, bytes32 word) private view returns (JobStatus) {
+        if (word != 0) return JobCodec.status(word);
+        return jobId != 0 && jobId < _counters.nextJobId ? JobStatus.Closed : JobStatus.None;
+    }
+}

@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+import {ICrowdToken} from "../interfaces/ICrowdToken.sol";
+import {IStaking} from "../interfaces/IStaking.sol";
+import {AccountWords, BalanceWord, CapabilityWord, StakeWord} from "./AccountWords.sol";
+import {Account, Capabilities, MarketConfig, Role} from "./Types.sol";
+
+/// @title Accounts, stake, unbonding, balances and slashing
+/// @notice Each account's data is packed so the hot paths touch one slot per concern: stake, collateral and role
+/// (claim, vote, finalize), balance and owed reward (vote, finalize), capabilities (claim), unbonding (only when
+/// unbonding, or when slashing a validator).
+/// @dev The whole token supply fits in 96 bits (the market's constructor enforces it), so no stake, balance or
+/// sum of them can overflow its field; arithmetic stays checked anyway except where commented.
+abstract contract Staking is IStaking, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    /// @dev Positions in the validator list are 16-bit in `JobState.validatorCount`.
+    uint256 internal constant MAX_VALIDATORS = type(uint16).max;
+
+    /// @dev Stake on its way out.
+    struct Unbonding {
+        uint96 amount;
+        uint64 releaseAt;
+    }
+
+    address private immutable _token;
+    uint64 private immutable _unbondingDelay;
+    uint96 private immutable _minProviderStake;
+    uint96 private immutable _minValidatorStake;
+    uint96 private immutable _validatorSlash;
+    uint16 internal immutable _rewardBps;
+
+    mapping(address account => StakeWord) private _stakes;
+    mapping(address account => BalanceWord) private _balances;
+    mapping(address account => Unbonding) private _unbonding;
+    mapping(address provider => CapabilityWord) private _capabilities;
+    mapping(address provider => bytes32 digest) private _metadata;
+    mapping(uint256 index => address validator) private _validators;
+    uint256 private _validatorListLength;
+
+    constructor(MarketConfig memory marketConfig, address crowdToken) {
+        _token = crowdToken;
+        _unbondingDelay = marketConfig.unbondingDelay;
+        _minProviderStake = marketConfig.minProviderStake;
+        _minValidatorStake = marketConfig.minValidatorStake;
+        _validatorSlash = marketConfig.validatorSlash;
+        _rewardBps = marketConfig.rewardBps;
+    }
+
+    // ------------------------------------------------------------------ registration
+
+    /// @inheritdoc IStaking
+    function registerProvider(Capabilities calldata caps, bytes32 metadataDigest) external {
+        StakeWord account = _stakes[msg.sender];
+        Role role = account.role();
+        if (role == Role.Validator) revert RoleAlreadyAssigned(msg.sender, role);
+        if (role == Role.None) {
+            _stakes[msg.sender] = account.withRole(Role.Provider, 0);
+            _prime(msg.sender);
+        }
+        _capabilities[msg.sender] = AccountWords.packCapabilities(caps);
+        _metadata[msg.sender] = metadataDigest;
+        emit ProviderRegistered(msg.sender, caps, metadataDigest);
+    }
+
+    /// @inheritdoc IStaking
+    function registerValidator() external {
+        StakeWord account = _stakes[msg.sender];
+        Role role = account.role();
+        if (role == Role.Provider) revert RoleAlreadyAssigned(msg.sender, role);
+        if (role == Role.Validator) revert ValidatorAlreadyRegistered(msg.sender, account.validatorIndex());
+        if (account.stake() < _minValidatorStake) {
+            revert StakeBelowMinimum(msg.sender, account.stake(), _minValidatorStake);
+        }
+        uint256 index = _validatorListLength;
+        if (index == MAX_VALIDATORS) revert ValidatorListFull(MAX_VALIDATORS);
+
+        _stakes[msg.sender] = account.withRole(Role.Validator, uint16(index));
+        _prime(msg.sender);
+        _validators[index] = msg.sender;
+        _validatorListLength = index + 1;
+        emit ValidatorRegistered(msg.sender, index);
+    }
+
+    // ------------------------------------------------------------------ stake
+
+    /// @inheritdoc IStaking
+    function stake(uint96 amount) external nonReentrant {
+        _stake(amount);
+    }
+
+    /// @inheritdoc IStaking
+    function stakeWithPermit(uint96 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external nonReentrant {
+        _permit(amount, deadline, v, r, s);
+        _stake(amount);
+    }
+
+    /// @inheritdoc IStaking
+    function requestUnbond(uint96 amount) external {
+        if (amount == 0) revert ZeroAmount();
+        StakeWord account = _stakes[msg.sender];
+        uint96 staked = account.stake();
+        uint256 free;
+        // locked <= stake always holds
+        unchecked {
+            free = staked - account.locked();
+        }
+        if (amount > free) revert InsufficientFreeStake(msg.sender, free, amount);
+        // amount <= free <= staked
+        unchecked {
+            _stakes[msg.sender] = account.withStake(staked - amount);
+        }
+        Unbonding memory unbonding = _unbonding[msg.sender];
+        uint256 release = block.timestamp + _unbondingDelay;
+        // An absurdly long configured delay saturates instead of making every unbond revert.
+        uint64 releaseAt = release > type(uint64).max ? type(uint64).max : uint64(release);
+        _unbonding[msg.sender] = Unbonding(unbonding.amount + amount, releaseAt);
+        emit UnbondRequested(msg.sender, amount, releaseAt);
+    }
+
+    /// @inheritdoc IStaking
+    function withdrawUnbonded() external nonReentrant {
+        Unbonding memory unbonding = _unbonding[msg.sender];
+        if (unbonding.amount == 0) revert NothingUnbonding(msg.sender);
+        if (block.timestamp < unbonding.releaseAt) revert UnbondingLocked(msg.sender, unbonding.releaseAt);
+        delete _unbonding[msg.sender];
+        emit UnbondedWithdrawn(msg.sender, unbonding.amount);
+        IERC20(_token).safeTransfer(msg.sender, unbonding.amount);
+    }
+
+    /// @inheritdoc IStaking
+    function withdraw() external nonReentrant {
+        BalanceWord owed = _balances[msg.sender];
+        uint128 amount = owed.balance();
+        uint120 reward = owed.rewardOwed();
+        if (amount == 0 && reward == 0) revert NothingToWithdraw(msg.sender);
+        _balances[msg.sender] = AccountWords.primed();
+        emit Withdrawn(msg.sender, amount, reward);
+        if (amount != 0) IERC20(_token).safeTransfer(msg.sender, amount);
+        if (reward != 0) ICrowdToken(_token).mint(msg.sender, reward);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @inheritdoc IStaking
+    function accountOf(address account) external view returns (Account memory) {
+        StakeWord staked = _stakes[account];
+        Unbonding memory unbonding = _unbonding[account];
+        BalanceWord owed = _balances[account];
+        return Account({
+            role: staked.role(),
+            stake: staked.stake(),
+            locked: staked.locked(),
+            unbonding: unbonding.amount,
+            unbondingReleaseAt: unbonding.releaseAt,
+            balance: owed.balance(),
+            rewardOwed: owed.rewardOwed()
+        });
+    }
+
+    /// @inheritdoc IStaking
+    function capabilitiesOf(address provider) external view returns (Capabilities memory) {
+        return _capabilities[provider].unpack();
+    }
+
+    /// @inheritdoc IStaking
+    function metadataOf(address provider) external view returns (bytes32) {
+        return _metadata[provider];
+    }
+
+    /// @inheritdoc IStaking
+    function validatorCount() external view returns (uint256) {
+        return _validatorListLength;
+    }
+
+    /// @inheritdoc IStaking
+    function validatorAt(uint256 index) external view returns (address) {
+        uint256 count = _validatorListLength;
+        if (index >= count) revert ValidatorIndexOutOfRange(index, count);
+        return _validators[index];
+    }
+
+    /// @inheritdoc IStaking
+    function config() external view returns (MarketConfig memory) {
+        return MarketConfig(_unbondingDelay, _minProviderStake, _minValidatorStake, _validatorSlash, _rewardBps);
+    }
+
+    /// @inheritdoc IStaking
+    function token() external view returns (address) {
+        return _token;
+    }
+
+    // ------------------------------------------------------------------ internal: used by the job market
+
+    /// @dev Checks that `provider` may take on `amount` more collateral and locks it.
+    function _lockCollateral(address provider, uint96 amount) internal {
+        StakeWord account = _stakes[provider];
+        Role role = account.role();
+        if (role != Role.Provider) revert AccountNotInRole(provider, role, Role.Provider);
+        uint96 staked = account.stake();
+        if (staked < _minProviderStake) revert StakeBelowMinimum(provider, staked, _minProviderStake);
+        uint96 locked = account.locked();
+        uint256 free;
+        // locked <= stake always holds
+        unchecked {
+            free = staked - locked;
+        }
+        if (amount > free) revert InsufficientFreeStake(provider, free, amount);
+        // locked + amount <= stake, a uint96
+        unchecked {
+            _stakes[provider] = account.withLocked(locked + amount);
+        }
+    }
+
+    /// @dev Releases collateral a job locked at claim and pays the provider: `payment` to its balance, `reward`
+    /// to its owed rewards (both zero for a job that was not accepted). `ProviderPaid` reports the payment.
+    function _releaseCollateral(address provider, uint96 amount, uint96 payment, uint96 reward) internal {
+        StakeWord account = _stakes[provider];
+        _stakes[provider] = account.withLocked(account.locked() - amount);
+        if (payment != 0 || reward != 0) {
+            BalanceWord owed = _balances[provider];
+            _balances[provider] = AccountWords.packBalance(owed.balance() + payment, owed.rewardOwed() + reward);
+        }
+    }
+
+    /// @dev Takes a job's locked collateral from the provider's stake. The tokens stay in the market; the caller
+    /// moves them to escrow or balances.
+    function _slashCollateral(address provider, uint256 jobId, uint96 amount) internal {
+        StakeWord account = _stakes[provider];
+        _stakes[provider] = account.withStake(account.stake() - amount).withLocked(account.locked() - amount);
+        emit StakeSlashed(provider, jobId, amount);
+    }
+
+    /// @dev Takes up to `amount` from a validator's stake, then from its unbonding stake; returns what was taken.
+    function _slashBonded(address validator, uint256 jobId, uint96 amount) internal returns (uint96 taken) {
+        StakeWord account = _stakes[validator];
+        uint96 staked = account.stake();
+        taken = staked < amount ? staked : amount;
+        // taken <= staked and taken <= amount
+        unchecked {
+            _stakes[validator] = account.withStake(staked - taken);
+            amount -= taken;
+        }
+        if (amount != 0) {
+            Unbonding storage unbonding = _unbonding[validator];
+            uint96 pending = unbonding.amount;
+            uint96 fromUnbonding = pending < amount ? pending : amount;
+            // fromUnbonding <= pending; taken + fromUnbonding <= the original amount, a uint96
+            unchecked {
+                unbonding.amount = pending - fromUnbonding;
+                taken += fromUnbonding;
+            }
+        }
+        if (taken != 0) emit StakeSlashed(validator, jobId, taken);
+    }
+
+    /// @dev Adds `amount` to an account's balance and reports it.
+    function _credit(address account, uint256 jobId, uint256 amount) internal {
+        BalanceWord owed = _balances[account];
+        uint128 credited = uint128(amount); // callers pass sums of 96-bit amounts
+        _balances[account] = AccountWords.packBalance(owed.balance() + credited, owed.rewardOwed());
+        emit BalanceCredited(account, jobId, credited);
+    }
+
+    /// @dev Reverts unless `validator`'s stake is at least the minimum to vote.
+    function _requireValidatorStake(address validator) internal view {
+        uint96 staked = _stakes[validator].stake();
+        if (staked < _minValidatorStake) revert StakeBelowMinimum(validator, staked, _minValidatorStake);
+    }
+
+    /// @dev The provider's registered capabilities.
+    function _capabilitiesOf(address provider) internal view returns (CapabilityWord) {
+        return _capabilities[provider];
+    }
+
+    /// @dev The validator at `index` (callers guarantee `index` is in range).
+    function _validatorAt(uint256 index) internal view returns (address) {
+        return _validators[index];
+    }
+
+    /// @dev The validator list's length.
+    function _validatorTotal() internal view returns (uint256) {
+        return _validatorListLength;
+    }
+
+    /// @dev Taken from each voter on the losing side of a decided job.
+    function _validatorSlashAmount() internal view returns (uint96) {
+        return _validatorSlash;
+    }
+
+    /// @dev Pulls `amount` from `from`; CrowdToken lets its minter, this market, do so without an allowance.
+    function _pullTokens(address from, uint256 amount) internal {
+        IERC20(_token).safeTransferFrom(from, address(this), amount);
+    }
+
+    /// @dev Pays `amount` to `to`.
+    function _pushTokens(address to, uint256 amount) internal {
+        IERC20(_token).safeTransfer(to, amount);
+    }
+
+    /// @dev Applies an EIP-2612 permit from the caller to the market. A failed permit is ignored: it may have been
+    /// submitted by someone else already, and the market's transfer needs no allowance anyway.
+    function _permit(uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) internal {
+        try IERC20Permit(_token).permit(msg.sender, address(this), amount, deadline, v, r, s) {} catch {}
+    }
+
+    /// @dev Adds `amount` to the caller's stake and pulls the tokens.
+    function _stake(uint96 amount) private {
+        if (amount == 0) revert ZeroAmount();
+        StakeWord account = _stakes[msg.sender];
+        uint96 total = account.stake() + amount;
+        _stakes[msg.sender] = account.withStake(total);
+        emit Staked(msg.sender, amount, total);
+        _pullTokens(msg.sender, amount);
+    }
+
+    /// @dev Marks the account's balance slot as written (see `BalanceWord`).
+    function _prime(address account) private {
+        BalanceWord owed = _balances[account];
+        _balances[account] = AccountWords.packBalance(owed.balance(), owed.rewardOwed());
+    }
+}

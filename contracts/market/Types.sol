@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @notice Where a job stands. Terminal outcomes (accepted, rejected, cancelled, expired) are events;
+/// a job whose word was deleted reads as `Closed`.
+enum JobStatus {
+    None,
+    Open,
+    Claimed,
+    Submitted,
+    Closed
+}
+
+/// @notice How a result is checked: optimistically, by re-running sampled segments or shards, or by replication.
+enum VerificationMode {
+    None,
+    Segments,
+    Shards,
+    Replicate
+}
+
+/// @notice How `finalize` closed a submitted job.
+enum Outcome {
+    Accepted,
+    Rejected,
+    Unverified
+}
+
+/// @notice A minimum capability a job asks of its provider (named in `ProviderLacksCapability`).
+enum Capability {
+    GpuCount,
+    GpuMemory,
+    GpuClass,
+    CpuCores,
+    Memory
+}
+
+/// @notice The single role an account registers for; roles are exclusive and permanent.
+enum Role {
+    None,
+    Provider,
+    Validator
+}
+
+/// @notice The `JobSpec` field a rejected post got wrong (named in `InvalidJobSpec`).
+enum JobSpecField {
+    Budget,
+    BundleDigest,
+    Collateral,
+    RunTimeout,
+    CommitteeSize,
+    SamplesPerValidator,
+    VerifyBlocks
+}
+
+/// @notice What a requester fixes at post. Field order is the ABI order every client encodes.
+struct JobSpec {
+    address requester; // set by the contract to msg.sender
+    uint96 budget; // paid to the provider on acceptance
+    bytes32 bundleDigest; // sha2-256 digest of the bundle's CID
+    uint8 bundleCodec; // multicodec of the bundle's CID (0x55 raw, 0x70 dag-pb)
+    uint8 gpuCount;
+    uint32 gpuMemoryMiB;
+    uint8 gpuClass;
+    uint16 cpuCores;
+    uint32 memoryMiB;
+    uint96 collateral; // provider stake locked while it holds the job
+    uint32 runTimeout; // seconds from claim to the submit deadline
+    VerificationMode mode;
+    uint8 committeeSize; // validators drawn (<= 8)
+    uint8 samplesPerValidator;
+    uint16 verifyBlocks; // voting window after the submission block (1..240)
+    uint96 validatorFee; // paid to each committee member who votes
+    uint96 reward; // set by the contract: tokens minted to the provider on acceptance
+    bool reopenOnFailure;
+}
+
+/// @notice What changes as a job moves through its states.
+struct JobState {
+    address provider; // claim
+    uint64 deadline; // claim: block.timestamp + runTimeout
+    uint64 submitBlock; // submit: block.number
+    uint16 validatorCount; // submit: length of the validator list the committee is drawn from
+    uint16 attempts; // reopen: +1
+    bytes32 resultHash; // submit: keccak256(abi.encode(resultDigest, resultCodec, checkpointRoot, checkpointCount))
+}
+
+/// @notice A job as every call that acts on it passes it; checked against the stored word.
+struct Job {
+    JobSpec spec;
+    JobState state;
+}
+
+/// @notice What a provider offers; a job's minimums are compared field by field at claim.
+struct Capabilities {
+    uint8 gpuCount;
+    uint32 gpuMemoryMiB;
+    uint8 gpuClass;
+    uint16 cpuCores;
+    uint32 memoryMiB;
+    uint96 pricePerHour;
+}
+
+/// @notice What a validator reports with its vote (event only).
+struct Evidence {
+    uint32 segment;
+    bytes32 committedDigest;
+    bytes32 recomputedDigest;
+}
+
+/// @notice An account as `accountOf` reports it (a view; storage is packed differently).
+struct Account {
+    Role role;
+    uint96 stake;
+    uint96 locked;
+    uint96 unbonding;
+    uint64 unbondingReleaseAt;
+    uint128 balance;
+    uint128 rewardOwed;
+}
+
+/// @notice Deploy-time parameters of the market (immutable).
+struct MarketConfig {
+    uint64 unbondingDelay; // seconds between requestUnbond and withdrawUnbonded
+    uint96 minProviderStake; // stake a provider needs to claim
+    uint96 minValidatorStake; // stake a validator needs to register and to vote
+    uint96 validatorSlash; // taken from each voter on the losing side of a decided job
+    uint16 rewardBps; // reward minted on acceptance, in basis points of the budget
+}

@@ -1,0 +1,1 @@
+"""The provider node: hardware probe, staking, matching, the claim loop, running and submitting jobs."""

@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""Deploy the crowdcompute market (and its CROWD token) to any JSON-RPC node.
+
+The signing key comes from CROWDCOMPUTE_PRIVATE_KEY, or from an encrypted keystore (--keystore or
+CROWDCOMPUTE_KEYSTORE; password from CROWDCOMPUTE_KEYSTORE_PASSWORD or a prompt). Before anything is sent,
+the key, the node, the chain id (--chain-id must match the node) and the key's fitness for that chain are
+checked; anvil's public dev keys are refused on any chain id but 31337 and 1337.
+
+\b
+Examples:
+  CROWDCOMPUTE_PRIVATE_KEY=0x... scripts/deploy.py --chain-id 31337
+  scripts/deploy.py --rpc-url https://rpc.example --chain-id 11155111 \\
+      --keystore ~/.crowd/deployer.json
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from chain.deploy import DEFAULT_CONFIG, Supply, deploy
+from chain.deployments import deployment_path
+from chain.errors import ChainError
+from chain.paths import DEPLOYMENTS_DIR
+from chain.serialize import to_jsonable
+from chain.types import MarketConfig, tokens
+
+app = typer.Typer(add_completion=False, rich_markup_mode=None)
+
+
+@app.command(help=__doc__)
+def main(
+    chain_id: Annotated[int, typer.Option(help="The chain id the node must serve (checked before sending).")],
+    rpc_url: Annotated[
+        str, typer.Option(envvar="CROWDCOMPUTE_RPC_URL", help="JSON-RPC endpoint of the node.")
+    ] = "http://127.0.0.1:8545",
+    keystore: Annotated[
+        Path | None, typer.Option(help="Encrypted keystore of the deployer (else CROWDCOMPUTE_PRIVATE_KEY).")
+    ] = None,
+    treasury: Annotated[
+        str | None, typer.Option(help="Receives the initial supply (default: the deployer).")
+    ] = None,
+    initial_supply: Annotated[float, typer.Option(help="Tokens minted to the treasury now.")] = 100_000_000,
+    cap: Annotated[
+        float, typer.Option(help="Most tokens that can ever exist; the rest funds rewards.")
+    ] = 1e9,
+    unbonding_delay: Annotated[int, typer.Option(help="Seconds from requestUnbond to withdrawal.")] = (
+        DEFAULT_CONFIG.unbonding_delay
+    ),
+    min_provider_stake: Annotated[float, typer.Option(help="Tokens a provider must stake to claim.")] = 100,
+    min_validator_stake: Annotated[float, typer.Option(help="Tokens a validator must stake to vote.")] = 100,
+    validator_slash: Annotated[
+        float, typer.Option(help="Tokens taken from a validator on the losing side.")
+    ] = 10,
+    reward_bps: Annotated[
+        int, typer.Option(help="Reward minted on acceptance, in basis points of the budget.")
+    ] = (DEFAULT_CONFIG.reward_bps),
+    deployments_dir: Annotated[Path, typer.Option(help="Where deployments/<chainId>.json is written.")] = (
+        DEPLOYMENTS_DIR
+    ),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the deployment as JSON.")] = False,
+) -> None:
+    """Deploy CrowdMarket and record it in deployments/<chainId>.json."""
+    config = MarketConfig(
+        unbonding_delay=unbonding_delay,
+        min_provider_stake=tokens(min_provider_stake),
+        min_validator_stake=tokens(min_validator_stake),
+        validator_slash=tokens(validator_slash),
+        reward_bps=reward_bps,
+    )
+    try:
+        deployment = deploy(
+            rpc_url,
+            expected_chain_id=chain_id,
+            keystore=keystore,
+            config=config,
+            supply=Supply(initial=tokens(initial_supply), cap=tokens(cap)),
+            treasury=treasury,
+            save_dir=deployments_dir,
+        )
+    except ChainError as exc:
+        typer.echo(f"{type(exc).__name__}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if as_json:
+        typer.echo(json.dumps(to_jsonable(deployment), indent=2))
+    else:
+        typer.echo(f"CrowdMarket {deployment.market}\nCrowdToken  {deployment.token}")
+        typer.echo(
+            f"block {deployment.block_number}; recorded in {deployment_path(chain_id, deployments_dir)}"
+        )
+
+
+if __name__ == "__main__":
+    app()

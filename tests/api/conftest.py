@@ -1,0 +1,80 @@
+"""Fixtures of the gateway tests: settings in a temporary folder, an app, a TestClient, signing keys."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from gateway_keys import PROVIDER_ADDRESS, PROVIDER_API_KEY, TEST_API_KEY
+
+from api.settings import Settings
+from chain.anvil import free_port
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "environment": "test",
+            "data_dir": tmp_path / "gateway",
+            "deployments_dir": tmp_path / "deployments",
+            "frontend_dist": tmp_path / "dist",
+            "rpc_url": f"http://127.0.0.1:{free_port()}",
+            "rpc_timeout_s": 1.0,
+            "indexer_enabled": False,
+            "store_fsync": False,
+            "api_keys": [TEST_API_KEY, f"{PROVIDER_API_KEY}@{PROVIDER_ADDRESS}"],
+            "rate_limit_per_minute": 6000.0,
+            "rate_limit_burst": 1000,
+            "sse_poll_s": 0.05,
+            "sse_heartbeat_s": 0.2,
+        }
+        values.update(overrides)
+        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+def app(settings: Settings) -> FastAPI:
+    from api.main import create_app
+
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def live_url(app: FastAPI) -> Iterator[str]:
+    """The app served by a real uvicorn on 127.0.0.1 (a thread of this process)."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)

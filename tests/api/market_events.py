@@ -1,0 +1,145 @@
+"""Synthetic, ABI-shaped market events (as `chain.abi.DecodedLog`) for projection tests without a chain."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from chain.abi import DecodedLog
+from chain.types import Capabilities, Evidence, JobSpec, VerificationMode, Wei
+
+MARKET = "0x" + "aa" * 20
+REQUESTER = "0x" + "11" * 20
+PROVIDER = "0x" + "22" * 20
+VALIDATORS = ["0x" + f"{0x30 + i:02x}" * 20 for i in range(3)]
+BUNDLE_DIGEST = hashlib.sha256(b"bundle").digest()
+RESULT_DIGEST = hashlib.sha256(b"result").digest()
+
+
+class EventLog:
+    """Builds events in chain order: one block per call unless `same_block=True`."""
+
+    def __init__(self, first_block: int = 10) -> None:
+        self.block = first_block - 1
+        self.log_index = 0
+        self.events: list[DecodedLog] = []
+
+    def emit(self, name: str, args: dict[str, Any], *, same_block: bool = False) -> DecodedLog:
+        if same_block and self.events:
+            self.log_index += 1
+        else:
+            self.block += 1
+            self.log_index = 0
+        event = DecodedLog(
+            name=name,
+            args=args,
+            address=MARKET,
+            block_number=self.block,
+            log_index=self.log_index,
+            tx_hash="0x" + hashlib.sha256(f"{self.block}".encode()).hexdigest(),
+            block_hash="0x" + hashlib.sha256(f"b{self.block}".encode()).hexdigest(),
+        )
+        self.events.append(event)
+        return event
+
+    # -- accounts
+
+    def register_provider(self, provider: str = PROVIDER, stake: int = 1000) -> None:
+        caps = Capabilities(
+            gpu_count=1,
+            gpu_memory_mib=8192,
+            gpu_class=2,
+            cpu_cores=8,
+            memory_mib=32768,
+            price_per_hour=Wei(5),
+        )
+        self.emit(
+            "ProviderRegistered",
+            {"provider": provider, "caps": caps.to_abi(), "metadataDigest": b"\x01" * 32},
+        )
+        self.emit("Staked", {"account": provider, "amount": stake, "totalStake": stake})
+
+    def register_validator(self, index: int, stake: int = 500) -> None:
+        validator = VALIDATORS[index]
+        self.emit("ValidatorRegistered", {"validator": validator, "index": index})
+        self.emit("Staked", {"account": validator, "amount": stake, "totalStake": stake})
+
+    # -- a job
+
+    def post(self, job_id: int, *, budget: int = 100, collateral: int = 30, reopen: bool = False) -> None:
+        spec = JobSpec(
+            budget=Wei(budget),
+            bundle_digest=BUNDLE_DIGEST,  # type: ignore[arg-type]
+            collateral=Wei(collateral),
+            run_timeout=3600,
+            requester=REQUESTER,  # type: ignore[arg-type]
+            mode=VerificationMode.SEGMENTS,
+            committee_size=3,
+            samples_per_validator=2,
+            verify_blocks=20,
+            validator_fee=Wei(5),
+            reward=Wei(10),
+            reopen_on_failure=reopen,
+        )
+        self.emit("JobPosted", {"jobId": job_id, "requester": REQUESTER, "spec": spec.to_abi()})
+
+    def claim(self, job_id: int, provider: str = PROVIDER) -> None:
+        self.emit("JobClaimed", {"jobId": job_id, "provider": provider, "deadline": 2_000_000_000})
+
+    def submit(self, job_id: int, provider: str = PROVIDER) -> None:
+        self.emit(
+            "ResultSubmitted",
+            {
+                "jobId": job_id,
+                "provider": provider,
+                "resultDigest": RESULT_DIGEST,
+                "resultCodec": 0x55,
+                "checkpointRoot": b"\x07" * 32,
+                "checkpointCount": 4,
+                "validatorCount": 3,
+            },
+        )
+
+    def vote(self, job_id: int, index: int, approve: bool = True) -> None:
+        evidence = Evidence(segment=index, committed_digest=b"\x08" * 32, recomputed_digest=b"\x08" * 32)  # type: ignore[arg-type]
+        self.emit(
+            "VoteCast",
+            {
+                "jobId": job_id,
+                "validator": VALIDATORS[index],
+                "slot": index,
+                "approve": approve,
+                "evidence": evidence.to_abi(),
+            },
+        )
+        self.emit(
+            "BalanceCredited", {"account": VALIDATORS[index], "jobId": job_id, "amount": 5}, same_block=True
+        )
+
+    def accept(self, job_id: int, provider: str = PROVIDER, accepts: int = 2, budget: int = 100) -> None:
+        self.emit("JobFinalized", {"jobId": job_id, "outcome": 0, "accepts": accepts, "rejects": 0})
+        self.emit(
+            "ProviderPaid",
+            {"jobId": job_id, "provider": provider, "payment": budget, "reward": 10},
+            same_block=True,
+        )
+
+    def reject(self, job_id: int, provider: str = PROVIDER, collateral: int = 30) -> None:
+        self.emit("JobFinalized", {"jobId": job_id, "outcome": 1, "accepts": 0, "rejects": 2})
+        self.emit(
+            "StakeSlashed", {"account": provider, "jobId": job_id, "amount": collateral}, same_block=True
+        )
+
+    def reopen(self, job_id: int, attempts: int = 1) -> None:
+        self.emit("JobReopened", {"jobId": job_id, "attempts": attempts}, same_block=True)
+
+    def cancel(self, job_id: int) -> None:
+        self.emit("JobCancelled", {"jobId": job_id, "refund": 115})
+
+    def full_lifecycle(self, job_id: int) -> None:
+        self.post(job_id)
+        self.claim(job_id)
+        self.submit(job_id)
+        self.vote(job_id, 0)
+        self.vote(job_id, 1)
+        self.accept(job_id)

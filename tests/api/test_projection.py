@@ -1,0 +1,160 @@
+"""The indexer's projection of market events into rows, without a chain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from market_events import PROVIDER, REQUESTER, VALIDATORS, EventLog
+
+from api.db import Database
+from api.indexer.checkpoint import ensure_identity, load_checkpoint, save_checkpoint
+from api.indexer.projection import project_batch
+from api.services import queries
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Database:
+    return Database(tmp_path / "index.sqlite")
+
+
+def index(db: Database, log: EventLog) -> int:
+    with db.write() as conn:
+        applied = project_batch(
+            conn, log.events, {e.block_number: 1_700_000_000 + e.block_number for e in log.events}
+        )
+        save_checkpoint(conn, log.block)
+    return applied
+
+
+def test_lifecycle_builds_job_provider_and_validator_rows(db: Database) -> None:
+    log = EventLog()
+    log.register_provider()
+    for i in range(3):
+        log.register_validator(i)
+    log.full_lifecycle(1)
+    index(db, log)
+    conn = db.connection()
+
+    job = queries.read_job(conn, 1)
+    assert job.state == "Accepted" and job.outcome == "Accepted"
+    assert job.requester == REQUESTER and job.provider == PROVIDER
+    assert job.bundle_cid is not None and job.bundle_cid.startswith("bafkrei")
+    assert job.result_cid is not None and job.checkpoint_count == 4
+    assert job.budget == "100" and job.mode == "Segments" and job.accepts == 2
+    assert [e.event for e in job.timeline] == [
+        "JobPosted",
+        "JobClaimed",
+        "ResultSubmitted",
+        "VoteCast",
+        "BalanceCredited",
+        "VoteCast",
+        "BalanceCredited",
+        "JobFinalized",
+        "ProviderPaid",
+    ]
+    assert job.posted_at == 1_700_000_000 + job.posted_block
+    assert [v.validator for v in job.votes] == VALIDATORS[:2] and all(v.approve for v in job.votes)
+
+    provider = queries.read_provider(conn, PROVIDER)
+    assert provider.completed_jobs == 1 and provider.failed_jobs == 0
+    assert provider.earnings == "100" and provider.rewards == "10"
+    assert provider.stake == "1000" and provider.locked == "0"
+    assert provider.gpu_memory_mib == 8192 and [j.id for j in provider.recent_jobs] == [1]
+
+    validators = queries.list_validators(conn)
+    assert validators.count == 3
+    assert [(v.votes, v.earnings) for v in validators.data] == [(1, "5"), (1, "5"), (0, "0")]
+
+    stats = queries.read_stats(conn)
+    assert stats.jobs == 1 and stats.jobs_by_state == {"Accepted": 1}
+    assert stats.paid_to_providers == "100" and stats.votes == 2 and stats.last_block == log.block
+
+
+def test_claim_locks_and_rejection_slashes_collateral(db: Database) -> None:
+    log = EventLog()
+    log.register_provider(stake=1000)
+    log.post(1, collateral=30)
+    log.post(2, collateral=40, reopen=True)
+    log.claim(1)
+    log.claim(2)
+    index(db, log)
+    assert queries.read_provider(db.connection(), PROVIDER).locked == "70"
+
+    log2 = EventLog(first_block=log.block + 1)
+    log2.submit(2)
+    log2.reject(2, collateral=40)
+    log2.reopen(2)
+    index(db, log2)
+    conn = db.connection()
+    provider = queries.read_provider(conn, PROVIDER)
+    assert (provider.stake, provider.locked, provider.slashed) == ("960", "30", "40")
+    assert provider.failed_jobs == 1
+    job = queries.read_job(conn, 2)
+    assert job.state == "Open" and job.attempts == 1 and job.provider is None and job.result_cid is None
+    assert [e.event for e in job.timeline][-3:] == ["JobFinalized", "StakeSlashed", "JobReopened"]
+
+
+def test_list_filters_and_pagination(db: Database) -> None:
+    log = EventLog()
+    log.register_provider()
+    for job_id in range(1, 8):
+        log.post(job_id)
+    for job_id in (2, 4, 6):
+        log.claim(job_id)
+    log.cancel(7)
+    index(db, log)
+    conn = db.connection()
+
+    page = queries.list_jobs(conn, limit=3, offset=0)
+    assert page.count == 7 and [j.id for j in page.data] == [7, 6, 5]
+    assert [j.id for j in queries.list_jobs(conn, limit=3, offset=6).data] == [1]
+    claimed = queries.list_jobs(conn, state="Claimed")
+    assert claimed.count == 3 and {j.id for j in claimed.data} == {2, 4, 6}
+    assert queries.list_jobs(conn, provider=PROVIDER.upper().replace("0X", "0x")).count == 3
+    assert queries.list_jobs(conn, requester=REQUESTER, state="Cancelled").count == 1
+    assert queries.list_jobs(conn, requester="0x" + "99" * 20).count == 0
+
+
+def test_applying_a_batch_twice_counts_nothing_twice(db: Database) -> None:
+    log = EventLog()
+    log.register_provider()
+    log.full_lifecycle(1)
+    assert index(db, log) == len(log.events)
+    assert index(db, log) == 0
+    conn = db.connection()
+    assert queries.read_provider(conn, PROVIDER).earnings == "100"
+    assert len(queries.read_job(conn, 1).timeline) == 9
+    assert queries.read_stats(conn).events_indexed == len(log.events)
+
+
+def test_a_failed_batch_leaves_neither_rows_nor_checkpoint(db: Database) -> None:
+    log = EventLog()
+    log.post(1)
+    index(db, log)
+    bad = EventLog(first_block=log.block + 1)
+    bad.post(2)
+    bad.emit("JobClaimed", {"jobId": 2})  # no provider: the handler fails mid-batch
+    with pytest.raises(KeyError), db.write() as conn:
+        project_batch(conn, bad.events, {})
+        save_checkpoint(conn, bad.block)
+    conn = db.connection()
+    assert load_checkpoint(conn) == log.block
+    assert queries.list_jobs(conn).count == 1
+
+
+def test_a_new_market_drops_the_old_index(db: Database) -> None:
+    log = EventLog()
+    log.post(1)
+    index(db, log)
+    with db.write() as conn:
+        assert not ensure_identity(conn, 31337, "0x" + "aa" * 20)
+    with db.write() as conn:
+        assert not ensure_identity(conn, 31337, "0x" + "aa" * 20)
+        conn.execute(
+            "INSERT INTO job_logs (job_id, seq, stream, text, received_at) VALUES (1, 0, 'stdout', 'x', 0)"
+        )
+        assert ensure_identity(conn, 31337, "0x" + "bb" * 20)
+    conn = db.connection()
+    assert queries.list_jobs(conn).count == 0 and load_checkpoint(conn) is None
+    assert conn.execute("SELECT COUNT(*) FROM job_logs").fetchone()[0] == 0

@@ -1,0 +1,39 @@
+"""Fixtures of the chain tests: the market's cast registered once in the session's base state."""
+
+from __future__ import annotations
+
+import pytest
+from market_cast import PROVIDER_CAPS, PROVIDER_STAKE, VALIDATOR_STAKE, Cast
+
+from chain.clients.market import MarketClient
+from chain.compiler import Artifacts
+from chain.dev_accounts import dev_account
+from chain.rpc import Rpc
+from chain.sender import TxSender
+from chain.types import Deployment
+
+
+@pytest.fixture(scope="session")
+def registered(rpc: Rpc, deployment: Deployment, artifacts: Artifacts, sender: TxSender) -> None:
+    """Providers (dev 2, 3) and validators (dev 4..8) registered and staked in the session's base state."""
+    base = MarketClient(rpc, deployment, artifacts=artifacts, sender=sender)
+    for index in (2, 3):
+        provider = base.with_account(dev_account(index))
+        provider.register_provider(PROVIDER_CAPS, b"\x01" * 32)
+        provider.stake(PROVIDER_STAKE)
+    for index in range(4, 9):
+        validator = base.with_account(dev_account(index))
+        validator.stake(VALIDATOR_STAKE)
+        validator.register_validator()
+
+
+@pytest.fixture
+def cast(market: MarketClient, registered: None) -> Cast:
+    return Cast(
+        deployer=market,
+        requester=market.with_account(dev_account(1)),
+        provider=market.with_account(dev_account(2)),
+        provider_b=market.with_account(dev_account(3)),
+        validators=[market.with_account(dev_account(i)) for i in range(4, 9)],
+        outsider=market.with_account(dev_account(9)),
+    )

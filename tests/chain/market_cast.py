@@ -1,0 +1,68 @@
+"""The cast of the market tests (a requester, two providers, five validators, an outsider) and job helpers."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eth_typing import ChecksumAddress
+
+from chain.clients.market import MarketClient
+from chain.results import CastVote, PostedJob
+from chain.types import Capabilities, JobSpec, ResultCommitment, tokens
+
+PROVIDER_CAPS = Capabilities(
+    gpu_count=1, gpu_memory_mib=8192, gpu_class=1, cpu_cores=8, memory_mib=16384, price_per_hour=tokens(1)
+)
+PROVIDER_STAKE = tokens(1_000)
+VALIDATOR_STAKE = tokens(200)
+RESULT = ResultCommitment(result_digest=b"\x33" * 32, checkpoint_root=b"\x44" * 32, checkpoint_count=10)
+
+BASE_SPEC = JobSpec(
+    budget=tokens(10),
+    bundle_digest=b"\x22" * 32,
+    collateral=tokens(50),
+    run_timeout=3600,
+    gpu_memory_mib=4096,
+    committee_size=3,
+    samples_per_validator=2,
+    verify_blocks=10,
+    validator_fee=tokens(1),
+)
+
+
+def make_spec(**changes: Any) -> JobSpec:
+    return dataclasses.replace(BASE_SPEC, **changes)
+
+
+@dataclass
+class Cast:
+    """Clients sharing one sender, each acting as one role."""
+
+    deployer: MarketClient
+    requester: MarketClient
+    provider: MarketClient
+    provider_b: MarketClient
+    validators: list[MarketClient]
+    outsider: MarketClient
+
+    def validator(self, address: str) -> MarketClient:
+        return next(v for v in self.validators if v.me == address)
+
+    def posted_and_submitted(self, spec: JobSpec | None = None) -> PostedJob:
+        posted = self.requester.post_job(spec or BASE_SPEC)
+        self.provider.claim_job(posted.job_id)
+        self.provider.submit_result(posted.job_id, RESULT)
+        return posted
+
+    def vote_in_order(
+        self, job_id: int, approvals: Sequence[bool]
+    ) -> tuple[list[ChecksumAddress], list[CastVote]]:
+        """Committee slot i votes approvals[i]; returns the committee and the votes."""
+        committee = self.requester.predict_committee(job_id)
+        votes = [
+            self.validator(committee[slot]).vote(job_id, approve) for slot, approve in enumerate(approvals)
+        ]
+        return committee, votes

@@ -1,0 +1,70 @@
+"""Rebuilding a job from its events, checked against the word the market stores."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+from market_cast import BASE_SPEC, Cast
+
+from chain.errors import JobNotFound
+from chain.job_store import JobStore, JobWord
+from chain.rpc import Rpc
+from chain.types import JobStatus
+
+
+class CountingRpc(Rpc):
+    def __init__(self, inner: Rpc) -> None:
+        super().__init__(inner.w3, decoder=inner.decoder, url=inner.url)
+        self.log_queries = 0
+
+    def get_logs(self, **kwargs: Any) -> list[dict[str, Any]]:
+        self.log_queries += 1
+        return super().get_logs(**kwargs)
+
+
+def store_for(cast: Cast, rpc: Rpc) -> JobStore:
+    market = cast.requester
+    return JobStore(rpc, market.address, market.codec, start_block=market.deployment.block_number)
+
+
+def test_events_handed_in_spare_the_log_query(cast: Cast) -> None:
+    posted = cast.requester.post_job(BASE_SPEC)
+    claimed = cast.provider.claim_job(posted.job_id)
+    counting = CountingRpc(cast.requester.rpc)
+    store = store_for(cast, counting)
+    store.apply([*posted.events, *claimed.events])
+    view = store.load(posted.job_id)
+    assert (view.status, view.job) == (JobStatus.CLAIMED, claimed.job)
+    assert counting.log_queries == 0
+
+
+def test_the_word_checks_the_rebuilt_job(cast: Cast) -> None:
+    posted = cast.requester.post_job(BASE_SPEC)
+    store = store_for(cast, cast.requester.rpc)
+    word = store.word(posted.job_id)
+    assert word.status == JobStatus.OPEN and word.matches(store.hash_job(posted.job))
+    assert store.hash_job(posted.job) == cast.requester.hash_job(posted.job)
+    altered = dataclasses.replace(posted.job, spec=dataclasses.replace(posted.job.spec, budget=1))
+    assert not word.matches(store.hash_job(altered))
+
+
+def test_a_wrong_cached_event_is_repaired_from_the_chain(cast: Cast) -> None:
+    posted = cast.requester.post_job(BASE_SPEC)
+    claimed = cast.provider.claim_job(posted.job_id)
+    event = claimed.events_named("JobClaimed")[0]
+    forged = dataclasses.replace(event, args={**event.args, "provider": cast.outsider.me}, block_number=10**6)
+    store = store_for(cast, cast.requester.rpc)
+    store.apply([*posted.events, forged])
+    assert store.load(posted.job_id).job == claimed.job
+
+
+def test_unknown_job_is_not_found(cast: Cast) -> None:
+    with pytest.raises(JobNotFound, match="job 42"):
+        cast.requester.job(42)
+
+
+def test_word_fields() -> None:
+    word = JobWord((0xAB << 24) | (0b101 << 16) | (0b111 << 8) | int(JobStatus.SUBMITTED))
+    assert (word.status, word.voted_mask, word.approve_mask) == (JobStatus.SUBMITTED, 0b111, 0b101)

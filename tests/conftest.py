@@ -1,0 +1,86 @@
+"""Shared fixtures: one real anvil and one market deployment per session; each test runs inside a snapshot.
+
+Fixtures are lazy: suites that never ask for the chain never start anvil or compile the contracts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from chain.anvil import AnvilProcess, DevChain
+from chain.clients.market import MarketClient
+from chain.compiler import Artifacts, compile_contracts
+from chain.deploy import deploy_market
+from chain.dev_accounts import DEV_ADDRESSES, dev_account
+from chain.reverts import RevertDecoder
+from chain.rpc import Rpc
+from chain.sender import TxSender
+from chain.types import Deployment, MarketConfig, tokens
+
+TEST_CONFIG = MarketConfig(
+    unbonding_delay=3600,
+    min_provider_stake=tokens(100),
+    min_validator_stake=tokens(100),
+    validator_slash=tokens(10),
+    reward_bps=1_000,
+)
+# Every dev account but the deployer starts with this many tokens.
+TEST_FUNDING = tokens(10_000)
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Artifacts:
+    return compile_contracts()
+
+
+@pytest.fixture(scope="session")
+def anvil() -> Iterator[AnvilProcess]:
+    """A real anvil that mines only on transactions (and `evm_mine`), so block counts are deterministic."""
+    with AnvilProcess() as node:
+        yield node
+
+
+@pytest.fixture(scope="session")
+def rpc(anvil: AnvilProcess, artifacts: Artifacts) -> Rpc:
+    return Rpc.connect(
+        anvil.url, expected_chain_id=anvil.chain_id, decoder=RevertDecoder(a.abi for a in artifacts)
+    )
+
+
+@pytest.fixture(scope="session")
+def sender(rpc: Rpc) -> TxSender:
+    return TxSender(rpc, timeout=20)
+
+
+@pytest.fixture(scope="session")
+def deployment(rpc: Rpc, artifacts: Artifacts, sender: TxSender) -> Deployment:
+    """The market deployed by dev account 0 (the treasury), accounts 1..9 funded: every test's base state."""
+    deployed = deploy_market(
+        rpc, dev_account(0), config=TEST_CONFIG, artifacts=artifacts, sender=sender, save_dir=None
+    )
+    treasury = MarketClient(rpc, deployed, artifacts=artifacts, sender=sender, account=dev_account(0)).token
+    for address in DEV_ADDRESSES[1:]:
+        treasury.transfer(address, TEST_FUNDING)
+    return deployed
+
+
+@pytest.fixture
+def dev_chain(rpc: Rpc, sender: TxSender, deployment: Deployment) -> Iterator[DevChain]:
+    """Anvil controls, with the chain rolled back to the session's base state after the test."""
+    chain = DevChain(rpc)
+    snapshot = chain.snapshot()
+    try:
+        yield chain
+    finally:
+        chain.revert(snapshot)
+        sender.reset_nonces()
+
+
+@pytest.fixture
+def market(
+    dev_chain: DevChain, rpc: Rpc, deployment: Deployment, artifacts: Artifacts, sender: TxSender
+) -> MarketClient:
+    """A fresh client (empty job cache) acting as the deployer; `market.with_account(...)` for others."""
+    return MarketClient(rpc, deployment, artifacts=artifacts, sender=sender, account=dev_account(0))

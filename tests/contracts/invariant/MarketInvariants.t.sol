@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {ICrowdMarket} from "../../../contracts/interfaces/ICrowdMarket.sol";
+import {Account, Job, JobStatus} from "../../../contracts/market/Types.sol";
+import {ICrowdTokenFull} from "../utils/ICrowdTokenFull.sol";
+import {Test} from "../utils/Test.sol";
+import {MarketHandler} from "./MarketHandler.sol";
+
+/// @notice Properties that hold after any sequence of handler actions.
+contract MarketInvariantsTest is Test {
+    struct FuzzSelector {
+        address addr;
+        bytes4[] selectors;
+    }
+
+    MarketHandler private handler;
+    ICrowdMarket private market;
+    ICrowdTokenFull private token;
+
+    function setUp() public {
+        vm.warp(1_700_000_000);
+        vm.roll(1_000);
+        handler = new MarketHandler();
+        market = handler.market();
+        token = handler.token();
+    }
+
+    function targetContracts() public view returns (address[] memory targets) {
+        targets = new address[](1);
+        targets[0] = address(handler);
+    }
+
+    function targetSelectors() public view returns (FuzzSelector[] memory targets) {
+        bytes4[] memory selectors = new bytes4[](11);
+        selectors[0] = MarketHandler.post.selector;
+        selectors[1] = MarketHandler.cancel.selector;
+        selectors[2] = MarketHandler.claim.selector;
+        selectors[3] = MarketHandler.submit.selector;
+        selectors[4] = MarketHandler.vote.selector;
+        selectors[5] = MarketHandler.finalize.selector;
+        selectors[6] = MarketHandler.expire.selector;
+        selectors[7] = MarketHandler.advance.selector;
+        selectors[8] = MarketHandler.bond.selector;
+        selectors[9] = MarketHandler.withdraw.selector;
+        selectors[10] = MarketHandler.resettle.selector;
+        targets = new FuzzSelector[](1);
+        targets[0] = FuzzSelector(address(handler), selectors);
+    }
+
+    /// @notice Reports how often each action really ran (visible with -vv).
+    function afterInvariant() public {
+        bytes32[12] memory actions = [
+            bytes32("post"),
+            "cancel",
+            "claim",
+            "submit",
+            "vote",
+            "finalize",
+            "expire",
+            "reopen",
+            "paid",
+            "slashed",
+            "withdraw",
+            bytes32(0)
+        ];
+        for (uint256 i; actions[i] != 0; ++i) {
+            emit log_named_uint(string(abi.encodePacked(actions[i])), handler.performed(actions[i]));
+        }
+    }
+
+    /// @notice (a) The market holds exactly the open escrow plus every stake, unbonding amount and balance.
+    function invariant_escrowEqualsOpenBudgetsStakesAndBalances() public view {
+        uint256 owed;
+        uint256 live = handler.liveCount();
+        for (uint256 i; i < live; ++i) {
+            (uint256 jobId, Job memory job) = handler.liveJob(i);
+            owed += _escrowLeft(jobId, job);
+        }
+        address[] memory actors = handler.actors();
+        for (uint256 i; i < actors.length; ++i) {
+            Account memory account = market.accountOf(actors[i]);
+            owed += uint256(account.stake) + account.unbonding + account.balance;
+        }
+        assertEq(token.balanceOf(address(market)), owed, "market balance");
+    }
+
+    /// @notice Rewards are conserved: unreserved + reserved by live jobs + owed + minted = the emission budget.
+    function invariant_rewardsNeverExceedEmission() public view {
+        uint256 total = market.rewardsRemaining() + token.totalSupply() - handler.INITIAL_SUPPLY();
+        uint256 live = handler.liveCount();
+        for (uint256 i; i < live; ++i) {
+            (, Job memory job) = handler.liveJob(i);
+            total += job.spec.reward;
+        }
+        address[] memory actors = handler.actors();
+        for (uint256 i; i < actors.length; ++i) {
+            total += market.accountOf(actors[i]).rewardOwed;
+        }
+        assertEq(total, handler.CAP() - handler.INITIAL_SUPPLY(), "emission");
+        assertLe(token.totalSupply(), handler.CAP(), "cap");
+    }
+
+    /// @notice (b) No job pays its provider twice, and no closed job can be settled again.
+    function invariant_noJobPaidTwice() public view {
+        assertLe(handler.maxTimesPaid(), 1, "payments per job");
+        assertEq(handler.doubleSettlements(), 0, "settlements of closed jobs");
+    }
+
+    /// @notice (d) Slashing never takes more than a provider's locked collateral or a validator's bonded stake,
+    /// and collateral never exceeds stake.
+    function invariant_slashingNeverExceedsBond() public view {
+        assertEq(handler.slashViolations(), 0, "slashes beyond what was at risk");
+        address[] memory providers = handler.providers();
+        for (uint256 i; i < providers.length; ++i) {
+            Account memory account = market.accountOf(providers[i]);
+            assertLe(account.locked, account.stake, "locked within stake");
+        }
+    }
+
+    /// @notice (c) Whatever state a job is in, its requester can get the budget back unless the provider completed
+    /// it: cancel an open job, expire a claimed one after its deadline, finalize a submitted one after the window.
+    /// Played out on a snapshot that is thrown away afterwards.
+    function invariant_requesterCanAlwaysRecoverBudget() public {
+        uint256 live = handler.liveCount();
+        if (live == 0) return;
+        uint256 snapshot = vm.snapshotState();
+        for (uint256 i; i < live; ++i) {
+            (uint256 jobId, Job memory job) = handler.liveJob(i);
+            _recover(jobId, job);
+        }
+        vm.revertToState(snapshot);
+    }
+
+    function _recover(uint256 jobId, Job memory job) private {
+        address requester = job.spec.requester;
+        uint256 before = token.balanceOf(requester) + market.accountOf(requester).balance;
+        uint256 paidBefore = job.state.provider == address(0) ? 0 : market.accountOf(job.state.provider).balance;
+        JobStatus status = market.statusOf(jobId);
+
+        if (status == JobStatus.Claimed) {
+            vm.warp(job.state.deadline + 1);
+            market.expireJob(jobId, job);
+        } else if (status == JobStatus.Submitted) {
+            _mine(uint256(job.spec.verifyBlocks) + 1);
+            market.finalize(jobId, job);
+            if (job.state.provider != address(0)) {
+                uint256 paid = market.accountOf(job.state.provider).balance - paidBefore;
+                if (paid >= job.spec.budget && market.statusOf(jobId) == JobStatus.Closed) return; // completed
+            }
+        }
+        if (market.statusOf(jobId) == JobStatus.Open) {
+            Job memory open = job;
+            uint16 attempts = market.statusOf(jobId) == status ? job.state.attempts : job.state.attempts + 1;
+            delete open.state;
+            open.state.attempts = attempts;
+            vm.prank(requester);
+            market.cancelJob(jobId, open);
+        }
+        uint256 recovered = token.balanceOf(requester) + market.accountOf(requester).balance - before;
+        assertGe(recovered, job.spec.budget, "budget recovered");
+    }
+
+    function _escrowLeft(uint256 jobId, Job memory job) private view returns (uint256) {
+        uint256 voted = (uint256(market.jobWord(jobId)) >> 8) & 0xff;
+        uint256 votes;
+        for (; voted != 0; voted &= voted - 1) {
+            ++votes;
+        }
+        return uint256(job.spec.budget) + (uint256(job.spec.committeeSize) - votes) * job.spec.validatorFee;
+    }
+
+    function _mine(uint256 blocks) private {
+        for (uint256 i; i < blocks; ++i) {
+            uint256 number = vm.getBlockNumber();
+            vm.setBlockhash(number, keccak256(abi.encode("block", number)));
+            vm.roll(number + 1);
+        }
+    }
+}

@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
+
+import {IStaking} from "../../../contracts/interfaces/IStaking.sol";
+import {Account, Capabilities, Job, Role} from "../../../contracts/market/Types.sol";
+import {Fixture} from "../utils/Fixture.sol";
+
+/// @notice Registration, stake, unbonding, withdrawals and the account views.
+contract StakingTest is Fixture {
+    bytes32 private constant PERMIT_TYPEHASH =
+        keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)");
+
+    address private newcomer = address(0xC0FFEE);
+
+    // ------------------------------------------------------------------ registerProvider
+
+    function test_registerProvider_setsRoleCapabilitiesAndMetadata() public {
+        Capabilities memory caps = _caps();
+        vm.expectEmit(address(market));
+        emit IStaking.ProviderRegistered(newcomer, caps, bytes32("meta"));
+        vm.prank(newcomer);
+        market.registerProvider(caps, bytes32("meta"));
+
+        assertEq(uint8(_account(newcomer).role), uint8(Role.Provider), "role");
+        assertEq(keccak256(abi.encode(market.capabilitiesOf(newcomer))), keccak256(abi.encode(caps)), "caps");
+        assertEq(market.metadataOf(newcomer), bytes32("meta"), "metadata");
+    }
+
+    function test_registerProvider_updatesCapabilitiesAndMetadata() public {
+        Capabilities memory caps = _caps();
+        caps.gpuCount = 8;
+        caps.pricePerHour = 9e18;
+        vm.prank(provider);
+        market.registerProvider(caps, bytes32("v2"));
+        assertEq(market.capabilitiesOf(provider).gpuCount, 8, "gpus");
+        assertEq(market.capabilitiesOf(provider).pricePerHour, 9e18, "price");
+        assertEq(market.metadataOf(provider), bytes32("v2"), "metadata");
+        assertEq(_account(provider).stake, PROVIDER_STAKE, "stake kept");
+    }
+
+    function test_registerProvider_revertsForValidator() public {
+        vm.expectRevert(abi.encodeWithSelector(IStaking.RoleAlreadyAssigned.selector, validators[0], Role.Validator));
+        vm.prank(validators[0]);
+        market.registerProvider(_caps(), 0);
+    }
+
+    function testFuzz_registerProvider_roundTripsCapabilities(Capabilities memory caps, bytes32 digest) public {
+        vm.prank(newcomer);
+        market.registerProvider(caps, digest);
+        assertEq(keccak256(abi.encode(market.capabilitiesOf(newcomer))), keccak256(abi.encode(caps)), "caps");
+        assertEq(market.metadataOf(newcomer), digest, "metadata");
+    }
+
+    // ------------------------------------------------------------------ registerValidator
+
+    function test_registerValidator_appendsToList() public {
+        _stakeAs(newcomer, MIN_VALIDATOR_STAKE);
+        vm.expectEmit(address(market));
+        emit IStaking.ValidatorRegistered(newcomer, VALIDATORS);
+        vm.prank(newcomer);
+        market.registerValidator();
+        assertEq(market.validatorCount(), VALIDATORS + 1, "count");
+        assertEq(market.validatorAt(VALIDATORS), newcomer, "position");
+        assertEq(uint8(_account(newcomer).role), uint8(Role.Validator), "role");
+    }
+
+    function test_registerValidator_revertsWhenAlreadyListed() public {
+        vm.expectRevert(abi.encodeWithSelector(IStaking.ValidatorAlreadyRegistered.selector, validators[2], 2));
+        vm.prank(validators[2]);
+        market.registerValidator();
+    }
+
+    function test_registerValidator_revertsForProvider() public {
+        vm.expectRevert(abi.encodeWithSelector(IStaking.RoleAlreadyAssigned.selector, provider, Role.Provider));
+        vm.prank(provider);
+        market.registerValidator();
+    }
+
+    function test_registerValidator_revertsWhenStakeTooLow() public {
+        _stakeAs(newcomer, MIN_VALIDATOR_STAKE - 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IStaking.StakeBelowMinimum.selector, newcomer, MIN_VALIDATOR_STAKE - 1, MIN_VALIDATOR_STAKE
+            )
+        );
+        vm.prank(newcomer);
+        market.registerValidator();
+    }
+
+    // ------------------------------------------------------------------ stake
+
+    function test_stake_addsToStakeAndPullsTokensWithoutApproval() public {
+        _fund(newcomer, 30e18);
+        vm.expectEmit(address(market));
+        emit IStaking.Staked(newcomer, 30e18, 30e18);
+        vm.prank(newcomer);
+        market.stake(30e18);
+        assertEq(_account(newcomer).stake, 30e18, "stake");
+        assertEq(token.balanceOf(newcomer), 0, "pulled");
+    }
+
+    function test_stake_revertsOnZero() public {
+        vm.expectRevert(IStaking.ZeroAmount.selector);
+        vm.prank(newcomer);
+        market.stake(0);
+    }
+
+    function test_stake_revertsWhenBalanceTooLow() public {
+        _fund(newcomer, 1e18);
+        vm.expectRevert(abi.encodeWithSelector(IERC20Errors.ERC20InsufficientBalance.selector, newcomer, 1e18, 2e18));
+        vm.prank(newcomer);
+        market.stake(2e18);
+    }
+
+    function testFuzz_stake_accumulates(uint96 first, uint96 second) public {
+        first = uint96(uint256(first) % 1_000_000e18) + 1;
+        second = uint96(uint256(second) % 1_000_000e18) + 1;
+        _stakeAs(newcomer, first);
+        _stakeAs(newcomer, second);
+        assertEq(_account(newcomer).stake, uint256(first) + second, "stake");
+    }
+
+    function test_stakeWithPermit_stakesWithSignedPermit() public {
+        (address signer, uint256 key) = (vm.addr(0xD00D), 0xD00D);
+        _fund(signer, 40e18);
+        (uint8 v, bytes32 r, bytes32 s) = _signPermit(key, signer, 40e18, 1e12);
+        vm.prank(signer);
+        market.stakeWithPermit(40e18, 1e12, v, r, s);
+        assertEq(_account(signer).stake, 40e18, "stake");
+        assertEq(token.nonces(signer), 1, "permit used");
+    }
+
+    function test_stakeWithPermit_succeedsWhenPermitWasAlreadyUsed() public {
+        (address signer, uint256 key) = (vm.addr(0xD00D), 0xD00D);
+        _fund(signer, 40e18);
+        (uint8 v, bytes32 r, bytes32 s) = _signPermit(key, signer, 40e18, 1e12);
+        token.permit(signer, address(market), 40e18, 1e12, v, r, s); // someone front-runs the permit
+        vm.prank(signer);
+        market.stakeWithPermit(40e18, 1e12, v, r, s);
+        assertEq(_account(signer).stake, 40e18, "stake");
+    }
+
+    // ------------------------------------------------------------------ unbonding
+
+    function test_requestUnbond_movesFreeStakeToUnbonding() public {
+        uint64 releaseAt = uint64(_now()) + UNBONDING_DELAY;
+        vm.expectEmit(address(market));
+        emit IStaking.UnbondRequested(provider, 1_000e18, releaseAt);
+        vm.prank(provider);
+        market.requestUnbond(1_000e18);
+        Account memory account = _account(provider);
+        assertEq(account.stake, PROVIDER_STAKE - 1_000e18, "stake");
+        assertEq(account.unbonding, 1_000e18, "unbonding");
+        assertEq(account.unbondingReleaseAt, releaseAt, "release");
+    }
+
+    function test_requestUnbond_revertsOnZero() public {
+        vm.expectRevert(IStaking.ZeroAmount.selector);
+        vm.prank(provider);
+        market.requestUnbond(0);
+    }
+
+    function test_requestUnbond_revertsWhenAmountExceedsFreeStake() public {
+        (uint256 jobId, Job memory job) = _post(_spec());
+        _claim(jobId, job, provider); // locks 200e18
+        uint256 free = PROVIDER_STAKE - job.spec.collateral;
+        vm.expectRevert(abi.encodeWithSelector(IStaking.InsufficientFreeStake.selector, provider, free, free + 1));
+        vm.prank(provider);
+        market.requestUnbond(uint96(free + 1));
+    }
+
+    function test_requestUnbond_restartsDelayForWholeAmount() public {
+        vm.prank(provider);
+        market.requestUnbond(1e18);
+        _wait(3 days);
+        vm.prank(provider);
+        market.requestUnbond(2e18);
+        Account memory account = _account(provider);
+        assertEq(account.unbonding, 3e18, "unbonding");
+        assertEq(account.unbondingReleaseAt, _now() + UNBONDING_DELAY, "release restarted");
+    }
+
+    function test_withdrawUnbonded_paysAfterDelay() public {
+        vm.prank(provider);
+        market.requestUnbond(500e18);
+        _wait(UNBONDING_DELAY);
+        vm.expectEmit(address(market));
+        emit IStaking.UnbondedWithdrawn(provider, 500e18);
+        vm.prank(provider);
+        market.withdrawUnbonded();
+        assertEq(token.balanceOf(provider), 500e18, "paid");
+        assertEq(_account(provider).unbonding, 0, "cleared");
+    }
+
+    function test_withdrawUnbonded_revertsBeforeRelease() public {
+        vm.prank(provider);
+        market.requestUnbond(500e18);
+        uint64 releaseAt = uint64(_now()) + UNBONDING_DELAY;
+        _wait(UNBONDING_DELAY - 1);
+        vm.expectRevert(abi.encodeWithSelector(IStaking.UnbondingLocked.selector, provider, releaseAt));
+        vm.prank(provider);
+        market.withdrawUnbonded();
+    }
+
+    function test_withdrawUnbonded_revertsWhenNothingUnbonding() public {
+        vm.expectRevert(abi.encodeWithSelector(IStaking.NothingUnbonding.selector, provider));
+        vm.prank(provider);
+        market.withdrawUnbonded();
+    }
+
+    function testFuzz_withdrawUnbonded_releasesExactlyAtDelay(uint96 amount, uint32 wait) public {
+        amount = uint96(uint256(amount) % PROVIDER_STAKE) + 1;
+        uint256 waited = uint256(wait) % (2 * uint256(UNBONDING_DELAY));
+        vm.prank(provider);
+        market.requestUnbond(amount);
+        uint64 releaseAt = uint64(_now()) + UNBONDING_DELAY;
+        _wait(waited);
+        if (waited < UNBONDING_DELAY) {
+            vm.expectRevert(abi.encodeWithSelector(IStaking.UnbondingLocked.selector, provider, releaseAt));
+        }
+        vm.prank(provider);
+        market.withdrawUnbonded();
+        if (waited >= UNBONDING_DELAY) assertEq(token.balanceOf(provider), amount, "paid");
+    }
+
+    // ------------------------------------------------------------------ withdraw
+
+    function test_withdraw_paysBalanceAndMintsOwedReward() public {
+        (uint256 jobId, Job memory job) = _submitted(_spec());
+        _votes(jobId, job, _bools(true, true, true));
+        market.finalize(jobId, job);
+        uint256 supply = token.totalSupply();
+
+        vm.expectEmit(address(market));
+        emit IStaking.Withdrawn(provider, job.spec.budget, job.spec.reward);
+        vm.prank(provider);
+        market.withdraw();
+        assertEq(token.balanceOf(provider), uint256(job.spec.budget) + job.spec.reward, "paid");
+        assertEq(token.totalSupply(), supply + job.spec.reward, "reward minted");
+        assertEq(_account(provider).balance, 0, "balance cleared");
+        assertEq(_account(provider).rewardOwed, 0, "reward cleared");
+    }
+
+    function test_withdraw_revertsWhenNothingOwed() public {
+        vm.expectRevert(abi.encodeWithSelector(IStaking.NothingToWithdraw.selector, newcomer));
+        vm.prank(newcomer);
+        market.withdraw();
+    }
+
+    // ------------------------------------------------------------------ views
+
+    function test_accountOf_reportsEveryField() public {
+        (uint256 jobId, Job memory job) = _post(_spec());
+        _claim(jobId, job, provider);
+        vm.prank(provider);
+        market.requestUnbond(7e18);
+        Account memory account = _account(provider);
+        assertEq(uint8(account.role), uint8(Role.Provider), "role");
+        assertEq(account.stake, PROVIDER_STAKE - 7e18, "stake");
+        assertEq(account.locked, job.spec.collateral, "locked");
+        assertEq(account.unbonding, 7e18, "unbonding");
+        assertEq(account.unbondingReleaseAt, _now() + UNBONDING_DELAY, "release");
+        assertEq(account.balance, 0, "balance");
+    }
+
+    function test_validatorAt_revertsPastTheEnd() public {
+        vm.expectRevert(abi.encodeWithSelector(IStaking.ValidatorIndexOutOfRange.selector, VALIDATORS, VALIDATORS));
+        market.validatorAt(VALIDATORS);
+    }
+
+    function test_validatorAt_listsInRegistrationOrder() public view {
+        for (uint256 i; i < VALIDATORS; ++i) {
+            assertEq(market.validatorAt(i), validators[i], "validator");
+        }
+    }
+
+    function _signPermit(uint256 key, address owner, uint256 value, uint256 deadline)
+        private
+        view
+        returns (uint8, bytes32, bytes32)
+    {
+        bytes32 structHash =
+            keccak256(abi.encode(PERMIT_TYPEHASH, owner, address(market), value, token.nonces(owner), deadline));
+        return vm.sign(key, keccak256(abi.encodePacked("\x19\x01", token.DOMAIN_SEPARATOR(), structHash)));
+    }
+}

@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {ICrowdMarket} from "../../../contracts/interfaces/ICrowdMarket.sol";
+import {
+    Account,
+    Capabilities,
+    Evidence,
+    Job,
+    JobSpec,
+    JobState,
+    MarketConfig,
+    VerificationMode
+} from "../../../contracts/market/Types.sol";
+import {ICrowdTokenFull} from "./ICrowdTokenFull.sol";
+import {Test} from "./Test.sol";
+
+/// @notice A deployed market with funded actors: one requester, two providers, six staked validators, and
+/// helpers that drive a job while keeping the `Job` a client would rebuild from events.
+abstract contract Fixture is Test {
+    uint256 internal constant INITIAL_SUPPLY = 1_000_000_000e18;
+    uint256 internal constant CAP = 2_000_000_000e18;
+    uint64 internal constant UNBONDING_DELAY = 7 days;
+    uint96 internal constant MIN_PROVIDER_STAKE = 100e18;
+    uint96 internal constant MIN_VALIDATOR_STAKE = 50e18;
+    uint96 internal constant VALIDATOR_SLASH = 10e18;
+    uint16 internal constant REWARD_BPS = 500;
+    uint96 internal constant PROVIDER_STAKE = 10_000e18;
+    uint96 internal constant VALIDATOR_STAKE = 1_000e18;
+    uint256 internal constant VALIDATORS = 6;
+
+    bytes32 internal constant RESULT_DIGEST = keccak256("result");
+    uint8 internal constant RESULT_CODEC = 0x55;
+    bytes32 internal constant CHECKPOINT_ROOT = keccak256("checkpoints");
+    uint32 internal constant CHECKPOINT_COUNT = 12;
+
+    ICrowdMarket internal market;
+    ICrowdTokenFull internal token;
+
+    address internal treasury = address(0x7EA5);
+    uint256 internal requesterKey = 0xA11CE;
+    address internal requester;
+    address internal provider = address(0xB0B);
+    address internal otherProvider = address(0xB0B2);
+    address[] internal validators;
+
+    function setUp() public virtual {
+        vm.warp(1_700_000_000);
+        vm.roll(1_000);
+        market = _deployMarket(_config(), INITIAL_SUPPLY, CAP);
+        token = _tokenOf(market);
+        requester = vm.addr(requesterKey);
+        vm.label(address(market), "market");
+        vm.label(address(token), "token");
+        vm.label(requester, "requester");
+        vm.label(provider, "provider");
+
+        // No approvals anywhere: the market, the token's minter, pulls its callers' payments without one.
+        _fund(requester, 1_000_000e18);
+
+        _registerProvider(provider, _caps());
+        _stakeAs(provider, PROVIDER_STAKE);
+        _registerProvider(otherProvider, _caps());
+        _stakeAs(otherProvider, PROVIDER_STAKE);
+
+        for (uint256 i; i < VALIDATORS; ++i) {
+            address validator = address(uint160(0xA000 + i));
+            validators.push(validator);
+            _stakeAs(validator, VALIDATOR_STAKE);
+            vm.prank(validator);
+            market.registerValidator();
+        }
+    }
+
+    // ------------------------------------------------------------------ parameters
+
+    function _tokenOf(ICrowdMarket deployed) internal view returns (ICrowdTokenFull) {
+        return ICrowdTokenFull(deployed.token());
+    }
+
+    /// @dev Deploys the market from its build artifact (compiled as production compiles it).
+    function _deployMarket(MarketConfig memory cfg, uint256 initialSupply, uint256 cap)
+        internal
+        returns (ICrowdMarket)
+    {
+        return ICrowdMarket(deploy("CrowdMarket.sol:CrowdMarket", abi.encode(cfg, treasury, initialSupply, cap)));
+    }
+
+    function _config() internal pure returns (MarketConfig memory) {
+        return MarketConfig({
+            unbondingDelay: UNBONDING_DELAY,
+            minProviderStake: MIN_PROVIDER_STAKE,
+            minValidatorStake: MIN_VALIDATOR_STAKE,
+            validatorSlash: VALIDATOR_SLASH,
+            rewardBps: REWARD_BPS
+        });
+    }
+
+    function _caps() internal pure returns (Capabilities memory) {
+        return Capabilities({
+            gpuCount: 2, gpuMemoryMiB: 24_576, gpuClass: 3, cpuCores: 16, memoryMiB: 65_536, pricePerHour: 2e18
+        });
+    }
+
+    function _spec() internal pure returns (JobSpec memory) {
+        return JobSpec({
+            requester: address(0),
+            budget: 1_000e18,
+            bundleDigest: keccak256("bundle"),
+            bundleCodec: 0x55,
+            gpuCount: 1,
+            gpuMemoryMiB: 16_384,
+            gpuClass: 1,
+            cpuCores: 4,
+            memoryMiB: 32_768,
+            collateral: 200e18,
+            runTimeout: 3_600,
+            mode: VerificationMode.Segments,
+            committeeSize: 3,
+            samplesPerValidator: 2,
+            verifyBlocks: 20,
+            validatorFee: 5e18,
+            reward: 0,
+            reopenOnFailure: false
+        });
+    }
+
+    // ------------------------------------------------------------------ actors
+
+    function _fund(address account, uint256 amount) internal {
+        vm.prank(treasury);
+        token.transfer(account, amount);
+    }
+
+    function _stakeAs(address account, uint96 amount) internal {
+        _fund(account, amount);
+        vm.prank(account);
+        market.stake(amount);
+    }
+
+    function _registerProvider(address account, Capabilities memory caps) internal {
+        vm.prank(account);
+        market.registerProvider(caps, keccak256(abi.encode("metadata", account)));
+    }
+
+    function _account(address account) internal view returns (Account memory) {
+        return market.accountOf(account);
+    }
+
+    // ------------------------------------------------------------------ job steps (return the updated Job)
+
+    function _escrowOf(JobSpec memory spec) internal pure returns (uint256) {
+        return uint256(spec.budget) + uint256(spec.committeeSize) * spec.validatorFee;
+    }
+
+    function _expectedReward(uint96 budget) internal view returns (uint96) {
+        uint256 reward = uint256(budget) * REWARD_BPS / 10_000;
+        uint256 remaining = market.rewardsRemaining();
+        return uint96(reward < remaining ? reward : remaining);
+    }
+
+    function _post(JobSpec memory spec) internal returns (uint256 jobId, Job memory job) {
+        return _postAs(requester, spec);
+    }
+
+    function _postAs(address who, JobSpec memory spec) internal returns (uint256 jobId, Job memory job) {
+        uint96 reward = _expectedReward(spec.budget);
+        vm.prank(who);
+        jobId = market.postJob(spec);
+        spec.requester = who;
+        spec.reward = reward;
+        job.spec = spec;
+    }
+
+    function _claim(uint256 jobId, Job memory job, address who) internal returns (Job memory) {
+        vm.prank(who);
+        market.claimJob(jobId, job);
+        job.state.provider = who;
+        job.state.deadline = uint64(vm.getBlockTimestamp()) + job.spec.runTimeout;
+        return job;
+    }
+
+    function _submit(uint256 jobId, Job memory job) internal returns (Job memory) {
+        uint16 listed = uint16(market.validatorCount());
+        vm.prank(job.state.provider);
+        market.submitResult(jobId, job, RESULT_DIGEST, RESULT_CODEC, CHECKPOINT_ROOT, CHECKPOINT_COUNT);
+        job.state.submitBlock = uint64(vm.getBlockNumber());
+        job.state.validatorCount = listed;
+        job.state.resultHash = _resultHash();
+        return job;
+    }
+
+    function _resultHash() internal pure returns (bytes32) {
+        return keccak256(abi.encode(RESULT_DIGEST, RESULT_CODEC, CHECKPOINT_ROOT, CHECKPOINT_COUNT));
+    }
+
+    /// @dev Posts, claims (as `provider`), submits and mines one block so votes can start.
+    function _submitted(JobSpec memory spec) internal returns (uint256 jobId, Job memory job) {
+        (jobId, job) = _post(spec);
+        job = _claim(jobId, job, provider);
+        job = _submit(jobId, job);
+        _mine(1);
+    }
+
+    function _vote(uint256 jobId, Job memory job, uint8 slot, bool approve) internal {
+        address[] memory committee = market.committeeOf(jobId, job);
+        vm.prank(committee[slot]);
+        market.vote(jobId, job, slot, approve, _evidence(slot));
+    }
+
+    function _evidence(uint8 slot) internal pure returns (Evidence memory) {
+        return Evidence({segment: slot, committedDigest: keccak256("committed"), recomputedDigest: keccak256("ok")});
+    }
+
+    function _committee(uint256 jobId, Job memory job) internal view returns (address[] memory) {
+        return market.committeeOf(jobId, job);
+    }
+
+    /// @dev Casts `approvals.length` votes from slots 0.. with the given choices.
+    function _votes(uint256 jobId, Job memory job, bool[] memory approvals) internal {
+        address[] memory committee = market.committeeOf(jobId, job);
+        for (uint256 slot; slot < approvals.length; ++slot) {
+            vm.prank(committee[slot]);
+            market.vote(jobId, job, uint8(slot), approvals[slot], _evidence(uint8(slot)));
+        }
+    }
+
+    function _bools(bool a) internal pure returns (bool[] memory list) {
+        list = new bool[](1);
+        list[0] = a;
+    }
+
+    function _bools(bool a, bool b) internal pure returns (bool[] memory list) {
+        list = new bool[](2);
+        (list[0], list[1]) = (a, b);
+    }
+
+    function _bools(bool a, bool b, bool c) internal pure returns (bool[] memory list) {
+        list = new bool[](3);
+        (list[0], list[1], list[2]) = (a, b, c);
+    }
+
+    /// @dev Tokens the market must hold for one live job: its escrow less the fees already paid to voters.
+    function _escrowLeft(uint256 jobId, Job memory job) internal view returns (uint256) {
+        uint256 voted = uint8(uint256(market.jobWord(jobId)) >> 8);
+        uint256 votes;
+        for (; voted != 0; voted &= voted - 1) {
+            ++votes;
+        }
+        return _escrowOf(job.spec) - votes * job.spec.validatorFee;
+    }
+
+    /// @dev Seconds since the epoch, read through the cheatcode (see `Vm.getBlockTimestamp`).
+    function _now() internal view returns (uint256) {
+        return vm.getBlockTimestamp();
+    }
+
+    /// @dev The current block number, read through the cheatcode.
+    function _block() internal view returns (uint256) {
+        return vm.getBlockNumber();
+    }
+
+    /// @dev Advances `seconds_` without mining.
+    function _wait(uint256 seconds_) internal {
+        vm.warp(vm.getBlockTimestamp() + seconds_);
+    }
+
+    /// @dev Advances `blocks` blocks (12 s each), giving each new past block a hash.
+    function _mine(uint256 blocks) internal {
+        for (uint256 i; i < blocks; ++i) {
+            uint256 number = vm.getBlockNumber();
+            vm.setBlockhash(number, keccak256(abi.encode("block", number)));
+            vm.roll(number + 1);
+            vm.warp(vm.getBlockTimestamp() + 12);
+        }
+    }
+
+    function _reopened(Job memory job) internal pure returns (Job memory) {
+        job.state = JobState({
+            provider: address(0),
+            deadline: 0,
+            submitBlock: 0,
+            validatorCount: 0,
+            attempts: job.state.attempts + 1,
+            resultHash: bytes32(0)
+        });
+        return job;
+    }
+}
