@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+
 from jobs.manifest import manifest_json_schema
 
 router = APIRouter(prefix="/schema", tags=["schema"])
