@@ -1,0 +1,60 @@
+"""What the Docker executor asks of the engine outside any one container, and how its answers read.
+
+Images are never pulled: an execution starts only from an image present locally whose id or repo
+digest equals the pinned digest (`resolve_image`), and the container is created from that exact image id.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import docker.errors
+
+from jobs.executors.base import ImageRef
+from jobs.executors.errors import EngineUnavailable, ImageDigestMismatch, ImageUnavailable
+
+_NEVER = "0001-01-01T00:00:00Z"  # the engine's zero time: "not started" / "not finished"
+
+
+def resolve_image(client: Any, image: ImageRef) -> str:
+    """The local image id for `image`, refusing an image that is absent or has another digest."""
+    try:
+        found = client.images.get(image.name)
+    except docker.errors.ImageNotFound as error:
+        raise ImageUnavailable(
+            f"image {image.name!r} (pinned to {image.digest}) is not present on this host; "
+            "nodes never pull images: build or load it first"
+        ) from error
+    except (docker.errors.APIError, OSError) as error:
+        raise EngineUnavailable(f"could not look up image {image.name!r}: {explain(error)}") from error
+    digests = (found.id, *(d.split("@", 1)[1] for d in found.attrs.get("RepoDigests") or [] if "@" in d))
+    if image.digest not in digests:
+        raise ImageDigestMismatch(image.name, image.digest, digests)
+    return str(found.id)
+
+
+def engine_runtimes(client: Any) -> list[str]:
+    """The container runtimes the engine has registered (`runc`, and `nvidia` where GPUs can be used)."""
+    try:
+        return sorted((client.info().get("Runtimes") or {}).keys())
+    except (docker.errors.APIError, OSError) as error:
+        raise EngineUnavailable(f"could not ask the engine for its runtimes: {explain(error)}") from error
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """The engine's RFC 3339 times (nanoseconds, 'Z'); None for its zero time."""
+    if not value or value == _NEVER:
+        return None
+    head, _, rest = value.rstrip("Z").partition(".")
+    digits = "".join(ch for ch in rest if ch.isdigit())[:6].ljust(6, "0")
+    try:
+        return datetime.fromisoformat(f"{head}.{digits}").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def explain(error: BaseException) -> str:
+    """An engine error as one line: its explanation where the SDK gives one."""
+    explanation = getattr(error, "explanation", None)
+    return str(explanation or error)
