@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMPS := build/stamps
 FORGE := node_modules/@foundry-rs/forge-linux-amd64/bin/forge
 
-.PHONY: setup docker runtime-image test test-contracts test-python lint demo bench clean help
+.PHONY: setup docker chromium runtime-image test test-contracts test-python test-frontend lint demo bench clean help
 
 help:
 	@echo "make demo    run a full job through the marketplace on a local chain"
@@ -18,7 +18,13 @@ help:
 	@echo "make bench   run the benchmarks; figures land in bench/results/*.json"
 	@echo "make runtime-image  build the CPU torch runtime image offline (no registry needed)"
 
-setup: $(STAMPS)/python $(STAMPS)/npm
+# The dApp is built from its sources plus what it generates from: the gateway's OpenAPI, the manifest
+# schema, the contract ABIs and the example jobs.
+FRONTEND_SRC := $(shell find frontend/src frontend/scripts frontend/index.html frontend/vite.config.ts -type f \
+                  -not -path 'frontend/src/generated/*' 2>/dev/null) \
+                $(shell find api jobs/manifest contracts examples -name '*.py' -o -name '*.sol' -o -name '*.toml' 2>/dev/null)
+
+setup: $(STAMPS)/python $(STAMPS)/npm frontend/dist/index.html
 
 $(STAMPS)/python: pyproject.toml $(wildcard */__init__.py)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed; found " + sys.version.split()[0])'
@@ -31,11 +37,26 @@ $(STAMPS)/npm: package.json package-lock.json
 	npm install --no-audit --no-fund --loglevel=error
 	@mkdir -p $(STAMPS) && touch $@
 
-test: setup test-contracts lint docker test-python
+$(STAMPS)/frontend-npm: frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	@mkdir -p $(STAMPS) && touch $@
+
+frontend/dist/index.html: $(STAMPS)/python $(STAMPS)/npm $(STAMPS)/frontend-npm $(FRONTEND_SRC)
+	cd frontend && npm run build
+
+test: setup test-contracts lint test-frontend docker test-python
 
 # A Docker engine for the executor tests: installed (Debian docker.io) and started when missing and root.
 docker:
 	@tools/ensure-docker.sh
+
+# Debian's Chromium for the dApp's browser tests: installed when missing and root.
+chromium:
+	@tools/ensure-chromium.sh
+
+test-frontend: setup chromium
+	cd frontend && npm test
+	cd frontend && npm run e2e
 
 runtime-image: setup docker
 	$(PY) runtime/build_offline.py --check
@@ -58,4 +79,4 @@ bench: setup
 	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 clean:
-	rm -rf build .mypy_cache .ruff_cache .pytest_cache
+	rm -rf build .mypy_cache .ruff_cache .pytest_cache frontend/dist frontend/src/generated

@@ -16,10 +16,12 @@ def _register_nouns() -> None:
     from api.cli import gateway_app
     from chain.cli import devnet_app
     from jobs.store.cli import store_app
+    from provider_node.cli import provider_app
 
     app.add_typer(devnet_app, name="devnet")
     app.add_typer(store_app, name="store")
     app.add_typer(gateway_app, name="gateway")
+    app.add_typer(provider_app, name="provider")
 
 
 def main() -> None:

@@ -1,0 +1,86 @@
+// The gateway's API client: openapi-fetch over the types generated from its OpenAPI schema.
+import createClient from "openapi-fetch";
+import type { components, paths } from "../generated/api";
+
+type Schemas = components["schemas"];
+export type JobPublic = Schemas["JobPublic"];
+export type JobDetailPublic = Schemas["JobDetailPublic"];
+export type JobsPublic = Schemas["JobsPublic"];
+export type ChainEventPublic = Schemas["ChainEventPublic"];
+export type VotePublic = Schemas["VotePublic"];
+export type ProviderPublic = Schemas["ProviderPublic"];
+export type ProviderDetailPublic = Schemas["ProviderDetailPublic"];
+export type StatsPublic = Schemas["StatsPublic"];
+export type BundlePublic = Schemas["BundlePublic"];
+export type ErrorPublic = Schemas["ErrorPublic"];
+export type LogLinePublic = Schemas["LogLinePublic"];
+export type ReadinessPublic = Schemas["ReadinessPublic"];
+export type JobStateName = JobPublic["state"];
+
+export const JOB_STATES: JobStateName[] = [
+  "Open",
+  "Claimed",
+  "Submitted",
+  "Accepted",
+  "Rejected",
+  "Unverified",
+  "Cancelled",
+  "Expired",
+];
+export const TERMINAL_STATES: ReadonlySet<JobStateName> = new Set([
+  "Accepted",
+  "Rejected",
+  "Unverified",
+  "Cancelled",
+  "Expired",
+]);
+
+/** Where the gateway is: the page's own origin (it serves the dApp), or VITE_API_URL for development. */
+export function apiBase(): string {
+  const configured = import.meta.env.VITE_API_URL as string | undefined;
+  if (configured) return configured.replace(/\/$/, "");
+  return typeof window !== "undefined" ? window.location.origin : "http://127.0.0.1:8000";
+}
+
+export function apiUrl(path: string): string {
+  return `${apiBase()}${path}`;
+}
+
+// `fetch` looked up per request, so a test (or a polyfill loaded later) can replace it.
+export const api = createClient<paths>({ baseUrl: apiBase(), fetch: (request) => globalThis.fetch(request) });
+
+export class ApiError extends Error {
+  override name = "ApiError";
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly body: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** A readable message from the gateway's error body (`{code, detail}` or FastAPI's `{detail: [...]}`). */
+export function errorMessage(status: number, body: unknown): string {
+  if (body && typeof body === "object" && "detail" in body) {
+    const detail = (body as { detail: unknown }).detail;
+    if (typeof detail === "string") return detail;
+    if (Array.isArray(detail)) {
+      return detail
+        .map((d: { loc?: unknown[]; msg?: string }) => `${(d.loc ?? []).slice(1).join(".")}: ${d.msg ?? "invalid"}`)
+        .join("; ");
+    }
+  }
+  return status ? `the gateway answered ${status}` : "the gateway could not be reached";
+}
+
+/** The data of an openapi-fetch result, or an `ApiError` saying what the gateway said. */
+export function unwrap<T>(result: { data?: T; error?: unknown; response: Response }): T {
+  if (result.data !== undefined && result.response.ok) return result.data;
+  throw new ApiError(result.response.status, errorMessage(result.response.status, result.error), result.error);
+}
+
+/** Whether `error` is the gateway saying 404 (a job not indexed yet, an unknown provider). */
+export function isNotFound(error: unknown): boolean {
+  return error instanceof ApiError && error.status === 404;
+}

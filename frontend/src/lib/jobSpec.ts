@@ -1,0 +1,153 @@
+// The post form: defaults from the manifest, checks that mirror `postJob`'s InvalidJobSpec rules, and the
+// `JobSpec` struct it posts (requester and reward are filled in by the contract).
+import type { Hex } from "viem";
+import type { ChainCid } from "./cid";
+import { MODE_INDEX, SPEC_LIMITS, ZERO_ADDRESS, type ModeName, type PostJobSpec } from "./contracts";
+import { parseInteger, parseTokenAmount, type Parsed } from "./format";
+import { valueAt, type ManifestData } from "./manifest";
+
+export const DEFAULT_VERIFY_BLOCKS = 20;
+export const MODES: ModeName[] = ["segments", "shards", "replicate", "none"];
+
+export interface SpecForm {
+  budget: string;
+  validatorFee: string;
+  collateral: string;
+  runTimeout: string;
+  mode: ModeName;
+  committeeSize: string;
+  samplesPerValidator: string;
+  verifyBlocks: string;
+  reopenOnFailure: boolean;
+}
+
+export type SpecField = keyof SpecForm;
+
+export interface SpecValues {
+  budget: bigint;
+  validatorFee: bigint;
+  collateral: bigint;
+  runTimeout: number;
+  mode: ModeName;
+  committeeSize: number;
+  samplesPerValidator: number;
+  verifyBlocks: number;
+  reopenOnFailure: boolean;
+}
+
+/** The capabilities a manifest asks for, as `JobSpec` takes them (jobs/manifest/requirements.py). */
+export interface Requirements {
+  gpuCount: number;
+  gpuMemoryMiB: number;
+  gpuClass: number;
+  cpuCores: number;
+  memoryMiB: number;
+}
+
+const text = (value: unknown, fallback: string) =>
+  value === undefined || value === null || value === "" ? fallback : String(value);
+
+export function formFromManifest(manifest: ManifestData | null): SpecForm {
+  const mode = valueAt(manifest, "verification.mode");
+  return {
+    budget: text(valueAt(manifest, "payment.budget"), "10"),
+    validatorFee: text(valueAt(manifest, "payment.validator_fee"), "1"),
+    collateral: text(valueAt(manifest, "payment.collateral"), "5"),
+    runTimeout: text(valueAt(manifest, "resources.timeout_s"), "3600"),
+    mode: MODES.includes(mode as ModeName) ? (mode as ModeName) : "segments",
+    committeeSize: text(valueAt(manifest, "verification.committee_size"), "3"),
+    samplesPerValidator: text(valueAt(manifest, "verification.samples_per_validator"), mode === "replicate" || mode === "none" ? "0" : "1"),
+    verifyBlocks: text(valueAt(manifest, "verification.verify_blocks"), String(DEFAULT_VERIFY_BLOCKS)),
+    reopenOnFailure: true,
+  };
+}
+
+export function requirementsOf(manifest: ManifestData | null): Requirements {
+  const int = (path: string) => {
+    const value = Number(valueAt(manifest, path) ?? 0);
+    return Number.isFinite(value) && value > 0 ? value : 0;
+  };
+  return {
+    gpuCount: int("resources.gpus"),
+    gpuMemoryMiB: int("resources.gpu_memory_mib"),
+    gpuClass: int("resources.gpu_class"),
+    cpuCores: Math.ceil(int("resources.cpus")),
+    memoryMiB: int("resources.memory_mib"),
+  };
+}
+
+/** What the requester pays at post: the budget plus every committee member's fee. */
+export function escrowOf(budget: bigint, committeeSize: number, validatorFee: bigint): bigint {
+  return budget + BigInt(committeeSize) * validatorFee;
+}
+
+export interface SpecCheck {
+  values: SpecValues | null;
+  errors: Partial<Record<SpecField, string>>;
+}
+
+/** Parse the form and apply the contract's rules, so a post that would revert is caught before signing. */
+export function checkSpecForm(form: SpecForm): SpecCheck {
+  const errors: Partial<Record<SpecField, string>> = {};
+  const take = <T>(field: SpecField, parsed: Parsed<T>): T | null => {
+    if (parsed.ok) return parsed.value;
+    errors[field] = parsed.error;
+    return null;
+  };
+  const budget = take("budget", parseTokenAmount(form.budget));
+  const validatorFee = take("validatorFee", parseTokenAmount(form.validatorFee));
+  const collateral = take("collateral", parseTokenAmount(form.collateral));
+  const runTimeout = take("runTimeout", parseInteger(form.runTimeout, 1, SPEC_LIMITS.maxRunTimeout));
+  const needsCommittee = form.mode !== "none";
+  const committeeSize = take("committeeSize", parseInteger(form.committeeSize, needsCommittee ? 1 : 0, SPEC_LIMITS.maxCommittee));
+  const needsSamples = form.mode === "segments" || form.mode === "shards";
+  const samplesPerValidator = take(
+    "samplesPerValidator",
+    parseInteger(form.samplesPerValidator || "0", needsSamples ? 1 : 0, SPEC_LIMITS.maxSamples),
+  );
+  const verifyBlocks = take("verifyBlocks", parseInteger(form.verifyBlocks, 1, SPEC_LIMITS.maxVerifyBlocks));
+  if (budget === 0n) errors.budget = "must be more than 0";
+  if (collateral !== null && validatorFee !== null && committeeSize !== null) {
+    const needed = BigInt(committeeSize) * validatorFee;
+    if (collateral < needed) errors.collateral = "must cover the committee's fees (committee size × validator fee)";
+  }
+  if (Object.keys(errors).length) return { values: null, errors };
+  return {
+    values: {
+      budget: budget as bigint,
+      validatorFee: validatorFee as bigint,
+      collateral: collateral as bigint,
+      runTimeout: runTimeout as number,
+      mode: form.mode,
+      committeeSize: committeeSize as number,
+      samplesPerValidator: samplesPerValidator as number,
+      verifyBlocks: verifyBlocks as number,
+      reopenOnFailure: form.reopenOnFailure,
+    },
+    errors,
+  };
+}
+
+/** The struct `postJob` takes. */
+export function buildJobSpec(values: SpecValues, requirements: Requirements, bundle: ChainCid): PostJobSpec {
+  return {
+    requester: ZERO_ADDRESS,
+    budget: values.budget,
+    bundleDigest: bundle.digest as Hex,
+    bundleCodec: bundle.codec,
+    gpuCount: requirements.gpuCount,
+    gpuMemoryMiB: requirements.gpuMemoryMiB,
+    gpuClass: requirements.gpuClass,
+    cpuCores: requirements.cpuCores,
+    memoryMiB: requirements.memoryMiB,
+    collateral: values.collateral,
+    runTimeout: values.runTimeout,
+    mode: MODE_INDEX[values.mode],
+    committeeSize: values.committeeSize,
+    samplesPerValidator: values.samplesPerValidator,
+    verifyBlocks: values.verifyBlocks,
+    validatorFee: values.validatorFee,
+    reward: 0n,
+    reopenOnFailure: values.reopenOnFailure,
+  };
+}

@@ -1,0 +1,81 @@
+// Posting a job, step by step: sign and upload the bundle, post the spec on chain, wait for the index.
+import { parseEventLogs, type Address, type Hash, type PublicClient, type WalletClient } from "viem";
+import { api } from "./api";
+import { crowdMarketAbi, type PostJobSpec } from "./contracts";
+import { signedRequestHeaders, type RequestTypedData } from "./signing";
+import { uploadBundle, type UploadResult } from "./upload";
+
+export interface UploadRequest {
+  walletClient: WalletClient;
+  account: Address;
+  chainId: number;
+  body: Blob;
+  filename: string;
+  onSigned?: () => void;
+  onProgress?: (sent: number, total: number) => void;
+}
+
+/** Sign the gateway's `Request` for POST /bundles in the wallet, then upload with progress. */
+export async function signAndUpload(request: UploadRequest): Promise<UploadResult> {
+  const sign = (typed: RequestTypedData) =>
+    request.walletClient.signTypedData({
+      account: request.account,
+      domain: typed.domain,
+      types: typed.types,
+      primaryType: typed.primaryType,
+      message: typed.message,
+    });
+  const headers = await signedRequestHeaders(sign, request.account, request.chainId, "POST", "/bundles");
+  request.onSigned?.();
+  return uploadBundle({
+    body: request.body,
+    filename: request.filename,
+    headers,
+    ...(request.onProgress ? { onProgress: request.onProgress } : {}),
+  });
+}
+
+export interface PostRequest {
+  publicClient: PublicClient;
+  walletClient: WalletClient;
+  account: Address;
+  market: Address;
+  spec: PostJobSpec;
+  onSent?: (hash: Hash) => void;
+}
+
+/**
+ * Simulate `postJob(spec)` first (a revert is decoded before anything is signed), send it from the
+ * wallet, wait for the receipt and return the new job's id from its `JobPosted` event.
+ */
+export async function postJob(request: PostRequest): Promise<{ jobId: bigint; hash: Hash }> {
+  const { request: call } = await request.publicClient.simulateContract({
+    address: request.market,
+    abi: crowdMarketAbi,
+    functionName: "postJob",
+    args: [request.spec],
+    account: request.account,
+  });
+  const hash = await request.walletClient.writeContract({ ...call, chain: request.walletClient.chain ?? null });
+  request.onSent?.(hash);
+  const receipt = await request.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 1_000 });
+  if (receipt.status !== "success") throw new Error(`the transaction ${hash} reverted`);
+  const [posted] = parseEventLogs({ abi: crowdMarketAbi, logs: receipt.logs, eventName: "JobPosted" });
+  if (!posted) throw new Error("the transaction succeeded but emitted no JobPosted event");
+  return { jobId: posted.args.jobId, hash };
+}
+
+/** Poll the gateway until its index has job `jobId` (true), or give up after `timeoutMs` (false). */
+export async function waitForIndexedJob(jobId: bigint, timeoutMs = 60_000, intervalMs = 1_000): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    try {
+      const result = await api.GET("/jobs/{job_id}", { params: { path: { job_id: Number(jobId) } } });
+      if (result.response.ok) return true;
+    } catch {
+      // the gateway may be restarting; keep polling
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  return false;
+}

@@ -1,0 +1,197 @@
+// Contract errors in words: decode revert data against the generated ABIs and describe it the way
+// chain/revert_messages.py does, so the dApp and the CLI say the same thing.
+import {
+  BaseError,
+  ContractFunctionRevertedError,
+  UserRejectedRequestError,
+  decodeErrorResult,
+  type Abi,
+  type Hex,
+} from "viem";
+import { CAPABILITY, JOB_SPEC_FIELD, JOB_STATUS, ROLE, crowdMarketAbi, crowdTokenAbi, enumLabel } from "./contracts";
+import { shortAddress, tokenAmountPlain } from "./format";
+
+export type Fields = Record<string, unknown>;
+
+/** Every custom error either contract can revert with (a post reverts inside the token on a low balance). */
+const ERRORS_ABI: Abi = [...crowdMarketAbi, ...crowdTokenAbi].filter((item) => item.type === "error");
+
+export interface DecodedRevert {
+  name: string;
+  fields: Fields;
+  message: string;
+}
+
+/** Solidity's panic codes, worded as chain/reverts.py words them. */
+const PANIC_REASONS: Record<number, string> = {
+  0x01: "assertion failed",
+  0x11: "arithmetic overflow or underflow",
+  0x12: "division by zero",
+  0x21: "invalid enum value",
+  0x22: "bad storage byte array",
+  0x31: "pop on an empty array",
+  0x32: "array index out of bounds",
+  0x41: "out of memory",
+  0x51: "call to an uninitialised function",
+};
+
+const addr = (value: unknown) => shortAddress(String(value));
+const tokens = (value: unknown) => tokenAmountPlain(BigInt(value as bigint));
+const str = (value: unknown) => String(value);
+
+const CAPABILITY_UNITS: Record<string, [string, string]> = {
+  GpuCount: ["{} GPUs", "{}"],
+  GpuMemory: ["{} MiB of GPU memory", "{}"],
+  GpuClass: ["GPU class {}", "class {}"],
+  CpuCores: ["{} CPU cores", "{}"],
+  Memory: ["{} MiB of memory", "{}"],
+};
+
+function lacksCapability(f: Fields): string {
+  const units = CAPABILITY_UNITS[enumLabel(CAPABILITY, f.capability)];
+  if (!units) {
+    return `job ${str(f.jobId)} needs capability ${str(f.capability)} = ${str(f.required)}; provider ${addr(f.provider)} offers ${str(f.offered)}`;
+  }
+  const [need, offer] = units;
+  return `job ${str(f.jobId)} needs ${need.replace("{}", str(f.required))}; provider ${addr(f.provider)} offers ${offer.replace("{}", str(f.offered))}`;
+}
+
+const TEMPLATES: Record<string, (f: Fields) => string> = {
+  // Jobs (IJobMarket)
+  InvalidJobSpec: (f) =>
+    `invalid job spec: ${enumLabel(JOB_SPEC_FIELD, f.field)} is ${str(f.value)}; the limit is ${str(f.limit)}`,
+  JobSpecNotCanonical: () => "invalid job spec: a field does not fit its type",
+  JobNotInStatus: (f) =>
+    `job ${str(f.jobId)} is ${enumLabel(JOB_STATUS, f.actual)}, not ${enumLabel(JOB_STATUS, f.expected)}`,
+  JobDataMismatch: (f) =>
+    `job ${str(f.jobId)}: the job data sent does not match the chain (rebuild it from the job's events)`,
+  NotJobRequester: (f) =>
+    `only job ${str(f.jobId)}'s requester ${addr(f.requester)} may do this; caller is ${addr(f.caller)}`,
+  NotJobProvider: (f) =>
+    `only job ${str(f.jobId)}'s provider ${addr(f.provider)} may do this; caller is ${addr(f.caller)}`,
+  RequesterCannotClaim: (f) => `${addr(f.requester)} posted job ${str(f.jobId)} and may not claim it`,
+  RequesterCannotVote: (f) => `${addr(f.requester)} posted job ${str(f.jobId)} and may not vote on it`,
+  ProviderLacksCapability: lacksCapability,
+  SubmitDeadlinePassed: (f) => `job ${str(f.jobId)}'s submission deadline passed at ${str(f.deadline)}`,
+  DeadlineNotReached: (f) => `job ${str(f.jobId)} can only expire after its deadline ${str(f.deadline)}`,
+  EmptyResult: (f) => `job ${str(f.jobId)}: a result needs a nonzero result digest`,
+  VotingNotOpen: (f) => `voting on job ${str(f.jobId)} opens at block ${str(f.firstBlock)}`,
+  VoteWindowClosed: (f) => `voting on job ${str(f.jobId)} closed after block ${str(f.lastBlock)}`,
+  CommitteeSlotOutOfRange: (f) =>
+    `job ${str(f.jobId)} has a committee of ${str(f.committeeSize)}; slot ${str(f.slot)} does not exist`,
+  NotOnCommittee: (f) =>
+    `${addr(f.caller)} is not the validator at committee slot ${str(f.slot)} of job ${str(f.jobId)}`,
+  AlreadyVoted: (f) => `committee slot ${str(f.slot)} has already voted on job ${str(f.jobId)}`,
+  VerificationPending: (f) =>
+    `job ${str(f.jobId)} has no majority yet; it can be finalized after block ${str(f.untilBlock)}`,
+  SeedUnavailable: (f) =>
+    `job ${str(f.jobId)}: the hash of block ${str(f.submitBlock)} (its seed) cannot be read now`,
+  // Accounts and stake (IStaking)
+  ZeroAmount: () => "the amount must be more than zero",
+  AccountNotInRole: (f) =>
+    `${addr(f.account)} is registered as ${enumLabel(ROLE, f.actual)}; this needs ${enumLabel(ROLE, f.expected)}`,
+  RoleAlreadyAssigned: (f) => `${addr(f.account)} is already a ${enumLabel(ROLE, f.role)}; roles are exclusive`,
+  ValidatorAlreadyRegistered: (f) => `${addr(f.validator)} is already validator number ${str(f.index)}`,
+  ValidatorListFull: (f) => `the validator list is full (${str(f.max)} entries)`,
+  InsufficientFreeStake: (f) =>
+    `${addr(f.account)} has ${tokens(f.available)} of free stake; ${tokens(f.required)} needed`,
+  StakeBelowMinimum: (f) => `${addr(f.account)} has ${tokens(f.stake)} staked; the minimum is ${tokens(f.minimum)}`,
+  NothingToWithdraw: (f) => `${addr(f.account)} has no balance or reward to withdraw`,
+  NothingUnbonding: (f) => `${addr(f.account)} has nothing unbonding`,
+  UnbondingLocked: (f) => `${addr(f.account)}'s unbonding stake is released at ${str(f.releaseAt)}`,
+  ValidatorIndexOutOfRange: (f) => `there is no validator ${str(f.index)} (the list has ${str(f.count)})`,
+  // Deployment (ICrowdMarket) and the token
+  InvalidSupply: (f) =>
+    `initial supply ${tokens(f.initialSupply)} and cap ${tokens(f.cap)} do not fit (the cap may be at most ${tokens(f.maxCap)})`,
+  InvalidRewardBps: (f) => `rewardBps ${str(f.rewardBps)} is above ${str(f.max)}`,
+  CrowdTokenUnauthorizedMinter: (f) => `${addr(f.caller)} may not mint; only ${addr(f.minter)} can`,
+  ERC20InsufficientBalance: (f) => `${addr(f.sender)} holds ${tokens(f.balance)}; ${tokens(f.needed)} needed`,
+  ERC20InsufficientAllowance: (f) =>
+    `${addr(f.spender)} may spend ${tokens(f.allowance)}; ${tokens(f.needed)} needed (approve first, or sign a permit)`,
+  ERC2612ExpiredSignature: (f) => `the permit expired at ${str(f.deadline)}`,
+  ERC2612InvalidSigner: (f) => `the permit was signed by ${addr(f.signer)}, not by ${addr(f.owner)}`,
+  ERC20ExceededCap: (f) =>
+    `minting would raise the supply to ${tokens(f.increasedSupply)}, over the cap of ${tokens(f.cap)}`,
+  ReentrancyGuardReentrantCall: () => "reentrant call refused",
+  Error: (f) => str(f.message),
+  Panic: (f) => {
+    const code = Number(f.code);
+    const reason = PANIC_REASONS[code] ?? "unknown panic";
+    return `panic 0x${code.toString(16).padStart(2, "0")}: ${reason}`;
+  },
+};
+
+function plain(value: unknown): string {
+  return typeof value === "bigint" ? value.toString() : String(value);
+}
+
+/** The sentence for error `name` with decoded `fields`; unknown errors read as `Name(field=value, ...)`. */
+export function describeError(name: string, fields: Fields): string {
+  const generic = () => `${name}(${Object.entries(fields).map(([k, v]) => `${k}=${plain(v)}`).join(", ")})`;
+  const template = TEMPLATES[name];
+  if (!template) return generic();
+  try {
+    return template(fields);
+  } catch {
+    return generic();
+  }
+}
+
+/** Decode raw revert data (`0x` + selector + arguments) into a named error with a message, or null. */
+export function decodeRevertData(data: Hex): DecodedRevert | null {
+  if (!/^0x[0-9a-fA-F]{8}/.test(data)) return null;
+  try {
+    const decoded = decodeErrorResult({ abi: ERRORS_ABI, data });
+    const fields: Fields = {};
+    const inputs = decoded.abiItem.type === "error" ? decoded.abiItem.inputs : [];
+    (decoded.args ?? []).forEach((value, index) => {
+      fields[inputs[index]?.name || String(index)] = value;
+    });
+    if (decoded.errorName === "Panic") fields.code = (decoded.args ?? [])[0];
+    return { name: decoded.errorName, fields, message: describeError(decoded.errorName, fields) };
+  } catch {
+    return null;
+  }
+}
+
+function revertDataIn(error: unknown, depth = 0): Hex | null {
+  if (!error || typeof error !== "object" || depth > 8) return null;
+  if (error instanceof ContractFunctionRevertedError && error.raw) return error.raw;
+  const record = error as Record<string, unknown>;
+  for (const key of ["data", "raw"]) {
+    const value = record[key];
+    if (typeof value === "string" && /^0x[0-9a-fA-F]{8}/.test(value)) return value as Hex;
+    if (value && typeof value === "object") {
+      const inner = revertDataIn(value, depth + 1);
+      if (inner) return inner;
+    }
+  }
+  return revertDataIn(record.cause, depth + 1);
+}
+
+function isUserRejection(error: unknown): boolean {
+  if (error instanceof BaseError && error.walk((e) => e instanceof UserRejectedRequestError)) return true;
+  let current: unknown = error;
+  for (let depth = 0; current && typeof current === "object" && depth < 8; depth += 1) {
+    if ((current as { code?: unknown }).code === 4001) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** What went wrong with a wallet request or a transaction, in one sentence a person can act on. */
+export function explainError(error: unknown): string {
+  if (isUserRejection(error)) return "You rejected the request in your wallet.";
+  const data = revertDataIn(error);
+  if (data) {
+    const decoded = decodeRevertData(data);
+    if (decoded) return decoded.message;
+  }
+  if (error instanceof BaseError) {
+    const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError);
+    if (reverted instanceof ContractFunctionRevertedError && reverted.reason) return reverted.reason;
+    return error.shortMessage || error.message;
+  }
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

@@ -1,0 +1,171 @@
+// A job's life as steps (posted, claimed, running, submitted, verification, outcome), folded from the
+// events the gateway indexed for it. Reopened jobs start a new attempt; earlier attempts are kept.
+import type { ChainEventPublic } from "./api";
+import { OUTCOME, enumLabel } from "./contracts";
+
+export interface EventMark {
+  block: number;
+  at: number | null;
+  txHash: string;
+}
+
+export interface VoteMark extends EventMark {
+  validator: string;
+  slot: number;
+  approve: boolean;
+}
+
+export type ClosedKind = "Accepted" | "Rejected" | "Unverified" | "Cancelled" | "Expired";
+
+export interface AttemptSummary {
+  attempt: number;
+  endedBy: ClosedKind;
+  provider: string | null;
+  at: number | null;
+}
+
+export interface TimelineState {
+  attempt: number;
+  posted: EventMark | null;
+  claimed: (EventMark & { provider: string; deadline: number }) | null;
+  submitted: (EventMark & { validatorCount: number; checkpointCount: number }) | null;
+  votes: VoteMark[];
+  closed: (EventMark & { kind: ClosedKind; accepts?: number; rejects?: number }) | null;
+  paid: (EventMark & { payment: string; reward: string }) | null;
+  earlier: AttemptSummary[];
+}
+
+export const INITIAL_TIMELINE: TimelineState = {
+  attempt: 0,
+  posted: null,
+  claimed: null,
+  submitted: null,
+  votes: [],
+  closed: null,
+  paid: null,
+  earlier: [],
+};
+
+function mark(event: ChainEventPublic): EventMark {
+  return { block: event.block_number, at: event.timestamp ?? null, txHash: event.tx_hash };
+}
+
+const num = (value: unknown) => Number(value ?? 0);
+
+/** One event into the timeline. */
+export function timelineReducer(state: TimelineState, event: ChainEventPublic): TimelineState {
+  const args = event.args as Record<string, unknown>;
+  switch (event.event) {
+    case "JobPosted":
+      return { ...INITIAL_TIMELINE, posted: mark(event) };
+    case "JobClaimed":
+      return { ...state, claimed: { ...mark(event), provider: String(args.provider), deadline: num(args.deadline) } };
+    case "ResultSubmitted":
+      return {
+        ...state,
+        submitted: { ...mark(event), validatorCount: num(args.validatorCount), checkpointCount: num(args.checkpointCount) },
+      };
+    case "VoteCast":
+      return {
+        ...state,
+        votes: [...state.votes, { ...mark(event), validator: String(args.validator), slot: num(args.slot), approve: Boolean(args.approve) }],
+      };
+    case "JobFinalized":
+      return {
+        ...state,
+        closed: { ...mark(event), kind: enumLabel(OUTCOME, args.outcome) as ClosedKind, accepts: num(args.accepts), rejects: num(args.rejects) },
+      };
+    case "ProviderPaid":
+      return { ...state, paid: { ...mark(event), payment: String(args.payment), reward: String(args.reward) } };
+    case "JobExpired":
+      return { ...state, closed: { ...mark(event), kind: "Expired" } };
+    case "JobCancelled":
+      return { ...state, closed: { ...mark(event), kind: "Cancelled" } };
+    case "JobReopened": {
+      const summary: AttemptSummary = {
+        attempt: state.attempt,
+        endedBy: state.closed?.kind ?? "Expired",
+        provider: state.claimed?.provider ?? null,
+        at: event.timestamp ?? null,
+      };
+      return { ...INITIAL_TIMELINE, posted: state.posted, attempt: num(args.attempts), earlier: [...state.earlier, summary] };
+    }
+    default:
+      return state;
+  }
+}
+
+export function foldTimeline(events: ChainEventPublic[]): TimelineState {
+  const ordered = [...events].sort((a, b) => a.block_number - b.block_number || a.log_index - b.log_index);
+  return ordered.reduce(timelineReducer, INITIAL_TIMELINE);
+}
+
+export type StepStatus = "done" | "current" | "pending" | "failed" | "skipped";
+export type StepKey = "posted" | "claimed" | "running" | "submitted" | "verification" | "outcome";
+
+export interface TimelineStep {
+  key: StepKey;
+  title: string;
+  status: StepStatus;
+  detail: string;
+  at: number | null;
+  txHash?: string;
+}
+
+export interface StepContext {
+  committeeSize: number;
+  mode: string;
+  /** The provider has pushed log lines for the current attempt. */
+  logsSeen: boolean;
+}
+
+function step(key: StepKey, title: string, status: StepStatus, detail: string, at: EventMark | null = null): TimelineStep {
+  return { key, title, status, detail, at: at?.at ?? null, ...(at ? { txHash: at.txHash } : {}) };
+}
+
+/** The six steps of the current attempt, each done, current, pending, failed or skipped. */
+export function timelineSteps(state: TimelineState, context: StepContext): TimelineStep[] {
+  const { claimed, submitted, closed, votes } = state;
+  const kind = closed?.kind ?? null;
+  const optimistic = context.mode.toLowerCase() === "none";
+  const accepts = votes.filter((v) => v.approve).length;
+  const rejects = votes.length - accepts;
+  const steps: TimelineStep[] = [
+    step("posted", "Posted", state.posted ? "done" : "pending", state.attempt ? `attempt ${state.attempt + 1} of 4` : "escrow funded", state.posted),
+  ];
+  if (claimed) steps.push(step("claimed", "Claimed", "done", `by ${claimed.provider}`, claimed));
+  else if (kind === "Cancelled") steps.push(step("claimed", "Claimed", "skipped", "cancelled before any provider claimed it"));
+  else steps.push(step("claimed", "Claimed", "current", "waiting for a provider with matching hardware"));
+
+  if (submitted) steps.push(step("running", "Running", "done", "training finished"));
+  else if (kind === "Expired") steps.push(step("running", "Running", "failed", "no result before the deadline; collateral slashed"));
+  else if (claimed && !kind) steps.push(step("running", "Running", "current", context.logsSeen ? "training; logs below" : "starting the container"));
+  else steps.push(step("running", "Running", kind ? "skipped" : "pending", ""));
+
+  if (submitted) {
+    steps.push(step("submitted", "Result submitted", "done", `${submitted.checkpointCount} checkpoints committed`, submitted));
+  } else {
+    steps.push(step("submitted", "Result submitted", kind ? "skipped" : "pending", ""));
+  }
+
+  const tally = `${accepts} accept, ${rejects} reject of ${context.committeeSize}`;
+  if (!submitted) steps.push(step("verification", "Verification", kind ? "skipped" : "pending", optimistic ? "optimistic" : ""));
+  else if (!kind) steps.push(step("verification", "Verification", "current", optimistic && !votes.length ? "optimistic: accepted unless validators object" : `votes so far: ${tally}`));
+  else steps.push(step("verification", "Verification", kind === "Rejected" ? "failed" : "done", votes.length ? tally : "no votes"));
+
+  if (closed) {
+    const failed = kind === "Rejected" || kind === "Expired";
+    const detail =
+      kind === "Accepted"
+        ? "provider paid"
+        : kind === "Cancelled"
+          ? "escrow refunded"
+          : kind === "Unverified"
+            ? "no majority; requester refunded, nobody slashed"
+            : "collateral slashed";
+    steps.push(step("outcome", kind ?? "Closed", failed ? "failed" : "done", detail, closed));
+  } else {
+    steps.push(step("outcome", "Outcome", "pending", ""));
+  }
+  return steps;
+}

@@ -1,0 +1,245 @@
+// Post a job: pick the job, see its manifest checked, set the terms, then upload (signed) and post.
+import { useEffect, useMemo, useState } from "react";
+import type { Hash } from "viem";
+import { ManifestView } from "../components/ManifestView";
+import { Amount, ProgressBar } from "../components/common";
+import { zipJobFiles, totalSize } from "../lib/archive";
+import type { BundlePublic } from "../lib/api";
+import { parseCid } from "../lib/cid";
+import { bytes, shortHash, tokenAmount } from "../lib/format";
+import { buildJobSpec, checkSpecForm, escrowOf, formFromManifest, requirementsOf, type SpecField, type SpecForm } from "../lib/jobSpec";
+import { checkManifest, type FieldProblem } from "../lib/manifest";
+import { postJob, signAndUpload, waitForIndexedJob } from "../lib/postFlow";
+import { explainError } from "../lib/revert";
+import { href, navigate } from "../lib/router";
+import { useChain } from "../lib/wallet";
+import { SourcePicker, type JobSource } from "./post/SourcePicker";
+import { SpecFields } from "./post/SpecFields";
+
+type Phase =
+  | { step: "idle" }
+  | { step: "packing" }
+  | { step: "signing" }
+  | { step: "uploading"; sent: number; total: number }
+  | { step: "posting" }
+  | { step: "confirming"; hash: Hash }
+  | { step: "indexing"; jobId: bigint; hash: Hash }
+  | { step: "failed"; message: string };
+
+const STEP_ORDER = ["packing", "signing", "uploading", "posting", "confirming", "indexing"] as const;
+const STEP_TEXT: Record<(typeof STEP_ORDER)[number], string> = {
+  packing: "Pack the job folder",
+  signing: "Sign the upload in your wallet (no gas)",
+  uploading: "Upload the bundle to the gateway",
+  posting: "Confirm postJob in your wallet",
+  confirming: "Wait for the transaction",
+  indexing: "Wait for the gateway to index the job",
+};
+
+function differences(form: SpecForm, fromManifest: SpecForm): Partial<Record<SpecField, string>> {
+  const out: Partial<Record<SpecField, string>> = {};
+  for (const key of ["runTimeout", "mode", "committeeSize", "samplesPerValidator"] as const) {
+    if (String(form[key]).trim() !== String(fromManifest[key])) out[key] = String(fromManifest[key]);
+  }
+  return out;
+}
+
+export function PostJobPage() {
+  const chain = useChain();
+  const [source, setSource] = useState<JobSource | null>(null);
+  const [manifestText, setManifestText] = useState("");
+  const [gatewayProblems, setGatewayProblems] = useState<FieldProblem[] | null>(null);
+  const [form, setForm] = useState<SpecForm>(() => formFromManifest(null));
+  const [phase, setPhase] = useState<Phase>({ step: "idle" });
+  const [uploaded, setUploaded] = useState<{ text: string; bundle: BundlePublic } | null>(null);
+
+  const check = useMemo(() => checkManifest(manifestText), [manifestText]);
+  const fromManifest = useMemo(() => formFromManifest(check.manifest), [check.manifest]);
+  const spec = useMemo(() => checkSpecForm(form), [form]);
+  useEffect(() => setGatewayProblems(null), [manifestText]);
+
+  const pick = (picked: JobSource) => {
+    setSource(picked);
+    setManifestText(picked.manifestText);
+    setForm(formFromManifest(checkManifest(picked.manifestText).manifest));
+    setUploaded(null);
+    setPhase({ step: "idle" });
+  };
+
+  const busy = !["idle", "failed"].includes(phase.step);
+  const problems = gatewayProblems ?? check.problems;
+  const escrow = spec.values ? escrowOf(spec.values.budget, spec.values.committeeSize, spec.values.validatorFee) : null;
+  const short = escrow !== null && chain.balance !== null && chain.balance < escrow;
+  const blocker =
+    chain.status !== "connected"
+      ? "Connect a wallet to post."
+      : chain.wrongChain
+        ? `Switch your wallet to chain ${chain.config.chainId}.`
+        : !chain.config.market
+          ? "The market's address is unknown (no deployment); start the devnet and reload."
+          : check.problems.length
+            ? "Fix the manifest first."
+            : !spec.values
+              ? "Fix the terms first."
+              : null;
+
+  const submit = async () => {
+    const { walletClient, account, publicClient, config } = chain;
+    if (!source || !spec.values || !walletClient || !account || !config.market) return;
+    try {
+      let bundle = uploaded?.text === manifestText ? uploaded.bundle : null;
+      if (!bundle) {
+        setPhase({ step: "packing" });
+        const body =
+          source.kind === "files" ? new Blob([(await zipJobFiles(source.files, manifestText)) as Uint8Array<ArrayBuffer>]) : source.file;
+        const filename = source.kind === "files" ? "job.zip" : source.file.name;
+        setPhase({ step: "signing" });
+        const result = await signAndUpload({
+          walletClient,
+          account,
+          chainId: config.chainId,
+          body,
+          filename,
+          onSigned: () => setPhase({ step: "uploading", sent: 0, total: body.size }),
+          onProgress: (sent, total) => setPhase({ step: "uploading", sent, total }),
+        });
+        if (!result.ok) {
+          if (result.problems.length) setGatewayProblems(result.problems);
+          setPhase({ step: "failed", message: result.message });
+          return;
+        }
+        bundle = result.bundle;
+        setUploaded({ text: manifestText, bundle });
+      }
+      setPhase({ step: "posting" });
+      const jobSpec = buildJobSpec(spec.values, requirementsOf(bundle.manifest), parseCid(bundle.cid));
+      const { jobId, hash } = await postJob({
+        publicClient,
+        walletClient,
+        account,
+        market: config.market,
+        spec: jobSpec,
+        onSent: (sent) => setPhase({ step: "confirming", hash: sent }),
+      });
+      chain.refreshBalance();
+      setPhase({ step: "indexing", jobId, hash });
+      await waitForIndexedJob(jobId);
+      navigate(`/jobs/${jobId}`);
+    } catch (error) {
+      setPhase({ step: "failed", message: explainError(error) });
+    }
+  };
+
+  const current = STEP_ORDER.indexOf(phase.step as (typeof STEP_ORDER)[number]);
+  return (
+    <div className="page">
+      <h1>Post a training job</h1>
+      <ol className="wizard">
+        <li className="card">
+          <h2>1. The job</h2>
+          {source ? (
+            <div className="picked">
+              <span>
+                <strong>{source.label}</strong>
+                {source.kind === "files" && (
+                  <span className="muted small">
+                    {" "}
+                    · {source.files.length} files, {bytes(totalSize(source.files))}
+                    {source.skipped ? ` (${source.skipped} skipped: .git, __pycache__ …)` : ""}
+                  </span>
+                )}
+              </span>
+              <button type="button" className="button small" disabled={busy} onClick={() => setSource(null)}>
+                Choose another
+              </button>
+            </div>
+          ) : (
+            <SourcePicker onPick={pick} />
+          )}
+        </li>
+        {source && (
+          <li className="card">
+            <h2>2. Manifest</h2>
+            {source.kind === "files" ? (
+              <label className="field">
+                <span className="field-label">job.toml (edit here; the upload uses this text)</span>
+                <textarea
+                  className="mono manifest-editor"
+                  value={manifestText}
+                  spellCheck={false}
+                  disabled={busy}
+                  rows={Math.min(24, Math.max(8, manifestText.split("\n").length + 1))}
+                  onChange={(event) => setManifestText(event.currentTarget.value)}
+                />
+              </label>
+            ) : (
+              <p className="muted small">From the archive (choose a folder to edit it here).</p>
+            )}
+            <ManifestView manifest={check.manifest} problems={problems} source={gatewayProblems ? "gateway" : "browser"} />
+          </li>
+        )}
+        {source && (
+          <li className="card">
+            <h2>3. Terms</h2>
+            <SpecFields form={form} errors={spec.errors} manifestDiffers={differences(form, fromManifest)} onChange={setForm} disabled={busy} />
+            <div className="escrow">
+              <div>
+                Escrow paid at post: <strong>{escrow === null ? "—" : tokenAmount(escrow)}</strong>
+                {spec.values && (
+                  <span className="muted small">
+                    {" "}
+                    = budget <Amount units={spec.values.budget} /> + {spec.values.committeeSize} × fee <Amount units={spec.values.validatorFee} />
+                  </span>
+                )}
+              </div>
+              <div className="muted small">
+                No token approval needed: the market takes the escrow from your balance when you post. Unused fees come back.
+              </div>
+              {short && <div className="warning">Your balance ({tokenAmount(chain.balance ?? 0n)}) is below the escrow.</div>}
+            </div>
+          </li>
+        )}
+        {source && (
+          <li className="card">
+            <h2>4. Upload and post</h2>
+            {phase.step !== "idle" && phase.step !== "failed" && (
+              <ol className="steps">
+                {STEP_ORDER.map((step, index) => (
+                  <li key={step} className={index < current ? "done" : index === current ? "current" : "pending"}>
+                    {STEP_TEXT[step]}
+                    {step === "uploading" && phase.step === "uploading" && (
+                      <ProgressBar value={phase.total ? phase.sent / phase.total : 0} label={`${bytes(phase.sent)} of ${bytes(phase.total)}`} />
+                    )}
+                    {step === "confirming" && "hash" in phase && <span className="mono small"> {shortHash(phase.hash)}</span>}
+                    {step === "indexing" && phase.step === "indexing" && (
+                      <span>
+                        {" "}
+                        job <a href={href(`/jobs/${phase.jobId}`)}>#{String(phase.jobId)}</a>
+                      </span>
+                    )}
+                  </li>
+                ))}
+              </ol>
+            )}
+            {phase.step === "failed" && (
+              <p className="problem general" role="alert">
+                {phase.message}
+              </p>
+            )}
+            {uploaded && uploaded.text === manifestText && (
+              <p className="muted small">
+                Bundle uploaded: <span className="mono">{uploaded.bundle.cid}</span> ({bytes(uploaded.bundle.size)}); posting again reuses it.
+              </p>
+            )}
+            <div className="actions">
+              <button type="button" className="button primary" disabled={busy || blocker !== null} onClick={() => void submit()}>
+                {escrow !== null ? `Upload and post (${tokenAmount(escrow)})` : "Upload and post"}
+              </button>
+              {blocker && <span className="muted">{blocker}</span>}
+            </div>
+          </li>
+        )}
+      </ol>
+    </div>
+  );
+}

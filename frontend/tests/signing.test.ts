@@ -1,0 +1,51 @@
+import { privateKeyToAccount } from "viem/accounts";
+import { describe, expect, it } from "vitest";
+import { requestTypedData, signedRequestHeaders } from "../src/lib/signing";
+import reference from "./fixtures/python_reference.json";
+
+const fixture = reference.signing;
+
+describe("the gateway's EIP-712 Request", () => {
+  it("signs to exactly the signature api/signing.py computes", async () => {
+    const account = privateKeyToAccount(fixture.privateKey as `0x${string}`);
+    const typed = requestTypedData(fixture.chainId, fixture.method, fixture.path, fixture.expiry, fixture.nonce as `0x${string}`);
+    expect(await account.signTypedData(typed)).toBe(fixture.signature);
+  });
+
+  it("upper-cases the method and drops the query string", () => {
+    const typed = requestTypedData(31337, "post", "/bundles?x=1", 10, `0x${"22".repeat(32)}`);
+    expect(typed.message.method).toBe("POST");
+    expect(typed.message.path).toBe("/bundles");
+    expect(typed.domain).toEqual({ name: "crowdcompute-gateway", version: "1", chainId: 31337 });
+  });
+
+  it("builds the X-Crowd-* headers from the wallet's signature", async () => {
+    const account = privateKeyToAccount(fixture.privateKey as `0x${string}`);
+    const headers = await signedRequestHeaders((typed) => account.signTypedData(typed), account.address, fixture.chainId, "POST", "/bundles", {
+      now: (fixture.expiry - 120) * 1000,
+      nonce: fixture.nonce as `0x${string}`,
+    });
+    expect(headers).toEqual({
+      "X-Crowd-Address": fixture.address,
+      "X-Crowd-Expiry": String(fixture.expiry),
+      "X-Crowd-Nonce": fixture.nonce,
+      "X-Crowd-Signature": fixture.signature,
+    });
+  });
+
+  it("never asks for an expiry past the gateway's 300 s skew", async () => {
+    let expiry = 0n;
+    await signedRequestHeaders(
+      async (typed) => {
+        expiry = typed.message.expiry;
+        return "0x";
+      },
+      fixture.address as `0x${string}`,
+      1,
+      "POST",
+      "/bundles",
+      { ttlSeconds: 3600, now: 1_000_000 },
+    );
+    expect(expiry).toBe(1000n + 300n);
+  });
+});

@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import type { ChainEventPublic } from "../src/lib/api";
+import { foldTimeline, timelineSteps, type StepContext } from "../src/lib/timeline";
+
+const ALICE = "0x70997970c51812dc3a010c7d01b54e7ad8f3d0ea";
+const BOB = "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc";
+let block = 0;
+function event(name: string, args: Record<string, unknown> = {}): ChainEventPublic {
+  block += 1;
+  return { event: name, block_number: block, log_index: 0, tx_hash: `0x${block.toString(16).padStart(64, "0")}`, timestamp: 1_700_000_000 + block, args: { jobId: 1, ...args } };
+}
+const context: StepContext = { committeeSize: 3, mode: "Segments", logsSeen: false };
+const statuses = (events: ChainEventPublic[], ctx: StepContext = context) =>
+  Object.fromEntries(timelineSteps(foldTimeline(events), ctx).map((s) => [s.key, s.status]));
+
+describe("the job timeline reducer", () => {
+  it("shows an open job waiting for a provider", () => {
+    expect(statuses([event("JobPosted", { requester: ALICE })])).toEqual({
+      posted: "done",
+      claimed: "current",
+      running: "pending",
+      submitted: "pending",
+      verification: "pending",
+      outcome: "pending",
+    });
+  });
+
+  it("follows claim, run, submission, votes and acceptance", () => {
+    const posted = event("JobPosted");
+    const claimed = event("JobClaimed", { provider: BOB, deadline: 1_700_001_000 });
+    expect(statuses([posted, claimed], { ...context, logsSeen: true })).toMatchObject({ claimed: "done", running: "current" });
+    const submitted = event("ResultSubmitted", { provider: BOB, checkpointCount: 250, validatorCount: 4 });
+    const votes = [event("VoteCast", { validator: ALICE, slot: 0, approve: true }), event("VoteCast", { validator: BOB, slot: 1, approve: true })];
+    const voting = timelineSteps(foldTimeline([posted, claimed, submitted, ...votes]), context);
+    expect(voting.find((s) => s.key === "verification")).toMatchObject({ status: "current", detail: "votes so far: 2 accept, 0 reject of 3" });
+    const finalized = event("JobFinalized", { outcome: 0, accepts: 2, rejects: 0 });
+    const paid = event("ProviderPaid", { provider: BOB, payment: "10", reward: "1" });
+    const state = foldTimeline([paid, finalized, ...votes, submitted, claimed, posted]); // order restored by block
+    expect(state.paid?.payment).toBe("10");
+    expect(timelineSteps(state, context).map((s) => s.status)).toEqual(["done", "done", "done", "done", "done", "done"]);
+    expect(timelineSteps(state, context).at(-1)).toMatchObject({ title: "Accepted", detail: "provider paid" });
+  });
+
+  it("marks a rejection as failed verification", () => {
+    const events = [
+      event("JobPosted"),
+      event("JobClaimed", { provider: BOB, deadline: 1 }),
+      event("ResultSubmitted", { checkpointCount: 3 }),
+      event("VoteCast", { validator: ALICE, slot: 0, approve: false }),
+      event("JobFinalized", { outcome: 1, accepts: 0, rejects: 1 }),
+    ];
+    expect(statuses(events)).toMatchObject({ verification: "failed", outcome: "failed" });
+  });
+
+  it("skips what never happened to a cancelled job", () => {
+    expect(statuses([event("JobPosted"), event("JobCancelled", { refund: "13" })])).toEqual({
+      posted: "done",
+      claimed: "skipped",
+      running: "skipped",
+      submitted: "skipped",
+      verification: "skipped",
+      outcome: "done",
+    });
+  });
+
+  it("starts a new attempt when an expired job reopens, remembering the old one", () => {
+    const events = [
+      event("JobPosted"),
+      event("JobClaimed", { provider: BOB, deadline: 5 }),
+      event("JobExpired", { provider: BOB, slashed: "5" }),
+      event("JobReopened", { attempts: 1 }),
+    ];
+    const state = foldTimeline(events);
+    expect(state.attempt).toBe(1);
+    expect(state.earlier).toEqual([{ attempt: 0, endedBy: "Expired", provider: BOB, at: events[3]!.timestamp }]);
+    expect(state.claimed).toBeNull();
+    const steps = timelineSteps(state, context);
+    expect(steps[0]!.detail).toBe("attempt 2 of 4");
+    expect(steps[1]!.status).toBe("current");
+  });
+
+  it("reports an expired job's run as failed", () => {
+    const events = [event("JobPosted"), event("JobClaimed", { provider: BOB, deadline: 5 }), event("JobExpired", { provider: BOB })];
+    expect(statuses(events)).toMatchObject({ running: "failed", outcome: "failed" });
+  });
+
+  it("describes optimistic verification in mode None", () => {
+    const events = [event("JobPosted"), event("JobClaimed", { provider: BOB, deadline: 5 }), event("ResultSubmitted", { checkpointCount: 0 })];
+    const steps = timelineSteps(foldTimeline(events), { ...context, mode: "None" });
+    expect(steps.find((s) => s.key === "verification")?.detail).toMatch(/optimistic/);
+  });
+});

@@ -1,0 +1,370 @@
+"""`crowdcompute provider register|stake|unstake|withdraw|status|run`: a compute provider's commands.
+
+Every command takes `--json` (one JSON object on stdout; token amounts as decimal strings of base units)
+and fails with one line naming the problem (a contract revert decoded into words) and exit status 1.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from chain.errors import ChainError
+from chain.revert_messages import token_amount
+from chain.types import ZERO_BYTES32, Capabilities, Wei
+from jobs.cid import parse_cid
+from jobs.errors import JobsError
+from provider_node.cli_support import (
+    DEFAULT_DEPLOYMENTS,
+    DEFAULT_DEVNET,
+    DeploymentsOption,
+    DevnetOption,
+    JsonOption,
+    KeystoreOption,
+    Output,
+    RpcUrlOption,
+    connect,
+    parse_tokens,
+    when,
+)
+from provider_node.config import DEFAULT_DATA_DIR, NodeConfig
+from provider_node.hardware import probe
+
+__all__ = ["provider_app"]
+
+provider_app = typer.Typer(
+    name="provider",
+    help="Offer this machine's compute: register, stake, run the provider daemon, check standing.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+_FAILURES = (ChainError, JobsError, OSError, ValueError)
+MIB = 1024 * 1024
+DataDirOption = Annotated[
+    Path,
+    typer.Option(
+        "--data-dir", envvar="CROWDCOMPUTE_PROVIDER_DIR", help="The node's state, bundles and runs."
+    ),
+]
+CountOption = Annotated[int | None, typer.Option(min=0, show_default=False)]
+
+
+def _tx(result: Any) -> dict[str, Any]:
+    return {"txHash": result.tx.tx_hash, "block": result.tx.block_number, "gasUsed": result.tx.gas_used}
+
+
+def _probed_capabilities(work_dir: Path) -> tuple[dict[str, Any], dict[str, int]]:
+    existing = next(path for path in (work_dir, *work_dir.parents) if path.exists())  # disk of the data dir
+    profile = probe(existing)
+    classes = [gpu.compute_capability[0] for gpu in profile.gpus if gpu.compute_capability]
+    caps = {
+        "gpu_count": profile.gpu_count,
+        "gpu_memory_mib": profile.gpu_memory_bytes // MIB,
+        # GPU class: the compute capability's major version of the weakest GPU (7 Volta, 8 Ampere, 9 Hopper).
+        "gpu_class": min(classes, default=0),
+        "cpu_cores": max(1, math.floor(profile.cpu_cores)),
+        "memory_mib": profile.memory_bytes // MIB,
+    }
+    return profile.to_dict(), caps
+
+
+@provider_app.command("register")
+def register(
+    price: Annotated[str, typer.Option("--price", help="Tokens per hour of runTimeout (e.g. 1.5).")],
+    gpus: CountOption = None,
+    gpu_memory_mib: CountOption = None,
+    gpu_class: CountOption = None,
+    cpu_cores: CountOption = None,
+    memory_mib: CountOption = None,
+    metadata: Annotated[
+        str | None, typer.Option("--metadata", help="CID of a metadata document.", show_default=False)
+    ] = None,
+    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+    rpc_url: RpcUrlOption = None,
+    deployments_dir: DeploymentsOption = DEFAULT_DEPLOYMENTS,
+    devnet_dir: DevnetOption = DEFAULT_DEVNET,
+    keystore: KeystoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Register or update this provider: probed capabilities (each overridable) and a price per hour."""
+    out = Output(as_json)
+    try:
+        price_units = parse_tokens(price, what="--price", allow_zero=True)
+        probed, caps = _probed_capabilities(data_dir.expanduser())
+        given = {"gpu_count": gpus, "gpu_memory_mib": gpu_memory_mib, "gpu_class": gpu_class}
+        given |= {"cpu_cores": cpu_cores, "memory_mib": memory_mib}
+        caps |= {name: value for name, value in given.items() if value is not None}
+        digest = parse_cid(metadata).digest if metadata else ZERO_BYTES32
+        capabilities = Capabilities(**caps, price_per_hour=price_units)
+        market = connect(rpc_url, deployments_dir, devnet_dir, keystore)
+        with out.progress("Registering provider"):
+            registered = market.register_provider(capabilities, digest)
+    except _FAILURES as exc:
+        out.fail(exc)
+    abi = registered.capabilities.to_abi()
+    payload = {
+        "address": registered.provider,
+        "capabilities": {k: str(v) if k == "pricePerHour" else v for k, v in abi.items()},
+        "metadataDigest": "0x" + registered.metadata_digest.hex(),
+        "probe": probed,
+        **_tx(registered),
+    }
+    c = registered.capabilities
+    text = (
+        f"registered {registered.provider}: {c.gpu_count} GPU(s) x {c.gpu_memory_mib} MiB "
+        f"(class {c.gpu_class}), {c.cpu_cores} CPU cores, {c.memory_mib} MiB memory, "
+        f"{token_amount(c.price_per_hour)} per hour"
+    )
+    out.emit(payload, text)
+
+
+@provider_app.command("stake")
+def stake(
+    amount: Annotated[str, typer.Argument(help="Tokens to stake (e.g. 100 or 12.5).")],
+    permit: Annotated[
+        bool, typer.Option("--permit", help="Pay through an EIP-2612 permit signature.")
+    ] = False,
+    rpc_url: RpcUrlOption = None,
+    deployments_dir: DeploymentsOption = DEFAULT_DEPLOYMENTS,
+    devnet_dir: DevnetOption = DEFAULT_DEVNET,
+    keystore: KeystoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Add stake (no approve needed: the market pulls it; --permit sends a signed permit instead)."""
+    out = Output(as_json)
+    try:
+        units = parse_tokens(amount)
+        market = connect(rpc_url, deployments_dir, devnet_dir, keystore)
+        with out.progress("Staking"):
+            staked = market.stake(units, permit=permit)
+    except _FAILURES as exc:
+        out.fail(exc)
+    payload = {"address": staked.account, "amount": str(staked.amount), "totalStake": str(staked.total_stake)}
+    text = f"staked {token_amount(staked.amount)}; total stake {token_amount(staked.total_stake)}"
+    out.emit({**payload, "permit": permit, **_tx(staked)}, text)
+
+
+@provider_app.command("unstake")
+def unstake(
+    amount: Annotated[str, typer.Argument(help="Tokens of free stake to start unbonding.")],
+    rpc_url: RpcUrlOption = None,
+    deployments_dir: DeploymentsOption = DEFAULT_DEPLOYMENTS,
+    devnet_dir: DevnetOption = DEFAULT_DEVNET,
+    keystore: KeystoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Request unbonding of free stake; `withdraw` pays it out after the unbonding delay."""
+    out = Output(as_json)
+    try:
+        units = parse_tokens(amount)
+        market = connect(rpc_url, deployments_dir, devnet_dir, keystore)
+        with out.progress("Requesting unbond"):
+            requested = market.request_unbond(units)
+            unbonding = market.account_of().unbonding
+    except _FAILURES as exc:
+        out.fail(exc)
+    payload = {
+        "address": requested.account,
+        "amount": str(requested.amount),
+        "unbonding": str(unbonding),
+        "releaseAt": requested.release_at,
+        **_tx(requested),
+    }
+    text = (
+        f"unbonding {token_amount(requested.amount)} (total unbonding {token_amount(unbonding)}); "
+        f"withdrawable from {when(requested.release_at)}"
+    )
+    out.emit(payload, text)
+
+
+@provider_app.command("withdraw")
+def withdraw(
+    stake_only: Annotated[bool, typer.Option("--stake-only", help="Only the unbonded stake.")] = False,
+    earnings_only: Annotated[bool, typer.Option("--earnings-only", help="Only the balance.")] = False,
+    rpc_url: RpcUrlOption = None,
+    deployments_dir: DeploymentsOption = DEFAULT_DEPLOYMENTS,
+    devnet_dir: DevnetOption = DEFAULT_DEVNET,
+    keystore: KeystoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Withdraw unbonded stake (after the delay) and/or the earnings balance with owed rewards."""
+    out = Output(as_json)
+    unbonded, earnings, reward = Wei(0), Wei(0), Wei(0)
+    hashes: list[str] = []
+    try:
+        market = connect(rpc_url, deployments_dir, devnet_dir, keystore)
+        account = market.account_of()
+        now = max(int(market.rpc.get_block("latest")["timestamp"], 16), int(time.time()))
+        take_stake = not earnings_only and account.unbonding > 0
+        take_earnings = not stake_only and (account.balance > 0 or account.reward_owed > 0)
+        if not take_stake and not take_earnings:
+            raise ValueError(
+                f"nothing to withdraw: {market.me} has no unbonding stake and no earnings balance"
+            )
+        stake_ready = now >= account.unbonding_release_at
+        with out.progress("Withdrawing"):
+            # Locked stake alone: send anyway, so the contract's UnbondingLocked error names the release time.
+            if take_stake and (stake_ready or not take_earnings):
+                done = market.withdraw_unbonded()
+                unbonded, hashes = done.amount, [*hashes, done.tx.tx_hash]
+            if take_earnings:
+                paid = market.withdraw()
+                earnings, reward, hashes = paid.amount, paid.reward, [*hashes, paid.tx.tx_hash]
+    except _FAILURES as exc:
+        out.fail(exc)
+    payload = {
+        "unbonded": str(unbonded),
+        "earnings": str(earnings),
+        "reward": str(reward),
+        "txHashes": hashes,
+    }
+    text = (
+        f"withdrew {token_amount(unbonded)} of stake, {token_amount(earnings)} of earnings "
+        f"and {token_amount(reward)} of rewards"
+    )
+    if take_stake and not stake_ready:
+        text += f" (the unbonding stake is released at {when(account.unbonding_release_at)})"
+    out.emit(payload, text)
+
+
+@provider_app.command("status")
+def status(
+    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+    rpc_url: RpcUrlOption = None,
+    deployments_dir: DeploymentsOption = DEFAULT_DEPLOYMENTS,
+    devnet_dir: DevnetOption = DEFAULT_DEVNET,
+    keystore: KeystoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Stake, locked collateral, unbonding, balance, rewards, and jobs (active and completed)."""
+    from provider_node.status import provider_status
+
+    out = Output(as_json)
+    try:
+        market = connect(rpc_url, deployments_dir, devnet_dir, keystore)
+        with out.progress("Reading the market's events"):
+            current = provider_status(market, market.me, data_dir=data_dir.expanduser())
+    except _FAILURES as exc:
+        out.fail(exc)
+    a = current.account
+    release = ""
+    if a.unbonding:
+        state = "released since" if current.unbonding_released else "released at"
+        release = f" ({state} {when(a.unbonding_release_at)})"
+    active = ", ".join(map(str, current.active)) or "none"
+    text = "\n".join(
+        [
+            f"provider {current.address} ({current.to_json()['role']})",
+            f"  stake      {token_amount(a.stake)} ({token_amount(a.locked)} locked as collateral)",
+            f"  unbonding  {token_amount(a.unbonding)}{release}",
+            f"  balance    {token_amount(a.balance)} + {token_amount(a.reward_owed)} reward owed",
+            f"  jobs       {current.claimed} claimed, {current.submitted} submitted, "
+            f"{current.completed} completed, {current.expired} expired; active: {active}",
+        ]
+    )
+    out.emit(current.to_json(), text)
+
+
+@provider_app.command("run")
+def run(
+    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+    capacity: Annotated[int, typer.Option(min=1, help="Most jobs held at once.")] = 1,
+    min_price: Annotated[
+        str | None, typer.Option(help="Floor in tokens per hour [default: the registered price].")
+    ] = None,
+    gateway: Annotated[
+        str | None, typer.Option(envvar="CROWDCOMPUTE_GATEWAY_URL", help="Push execution logs here.")
+    ] = None,
+    store_dir: Annotated[
+        Path | None, typer.Option(help="Embedded store [env CROWDCOMPUTE_STORE_DIR].", show_default=False)
+    ] = None,
+    poll_interval: Annotated[float, typer.Option(min=0.05, help="Seconds between idle polls.")] = 1.0,
+    confirmations: Annotated[int, typer.Option(min=0, help="Blocks an event waits before use.")] = 0,
+    skip_risky: Annotated[bool, typer.Option(help="Skip risky jobs instead of warning.")] = False,
+    executor: Annotated[
+        str, typer.Option(hidden=True, help="docker, or noop (development only).")
+    ] = "docker",
+    node_id: Annotated[
+        str | None, typer.Option(hidden=True, help="Container label of this node [default: the address].")
+    ] = None,
+    rpc_url: RpcUrlOption = None,
+    deployments_dir: DeploymentsOption = DEFAULT_DEPLOYMENTS,
+    devnet_dir: DevnetOption = DEFAULT_DEVNET,
+    keystore: KeystoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the provider daemon until interrupted: match, claim, run in Docker, pin, submit."""
+    from jobs.executors import Executor
+    from jobs.store import StoreSettings, open_store
+    from provider_node.daemon import ProviderNode, ProviderNodeError
+
+    out = Output(as_json)
+    _setup_logging(as_json)
+    try:
+        floor = parse_tokens(min_price, what="--min-price", allow_zero=True) if min_price else None
+        market = connect(rpc_url, deployments_dir, devnet_dir, keystore)
+        config = NodeConfig(
+            data_dir=data_dir,
+            capacity=capacity,
+            min_price_per_hour=floor,
+            poll_interval_s=poll_interval,
+            confirmations=confirmations,
+            skip_risky=skip_risky,
+            gateway_url=gateway,
+        )
+        store = open_store(StoreSettings(store_dir=store_dir) if store_dir else None)
+        engine: Executor
+        if executor == "noop":
+            from jobs.executors.noop import NoopExecutor
+
+            engine = NoopExecutor()
+        else:
+            from jobs.executors.docker import DockerExecutor
+
+            engine = DockerExecutor(node_id=node_id or market.me.lower())
+        node = ProviderNode(market, store, engine, config)
+    except _FAILURES as exc:
+        out.fail(exc)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        node.run(stop)
+    except (ProviderNodeError, *_FAILURES) as exc:
+        node.close()
+        out.fail(exc)
+    finally:
+        engine.close()
+        store.close()
+
+
+class _JsonLines(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": round(record.created, 3),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        return json.dumps(entry)
+
+
+def _setup_logging(as_json: bool) -> None:
+    handler = logging.StreamHandler(sys.stdout if as_json else sys.stderr)
+    if as_json:
+        handler.setFormatter(_JsonLines())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)

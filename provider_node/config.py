@@ -1,0 +1,64 @@
+"""How a provider node behaves, and where it keeps its files.
+
+<data_dir>/state.db          jobs claimed, execution ids, results awaiting submission (SQLite)
+<data_dir>/events.json       the event reader's checkpoint (last block fully processed)
+<data_dir>/bundles/<cid>/    job bundles fetched from the store, extracted (read-only inputs)
+<data_dir>/runs/<exec id>/   one folder per execution: `output/` and the packed `result.tar`
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_DATA_DIR = Path("~/.crowdcompute/provider")
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """The daemon's knobs; defaults suit one small provider on a dev chain."""
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    capacity: int = 1
+    """Most jobs held at once (claimed and not yet submitted)."""
+    min_price_per_hour: int | None = None
+    """Floor on a job's budget per hour of runTimeout, in token base units; None: the registered price."""
+    poll_interval_s: float = 1.0
+    confirmations: int = 0
+    submit_margin_s: int = 30
+    """Seconds kept free before a job's deadline to pack, pin and submit the result."""
+    skip_risky: bool = False
+    """Skip jobs whose manifest makes a failure by the job's own fault likely, instead of only warning."""
+    gateway_url: str | None = None
+    """Where execution logs are pushed (optional; the job never waits for the gateway)."""
+    gateway_chain_id: int | None = None
+    """Chain id of the gateway's EIP-712 domain; None: the chain's own id."""
+    bundle_retry_s: float = 30.0
+    """After a bundle could not be fetched, wait this long before trying that CID again."""
+    account_refresh_s: float = 10.0
+    """How long the registered capabilities and the stake read from chain are trusted."""
+    tie_break: bool = True
+    """Order equally good jobs by a per-node hash, so identical nodes do not all race for the same job."""
+
+    def __post_init__(self) -> None:
+        if self.capacity < 1:
+            raise ValueError("capacity must be at least 1")
+        if self.poll_interval_s <= 0:
+            raise ValueError("poll_interval_s must be > 0")
+        object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
+
+    @property
+    def state_path(self) -> Path:
+        return self.data_dir / "state.db"
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.data_dir / "events.json"
+
+    @property
+    def bundles_dir(self) -> Path:
+        return self.data_dir / "bundles"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.data_dir / "runs"

@@ -1,0 +1,379 @@
+"""The provider daemon: follow the market, decide per job (saying why it skips), claim, run, submit.
+
+`ProviderNode.step()` is one round: read new events (JobPosted, JobReopened, JobClaimed, JobCancelled)
+from the checkpointed reader, then, while slots are free, claim the best acceptable open job. Work starts
+only after the claim is mined, on a worker thread per job (`runner.JobRunner`); a claim that loses the race
+costs at most one reverted transaction (usually none: the gas estimate already fails) and is logged as
+"lost the race". `run(stop_event)` repeats `step()` until told to stop. State lives in the data dir, so a
+restarted node resumes its jobs (`recovery.recover`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field, replace
+
+from chain.clients.market import MarketClient
+from chain.errors import ChainError, ContractRevert
+from chain.events import EventReader, JsonCheckpointStore
+from chain.types import JobSpec, JobStatus, Role, enum_label
+from jobs.executors import Executor
+from jobs.store import ContentStore
+from provider_node.bundles import BundleCache, BundleProblem, bundle_cid
+from provider_node.config import NodeConfig
+from provider_node.energy import EnergySettings
+from provider_node.images import image_check_for
+from provider_node.logs_push import LogPusher
+from provider_node.matching import (
+    ImageCheck,
+    Offer,
+    check_fit,
+    check_manifest,
+    check_room,
+    rank,
+    risk_reasons,
+)
+from provider_node.offer import OfferReader
+from provider_node.open_jobs import OpenJobs
+from provider_node.recovery import reconcile_claim, recover
+from provider_node.runner import JobRunner, RunnerContext
+from provider_node.state import JobRecord, Phase, StateStore
+
+__all__ = ["FAILURE_POLICY", "ProviderNode", "ProviderNodeError", "StepReport"]
+
+log = logging.getLogger(__name__)
+
+WATCHED_EVENTS = ("JobPosted", "JobReopened", "JobClaimed", "JobCancelled")
+FAILURE_POLICY = (
+    "a job that fails by its own fault (non-zero exit, out of memory, over its time or output limit) is not "
+    "submitted: the market cannot take a job back, so it expires and its collateral is slashed"
+)
+_STALE_CLAIM_S = 120.0
+
+
+class ProviderNodeError(Exception):
+    """The node cannot run as configured (not registered, ...)."""
+
+
+@dataclass
+class StepReport:
+    events: int = 0
+    claimed: list[int] = field(default_factory=list)
+    lost: list[int] = field(default_factory=list)
+    skipped: dict[int, str] = field(default_factory=dict)
+
+    behind: bool = False  # the event reader has more blocks to read
+
+    @property
+    def busy(self) -> bool:
+        """Worth another round at once: it claimed, lost a race (stale view), or has blocks to catch up."""
+        return bool(self.claimed or self.lost or self.behind)
+
+
+class ProviderNode:
+    """One provider account's daemon; see the module docstring."""
+
+    def __init__(
+        self,
+        market: MarketClient,
+        store: ContentStore,
+        executor: Executor,
+        config: NodeConfig | None = None,
+        *,
+        image_check: ImageCheck | None = None,
+        energy: EnergySettings | None = None,
+    ) -> None:
+        self.config = config or NodeConfig()
+        self.market = market
+        self.me = market.me
+        self.executor = executor
+        self.state = StateStore(self.config.state_path)
+        self.reader = EventReader(
+            market.rpc,
+            market.address,
+            market.codec,
+            WATCHED_EVENTS,
+            start_block=market.deployment.block_number,
+            confirmations=self.config.confirmations,
+            checkpoints=JsonCheckpointStore(self.config.checkpoint_path),
+            poll_interval=self.config.poll_interval_s,
+        )
+        self.bundles = BundleCache(store, self.config.bundles_dir, retry_s=self.config.bundle_retry_s)
+        self.image_check = image_check or image_check_for(executor)
+        self.offers = OfferReader(
+            market,
+            capacity=self.config.capacity,
+            floor=self.config.min_price_per_hour,
+            refresh_s=self.config.account_refresh_s,
+        )
+        self._stop = threading.Event()
+        self.ctx = RunnerContext(
+            market=market,
+            store=store,
+            executor=executor,
+            state=self.state,
+            config=self.config,
+            bundles=self.bundles,
+            chain_time=self.chain_time,
+            stop=self._stop,
+            log_sink=self._log_sink,
+            energy=energy,
+        )
+        self._workers: dict[int, threading.Thread] = {}
+        self.open = OpenJobs(market, self.state, verdict_ttl_s=self.config.account_refresh_s)
+        self._recovered = False
+        self._last_active = -1
+        self._next_round = 0.0
+
+    # -- the loop ------------------------------------------------------------------------------------
+
+    def chain_time(self) -> int:
+        """The timestamp the next block will have, near enough: the latest block's, or now if later."""
+        latest = int(self.market.rpc.get_block("latest")["timestamp"], 16)
+        return max(latest, int(time.time()))
+
+    def step(self) -> StepReport:
+        """One round: recover (first time), read events, settle unknown claims, claim while slots are free."""
+        if not self._recovered:
+            self._start()
+        report = StepReport()
+        batch = self.reader.poll(commit=False)
+        self.open.apply(batch.events)
+        self.reader.commit(batch)  # only after the open set is saved: a crash re-reads this batch
+        report.events = len(batch.events)
+        report.behind = batch.to_block - batch.from_block + 1 >= self.reader.batch_blocks
+        self._reap()
+        self._settle_claims()
+        self._claim_round(report)
+        return report
+
+    def run(self, stop: threading.Event) -> None:
+        """Step until `stop` is set; RPC trouble is logged and retried with backoff."""
+        log.info("provider node %s: %s", self.me, FAILURE_POLICY)
+        delay = self.config.poll_interval_s
+        while not stop.is_set():
+            try:
+                report = self.step()
+            except ChainError as exc:
+                log.warning("the chain did not answer as expected (%s); retrying in %.1f s", exc, delay)
+                stop.wait(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            delay = self.config.poll_interval_s
+            if not report.busy:
+                stop.wait(self.config.poll_interval_s)
+        self.close()
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Wait for every worker to finish; True when none is left."""
+        deadline = time.monotonic() + timeout
+        for thread in list(self._workers.values()):
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._reap()
+        return not self._workers
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the workers (executions keep running; a restart re-attaches) and close the state file."""
+        self._stop.set()
+        for thread in list(self._workers.values()):
+            thread.join(timeout)
+        self._workers.clear()
+        self.state.close()
+
+    # -- start and recovery ---------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        account = self.market.account_of()
+        if account.role != Role.PROVIDER:
+            raise ProviderNodeError(
+                f"{self.me} is not registered as a provider: run `crowdcompute provider register` first"
+            )
+        for resume in recover(self.market, self.state, self.executor, self.chain_time):
+            self._spawn(resume.record, reattach=resume.reattach)
+        self._recovered = True
+
+    def _spawn(self, record: JobRecord, *, reattach: bool = False) -> None:
+        runner = JobRunner(self.ctx, record, reattach=reattach)
+        thread = threading.Thread(target=runner.run, name=f"job-{record.job_id}", daemon=True)
+        self._workers[record.job_id] = thread
+        thread.start()
+
+    def _reap(self) -> None:
+        for job_id, thread in list(self._workers.items()):
+            if not thread.is_alive():
+                del self._workers[job_id]
+
+    def _settle_claims(self) -> None:
+        """Claims sent without a known outcome (an RPC failure mid-claim) are settled from the chain."""
+        for record in self.state.records([Phase.CLAIMING]):
+            if record.job_id in self._workers or time.time() - (record.claimed_at or 0) < _STALE_CLAIM_S:
+                continue
+            settled = reconcile_claim(self.market, self.state, record)
+            if settled.phase is Phase.CLAIMED:
+                self._spawn(settled)
+
+    # -- events --------------------------------------------------------------------------------------
+
+    # -- deciding and claiming ------------------------------------------------------------------------
+
+    def _offer(self) -> Offer:
+        offer, changed = self.offers.read(self.state.count_active())
+        if changed:
+            self.open.verdicts.clear()
+        return offer
+
+    def _skip(self, report: StepReport, job_id: int, reason: str) -> None:
+        report.skipped[job_id] = reason
+        if self.open.tell(job_id, reason):
+            log.info("job %d: skipped: %s", job_id, reason)
+
+    def _claim_round(self, report: StepReport) -> None:
+        open_ids = self.open.ids()
+        active = self.state.count_active()
+        due = report.events or active != self._last_active or time.monotonic() >= self._next_round
+        if not open_ids or not due:
+            return
+        self._last_active = active
+        self._next_round = time.monotonic() + self.config.account_refresh_s
+        offer = self._offer()
+        full = offer.active_jobs >= offer.capacity
+        acceptable = []
+        for job_id in open_ids:
+            if full and job_id in self.open.told:
+                continue  # no slot, and the job's reason was given already
+            spec = self.open.spec(job_id)
+            if spec is None:
+                continue
+            reason = self._verdict(job_id, spec, offer)
+            if reason is None:
+                acceptable.append((job_id, spec))
+            else:
+                self._skip(report, job_id, reason)
+        ranked = (
+            [j for j, _ in acceptable]
+            if full
+            else rank(acceptable, self.me, tie_break=self.config.tie_break, keys=self.open.rank_keys)
+        )
+        for job_id in ranked:
+            spec = self.open.specs[job_id]
+            reason = check_room(spec, offer)
+            if reason is not None:
+                self._skip(report, job_id, reason)
+                continue
+            if not self._claim(report, job_id, spec):
+                break  # the view of open jobs is stale: read the events again before trying another
+            offer = replace(
+                offer, active_jobs=offer.active_jobs + 1, free_stake=offer.free_stake - spec.collateral
+            )
+        self._last_active = self.state.count_active()
+
+    def _verdict(self, job_id: int, spec: JobSpec, offer: Offer) -> str | None:
+        """What the job is (spec, bundle, image) before whether there is room now, so that a skipped job is
+        reported with its lasting reason; remembered for a while (an image loaded later is noticed)."""
+        known, reason = self.open.verdict(job_id)
+        if known:
+            return reason
+        return self.open.judge(
+            job_id, check_fit(spec, offer) or self._failed_here(job_id) or self._check_bundle(spec, offer)
+        )
+
+    def _failed_here(self, job_id: int) -> str | None:
+        """A reopened job that failed here by its own fault would only fail (and cost collateral) again."""
+        if not self.open.attempts.get(job_id):
+            return None
+        record = self.state.get(job_id)
+        if record is not None and record.phase is Phase.FAILED and "by its own fault" in record.note:
+            return f"it failed on this node before: {record.note}"
+        return None
+
+    def _check_bundle(self, spec: JobSpec, offer: Offer) -> str | None:
+        try:
+            bundle = self.bundles.get(bundle_cid(spec.bundle_digest, spec.bundle_codec))
+        except BundleProblem as problem:
+            return problem.reason
+        reason = check_manifest(bundle.manifest, offer, self.image_check)
+        if reason is not None:
+            return reason
+        risks = risk_reasons(bundle.manifest, spec, self.config.submit_margin_s)
+        if risks and self.config.skip_risky:
+            return "risky: " + "; ".join(risks)
+        return None
+
+    def _claim(self, report: StepReport, job_id: int, spec: JobSpec) -> bool:
+        """Claim and start the job; False when the claim did not go through (or its outcome is unknown)."""
+        cid = bundle_cid(spec.bundle_digest, spec.bundle_codec)
+        manifest = self.bundles.get(cid).manifest
+        risks = risk_reasons(manifest, spec, self.config.submit_margin_s)
+        if risks:
+            log.warning(
+                "job %d: claiming a risky job: %s. If it fails by its own fault, this node submits nothing "
+                "and the collateral is slashed when the job expires",
+                job_id,
+                "; ".join(risks),
+            )
+        record = self.state.put(
+            JobRecord(
+                job_id=job_id,
+                attempt=self.open.attempts.get(job_id, 0),
+                phase=Phase.CLAIMING,
+                bundle_cid=str(cid),
+                collateral=spec.collateral,
+                claimed_at=time.time(),
+            )
+        )
+        # The job's own events rebuild its struct without a log query (the store checks it against the word).
+        self.market.jobs.apply(self.open.events.get(job_id, []))
+        try:
+            claimed = self.market.claim_job(job_id)
+        except ContractRevert as exc:
+            self.state.update(record, phase=Phase.LOST, note=exc.message)
+            report.lost.append(job_id)
+            taken = self._taken_by_now(job_id, exc)
+            if taken is not None:
+                how = "one reverted transaction" if exc.tx_hash else "refused before sending"
+                log.info("job %d: lost the race: %s (%s)", job_id, taken, how)
+                self.open.taken(job_id)
+            else:
+                # The chain disagrees with what the node read (stake, capabilities): read them again, and
+                # leave this job alone for a while.
+                log.warning("job %d: the claim was refused: %s", job_id, exc.message)
+                self.offers.invalidate()
+                self.open.judge(job_id, exc.message)
+                self._next_round = 0.0
+            return False
+        except ChainError as exc:
+            log.warning("job %d: the claim's outcome is unknown (%s); checking the chain later", job_id, exc)
+            return False
+        state = claimed.job.state
+        record = self.state.update(
+            record, phase=Phase.CLAIMED, deadline=state.deadline, claimed_at=time.time()
+        )
+        self.open.taken(job_id)
+        self.offers.spent(spec.collateral)
+        report.claimed.append(job_id)
+        log.info("job %d: claimed (deadline %d)", job_id, state.deadline)
+        self._spawn(record)
+        return True
+
+    def _taken_by_now(self, job_id: int, exc: ContractRevert) -> str | None:
+        """Why a refused claim was a lost race, or None if the job is still open (the refusal was ours).
+
+        A claim mined in the same block as the winner's reverts with a reason that a replay on the parent
+        block cannot reproduce; the job's status tells then."""
+        if exc.error_name == "JobNotInStatus":
+            return exc.message
+        try:
+            status = self.market.status_of(job_id)
+        except ChainError:
+            return None
+        return None if status == JobStatus.OPEN else f"job {job_id} is {enum_label(status)}, not Open"
+
+    # -- logs ----------------------------------------------------------------------------------------
+
+    def _log_sink(self, job_id: int) -> LogPusher | None:
+        if not self.config.gateway_url:
+            return None
+        chain_id = self.config.gateway_chain_id or self.market.rpc.chain_id
+        return LogPusher(self.config.gateway_url, self.market.signer, chain_id, job_id)

@@ -1,0 +1,44 @@
+"""Can this node run a job's pinned runtime image? Asked before claiming, from the executor itself.
+
+Nodes never pull images: the image must be present locally with the pinned digest (its id or one of its
+repo digests). Executors without images (the no-op executor of tests and benches) accept every image.
+"""
+
+from __future__ import annotations
+
+from jobs.executors import (
+    EngineUnavailable,
+    Executor,
+    ExecutorError,
+    ImageDigestMismatch,
+    ImageRef,
+    ImageUnavailable,
+)
+from provider_node.matching import ImageCheck
+
+__all__ = ["image_check_for"]
+
+
+def image_check_for(executor: Executor) -> ImageCheck:
+    resolve = getattr(executor, "resolve_image", None)
+    if resolve is None:
+        return lambda image: None
+
+    def check(image: ImageRef) -> str | None:
+        try:
+            resolve(image)
+        except ImageUnavailable:
+            return f"runtime image {image.name} is not present locally (nodes never pull: build or load it)"
+        except ImageDigestMismatch as exc:
+            found = ", ".join(exc.found) or "no digest"
+            return (
+                f"runtime image {image.name} is present but its digest differs: "
+                f"pinned {image.digest}, local {found}"
+            )
+        except EngineUnavailable as exc:
+            return f"the container engine does not answer: {exc}"
+        except ExecutorError as exc:
+            return f"runtime image {image.name} cannot be used: {exc}"
+        return None
+
+    return check

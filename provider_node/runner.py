@@ -1,0 +1,346 @@
+"""One claimed job from start to submission, driven by its persisted phase so a restart resumes it.
+
+    claimed  -> start the execution (its id is saved first, so a crash right after finds the container)
+    running  -> wait for it (re-attached after a restart), meter its energy, relay its log
+    finished -> the output packed, added and pinned, the checkpoint root computed: submit
+    submitted | failed | expired
+
+Failure policy (docs in provider_node/README.md): a job that fails by its own fault (non-zero exit,
+out of memory, over its time or output limit, an unreadable checkpoint list) is not submitted, because
+validators would reject it and charge the committee's time for nothing; the market has no way to hand a
+job back, so it expires and the collateral is slashed. Failures of the node itself (the engine lost the
+container, the image vanished) are retried while the deadline leaves time.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+
+from chain.clients.market import MarketClient
+from chain.errors import ChainError, ContractRevert
+from chain.revert_messages import token_amount
+from chain.types import JobStatus, ResultCommitment
+from jobs.commitments import CommitmentError, checkpoint_commitment
+from jobs.executors import (
+    ExecutionId,
+    ExecutionRequest,
+    ExecutionResult,
+    ExecutionState,
+    Executor,
+    ExecutorError,
+    ImageRef,
+    WaitTimeout,
+)
+from jobs.executors.base import MIB
+from jobs.store import ContentStore, StoreError, parse_cid
+from provider_node.bundles import BundleCache, BundleProblem
+from provider_node.config import NodeConfig
+from provider_node.energy import EnergyMeter, EnergySettings
+from provider_node.logs_push import LogPusher
+from provider_node.output_pack import pack_output
+from provider_node.state import JobRecord, Phase, StateStore
+
+__all__ = ["JobRunner", "RunnerContext", "execution_id_for"]
+
+log = logging.getLogger(__name__)
+
+MAX_TRIES = 3
+_NODE_FAULTS = frozenset({ExecutionState.LOST})
+
+
+@dataclass
+class RunnerContext:
+    """What every job runner of one node shares."""
+
+    market: MarketClient
+    store: ContentStore
+    executor: Executor
+    state: StateStore
+    config: NodeConfig
+    bundles: BundleCache
+    chain_time: Callable[[], int]
+    stop: threading.Event
+    log_sink: Callable[[int], LogPusher | None]
+    energy: EnergySettings | None = None
+
+
+def execution_id_for(record: JobRecord, address: str) -> str:
+    """Unique per job, attempt, node and try; containers are named after it."""
+    return f"job{record.job_id}-a{record.attempt}-{address[2:10].lower()}-t{record.tries}"
+
+
+class JobRunner:
+    """Moves one job record through its phases on a worker thread (`run`)."""
+
+    def __init__(self, ctx: RunnerContext, record: JobRecord, *, reattach: bool = False) -> None:
+        self.ctx = ctx
+        self.record = record
+        self.reattach = reattach
+        self._pusher: LogPusher | None = None
+        self._meter: EnergyMeter | None = None
+
+    @property
+    def job_id(self) -> int:
+        return self.record.job_id
+
+    def _save(self, **changes: Any) -> JobRecord:
+        self.record = self.ctx.state.update(self.record, **changes)
+        return self.record
+
+    def _time_left(self) -> int:
+        return self.record.deadline - self.ctx.chain_time()
+
+    def run(self) -> JobRecord:
+        """Drive the job until it ends or the node stops (then it stays resumable)."""
+        try:
+            while self.record.active and not self.ctx.stop.is_set():
+                phase = self.record.phase
+                if phase is Phase.CLAIMED:
+                    self._start()
+                elif phase is Phase.RUNNING:
+                    self._wait()
+                elif phase is Phase.FINISHED:
+                    self._submit()
+                else:
+                    break
+        except Exception as exc:  # a worker must leave a record behind, never die silently
+            log.exception("job %d: the node failed while handling it", self.job_id)
+            self._save(phase=Phase.FAILED, note=f"node error: {exc!r}")
+        finally:
+            if self._pusher is not None:
+                self._pusher.close(wait=False)  # it finishes sending on its own; the job never waits
+        return self.record
+
+    # -- start ---------------------------------------------------------------------------------------
+
+    def _request(self, execution_id: str) -> ExecutionRequest:
+        bundle = self.ctx.bundles.get(parse_cid(self.record.bundle_cid))
+        manifest = bundle.manifest
+        resources = manifest.resources
+        left = self._time_left() - self.ctx.config.submit_margin_s
+        run_dir = self.ctx.config.runs_dir / execution_id
+        return ExecutionRequest(
+            execution_id=ExecutionId(execution_id),
+            job_id=str(self.job_id),
+            image=ImageRef(manifest.runtime.image, manifest.runtime.digest),
+            argv=tuple(manifest.runtime.entrypoint),
+            input_dir=bundle.path.resolve(),
+            output_dir=(run_dir / "output").resolve(),
+            env=dict(manifest.runtime.env),
+            output_limit_bytes=manifest.outputs.max_size_mib * MIB,
+            tmp_limit_bytes=max(MIB, min(resources.disk_mib, resources.memory_mib) * MIB),
+            cpus=resources.cpus,
+            memory_mib=resources.memory_mib,
+            gpus=resources.gpus,
+            timeout_s=float(max(1, min(resources.timeout_s, left))),
+        )
+
+    def _start(self) -> None:
+        if self._time_left() <= self.ctx.config.submit_margin_s:
+            self._expire("no time left before the deadline to run it")
+            return
+        if self.record.execution_id is not None and self._known_to_executor(self.record.execution_id):
+            self.reattach = True
+            self._save(phase=Phase.RUNNING)
+            return
+        execution_id = execution_id_for(self.record, self.ctx.market.me)
+        # Saved before the start: a crash in between leaves an id to look for, never an orphan.
+        self._save(execution_id=execution_id, tries=self.record.tries + 1)
+        try:
+            request = self._request(execution_id)
+            shutil.rmtree(request.output_dir, ignore_errors=True)
+            request.output_dir.mkdir(parents=True)
+            self._pusher = self._pusher or self.ctx.log_sink(self.job_id)
+            self.ctx.executor.start(request, on_log=self._pusher.add if self._pusher else None)
+            self._meter_start()
+        except (ExecutorError, BundleProblem, OSError) as exc:
+            self._retry_or_fail(f"could not start the execution: {exc}")
+            return
+        log.info("job %d: execution %s started", self.job_id, execution_id)
+        self._save(phase=Phase.RUNNING, started_at=time.time())
+
+    def _known_to_executor(self, execution_id: str) -> bool:
+        try:
+            return any(found.execution_id == execution_id for found in self.ctx.executor.find_running())
+        except ExecutorError:
+            return False
+
+    def _meter_start(self) -> None:
+        gpus = self.ctx.bundles.get(parse_cid(self.record.bundle_cid)).manifest.resources.gpus
+        self._meter = EnergyMeter(settings=self.ctx.energy, gpu_indices=range(gpus))
+        self._meter.start()
+
+    def _retry_or_fail(self, reason: str) -> None:
+        if self._meter is not None:
+            self._meter.stop()
+            self._meter = None
+        if self.record.tries < MAX_TRIES and self._time_left() > 2 * self.ctx.config.submit_margin_s:
+            log.warning(
+                "job %d: %s; trying again (try %d of %d)", self.job_id, reason, self.record.tries, MAX_TRIES
+            )
+            self._save(phase=Phase.CLAIMED, execution_id=None, note=reason)
+            self.ctx.stop.wait(1.0)
+        else:
+            self._fail(reason)
+
+    # -- wait ----------------------------------------------------------------------------------------
+
+    def _wait(self) -> None:
+        execution_id = ExecutionId(self.record.execution_id or "")
+        executor = self.ctx.executor
+        if self.reattach:
+            self.reattach = False
+            self._pusher = self._pusher or self.ctx.log_sink(self.job_id)
+            try:
+                executor.reattach(execution_id, on_log=self._pusher.add if self._pusher else None)
+                self._meter_start()
+            except ExecutorError as exc:
+                self._retry_or_fail(f"its execution {execution_id} is gone ({exc})")
+                return
+            log.info("job %d: re-attached to execution %s", self.job_id, execution_id)
+        while not self.ctx.stop.is_set():
+            try:
+                result = executor.wait(execution_id, timeout=0.5)
+            except WaitTimeout:
+                continue
+            except ExecutorError as exc:
+                if self.ctx.stop.is_set():
+                    return  # the node is shutting down; the next start re-attaches
+                self._retry_or_fail(f"lost track of execution {execution_id}: {exc}")
+                return
+            self._finished(result)
+            return
+
+    def _finished(self, result: ExecutionResult) -> None:
+        exited = result.finished_at.timestamp() if result.finished_at else time.time()
+        energy = self._meter.stop(cpu_seconds=result.cpu_seconds) if self._meter else None
+        self._meter = None
+        if self._pusher is not None:
+            self._pusher.add(f"[provider: execution ended {result.state.value}: {result.reason}]")
+        if result.state in _NODE_FAULTS:
+            self._retry_or_fail(f"execution {result.execution_id} was lost: {result.reason}")
+            return
+        if not result.ok:
+            self._fail(f"the job failed by its own fault ({result.state.value}: {result.reason})")
+            return
+        for attempt in range(1, MAX_TRIES + 1):
+            try:
+                record = self._pack(result, energy.to_dict() if energy else None)
+            except CommitmentError as exc:
+                self._fail(f"the job wrote an unusable checkpoint list: {exc}")
+                return
+            except (StoreError, OSError) as exc:  # the node's side: the output is still on disk
+                if attempt == MAX_TRIES:
+                    self._fail(f"could not pack and pin the output: {exc}")
+                    return
+                if self.ctx.stop.wait(2.0 * attempt):
+                    return  # shutting down: still `running`, so a restart runs it again
+                log.warning("job %d: packing or pinning the output failed (%s); retrying", self.job_id, exc)
+                continue
+            self._save(phase=Phase.FINISHED, exited_at=exited, result=record)
+            return
+
+    def _pack(self, result: ExecutionResult, energy: dict[str, Any] | None) -> dict[str, Any]:
+        manifest = self.ctx.bundles.get(parse_cid(self.record.bundle_cid)).manifest
+        run_dir = self.ctx.config.runs_dir / (self.record.execution_id or "")
+        output = run_dir / "output"
+        folder = output
+        for part in PurePosixPath(manifest.outputs.path).parts:
+            folder = folder / part
+            if folder.is_symlink():  # written by the job: never followed out of its output folder
+                raise CommitmentError(f"outputs.path {manifest.outputs.path!r} passes through a symlink")
+        commitment = checkpoint_commitment(folder)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        packed = pack_output(folder, run_dir / "result.tar")
+        cid = self.ctx.store.add_file(packed.path, pin=True)
+        digest, codec = cid.to_chain()
+        shutil.rmtree(run_dir, ignore_errors=True)  # the store holds the result now
+        log.info(
+            "job %d: result %s pinned (%d files, %d bytes), %d checkpoints",
+            self.job_id,
+            cid,
+            packed.files,
+            packed.content_bytes,
+            commitment.count,
+        )
+        return {
+            "cid": str(cid),
+            "digest": digest.hex(),
+            "codec": codec,
+            "checkpoint_root": commitment.root.hex(),
+            "checkpoint_count": commitment.count,
+            "files": packed.files,
+            "bytes": packed.content_bytes,
+            "execution": result.to_dict(),
+            "energy": energy,
+            "kwh": energy["kwh"] if energy else None,
+            "gco2e": energy["gco2e"] if energy else None,
+        }
+
+    # -- submit --------------------------------------------------------------------------------------
+
+    def _submit(self) -> None:
+        result = self.record.result or {}
+        commitment = ResultCommitment(
+            result_digest=bytes.fromhex(result["digest"]),
+            checkpoint_root=bytes.fromhex(result["checkpoint_root"]),
+            checkpoint_count=int(result["checkpoint_count"]),
+            result_codec=int(result["codec"]),
+        )
+        delay = 0.5
+        while not self.ctx.stop.is_set():
+            if self._time_left() < 0:
+                self._expire("the deadline passed before the result could be submitted")
+                return
+            try:
+                self.ctx.market.submit_result(self.job_id, commitment)
+            except ContractRevert as exc:
+                self._submit_refused(exc)
+                return
+            except ChainError as exc:
+                log.warning("job %d: submitting failed (%s); retrying in %.1f s", self.job_id, exc, delay)
+                self.ctx.stop.wait(delay)
+                delay = min(delay * 2, 15.0)
+                continue
+            self._save(phase=Phase.SUBMITTED, submitted_at=time.time(), note="")
+            log.info("job %d: result %s submitted", self.job_id, result["cid"])
+            return
+
+    def _submit_refused(self, exc: ContractRevert) -> None:
+        if exc.error_name == "SubmitDeadlinePassed":
+            self._expire(exc.message)
+            return
+        if exc.error_name == "JobNotInStatus" and self._already_submitted():
+            self._save(phase=Phase.SUBMITTED, submitted_at=self.record.submitted_at or time.time())
+            log.info("job %d: the result was already on chain", self.job_id)
+            return
+        self._fail(f"the market refused the result: {exc.message}")
+
+    def _already_submitted(self) -> bool:
+        try:
+            view = self.ctx.market.job(self.job_id)
+        except ChainError:
+            return False
+        return view.status == JobStatus.SUBMITTED and view.job.state.provider == self.ctx.market.me
+
+    # -- endings -------------------------------------------------------------------------------------
+
+    def _fail(self, reason: str) -> None:
+        log.error(
+            "job %d: %s. Submitting nothing: the job will expire and its collateral of %s will be slashed",
+            self.job_id,
+            reason,
+            token_amount(self.record.collateral),
+        )
+        self._save(phase=Phase.FAILED, note=reason)
+
+    def _expire(self, reason: str) -> None:
+        log.warning("job %d: %s; it can now only expire", self.job_id, reason)
+        self._save(phase=Phase.EXPIRED, note=reason)

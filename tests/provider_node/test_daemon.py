@@ -1,0 +1,202 @@
+"""The daemon's logic on the real chain with executors that run nothing: claim, submit, skip, restart."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import tarfile
+from collections.abc import Callable
+
+import pytest
+from fake_executors import GatedExecutor, NestedOutputExecutor, SymlinkOutputExecutor
+from provider_jobs import make_bundle, post_job
+
+from chain.anvil import DevChain
+from chain.clients.market import MarketClient
+from chain.errors import RpcUnreachable
+from chain.types import JobStatus, tokens
+from jobs.cid import Cid
+from jobs.commitments import merkle_root
+from jobs.executors import ExecutionState, ImageRef
+from jobs.executors.noop import NoopExecutor
+from jobs.store import EmbeddedStore
+from provider_node.daemon import ProviderNode
+from provider_node.state import Phase
+
+NodeFactory = Callable[..., ProviderNode]
+
+CHECKPOINTS = [f"checkpoint {i}".encode() for i in range(3)]
+OUTPUT = {
+    "model.bin": b"final model",
+    **{f"checkpoints/c{i}.bin": data for i, data in enumerate(CHECKPOINTS)},
+    "checkpoints/manifest.json": json.dumps(
+        {
+            "checkpoints": [
+                {"index": i, "digest": hashlib.sha256(d).hexdigest()} for i, d in enumerate(CHECKPOINTS)
+            ]
+        }
+    ).encode(),
+}
+
+
+def submitted_args(market: MarketClient, job_id: int) -> dict[str, object]:
+    view = market.job(job_id)
+    assert view.status == JobStatus.SUBMITTED
+    return next(e.args for e in view.events if e.name == "ResultSubmitted")
+
+
+def test_node_claimsRunsPinsAndSubmitsTheCommitment(
+    make_node: NodeFactory, provider: MarketClient, requester: MarketClient, store: EmbeddedStore, tmp_path
+) -> None:
+    job_id = post_job(requester, make_bundle(store, tmp_path / "job"))
+    executor = NestedOutputExecutor(OUTPUT)
+    node = make_node(provider, executor)
+    report = node.step()
+    assert report.claimed == [job_id]
+    assert node.wait_idle(30)
+
+    record = node.state.get(job_id)
+    assert record is not None and record.phase is Phase.SUBMITTED, record
+    args = submitted_args(requester, job_id)
+    cid = Cid.from_chain(args["resultDigest"], args["resultCodec"])  # type: ignore[arg-type]
+    assert str(cid) == record.result["cid"]  # type: ignore[index]
+    assert cid in store.pins()
+    assert args["checkpointRoot"] == merkle_root([hashlib.sha256(d).digest() for d in CHECKPOINTS])
+    assert args["checkpointCount"] == 3
+    with tarfile.open(fileobj=io.BytesIO(store.read_bytes(cid))) as tar:
+        assert tar.extractfile("model.bin").read() == b"final model"  # type: ignore[union-attr]
+        assert sorted(tar.getnames()) == ["checkpoints", *sorted(n for n in OUTPUT if "/" in n), "model.bin"]
+    request = executor.requests[0]
+    assert request.image.name == "crowdcompute/test-python:latest"
+    assert (request.cpus, request.memory_mib, request.output_limit_bytes) == (0.5, 128, 8 * 1024 * 1024)
+    assert request.timeout_s == 60 and request.argv == ("python3", "/input/job.py")
+    assert record.result["energy"]["method"] and record.result["kwh"] is not None  # type: ignore[index]
+
+
+def test_node_logsWhyItSkipsEachJob(
+    make_node: NodeFactory,
+    provider: MarketClient,
+    requester: MarketClient,
+    store: EmbeddedStore,
+    tmp_path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ok = make_bundle(store, tmp_path / "ok")
+    absent = make_bundle(store, tmp_path / "absent", image="crowdcompute/absent:1")
+    jobs = {
+        post_job(requester, ok, gpu_memory_mib=4096): "too little GPU memory: needs 4096 MiB",
+        post_job(requester, ok, budget=tokens(1), run_timeout=7200): "price below this node's floor",
+        post_job(requester, ok, collateral=tokens(300)): "not enough free stake for the collateral",
+        post_job(requester, absent): "runtime image crowdcompute/absent:1 is not present locally",
+    }
+    executor = GatedExecutor()
+
+    def image_check(image: ImageRef) -> str | None:
+        return f"runtime image {image.name} is not present locally" if "absent" in image.name else None
+
+    node = make_node(provider, executor, image_check=image_check)
+    with caplog.at_level(logging.INFO, logger="provider_node"):
+        report = node.step()
+        assert not report.claimed and set(report.skipped) == set(jobs)
+        held = post_job(requester, ok)
+        assert node.step().claimed == [held]
+        busy = post_job(requester, ok)
+        node.step()
+        node.step()  # a reason is logged once, not at every round
+    for job_id, words in {**jobs, busy: "at capacity: 1 of 1 job slots busy"}.items():
+        lines = [
+            r.getMessage() for r in caplog.records if r.getMessage().startswith(f"job {job_id}: skipped: ")
+        ]
+        assert len(lines) == 1 and words in lines[0], (job_id, lines)
+    executor.release()
+    assert node.wait_idle(30)
+    assert node.step().claimed == [busy]
+    assert node.wait_idle(30)
+
+
+def test_aFailedExecutionSubmitsNothing(
+    make_node: NodeFactory,
+    provider: MarketClient,
+    requester: MarketClient,
+    store: EmbeddedStore,
+    tmp_path,
+    caplog,
+) -> None:
+    job_id = post_job(requester, make_bundle(store, tmp_path / "job"))
+    node = make_node(
+        provider, NoopExecutor(state=ExecutionState.OOM_KILLED, reason="killed by the OOM killer")
+    )
+    with caplog.at_level(logging.INFO, logger="provider_node"):
+        node.step()
+        assert node.wait_idle(30)
+    record = node.state.get(job_id)
+    assert record is not None and record.phase is Phase.FAILED
+    assert requester.status_of(job_id) == JobStatus.CLAIMED
+    assert any(
+        "failed by its own fault" in r.getMessage() and "slashed" in r.getMessage() for r in caplog.records
+    )
+
+
+def test_anOutputPathThroughASymlinkIsNeverPacked(
+    make_node: NodeFactory, provider: MarketClient, requester: MarketClient, store: EmbeddedStore, tmp_path
+) -> None:
+    secret = tmp_path / "host-secrets"
+    secret.mkdir()
+    (secret / "key").write_text("do not publish")
+    job_id = post_job(requester, make_bundle(store, tmp_path / "job", outputs_path="result"))
+    node = make_node(provider, SymlinkOutputExecutor("result", secret))
+    node.step()
+    assert node.wait_idle(30)
+    record = node.state.get(job_id)
+    assert record is not None and record.phase is Phase.FAILED
+    assert "passes through a symlink" in record.note
+    assert requester.status_of(job_id) == JobStatus.CLAIMED
+
+
+def test_aJobThatFailedHereIsNotClaimedAgainWhenItReopens(
+    make_node: NodeFactory,
+    provider: MarketClient,
+    requester: MarketClient,
+    store: EmbeddedStore,
+    dev_chain: DevChain,
+    tmp_path,
+) -> None:
+    job_id = post_job(requester, make_bundle(store, tmp_path / "job"), reopen_on_failure=True)
+    node = make_node(provider, NoopExecutor(state=ExecutionState.FAILED, reason="exited with code 1"))
+    node.step()
+    assert node.wait_idle(30)
+    dev_chain.increase_time(3601)
+    assert requester.expire_job(job_id).reopened
+    report = node.step()
+    assert not report.claimed
+    assert "it failed on this node before: the job failed by its own fault" in report.skipped[job_id]
+
+
+def test_aResultFinishedBeforeAStopIsSubmittedAfterTheRestart(
+    make_node: NodeFactory, provider: MarketClient, requester: MarketClient, store: EmbeddedStore, tmp_path
+) -> None:
+    job_id = post_job(requester, make_bundle(store, tmp_path / "job"))
+    down = make_node(provider.with_account(provider.signer), name="node")
+
+    def unreachable(*args: object, **kwargs: object) -> None:
+        raise RpcUnreachable("http://127.0.0.1:9", "test")
+
+    down.market.submit_result = unreachable  # type: ignore[method-assign]
+    down.step()
+    for _ in range(100):
+        record = down.state.get(job_id)
+        if record is not None and record.phase is Phase.FINISHED:
+            break
+        down.wait_idle(0.05)
+    down.close()
+    assert requester.status_of(job_id) == JobStatus.CLAIMED
+
+    again = make_node(provider, name="node")
+    again.step()
+    assert again.wait_idle(30)
+    record = again.state.get(job_id)
+    assert record is not None and record.phase is Phase.SUBMITTED
+    args = submitted_args(requester, job_id)
+    assert args["resultDigest"].hex() == record.result["digest"]  # type: ignore[union-attr,index]

@@ -1,0 +1,104 @@
+"""Matching: every skip reason in words, the risk warnings, and the ranking that spreads identical nodes."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+
+import pytest
+from provider_jobs import PROVIDER_CAPS, SPEC, manifest_text
+
+from chain.dev_accounts import DEV_ADDRESSES
+from chain.types import JobSpec, tokens
+from jobs.executors import ImageRef
+from jobs.manifest import Manifest, validate_manifest
+from provider_node.matching import Offer, budget_per_hour, check_manifest, check_spec, rank, risk_reasons
+
+ME = DEV_ADDRESSES[2]
+OFFER = Offer(
+    address=ME,
+    capabilities=PROVIDER_CAPS,
+    price_floor=tokens(1),
+    stake=tokens(200),
+    free_stake=tokens(200),
+    min_stake=tokens(100),
+    active_jobs=0,
+    capacity=1,
+)
+
+
+def spec(**changes: object) -> JobSpec:
+    return dataclasses.replace(SPEC, **{"requester": DEV_ADDRESSES[1], **changes})  # type: ignore[arg-type]
+
+
+def manifest(**changes: object) -> Manifest:
+    return validate_manifest(tomllib.loads(manifest_text(**changes)))  # type: ignore[arg-type]
+
+
+def test_check_spec_acceptsAJobThatFits() -> None:
+    assert check_spec(spec(), OFFER) is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "offer_changes", "words"),
+    [
+        ({"gpu_memory_mib": 4096}, {}, "too little GPU memory: needs 4096 MiB, this node offers 0 MiB"),
+        ({"gpu_count": 1}, {}, "too few GPUs: needs 1, this node offers 0"),
+        ({"cpu_cores": 4}, {}, "too few CPU cores: needs 4, this node offers 2"),
+        ({"memory_mib": 4096}, {}, "too little memory: needs 4096 MiB"),
+        (
+            {"budget": tokens(1), "run_timeout": 7200},
+            {},
+            "price below this node's floor: pays 0.5 CROWD per hour of runTimeout "
+            "(budget 1 CROWD over 7200 s)",
+        ),
+        (
+            {"collateral": tokens(300)},
+            {},
+            "not enough free stake for the collateral: 300 CROWD needed, 200 CROWD free",
+        ),
+        ({}, {"stake": tokens(50), "free_stake": tokens(50)}, "stake below the providers' minimum"),
+        ({}, {"active_jobs": 1}, "at capacity: 1 of 1 job slots busy"),
+        ({"requester": ME}, {}, "posted by this node's own account"),
+    ],
+)
+def test_check_spec_saysWhyItSkips(
+    changes: dict[str, object], offer_changes: dict[str, object], words: str
+) -> None:
+    reason = check_spec(spec(**changes), dataclasses.replace(OFFER, **offer_changes))
+    assert reason is not None and words in reason
+
+
+def test_budget_per_hour_isTheBudgetOverTheRunTimeoutInHours() -> None:
+    assert budget_per_hour(spec(budget=tokens(3), run_timeout=1800)) == tokens(6)
+
+
+def test_check_manifest_asksTheImageCheckAndComparesResources() -> None:
+    seen: list[ImageRef] = []
+
+    def absent(image: ImageRef) -> str:
+        seen.append(image)
+        return f"runtime image {image.name} is not present locally"
+
+    reason = check_manifest(manifest(image="crowdcompute/absent:1"), OFFER, absent)
+    assert reason == "runtime image crowdcompute/absent:1 is not present locally"
+    assert seen[0].name == "crowdcompute/absent:1"
+    too_big = check_manifest(manifest(memory_mib=8192), OFFER, lambda image: None)
+    assert too_big is not None and "too little memory: needs 8192 MiB" in too_big
+    assert check_manifest(manifest(), OFFER, lambda image: None) is None
+
+
+def test_risk_reasons_nameATimeoutThatReachesTheDeadlineAndAHighCollateral() -> None:
+    assert risk_reasons(manifest(timeout_s=60), spec(), 30) == []
+    risks = risk_reasons(manifest(timeout_s=3590), spec(collateral=tokens(20)), 30)
+    assert any("must be submitted within 3600 s" in r for r in risks)
+    assert any("collateral (20 CROWD) is more than it pays (10 CROWD)" in r for r in risks)
+
+
+def test_rank_putsTheBestPayFirstAndSpreadsTiesAcrossNodes() -> None:
+    jobs = [(1, spec()), (2, spec(budget=tokens(20))), (3, spec())]
+    assert rank(jobs, ME)[0] == 2
+    assert rank(jobs, ME, tie_break=False) == [2, 1, 3]
+    equal = [(job_id, spec()) for job_id in range(1, 41)]
+    firsts = {rank(equal, address)[0] for address in DEV_ADDRESSES}
+    assert len(firsts) > 5, "identical nodes should not all want the same job first"
