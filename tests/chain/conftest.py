@@ -1,10 +1,13 @@
-"""Fixtures of the chain tests: the market's cast registered once in the session's base state."""
+"""Fixtures of the chain tests: the market's cast registered once per test module, then rolled back."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import pytest
 from market_cast import PROVIDER_CAPS, PROVIDER_STAKE, VALIDATOR_STAKE, Cast
 
+from chain.anvil import DevChain
 from chain.clients.market import MarketClient
 from chain.compiler import Artifacts
 from chain.dev_accounts import dev_account
@@ -13,9 +16,14 @@ from chain.sender import TxSender
 from chain.types import Deployment
 
 
-@pytest.fixture(scope="session")
-def registered(rpc: Rpc, deployment: Deployment, artifacts: Artifacts, sender: TxSender) -> None:
-    """Providers (dev 2, 3) and validators (dev 4..8) registered and staked in the session's base state."""
+@pytest.fixture(scope="module")
+def registered(rpc: Rpc, deployment: Deployment, artifacts: Artifacts, sender: TxSender) -> Iterator[None]:
+    """Providers (dev 2, 3) and validators (dev 4..8) registered and staked for one test module.
+
+    Rolled back when the module ends, so other suites sharing the session's chain never see these roles.
+    """
+    chain = DevChain(rpc)
+    snapshot = chain.snapshot()
     base = MarketClient(rpc, deployment, artifacts=artifacts, sender=sender)
     for index in (2, 3):
         provider = base.with_account(dev_account(index))
@@ -25,6 +33,9 @@ def registered(rpc: Rpc, deployment: Deployment, artifacts: Artifacts, sender: T
         validator = base.with_account(dev_account(index))
         validator.stake(VALIDATOR_STAKE)
         validator.register_validator()
+    yield
+    chain.revert(snapshot)
+    sender.reset_nonces()
 
 
 @pytest.fixture
