@@ -17,11 +17,13 @@ def _register_nouns() -> None:
     from chain.cli import devnet_app
     from jobs.store.cli import store_app
     from provider_node.cli import provider_app
+    from validator.cli import validator_app
 
     app.add_typer(devnet_app, name="devnet")
     app.add_typer(store_app, name="store")
     app.add_typer(gateway_app, name="gateway")
     app.add_typer(provider_app, name="provider")
+    app.add_typer(validator_app, name="validator")
 
 
 def main() -> None:

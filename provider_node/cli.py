@@ -18,12 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from chain.errors import ChainError
-from chain.revert_messages import token_amount
-from chain.types import ZERO_BYTES32, Capabilities, Wei
-from jobs.cid import parse_cid
-from jobs.errors import JobsError
-from provider_node.cli_support import (
+from chain.cli_support import (
     DEFAULT_DEPLOYMENTS,
     DEFAULT_DEVNET,
     DeploymentsOption,
@@ -36,6 +31,11 @@ from provider_node.cli_support import (
     parse_tokens,
     when,
 )
+from chain.errors import ChainError
+from chain.revert_messages import token_amount
+from chain.types import ZERO_BYTES32, Capabilities, Wei
+from jobs.cid import parse_cid
+from jobs.errors import JobsError
 from provider_node.config import DEFAULT_DATA_DIR, NodeConfig
 from provider_node.hardware import probe
 

@@ -19,9 +19,9 @@ from chain.clients.market import MarketClient
 from chain.errors import ChainError, ContractRevert
 from chain.events import EventReader, JsonCheckpointStore
 from chain.types import JobSpec, JobStatus, Role, enum_label
+from jobs.bundle_cache import BundleCache, BundleProblem, bundle_cid
 from jobs.executors import Executor
 from jobs.store import ContentStore
-from provider_node.bundles import BundleCache, BundleProblem, bundle_cid
 from provider_node.config import NodeConfig
 from provider_node.energy import EnergySettings
 from provider_node.images import image_check_for

@@ -27,6 +27,7 @@ from chain.clients.market import MarketClient
 from chain.errors import ChainError, ContractRevert
 from chain.revert_messages import token_amount
 from chain.types import JobStatus, ResultCommitment
+from jobs.bundle_cache import BundleCache, BundleProblem
 from jobs.commitments import CommitmentError, checkpoint_commitment
 from jobs.executors import (
     ExecutionId,
@@ -39,12 +40,11 @@ from jobs.executors import (
     WaitTimeout,
 )
 from jobs.executors.base import MIB
+from jobs.output_pack import pack_output
 from jobs.store import ContentStore, StoreError, parse_cid
-from provider_node.bundles import BundleCache, BundleProblem
 from provider_node.config import NodeConfig
 from provider_node.energy import EnergyMeter, EnergySettings
 from provider_node.logs_push import LogPusher
-from provider_node.output_pack import pack_output
 from provider_node.state import JobRecord, Phase, StateStore
 
 __all__ = ["JobRunner", "RunnerContext", "execution_id_for"]

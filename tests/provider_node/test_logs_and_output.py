@@ -22,10 +22,10 @@ from chain.clients.market import MarketClient
 from chain.dev_accounts import dev_account
 from chain.types import JobStatus
 from jobs.executors.noop import NoopExecutor
+from jobs.output_pack import pack_output
 from jobs.store import EmbeddedStore
 from provider_node.daemon import ProviderNode
 from provider_node.logs_push import LogPusher
-from provider_node.output_pack import pack_output
 
 
 class StubGateway:

@@ -1,4 +1,4 @@
-"""What every `crowdcompute provider` command shares: options, the chain connection, output and errors.
+"""What every role's commands share (`crowdcompute provider|validator`): options, chain, output, errors.
 
 Defaults point at the local devnet: the RPC URL recorded in `.devnet/devnet.json` (else
 http://127.0.0.1:8545) and the deployment `deployments/<chainId>.json` (else the one the devnet recorded).

@@ -1,0 +1,229 @@
+"""`crowdcompute validator register|run|status`: a validator's commands.
+
+Every command takes `--json` (one JSON object on stdout; token amounts as decimal strings of base units)
+and fails with one line naming the problem (a contract revert decoded into words) and exit status 1.
+The key comes from CROWDCOMPUTE_PRIVATE_KEY or `--keystore` (see chain/cli_support.py).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from chain.cli_support import (
+    DEFAULT_DEPLOYMENTS,
+    DEFAULT_DEVNET,
+    DeploymentsOption,
+    DevnetOption,
+    JsonOption,
+    KeystoreOption,
+    Output,
+    RpcUrlOption,
+    connect,
+    parse_tokens,
+)
+from chain.errors import ChainError
+from chain.revert_messages import token_amount
+from chain.types import Role, Wei, enum_label
+from jobs.errors import JobsError
+from validator.config import DEFAULT_DATA_DIR, ValidatorConfig
+from validator.errors import ValidatorError
+
+__all__ = ["validator_app"]
+
+validator_app = typer.Typer(
+    name="validator",
+    help="Check other people's work: register and stake, run the validator daemon, check standing.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+_FAILURES = (ChainError, JobsError, ValidatorError, OSError, ValueError)
+DataDirOption = Annotated[
+    Path,
+    typer.Option("--data-dir", envvar="CROWDCOMPUTE_VALIDATOR_DIR", help="The node's state and work files."),
+]
+
+
+def _tx(result: Any) -> dict[str, Any]:
+    return {"tx": result.tx.tx_hash, "gas_used": result.tx.gas_used}
+
+
+@validator_app.command("register")
+def register(
+    stake: Annotated[
+        str | None,
+        typer.Option(help="Tokens to stake first [default: what reaches the validator minimum]."),
+    ] = None,
+    rpc_url: RpcUrlOption = None,
+    deployments_dir: DeploymentsOption = DEFAULT_DEPLOYMENTS,
+    devnet_dir: DevnetOption = DEFAULT_DEVNET,
+    keystore: KeystoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Stake (to the minimum, or --stake more) and join the validator list, once."""
+    out = Output(as_json)
+    payload: dict[str, Any] = {}
+    try:
+        market = connect(rpc_url, deployments_dir, devnet_dir, keystore)
+        account = market.account_of()
+        if account.role == Role.PROVIDER:
+            raise ValueError(
+                f"{market.me} is registered as a provider; roles are exclusive: use another account"
+            )
+        minimum = market.config().min_validator_stake
+        amount = parse_tokens(stake, what="--stake") if stake else Wei(max(0, minimum - account.stake))
+        if amount:
+            with out.progress(f"Staking {token_amount(amount)}"):
+                staked = market.stake(amount)
+            payload["staked"] = {"amount": str(amount), "total": str(staked.total_stake), **_tx(staked)}
+        if account.role == Role.VALIDATOR:
+            payload["index"] = None
+            text = f"{market.me} is already a validator"
+        else:
+            with out.progress("Joining the validator list"):
+                joined = market.register_validator()
+            payload["index"] = joined.index
+            payload["registered"] = _tx(joined)
+            text = f"{market.me} joined the validator list at index {joined.index}"
+        now = market.account_of()
+    except _FAILURES as exc:
+        out.fail(exc)
+    payload.update({"address": market.me, "stake": str(now.stake)})
+    out.emit(payload, f"{text}; stake {token_amount(now.stake)}")
+
+
+@validator_app.command("status")
+def status(
+    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+    rpc_url: RpcUrlOption = None,
+    deployments_dir: DeploymentsOption = DEFAULT_DEPLOYMENTS,
+    devnet_dir: DevnetOption = DEFAULT_DEVNET,
+    keystore: KeystoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Stake, balance, and every committee seat this node held: verdict, evidence, CPU, outcome."""
+    from validator.state import VerificationStore
+
+    out = Output(as_json)
+    try:
+        market = connect(rpc_url, deployments_dir, devnet_dir, keystore)
+        account = market.account_of()
+        config = ValidatorConfig(data_dir=data_dir)
+        records = []
+        if config.state_path.is_file():
+            store = VerificationStore(config.state_path)
+            try:
+                records = store.records()
+            finally:
+                store.close()
+    except _FAILURES as exc:
+        out.fail(exc)
+    payload = {
+        "address": market.me,
+        "account": {
+            "role": enum_label(account.role),
+            "stake": str(account.stake),
+            "unbonding": str(account.unbonding),
+            "balance": str(account.balance),
+            "reward_owed": str(account.reward_owed),
+        },
+        "verifications": [record.to_json() for record in records],
+    }
+    lines = [
+        f"validator {market.me} ({enum_label(account.role)})",
+        f"  stake    {token_amount(account.stake)}   balance {token_amount(account.balance)}",
+        f"  seats    {len(records)}",
+    ]
+    for record in records:
+        cpu = f"{record.cpu_s:.1f} CPU s" if record.cpu_s is not None else "-"
+        verdict = {True: "accept", False: "reject", None: "no vote"}[record.approve]
+        lines.append(
+            f"  job {record.job_id} (attempt {record.attempt}): {record.phase.value}, {verdict}, {cpu}, "
+            f"outcome {record.outcome or '-'}: {record.reason}"
+        )
+    out.emit(payload, "\n".join(lines))
+
+
+@validator_app.command("run")
+def run(
+    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+    store_dir: Annotated[
+        Path | None, typer.Option(help="Embedded store [env CROWDCOMPUTE_STORE_DIR].", show_default=False)
+    ] = None,
+    gateway: Annotated[
+        str | None, typer.Option(envvar="CROWDCOMPUTE_GATEWAY_URL", help="Accepted for symmetry; unused.")
+    ] = None,
+    poll_interval: Annotated[float, typer.Option(min=0.05, help="Seconds between idle polls.")] = 1.0,
+    confirmations: Annotated[int, typer.Option(min=0, help="Blocks an event waits before use.")] = 0,
+    workers: Annotated[int, typer.Option(min=1, help="Verifications run at once.")] = 1,
+    finalize: Annotated[bool, typer.Option(help="Settle decided jobs this node voted on.")] = True,
+    keep_work: Annotated[bool, typer.Option(help="Keep fetched results and replay outputs.")] = False,
+    rpc_url: RpcUrlOption = None,
+    deployments_dir: DeploymentsOption = DEFAULT_DEPLOYMENTS,
+    devnet_dir: DevnetOption = DEFAULT_DEVNET,
+    keystore: KeystoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the validator daemon until interrupted: verify sampled work in Docker, vote, settle."""
+    from jobs.executors.docker import DockerExecutor
+    from jobs.store import StoreSettings, open_store
+    from validator.daemon import ValidatorNode
+
+    out = Output(as_json)
+    _setup_logging(as_json)
+    try:
+        market = connect(rpc_url, deployments_dir, devnet_dir, keystore)
+        config = ValidatorConfig(
+            data_dir=data_dir,
+            poll_interval_s=poll_interval,
+            confirmations=confirmations,
+            workers=workers,
+            finalize=finalize,
+            keep_work=keep_work,
+        )
+        store = open_store(StoreSettings(store_dir=store_dir) if store_dir else None)
+        engine = DockerExecutor(node_id=f"validator-{market.me.lower()}")
+        node = ValidatorNode(market, store, engine, config)
+    except _FAILURES as exc:
+        out.fail(exc)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        node.run(stop)
+    except _FAILURES as exc:
+        node.close()
+        out.fail(exc)
+    finally:
+        engine.close()
+        store.close()
+
+
+class _JsonLines(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": round(record.created, 3),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        return json.dumps(entry)
+
+
+def _setup_logging(as_json: bool) -> None:
+    handler = logging.StreamHandler(sys.stdout if as_json else sys.stderr)
+    if as_json:
+        handler.setFormatter(_JsonLines())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)

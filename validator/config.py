@@ -1,0 +1,56 @@
+"""How a validator node behaves, and where it keeps its files.
+
+<data_dir>/state.db        one record per committee seat: phase, verdict, evidence, CPU, vote tx (SQLite)
+<data_dir>/events.json     the event reader's checkpoint (last block fully processed)
+<data_dir>/bundles/<cid>/  job bundles fetched from the store, extracted
+<data_dir>/work/<job>-<attempt>/  the provider's result, the staged replay input, the replay's output
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["DEFAULT_DATA_DIR", "ValidatorConfig"]
+
+DEFAULT_DATA_DIR = Path("~/.crowdcompute/validator")
+
+
+@dataclass(frozen=True)
+class ValidatorConfig:
+    data_dir: Path = DEFAULT_DATA_DIR
+    poll_interval_s: float = 1.0
+    confirmations: int = 0
+    workers: int = 1
+    """Submissions verified at once (each re-execution takes the job's CPU limit)."""
+    finalize: bool = True
+    """Settle jobs this node voted on once a side has a majority or the window closed."""
+    withheld_after: float = 0.5
+    """Share of the voting window after which a result still missing from the store is voted withheld."""
+    retry_s: float = 2.0
+    """Seconds between tries to fetch a result that is not there yet."""
+    keep_work: bool = False
+    """Keep each job's fetched result and replay output (for inspection) instead of removing them."""
+
+    def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise ValueError("workers must be at least 1")
+        if not 0 < self.withheld_after <= 1:
+            raise ValueError("withheld_after must be in (0, 1]")
+        object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
+
+    @property
+    def state_path(self) -> Path:
+        return self.data_dir / "state.db"
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.data_dir / "events.json"
+
+    @property
+    def bundles_dir(self) -> Path:
+        return self.data_dir / "bundles"
+
+    @property
+    def work_dir(self) -> Path:
+        return self.data_dir / "work"

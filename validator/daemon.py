@@ -1,0 +1,421 @@
+"""The validator daemon: follow submissions, verify those it sits on the committee of, vote once, settle.
+
+`ValidatorNode.step()` is one round: read new events (ResultSubmitted, JobFinalized) from the
+checkpointed reader; record each submission whose committee (drawn from the submission block's hash, as
+the contract draws it) holds this account; start verifications on worker threads; settle jobs that are
+decided. `run(stop)` repeats it until told to stop.
+
+Never voting twice: the verdict and the phase `voting` are saved before the vote is sent; a restarted
+node finds `voting` records and asks the chain (the job word's vote mask) whether its slot has voted
+before sending again. A vote refused with `AlreadyVoted` is recorded as voted.
+
+Withheld results: when the store answers that the provider's result is not there, the node keeps trying
+until `withheld_after` of the voting window has passed, then votes reject with the WITHHELD evidence.
+When the store itself fails, the node abstains instead (its own problem must not slash anyone).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from chain.abi import DecodedLog
+from chain.clients.market import MarketClient
+from chain.committee import committee_of, seed_of, slot_of
+from chain.errors import ChainError, ContractRevert
+from chain.events import EventReader, JsonCheckpointStore
+from chain.job_store import JobView
+from chain.types import Evidence, JobStatus, Outcome, Role, VerificationMode, enum_label
+from jobs.bundle_cache import BundleCache
+from jobs.cid import Cid
+from jobs.executors import Executor
+from jobs.store import ContentStore
+from validator.config import ValidatorConfig
+from validator.errors import ResultUnavailable, ValidatorError
+from validator.state import Phase, Verification, VerificationStore
+from validator.verdict import WITHHELD, Verdict, abstain, reject
+from validator.verify import Submission, Verifier
+
+__all__ = ["StepReport", "ValidatorNode"]
+
+log = logging.getLogger(__name__)
+
+WATCHED_EVENTS = ("ResultSubmitted", "JobFinalized")
+
+
+@dataclass
+class StepReport:
+    events: int = 0
+    seated: list[int] = field(default_factory=list)
+    voted: list[int] = field(default_factory=list)
+    finalized: list[int] = field(default_factory=list)
+    behind: bool = False
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.seated or self.voted or self.finalized or self.behind)
+
+
+class ValidatorNode:
+    """One validator account's daemon; see the module docstring."""
+
+    def __init__(
+        self,
+        market: MarketClient,
+        store: ContentStore,
+        executor: Executor,
+        config: ValidatorConfig | None = None,
+    ) -> None:
+        self.config = config or ValidatorConfig()
+        self.market = market
+        self.me = market.me
+        self.state = VerificationStore(self.config.state_path)
+        self.reader = EventReader(
+            market.rpc,
+            market.address,
+            market.codec,
+            WATCHED_EVENTS,
+            start_block=market.deployment.block_number,
+            confirmations=self.config.confirmations,
+            checkpoints=JsonCheckpointStore(self.config.checkpoint_path),
+            poll_interval=self.config.poll_interval_s,
+        )
+        self.bundles = BundleCache(store, self.config.bundles_dir)
+        self.verifier = Verifier(store, executor, self.bundles, self.config.work_dir, self.me)
+        self._workers: dict[tuple[int, int], threading.Thread] = {}
+        self._retry_at: dict[tuple[int, int], float] = {}
+        self._stop = threading.Event()
+        self._started = False
+        self._lock = threading.Lock()
+
+    # -- the loop --------------------------------------------------------------------------------------
+
+    def step(self) -> StepReport:
+        if not self._started:
+            self._start()
+        report = StepReport()
+        batch = self.reader.poll(commit=False)
+        for event in batch.events:
+            self._on_event(event, report)
+        self.reader.commit(batch)
+        report.events = len(batch.events)
+        report.behind = batch.to_block - batch.from_block + 1 >= self.reader.batch_blocks
+        self._reap(report)
+        self._dispatch()
+        if self.config.finalize:
+            self._settle(report)
+        return report
+
+    def run(self, stop: threading.Event) -> None:
+        log.info("validator node %s: watching for submissions it must verify", self.me)
+        delay = self.config.poll_interval_s
+        while not stop.is_set():
+            try:
+                report = self.step()
+            except ChainError as exc:
+                log.warning("the chain did not answer as expected (%s); retrying in %.1f s", exc, delay)
+                stop.wait(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            delay = self.config.poll_interval_s
+            if not report.busy:
+                stop.wait(self.config.poll_interval_s)
+        self.close()
+
+    def wait_idle(self, timeout: float = 120.0) -> bool:
+        deadline = time.monotonic() + timeout
+        for thread in list(self._workers.values()):
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in self._workers.values())
+
+    def close(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        for thread in list(self._workers.values()):
+            thread.join(timeout)
+        self._workers.clear()
+        self.state.close()
+
+    def _start(self) -> None:
+        account = self.market.account_of()
+        if account.role != Role.VALIDATOR:
+            raise ValidatorError(
+                f"{self.me} is not registered as a validator: run `crowdcompute validator register` first"
+            )
+        minimum = self.market.config().min_validator_stake
+        if account.stake < minimum:
+            log.warning(
+                "stake %d is below the validator minimum %d: committee seats drawn for this account "
+                "cannot vote until it stakes more (`crowdcompute validator register --stake ...`)",
+                account.stake,
+                minimum,
+            )
+        for record in self.state.records([Phase.VOTING]):
+            self._resume_vote(record)
+        self._started = True
+
+    # -- events ----------------------------------------------------------------------------------------
+
+    def _on_event(self, event: DecodedLog, report: StepReport) -> None:
+        if event.name == "JobFinalized":
+            self._on_finalized(int(event.args["jobId"]), Outcome(event.args["outcome"]).name.lower())
+        else:
+            self._on_submitted(event, report)
+
+    def _on_finalized(self, job_id: int, outcome: str) -> None:
+        """Record the outcome; a verification still running finds the job closed when it votes."""
+        for record in self.state.records():
+            if record.job_id == job_id and not record.outcome:
+                self.state.put(_settled(record, outcome))
+
+    def _on_submitted(self, event: DecodedLog, report: StepReport) -> None:
+        job_id = int(event.args["jobId"])
+        self.market.jobs.apply([event])
+        try:
+            view = self.market.job(job_id)
+        except ChainError as exc:
+            log.warning(
+                "job %d: cannot rebuild it from the chain (%s); skipping this submission", job_id, exc
+            )
+            return
+        job = view.job
+        if job.state.submit_block != event.block_number:
+            return  # an older attempt's submission, read while catching up
+        attempt = job.state.attempts
+        if self.state.get(job_id, attempt) is not None:
+            return
+        block_hash = bytes.fromhex(self.market.rpc.get_block(event.block_number)["hash"][2:])
+        seed = seed_of(block_hash, job_id)
+        validators = self.market.validators()[: job.state.validator_count]
+        slot = slot_of(committee_of(job, seed, validators), self.me)
+        if slot is None:
+            log.debug("job %d: not on its committee", job_id)
+            return
+        spec = job.spec
+        result = {
+            "digest": bytes(event.args["resultDigest"]).hex(),
+            "codec": int(event.args["resultCodec"]),
+            "root": bytes(event.args["checkpointRoot"]).hex(),
+            "count": int(event.args["checkpointCount"]),
+            "seed": bytes(seed).hex(),
+        }
+        record = Verification(
+            job_id=job_id,
+            attempt=attempt,
+            phase=Phase.PENDING,
+            slot=slot,
+            submit_block=event.block_number,
+            last_block=event.block_number + spec.verify_blocks,
+            mode=int(spec.mode),
+            result=result,
+        )
+        self.state.put(record)
+        report.seated.append(job_id)
+        log.info(
+            "job %d: on its committee (slot %d, mode %s, votes until block %d)",
+            job_id,
+            slot,
+            enum_label(VerificationMode(spec.mode)),
+            record.last_block,
+        )
+
+    # -- verifying ------------------------------------------------------------------------------------
+
+    def _reap(self, report: StepReport) -> None:
+        for key, thread in list(self._workers.items()):
+            if not thread.is_alive():
+                del self._workers[key]
+                record = self.state.get(*key)
+                if record is not None and record.phase is Phase.VOTED:
+                    report.voted.append(key[0])
+
+    def _dispatch(self) -> None:
+        now = time.monotonic()
+        for record in self.state.records([Phase.PENDING]):
+            key = (record.job_id, record.attempt)
+            if key in self._workers or self._retry_at.get(key, 0.0) > now:
+                continue
+            if len(self._workers) >= self.config.workers:
+                return
+            thread = threading.Thread(
+                target=self._verify, args=(record,), name=f"verify-{key[0]}", daemon=True
+            )
+            self._workers[key] = thread
+            thread.start()
+
+    def _submission(self, record: Verification) -> Submission:
+        result = record.result or {}
+        return Submission(
+            job_id=record.job_id,
+            attempt=record.attempt,
+            job=self.market.jobs.job(record.job_id),
+            result_cid=Cid.from_chain(bytes.fromhex(result["digest"]), int(result["codec"])),
+            checkpoint_root=bytes.fromhex(result["root"]),
+            checkpoint_count=int(result["count"]),
+            seed=bytes.fromhex(result["seed"]),
+        )
+
+    def _verify(self, record: Verification) -> None:
+        key = (record.job_id, record.attempt)
+        try:
+            record = self.state.update(record, tries=record.tries + 1)
+            submission = self._submission(record)
+            try:
+                verdict = self.verifier.verify(submission, tries=record.tries)
+            except ResultUnavailable as exc:
+                waited = self._unavailable(record, submission, exc)
+                if waited is None:
+                    self._retry_at[key] = time.monotonic() + self.config.retry_s
+                    return
+                verdict = waited
+            self._conclude(record, verdict)
+        except Exception as exc:  # a worker leaves a record behind, never dies silently
+            log.exception("job %d: verification failed in this node", record.job_id)
+            self.state.update(record, phase=Phase.ABSTAINED, reason=f"node error: {exc!r}")
+        if not self.config.keep_work:
+            shutil.rmtree(self.config.work_dir / f"{key[0]}-{key[1]}", ignore_errors=True)
+
+    def _unavailable(
+        self, record: Verification, submission: Submission, exc: ResultUnavailable
+    ) -> Verdict | None:
+        """A verdict once waiting longer is pointless; None to try again later."""
+        head = self.market.rpc.block_number()
+        window = max(1, record.last_block - record.submit_block)
+        patience = record.submit_block + max(1, int(window * self.config.withheld_after))
+        if head < patience and head + 1 < record.last_block:
+            log.info("job %d: %s; trying again (until block %d)", record.job_id, exc, patience)
+            return None
+        if exc.missing:
+            return reject(
+                f"the provider's result was withheld: {exc}", WITHHELD, submission.result_cid.digest
+            )
+        return abstain(f"could not fetch the result: {exc}")
+
+    def _conclude(self, record: Verification, verdict: Verdict) -> None:
+        evidence = {
+            "segment": verdict.evidence.segment,
+            "committed": verdict.evidence.committed_digest.hex(),
+            "recomputed": verdict.evidence.recomputed_digest.hex(),
+        }
+        log.info("job %d: verdict %s: %s", record.job_id, verdict.label, verdict.reason)
+        changes: dict[str, Any] = {
+            "approve": verdict.approve,
+            "reason": verdict.reason,
+            "evidence": evidence,
+            "segments": list(verdict.segments),
+            "cpu_s": verdict.cpu_s,
+        }
+        if verdict.approve is None:
+            self.state.update(record, phase=Phase.ABSTAINED, **changes)
+            return
+        record = self.state.update(record, phase=Phase.VOTING, **changes)
+        self._send_vote(record)
+
+    # -- voting ---------------------------------------------------------------------------------------
+
+    def _evidence(self, record: Verification) -> Evidence:
+        data = record.evidence or {}
+        return Evidence(
+            int(data.get("segment", 0)),
+            bytes.fromhex(data.get("committed", "00" * 32)),
+            bytes.fromhex(data.get("recomputed", "00" * 32)),
+        )
+
+    def _send_vote(self, record: Verification) -> None:
+        head = self.market.rpc.block_number()
+        if head + 1 > record.last_block:
+            self.state.update(
+                record,
+                phase=Phase.ABSTAINED,
+                reason=f"{record.reason} (the window closed at block {record.last_block} before the vote)",
+            )
+            log.warning("job %d: the voting window closed before the vote could be sent", record.job_id)
+            return
+        approve = bool(record.approve)
+        try:
+            cast = self.market.vote(record.job_id, approve, self._evidence(record), slot=record.slot)
+        except ContractRevert as exc:
+            if exc.error_name == "AlreadyVoted":
+                self.state.update(record, phase=Phase.VOTED)
+                return
+            self.state.update(record, phase=Phase.ABSTAINED, reason=f"the vote was refused: {exc.message}")
+            log.warning("job %d: the vote was refused: %s", record.job_id, exc.message)
+            return
+        self.state.update(record, phase=Phase.VOTED, vote_tx=str(cast.tx.tx_hash))
+        log.info(
+            "job %d: voted %s at slot %d (fee %d)",
+            record.job_id,
+            "accept" if approve else "reject",
+            record.slot,
+            cast.fee,
+        )
+
+    def _resume_vote(self, record: Verification) -> None:
+        """A vote that may or may not have been sent before a restart: ask the chain before sending."""
+        try:
+            view = self.market.job(record.job_id)
+        except ChainError as exc:
+            log.warning("job %d: cannot read it to resume the vote (%s)", record.job_id, exc)
+            return
+        if view.status != JobStatus.SUBMITTED or view.job.state.attempts != record.attempt:
+            self.state.put(_settled(record, _outcome(view)))
+            return
+        if view.voted_mask >> record.slot & 1:
+            self.state.update(record, phase=Phase.VOTED)
+            log.info("job %d: its vote was mined before the restart", record.job_id)
+            return
+        self._send_vote(record)
+
+    # -- settling -------------------------------------------------------------------------------------
+
+    def _settle(self, report: StepReport) -> None:
+        head: int | None = None
+        for record in self.state.records([Phase.VOTED, Phase.ABSTAINED]):
+            if record.outcome:
+                continue
+            try:
+                view = self.market.job(record.job_id)
+            except ChainError:
+                continue
+            if view.status != JobStatus.SUBMITTED or view.job.state.attempts != record.attempt:
+                self.state.put(_settled(record, _outcome(view)))
+                continue
+            spec = view.job.spec
+            seats = min(spec.committee_size, view.job.state.validator_count)
+            accepts, rejects = view.votes
+            head = head if head is not None else self.market.rpc.block_number()
+            decided = max(accepts, rejects) > seats // 2
+            if not decided and head + 1 <= record.last_block:
+                continue
+            try:
+                done = self.market.finalize(record.job_id)
+            except ContractRevert as exc:
+                log.debug(
+                    "job %d: finalize refused (%s); someone else may have settled it",
+                    record.job_id,
+                    exc.message,
+                )
+                continue
+            outcome = done.outcome.name.lower()
+            self.state.put(_settled(record, outcome))
+            report.finalized.append(record.job_id)
+            log.info(
+                "job %d: finalized: %s (%d accept, %d reject)",
+                record.job_id,
+                outcome,
+                done.accepts,
+                done.rejects,
+            )
+
+
+def _outcome(view: JobView) -> str:
+    return view.outcome.name.lower() if view.outcome is not None else "closed"
+
+
+def _settled(record: Verification, outcome: str) -> Verification:
+    """The record once its job is settled: a sent vote becomes `finalized`; other phases stay."""
+    phase = Phase.FINALIZED if record.phase in (Phase.VOTED, Phase.VOTING) else record.phase
+    return replace(record, phase=phase, outcome=outcome)

@@ -1,0 +1,135 @@
+"""Re-executing a job's work in its own runtime image, sandboxed exactly as a provider runs it.
+
+The executor mounts one read-only input folder, so the validator stages one: a copy of the job's bundle
+plus a `.crowdcompute-replay/` folder holding only the provider's files the replay needs (the sampled
+checkpoints, the last one and model.pt). The job's own script, built on the SDK, sees the replay
+variables and recomputes instead of training (see `sdk.replay` and `sdk.shards`); replay.json comes back
+in the output folder. A replicate job runs as the provider ran it, with its full output limit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jobs.bundle_cache import Bundle
+from jobs.executors import (
+    ExecutionId,
+    ExecutionRequest,
+    ExecutionResult,
+    Executor,
+    ExecutorError,
+    ImageRef,
+    run_to_completion,
+)
+
+__all__ = ["REPLAY_DIR", "Reexecution", "run_job", "stage_input"]
+
+log = logging.getLogger(__name__)
+
+MIB = 1024 * 1024
+REPLAY_DIR = ".crowdcompute-replay"  # inside the staged input; the container sees /input/<REPLAY_DIR>
+CONTAINER_INPUT = "/input"
+REPLAY_OUTPUT_LIMIT = 16 * MIB
+
+
+@dataclass(frozen=True)
+class Reexecution:
+    """What came back: the executor's result, the replay document (if any) and the output folder."""
+
+    result: ExecutionResult
+    output_dir: Path
+    document: Mapping[str, Any] | None
+
+    @property
+    def cpu_s(self) -> float | None:
+        return self.result.cpu_seconds
+
+
+def stage_input(bundle: Bundle, provider_files: Iterable[tuple[Path, str]], dest: Path) -> Path:
+    """A fresh input folder: the bundle, and each (source, name) copied into `REPLAY_DIR/name` when the
+    source exists (a missing one is left out: the replay then reports it, and the provider answers for it)."""
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(bundle.path, dest, symlinks=True)
+    replay = dest / REPLAY_DIR
+    replay.mkdir(exist_ok=True)
+    for source, name in provider_files:
+        if source.is_file() and not source.is_symlink():
+            shutil.copyfile(source, replay / name)
+    return dest
+
+
+def replay_env(segments: str | None = None, shards: str | None = None) -> dict[str, str]:
+    """The variables that switch the job's script from training to replay."""
+    folder = f"{CONTAINER_INPUT}/{REPLAY_DIR}"
+    env = {"CROWDCOMPUTE_REPLAY_CHECKPOINT_DIR": folder, "CROWDCOMPUTE_REPLAY_MODEL": f"{folder}/model.pt"}
+    if segments is not None:
+        env["CROWDCOMPUTE_REPLAY_SEGMENTS"] = segments
+    if shards is not None:
+        env["CROWDCOMPUTE_REPLAY_SHARDS"] = shards
+    return env
+
+
+def run_job(
+    executor: Executor,
+    bundle: Bundle,
+    *,
+    execution_id: str,
+    job_id: int,
+    input_dir: Path,
+    output_dir: Path,
+    extra_env: Mapping[str, str] | None = None,
+    output_limit_bytes: int = REPLAY_OUTPUT_LIMIT,
+    timeout_s: float | None = None,
+) -> Reexecution:
+    """Run the bundle's entrypoint in its pinned image with the manifest's limits; raises ExecutorError
+    when the engine cannot run it at all (the validator then abstains)."""
+    manifest = bundle.manifest
+    resources = manifest.resources
+    shutil.rmtree(output_dir, ignore_errors=True)
+    output_dir.mkdir(parents=True)
+    request = ExecutionRequest(
+        execution_id=ExecutionId(execution_id),
+        job_id=str(job_id),
+        image=ImageRef(manifest.runtime.image, manifest.runtime.digest),
+        argv=tuple(manifest.runtime.entrypoint),
+        input_dir=input_dir.resolve(),
+        output_dir=output_dir.resolve(),
+        env={**manifest.runtime.env, **(extra_env or {})},
+        output_limit_bytes=output_limit_bytes,
+        tmp_limit_bytes=max(MIB, min(resources.disk_mib, resources.memory_mib) * MIB),
+        cpus=resources.cpus,
+        memory_mib=resources.memory_mib,
+        gpus=resources.gpus,
+        timeout_s=float(timeout_s or resources.timeout_s),
+        labels={"crowdcompute.role": "validator"},
+    )
+    result = run_to_completion(executor, request)
+    log.info(
+        "job %d: re-execution %s ended %s (%s) in %.1f s, %.2f CPU s",
+        job_id,
+        execution_id,
+        result.state.value,
+        result.reason,
+        result.duration_s or 0.0,
+        result.cpu_seconds or 0.0,
+    )
+    return Reexecution(result, output_dir, _read_replay(output_dir / "replay.json"))
+
+
+def _read_replay(path: Path) -> Mapping[str, Any] | None:
+    if not path.is_file() or path.is_symlink() or path.stat().st_size > REPLAY_OUTPUT_LIMIT:
+        return None
+    try:
+        document = json.loads(path.read_bytes())
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return document if isinstance(document, dict) else None
+
+
+__all__ += ["ExecutorError", "replay_env"]

@@ -1,0 +1,133 @@
+"""The validator's memory across restarts: one SQLite file in its data dir.
+
+One row per submission it sits on the committee of (job id + attempt): the phase reached, its slot,
+the verdict and its evidence, the CPU its replays used, and the vote's transaction. The phase is written
+before each irreversible step, so a restarted node knows whether a vote may already be on chain (`voting`)
+and checks the chain instead of voting again.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+__all__ = ["OPEN_PHASES", "Phase", "Verification", "VerificationStore"]
+
+
+class Phase(enum.StrEnum):
+    PENDING = "pending"  # on the committee; not verified yet
+    VOTING = "voting"  # verdict reached; the vote may be on its way (check the chain before re-sending)
+    VOTED = "voted"  # the vote is mined
+    ABSTAINED = "abstained"  # no vote: data could not be had, the window closed, ... (reason says)
+    FINALIZED = "finalized"  # the job was settled (by anyone)
+
+
+OPEN_PHASES = frozenset({Phase.PENDING, Phase.VOTING, Phase.VOTED})
+
+
+@dataclass(frozen=True)
+class Verification:
+    job_id: int
+    attempt: int
+    phase: Phase
+    slot: int = 0
+    submit_block: int = 0
+    last_block: int = 0  # the last block in which a vote is accepted
+    mode: int = 0
+    approve: bool | None = None
+    reason: str = ""
+    evidence: dict[str, Any] | None = field(default=None, compare=False)
+    segments: list[str] | None = field(default=None, compare=False)
+    result: dict[str, Any] | None = field(default=None, compare=False)
+    cpu_s: float | None = None
+    vote_tx: str = ""
+    outcome: str = ""
+    tries: int = 0
+    updated_at: float = 0.0
+
+    @property
+    def open(self) -> bool:
+        return self.phase in OPEN_PHASES
+
+    def to_json(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["phase"] = self.phase.value
+        return data
+
+
+_COLUMNS = tuple(f.name for f in fields(Verification))
+_JSON_COLUMNS = frozenset({"evidence", "segments", "result"})
+
+
+class VerificationStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS verifications ("
+            " job_id INTEGER NOT NULL, attempt INTEGER NOT NULL, phase TEXT NOT NULL, slot INTEGER,"
+            " submit_block INTEGER, last_block INTEGER, mode INTEGER, approve INTEGER, reason TEXT,"
+            " evidence TEXT, segments TEXT, result TEXT, cpu_s REAL, vote_tx TEXT, outcome TEXT,"
+            " tries INTEGER, updated_at REAL, PRIMARY KEY (job_id, attempt))"
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _row(self, row: tuple[Any, ...]) -> Verification:
+        values = dict(zip(_COLUMNS, row, strict=True))
+        for name in _JSON_COLUMNS:
+            values[name] = json.loads(values[name]) if values[name] else None
+        values["phase"] = Phase(values["phase"])
+        values["approve"] = None if values["approve"] is None else bool(values["approve"])
+        return Verification(**values)
+
+    def put(self, record: Verification) -> Verification:
+        record = replace(record, updated_at=time.time())
+        values = []
+        for name in _COLUMNS:
+            value = getattr(record, name)
+            if name in _JSON_COLUMNS:
+                value = json.dumps(value) if value is not None else None
+            elif isinstance(value, enum.Enum):
+                value = value.value
+            values.append(value)
+        marks = ",".join("?" * len(_COLUMNS))
+        with self._lock:
+            self._db.execute(
+                f"INSERT OR REPLACE INTO verifications ({','.join(_COLUMNS)}) VALUES ({marks})", values
+            )
+        return record
+
+    def update(self, record: Verification, **changes: Any) -> Verification:
+        return self.put(replace(record, **changes))
+
+    def get(self, job_id: int, attempt: int) -> Verification | None:
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {','.join(_COLUMNS)} FROM verifications WHERE job_id = ? AND attempt = ?",
+                (job_id, attempt),
+            ).fetchone()
+        return self._row(row) if row else None
+
+    def records(self, phases: Iterable[Phase] | None = None) -> list[Verification]:
+        query = f"SELECT {','.join(_COLUMNS)} FROM verifications"
+        args: tuple[Any, ...] = ()
+        if phases is not None:
+            wanted = [phase.value for phase in phases]
+            query += f" WHERE phase IN ({','.join('?' * len(wanted))})"
+            args = tuple(wanted)
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY job_id, attempt", args).fetchall()
+        return [self._row(row) for row in rows]

@@ -1,0 +1,207 @@
+"""Judging a provider's work from what a replay recomputed: pure functions, no chain, no Docker.
+
+A verdict is a vote (accept or reject) with its evidence, or an abstention with its reason. Evidence is
+what the contract records in the `VoteCast` event: `segment` names what was compared, `committedDigest`
+what the provider committed, `recomputedDigest` what this validator got:
+
+* `segment = i` for checkpoint i's digest (`init` compares checkpoint 0; a replay of segment i compares
+  checkpoint i + 1; `final` compares the last checkpoint; a shard j compares leaf j);
+* `segment = WITHHELD` when the provider's result cannot be had (committed = the result's digest);
+* `segment = BAD_COMMITMENT` when the result's checkpoint list does not hash to the committed root
+  (committed = the root, recomputed = the root of the list found).
+
+On acceptance the evidence is the first sampled comparison, so anyone can check it against the checkpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from chain.types import ZERO_BYTES32, Evidence
+from jobs.commitments import merkle_proof, merkle_root, verify_merkle_proof
+
+__all__ = [
+    "BAD_COMMITMENT",
+    "WITHHELD",
+    "Verdict",
+    "abstain",
+    "check_commitment",
+    "judge_replicate",
+    "judge_segments",
+    "judge_shards",
+    "reject",
+]
+
+WITHHELD = 2**32 - 1
+BAD_COMMITMENT = 2**32 - 2
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """approve: True accept, False reject, None abstain (no vote is sent)."""
+
+    approve: bool | None
+    reason: str
+    evidence: Evidence = field(default_factory=Evidence)
+    segments: tuple[str, ...] = ()
+    cpu_s: float | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return {True: "accept", False: "reject", None: "abstain"}[self.approve]
+
+    def with_cost(self, segments: Sequence[str], cpu_s: float | None) -> Verdict:
+        return Verdict(self.approve, self.reason, self.evidence, tuple(segments), cpu_s, self.details)
+
+
+def abstain(reason: str) -> Verdict:
+    return Verdict(None, reason)
+
+
+def reject(reason: str, segment: int, committed: bytes, recomputed: bytes = ZERO_BYTES32) -> Verdict:
+    return Verdict(False, reason, Evidence(segment, committed, recomputed))
+
+
+def _hex(value: Any) -> bytes | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        raw = bytes.fromhex(value.removeprefix("0x"))
+    except ValueError:
+        return None
+    return raw if len(raw) == 32 else None
+
+
+def check_commitment(
+    digests: Sequence[bytes], root: bytes, count: int, sampled_leaves: Sequence[int]
+) -> Verdict | None:
+    """A rejection when the result's checkpoint list is not what was committed; None when it is.
+
+    The whole list is hashed (the validator has it), and the proofs of the leaves it will compare are
+    checked too, which is all a validator holding only those leaves could do."""
+    found = merkle_root(list(digests))
+    if len(digests) != count or found != root:
+        return reject(
+            f"the result lists {len(digests)} checkpoints with root 0x{found.hex()}, but the provider "
+            f"committed {count} with root 0x{root.hex()}",
+            BAD_COMMITMENT,
+            root,
+            found,
+        )
+    for leaf in sampled_leaves:
+        proof = merkle_proof(list(digests), leaf)
+        if not verify_merkle_proof(digests[leaf], leaf, count, proof, root):  # pragma: no cover - a bug
+            return reject(f"leaf {leaf} has no valid Merkle proof", BAD_COMMITMENT, root, found)
+    return None
+
+
+def _entries(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    entries = document.get("replays")
+    if not isinstance(entries, list):
+        return []
+    return [entry for entry in entries if isinstance(entry, Mapping)]
+
+
+def _within(entry: Mapping[str, Any], tolerance: float) -> bool:
+    distance = entry.get("distance")
+    if not isinstance(distance, Mapping):
+        return False
+    value = distance.get("rel_l2")
+    return isinstance(value, int | float) and value <= tolerance
+
+
+def judge_segments(
+    document: Mapping[str, Any],
+    digests: Sequence[bytes],
+    sampled: Sequence[int],
+    *,
+    tolerance: float | None = None,
+) -> Verdict:
+    """Judge a segments replay (`sdk.replay`'s replay.json) against the committed checkpoint digests.
+
+    Every requested item must be present: `init`, each sampled segment, `final`. A missing or failed
+    item that the provider's checkpoint files explain (an entry with "error") is a rejection: the
+    provider had to keep every checkpoint it committed."""
+    last = len(digests) - 1
+    by_key: dict[str, Mapping[str, Any]] = {str(entry.get("segment")): entry for entry in _entries(document)}
+    first_evidence: Evidence | None = None
+    checked = 0
+    for key in ["init", *map(str, sampled), "final"]:
+        entry = by_key.get(key)
+        if entry is None:
+            return abstain(f"the replay produced no answer for segment {key}: the job's code may not replay")
+        if key == "init":
+            index, committed = 0, digests[0]
+        elif key == "final":
+            index, committed = last, digests[last]
+        else:
+            index, committed = int(key) + 1, digests[int(key) + 1]
+        if "error" in entry:
+            return reject(
+                f"segment {key}: the provider's checkpoint could not be used: {entry['error']}",
+                index,
+                committed,
+            )
+        recomputed = _hex(entry.get("digest"))
+        if recomputed is None:
+            return abstain(f"segment {key}: the replay's answer has no digest")
+        if key not in ("init", "final"):
+            start = _hex(entry.get("start_digest"))
+            if start != digests[int(key)]:
+                return reject(
+                    f"segment {key}: checkpoint {key} in the result does not hold its committed state",
+                    int(key),
+                    digests[int(key)],
+                    start or ZERO_BYTES32,
+                )
+        if recomputed != committed:
+            close = (
+                tolerance is not None
+                and key not in ("init", "final")
+                and _hex(entry.get("claimed_digest")) == committed
+                and _within(entry, tolerance)
+            )
+            if not close:
+                what = {
+                    "init": "checkpoint 0 is not a fresh initialisation of the job",
+                    "final": "the last checkpoint does not recompute",
+                }.get(key, f"re-running segment {key} gives another state than checkpoint {index}")
+                return reject(f"{what} (committed 0x{committed.hex()[:16]}...)", index, committed, recomputed)
+        if key == "final" and entry.get("model_matches") is not True:
+            return reject(
+                "model.pt in the result is not the model of the last checkpoint", index, committed, recomputed
+            )
+        if first_evidence is None and key not in ("init", "final"):
+            first_evidence = Evidence(index, committed, recomputed)
+        checked += 1
+    evidence = first_evidence or Evidence(last, digests[last], digests[last])
+    return Verdict(
+        True, f"{checked} checks matched the commitment (init, {len(sampled)} segments, final)", evidence
+    )
+
+
+def judge_shards(document: Mapping[str, Any], digests: Sequence[bytes], sampled: Sequence[int]) -> Verdict:
+    """Judge a shards replay ({"replays": [{"shard": j, "digest": ...}]}) against the committed leaves."""
+    found = {entry.get("shard"): entry for entry in _entries(document)}
+    first: Evidence | None = None
+    for shard in sampled:
+        entry = found.get(shard)
+        if entry is None:
+            return abstain(f"the replay produced no answer for shard {shard}")
+        recomputed = _hex(entry.get("digest"))
+        if recomputed is None:
+            return abstain(f"shard {shard}: the replay's answer has no digest")
+        if recomputed != digests[shard]:
+            return reject(f"shard {shard} recomputes to another output", shard, digests[shard], recomputed)
+        first = first or Evidence(shard, digests[shard], recomputed)
+    return Verdict(True, f"{len(sampled)} shards matched", first or Evidence())
+
+
+def judge_replicate(committed: bytes, recomputed: bytes, what: str) -> Verdict:
+    """Judge a whole re-run: the committed root (or result digest) against this validator's own."""
+    if recomputed == committed:
+        return Verdict(True, f"the re-run gives the committed {what}", Evidence(0, committed, recomputed))
+    return reject(f"the re-run gives another {what} than the one committed", 0, committed, recomputed)

@@ -1,0 +1,220 @@
+"""Verifying one submission: fetch what the provider committed, re-execute the sample, reach a verdict.
+
+`Verifier.verify(submission)` returns a `Verdict` or raises `ResultUnavailable` when the provider's
+result cannot be had yet (the daemon retries, and votes "withheld" once the provider had its fair time).
+Problems of this node (no engine, no image) end in an abstention, never in a vote against the provider.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from chain.types import Job, VerificationMode
+from jobs.bundle import BundleError, BundleLimits, extract_bundle
+from jobs.bundle_cache import Bundle, BundleCache, BundleProblem, bundle_cid
+from jobs.cid import Cid
+from jobs.commitments import CHECKPOINT_MANIFEST, CommitmentError, checkpoint_commitment, checkpoint_digests
+from jobs.executors import Executor
+from jobs.output_pack import pack_output
+from jobs.sampling import sample_indices
+from jobs.store import BlockNotFound, ContentStore, StoreError
+from validator.errors import ResultUnavailable
+from validator.reexecute import ExecutorError, Reexecution, replay_env, run_job, stage_input
+from validator.verdict import (
+    BAD_COMMITMENT,
+    Verdict,
+    abstain,
+    check_commitment,
+    judge_replicate,
+    judge_segments,
+    judge_shards,
+    reject,
+)
+
+__all__ = ["Submission", "Verifier"]
+
+log = logging.getLogger(__name__)
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A result as submitted on chain, and the seed that decides this validator's sample."""
+
+    job_id: int
+    attempt: int
+    job: Job
+    result_cid: Cid
+    checkpoint_root: bytes
+    checkpoint_count: int
+    seed: bytes
+
+    @property
+    def key(self) -> str:
+        return f"{self.job_id}-{self.attempt}"
+
+
+class Verifier:
+    def __init__(
+        self, store: ContentStore, executor: Executor, bundles: BundleCache, work_dir: Path, me: str
+    ) -> None:
+        self.store = store
+        self.executor = executor
+        self.bundles = bundles
+        self.work_dir = work_dir
+        self.me = me
+
+    def sample(self, submission: Submission, population: int) -> list[int]:
+        spec = submission.job.spec
+        return sample_indices(
+            submission.seed, submission.job_id, self.me, spec.samples_per_validator, population
+        )
+
+    def verify(self, submission: Submission, *, tries: int = 0) -> Verdict:
+        spec = submission.job.spec
+        if spec.mode == VerificationMode.NONE:
+            return abstain("the job asked for optimistic verification (mode none): nothing to re-execute")
+        try:
+            bundle = self.bundles.get(bundle_cid(spec.bundle_digest, spec.bundle_codec))
+        except BundleProblem as problem:
+            return abstain(f"its bundle cannot be used here: {problem.reason}")
+        folder = self.work_dir / submission.key
+        try:
+            result_dir = self._fetch_result(submission, bundle, folder)
+            if spec.mode == VerificationMode.REPLICATE:
+                return self._replicate(submission, bundle, folder, tries)
+            return self._sampled(submission, bundle, result_dir, folder, tries)
+        except ExecutorError as exc:
+            return abstain(f"the container engine could not re-execute it: {exc}")
+        finally:
+            shutil.rmtree(folder / "input", ignore_errors=True)
+
+    # -- the provider's result -------------------------------------------------------------------------
+
+    def _fetch_result(self, submission: Submission, bundle: Bundle, folder: Path) -> Path:
+        dest = folder / "result"
+        if dest.is_dir():
+            return dest
+        folder.mkdir(parents=True, exist_ok=True)
+        cap = bundle.manifest.outputs.max_size_mib * MIB
+        limits = BundleLimits(max_total_bytes=cap, max_file_bytes=cap, max_ratio=float("inf"))
+        try:
+            with self.store.open(submission.result_cid) as stream:
+                extract_bundle(stream, dest, limits)
+        except BlockNotFound as exc:
+            shutil.rmtree(dest, ignore_errors=True)
+            raise ResultUnavailable(
+                f"result {submission.result_cid} is not in the store: {exc}", missing=True
+            ) from None
+        except StoreError as exc:
+            shutil.rmtree(dest, ignore_errors=True)
+            raise ResultUnavailable(f"the content store failed: {exc}", missing=False) from None
+        except (BundleError, ValueError) as exc:
+            shutil.rmtree(dest, ignore_errors=True)
+            raise ResultUnavailable(
+                f"result {submission.result_cid} is not a usable archive: {exc}", missing=True
+            ) from None
+        return dest
+
+    # -- segments and shards -----------------------------------------------------------------------------
+
+    def _sampled(
+        self, submission: Submission, bundle: Bundle, result: Path, folder: Path, tries: int
+    ) -> Verdict:
+        spec = submission.job.spec
+        try:
+            digests = checkpoint_digests(result)
+        except CommitmentError as exc:
+            return reject(
+                f"its checkpoint list is unusable: {exc}", BAD_COMMITMENT, submission.checkpoint_root
+            )
+        if not digests and submission.checkpoint_count:
+            return reject(
+                f"the result holds no {CHECKPOINT_MANIFEST}: the committed checkpoints were withheld",
+                BAD_COMMITMENT,
+                submission.checkpoint_root,
+            )
+        shards = spec.mode == VerificationMode.SHARDS
+        population = len(digests) if shards else len(digests) - 1
+        if population < 1:
+            return reject("the result commits no work to check", BAD_COMMITMENT, submission.checkpoint_root)
+        sampled = self.sample(submission, population)
+        leaves = sampled if shards else sorted({0, len(digests) - 1, *sampled, *(i + 1 for i in sampled)})
+        bad = check_commitment(digests, submission.checkpoint_root, submission.checkpoint_count, leaves)
+        if bad is not None:
+            return bad
+        if shards:
+            labels = [f"shard {i}" for i in sampled]
+            files: list[tuple[Path, str]] = []
+            env = replay_env(shards=",".join(map(str, sampled)))
+        else:
+            labels = ["init", *map(str, sampled), "final"]
+            wanted = {*sampled, len(digests) - 1}
+            if bundle.manifest.verification.tolerance is not None:
+                wanted |= {i + 1 for i in sampled}
+            files = [(result / "checkpoints" / f"ckpt_{i}.pt", f"ckpt_{i}.pt") for i in sorted(wanted)]
+            files.append((result / "model.pt", "model.pt"))
+            env = replay_env(segments=",".join(labels))
+        run = self._run(submission, bundle, folder, files, env, tries)
+        if run.document is None:
+            return abstain(
+                f"the replay wrote no replay.json ({run.result.state.value}: {run.result.reason})"
+            ).with_cost(labels, run.cpu_s)
+        if shards:
+            verdict = judge_shards(run.document, digests, sampled)
+        else:
+            verdict = judge_segments(
+                run.document, digests, sampled, tolerance=bundle.manifest.verification.tolerance
+            )
+        return verdict.with_cost(labels, run.cpu_s)
+
+    def _run(
+        self,
+        submission: Submission,
+        bundle: Bundle,
+        folder: Path,
+        files: list[tuple[Path, str]],
+        env: dict[str, str],
+        tries: int,
+        *,
+        output_limit: int | None = None,
+    ) -> Reexecution:
+        staged = stage_input(bundle, files, folder / "input")
+        return run_job(
+            self.executor,
+            bundle,
+            execution_id=f"verify-{submission.key}-{self.me[2:10].lower()}-{tries}",
+            job_id=submission.job_id,
+            input_dir=staged,
+            output_dir=folder / "output",
+            extra_env=env,
+            **({"output_limit_bytes": output_limit} if output_limit else {}),
+        )
+
+    # -- replicate ---------------------------------------------------------------------------------------
+
+    def _replicate(self, submission: Submission, bundle: Bundle, folder: Path, tries: int) -> Verdict:
+        limit = bundle.manifest.outputs.max_size_mib * MIB
+        run = self._run(submission, bundle, folder, [], {}, tries, output_limit=limit)
+        labels = ["whole job"]
+        if not run.result.ok:
+            return abstain(
+                f"the re-run did not finish ({run.result.state.value}: {run.result.reason})"
+            ).with_cost(labels, run.cpu_s)
+        if submission.checkpoint_count:
+            try:
+                mine = checkpoint_commitment(run.output_dir)
+            except CommitmentError as exc:
+                return abstain(f"the re-run wrote an unusable checkpoint list: {exc}").with_cost(
+                    labels, run.cpu_s
+                )
+            verdict = judge_replicate(submission.checkpoint_root, mine.root, "checkpoint root")
+        else:
+            packed = pack_output(run.output_dir, folder / "rerun.tar")
+            cid = self.store.add_file(packed.path, only_hash=True)
+            verdict = judge_replicate(submission.result_cid.digest, cid.digest, "result")
+        return verdict.with_cost(labels, run.cpu_s)
