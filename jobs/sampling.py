@@ -5,13 +5,16 @@ submission, unknown to the provider when it committed), the job id, the validato
 count, so anyone can recompute it and nobody can steer it:
 
     k = min(count, population)
-    for j in 0..k-1:
-        start_j = uint256(keccak256(abi.encode(bytes32 seed, uint256 jobId, address validator, uint256 j)))
-                  % population
-        index_j = start_j, probing forward (+1 mod population) past indices already taken
+    for t = 0, 1, 2, ... until k distinct indices are taken:
+        candidate_t = uint256(keccak256(abi.encode(bytes32 seed, uint256 jobId, address validator,
+                                                   uint256 t))) % population
+        take candidate_t unless it is already taken
+    (k == population takes every index without hashing)
 
-This is the committee draw of `contracts/market/Committee.sol` with the validator's address mixed in, so
-a Solidity verifier could recompute it the same way. Different validators draw independent samples.
+A Solidity verifier could recompute it the same way. Different validators draw independent samples.
+A repeat is redrawn rather than stepped past (+1, as `contracts/market/Committee.sol` does for the
+committee): stepping favours the neighbours of earlier picks, so a provider skipping one contiguous
+block would escape more often than the formula below says; redrawing makes every k-subset equally likely.
 
 A provider that skipped a fraction f of the segments escapes one validator drawing s distinct segments
 with probability C(N - fN, s) / C(N, s) <= (1 - f)^s; the job is rejected when a strict majority of
@@ -38,13 +41,15 @@ def sample_indices(seed: bytes, job_id: int, validator: str, count: int, populat
     if count < 0 or population < 0:
         raise ValueError("count and population must be >= 0")
     address = to_canonical_address(validator)
+    wanted = min(count, population)
+    if wanted == population:
+        return list(range(population))
     taken: set[int] = set()
     prefix = bytes(seed) + _word(job_id) + bytes(12) + address
-    for j in range(min(count, population)):
-        index = int.from_bytes(keccak(prefix + _word(j)), "big") % population
-        while index in taken:
-            index = (index + 1) % population
-        taken.add(index)
+    draw = 0
+    while len(taken) < wanted:
+        taken.add(int.from_bytes(keccak(prefix + _word(draw)), "big") % population)
+        draw += 1
     return sorted(taken)
 
 

