@@ -39,7 +39,7 @@ RpcUrlOption = Annotated[
     typer.Option(
         "--rpc-url",
         envvar="CROWDCOMPUTE_RPC_URL",
-        help="JSON-RPC URL [default: the devnet's, else http://127.0.0.1:8545].",
+        help="JSON-RPC URL (default: the devnet's, else http://127.0.0.1:8545).",
         show_default=False,
     ),
 ]

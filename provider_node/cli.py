@@ -280,7 +280,7 @@ def run(
     data_dir: DataDirOption = DEFAULT_DATA_DIR,
     capacity: Annotated[int, typer.Option(min=1, help="Most jobs held at once.")] = 1,
     min_price: Annotated[
-        str | None, typer.Option(help="Floor in tokens per hour [default: the registered price].")
+        str | None, typer.Option(help="Floor in tokens per hour (default: the registered price).")
     ] = None,
     gateway: Annotated[
         str | None, typer.Option(envvar="CROWDCOMPUTE_GATEWAY_URL", help="Push execution logs here.")
@@ -295,7 +295,7 @@ def run(
         str, typer.Option(hidden=True, help="docker, or noop (development only).")
     ] = "docker",
     node_id: Annotated[
-        str | None, typer.Option(hidden=True, help="Container label of this node [default: the address].")
+        str | None, typer.Option(hidden=True, help="Container label of this node (default: the address).")
     ] = None,
     rpc_url: RpcUrlOption = None,
     deployments_dir: DeploymentsOption = DEFAULT_DEPLOYMENTS,

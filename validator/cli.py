@@ -60,7 +60,7 @@ def _tx(result: Any) -> dict[str, Any]:
 def register(
     stake: Annotated[
         str | None,
-        typer.Option(help="Tokens to stake first [default: what reaches the validator minimum]."),
+        typer.Option(help="Tokens to stake first (default: what reaches the validator minimum)."),
     ] = None,
     rpc_url: RpcUrlOption = None,
     deployments_dir: DeploymentsOption = DEFAULT_DEPLOYMENTS,

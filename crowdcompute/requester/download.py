@@ -1,0 +1,80 @@
+"""Fetch a job's result by the CID its provider committed on chain, verify it, extract it safely.
+
+The result is a canonical tar (`jobs.output_pack`) written by untrusted code, so it is extracted with
+`jobs.bundle.extract_bundle` (no paths leaving the folder, no devices, size limits), all or nothing.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from chain.job_store import JobView
+from crowdcompute.requester.errors import ContentMismatch, NoResult, RequesterError, ResultUnavailable
+from crowdcompute.requester.follow import result_of, state_of
+from crowdcompute.requester.gateway import GatewayClient
+from jobs.bundle import DEFAULT_LIMITS, BundleError, BundleLimits, extract_bundle
+from jobs.store import ContentStore, StoreError, import_stream
+
+__all__ = ["download_result"]
+
+
+def download_result(
+    job: JobView,
+    dest: Path,
+    *,
+    store: ContentStore | None = None,
+    gateway_url: str | None = None,
+    limits: BundleLimits = DEFAULT_LIMITS,
+) -> Path:
+    """Extract job `job`'s current result into `dest` (which must not exist, or be an empty folder).
+
+    The content comes from `store` or from the gateway at `gateway_url` (exactly one); either way every
+    byte is checked against the result CID before extraction. Returns `dest`.
+    """
+    if (store is None) == (gateway_url is None):
+        raise RequesterError(
+            "give exactly one place to fetch from: a content store (--store-dir) or a gateway URL (--gateway)"
+        )
+    result = result_of(job)
+    if result is None:
+        raise NoResult(
+            f"job {job.job_id} has no submitted result (it is {state_of(job)}); "
+            "wait until it is Submitted or Accepted, e.g. `crowdcompute job status "
+            f"{job.job_id}`"
+        )
+    dest = Path(dest)
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise RequesterError(f"{dest} already exists and is not an empty folder; choose a new destination")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    cid = result.cid
+    try:
+        if store is not None:
+            with store.open(cid) as stream:
+                extract_bundle(stream, dest, limits)
+            return dest
+        assert gateway_url is not None
+        with tempfile.TemporaryFile(dir=dest.parent) as spool:
+            with GatewayClient(gateway_url) as gateway:
+                gateway.download(str(cid), spool)
+            spool.seek(0)
+            got = import_stream(spool, cid_version=1).cid
+            if got != cid.to_v1():
+                raise ContentMismatch(
+                    f"the gateway at {gateway_url} served bytes that hash to {got}, not result {cid}; "
+                    "fetch from a gateway or store you trust"
+                )
+            spool.seek(0)
+            extract_bundle(spool, dest, limits)
+    except StoreError as exc:
+        raise ResultUnavailable(
+            f"result {cid} of job {job.job_id} cannot be read from the content store: {exc}; "
+            "point --store-dir at the store the provider pins to, or fetch through a gateway"
+        ) from None
+    except (BundleError, ValueError) as exc:
+        if isinstance(exc, RequesterError):
+            raise
+        raise ResultUnavailable(
+            f"result {cid} of job {job.job_id} is not a safe archive and was not extracted: {exc}"
+        ) from None
+    return dest

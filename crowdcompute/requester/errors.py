@@ -1,0 +1,79 @@
+"""The requester library's exceptions: one root, `RequesterError`; each subclass also inherits a built-in.
+
+Messages name the problem and the fix, so the CLI prints them as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class RequesterError(Exception):
+    """Root of every error `crowdcompute.requester` raises on purpose."""
+
+
+class InvalidJob(RequesterError, ValueError):
+    """The job folder cannot be posted: its manifest or files are refused; `problems` as `field: message`."""
+
+    def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.problems = list(problems)
+
+
+class InvalidSpec(RequesterError, ValueError):
+    """An amount or number for the on-chain spec breaks the rules `postJob` enforces; `field` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class InsufficientTokens(RequesterError, ValueError):
+    """The account holds fewer tokens than the job's escrow (budget + committee fees)."""
+
+    def __init__(self, address: str, balance: int, needed: int, message: str) -> None:
+        super().__init__(message)
+        self.address = address
+        self.balance = balance
+        self.needed = needed
+
+
+class GatewayUnreachable(RequesterError, ConnectionError):
+    """No gateway answers at the URL."""
+
+
+class GatewayRefused(RequesterError, ValueError):
+    """The gateway answered with an error; `status` is the HTTP status, `problems` its field problems."""
+
+    def __init__(self, message: str, status: int, problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.status = status
+        self.problems = list(problems)
+
+
+class ContentMismatch(RequesterError, ValueError):
+    """The gateway stored or served content under a CID other than the one computed here."""
+
+
+class NoResult(RequesterError, LookupError):
+    """The job has no submitted result to download (yet, or any more after a reopen)."""
+
+
+class ResultUnavailable(RequesterError, OSError):
+    """The result CID is known but its content cannot be fetched or is not a safe archive."""
+
+
+class NotCancellable(RequesterError, PermissionError):
+    """The market refused the cancel (not this account's job, or not open); the decoded error says which."""
+
+    def __init__(self, message: str, error_name: str) -> None:
+        super().__init__(message)
+        self.error_name = error_name
+
+
+class WaitTimeout(RequesterError, TimeoutError):
+    """A job did not reach the awaited status in time; `last` is the status it had."""
+
+    def __init__(self, message: str, last: object) -> None:
+        super().__init__(message)
+        self.last = last

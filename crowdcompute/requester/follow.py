@@ -1,0 +1,118 @@
+"""Following a job on chain: wait for a status, name its state, find its submitted result.
+
+Reads only the chain (`MarketClient.job`), so it works without a gateway.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import Any
+
+from chain.clients.market import MarketClient
+from chain.job_store import JobView
+from chain.types import ZERO_ADDRESS, JobStatus, enum_label
+from crowdcompute.requester.errors import WaitTimeout
+from jobs.cid import Cid
+
+__all__ = ["ResultRef", "job_summary", "result_of", "state_of", "wait_for_status"]
+
+
+@dataclass(frozen=True)
+class ResultRef:
+    """What the provider committed in `submitResult`."""
+
+    cid: Cid
+    checkpoint_root: bytes
+    checkpoint_count: int
+    block_number: int
+
+
+def state_of(view: JobView) -> str:
+    """The job's state as the gateway and dApp name it: Open, Claimed, Submitted, Accepted, Rejected,
+    Unverified, Cancelled or Expired."""
+    if view.status != JobStatus.CLOSED:
+        return enum_label(view.status)
+    if view.closed_by == "JobCancelled":
+        return "Cancelled"
+    if view.closed_by == "JobExpired":
+        return "Expired"
+    return enum_label(view.outcome) if view.outcome is not None else "Closed"
+
+
+def result_of(view: JobView) -> ResultRef | None:
+    """The result of the job's current attempt: None before a submission, and again after a reopen."""
+    found: ResultRef | None = None
+    for event in view.events:
+        if event.name in ("JobPosted", "JobReopened"):
+            found = None
+        elif event.name == "ResultSubmitted":
+            args = event.args
+            found = ResultRef(
+                Cid.from_chain(bytes(args["resultDigest"]), int(args["resultCodec"])),
+                bytes(args["checkpointRoot"]),
+                int(args["checkpointCount"]),
+                event.block_number,
+            )
+    return found
+
+
+def job_summary(view: JobView) -> dict[str, Any]:
+    """The job as one JSON-ready object (amounts as decimal strings of base units)."""
+    spec, state = view.job.spec, view.job.state
+    accepts, rejects = view.votes
+    result = result_of(view)
+    bundle = Cid.from_chain(spec.bundle_digest, spec.bundle_codec)
+    return {
+        "jobId": view.job_id,
+        "state": state_of(view),
+        "requester": spec.requester,
+        "provider": None if state.provider == ZERO_ADDRESS else state.provider,
+        "bundleCid": str(bundle),
+        "budget": str(spec.budget),
+        "escrow": str(spec.escrow),
+        "collateral": str(spec.collateral),
+        "mode": enum_label(spec.mode),
+        "committeeSize": spec.committee_size,
+        "votes": {"accepts": accepts, "rejects": rejects},
+        "deadline": state.deadline or None,
+        "attempts": state.attempts,
+        "resultCid": str(result.cid) if result else None,
+        "checkpointCount": result.checkpoint_count if result else None,
+    }
+
+
+def wait_for_status(
+    market: MarketClient,
+    job_id: int,
+    until: Collection[JobStatus],
+    *,
+    timeout_s: float,
+    poll_s: float = 0.5,
+    on_change: Callable[[JobView], None] | None = None,
+) -> JobView:
+    """Poll the chain until job `job_id`'s status is one of `until`; returns that view.
+
+    `on_change` sees the first view and every later one whose status or votes moved. Raises `WaitTimeout`
+    (naming the state it stayed in) after `timeout_s`.
+    """
+    deadline = time.monotonic() + timeout_s
+    seen: tuple[object, ...] | None = None
+    while True:
+        view = market.job(job_id)
+        key = (view.status, view.voted_mask, view.approve_mask, view.closed_by, view.job.state.attempts)
+        if key != seen:
+            seen = key
+            if on_change is not None:
+                on_change(view)
+        if view.status in until:
+            return view
+        if time.monotonic() >= deadline:
+            wanted = ", ".join(enum_label(s) for s in until)
+            raise WaitTimeout(
+                f"job {job_id} is still {state_of(view)} after {timeout_s:g} s (waiting for {wanted}); "
+                "wait longer, or check that providers and validators are running",
+                view.status,
+            )
+        time.sleep(poll_s)

@@ -1,0 +1,185 @@
+"""The few gateway endpoints a requester uses: bundle upload, content by CID, and the log relay.
+
+Uploads are authorised per request by an EIP-712 `Request` signature of the requester's key (the message
+the dApp signs, `api.signing`). Content read through the gateway is verified against its CID here, so a
+gateway can slow a requester down but never hand over other bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import httpx
+from eth_account.messages import encode_typed_data
+from eth_account.signers.local import LocalAccount
+
+from api.signing import (
+    ADDRESS_HEADER,
+    EXPIRY_HEADER,
+    NONCE_HEADER,
+    SIGNATURE_HEADER,
+    request_typed_data,
+)
+from crowdcompute.requester.errors import GatewayRefused, GatewayUnreachable
+
+__all__ = ["GatewayClient", "LogLine", "LogPage", "signed_request_headers"]
+
+_HINTS = {
+    400: "the gateway refused the request",
+    401: "the gateway did not accept the signature (is it serving this chain?)",
+    403: "the gateway refused this account",
+    404: "not found at the gateway",
+    413: "the bundle is larger than the gateway accepts",
+    422: "the manifest has problems",
+    429: "too many requests; wait a moment and try again",
+    503: "the gateway's content store is unavailable",
+}
+
+
+@dataclass(frozen=True)
+class LogLine:
+    seq: int
+    text: str
+    stream: str
+    ts: float | None
+
+
+@dataclass(frozen=True)
+class LogPage:
+    lines: list[LogLine]
+    next_seq: int
+    job_state: str
+
+
+def signed_request_headers(
+    account: LocalAccount, chain_id: int, method: str, path: str, *, ttl_s: int = 60
+) -> dict[str, str]:
+    """Headers authorising one write request, signed by `account` (the key never leaves the object)."""
+    expiry = int(time.time()) + ttl_s
+    nonce = "0x" + secrets.token_hex(32)
+    typed = request_typed_data(chain_id, method, path, expiry, nonce)
+    signed = account.sign_message(encode_typed_data(full_message=typed))
+    return {
+        ADDRESS_HEADER: account.address,
+        EXPIRY_HEADER: str(expiry),
+        NONCE_HEADER: nonce,
+        SIGNATURE_HEADER: "0x" + bytes(signed.signature).hex(),
+    }
+
+
+class GatewayClient:
+    """One gateway at `url`; use as a context manager or call `close`."""
+
+    def __init__(self, url: str, *, timeout_s: float = 30.0) -> None:
+        self.url = url.rstrip("/")
+        # trust_env off: a proxy from the environment must not see (or break) local gateway traffic.
+        self._http = httpx.Client(base_url=self.url, timeout=timeout_s, trust_env=False)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> GatewayClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def upload_bundle(self, tar_path: Path, account: LocalAccount, chain_id: int) -> tuple[str, int]:
+        """POST /bundles: the gateway repacks, validates and pins the bundle; returns (cid, size)."""
+        headers = signed_request_headers(account, chain_id, "POST", "/bundles")
+        with tar_path.open("rb") as body, self._request():
+            response = self._http.post(
+                "/bundles",
+                files={"file": ("bundle.tar", body, "application/x-tar")},
+                headers=headers,
+                timeout=httpx.Timeout(30.0, read=600.0, write=600.0),
+            )
+        payload = self._checked(response, "uploading the bundle")
+        return str(payload["cid"]), int(payload["size"])
+
+    def download(self, cid: str, out: BinaryIO) -> int:
+        """GET /ipfs/{cid} into `out`; returns the bytes written (the caller verifies the CID)."""
+        with self._request(), self._http.stream("GET", f"/ipfs/{cid}", timeout=httpx.Timeout(30.0)) as r:
+            if r.status_code != 200:
+                r.read()
+                self._checked(r, f"fetching {cid}")
+            written = 0
+            for chunk in r.iter_bytes(256 * 1024):
+                out.write(chunk)
+                written += len(chunk)
+        return written
+
+    def read_logs(self, job_id: int, *, after: int = -1, limit: int = 1000) -> LogPage:
+        with self._request():
+            response = self._http.get(f"/jobs/{job_id}/logs", params={"after": after, "limit": limit})
+        payload = self._checked(response, f"reading job {job_id}'s logs")
+        return LogPage(
+            [_line(item) for item in payload["data"]], int(payload["next_seq"]), str(payload["job_state"])
+        )
+
+    def follow_logs(self, job_id: int, *, after: int = -1) -> Iterator[LogLine | str]:
+        """Lines as they arrive (Server-Sent Events), then the job's final state (a `str`) at the end."""
+        params: dict[str, str | int] = {"follow": "true", "after": after}
+        timeout = httpx.Timeout(30.0, read=None)  # heartbeats keep the stream alive; no read deadline
+        path = f"/jobs/{job_id}/logs"
+        with self._request(), self._http.stream("GET", path, params=params, timeout=timeout) as r:
+            if r.status_code != 200:
+                r.read()
+                self._checked(r, f"following job {job_id}'s logs")
+            event, data = "message", ""
+            for raw in r.iter_lines():
+                if raw.startswith(":"):
+                    continue
+                if raw == "":
+                    if data:
+                        parsed = json.loads(data)
+                        if event == "log":
+                            yield _line(parsed)
+                        elif event == "end":
+                            yield str(parsed["job_state"])
+                            return
+                    event, data = "message", ""
+                elif raw.startswith("event:"):
+                    event = raw[6:].strip()
+                elif raw.startswith("data:"):
+                    data += raw[5:].strip()
+
+    @contextlib.contextmanager
+    def _request(self) -> Iterator[None]:
+        try:
+            yield
+        except httpx.TransportError as exc:
+            raise GatewayUnreachable(
+                f"no gateway answers at {self.url} ({type(exc).__name__}: {exc}); start one with "
+                "`crowdcompute gateway serve`, or pass the right --gateway URL (or use --store-dir)"
+            ) from None
+
+    def _checked(self, response: httpx.Response, doing: str) -> dict[str, Any]:
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        if response.is_success and isinstance(payload, dict):
+            return payload
+        status = response.status_code
+        hint = _HINTS.get(status, f"the gateway answered {status}")
+        detail = payload.get("detail") if isinstance(payload, dict) else None
+        problems = [
+            f"{p.get('field')}: {p.get('message')}"
+            for p in (payload.get("problems") or [] if isinstance(payload, dict) else [])
+            if isinstance(p, dict)
+        ]
+        text = detail if isinstance(detail, str) else response.text[:200]
+        raise GatewayRefused(f"{doing}: {hint} ({status}): {text}", status, problems)
+
+
+def _line(item: dict[str, Any]) -> LogLine:
+    ts = item.get("ts")
+    return LogLine(int(item["seq"]), str(item["text"]), str(item.get("stream", "stdout")), ts)

@@ -1,0 +1,150 @@
+"""Post a job folder: pack it, check its manifest and the spec, store or upload the bundle, post on chain.
+
+Everything that can be checked here is checked before the bundle leaves the machine or anything is
+signed: the manifest, the spec (the contract's rules), and the requester's token balance against the
+escrow. The bundle CID is computed locally and must match what the store or gateway reports.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from chain.clients.market import MarketClient
+from chain.errors import ChainError
+from chain.results import PostedJob
+from chain.revert_messages import token_amount
+from chain.types import JobSpec
+from crowdcompute.requester.errors import ContentMismatch, InsufficientTokens, InvalidJob, RequesterError
+from crowdcompute.requester.gateway import GatewayClient
+from crowdcompute.requester.spec import job_spec_for
+from jobs.bundle import BundleError, pack_directory, read_job_manifest
+from jobs.cid import Cid, parse_cid
+from jobs.manifest import Manifest, ManifestError
+from jobs.store import ContentStore, import_stream
+
+__all__ = ["SubmittedJob", "check_balance", "pack_job", "submit_job"]
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class SubmittedJob:
+    """A posted job, once its transaction is mined."""
+
+    job_id: int
+    bundle_cid: str  # CIDv1 string
+    tx_hash: str
+    gas_used: int  # of the postJob (+ permit/approve) transactions
+
+
+@dataclass(frozen=True)
+class PackedJob:
+    manifest: Manifest
+    tar_path: Path
+    size: int
+    cid: Cid
+
+
+def pack_job(job_dir: Path, dest: Path) -> PackedJob:
+    """The job folder as its canonical tar at `dest`, with its validated manifest and CID (CIDv1)."""
+    try:
+        manifest = read_job_manifest(job_dir)
+    except ManifestError as exc:
+        raise InvalidJob(
+            f"{job_dir / 'job.toml'} is invalid: {exc}; fix the manifest and submit again",
+            [str(problem) for problem in exc.problems],
+        ) from None
+    except OSError as exc:
+        raise InvalidJob(f"cannot read the job folder {job_dir}: {exc}") from None
+    try:
+        with dest.open("wb") as out:
+            size = pack_directory(job_dir, out)
+    except (BundleError, ManifestError) as exc:
+        raise InvalidJob(f"the folder {job_dir} cannot be packed as a bundle: {exc}") from None
+    with dest.open("rb") as stream:
+        cid = import_stream(stream, cid_version=1).cid
+    return PackedJob(manifest, dest, size, cid)
+
+
+def check_balance(market: MarketClient, spec: JobSpec) -> None:
+    """Raise `InsufficientTokens` unless the account holds the job's escrow (budget + committee fees)."""
+    balance = market.token.balance_of(market.me)
+    if balance >= spec.escrow:
+        return
+    raise InsufficientTokens(
+        market.me,
+        balance,
+        spec.escrow,
+        f"{market.me} holds {token_amount(balance)}; this job's escrow is {token_amount(spec.escrow)} "
+        f"(budget {token_amount(spec.budget)} + {spec.committee_size} x {token_amount(spec.validator_fee)} "
+        f"validator fee): get {token_amount(spec.escrow - balance)} more, or lower the budget or fee",
+    )
+
+
+def submit_job(
+    market: MarketClient,
+    job_dir: Path,
+    *,
+    store: ContentStore | None = None,
+    gateway_url: str | None = None,
+    budget: int | None = None,
+    on_progress: Progress | None = None,
+    **spec_overrides: Any,
+) -> SubmittedJob:
+    """Pack `job_dir`, put its bundle in `store` or upload it to `gateway_url` (exactly one), post the job.
+
+    `spec_overrides` are `job_spec_for`'s keywords (collateral, validator_fee, verify_blocks, run_timeout,
+    reopen_on_failure). Posts with an EIP-2612 permit when the token supports it, else with plain
+    `postJob` (the market needs no allowance, so no approve is sent). Returns once the post is mined.
+    """
+    if (store is None) == (gateway_url is None):
+        raise RequesterError(
+            "give exactly one place for the bundle: a content store (--store-dir) or a gateway (--gateway)"
+        )
+    say: Progress = on_progress or (lambda _line: None)
+    with tempfile.TemporaryDirectory(prefix="crowdcompute-submit-") as tmp:
+        packed = pack_job(job_dir, Path(tmp) / "bundle.tar")
+        say(f"packed {job_dir}: {packed.size} bytes, bundle {packed.cid}")
+        spec = job_spec_for(packed.manifest, packed.cid, budget=budget, **spec_overrides)
+        check_balance(market, spec)
+        if store is not None:
+            stored = store.add_file(packed.tar_path, cid_version=1, pin=True)
+            _same(packed.cid, stored, "the content store")
+            say(f"stored bundle {stored} in {store!r}")
+        else:
+            assert gateway_url is not None
+            with GatewayClient(gateway_url) as gateway:
+                uploaded, size = gateway.upload_bundle(packed.tar_path, market.signer, market.rpc.chain_id)
+            _same(packed.cid, parse_cid(uploaded), f"the gateway at {gateway_url}")
+            say(f"uploaded bundle {uploaded} ({size} bytes) to {gateway_url}")
+    posted = _post(market, spec, say)
+    say(f"mined: job {posted.job_id} in block {posted.tx.block_number} (gas {posted.tx.gas_used})")
+    return SubmittedJob(posted.job_id, str(packed.cid), posted.tx.tx_hash, posted.tx.gas_used)
+
+
+def _same(expected: Cid, got: Cid, where: str) -> None:
+    if got.to_v1() != expected:
+        raise ContentMismatch(
+            f"{where} stored the bundle as {got}, but its bytes hash to {expected}; "
+            "it changed the bundle or speaks another CID format: use a gateway or store you trust"
+        )
+
+
+def _post(market: MarketClient, spec: JobSpec, say: Progress) -> PostedJob:
+    try:
+        # A token without EIP-2612/ERC-5267 fails here, before anything is signed or sent.
+        market.token.domain()
+        market.token.nonces(market.me)
+    except ChainError as exc:
+        log.info("the token does not take permits (%s); posting without one", exc)
+        say(f"posting job, escrow {token_amount(spec.escrow)} (no permit: the market needs no approve)")
+        return market.post_job(spec)
+    say(f"signing a permit for the escrow of {token_amount(spec.escrow)} and posting the job")
+    return market.post_job_with_permit(spec)
