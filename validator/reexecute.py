@@ -107,7 +107,7 @@ def run_job(
         memory_mib=resources.memory_mib,
         gpus=resources.gpus,
         timeout_s=float(timeout_s or resources.timeout_s),
-        labels={"crowdcompute.role": "validator"},
+        labels={"role": "validator"},  # keys under "crowdcompute." are reserved to the executor
     )
     result = run_to_completion(executor, request)
     log.info(
