@@ -173,6 +173,10 @@ def run(
     workers: Annotated[int, typer.Option(min=1, help="Verifications run at once.")] = 1,
     finalize: Annotated[bool, typer.Option(help="Settle decided jobs this node voted on.")] = True,
     keep_work: Annotated[bool, typer.Option(help="Keep fetched results and replay outputs.")] = False,
+    finalize_grace: Annotated[
+        float,
+        typer.Option(min=0, help="Seconds to wait for the seats still voting once a side has a majority."),
+    ] = 15.0,
     rpc_url: RpcUrlOption = None,
     deployments_dir: DeploymentsOption = DEFAULT_DEPLOYMENTS,
     devnet_dir: DevnetOption = DEFAULT_DEVNET,
@@ -195,6 +199,7 @@ def run(
             workers=workers,
             finalize=finalize,
             keep_work=keep_work,
+            finalize_grace_s=finalize_grace,
         )
         store = open_store(StoreSettings(store_dir=store_dir) if store_dir else None)
         engine = DockerExecutor(node_id=f"validator-{market.me.lower()}")

@@ -25,6 +25,10 @@ class ValidatorConfig:
     """Submissions verified at once (each re-execution takes the job's CPU limit)."""
     finalize: bool = True
     """Settle jobs this node voted on once a side has a majority or the window closed."""
+    finalize_grace_s: float = 15.0
+    """Once a side has a majority but a seat has not voted yet, wait this long (or to the window's end)
+    before settling: a vote arriving after finalize is refused, and an honest but slower validator
+    would lose its fee."""
     withheld_after: float = 0.5
     """Share of the voting window after which a result still missing from the store is voted withheld."""
     retry_s: float = 2.0
@@ -35,6 +39,8 @@ class ValidatorConfig:
     def __post_init__(self) -> None:
         if self.workers < 1:
             raise ValueError("workers must be at least 1")
+        if self.finalize_grace_s < 0:
+            raise ValueError("finalize_grace_s cannot be negative")
         if not 0 < self.withheld_after <= 1:
             raise ValueError("withheld_after must be in (0, 1]")
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())

@@ -88,6 +88,7 @@ class ValidatorNode:
         self.verifier = Verifier(store, executor, self.bundles, self.config.work_dir, self.me)
         self._workers: dict[tuple[int, int], threading.Thread] = {}
         self._retry_at: dict[tuple[int, int], float] = {}
+        self._decided_at: dict[str, float] = {}
         self._stop = threading.Event()
         self._started = False
         self._lock = threading.Lock()
@@ -388,8 +389,15 @@ class ValidatorNode:
             accepts, rejects = view.votes
             head = head if head is not None else self.market.rpc.block_number()
             decided = max(accepts, rejects) > seats // 2
-            if not decided and head + 1 <= record.last_block:
+            window_open = head + 1 <= record.last_block
+            if not decided and window_open:
                 continue
+            if decided and window_open and accepts + rejects < seats:
+                first_seen = self._decided_at.setdefault(
+                    f"{record.job_id}-{record.attempt}", time.monotonic()
+                )
+                if time.monotonic() - first_seen < self.config.finalize_grace_s:
+                    continue  # give the seats still re-executing time to vote (and be paid)
             try:
                 done = self.market.finalize(record.job_id)
             except ContractRevert as exc:
