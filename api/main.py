@@ -12,7 +12,19 @@ from api.errors import install_error_handlers
 from api.gateway import Gateway
 from api.indexer.runner import SourceFactory
 from api.jsonlog import AccessLogMiddleware
-from api.routes import bundles, frontend, health, ipfs, jobs, logs, providers, schema, stats, validators
+from api.routes import (
+    bundles,
+    config,
+    frontend,
+    health,
+    ipfs,
+    jobs,
+    logs,
+    providers,
+    schema,
+    stats,
+    validators,
+)
 from api.settings import Settings
 
 
@@ -44,7 +56,7 @@ def create_app(settings: Settings | None = None, *, source_factory: SourceFactor
         expose_headers=["ETag", "Content-Range", "Content-Length", "Accept-Ranges", "Retry-After"],
     )
     app.add_middleware(AccessLogMiddleware)
-    for module in (health, bundles, ipfs, schema, jobs, logs, providers, validators, stats):
+    for module in (health, config, bundles, ipfs, schema, jobs, logs, providers, validators, stats):
         app.include_router(module.router)
     app.include_router(frontend.router)  # last: its catch-all serves the dApp's client-side routes
     return app

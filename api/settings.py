@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -14,6 +15,8 @@ from jobs.store import StoreSettings
 
 DEV_API_KEY = "dev-gateway-key"
 """Accepted in development only; `Settings` refuses to start with it anywhere else."""
+
+_IMAGE_ID = re.compile(r"sha256:[0-9a-f]{64}")
 
 DEV_SERVER_ORIGINS = ["http://localhost:5173", "http://127.0.0.1:5173"]
 
@@ -28,6 +31,13 @@ class Settings(BaseSettings):
 
     # chain
     rpc_url: str = "http://127.0.0.1:8545"
+    public_rpc_url: str | None = None
+    """The RPC URL browsers are told to use (`GET /config`) when it differs from `rpc_url` (a proxy, a
+    container-internal host name); unset, browsers get `rpc_url`."""
+    runtime_images: dict[str, str] = Field(default_factory=dict)
+    """Runtime image name -> the image id this network's providers and validators run
+    (`{"crowdcompute/runtime-cpu:torch2.13": "sha256:..."}`). `GET /config` advertises it so the dApp
+    can pin example jobs, which carry a placeholder id, to an image that nodes here actually have."""
     chain_id: int = 31337
     deployments_dir: Path = DEPLOYMENTS_DIR
     rpc_timeout_s: float = 5.0
@@ -76,6 +86,17 @@ class Settings(BaseSettings):
     @classmethod
     def _expand_home(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None
+
+    @field_validator("runtime_images")
+    @classmethod
+    def _check_image_ids(cls, value: dict[str, str]) -> dict[str, str]:
+        for image, image_id in value.items():
+            if not _IMAGE_ID.fullmatch(image_id):
+                raise ValueError(
+                    f"runtime_images[{image!r}] = {image_id!r} is not an image id: give 'sha256:' and 64 "
+                    f"lowercase hex digits, as `docker image inspect --format '{{{{.Id}}}}' {image}` prints"
+                )
+        return value
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -42,6 +42,11 @@ export async function launchBrowser() {
   };
 }
 
+/** An address as the dApp shows it (`0xf39F…2266`): checksummed in, first six and last four characters. */
+export function shortAccount(address) {
+  return `${address.slice(0, 6)}…${address.slice(-4)}`;
+}
+
 /** Inject the dev wallet (e2e/devWallet.js) into every page the context opens. */
 export async function injectDevWallet(page, rpcUrl, account = DEV_ACCOUNT) {
   const source = readFileSync(join(here, "devWallet.js"), "utf8");
@@ -73,4 +78,38 @@ export function check(condition, message) {
 /** How many checks passed so far (for the closing summary line). */
 export function passedCount() {
   return passedChecks;
+}
+
+function tarField(header, start, length) {
+  const field = header.subarray(start, start + length);
+  const end = field.indexOf(0);
+  return field.subarray(0, end < 0 ? length : end).toString("utf8");
+}
+
+/**
+ * The paths of the regular files in a ustar/PAX tar (the result archives providers pin), `./` stripped.
+ * Throws when the bytes are not a tar, so a download of an HTML error page fails loudly.
+ */
+export function tarEntryNames(bytes) {
+  const names = [];
+  let offset = 0;
+  let paxPath = null;
+  while (offset + 512 <= bytes.length) {
+    const header = bytes.subarray(offset, offset + 512);
+    if (header.every((byte) => byte === 0)) return names;
+    if (tarField(header, 257, 6) !== "ustar") throw new Error(`not a tar archive: no ustar header at byte ${offset}`);
+    const size = parseInt(tarField(header, 124, 12).trim() || "0", 8);
+    const type = String.fromCharCode(header[156] || 48);
+    const body = bytes.subarray(offset + 512, offset + 512 + size);
+    if (type === "x") {
+      paxPath = /(?:^|\n)\d+ path=([^\n]*)\n/.exec(body.toString("utf8"))?.[1] ?? null;
+    } else {
+      const prefix = tarField(header, 345, 155);
+      const name = paxPath ?? (prefix ? `${prefix}/${tarField(header, 0, 100)}` : tarField(header, 0, 100));
+      if (type === "0") names.push(name.replace(/^\.\//, ""));
+      paxPath = null;
+    }
+    offset += 512 + Math.ceil(size / 512) * 512;
+  }
+  throw new Error("not a tar archive: it ends without the end-of-archive blocks");
 }

@@ -2,7 +2,9 @@
 // (with its indexer), and waits for the job page. For the end-to-end suite; prints the new job's id.
 //
 //   GATEWAY_URL=http://127.0.0.1:8000 RPC_URL=http://127.0.0.1:8545 node e2e/postJob.mjs
-// The dApp must have been built for that chain (GET /config, or VITE_RPC_URL / VITE_MARKET_ADDRESS).
+// The dApp must have been built for that chain (GET /config, or VITE_RPC_URL / VITE_MARKET_ADDRESS), and the
+// gateway must advertise the runtime image id (CROWDCOMPUTE_GATEWAY_RUNTIME_IMAGES) so the example is pinned.
+// e2e/fullFlow.mjs follows a job further: to acceptance and a downloaded result.
 import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";

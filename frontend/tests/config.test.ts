@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { ConfigPublic } from "../src/lib/api";
 import { DEVNET_MARKET, loadConfig, parseGatewayConfig, staticConfig, withDevnetMarket, type AppConfig } from "../src/lib/config";
 
 const MARKET = "0x5fbdb2315678afecb367f032d93f642f64180aa3";
@@ -13,6 +14,26 @@ describe("which chain the dApp talks to", () => {
       source: "gateway",
     });
     expect(parseGatewayConfig({ chain_id: "x" })).toBeNull();
+  });
+
+  it("reads the document a gateway serves before any deployment (nulls, typed from the schema)", () => {
+    const undeployed: ConfigPublic = {
+      chain_id: 31337,
+      rpc_url: "http://127.0.0.1:8545",
+      market: null,
+      token: null,
+      deployment_block: null,
+      runtime_images: { "crowdcompute/runtime-cpu:torch2.13": `sha256:${"ab".repeat(32)}`, "other:1": "latest" },
+    };
+    expect(parseGatewayConfig(undeployed)).toEqual({
+      chainId: 31337,
+      rpcUrl: "http://127.0.0.1:8545",
+      market: null,
+      token: null,
+      deploymentBlock: 0n,
+      runtimeImages: { "crowdcompute/runtime-cpu:torch2.13": `sha256:${"ab".repeat(32)}` },
+      source: "gateway",
+    });
   });
 
   it("falls back when /config answers with the dApp's index.html", async () => {
@@ -33,7 +54,15 @@ describe("which chain the dApp talks to", () => {
   });
 
   it("finds the devnet's market when nothing names one and the chain has code there", async () => {
-    const bare: AppConfig = { chainId: 31337, rpcUrl: "http://127.0.0.1:8545", market: null, token: null, deploymentBlock: 0n, source: "default" };
+    const bare: AppConfig = {
+      chainId: 31337,
+      rpcUrl: "http://127.0.0.1:8545",
+      market: null,
+      token: null,
+      deploymentBlock: 0n,
+      runtimeImages: {},
+      source: "default",
+    };
     const withCode = { getCode: async () => "0x6080" as const };
     const empty = { getCode: async () => undefined };
     const down = { getCode: async () => Promise.reject(new Error("connection refused")) };

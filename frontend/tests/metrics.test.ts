@@ -31,6 +31,11 @@ describe("the loss-series parser", () => {
     ]);
   });
 
+  it("treats the SDK's segment index as a position, not a metric to plot", () => {
+    const series = metricSeries(['{"event":"metrics","step":120,"segment":5,"loss":0.53}']);
+    expect([...series.keys()]).toEqual(["loss"]);
+  });
+
   it("parses one line into its numeric fields", () => {
     expect(parseMetricsLine('{"event":"metrics","step":5,"loss":0.1,"note":"x"}')).toEqual({ step: 5, loss: 0.1 });
     expect(parseMetricsLine('["event","metrics"]')).toBeNull();

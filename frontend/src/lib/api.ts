@@ -15,6 +15,7 @@ export type BundlePublic = Schemas["BundlePublic"];
 export type ErrorPublic = Schemas["ErrorPublic"];
 export type LogLinePublic = Schemas["LogLinePublic"];
 export type ReadinessPublic = Schemas["ReadinessPublic"];
+export type ConfigPublic = Schemas["ConfigPublic"];
 export type JobStateName = JobPublic["state"];
 
 export const JOB_STATES: JobStateName[] = [

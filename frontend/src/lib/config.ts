@@ -2,7 +2,7 @@
 // one), build-time `VITE_*` variables, deployments/31337.json as it was at build time, then anvil's defaults.
 import { createPublicClient, defineChain, getAddress, http, isAddress, type Address, type Chain, type PublicClient } from "viem";
 import { buildDeployment } from "../generated/deployment";
-import { apiUrl } from "./api";
+import { apiUrl, type ConfigPublic } from "./api";
 
 export interface AppConfig {
   chainId: number;
@@ -10,6 +10,8 @@ export interface AppConfig {
   market: Address | null;
   token: Address | null;
   deploymentBlock: bigint;
+  /** Runtime image name -> the image id this network's nodes run (from the gateway; may be empty). */
+  runtimeImages: Record<string, string>;
   source: "gateway" | "environment" | "build" | "devnet" | "default";
 }
 
@@ -18,6 +20,14 @@ export const DEFAULT_CHAIN_ID = 31337;
 export const DEVNET_MARKET: Address = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
 export const DEFAULT_RPC_URL = "http://127.0.0.1:8545";
 
+const IMAGE_ID = /^sha256:[0-9a-f]{64}$/;
+
+/** The well-formed `name -> sha256:...` pairs of a `runtime_images` value; anything else is dropped. */
+function imageIds(value: unknown): Record<string, string> {
+  if (!value || typeof value !== "object" || Array.isArray(value)) return {};
+  return Object.fromEntries(Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === "string" && IMAGE_ID.test(entry[1])));
+}
+
 function address(value: unknown): Address | null {
   return typeof value === "string" && isAddress(value, { strict: false }) ? getAddress(value) : null;
 }
@@ -25,7 +35,8 @@ function address(value: unknown): Address | null {
 /** A `/config` document (snake_case like the rest of the API), or null when it is not one. */
 export function parseGatewayConfig(body: unknown): AppConfig | null {
   if (!body || typeof body !== "object") return null;
-  const raw = body as Record<string, unknown>;
+  // Typed from the generated schema, so a renamed field fails the typecheck; values are still checked.
+  const raw = body as Partial<Record<keyof ConfigPublic, unknown>>;
   const chainId = Number(raw.chain_id);
   if (!Number.isInteger(chainId) || chainId <= 0 || typeof raw.rpc_url !== "string") return null;
   return {
@@ -34,6 +45,7 @@ export function parseGatewayConfig(body: unknown): AppConfig | null {
     market: address(raw.market),
     token: address(raw.token),
     deploymentBlock: BigInt(Number(raw.deployment_block ?? 0) || 0),
+    runtimeImages: imageIds(raw.runtime_images),
     source: "gateway",
   };
 }
@@ -47,6 +59,7 @@ export function staticConfig(env: Record<string, string | undefined> = import.me
       market: envMarket,
       token: address(env.VITE_TOKEN_ADDRESS),
       deploymentBlock: BigInt(env.VITE_DEPLOYMENT_BLOCK ?? 0),
+      runtimeImages: {},
       source: "environment",
     };
   }
@@ -57,13 +70,22 @@ export function staticConfig(env: Record<string, string | undefined> = import.me
       market: address(buildDeployment.market),
       token: address(buildDeployment.token),
       deploymentBlock: BigInt(buildDeployment.blockNumber),
+      runtimeImages: {},
       source: "build",
     };
   }
-  return { chainId: DEFAULT_CHAIN_ID, rpcUrl: DEFAULT_RPC_URL, market: null, token: null, deploymentBlock: 0n, source: "default" };
+  return {
+    chainId: DEFAULT_CHAIN_ID,
+    rpcUrl: DEFAULT_RPC_URL,
+    market: null,
+    token: null,
+    deploymentBlock: 0n,
+    runtimeImages: {},
+    source: "default",
+  };
 }
 
-/** The config the page should use; never throws (a missing `/config` is the usual case today). */
+/** The config the page should use; never throws (an older gateway without `/config` falls through). */
 export async function loadConfig(fetcher: typeof fetch = fetch): Promise<AppConfig> {
   try {
     const response = await fetcher(apiUrl("/config"), { headers: { Accept: "application/json" } });

@@ -1,5 +1,8 @@
 // Training metrics in a job's log: lines such as {"event":"metrics","step":120,"loss":0.42}.
 
+/** Where in the run a record was logged, not something measured: never plotted as a series. */
+export const POSITION_KEYS: ReadonlySet<string> = new Set(["step", "segment"]);
+
 export interface MetricPoint {
   step: number;
   value: number;
@@ -27,7 +30,7 @@ export function parseMetricsLine(text: string): Record<string, number> | null {
 
 /**
  * One series per metric (`loss`, `val_loss`, ...) from metrics records, sorted by step; a step logged
- * twice (a resumed run) keeps its last value.
+ * twice (a resumed run) keeps its last value. The SDK's `segment` index is a position like `step`.
  */
 export function seriesFromRecords(records: Iterable<Record<string, number>>): Map<string, MetricPoint[]> {
   const byMetric = new Map<string, Map<number, number>>();
@@ -35,7 +38,7 @@ export function seriesFromRecords(records: Iterable<Record<string, number>>): Ma
     const step = metrics.step;
     if (step === undefined) continue;
     for (const [name, value] of Object.entries(metrics)) {
-      if (name === "step") continue;
+      if (POSITION_KEYS.has(name)) continue;
       let points = byMetric.get(name);
       if (!points) byMetric.set(name, (points = new Map()));
       points.set(step, value);

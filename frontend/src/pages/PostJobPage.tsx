@@ -12,6 +12,7 @@ import { checkManifest, type FieldProblem } from "../lib/manifest";
 import { postJob, signAndUpload, waitForIndexedJob } from "../lib/postFlow";
 import { explainError } from "../lib/revert";
 import { href, navigate } from "../lib/router";
+import { PLACEHOLDER_DIGEST, pinRuntime, type RuntimePin } from "../lib/runtimePin";
 import { useChain } from "../lib/wallet";
 import { SourcePicker, type JobSource } from "./post/SourcePicker";
 import { SpecFields } from "./post/SpecFields";
@@ -52,16 +53,23 @@ export function PostJobPage() {
   const [form, setForm] = useState<SpecForm>(() => formFromManifest(null));
   const [phase, setPhase] = useState<Phase>({ step: "idle" });
   const [uploaded, setUploaded] = useState<{ text: string; bundle: BundlePublic } | null>(null);
+  const [pinned, setPinned] = useState<Extract<RuntimePin, { kind: "pinned" }> | null>(null);
 
   const check = useMemo(() => checkManifest(manifestText), [manifestText]);
   const fromManifest = useMemo(() => formFromManifest(check.manifest), [check.manifest]);
   const spec = useMemo(() => checkSpecForm(form), [form]);
+  // Still the examples' placeholder image id (with no id from the gateway, or edited back): runs nowhere.
+  const placeholder = useMemo(() => pinRuntime(manifestText, {}).kind === "placeholder", [manifestText]);
   useEffect(() => setGatewayProblems(null), [manifestText]);
 
   const pick = (picked: JobSource) => {
+    // An archive's manifest cannot be edited here; a folder's or an example's can be pinned.
+    const pin = picked.kind === "files" ? pinRuntime(picked.manifestText, chain.config.runtimeImages) : null;
+    const text = pin?.kind === "pinned" ? pin.text : picked.manifestText;
     setSource(picked);
-    setManifestText(picked.manifestText);
-    setForm(formFromManifest(checkManifest(picked.manifestText).manifest));
+    setPinned(pin?.kind === "pinned" ? pin : null);
+    setManifestText(text);
+    setForm(formFromManifest(checkManifest(text).manifest));
     setUploaded(null);
     setPhase({ step: "idle" });
   };
@@ -79,9 +87,11 @@ export function PostJobPage() {
           ? "The market's address is unknown (no deployment); start the devnet and reload."
           : check.problems.length
             ? "Fix the manifest first."
-            : !spec.values
-              ? "Fix the terms first."
-              : null;
+            : placeholder
+              ? "job.toml pins the examples' placeholder runtime id, which no provider has: set [runtime] digest to the id of your providers' image."
+              : !spec.values
+                ? "Fix the terms first."
+                : null;
 
   const submit = async () => {
     const { walletClient, account, publicClient, config } = chain;
@@ -174,6 +184,19 @@ export function PostJobPage() {
               </label>
             ) : (
               <p className="muted small">From the archive (choose a folder to edit it here).</p>
+            )}
+            {pinned && pinned.text === manifestText && (
+              <p className="notice small" role="status">
+                Runtime pinned to <span className="mono">{shortHash(pinned.digest, 14)}</span>, the id of {pinned.image} on this network's
+                nodes (from the gateway); the job as picked named the placeholder id.
+              </p>
+            )}
+            {placeholder && (
+              <p className="problem general" role="alert">
+                [runtime] digest is the placeholder <span className="mono">{shortHash(PLACEHOLDER_DIGEST, 14)}</span>: no provider can run this
+                job. Set it to the image id your providers run (<code>docker image inspect</code>), or pin the folder with{" "}
+                <code>examples/pin_runtime.py</code>.
+              </p>
             )}
             <ManifestView manifest={check.manifest} problems={problems} source={gatewayProblems ? "gateway" : "browser"} />
           </li>
