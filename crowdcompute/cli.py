@@ -15,6 +15,8 @@ app = typer.Typer(
 def _register_nouns() -> None:
     from api.cli import gateway_app
     from chain.cli import devnet_app
+    from crowdcompute.demo_cli import demo
+    from crowdcompute.job_cli import job_app
     from jobs.store.cli import store_app
     from provider_node.cli import provider_app
     from validator.cli import validator_app
@@ -24,6 +26,8 @@ def _register_nouns() -> None:
     app.add_typer(gateway_app, name="gateway")
     app.add_typer(provider_app, name="provider")
     app.add_typer(validator_app, name="validator")
+    app.command("demo")(demo)
+    app.add_typer(job_app, name="job")
 
 
 def main() -> None:

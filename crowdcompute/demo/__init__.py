@@ -1,0 +1,8 @@
+"""The whole marketplace on one machine: `DemoStack` (the processes) and the demo flow built on it.
+
+`crowdcompute demo` (crowdcompute/demo_cli.py) runs it; tests and benches use `DemoStack` directly.
+"""
+
+from crowdcompute.demo.stack import DemoStack, StackError
+
+__all__ = ["DemoStack", "StackError"]
