@@ -5,7 +5,8 @@ writing checkpoints, their digests (`checkpoints/manifest.json`), `model.pt` and
 validator (CROWDCOMPUTE_REPLAY_* set) the same script recomputes the sampled segments' digests into
 `replay.json`. The modules: `loop` (training), `replay` (re-execution), `checkpoint` (files and
 manifest), `digest` (canonical state digests), `determinism` (seeds, kernels, threads), `shards`,
-`distance` (tolerant comparison), `env` (the sandbox's variables), `metrics` (JSON log lines).
+`distance` (tolerant comparison), `env` (the sandbox's variables), `metrics` (JSON log lines),
+`startup` (spares a short process torch's compiler import and its exit-time collection).
 """
 
 from sdk.checkpoint import (
@@ -29,6 +30,7 @@ from sdk.loop import BatchFn, LiveState, LossFn, TrainingLoop, dataset_batches
 from sdk.metrics import emit
 from sdk.replay import REPLAY_FILE, replay_segments
 from sdk.shards import ShardedJob
+from sdk.startup import defer_compiler_import, skip_exit_collection
 
 __all__ = [
     "MANIFEST_FILE",
@@ -55,6 +57,7 @@ __all__ = [
     "capture_state",
     "checkpoint_file",
     "dataset_batches",
+    "defer_compiler_import",
     "derive_seed",
     "emit",
     "enable_determinism",
@@ -65,6 +68,7 @@ __all__ = [
     "restore_state",
     "save_checkpoint",
     "seed_everything",
+    "skip_exit_collection",
     "state_digest",
     "state_distance",
     "step_generator",

@@ -48,6 +48,7 @@ from sdk.digest import state_digest
 from sdk.env import JobEnv, thread_count
 from sdk.errors import CheckpointError, ConfigError
 from sdk.metrics import emit
+from sdk.startup import defer_compiler_import, skip_exit_collection
 
 __all__ = ["BatchFn", "LiveState", "LossFn", "TrainingLoop", "dataset_batches"]
 
@@ -126,6 +127,7 @@ class TrainingLoop:
     def initialise(self, threads: int | None = None) -> LiveState:
         """Seed everything, then build the model, optimizer and scheduler: the state of checkpoint 0."""
         threads = threads or self.threads or thread_count()
+        defer_compiler_import()  # before the first optimizer: its wrappers would import torch._dynamo
         enable_determinism(threads)
         seed_everything(self.seed)
         model = self.model()
@@ -235,3 +237,4 @@ class TrainingLoop:
             self.train(job_env.output_dir)
         else:
             replay_segments(self, job_env.replay, job_env.output_dir)
+        skip_exit_collection()  # ~0.5 s CPU at exit, a fifth of a validator's replay

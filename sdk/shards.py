@@ -31,6 +31,7 @@ from sdk.digest import state_digest
 from sdk.env import JobEnv
 from sdk.errors import ConfigError, ReplayError
 from sdk.metrics import emit
+from sdk.startup import skip_exit_collection
 
 __all__ = ["SHARDS_DIR", "ShardFn", "ShardedJob", "shard_file"]
 
@@ -100,3 +101,4 @@ class ShardedJob:
             raise ReplayError("this job runs shards; set CROWDCOMPUTE_REPLAY_SHARDS, not segments")
         else:
             self.replay(job_env.replay.shards, job_env.output_dir)
+        skip_exit_collection()

@@ -159,7 +159,7 @@ def _print_figures(narrator: Narrator, result: FlowResult, *, cheat: bool) -> No
     if not cheat and result.schedule.get("steps", 0) < interval * segments:
         narrator.note(
             "the verification ratio is high on this short schedule: each replay pays a fixed container and "
-            "torch start-up; bench/e2e.py and examples/verification_cost.py measure the full schedule"
+            "torch start-up; bench/verification.py measures the full schedule"
         )
 
 

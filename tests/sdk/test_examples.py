@@ -1,7 +1,7 @@
 """The examples end to end on the host, at reduced steps: train, evaluate, and replay as a validator would.
 
-Thresholds were measured: digits reaches 0.953 test accuracy after 200 steps (0.975 at the full
-25,000), the LSTM a skill of 0.47 over the naive forecast after 200 steps.
+Thresholds were measured: digits reaches 0.955 test accuracy after 200 steps (0.978 at the full
+80,000), the LSTM a skill of 0.47 over the naive forecast after 200 steps.
 """
 
 from __future__ import annotations
