@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -155,3 +158,34 @@ def connect(
 
 
 CHAIN_FAILURES: tuple[type[BaseException], ...] = (ChainError, OSError, ValueError)
+
+
+class _JsonLines(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": round(record.created, 3),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        return json.dumps(entry)
+
+
+def setup_daemon_logging(as_json: bool) -> None:
+    """A daemon's log: one JSON object per line on stdout with --json, else readable lines on stderr."""
+    handler = logging.StreamHandler(sys.stdout if as_json else sys.stderr)
+    if as_json:
+        handler.setFormatter(_JsonLines())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGINT or SIGTERM, so a daemon finishes its step and shuts down cleanly."""
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop

@@ -6,12 +6,7 @@ and fails with one line naming the problem (a contract revert decoded into words
 
 from __future__ import annotations
 
-import json
-import logging
 import math
-import signal
-import sys
-import threading
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -29,6 +24,8 @@ from chain.cli_support import (
     RpcUrlOption,
     connect,
     parse_tokens,
+    setup_daemon_logging,
+    stop_on_signals,
     when,
 )
 from chain.errors import ChainError
@@ -309,7 +306,7 @@ def run(
     from provider_node.daemon import ProviderNode, ProviderNodeError
 
     out = Output(as_json)
-    _setup_logging(as_json)
+    setup_daemon_logging(as_json)
     try:
         floor = parse_tokens(min_price, what="--min-price", allow_zero=True) if min_price else None
         market = connect(rpc_url, deployments_dir, devnet_dir, keystore)
@@ -335,9 +332,7 @@ def run(
         node = ProviderNode(market, store, engine, config)
     except _FAILURES as exc:
         out.fail(exc)
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = stop_on_signals()
     try:
         node.run(stop)
     except (ProviderNodeError, *_FAILURES) as exc:
@@ -346,25 +341,3 @@ def run(
     finally:
         engine.close()
         store.close()
-
-
-class _JsonLines(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "ts": round(record.created, 3),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        return json.dumps(entry)
-
-
-def _setup_logging(as_json: bool) -> None:
-    handler = logging.StreamHandler(sys.stdout if as_json else sys.stderr)
-    if as_json:
-        handler.setFormatter(_JsonLines())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)

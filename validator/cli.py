@@ -7,11 +7,6 @@ The key comes from CROWDCOMPUTE_PRIVATE_KEY or `--keystore` (see chain/cli_suppo
 
 from __future__ import annotations
 
-import json
-import logging
-import signal
-import sys
-import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,6 +23,8 @@ from chain.cli_support import (
     RpcUrlOption,
     connect,
     parse_tokens,
+    setup_daemon_logging,
+    stop_on_signals,
 )
 from chain.errors import ChainError
 from chain.revert_messages import token_amount
@@ -189,7 +186,7 @@ def run(
     from validator.daemon import ValidatorNode
 
     out = Output(as_json)
-    _setup_logging(as_json)
+    setup_daemon_logging(as_json)
     try:
         market = connect(rpc_url, deployments_dir, devnet_dir, keystore)
         config = ValidatorConfig(
@@ -206,9 +203,7 @@ def run(
         node = ValidatorNode(market, store, engine, config)
     except _FAILURES as exc:
         out.fail(exc)
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = stop_on_signals()
     try:
         node.run(stop)
     except _FAILURES as exc:
@@ -217,25 +212,3 @@ def run(
     finally:
         engine.close()
         store.close()
-
-
-class _JsonLines(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "ts": round(record.created, 3),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        return json.dumps(entry)
-
-
-def _setup_logging(as_json: bool) -> None:
-    handler = logging.StreamHandler(sys.stdout if as_json else sys.stderr)
-    if as_json:
-        handler.setFormatter(_JsonLines())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
