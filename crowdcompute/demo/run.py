@@ -19,13 +19,14 @@ from typing import Any
 
 from rich.table import Table
 
+from chain.dev_accounts import DEV_PRIVATE_KEYS
 from chain.errors import ChainError
 from chain.paths import REPO_ROOT
 from chain.revert_messages import token_amount
 from crowdcompute.demo.example_jobs import RuntimeImageMissing, example_schedule
 from crowdcompute.demo.flow import FlowError, FlowResult, FlowSettings, run_flow
 from crowdcompute.demo.narration import Narrator
-from crowdcompute.demo.stack import DemoStack, StackError
+from crowdcompute.demo.stack import REQUESTER_ACCOUNT, DemoStack, StackError
 from crowdcompute.requester import RequesterError
 from jobs.errors import JobsError
 
@@ -114,6 +115,11 @@ def run_demo(options: DemoOptions, narrator: Narrator | None = None) -> int:
 def _hold(stack: DemoStack, narrator: Narrator) -> None:
     """Keep the marketplace up for the dApp until Ctrl-C (or SIGTERM); leave if a process dies."""
     narrator.step(f"the dApp: {stack.gateway_url}/  (RPC {stack.rpc_url}, chain {stack.chain_id})")
+    narrator.note(
+        f'connect with "Use a local test wallet" (dev account {REQUESTER_ACCOUNT}, the requester), or '
+        f"MetaMask on chain {stack.chain_id} with that account's public anvil key "
+        f"{DEV_PRIVATE_KEYS[REQUESTER_ACCOUNT]}"
+    )
     narrator.note("everything keeps running for you to explore; press Ctrl-C to stop it all")
     try:
         while True:

@@ -1,6 +1,7 @@
 // Shared by the browser tests: headless Debian Chromium that reaches nothing but 127.0.0.1, a fresh
-// profile per run, the dev wallet, and small helpers.
+// profile per run, the injected dev wallet, connecting the dApp's own test wallet, and small helpers.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -51,6 +52,49 @@ export function shortAccount(address) {
 export async function injectDevWallet(page, rpcUrl, account = DEV_ACCOUNT) {
   const source = readFileSync(join(here, "devWallet.js"), "utf8");
   await page.addInitScript(`${source}(${JSON.stringify({ rpcUrl, account })})`);
+}
+
+export const TEST_WALLET_WARNING = "test wallet — local development chain only; anyone knows these keys";
+
+/**
+ * Connect the dApp's local test wallet (no injected wallet involved) as dev account `address`: open the
+ * picker from the header, choose the account whose address matches, check the picker shows its address
+ * and a balance, and use it. Returns the balance text the picker showed.
+ */
+export async function connectTestWallet(page, address) {
+  await page.getByRole("button", { name: "Use a local test wallet" }).click();
+  const picker = page.getByRole("dialog", { name: "Local test wallet" });
+  await picker.getByText(TEST_WALLET_WARNING).waitFor();
+  const select = picker.getByRole("combobox", { name: "Dev account" });
+  const shown = picker.getByTestId("test-wallet-address");
+  const options = await select.locator("option").evaluateAll((items) => items.map((item) => item.value));
+  let found = false;
+  for (const value of options) {
+    await select.selectOption(value);
+    if ((await shown.innerText()).trim() === address) {
+      found = true;
+      break;
+    }
+  }
+  if (!found) throw new Error(`${address} is not one of the test wallet's dev accounts`);
+  const balance = picker.getByTestId("test-wallet-balance");
+  await page.waitForFunction((el) => el && !/reading/.test(el.textContent), await balance.elementHandle());
+  const balanceText = (await balance.innerText()).trim();
+  await picker.getByRole("button", { name: "Use this account" }).click();
+  await page.locator(".topbar .account").getByText(shortAccount(address)).waitFor();
+  return balanceText;
+}
+
+/** A free TCP port on 127.0.0.1 (closed again before returning). */
+export function freePort() {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once("error", fail);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => done(port));
+    });
+  });
 }
 
 export async function rpcAnswers(rpcUrl) {

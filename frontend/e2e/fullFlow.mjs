@@ -1,12 +1,14 @@
 // The requester's whole path in headless Chromium, against a running stack (gateway with its indexer,
-// anvil, a provider, validators): pick a job folder, post it with the injected dev wallet, follow the job
-// page to "Accepted" (timeline, live logs, loss, votes with evidence), download the result, then visit the
-// jobs list, the provider's dashboard and the leaderboard. Screenshots go to build/e2e-screenshots/.
+// anvil, a provider, validators): connect the dApp's local test wallet (no browser wallet installed, as a
+// newcomer after `make demo`), pick a job folder, post it, follow the job page to "Accepted" (timeline,
+// live logs, loss, votes with evidence), download the result, then visit the jobs list, the provider's
+// dashboard and the leaderboard. Screenshots go to build/e2e-screenshots/.
 //
 //   GATEWAY_URL=http://127.0.0.1:8000 RPC_URL=http://127.0.0.1:8545 JOB_DIR=/tmp/pinned-job node e2e/fullFlow.mjs
 //
 // JOB_DIR is a job folder the stack's provider can run (runtime pinned to its image id, a short schedule).
-// Env: ACCOUNT (the wallet's anvil dev account, checksummed; default account 0), RUNTIME_IMAGE_ID (the id
+// Env: ACCOUNT (the wallet's anvil dev account, checksummed; default account 0), WALLET (`test`, the default:
+// the dApp's own test wallet signs as ACCOUNT; `injected`: e2e/devWallet.js, which anvil signs for), RUNTIME_IMAGE_ID (the id
 // the gateway advertises in /config `runtime_images`: an example template must get pinned to it; unset,
 // the example must be refused as unrunnable), DOWNLOAD_DIR (default build/e2e-downloads),
 // ACCEPT_TIMEOUT_S (default 240), VERIFY_BLOCKS (voting window, default 60).
@@ -14,7 +16,17 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DEV_ACCOUNT, check, injectDevWallet, launchBrowser, passedCount, shortAccount, tarEntryNames } from "./browser.mjs";
+import {
+  DEV_ACCOUNT,
+  TEST_WALLET_WARNING,
+  check,
+  connectTestWallet,
+  injectDevWallet,
+  launchBrowser,
+  passedCount,
+  shortAccount,
+  tarEntryNames,
+} from "./browser.mjs";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const shots = join(repo, "build", "e2e-screenshots");
@@ -22,6 +34,8 @@ const GATEWAY_URL = (process.env.GATEWAY_URL ?? "http://127.0.0.1:8000").replace
 const RPC_URL = process.env.RPC_URL ?? "http://127.0.0.1:8545";
 const JOB_DIR = process.env.JOB_DIR;
 const ACCOUNT = process.env.ACCOUNT ?? DEV_ACCOUNT;
+const WALLET = process.env.WALLET ?? "test";
+if (!["test", "injected"].includes(WALLET)) throw new Error(`WALLET must be "test" or "injected", not ${JSON.stringify(WALLET)}`);
 const RUNTIME_IMAGE_ID = process.env.RUNTIME_IMAGE_ID ?? null;
 const DOWNLOAD_DIR = process.env.DOWNLOAD_DIR ?? join(repo, "build", "e2e-downloads");
 const ACCEPT_TIMEOUT_MS = Number(process.env.ACCEPT_TIMEOUT_S ?? 240) * 1000;
@@ -58,6 +72,40 @@ async function checkExampleTemplate(page) {
   await page.getByRole("button", { name: "Choose another" }).click();
 }
 
+/**
+ * A newcomer without MetaMask: no injected wallet; the dApp offers its test wallet on the dev chain, shows
+ * the account's balance (the requester is funded with CROWD), connects under the warning banner, and
+ * remembers the choice across a reload. Everything this run signs afterwards is signed by that wallet.
+ */
+async function connectWithTestWallet(page) {
+  check(await page.evaluate(() => window.ethereum === undefined), "no browser wallet is installed");
+  const balance = await connectTestWallet(page, ACCOUNT);
+  check(/CROWD/.test(balance) && !/^0 CROWD/.test(balance), `the test wallet's picker shows ${shortAccount(ACCOUNT)}'s balance (${balance})`);
+  const banner = page.locator(".test-wallet-banner");
+  check((await banner.innerText()).includes(TEST_WALLET_WARNING), "the test wallet connects under its warning banner");
+  await page.waitForFunction(() => !/—/.test(document.querySelector(".topbar .balance")?.textContent ?? "—"));
+  await shoot(page, "18-test-wallet.png", false);
+  await page.reload();
+  await page.locator(".topbar .account").getByText(shortAccount(ACCOUNT)).waitFor();
+  await banner.waitFor();
+  check(true, "the test wallet choice is remembered across a reload");
+}
+
+/** Every JSON-RPC method the page sends to RPC_URL, in order (to tell who signed). */
+function recordRpcMethods(page) {
+  const methods = [];
+  page.on("request", (request) => {
+    if (request.method() !== "POST" || !request.url().startsWith(RPC_URL)) return;
+    try {
+      const body = JSON.parse(request.postData() ?? "null");
+      for (const call of Array.isArray(body) ? body : [body]) if (call?.method) methods.push(call.method);
+    } catch {
+      // not JSON-RPC
+    }
+  });
+  return methods;
+}
+
 /** Post JOB_DIR through the folder picker; returns the new job's id once the job page shows it. */
 async function postJob(page) {
   await page.goto(`${GATEWAY_URL}/#/post`);
@@ -67,9 +115,12 @@ async function postJob(page) {
   await footer.getByText(`RPC ${RPC_URL}`).waitFor({ timeout: 15_000 });
   check(!(await footer.innerText()).includes("settings)"), "the dApp takes chain, RPC and market from the gateway's /config");
 
-  await page.getByRole("button", { name: "Connect wallet" }).click();
-  await page.getByText(shortAccount(ACCOUNT)).waitFor();
-  check(true, "the injected dev wallet connects");
+  if (WALLET === "test") await connectWithTestWallet(page);
+  else {
+    await page.getByRole("button", { name: "Connect wallet" }).click();
+    await page.getByText(shortAccount(ACCOUNT)).waitFor();
+    check(true, "the injected dev wallet connects");
+  }
 
   await checkExampleTemplate(page);
 
@@ -203,8 +254,17 @@ async function main() {
   const browser = await launchBrowser();
   try {
     const { page, errors } = browser;
-    await injectDevWallet(page, RPC_URL, ACCOUNT);
+    if (WALLET === "injected") await injectDevWallet(page, RPC_URL, ACCOUNT);
+    const rpcMethods = recordRpcMethods(page);
     const jobId = await postJob(page);
+    if (WALLET === "test") {
+      // The demo's anvil would sign for its unlocked dev accounts too: the test wallet must not ask it.
+      const asked = rpcMethods.filter((method) => /^eth_(sendTransaction|sign)/.test(method));
+      check(
+        rpcMethods.includes("eth_sendRawTransaction") && asked.length === 0,
+        `the test wallet signed in the page: postJob went out raw, the node was never asked to sign${asked.length ? ` (asked: ${asked.join(", ")})` : ""}`,
+      );
+    }
     const postedMs = Date.now() - started;
     const followed = await followJob(page, jobId);
     check(followed.seen[followed.seen.length - 1] === "Accepted", `job ${jobId} reached Accepted (${followed.seen.join(" → ")})`);
@@ -217,6 +277,7 @@ async function main() {
       JSON.stringify({
         jobId,
         account: ACCOUNT,
+        wallet: WALLET,
         states: followed.seen,
         runningScreenshot: followed.runningShot,
         resultCid: job.resultCid,

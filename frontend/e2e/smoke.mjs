@@ -1,34 +1,38 @@
-// Smoke test in headless Chromium: a gateway (no indexer) serves the built dApp on a free 127.0.0.1 port;
-// the test opens it, walks the navigation, checks the wallet button, and saves screenshots to
-// build/e2e-screenshots/. With anvil answering on the RPC URL, a dev wallet is injected and connected.
+// Smoke test in headless Chromium: a gateway (no indexer) serves the built dApp on a free 127.0.0.1 port,
+// its RPC a fresh anvil (chain 31337) this script starts. The test opens the dApp without any browser
+// wallet: the connect button explains, the local test wallet is offered, connects as dev account 1 with
+// its banner, and is remembered across a reload. It walks the navigation, then leaves the test wallet and
+// connects an injected dev wallet instead. Screenshots go to build/e2e-screenshots/.
 //
 //   npm run build && npm run e2e        (Debian chromium: apt-get install -y chromium)
-// Env: CHROMIUM (default /usr/bin/chromium), RPC_URL (default http://127.0.0.1:8545), CROWDCOMPUTE (the CLI).
+// Env: CHROMIUM (default /usr/bin/chromium), RPC_URL (an anvil to use instead of starting one),
+// ANVIL (the anvil binary), CROWDCOMPUTE (the CLI).
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CHROMIUM, check, injectDevWallet, launchBrowser, passedCount, rpcAnswers } from "./browser.mjs";
+import { startAnvil } from "./anvil.mjs";
+import {
+  CHROMIUM,
+  DEV_ACCOUNT,
+  TEST_WALLET_WARNING,
+  check,
+  connectTestWallet,
+  freePort,
+  injectDevWallet,
+  launchBrowser,
+  passedCount,
+  rpcAnswers,
+  shortAccount,
+} from "./browser.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const frontend = resolve(here, "..");
 const repo = resolve(frontend, "..");
 const shots = join(repo, "build", "e2e-screenshots");
-const RPC_URL = process.env.RPC_URL ?? "http://127.0.0.1:8545";
+const REQUESTER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"; // anvil's dev account 1, the test wallet's default
 const CLI = process.env.CROWDCOMPUTE ?? join(repo, ".venv", "bin", "crowdcompute");
-
-function freePort() {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => done(port));
-    });
-  });
-}
 
 async function waitFor(url, timeoutMs) {
   const until = Date.now() + timeoutMs;
@@ -47,6 +51,9 @@ async function main() {
   if (!existsSync(join(frontend, "dist", "index.html"))) throw new Error("frontend/dist is missing: run `npm run build` first");
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (apt-get install -y chromium)`);
   mkdirSync(shots, { recursive: true });
+  const anvil = process.env.RPC_URL ? null : await startAnvil();
+  const RPC_URL = process.env.RPC_URL ?? anvil.url;
+  if (!(await rpcAnswers(RPC_URL))) throw new Error(`RPC_URL ${RPC_URL} does not answer eth_chainId: start anvil there, or leave RPC_URL unset`);
   const dataDir = mkdtempSync(join(tmpdir(), "crowd-e2e-gateway-"));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
@@ -58,10 +65,8 @@ async function main() {
   let browser;
   try {
     await waitFor(`${base}/healthz`, 30_000);
-    const withWallet = await rpcAnswers(RPC_URL);
     browser = await launchBrowser();
     const { page, errors } = browser;
-    if (withWallet) await injectDevWallet(page, RPC_URL);
 
     await page.goto(`${base}/`);
     await page.getByText("jobs posted").waitFor();
@@ -69,18 +74,33 @@ async function main() {
     const connect = page.getByRole("button", { name: "Connect wallet" });
     await connect.waitFor();
     check(true, "the connect button shows while no wallet is connected");
+    await page.getByRole("button", { name: "Use a local test wallet" }).waitFor();
+    check(await page.evaluate(() => window.ethereum === undefined), "with no browser wallet, the local test wallet is offered on the dev chain");
     await page.screenshot({ path: join(shots, "01-home.png"), fullPage: true });
 
-    if (withWallet) {
-      await connect.click();
-      await page.getByText("0xf39F…2266").waitFor();
-      check(true, "the injected dev wallet connects and shows its account");
-    } else {
-      await connect.click();
-      await page.getByText(/No browser wallet found/).waitFor();
-      check(true, "without a wallet, the connect button explains what is missing");
-    }
-    await page.screenshot({ path: join(shots, "02-wallet.png") });
+    await connect.click();
+    await page.getByText(/No browser wallet found. On this local development chain you can use the local test wallet/).waitFor();
+    check(true, "without a wallet, the connect button explains what is missing and points at the test wallet");
+
+    await page.getByRole("button", { name: "Use a local test wallet" }).click();
+    const picker = page.getByRole("dialog", { name: "Local test wallet" });
+    check((await picker.getByTestId("test-wallet-address").innerText()).trim() === REQUESTER, "the picker defaults to dev account 1");
+    await picker.getByText("10,000 ETH").waitFor();
+    check(true, "the picker shows the account's balance, read from the chain");
+    await page.screenshot({ path: join(shots, "07-test-wallet-picker.png") });
+    await picker.getByRole("button", { name: "Cancel" }).click();
+
+    await connectTestWallet(page, REQUESTER);
+    const banner = page.locator(".test-wallet-banner");
+    check((await banner.innerText()).includes(TEST_WALLET_WARNING), "the test wallet connects dev account 1 under its warning banner");
+    await page.screenshot({ path: join(shots, "08-test-wallet.png") });
+    await page.reload();
+    await page.locator(".topbar .account").getByText(shortAccount(REQUESTER)).waitFor();
+    await banner.waitFor();
+    check(
+      (await page.evaluate(() => window.localStorage.getItem("crowdcompute.testWallet"))) === '{"account":1}',
+      "the choice is kept in localStorage and reconnects after a reload",
+    );
 
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Jobs" }).click();
     await page.getByRole("heading", { name: "Jobs" }).waitFor();
@@ -115,12 +135,26 @@ async function main() {
 
     await page.goto(`${base}/#/nowhere`);
     await page.getByText("This page does not exist").waitFor();
+
+    // Leave the test wallet; an injected EIP-1193 wallet then connects as before.
+    await page.getByRole("button", { name: "Test wallet" }).click();
+    await page.getByRole("button", { name: "Stop using the test wallet" }).click();
+    await page.getByRole("button", { name: "Connect wallet" }).waitFor();
+    check((await banner.count()) === 0, "leaving the test wallet removes its banner");
+    await injectDevWallet(page, RPC_URL);
+    await page.reload();
+    await page.getByRole("button", { name: "Connect wallet" }).click();
+    await page.locator(".topbar .account").getByText(shortAccount(DEV_ACCOUNT)).waitFor();
+    check(true, "the injected dev wallet connects and shows its account");
+    check((await page.getByRole("button", { name: "Use a local test wallet" }).count()) === 0, "with a wallet connected, the test wallet is no longer offered");
+    await page.screenshot({ path: join(shots, "02-wallet.png") });
     check(errors.length === 0, `no uncaught errors in the page${errors.length ? `: ${errors.join("; ")}` : ""}`);
     console.log(`screenshots in ${shots}`);
     console.log(`smoke: ${passedCount()} passed, 0 failed`);
   } finally {
     await browser?.close();
     gateway.kill("SIGTERM");
+    await anvil?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

@@ -1,7 +1,7 @@
 // The page frame: header with navigation and wallet, the routed page, and a footer saying which chain.
 import { lazy, Suspense, useEffect } from "react";
 import { Empty, Loading } from "./components/common";
-import { WalletButton } from "./components/WalletButton";
+import { TestWalletBanner, WalletButton } from "./components/WalletButton";
 import { api, type ReadinessPublic } from "./lib/api";
 import { shortAddress } from "./lib/format";
 import { href, useRoute, type Route } from "./lib/router";
@@ -122,6 +122,7 @@ export function App() {
         </nav>
         <WalletButton />
       </header>
+      <TestWalletBanner />
       <main className="main">
         <Page route={route} />
       </main>

@@ -2,7 +2,8 @@
 
 `DemoStack` starts anvil with the market, the gateway (serving the built dApp and its `GET /config`), one
 provider and three validators, each its own process. `frontend/e2e/fullFlow.mjs` then drives Debian's
-Chromium with an injected EIP-1193 wallet backed by an anvil dev account: it picks a job folder through
+Chromium with the dApp's local test wallet (anvil's dev account 1; `WALLET=injected` drives an injected
+EIP-1193 wallet instead): it picks a job folder through
 the folder picker, posts it, follows the job page to Accepted, downloads the result and visits the main
 pages, saving screenshots to build/e2e-screenshots/. This test checks what the script reports against
 the gateway's index and the downloaded bytes' own CID.

@@ -114,7 +114,7 @@ export async function withDevnetMarket(config: AppConfig, client: Pick<PublicCli
   }
 }
 
-export function chainOf(config: AppConfig): Chain {
+export function chainOf(config: Pick<AppConfig, "chainId" | "rpcUrl">): Chain {
   return defineChain({
     id: config.chainId,
     name: config.chainId === DEFAULT_CHAIN_ID ? "crowdcompute devnet" : `crowdcompute chain ${config.chainId}`,

@@ -2,6 +2,7 @@
 import { parseEventLogs, type Address, type Hash, type PublicClient, type WalletClient } from "viem";
 import { api } from "./api";
 import { crowdMarketAbi, type PostJobSpec } from "./contracts";
+import { signerOf } from "./signer";
 import { signedRequestHeaders, type RequestTypedData } from "./signing";
 import { uploadBundle, type UploadResult } from "./upload";
 
@@ -19,7 +20,7 @@ export interface UploadRequest {
 export async function signAndUpload(request: UploadRequest): Promise<UploadResult> {
   const sign = (typed: RequestTypedData) =>
     request.walletClient.signTypedData({
-      account: request.account,
+      account: signerOf(request.walletClient, request.account),
       domain: typed.domain,
       types: typed.types,
       primaryType: typed.primaryType,
@@ -56,7 +57,11 @@ export async function postJob(request: PostRequest): Promise<{ jobId: bigint; ha
     args: [request.spec],
     account: request.account,
   });
-  const hash = await request.walletClient.writeContract({ ...call, chain: request.walletClient.chain ?? null });
+  const hash = await request.walletClient.writeContract({
+    ...call,
+    account: signerOf(request.walletClient, request.account),
+    chain: request.walletClient.chain ?? null,
+  });
   request.onSent?.(hash);
   const receipt = await request.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 1_000 });
   if (receipt.status !== "success") throw new Error(`the transaction ${hash} reverted`);

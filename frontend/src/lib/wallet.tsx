@@ -1,5 +1,7 @@
-// The chain and the wallet for the whole page: config, a read client, and an injected EIP-1193 wallet
-// (window.ethereum) with its account, chain, CROWD balance, and a way onto the right chain.
+// The chain and the wallet for the whole page: config, a read client, and the wallet with its account,
+// chain, CROWD balance, and a way onto the right chain. The wallet is either an injected EIP-1193 wallet
+// (window.ethereum: MetaMask and the like) or, on a local development chain only, the test wallet
+// (src/lib/testWallet.ts); the pages see one `WalletClient` either way.
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import {
   createWalletClient,
@@ -14,6 +16,14 @@ import {
 import { chainOf, loadConfig, publicClientOf, staticConfig, withDevnetMarket, type AppConfig } from "./config";
 import { crowdMarketAbi, crowdTokenAbi } from "./contracts";
 import { explainError } from "./revert";
+import {
+  browserStorage,
+  createTestWalletClient,
+  devAddress,
+  rememberTestAccount,
+  rememberedTestAccount,
+  testWalletOffered,
+} from "./testWallet";
 
 declare global {
   interface Window {
@@ -22,6 +32,10 @@ declare global {
 }
 
 export type WalletStatus = "unavailable" | "disconnected" | "connecting" | "connected";
+/** Which wallet signs: an injected one, or the local test wallet. */
+export type WalletKind = "injected" | "test";
+/** Whether the test wallet may be offered: still asking the RPC, yes, or no (not a dev chain, or the RPC disagrees). */
+export type TestWalletOffer = "checking" | "offered" | "refused";
 
 export interface ChainContextValue {
   config: AppConfig;
@@ -34,8 +48,14 @@ export interface ChainContextValue {
   wrongChain: boolean;
   balance: bigint | null;
   walletClient: WalletClient | null;
+  walletKind: WalletKind | null;
+  testWalletOffer: TestWalletOffer;
+  /** The dev account the test wallet signs as, while it is in use. */
+  testAccount: number | null;
   error: string | null;
   connect: () => Promise<void>;
+  connectTestWallet: (index: number) => void;
+  disconnectTestWallet: () => void;
   switchChain: () => Promise<void>;
   refreshBalance: () => void;
 }
@@ -57,12 +77,14 @@ export function ChainProvider({ children }: { children: ReactNode }) {
   const [configLoaded, setConfigLoaded] = useState(false);
   const [token, setToken] = useState<Address | null>(config.token);
   const [provider] = useState<EIP1193Provider | null>(providerOf);
-  const [account, setAccount] = useState<Address | null>(null);
+  const [injectedAccount, setAccount] = useState<Address | null>(null);
   const [walletChainId, setWalletChainId] = useState<number | null>(null);
   const [connecting, setConnecting] = useState(false);
   const [balance, setBalance] = useState<bigint | null>(null);
   const [balanceTick, setBalanceTick] = useState(0);
   const [error, setError] = useState<string | null>(null);
+  const [testWalletOffer, setTestWalletOffer] = useState<TestWalletOffer>("checking");
+  const [testAccount, setTestAccount] = useState<number | null>(null);
 
   useEffect(() => {
     let live = true;
@@ -80,6 +102,25 @@ export function ChainProvider({ children }: { children: ReactNode }) {
   }, []);
 
   const publicClient = useMemo(() => publicClientOf(config), [config]);
+
+  // The test wallet: asked once the final config is known (the static one may name another RPC). A
+  // choice remembered from an earlier visit reconnects, but only where the wallet is offered again.
+  useEffect(() => {
+    if (!configLoaded) return;
+    let live = true;
+    void testWalletOffered(config, publicClient).then((offered) => {
+      if (!live) return;
+      setTestWalletOffer(offered ? "offered" : "refused");
+      const remembered = rememberedTestAccount(browserStorage());
+      setTestAccount(offered ? remembered : null);
+    });
+    return () => {
+      live = false;
+    };
+  }, [configLoaded, config, publicClient]);
+
+  const testInUse = testWalletOffer === "offered" && testAccount !== null;
+  const account = testInUse ? devAddress(testAccount) : injectedAccount;
 
   // The token address, when the config does not name it, comes from the market.
   useEffect(() => {
@@ -124,10 +165,25 @@ export function ChainProvider({ children }: { children: ReactNode }) {
     };
   }, [account, token, publicClient, balanceTick]);
 
-  const walletClient = useMemo(
-    () => (provider && account ? createWalletClient({ account, chain: chainOf(config), transport: custom(provider) }) : null),
-    [provider, account, config],
+  const walletClient = useMemo<WalletClient | null>(() => {
+    if (testInUse) return createTestWalletClient(config, testAccount);
+    return provider && injectedAccount ? createWalletClient({ account: injectedAccount, chain: chainOf(config), transport: custom(provider) }) : null;
+  }, [testInUse, testAccount, provider, injectedAccount, config]);
+
+  const connectTestWallet = useCallback(
+    (index: number) => {
+      if (testWalletOffer !== "offered") return;
+      setError(null);
+      setTestAccount(index);
+      rememberTestAccount(browserStorage(), index);
+    },
+    [testWalletOffer],
   );
+
+  const disconnectTestWallet = useCallback(() => {
+    setTestAccount(null);
+    rememberTestAccount(browserStorage(), null);
+  }, []);
 
   const connect = useCallback(async () => {
     if (!provider) return;
@@ -179,7 +235,16 @@ export function ChainProvider({ children }: { children: ReactNode }) {
 
   const refreshBalance = useCallback(() => setBalanceTick((t) => t + 1), []);
 
-  const status: WalletStatus = !provider ? "unavailable" : account ? "connected" : connecting ? "connecting" : "disconnected";
+  const status: WalletStatus = testInUse
+    ? "connected"
+    : !provider
+      ? "unavailable"
+      : injectedAccount
+        ? "connected"
+        : connecting
+          ? "connecting"
+          : "disconnected";
+  const chainId = testInUse ? config.chainId : walletChainId;
   const value: ChainContextValue = {
     config,
     configLoaded,
@@ -187,12 +252,17 @@ export function ChainProvider({ children }: { children: ReactNode }) {
     token,
     status,
     account,
-    walletChainId,
-    wrongChain: status === "connected" && walletChainId !== null && walletChainId !== config.chainId,
+    walletChainId: chainId,
+    wrongChain: status === "connected" && chainId !== null && chainId !== config.chainId,
     balance,
     walletClient,
+    walletKind: testInUse ? "test" : injectedAccount ? "injected" : null,
+    testWalletOffer,
+    testAccount: testInUse ? testAccount : null,
     error,
     connect,
+    connectTestWallet,
+    disconnectTestWallet,
     switchChain,
     refreshBalance,
   };

@@ -8,6 +8,7 @@ import { crowdMarketAbi } from "../../lib/contracts";
 import { shortHash } from "../../lib/format";
 import { loadChainJob } from "../../lib/jobData";
 import { explainError } from "../../lib/revert";
+import { signerOf } from "../../lib/signer";
 import { useChain } from "../../lib/wallet";
 
 type Action = "cancelJob" | "expireJob" | "finalize";
@@ -49,7 +50,7 @@ export function JobActions({ job, onDone }: { job: JobDetailPublic; onDone: () =
         args: [BigInt(job.id), current.job],
         account,
       });
-      const hash: Hash = await walletClient.writeContract({ ...request, chain: walletClient.chain ?? null });
+      const hash: Hash = await walletClient.writeContract({ ...request, account: signerOf(walletClient, account), chain: walletClient.chain ?? null });
       setMessage({ tone: "good", text: `Sent ${shortHash(hash)}; waiting for it…` });
       const receipt = await publicClient.waitForTransactionReceipt({ hash, pollingInterval: 1_000 });
       if (receipt.status !== "success") throw new Error(`the transaction ${hash} reverted`);
