@@ -7,7 +7,10 @@ decided. `run(stop)` repeats it until told to stop.
 
 Never voting twice: the verdict and the phase `voting` are saved before the vote is sent; a restarted
 node finds `voting` records and asks the chain (the job word's vote mask) whether its slot has voted
-before sending again. A vote refused with `AlreadyVoted` is recorded as voted.
+before sending again. A vote refused with `AlreadyVoted`, or refused while the chain shows the slot has
+voted (an earlier send mined in the same block), is recorded as voted. A vote that could not be sent
+(the RPC failed, or voting was not open yet at the block the estimate ran against) stays `voting` and is
+sent again on a later step, asking the vote mask first.
 
 Withheld results: when the store answers that the provider's result is not there, the node keeps trying
 until `withheld_after` of the voting window has passed, then votes reject with the WITHHELD evidence.
@@ -106,6 +109,7 @@ class ValidatorNode:
         report.events = len(batch.events)
         report.behind = batch.to_block - batch.from_block + 1 >= self.reader.batch_blocks
         self._reap(report)
+        self._revote()
         self._dispatch()
         if self.config.finalize:
             self._settle(report)
@@ -336,14 +340,28 @@ class ValidatorNode:
             log.warning("job %d: the voting window closed before the vote could be sent", record.job_id)
             return
         approve = bool(record.approve)
+        key = (record.job_id, record.attempt)
         try:
             cast = self.market.vote(record.job_id, approve, self._evidence(record), slot=record.slot)
         except ContractRevert as exc:
-            if exc.error_name == "AlreadyVoted":
+            if exc.error_name == "AlreadyVoted" or self._slot_voted(record):
+                # An earlier send of this vote (before a restart) was mined, perhaps in this very block.
                 self.state.update(record, phase=Phase.VOTED)
+                log.info("job %d: its slot %d has voted already", record.job_id, record.slot)
+                return
+            if exc.error_name == "VotingNotOpen":
+                # Estimated against a block that does not follow the submission yet: send it later.
+                self._retry_at[key] = time.monotonic() + self.config.retry_s
+                log.info("job %d: voting is not open yet; the vote waits for the next block", record.job_id)
                 return
             self.state.update(record, phase=Phase.ABSTAINED, reason=f"the vote was refused: {exc.message}")
             log.warning("job %d: the vote was refused: %s", record.job_id, exc.message)
+            return
+        except ChainError as exc:
+            # The node may or may not have the transaction; the saved verdict stays `voting`, and the
+            # next try asks the chain's vote mask before sending again.
+            self._retry_at[key] = time.monotonic() + self.config.retry_s
+            log.warning("job %d: the vote could not be sent (%s); trying again", record.job_id, exc)
             return
         self.state.update(record, phase=Phase.VOTED, vote_tx=str(cast.tx.tx_hash))
         log.info(
@@ -353,6 +371,22 @@ class ValidatorNode:
             record.slot,
             cast.fee,
         )
+
+    def _slot_voted(self, record: Verification) -> bool:
+        try:
+            return bool(self.market.job(record.job_id).voted_mask >> record.slot & 1)
+        except ChainError:
+            return False
+
+    def _revote(self) -> None:
+        """Send again the saved votes that are not on chain yet (too early, or the RPC failed)."""
+        now = time.monotonic()
+        for record in self.state.records([Phase.VOTING]):
+            key = (record.job_id, record.attempt)
+            if key in self._workers or self._retry_at.get(key, 0.0) > now:
+                continue
+            self._retry_at.pop(key, None)
+            self._resume_vote(record)
 
     def _resume_vote(self, record: Verification) -> None:
         """A vote that may or may not have been sent before a restart: ask the chain before sending."""

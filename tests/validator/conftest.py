@@ -31,14 +31,14 @@ from validator_cast import (
 from chain.anvil import DevChain
 from chain.clients.market import MarketClient
 from chain.compiler import Artifacts
-from chain.dev_accounts import dev_account
+from chain.dev_accounts import DEV_ADDRESSES, dev_account
 from chain.rpc import Rpc
 from chain.sender import TxSender
 from chain.types import Deployment
 from jobs.bundle import pack_directory
 from jobs.executors import ImageRef
 from jobs.executors.docker import LABEL_NODE, DockerExecutor
-from jobs.store import EmbeddedStore
+from jobs.store import ContentStore, EmbeddedStore
 from tests.provider_node.provider_jobs import register_provider
 from validator.config import ValidatorConfig
 from validator.daemon import ValidatorNode
@@ -118,6 +118,17 @@ def requester(market: MarketClient, registered: None) -> MarketClient:
 
 
 @pytest.fixture
+def provider(requester: MarketClient, store: EmbeddedStore, digits_job: VerifiableJob, tmp_path: Path) -> Any:
+    """The honest provider's account (dev 2) as a scripted provider of the digits job: it trains on the
+    host, packs and publishes as the provider node does, and submits (see cheaters.py)."""
+    from cheaters import ScriptedProvider  # imports torch: only for the tests that need it
+
+    return ScriptedProvider(
+        requester.with_account(dev_account(HONEST_PROVIDER)), store, digits_job.folder, tmp_path / "provider"
+    )
+
+
+@pytest.fixture
 def node_label() -> Iterator[Callable[[str], str]]:
     """Unique container node labels for this test; their containers are removed afterwards."""
     made: list[str] = []
@@ -171,6 +182,61 @@ def make_committee(
             kind = (kinds or {}).get(index, ValidatorNode)
             nodes.append(kind(client, store, executor, config))
         return Committee(nodes[-len(VALIDATORS) :], requester, dev_chain)
+
+    yield make
+    for node in nodes:
+        node.close()
+    for executor in executors:
+        executor.close()
+
+
+@pytest.fixture
+def make_node(
+    tmp_path: Path,
+    rpc: Rpc,
+    deployment: Deployment,
+    artifacts: Artifacts,
+    sender: TxSender,
+    store: EmbeddedStore,
+    docker_client: Any,
+    node_label: Callable[[str], str],
+    registered: None,
+) -> Iterator[Callable[..., ValidatorNode]]:
+    """One validator daemon for a dev account `address`: `make(address, kind=..., client_kind=...,
+    tx_sender=..., executor_kind=..., node_id=..., content_store=..., **config)`. Its data dir is
+    `validator-<index>` under the test's tmp_path whatever the call, so a second daemon for the same
+    address is that validator restarted. Every daemon and executor is closed after the test."""
+    nodes: list[ValidatorNode] = []
+    executors: list[DockerExecutor] = []
+
+    def make(
+        address: str,
+        *,
+        kind: type[ValidatorNode] = ValidatorNode,
+        client_kind: type[MarketClient] = MarketClient,
+        tx_sender: TxSender | None = None,
+        executor_kind: type[DockerExecutor] = DockerExecutor,
+        node_id: str | None = None,
+        content_store: ContentStore | None = None,
+        **config: Any,
+    ) -> ValidatorNode:
+        index = DEV_ADDRESSES.index(address)
+        client = client_kind(
+            rpc, deployment, artifacts=artifacts, sender=tx_sender or sender, account=dev_account(index)
+        )
+        executor = executor_kind(
+            docker_client, node_id=node_id or node_label("validator"), poll_interval_s=0.1
+        )
+        executors.append(executor)
+        settings: dict[str, Any] = {
+            "data_dir": tmp_path / f"validator-{index}",
+            "poll_interval_s": 0.05,
+            "retry_s": 0.0,
+            **config,
+        }
+        node = kind(client, content_store or store, executor, ValidatorConfig(**settings))
+        nodes.append(node)
+        return node
 
     yield make
     for node in nodes:

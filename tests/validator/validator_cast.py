@@ -151,6 +151,27 @@ class Committee:
                 self.chain.mine(mine_per_round)
             time.sleep(0.05)
 
+    def run_until_closed(self, job_id: int, *, mine_per_round: int = 2, timeout_s: float = 120.0) -> Settled:
+        """Like `run_until_final`, but abstentions are an expected end: blocks pass between rounds until
+        the window closes and one of the daemons settles the job."""
+        submitted = self.observer.job(job_id).job.state.submit_block
+        assert submitted, f"job {job_id} has no submission to verify"
+        deadline = time.monotonic() + timeout_s
+        while True:
+            for node in self.nodes:
+                node.step()
+            for node in self.nodes:
+                assert node.wait_idle(max(1.0, deadline - time.monotonic())), "a verification hangs"
+            events = self.events(job_id, submitted)
+            if any(event.name == "JobFinalized" for event in events):
+                for node in self.nodes:
+                    node.step()
+                return Settled(job_id, events, self.records(job_id))
+            if time.monotonic() > deadline:
+                raise AssertionError(f"job {job_id} was not settled in {timeout_s} s: {self.records(job_id)}")
+            self.chain.mine(mine_per_round)
+            time.sleep(0.05)
+
     def records(self, job_id: int) -> dict[str, Verification]:
         found: dict[str, Verification] = {}
         for node in self.nodes:

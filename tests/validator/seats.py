@@ -1,0 +1,23 @@
+"""Jobs whose committee has one seat, so one validator daemon alone decides them: the restart and
+abstention tests watch that one seat closely."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cheaters import Cheat, ScriptedProvider, honest
+from validator_cast import job_spec
+
+from chain.clients.market import MarketClient
+from jobs.cid import Cid
+
+
+def submit_to_one_seat(
+    requester: MarketClient, bundle: Cid, provider: ScriptedProvider, cheat: Cheat = honest, **spec: Any
+) -> tuple[int, str]:
+    """Post a committee-of-one job for `bundle`, let `provider` claim it and submit what `cheat` makes
+    (honest work by default); the job id and the address drawn for the seat."""
+    job_id = requester.post_job(job_spec(bundle, committee_size=1, **spec)).job_id
+    provider.run(job_id, cheat)
+    (seat,) = requester.predict_committee(job_id)
+    return job_id, seat
