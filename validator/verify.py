@@ -20,7 +20,7 @@ from jobs.commitments import CHECKPOINT_MANIFEST, CommitmentError, checkpoint_co
 from jobs.executors import Executor
 from jobs.output_pack import pack_output
 from jobs.sampling import sample_indices
-from jobs.store import BlockNotFound, ContentStore, StoreError
+from jobs.store import BlockNotFound, ContentStore, CorruptDag, NotAFile, StoreError
 from validator.errors import ResultUnavailable
 from validator.reexecute import ExecutorError, Reexecution, replay_env, run_job, stage_input
 from validator.verdict import (
@@ -109,6 +109,13 @@ class Verifier:
             shutil.rmtree(dest, ignore_errors=True)
             raise ResultUnavailable(
                 f"result {submission.result_cid} is not in the store: {exc}", missing=True
+            ) from None
+        except (CorruptDag, NotAFile) as exc:
+            # Every block hashed right but they do not form a file: what the provider published is
+            # unusable, which counts against it like a result that is not there at all.
+            shutil.rmtree(dest, ignore_errors=True)
+            raise ResultUnavailable(
+                f"result {submission.result_cid} is not a file in the store: {exc}", missing=True
             ) from None
         except StoreError as exc:
             shutil.rmtree(dest, ignore_errors=True)
