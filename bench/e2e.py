@@ -1,11 +1,12 @@
 """End-to-end overhead of the marketplace: the digits training run directly on the host vs through it.
 
-    .venv/bin/python bench/e2e.py [--segments N] [--interval K] [--root build/bench-e2e]
+    .venv/bin/python bench/e2e.py [--runs 5] [--segments 400] [--interval K] [--root build/bench-e2e]
 
-(default: the digits example's own schedule, from its job.toml)
+(default: 400 segments at the example's own checkpoint interval, 32,000 steps: a training run of about
+30 s of one CPU, the length the issue's targets are stated for; the example's full schedule runs ~70 s)
 
-One run, both measurements on the same machine with the same background (the demo stack started and
-idle for both):
+Each run measures both sides on the same machine with the same background (the demo stack started and
+idle for both), one right after the other:
 
 * `direct_s`: `python train.py` of the pinned digits example on the host (one torch thread, as the
   job's one CPU gets), interpreter start and torch import included: what a user running it alone waits;
@@ -16,10 +17,18 @@ idle for both):
   marketplace adds to the same training.
 
 `breakdown_s` says where the added time goes (post, claim, the container's start and the packing of the
-result, verification). `cpu_share` (CPU seconds per wall second) shows when a run waited for a CPU: with
-cgroup v1, Docker's containers together weigh as much as one host process, so on a machine busy with
-other work a job container gets far less CPU than the same training run directly. Measure on an
-otherwise idle machine; the load average before and after is recorded.
+result, verification); `outside_run_s` is market_s less the container's own run. `cpu_share` (CPU seconds
+per wall second) shows when a run waited for a CPU.
+
+The machine is shared, so every run records its background: per phase (direct, market) the 1-minute
+load average before and after, and `busy_cores`, the CPUs the whole machine kept busy on average during
+the phase (from /proc/stat; the measured run itself accounts for about one). On a virtual machine the
+CPU's speed also drifts, by up to a third from minute to minute, so the same training can take 24 or 31
+CPU seconds: `speed_match` (the container's CPU seconds over the direct run's, for the same steps) says
+whether both sides of a run met the same machine; far from 1, the run's ratio says more about the drift
+than about the marketplace (0.94 has been seen). `--runs N` repeats the pair N times in one stack;
+`figures` is the typical run (the median overhead ratio), `best` the lowest ratio among the runs whose
+speed_match is within 5% of 1 (null when none is), `runs` all of them.
 
 Prints the figures and writes bench/results/e2e.json; targets are reported, not asserted.
 """
@@ -30,13 +39,15 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -44,12 +55,39 @@ from rich.console import Console
 
 from chain.paths import REPO_ROOT
 from crowdcompute.demo.example_jobs import example_schedule
-from crowdcompute.demo.flow import FlowSettings, run_flow
+from crowdcompute.demo.flow import FlowResult, FlowSettings, run_flow
 from crowdcompute.demo.narration import Narrator
 from crowdcompute.demo.stack import DemoStack
 
 RESULTS = Path(__file__).resolve().parent / "results" / "e2e.json"
 TARGETS = {"overhead_ratio": 1.15, "fixed_overhead_s": 3.0}
+SPEED_MATCH = 0.05  # a run counts for `best` when both sides' CPU seconds agree within this share
+SPREAD = ("direct_s", "market_s", "overhead_ratio", "fixed_overhead_s", "outside_run_s", "speed_match")
+EXAMPLE = "digits_mlp"
+# 400 x 80 steps: ~30 s of one CPU on the machines we measure on (the issue's targets are for ~30 s).
+DEFAULT_SEGMENTS = 400
+T = TypeVar("T")
+
+
+def _busy_cpu_s() -> float:
+    """CPU seconds the whole machine has spent busy since boot (all CPUs, idle and iowait excluded)."""
+    with open("/proc/stat") as stat:
+        fields = [int(value) for value in stat.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(phase: Callable[[], T]) -> tuple[T, dict[str, float]]:
+    """Run `phase`; with its value, the machine's background while it ran."""
+    load_before, busy_before, began = os.getloadavg()[0], _busy_cpu_s(), time.monotonic()
+    value = phase()
+    wall = time.monotonic() - began
+    machine = {
+        "load_avg_1m_before": round(load_before, 2),
+        "load_avg_1m_after": round(os.getloadavg()[0], 2),
+        "busy_cores": round((_busy_cpu_s() - busy_before) / wall, 2) if wall > 0 else 0.0,
+    }
+    return value, machine
 
 
 def run_direct(job_dir: Path) -> tuple[float, float]:
@@ -88,54 +126,89 @@ def breakdown(timeline: dict[str, float], market_s: float, run_s: float | None) 
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    interval, segments = example_schedule("digits_mlp")
-    parser.add_argument("--segments", type=int, default=segments, help="default: the example's own")
-    parser.add_argument("--interval", type=int, default=interval, help="default: the example's own")
-    parser.add_argument("--root", type=Path, default=REPO_ROOT / "build" / "bench-e2e")
-    args = parser.parse_args(argv)
-    narrator = Narrator(Console(stderr=True, highlight=False, soft_wrap=True), show_job_log=False)
-
-    with DemoStack(args.root, log=narrator.step) as stack:
-        job_dir = stack.pinned_example(
-            "digits_mlp", args.root / "direct" / "digits_mlp", interval=args.interval, segments=args.segments
-        )
-        narrator.step(f"direct: train.py on the host ({args.segments} x {args.interval} steps)")
-        load_before = os.getloadavg()[0]
-        direct_s, direct_cpu_s = run_direct(job_dir)
-        narrator.good(f"direct run: {direct_s:.1f} s ({direct_cpu_s:.1f} CPU s)")
-        settings = FlowSettings(interval=args.interval, segments=args.segments, timeout_s=900)
-        result = run_flow(stack, settings, narrator)
-        stack_s = stack.started_s
-
+def figures_of(direct: tuple[float, float], result: FlowResult) -> dict[str, Any]:
+    """One run's figures: both sides, the breakdown, and who got how much CPU."""
+    direct_s, direct_cpu_s = direct
     market_s = result.market_s
-    figures: dict[str, Any] = {
+    run_cpu, run_s = result.provider_cpu_s, result.provider_run_s
+    return {
         "direct_s": round(direct_s, 2),
         "market_s": round(market_s, 2),
         "overhead_ratio": round(market_s / direct_s, 3),
         "fixed_overhead_s": round(market_s - direct_s, 2),
-        "breakdown_s": breakdown(result.timeline, market_s, result.provider_run_s),
+        "outside_run_s": round(market_s - run_s, 2) if run_s is not None else None,
+        "breakdown_s": breakdown(result.timeline, market_s, run_s),
         "direct_cpu_s": round(direct_cpu_s, 2),
-        "provider_cpu_s": result.provider_cpu_s,
+        "provider_cpu_s": round(run_cpu, 2) if run_cpu is not None else None,
+        "speed_match": round(run_cpu / direct_cpu_s, 3) if run_cpu else None,
         # CPU seconds per wall second: below ~0.9 the run waited for a CPU (other load on the machine).
         "cpu_share": {
             "direct": round(direct_cpu_s / direct_s, 2),
-            "container": round(result.provider_cpu_s / result.provider_run_s, 2)
-            if result.provider_cpu_s and result.provider_run_s
-            else None,
+            "container": round(run_cpu / run_s, 2) if run_cpu and run_s else None,
         },
-        "validator_cpu_s": result.verification.cpu_s,
+        "validator_cpu_s": {name: round(cpu, 2) for name, cpu in result.verification.cpu_s.items()},
         "reexec_ratio": round(result.verification.ratio, 4) if result.verification.ratio else None,
         "accuracy": result.accuracy,
         "gas_total": result.gas.total,
-        "stack_start_s": round(stack_s or 0.0, 2),
-        "schedule": result.schedule,
     }
-    met = {
-        "overhead_ratio": figures["overhead_ratio"] <= TARGETS["overhead_ratio"],
-        "fixed_overhead_s": figures["fixed_overhead_s"] <= TARGETS["fixed_overhead_s"],
+
+
+def spread(runs: list[dict[str, Any]], names: tuple[str, ...]) -> dict[str, dict[str, float]]:
+    """Smallest, median and largest of each figure over the runs."""
+    found = {name: [run[name] for run in runs if run[name] is not None] for name in names}
+    return {
+        name: {"min": min(values), "median": statistics.median(values), "max": max(values)}
+        for name, values in found.items()
+        if values
     }
+
+
+def met(figures: dict[str, Any]) -> dict[str, bool]:
+    return {name: figures[name] <= target for name, target in TARGETS.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    interval, _ = example_schedule(EXAMPLE)
+    parser.add_argument("--segments", type=int, default=DEFAULT_SEGMENTS, help="default: %(default)s")
+    parser.add_argument("--interval", type=int, default=interval, help="default: the example's own")
+    parser.add_argument("--runs", type=int, default=5, help="direct + market pairs (default: %(default)s)")
+    parser.add_argument("--root", type=Path, default=REPO_ROOT / "build" / "bench-e2e")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    narrator = Narrator(Console(stderr=True, highlight=False, soft_wrap=True), show_job_log=False)
+    steps = args.segments * args.interval
+
+    load_before = os.getloadavg()[0]
+    runs: list[dict[str, Any]] = []
+    with DemoStack(args.root, log=narrator.step) as stack:
+        job_dir = stack.pinned_example(
+            EXAMPLE, args.root / "direct" / EXAMPLE, interval=args.interval, segments=args.segments
+        )
+        settings = FlowSettings(interval=args.interval, segments=args.segments, timeout_s=900)
+        for index in range(1, args.runs + 1):
+            schedule = f"{args.segments} x {args.interval} steps"
+            narrator.step(f"run {index}/{args.runs}: train.py on the host ({schedule})")
+            direct, direct_machine = measured(lambda: run_direct(job_dir))
+            narrator.good(f"direct run: {direct[0]:.1f} s ({direct[1]:.1f} CPU s)")
+            result, market_machine = measured(lambda: run_flow(stack, settings, narrator))
+            figures = figures_of(direct, result) | {
+                "machine": {"direct": direct_machine, "market": market_machine}
+            }
+            runs.append(figures)
+            narrator.good(
+                f"run {index}: market {figures['market_s']:.1f} s vs direct {figures['direct_s']:.1f} s: "
+                f"ratio {figures['overhead_ratio']:.3f}, fixed {figures['fixed_overhead_s']:.1f} s "
+                f"(busy cores {direct_machine['busy_cores']:.2f} / {market_machine['busy_cores']:.2f})"
+            )
+        stack_s = stack.started_s
+
+    by_ratio = sorted(runs, key=lambda run: run["overhead_ratio"])
+    typical = by_ratio[len(by_ratio) // 2]  # the median (of two middles, the worse)
+    matched = [run for run in by_ratio if run["speed_match"] and abs(run["speed_match"] - 1) <= SPEED_MATCH]
+    best = matched[0] if matched else None
     document = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {
@@ -143,12 +216,18 @@ def main(argv: list[str] | None = None) -> int:
             "load_avg_1m_before": round(load_before, 2),
             "load_avg_1m_after": round(os.getloadavg()[0], 2),
         },
-        "figures": figures,
+        "schedule": {"interval": args.interval, "segments": args.segments, "steps": steps},
+        "stack_start_s": round(stack_s or 0.0, 2),
+        "figures": typical,
+        "best": best,
+        "spread": spread(runs, SPREAD),
+        "runs": runs,
         "targets": TARGETS,
-        "met": met,
+        "met": met(typical),
+        "met_best": met(best) if best else None,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(document, indent=2) + "\n")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(document, indent=2) + "\n")
     print(json.dumps(document, indent=2))
     return 0
 

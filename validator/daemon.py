@@ -93,6 +93,8 @@ class ValidatorNode:
         self._retry_at: dict[tuple[int, int], float] = {}
         self._decided_at: dict[str, float] = {}
         self._stop = threading.Event()
+        # Set by a worker that has voted: the loop settles at once instead of after an idle poll.
+        self._wake = threading.Event()
         self._started = False
         self._lock = threading.Lock()
 
@@ -117,8 +119,11 @@ class ValidatorNode:
 
     def run(self, stop: threading.Event) -> None:
         log.info("validator node %s: watching for submissions it must verify", self.me)
+        # A stop must end the idle wait below too (there is no waiting on either of two events).
+        threading.Thread(target=self._wake_on, args=(stop,), name="wake-on-stop", daemon=True).start()
         delay = self.config.poll_interval_s
         while not stop.is_set():
+            self._wake.clear()  # before the step: a vote sent during it ends the wait that follows
             try:
                 report = self.step()
             except ChainError as exc:
@@ -128,8 +133,12 @@ class ValidatorNode:
                 continue
             delay = self.config.poll_interval_s
             if not report.busy:
-                stop.wait(self.config.poll_interval_s)
+                self._wake.wait(self.config.poll_interval_s)
         self.close()
+
+    def _wake_on(self, stop: threading.Event) -> None:
+        stop.wait()
+        self._wake.set()
 
     def wait_idle(self, timeout: float = 120.0) -> bool:
         deadline = time.monotonic() + timeout
@@ -280,6 +289,7 @@ class ValidatorNode:
         except Exception as exc:  # a worker leaves a record behind, never dies silently
             log.exception("job %d: verification failed in this node", record.job_id)
             self.state.update(record, phase=Phase.ABSTAINED, reason=f"node error: {exc!r}")
+        self._wake.set()  # the job may be decided now: settle it without waiting for the next poll
         if not self.config.keep_work:
             shutil.rmtree(self.config.work_dir / f"{key[0]}-{key[1]}", ignore_errors=True)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,7 +85,7 @@ class Verifier:
             return abstain(f"its bundle cannot be used here: {problem.reason}")
         folder = self.work_dir / submission.key
         try:
-            result_dir = self._fetch_result(submission, bundle, folder)
+            result_dir = self._fetch_result(submission, bundle, folder, self._needed(submission, bundle))
             if spec.mode == VerificationMode.REPLICATE:
                 return self._replicate(submission, bundle, folder, tries)
             return self._sampled(submission, bundle, result_dir, folder, tries)
@@ -95,7 +96,29 @@ class Verifier:
 
     # -- the provider's result -------------------------------------------------------------------------
 
-    def _fetch_result(self, submission: Submission, bundle: Bundle, folder: Path) -> Path:
+    def _needed(self, submission: Submission, bundle: Bundle) -> Callable[[str], bool] | None:
+        """Which of the result's files the verdict reads (None: all). A result holds every checkpoint
+        (the digits example: a thousand of ~62 KB), a replay reads a handful. The sample drawn from the
+        committed count is the one `_sampled` draws whenever the result's list matches the commitment;
+        when it does not, the verdict is a rejection that reads the list alone."""
+        mode = submission.job.spec.mode
+        names = {CHECKPOINT_MANIFEST.as_posix()}
+        if mode == VerificationMode.SEGMENTS:
+            last = submission.checkpoint_count - 1
+            sampled = self.sample(submission, last) if last >= 1 else []
+            names |= {_checkpoint_member(i) for i in _replayed_checkpoints(bundle, sampled, last)}
+            names.add("model.pt")
+        elif mode not in (VerificationMode.SHARDS, VerificationMode.REPLICATE):
+            return None
+        return names.__contains__
+
+    def _fetch_result(
+        self,
+        submission: Submission,
+        bundle: Bundle,
+        folder: Path,
+        select: Callable[[str], bool] | None = None,
+    ) -> Path:
         dest = folder / "result"
         if dest.is_dir():
             return dest
@@ -104,7 +127,7 @@ class Verifier:
         limits = BundleLimits(max_total_bytes=cap, max_file_bytes=cap, max_ratio=float("inf"))
         try:
             with self.store.open(submission.result_cid) as stream:
-                extract_bundle(stream, dest, limits)
+                extract_bundle(stream, dest, limits, select=select)
         except BlockNotFound as exc:
             shutil.rmtree(dest, ignore_errors=True)
             raise ResultUnavailable(
@@ -160,10 +183,8 @@ class Verifier:
             env = replay_env(shards=",".join(map(str, sampled)))
         else:
             labels = ["init", *map(str, sampled), "final"]
-            wanted = {*sampled, len(digests) - 1}
-            if bundle.manifest.verification.tolerance is not None:
-                wanted |= {i + 1 for i in sampled}
-            files = [(result / "checkpoints" / f"ckpt_{i}.pt", f"ckpt_{i}.pt") for i in sorted(wanted)]
+            wanted = _replayed_checkpoints(bundle, sampled, len(digests) - 1)
+            files = [(result / _checkpoint_member(i), f"ckpt_{i}.pt") for i in wanted]
             files.append((result / "model.pt", "model.pt"))
             env = replay_env(segments=",".join(labels))
         run = self._run(submission, bundle, folder, files, env, tries)
@@ -225,3 +246,17 @@ class Verifier:
             cid = self.store.add_file(packed.path, only_hash=True)
             verdict = judge_replicate(submission.result_cid.digest, cid.digest, "result")
         return verdict.with_cost(labels, run.cpu_s)
+
+
+def _checkpoint_member(index: int) -> str:
+    """Where checkpoint `index` lies in a result."""
+    return f"checkpoints/ckpt_{index}.pt"
+
+
+def _replayed_checkpoints(bundle: Bundle, sampled: list[int], last: int) -> list[int]:
+    """The checkpoints a segment replay reads: each sampled segment's start, the last one, and with a
+    tolerance each sampled segment's end (the distance is measured against it)."""
+    wanted = {*sampled, last}
+    if bundle.manifest.verification.tolerance is not None:
+        wanted |= {i + 1 for i in sampled}
+    return sorted(wanted)

@@ -15,9 +15,10 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from jobs.bundle.entries import ArchiveEntry, EntryKind, Readable, Writable
 from jobs.bundle.errors import ArchiveLimitExceeded, BundleError, UnsafeArchive
@@ -47,15 +48,23 @@ class ExtractSummary:
 
 
 class _Tree:
-    """The tree being written under `root`, with the checks that need to know all of it."""
+    """The tree being written under `root`, with the checks that need to know all of it.
 
-    def __init__(self, root: Path, limits: BundleLimits) -> None:
+    Every entry is checked and counted against the limits; with `select`, only the chosen entries (and
+    the folders above them) are written, so a partial extraction refuses exactly what a full one does.
+    """
+
+    def __init__(self, root: Path, limits: BundleLimits, select: Callable[[str], bool] | None = None) -> None:
         self.root = root
         self.limits = limits
+        self.select = select
         self.kinds: dict[str, EntryKind] = {"": EntryKind.DIRECTORY}
         self.explicit: set[str] = set()
-        self.links: list[tuple[str, str]] = []
-        self.total_bytes = 0
+        self.links: list[tuple[str, str, bool]] = []  # (path, target, written)
+        self.made: set[str] = {""}  # folders created on disk
+        self.total_bytes = 0  # read from the archive: what the limits count
+        self.files = 0
+        self.written_bytes = 0
 
     def _count(self, path: str) -> None:
         if len(self.kinds) - 1 >= self.limits.max_files:
@@ -81,8 +90,16 @@ class _Tree:
             if kind is EntryKind.FILE:
                 raise UnsafeArchive(path, f"its parent {parent!r} is a file")
             self._count(parent)
-            os.mkdir(self.root / parent, DIR_MODE)
             self.kinds[parent] = EntryKind.DIRECTORY
+
+    def _make(self, folder: str) -> None:
+        """Create `folder` (a known folder) and those above it, where not made yet."""
+        parts = folder.split("/") if folder else []
+        for depth in range(1, len(parts) + 1):
+            path = "/".join(parts[:depth])
+            if path not in self.made:
+                os.mkdir(self.root / path, DIR_MODE)
+                self.made.add(path)
 
     def add(self, entry: ArchiveEntry) -> None:
         path = entry.path
@@ -95,20 +112,29 @@ class _Tree:
         self._parents(path)
         existing = self.kinds.get(path)
         self.explicit.add(path)
+        wanted = self.select is None or self.select(path)
         if existing is not None:
             if existing is EntryKind.DIRECTORY and entry.kind is EntryKind.DIRECTORY:
-                return  # the folder was implied by an earlier path
+                if wanted:
+                    self._make(path)  # the folder was implied by an earlier path
+                return
             raise UnsafeArchive(path, "duplicate entry: a folder of this name is implied by an earlier path")
         self._count(path)
         self.kinds[path] = entry.kind
         if entry.kind is EntryKind.DIRECTORY:
-            os.mkdir(self.root / path, DIR_MODE)
-        elif entry.kind is EntryKind.SYMLINK:
-            self.links.append((path, entry.link_target))  # created last, once no file remains to be written
+            if wanted:
+                self._make(path)
+            return
+        if wanted:
+            self._make(path.rpartition("/")[0])
+        if entry.kind is EntryKind.SYMLINK:
+            # Created last, once no file remains to be written.
+            self.links.append((path, entry.link_target, wanted))
         else:
-            self._write_file(entry)
+            self._write_file(entry, wanted)
 
-    def _write_file(self, entry: ArchiveEntry) -> None:
+    def _write_file(self, entry: ArchiveEntry, wanted: bool) -> None:
+        """Write the entry's data, or (not `wanted`) read past it; either way it counts to the limits."""
         limits = self.limits
         if entry.size > limits.max_file_bytes:
             raise ArchiveLimitExceeded(
@@ -120,9 +146,7 @@ class _Tree:
                 f"{format_bytes(limits.max_file_bytes)} per file",
             )
         assert entry.data is not None
-        descriptor = os.open(self.root / entry.path, _WRITE_FLAGS, FILE_MODE)
-        with os.fdopen(descriptor, "wb") as handle:
-            os.fchmod(handle.fileno(), EXEC_MODE if entry.executable else FILE_MODE)
+        with self._created(entry) if wanted else contextlib.nullcontext() as handle:
             written = 0
             while chunk := entry.data.read(_CHUNK):
                 written += len(chunk)
@@ -143,26 +167,31 @@ class _Tree:
                         self.total_bytes,
                         f"the archive holds more than {format_bytes(limits.max_total_bytes)} of data",
                     )
-                handle.write(chunk)
+                if handle is not None:
+                    handle.write(chunk)
+        if wanted:
+            self.files += 1
+            self.written_bytes += written
+
+    def _created(self, entry: ArchiveEntry) -> BinaryIO:
+        descriptor = os.open(self.root / entry.path, _WRITE_FLAGS, FILE_MODE)
+        handle = os.fdopen(descriptor, "wb")
+        os.fchmod(handle.fileno(), EXEC_MODE if entry.executable else FILE_MODE)
+        return handle
 
     def finish(self) -> ExtractSummary:
         def is_symlink(path: str) -> bool:
             return self.kinds.get(path) is EntryKind.SYMLINK
 
-        for path, target in self.links:
+        for path, target, _ in self.links:
             try:
                 check_link_target(path, target, is_symlink)
             except NameProblem as problem:
                 raise UnsafeArchive(path, str(problem)) from None
-        for path, target in self.links:
+        links = [(path, target) for path, target, wanted in self.links if wanted]
+        for path, target in links:
             os.symlink(target, self.root / path)
-        kinds = list(self.kinds.values())
-        return ExtractSummary(
-            kinds.count(EntryKind.FILE),
-            kinds.count(EntryKind.DIRECTORY) - 1,
-            len(self.links),
-            self.total_bytes,
-        )
+        return ExtractSummary(self.files, len(self.made) - 1, len(links), self.written_bytes)
 
 
 @contextlib.contextmanager
@@ -185,6 +214,8 @@ def extract_bundle(
     archive: str | os.PathLike[str] | Readable,
     dest: str | os.PathLike[str],
     limits: BundleLimits | None = None,
+    *,
+    select: Callable[[str], bool] | None = None,
 ) -> ExtractSummary:
     """Extract a tar, tar.gz or zip (a path or a binary stream) to `dest`, all or nothing.
 
@@ -193,6 +224,11 @@ def extract_bundle(
     Files get mode 0o644 or 0o755 (any execute bit in the archive), folders 0o755; symlinks are kept
     when they resolve inside `dest` (see `paths.check_link_target`). A zip read from a non-seekable
     stream is first copied to an anonymous temporary file beside `dest`.
+
+    `select(path)` (the entry's '/'-separated path) picks the entries to write, with the folders above
+    them: a validator reads a few of a result's thousand checkpoints. The others are still read, checked
+    and counted (a stream cannot skip them, and what a full extraction refuses is refused all the same),
+    but nothing of them is created; the summary counts what was.
     """
     limits = limits or DEFAULT_LIMITS
     target = Path(dest).absolute()
@@ -203,7 +239,7 @@ def extract_bundle(
             _opened(archive) as stream,
             contextlib.closing(iter_archive(stream, limits, spool_dir=str(target.parent))) as entries,
         ):
-            tree = _Tree(staging, limits)
+            tree = _Tree(staging, limits, select)
             for entry in entries:
                 tree.add(entry)
             summary = tree.finish()

@@ -1,0 +1,56 @@
+"""The daemon's own loop (`ValidatorNode.run`), as `crowdcompute validator run` drives it: once its vote
+is in, a decided job is settled at once rather than after the next idle poll, and a stop ends an idle
+wait at once. Real anvil, contracts and a replay in Docker; a committee of one, so the seat's vote
+decides the job. The poll interval is a minute, so waiting for a poll could not pass."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+from cheaters import ScriptedProvider
+from seats import submit_to_one_seat
+from validator_cast import VerifiableJob
+
+from chain.clients.market import MarketClient
+from chain.types import JobStatus
+
+pytestmark = pytest.mark.slow
+
+POLL_S = 60.0
+
+
+def test_run_settlesRightAfterItsVote_andStopsAtOnceWhileIdle(
+    requester: MarketClient, digits_job: VerifiableJob, provider: ScriptedProvider, make_node: Any
+) -> None:
+    job_id, seat = submit_to_one_seat(requester, digits_job.cid, provider)
+    node = make_node(seat, poll_interval_s=POLL_S)
+    stop = threading.Event()
+    loop = threading.Thread(target=node.run, args=(stop,), name="validator-run", daemon=True)
+    loop.start()
+    voted_at = closed_at = None
+    try:
+        deadline = time.monotonic() + 180
+        while closed_at is None and time.monotonic() < deadline and loop.is_alive():
+            view = requester.job(job_id)
+            now = time.monotonic()
+            accepts, rejects = view.votes
+            if voted_at is None and (accepts + rejects or view.status == JobStatus.CLOSED):
+                voted_at = now
+            if view.status == JobStatus.CLOSED:
+                closed_at = now
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        stopping = time.monotonic()
+        loop.join(POLL_S)
+    stopped_in = time.monotonic() - stopping
+
+    assert voted_at is not None and closed_at is not None, f"job {job_id} was not settled: {view}"
+    assert view.outcome is not None and view.outcome.name == "ACCEPTED"
+    assert closed_at - voted_at < 10, (
+        f"settled {closed_at - voted_at:.1f} s after the vote (poll: {POLL_S:g} s)"
+    )
+    assert not loop.is_alive() and stopped_in < 5, f"the idle loop took {stopped_in:.1f} s to stop"
