@@ -135,6 +135,9 @@ class _Folded:
             self.closed_by = name
 
 
+LOAD_TRIES = 3
+
+
 class JobStore:
     """Jobs of one market, rebuilt from events and verified against the stored word."""
 
@@ -165,7 +168,22 @@ class JobStore:
                     self._jobs.setdefault(int(job_id), _Folded()).fold(event)
 
     def load(self, job_id: int) -> JobView:
-        """The job now: `JobNotFound` for an id never posted, `JobDataStale` if events and word disagree."""
+        """The job now: `JobNotFound` for an id never posted, `JobDataStale` if events and word disagree.
+
+        Another thread may fold a newer receipt's events into the cache while this reads (clients made
+        with `with_account` share it), leaving the events one block ahead of the word just read; a few
+        fresh reads settle that before the disagreement counts as stale data.
+        """
+        for _ in range(LOAD_TRIES - 1):
+            view = self._load_once(job_id)
+            if view is not None:
+                return view
+        view = self._load_once(job_id)
+        if view is None:
+            raise JobDataStale(job_id)
+        return view
+
+    def _load_once(self, job_id: int) -> JobView | None:
         word = self.word(job_id)
         with self._lock:
             folded = self._jobs.setdefault(job_id, _Folded())
@@ -183,7 +201,7 @@ class JobStore:
         if folded.job is None:
             raise JobNotFound(job_id)
         if not self._consistent(folded, word):
-            raise JobDataStale(job_id)
+            return None
         status = word.status if word.raw else JobStatus.CLOSED
         return JobView(
             job_id=JobId(job_id),
