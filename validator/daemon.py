@@ -23,7 +23,7 @@ import logging
 import shutil
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from chain.abi import DecodedLog
@@ -31,12 +31,12 @@ from chain.clients.market import MarketClient
 from chain.committee import committee_of, seed_of, slot_of
 from chain.errors import ChainError, ContractRevert
 from chain.events import EventReader, JsonCheckpointStore
-from chain.job_store import JobView
-from chain.types import Evidence, JobStatus, Outcome, Role, VerificationMode, enum_label
+from chain.types import JobStatus, Outcome, Role, VerificationMode, enum_label
 from jobs.bundle_cache import BundleCache
 from jobs.cid import Cid
 from jobs.executors import Executor
 from jobs.store import ContentStore
+from validator.ballot import Settler, evidence_of, outcome_of, settled
 from validator.config import ValidatorConfig
 from validator.errors import ResultUnavailable, ValidatorError
 from validator.state import Phase, Verification, VerificationStore
@@ -91,7 +91,7 @@ class ValidatorNode:
         self.verifier = Verifier(store, executor, self.bundles, self.config.work_dir, self.me)
         self._workers: dict[tuple[int, int], threading.Thread] = {}
         self._retry_at: dict[tuple[int, int], float] = {}
-        self._decided_at: dict[str, float] = {}
+        self._settler = Settler(market, self.state, self.config)
         self._stop = threading.Event()
         # Set by a worker that has voted: the loop settles at once instead of after an idle poll.
         self._wake = threading.Event()
@@ -114,7 +114,7 @@ class ValidatorNode:
         self._revote()
         self._dispatch()
         if self.config.finalize:
-            self._settle(report)
+            report.finalized.extend(self._settler.settle())
         return report
 
     def run(self, stop: threading.Event) -> None:
@@ -183,7 +183,7 @@ class ValidatorNode:
         """Record the outcome; a verification still running finds the job closed when it votes."""
         for record in self.state.records():
             if record.job_id == job_id and not record.outcome:
-                self.state.put(_settled(record, outcome))
+                self.state.put(settled(record, outcome))
 
     def _on_submitted(self, event: DecodedLog, report: StepReport) -> None:
         job_id = int(event.args["jobId"])
@@ -331,14 +331,6 @@ class ValidatorNode:
 
     # -- voting ---------------------------------------------------------------------------------------
 
-    def _evidence(self, record: Verification) -> Evidence:
-        data = record.evidence or {}
-        return Evidence(
-            int(data.get("segment", 0)),
-            bytes.fromhex(data.get("committed", "00" * 32)),
-            bytes.fromhex(data.get("recomputed", "00" * 32)),
-        )
-
     def _send_vote(self, record: Verification) -> None:
         head = self.market.rpc.block_number()
         if head + 1 > record.last_block:
@@ -352,7 +344,7 @@ class ValidatorNode:
         approve = bool(record.approve)
         key = (record.job_id, record.attempt)
         try:
-            cast = self.market.vote(record.job_id, approve, self._evidence(record), slot=record.slot)
+            cast = self.market.vote(record.job_id, approve, evidence_of(record), slot=record.slot)
         except ContractRevert as exc:
             if exc.error_name == "AlreadyVoted" or self._slot_voted(record):
                 # An earlier send of this vote (before a restart) was mined, perhaps in this very block.
@@ -406,68 +398,10 @@ class ValidatorNode:
             log.warning("job %d: cannot read it to resume the vote (%s)", record.job_id, exc)
             return
         if view.status != JobStatus.SUBMITTED or view.job.state.attempts != record.attempt:
-            self.state.put(_settled(record, _outcome(view)))
+            self.state.put(settled(record, outcome_of(view)))
             return
         if view.voted_mask >> record.slot & 1:
             self.state.update(record, phase=Phase.VOTED)
             log.info("job %d: its vote was mined before the restart", record.job_id)
             return
         self._send_vote(record)
-
-    # -- settling -------------------------------------------------------------------------------------
-
-    def _settle(self, report: StepReport) -> None:
-        head: int | None = None
-        for record in self.state.records([Phase.VOTED, Phase.ABSTAINED]):
-            if record.outcome:
-                continue
-            try:
-                view = self.market.job(record.job_id)
-            except ChainError:
-                continue
-            if view.status != JobStatus.SUBMITTED or view.job.state.attempts != record.attempt:
-                self.state.put(_settled(record, _outcome(view)))
-                continue
-            spec = view.job.spec
-            seats = min(spec.committee_size, view.job.state.validator_count)
-            accepts, rejects = view.votes
-            head = head if head is not None else self.market.rpc.block_number()
-            decided = max(accepts, rejects) > seats // 2
-            window_open = head + 1 <= record.last_block
-            if not decided and window_open:
-                continue
-            if decided and window_open and accepts + rejects < seats:
-                first_seen = self._decided_at.setdefault(
-                    f"{record.job_id}-{record.attempt}", time.monotonic()
-                )
-                if time.monotonic() - first_seen < self.config.finalize_grace_s:
-                    continue  # give the seats still re-executing time to vote (and be paid)
-            try:
-                done = self.market.finalize(record.job_id)
-            except ContractRevert as exc:
-                log.debug(
-                    "job %d: finalize refused (%s); someone else may have settled it",
-                    record.job_id,
-                    exc.message,
-                )
-                continue
-            outcome = done.outcome.name.lower()
-            self.state.put(_settled(record, outcome))
-            report.finalized.append(record.job_id)
-            log.info(
-                "job %d: finalized: %s (%d accept, %d reject)",
-                record.job_id,
-                outcome,
-                done.accepts,
-                done.rejects,
-            )
-
-
-def _outcome(view: JobView) -> str:
-    return view.outcome.name.lower() if view.outcome is not None else "closed"
-
-
-def _settled(record: Verification, outcome: str) -> Verification:
-    """The record once its job is settled: a sent vote becomes `finalized`; other phases stay."""
-    phase = Phase.FINALIZED if record.phase in (Phase.VOTED, Phase.VOTING) else record.phase
-    return replace(record, phase=phase, outcome=outcome)

@@ -1,0 +1,104 @@
+"""After the vote: settling decided jobs, and the small conversions between records and the chain.
+
+`Settler.settle()` finalizes the jobs this node took a seat on once a side holds a majority or the
+window has closed. A majority with seats still voting waits `finalize_grace_s` first: a vote arriving
+after finalize is refused, and an honest but slower validator would lose its fee.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+
+from chain.clients.market import MarketClient
+from chain.errors import ChainError, ContractRevert
+from chain.job_store import JobView
+from chain.types import Evidence, JobStatus
+from validator.config import ValidatorConfig
+from validator.state import Phase, Verification, VerificationStore
+
+__all__ = ["Settler", "evidence_of", "outcome_of", "settled"]
+
+log = logging.getLogger(__name__)
+
+
+def evidence_of(record: Verification) -> Evidence:
+    """The vote's evidence as the contract takes it, from the record's saved hex."""
+    data = record.evidence or {}
+    return Evidence(
+        int(data.get("segment", 0)),
+        bytes.fromhex(data.get("committed", "00" * 32)),
+        bytes.fromhex(data.get("recomputed", "00" * 32)),
+    )
+
+
+def outcome_of(view: JobView) -> str:
+    return view.outcome.name.lower() if view.outcome is not None else "closed"
+
+
+def settled(record: Verification, outcome: str) -> Verification:
+    """The record once its job is settled: a sent vote becomes `finalized`; other phases stay."""
+    phase = Phase.FINALIZED if record.phase in (Phase.VOTED, Phase.VOTING) else record.phase
+    return replace(record, phase=phase, outcome=outcome)
+
+
+class Settler:
+    def __init__(self, market: MarketClient, state: VerificationStore, config: ValidatorConfig) -> None:
+        self.market = market
+        self.state = state
+        self.config = config
+        self._decided_at: dict[tuple[int, int], float] = {}
+
+    def settle(self) -> list[int]:
+        """Finalize what is ready; the ids of the jobs this call finalized."""
+        finalized: list[int] = []
+        head: int | None = None
+        for record in self.state.records([Phase.VOTED, Phase.ABSTAINED]):
+            if record.outcome:
+                continue
+            try:
+                view = self.market.job(record.job_id)
+            except ChainError:
+                continue
+            if view.status != JobStatus.SUBMITTED or view.job.state.attempts != record.attempt:
+                self.state.put(settled(record, outcome_of(view)))
+                continue
+            head = head if head is not None else self.market.rpc.block_number()
+            if not self._ready(record, view, head):
+                continue
+            try:
+                done = self.market.finalize(record.job_id)
+            except ContractRevert as exc:
+                log.debug(
+                    "job %d: finalize refused (%s); someone else may have settled it",
+                    record.job_id,
+                    exc.message,
+                )
+                continue
+            outcome = done.outcome.name.lower()
+            self.state.put(settled(record, outcome))
+            finalized.append(record.job_id)
+            log.info(
+                "job %d: finalized: %s (%d accept, %d reject)",
+                record.job_id,
+                outcome,
+                done.accepts,
+                done.rejects,
+            )
+        return finalized
+
+    def _ready(self, record: Verification, view: JobView, head: int) -> bool:
+        seats = min(view.job.spec.committee_size, view.job.state.validator_count)
+        accepts, rejects = view.votes
+        decided = max(accepts, rejects) > seats // 2
+        window_open = head + 1 <= record.last_block
+        if not window_open:
+            return True
+        if not decided:
+            return False
+        if accepts + rejects >= seats:
+            return True
+        first_seen = self._decided_at.setdefault((record.job_id, record.attempt), time.monotonic())
+        # give the seats still re-executing time to vote (and be paid)
+        return time.monotonic() - first_seen >= self.config.finalize_grace_s
