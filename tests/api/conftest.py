@@ -12,10 +12,10 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from gateway_keys import PROVIDER_ADDRESS, PROVIDER_API_KEY, TEST_API_KEY
 
 from api.settings import Settings
 from chain.anvil import free_port
+from tests.api.gateway_keys import PROVIDER_ADDRESS, PROVIDER_API_KEY, TEST_API_KEY
 
 
 @pytest.fixture

@@ -6,10 +6,8 @@ import time
 from collections.abc import Callable
 
 import pytest
-from bundle_archives import JOB_FILES, tar_gz
 from eth_account import Account
 from fastapi.testclient import TestClient
-from gateway_keys import OTHER_KEY, PROVIDER_KEY, TEST_API_KEY
 
 from api.main import create_app
 from api.settings import Settings
@@ -23,6 +21,8 @@ from api.signing import (
     request_headers,
     request_typed_data,
 )
+from tests.api.bundle_archives import JOB_FILES, tar_gz
+from tests.api.gateway_keys import OTHER_KEY, PROVIDER_KEY, TEST_API_KEY
 
 ARCHIVE = tar_gz(JOB_FILES)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from market_events import EventLog
 
 from api.indexer.decoding import FastEventCodec
 from api.indexer.projection import INDEXED_EVENTS
 from chain.abi import ContractCodec, DecodedLog, encode_params
 from chain.compiler import Artifacts
+from tests.api.market_events import EventLog
 
 
 @pytest.fixture(scope="module")

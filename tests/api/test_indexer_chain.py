@@ -16,7 +16,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from chain_cast import CHEAP_SPEC, RESULT, SPEC, Cast, make_cast
 from fastapi.testclient import TestClient
 
 from api.db import Database
@@ -29,6 +28,7 @@ from chain.clients.market import MarketClient
 from chain.deployments import save_deployment
 from chain.rpc import Rpc
 from chain.types import Deployment
+from tests.api.chain_cast import CHEAP_SPEC, RESULT, SPEC, Cast, make_cast
 
 pytestmark = pytest.mark.slow
 

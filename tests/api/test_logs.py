@@ -10,11 +10,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from gateway_keys import OTHER_KEY, PROVIDER_ADDRESS, PROVIDER_API_KEY, PROVIDER_KEY, TEST_API_KEY
-from market_events import EventLog
 
 from api.indexer.projection import project_batch
 from api.signing import API_KEY_HEADER, log_batch_headers
+from tests.api.gateway_keys import OTHER_KEY, PROVIDER_ADDRESS, PROVIDER_API_KEY, PROVIDER_KEY, TEST_API_KEY
+from tests.api.market_events import EventLog
 
 
 def index(app: FastAPI, log: EventLog) -> None:

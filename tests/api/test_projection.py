@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from market_events import PROVIDER, REQUESTER, VALIDATORS, EventLog
 
 from api.db import Database
 from api.indexer.checkpoint import ensure_identity, load_checkpoint, save_checkpoint
 from api.indexer.projection import project_batch
 from api.services import queries
+from tests.api.market_events import PROVIDER, REQUESTER, VALIDATORS, EventLog
 
 
 @pytest.fixture

@@ -8,16 +8,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from bundle_archives import HOSTILE, JOB_FILES, VALID_MANIFEST, tar_gz, zip_archive
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from gateway_keys import TEST_API_KEY
 
 from api.main import create_app
 from api.settings import Settings
 from api.signing import API_KEY_HEADER
 from jobs.bundle import repack_upload
 from jobs.store import EmbeddedStore
+from tests.api.bundle_archives import HOSTILE, JOB_FILES, VALID_MANIFEST, tar_gz, zip_archive
+from tests.api.gateway_keys import TEST_API_KEY
 
 AUTH = {API_KEY_HEADER: TEST_API_KEY}
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from market_cast import PROVIDER_CAPS, PROVIDER_STAKE, VALIDATOR_STAKE, Cast
 
 from chain.anvil import DevChain
 from chain.clients.market import MarketClient
@@ -14,6 +13,7 @@ from chain.dev_accounts import dev_account
 from chain.rpc import Rpc
 from chain.sender import TxSender
 from chain.types import Deployment
+from tests.chain.market_cast import PROVIDER_CAPS, PROVIDER_STAKE, VALIDATOR_STAKE, Cast
 
 
 @pytest.fixture(scope="module")

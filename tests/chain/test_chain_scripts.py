@@ -13,7 +13,6 @@ from types import ModuleType
 
 import pytest
 from eth_account import Account
-from market_cast import BASE_SPEC, Cast
 from typer.testing import CliRunner
 
 from chain.anvil import AnvilProcess, free_port
@@ -23,6 +22,7 @@ from chain.keys import PRIVATE_KEY_ENV, write_keystore
 from chain.paths import REPO_ROOT
 from chain.rpc import Rpc
 from chain.types import Deployment, tokens
+from tests.chain.market_cast import BASE_SPEC, Cast
 
 SCRIPTS = REPO_ROOT / "scripts"
 runner = CliRunner()

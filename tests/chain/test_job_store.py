@@ -6,12 +6,12 @@ import dataclasses
 from typing import Any
 
 import pytest
-from market_cast import BASE_SPEC, Cast
 
 from chain.errors import JobNotFound
 from chain.job_store import JobStore, JobWord
 from chain.rpc import Rpc
 from chain.types import JobStatus
+from tests.chain.market_cast import BASE_SPEC, Cast
 
 
 class CountingRpc(Rpc):

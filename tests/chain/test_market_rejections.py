@@ -5,11 +5,19 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from market_cast import BASE_SPEC, PROVIDER_CAPS, PROVIDER_STAKE, RESULT, VALIDATOR_STAKE, Cast, make_spec
 
 from chain.anvil import DevChain
 from chain.errors import ContractRevert
 from chain.types import Capabilities, Capability, JobSpecField, JobStatus, Role, tokens
+from tests.chain.market_cast import (
+    BASE_SPEC,
+    PROVIDER_CAPS,
+    PROVIDER_STAKE,
+    RESULT,
+    VALIDATOR_STAKE,
+    Cast,
+    make_spec,
+)
 
 
 def reverts(name: str) -> pytest.RaisesExc[ContractRevert]:

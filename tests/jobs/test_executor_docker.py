@@ -26,14 +26,6 @@ from typing import Any
 
 import docker
 import pytest
-from executor_images import (
-    SUID_PYTHON,
-    TEST_IMAGE_TAG,
-    build_runtime_image,
-    build_test_image,
-    ensure_docker,
-    load_builder,
-)
 
 from jobs.executors import (
     ExecutionExists,
@@ -64,6 +56,14 @@ from jobs.executors.docker import (
 )
 from jobs.executors.local import ALLOW_ENV, LocalExecutor
 from jobs.executors.noop import NoopExecutor
+from tests.jobs.executor_images import (
+    SUID_PYTHON,
+    TEST_IMAGE_TAG,
+    build_runtime_image,
+    build_test_image,
+    ensure_docker,
+    load_builder,
+)
 
 NODE = f"pytest-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 RequestFactory = Callable[..., ExecutionRequest]

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from provider_jobs import register_provider
 
 from chain.clients.market import MarketClient
 from chain.deployments import save_deployment
@@ -26,6 +25,7 @@ from jobs.store import EmbeddedStore
 from provider_node.config import NodeConfig
 from provider_node.daemon import ProviderNode
 from provider_node.matching import ImageCheck
+from tests.provider_node.provider_jobs import register_provider
 
 NodeFactory = Callable[..., ProviderNode]
 

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from provider_jobs import post_job
 from typer.testing import CliRunner
 
 from chain.anvil import AnvilProcess, DevChain
@@ -17,6 +16,7 @@ from chain.keys import write_keystore
 from chain.types import ResultCommitment, Role, tokens
 from jobs.cid import Cid, Codec
 from provider_node.cli import provider_app
+from tests.provider_node.provider_jobs import post_job
 
 KEY_INDEX = 7
 ADDRESS = DEV_ADDRESSES[KEY_INDEX]

@@ -10,8 +10,6 @@ import tarfile
 from collections.abc import Callable
 
 import pytest
-from fake_executors import GatedExecutor, NestedOutputExecutor, SymlinkOutputExecutor
-from provider_jobs import make_bundle, post_job
 
 from chain.anvil import DevChain
 from chain.clients.market import MarketClient
@@ -24,6 +22,8 @@ from jobs.executors.noop import NoopExecutor
 from jobs.store import EmbeddedStore
 from provider_node.daemon import ProviderNode
 from provider_node.state import Phase
+from tests.provider_node.fake_executors import GatedExecutor, NestedOutputExecutor, SymlinkOutputExecutor
+from tests.provider_node.provider_jobs import make_bundle, post_job
 
 NodeFactory = Callable[..., ProviderNode]
 

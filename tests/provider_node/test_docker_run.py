@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from provider_jobs import make_bundle, post_job
 
 from chain.clients.market import MarketClient
 from chain.types import JobStatus
@@ -25,6 +24,7 @@ from jobs.executors.docker import DockerExecutor
 from jobs.store import EmbeddedStore
 from provider_node.daemon import ProviderNode
 from provider_node.state import Phase
+from tests.provider_node.provider_jobs import make_bundle, post_job
 
 NodeFactory = Callable[..., ProviderNode]
 

@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from fake_pynvml import FakeGpu, make_module
 
 from provider_node.energy import CpuMethod, EnergyMeter, EnergySettings, GpuMethod
+from tests.provider_node.fake_pynvml import FakeGpu, make_module
 
 TICK = os.sysconf("SC_CLK_TCK")
 

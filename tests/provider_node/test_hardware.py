@@ -12,9 +12,9 @@ import os
 from pathlib import Path
 
 import pytest
-from fake_pynvml import FakeGpu, NVMLError_LibraryNotFound, make_module
 
 from provider_node.hardware import memory_limit_bytes, probe, probe_gpus, usable_cpu_cores
+from tests.provider_node.fake_pynvml import FakeGpu, NVMLError_LibraryNotFound, make_module
 
 
 def nvml_present() -> bool:

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from provider_jobs import make_bundle, post_job
 
 from api.signing import lines_hash, log_batch_typed_data, recover_signer
 from chain.anvil import free_port
@@ -26,6 +25,7 @@ from jobs.output_pack import pack_output
 from jobs.store import EmbeddedStore
 from provider_node.daemon import ProviderNode
 from provider_node.logs_push import LogPusher
+from tests.provider_node.provider_jobs import make_bundle, post_job
 
 
 class StubGateway:

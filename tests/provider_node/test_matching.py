@@ -6,13 +6,13 @@ import dataclasses
 import tomllib
 
 import pytest
-from provider_jobs import PROVIDER_CAPS, SPEC, manifest_text
 
 from chain.dev_accounts import DEV_ADDRESSES
 from chain.types import JobSpec, tokens
 from jobs.executors import ImageRef
 from jobs.manifest import Manifest, validate_manifest
 from provider_node.matching import Offer, budget_per_hour, check_manifest, check_spec, rank, risk_reasons
+from tests.provider_node.provider_jobs import PROVIDER_CAPS, SPEC, manifest_text
 
 ME = DEV_ADDRESSES[2]
 OFFER = Offer(

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from provider_jobs import make_bundle, post_job
 
 from chain.anvil import AnvilProcess, DevChain
 from chain.clients.market import MarketClient
@@ -27,6 +26,7 @@ from jobs.executors.docker import DockerExecutor
 from jobs.store import EmbeddedStore
 from provider_node.daemon import ProviderNode
 from provider_node.state import Phase, StateStore
+from tests.provider_node.provider_jobs import make_bundle, post_job
 
 REPO = Path(__file__).resolve().parents[2]
 # Holds in the container until the test drops `release` into its output folder, then trains "instantly".

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from requester_jobs import provide_result, write_job
 from typer.testing import CliRunner
 
 from chain.anvil import AnvilProcess, free_port
@@ -17,6 +16,7 @@ from chain.dev_accounts import DEV_ADDRESSES, DEV_PRIVATE_KEYS
 from chain.types import tokens
 from crowdcompute.job_cli import job_app
 from jobs.store import EmbeddedStore
+from tests.requester.requester_jobs import provide_result, write_job
 
 REQUESTER = 1
 STRANGER = 3

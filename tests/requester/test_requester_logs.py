@@ -8,7 +8,6 @@ import threading
 from pathlib import Path
 
 import httpx
-from requester_jobs import wait_for, write_job
 from typer.testing import CliRunner
 
 from api.signing import log_batch_headers
@@ -17,6 +16,7 @@ from chain.clients.market import MarketClient
 from chain.dev_accounts import DEV_PRIVATE_KEYS
 from crowdcompute.job_cli import job_app
 from crowdcompute.requester import GatewayClient, LogLine, submit_job
+from tests.requester.requester_jobs import wait_for, write_job
 
 PROVIDER_KEY = DEV_PRIVATE_KEYS[2]
 

@@ -9,7 +9,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from requester_jobs import provide_result, write_job
 
 from api.settings import Settings
 from chain.clients.market import MarketClient
@@ -27,6 +26,7 @@ from crowdcompute.requester import (
     wait_for_status,
 )
 from jobs.store import EmbeddedStore
+from tests.requester.requester_jobs import provide_result, write_job
 
 
 def _tree(folder: Path) -> dict[str, bytes]:

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from requester_jobs import write_job
 
 from chain.types import JobSpec, VerificationMode, tokens
 from crowdcompute.requester import InvalidSpec, job_spec_for
 from jobs.cid import Cid, Codec
 from jobs.manifest import Manifest, load_manifest
+from tests.requester.requester_jobs import write_job
 
 ROOT = Path(__file__).resolve().parents[2]
 TSX = ROOT / "node_modules" / ".bin" / "tsx"

@@ -8,7 +8,6 @@ from pathlib import Path
 import httpx
 import pytest
 from eth_utils import keccak
-from requester_jobs import write_job
 
 from chain.anvil import free_port
 from chain.clients.market import MarketClient
@@ -25,6 +24,7 @@ from crowdcompute.requester import (
 from jobs.bundle import pack_directory, read_job_manifest
 from jobs.cid import parse_cid
 from jobs.store import EmbeddedStore
+from tests.requester.requester_jobs import write_job
 
 APPROVAL = "0x" + keccak(text="Approval(address,address,uint256)").hex()
 

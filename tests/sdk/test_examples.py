@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sdk_helpers import EXAMPLES, REPO, example_copy, manifest_digests, run_script
 
 from jobs.commitments import checkpoint_commitment
 from jobs.manifest import load_manifest
+from tests.sdk.sdk_helpers import EXAMPLES, REPO, example_copy, manifest_digests, run_script
 
 
 @pytest.mark.parametrize("name", ["digits_mlp", "lstm_series"])

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 import torch
-from sdk_helpers import tiny_loop
 
 from sdk import (
     REPLAY_FILE,
@@ -20,6 +19,7 @@ from sdk import (
     replay_segments,
     save_checkpoint,
 )
+from tests.sdk.sdk_helpers import tiny_loop
 
 
 @pytest.fixture

@@ -8,32 +8,24 @@ The engine comes from tools/ensure-docker.sh; when none can be had this test fai
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import shutil
-import sys
 import uuid
 from pathlib import Path
 from types import ModuleType
 
 import docker
 import pytest
-from sdk_helpers import REPO, example_copy, manifest_digests, run_script
 
 from jobs.executors import ExecutionId, ExecutionRequest, ExecutionState
 from jobs.executors.docker import LABEL_NODE, DockerExecutor
+from tests.sdk.sdk_helpers import example_copy, manifest_digests, run_script
 
 
 def executor_images() -> ModuleType:
     """tests/jobs/executor_images.py: how the executor tests get an engine and the runtime image."""
-    name = "executor_images"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, REPO / "tests" / "jobs" / "executor_images.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    return importlib.import_module("tests.jobs.executor_images")
 
 
 @pytest.mark.slow

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sdk_helpers import REPO, example_copy, manifest_digests
 
 from sdk import startup
+from tests.sdk.sdk_helpers import REPO, example_copy, manifest_digests
 
 # Trains the digits example, then replays init, segment 2 and final, all in one process.
 TRAIN_AND_REPLAY = """

@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from sdk_helpers import tiny_loop
 
 from sdk import DigestError, canonical_bytes, load_checkpoint, save_checkpoint, state_digest
+from tests.sdk.sdk_helpers import tiny_loop
 
 
 @pytest.fixture

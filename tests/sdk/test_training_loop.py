@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from sdk_helpers import manifest_digests, tiny_loop
 
 from jobs.commitments import checkpoint_commitment, checkpoint_digests, merkle_root
 from sdk import (
@@ -19,6 +18,7 @@ from sdk import (
     state_digest,
     step_generator,
 )
+from tests.sdk.sdk_helpers import manifest_digests, tiny_loop
 
 
 def test_two_runs_give_identical_digests(tmp_path: Path) -> None:

@@ -17,16 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from validator_cast import (
-    CHEATER,
-    HONEST_PROVIDER,
-    REQUESTER,
-    VALIDATOR_STAKE,
-    VALIDATORS,
-    Committee,
-    CommitteeFactory,
-    VerifiableJob,
-)
 
 from chain.anvil import DevChain
 from chain.clients.market import MarketClient
@@ -40,6 +30,16 @@ from jobs.executors import ImageRef
 from jobs.executors.docker import LABEL_NODE, DockerExecutor
 from jobs.store import ContentStore, EmbeddedStore
 from tests.provider_node.provider_jobs import register_provider
+from tests.validator.validator_cast import (
+    CHEATER,
+    HONEST_PROVIDER,
+    REQUESTER,
+    VALIDATOR_STAKE,
+    VALIDATORS,
+    Committee,
+    CommitteeFactory,
+    VerifiableJob,
+)
 from validator.config import ValidatorConfig
 from validator.daemon import ValidatorNode
 
@@ -121,7 +121,7 @@ def requester(market: MarketClient, registered: None) -> MarketClient:
 def provider(requester: MarketClient, store: EmbeddedStore, digits_job: VerifiableJob, tmp_path: Path) -> Any:
     """The honest provider's account (dev 2) as a scripted provider of the digits job: it trains on the
     host, packs and publishes as the provider node does, and submits (see cheaters.py)."""
-    from cheaters import ScriptedProvider  # imports torch: only for the tests that need it
+    from tests.validator.cheaters import ScriptedProvider  # imports torch: only for the tests that need it
 
     return ScriptedProvider(
         requester.with_account(dev_account(HONEST_PROVIDER)), store, digits_job.folder, tmp_path / "provider"

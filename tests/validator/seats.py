@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from cheaters import Cheat, ScriptedProvider, honest
-from validator_cast import job_spec
-
 from chain.clients.market import MarketClient
 from jobs.cid import Cid
+from tests.validator.cheaters import Cheat, ScriptedProvider, honest
+from tests.validator.validator_cast import job_spec
 
 
 def submit_to_one_seat(

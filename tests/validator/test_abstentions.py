@@ -17,9 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cheaters import ScriptedProvider
-from seats import submit_to_one_seat
-from validator_cast import HONEST_PROVIDER, REQUESTER, VALIDATORS, Committee, Ledger, Settled, VerifiableJob
 
 from chain.anvil import DevChain, free_port
 from chain.clients.market import MarketClient
@@ -29,6 +26,17 @@ from jobs.bundle import pack_directory
 from jobs.bundle_cache import BundleCache
 from jobs.store import EmbeddedStore
 from jobs.store.kubo import KuboStore
+from tests.validator.cheaters import ScriptedProvider
+from tests.validator.seats import submit_to_one_seat
+from tests.validator.validator_cast import (
+    HONEST_PROVIDER,
+    REQUESTER,
+    VALIDATORS,
+    Committee,
+    Ledger,
+    Settled,
+    VerifiableJob,
+)
 from validator.state import Phase
 
 pytestmark = pytest.mark.slow

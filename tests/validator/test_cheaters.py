@@ -14,7 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cheaters import (
+
+from chain.clients.market import MarketClient
+from chain.dev_accounts import DEV_ADDRESSES, dev_account
+from chain.types import ZERO_BYTES32, JobStatus, Outcome
+from jobs.executors.docker import DockerExecutor
+from jobs.store import EmbeddedStore
+from provider_node.config import NodeConfig
+from provider_node.daemon import ProviderNode
+from provider_node.state import Phase as ProviderPhase
+from tests.validator.cheaters import (
     Cheat,
     LazyValidatorNode,
     ScriptedProvider,
@@ -25,7 +34,7 @@ from cheaters import (
     skip_steps,
     withhold_checkpoints,
 )
-from validator_cast import (
+from tests.validator.validator_cast import (
     CHEATER,
     HONEST_PROVIDER,
     REQUESTER,
@@ -36,15 +45,6 @@ from validator_cast import (
     VerifiableJob,
     job_spec,
 )
-
-from chain.clients.market import MarketClient
-from chain.dev_accounts import DEV_ADDRESSES, dev_account
-from chain.types import ZERO_BYTES32, JobStatus, Outcome
-from jobs.executors.docker import DockerExecutor
-from jobs.store import EmbeddedStore
-from provider_node.config import NodeConfig
-from provider_node.daemon import ProviderNode
-from provider_node.state import Phase as ProviderPhase
 from validator.state import Phase
 from validator.verdict import WITHHELD
 

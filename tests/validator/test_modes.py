@@ -24,17 +24,6 @@ from typing import Any
 
 import pytest
 import torch
-from cheaters import ScriptedProvider, host_torch, load_training_script
-from validator_cast import (
-    CHEATER,
-    HONEST_PROVIDER,
-    REQUESTER,
-    VALIDATORS,
-    CommitteeFactory,
-    Ledger,
-    Settled,
-    job_spec,
-)
 
 from chain.clients.market import MarketClient
 from chain.dev_accounts import DEV_ADDRESSES, dev_account
@@ -52,6 +41,17 @@ from provider_node.state import Phase as ProviderPhase
 from sdk.checkpoint import MANIFEST_FILE, save_object, write_json
 from sdk.digest import state_digest
 from sdk.shards import shard_file
+from tests.validator.cheaters import ScriptedProvider, host_torch, load_training_script
+from tests.validator.validator_cast import (
+    CHEATER,
+    HONEST_PROVIDER,
+    REQUESTER,
+    VALIDATORS,
+    CommitteeFactory,
+    Ledger,
+    Settled,
+    job_spec,
+)
 from validator.state import Phase
 
 pytestmark = pytest.mark.slow

@@ -10,12 +10,12 @@ import time
 from typing import Any
 
 import pytest
-from cheaters import ScriptedProvider
-from seats import submit_to_one_seat
-from validator_cast import VerifiableJob
 
 from chain.clients.market import MarketClient
 from chain.types import JobStatus
+from tests.validator.cheaters import ScriptedProvider
+from tests.validator.seats import submit_to_one_seat
+from tests.validator.validator_cast import VerifiableJob
 
 pytestmark = pytest.mark.slow
 

@@ -15,11 +15,7 @@ import time
 from typing import Any
 
 import pytest
-from cheaters import ScriptedProvider
-from deaths import DiesBeforeSending, DiesWhileMining, DiesWhileReplaying, MortalNode, VoteThenDie
 from eth_account.signers.local import LocalAccount
-from seats import submit_to_one_seat
-from validator_cast import Committee, Settled, VerifiableJob
 
 from chain.anvil import DevChain
 from chain.clients.market import MarketClient
@@ -27,6 +23,16 @@ from chain.results import CastVote
 from chain.rpc import Rpc
 from chain.sender import TxSender
 from chain.types import Evidence, Outcome
+from tests.validator.cheaters import ScriptedProvider
+from tests.validator.deaths import (
+    DiesBeforeSending,
+    DiesWhileMining,
+    DiesWhileReplaying,
+    MortalNode,
+    VoteThenDie,
+)
+from tests.validator.seats import submit_to_one_seat
+from tests.validator.validator_cast import Committee, Settled, VerifiableJob
 from validator.daemon import ValidatorNode
 from validator.state import Phase, Verification
 
