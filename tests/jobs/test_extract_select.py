@@ -18,7 +18,7 @@ def _tree(root: Path) -> set[str]:
     return {path.relative_to(root).as_posix() for path in root.rglob("*")}
 
 
-def test_select_writesOnlyTheChosenEntriesAndTheFoldersAboveThem(tmp_path: Path) -> None:
+def test_select_writes_only_the_chosen_entries_and_the_folders_above_them(tmp_path: Path) -> None:
     archive = tar_bytes(
         member("checkpoints", kind=tarfile.DIRTYPE),
         *(member(f"checkpoints/ckpt_{i}.pt", bytes([i]) * 100) for i in range(10)),
@@ -39,7 +39,7 @@ def test_select_writesOnlyTheChosenEntriesAndTheFoldersAboveThem(tmp_path: Path)
     assert os.listdir(tmp_path) == ["result"], "no staging folder may be left behind"
 
 
-def test_select_everythingGivesTheFullTree(tmp_path: Path) -> None:
+def test_select_everything_gives_the_full_tree(tmp_path: Path) -> None:
     archive = tar_bytes(
         member("a/b/c.txt", b"c"),
         member("a/d", kind=tarfile.DIRTYPE),
@@ -54,7 +54,7 @@ def test_select_everythingGivesTheFullTree(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_select_nothing_stillRefusesWhatAFullExtractionRefuses(name: str, tmp_path: Path) -> None:
+def test_select_nothing_still_refuses_what_a_full_extraction_refuses(name: str, tmp_path: Path) -> None:
     """Unchosen entries are read, checked and counted: a validator that extracts a few checkpoints of a
     result judges the same archives unusable as a requester who extracts all of it."""
     case = CASES[name]

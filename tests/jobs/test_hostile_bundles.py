@@ -419,7 +419,7 @@ def run(how: str, data: bytes, world: World, limits: BundleLimits | None) -> Non
 
 @pytest.mark.parametrize("how", ["extract", "repack"])
 @pytest.mark.parametrize("name", list(CASES))
-def test_hostileArchive_refusedWithNothingWritten(name: str, how: str, world: World) -> None:
+def test_hostile_archive_refused_with_nothing_written(name: str, how: str, world: World) -> None:
     case = CASES[name]
     data = case.build()
     before = world.snapshot()
@@ -440,7 +440,7 @@ def test_hostileArchive_refusedWithNothingWritten(name: str, how: str, world: Wo
     assert os.listdir(world.work) == []
 
 
-def test_controlCase_validArchiveExtractsInTheSameWorld(world: World) -> None:
+def test_control_case_valid_archive_extracts_in_the_same_world(world: World) -> None:
     """The checks above see writes: a harmless archive does change the world, inside dest only."""
     before = world.snapshot()
     run(
@@ -461,7 +461,7 @@ def test_controlCase_validArchiveExtractsInTheSameWorld(world: World) -> None:
     assert os.listdir(world.dest.parent) == ["bundle"]
 
 
-def test_gzipBomb_refusedLongBeforeItIsInflated(world: World) -> None:
+def test_gzip_bomb_refused_long_before_it_is_inflated(world: World) -> None:
     class Counted(io.BytesIO):
         taken = 0
 
@@ -480,12 +480,12 @@ def test_gzipBomb_refusedLongBeforeItIsInflated(world: World) -> None:
     assert inflated_when_refused < BOMB_BYTES / 3
 
 
-def test_bomb_acceptedUnderGenerousRatio_soTheRatioIsWhatRefusedIt(world: World) -> None:
+def test_bomb_accepted_under_generous_ratio_so_the_ratio_is_what_refused_it(world: World) -> None:
     extract_bundle(io.BytesIO(zero_tar_gz()), world.dest, BundleLimits(max_ratio=10_000))
     assert (world.dest / "bomb.bin").stat().st_size == BOMB_BYTES
 
 
-def test_refusal_leavesExistingEmptyDestInPlace(world: World) -> None:
+def test_refusal_leaves_existing_empty_dest_in_place(world: World) -> None:
     world.dest.mkdir()
     with pytest.raises(UnsafeArchive):
         extract_bundle(io.BytesIO(job_tar(member("../evil.txt", b"x"))), world.dest)
@@ -493,7 +493,7 @@ def test_refusal_leavesExistingEmptyDestInPlace(world: World) -> None:
     assert os.listdir(world.dest.parent) == ["bundle"]
 
 
-def test_absolutePathIntoTheWorld_refusedAndNotCreated(world: World) -> None:
+def test_absolute_path_into_the_world_refused_and_not_created(world: World) -> None:
     target = world.root / "sandbox" / "planted.txt"
     before = world.snapshot()
     with pytest.raises(UnsafeArchive, match="absolute path"):
@@ -502,7 +502,7 @@ def test_absolutePathIntoTheWorld_refusedAndNotCreated(world: World) -> None:
     assert world.snapshot() == before
 
 
-def test_symlinkIntoTheWorldThenWriteThroughIt_refusedAndNotCreated(world: World) -> None:
+def test_symlink_into_the_world_then_write_through_it_refused_and_not_created(world: World) -> None:
     sandbox = world.root / "sandbox"
     before = world.snapshot()
     archive = job_tar(

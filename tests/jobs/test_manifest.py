@@ -56,7 +56,7 @@ def problems_of(**changes: object) -> list[ManifestProblem]:
 # --- the valid fixture --------------------------------------------------------------------------------
 
 
-def test_fixture_loadsFromFolderFileAndBytes() -> None:
+def test_fixture_loads_from_folder_file_and_bytes() -> None:
     from_folder = load_manifest(FIXTURE)
     assert (
         from_folder
@@ -70,7 +70,7 @@ def test_fixture_loadsFromFolderFileAndBytes() -> None:
     assert from_folder.payment is None
 
 
-def test_fixture_toRequirements() -> None:
+def test_fixture_to_requirements() -> None:
     requirements = to_requirements(load_manifest(FIXTURE))
     assert requirements == JobRequirements(
         gpuCount=0,
@@ -85,7 +85,7 @@ def test_fixture_toRequirements() -> None:
     )
 
 
-def test_toRequirements_gpuJob_roundsCpusUpAndMapsEveryField() -> None:
+def test_to_requirements_gpu_job_rounds_cpus_up_and_maps_every_field() -> None:
     manifest = validate_manifest(
         manifest_data(
             **GPU_JOB,
@@ -104,7 +104,7 @@ def test_toRequirements_gpuJob_roundsCpusUpAndMapsEveryField() -> None:
 
 
 @pytest.mark.parametrize(("mode", "ordinal"), [("none", 0), ("segments", 1), ("shards", 2), ("replicate", 3)])
-def test_toRequirements_modeIsTheSolidityEnumOrdinal(mode: str, ordinal: int) -> None:
+def test_to_requirements_mode_is_the_solidity_enum_ordinal(mode: str, ordinal: int) -> None:
     changes: dict[str, object] = {"verification.mode": mode}
     if mode != "segments":
         changes["verification.checkpoint_interval"] = DELETE
@@ -116,13 +116,13 @@ def test_toRequirements_modeIsTheSolidityEnumOrdinal(mode: str, ordinal: int) ->
         assert requirements.samplesPerValidator == 0
 
 
-def test_manifest_isFrozen() -> None:
+def test_manifest_is_frozen() -> None:
     manifest = load_manifest(FIXTURE)
     with pytest.raises(pydantic.ValidationError):
         manifest.name = "other"
 
 
-def test_validateManifest_acceptsJsonInput() -> None:
+def test_validate_manifest_accepts_json_input() -> None:
     assert validate_manifest(json.loads(json.dumps(BASE))) == load_manifest(FIXTURE)
 
 
@@ -388,7 +388,7 @@ RULES: dict[str, tuple[dict[str, object], str, str | None, str]] = {
 
 
 @pytest.mark.parametrize("rule", list(RULES))
-def test_rule_refusedWithFieldValueAndWhatIsAllowed(rule: str) -> None:
+def test_rule_refused_with_field_value_and_what_is_allowed(rule: str) -> None:
     changes, field, shown, allowed = RULES[rule]
     problems = problems_of(**changes)
     assert len(problems) == 1, problems
@@ -403,7 +403,7 @@ def test_rule_refusedWithFieldValueAndWhatIsAllowed(rule: str) -> None:
         assert text == f"{field}: {shown} is not allowed; {problem.message}"
 
 
-def test_message_readsAsDocumented() -> None:
+def test_message_reads_as_documented() -> None:
     with pytest.raises(ManifestError) as caught:
         validate_manifest(manifest_data(**{"resources.gpu_memory_mib": -1}))
     assert str(caught.value) == "resources.gpu_memory_mib: -1 is not allowed; must be >= 0"
@@ -411,13 +411,13 @@ def test_message_readsAsDocumented() -> None:
     assert (field, value, message) == ("resources.gpu_memory_mib", -1, "must be >= 0")
 
 
-def test_missingField_readsAsMissing() -> None:
+def test_missing_field_reads_as_missing() -> None:
     with pytest.raises(ManifestError) as caught:
         validate_manifest(manifest_data(**{"resources.memory_mib": DELETE}))
     assert str(caught.value) == "resources.memory_mib: missing; required"
 
 
-def test_problemsInSeveralSections_allReportedAtOnce() -> None:
+def test_problems_in_several_sections_all_reported_at_once() -> None:
     problems = problems_of(**{"name": "Bad", "resources.cpus": -1, "verification.committee_size": 99})
     assert [problem.field for problem in problems] == [
         "name",
@@ -429,7 +429,7 @@ def test_problemsInSeveralSections_allReportedAtOnce() -> None:
     assert "  - resources.cpus: -1 is not allowed; must be > 0" in text.splitlines()
 
 
-def test_secretValue_neverEchoedInTheError() -> None:
+def test_secret_value_never_echoed_in_the_error() -> None:
     secret = "hf_" + "S3cr3t" * 6
     with pytest.raises(ManifestError) as caught:
         validate_manifest(manifest_data(**{"runtime.env": {"HUB": secret}}))
@@ -439,12 +439,12 @@ def test_secretValue_neverEchoedInTheError() -> None:
 
 
 @pytest.mark.parametrize("name", ["TOKENIZERS_PARALLELISM", "PYTHONHASHSEED", "OMP_NUM_THREADS", "KEYBOARD"])
-def test_env_ordinaryNames_accepted(name: str) -> None:
+def test_env_ordinary_names_accepted(name: str) -> None:
     manifest = validate_manifest(manifest_data(**{"runtime.env": {name: "1"}}))
     assert manifest.runtime.env == {name: "1"}
 
 
-def test_tolerance_notNeededOnCpuOrWithoutSegments() -> None:
+def test_tolerance_not_needed_on_cpu_or_without_segments() -> None:
     validate_manifest(manifest_data())  # CPU, segments, no tolerance: exact comparison
     validate_manifest(
         manifest_data(
@@ -454,13 +454,13 @@ def test_tolerance_notNeededOnCpuOrWithoutSegments() -> None:
     )
 
 
-def test_outputsPath_normalised() -> None:
+def test_outputs_path_normalised() -> None:
     assert (
         validate_manifest(manifest_data(**{"outputs.path": "./model//final/"})).outputs.path == "model/final"
     )
 
 
-def test_payment_exactTokenAmountsInBaseUnits() -> None:
+def test_payment_exact_token_amounts_in_base_units() -> None:
     manifest = validate_manifest(
         manifest_data(**{"payment.budget": "12.5", "payment.collateral": 3, "payment.validator_fee": 0.1})
     )
@@ -475,27 +475,27 @@ def test_payment_exactTokenAmountsInBaseUnits() -> None:
 # --- reading job.toml ---------------------------------------------------------------------------------
 
 
-def test_load_invalidToml_namesFileAndPosition() -> None:
+def test_load_invalid_toml_names_file_and_position() -> None:
     with pytest.raises(ManifestError, match=r"^job\.toml: not valid TOML: .*line 2, column 13"):
         load_manifest(b'name = "x"\nresources = ]\n')
 
 
-def test_load_notUtf8_refused() -> None:
+def test_load_not_utf8_refused() -> None:
     with pytest.raises(ManifestError, match=r"^job\.toml: not valid UTF-8"):
         load_manifest(b'name = "\xff"\n')
 
 
-def test_load_hugeFile_refusedBeforeParsing() -> None:
+def test_load_huge_file_refused_before_parsing() -> None:
     with pytest.raises(ManifestError, match="larger than 1024 KiB"):
         load_manifest(b"#" * (1024 * 1024 + 1))
 
 
-def test_load_missingFile_refused(tmp_path: Path) -> None:
+def test_load_missing_file_refused(tmp_path: Path) -> None:
     with pytest.raises(ManifestError, match=r"^job\.toml: missing"):
         load_manifest(tmp_path)
 
 
-def test_load_tomlTypes_wrongTypeNamed() -> None:
+def test_load_toml_types_wrong_type_named() -> None:
     text = (FIXTURE / "job.toml").read_text().replace("memory_mib = 512", 'memory_mib = "512"')
     with pytest.raises(ManifestError) as caught:
         load_manifest(text.encode())
@@ -504,7 +504,7 @@ def test_load_tomlTypes_wrongTypeNamed() -> None:
     )
 
 
-def test_manifestError_isAJobsErrorAndAValueError() -> None:
+def test_manifest_error_is_a_jobs_error_and_a_value_error() -> None:
     with pytest.raises(ManifestError) as caught:
         load_manifest(b"")
     assert isinstance(caught.value, JobsError) and isinstance(caught.value, ValueError)
@@ -513,7 +513,7 @@ def test_manifestError_isAJobsErrorAndAValueError() -> None:
 # --- JSON Schema ----------------------------------------------------------------------------------------
 
 
-def test_jsonSchema_describesEverySectionAndItsBounds() -> None:
+def test_json_schema_describes_every_section_and_its_bounds() -> None:
     schema = manifest_json_schema()
     json.dumps(schema)  # serialisable as the gateway will serve it
     assert set(schema["required"]) == {"name", "runtime", "resources", "verification", "outputs"}
@@ -533,5 +533,5 @@ def test_jsonSchema_describesEverySectionAndItsBounds() -> None:
     }
 
 
-def test_jsonSchema_isAManifestModelSchema() -> None:
+def test_json_schema_is_a_manifest_model_schema() -> None:
     assert manifest_json_schema() == Manifest.model_json_schema()

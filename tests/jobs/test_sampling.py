@@ -57,14 +57,14 @@ def trial_seed(label: str, trial: int) -> bytes:
     ("job_id", "count", "population"),
     [(0, 1, 1), (1, 3, 10), (7, 5, 6), (42, 4, 5), (2**64 + 3, 8, 250), (2**256 - 1, 5, 2**32 - 1)],
 )
-def test_sample_matchesTheDocumentedFormula(job_id: int, count: int, population: int) -> None:
+def test_sample_matches_the_documented_formula(job_id: int, count: int, population: int) -> None:
     for validator in DEV_ADDRESSES[:4]:
         assert sample_indices(SEED, job_id, validator, count, population) == reference_sample(
             SEED, job_id, validator, count, population
         )
 
 
-def test_sample_matchesTheFormulaWhenRepeatsAreRedrawn() -> None:
+def test_sample_matches_the_formula_when_repeats_are_redrawn() -> None:
     """Small populations with many repeats exercise the redraw rule, not just the first k candidates."""
     redrawn = 0
     for trial in range(60):
@@ -76,7 +76,7 @@ def test_sample_matchesTheFormulaWhenRepeatsAreRedrawn() -> None:
     assert redrawn > 10, "the trials must include draws whose first candidates repeat"
 
 
-def test_sample_isDeterministicSortedDistinctAndInRange() -> None:
+def test_sample_is_deterministic_sorted_distinct_and_in_range() -> None:
     for population, count in [(1, 1), (2, 2), (10, 3), (250, 5), (1000, 64)]:
         first = sample_indices(SEED, 9, VALIDATOR, count, population)
         assert first == sample_indices(SEED, 9, VALIDATOR, count, population)
@@ -85,19 +85,19 @@ def test_sample_isDeterministicSortedDistinctAndInRange() -> None:
         assert all(0 <= index < population for index in first)
 
 
-def test_sample_dependsOnSeedJobAndValidator() -> None:
+def test_sample_depends_on_seed_job_and_validator() -> None:
     base = sample_indices(SEED, 5, VALIDATOR, 6, 10_000)
     assert sample_indices(bytes(31) + b"\x01", 5, VALIDATOR, 6, 10_000) != base
     assert sample_indices(SEED, 6, VALIDATOR, 6, 10_000) != base
     assert sample_indices(SEED, 5, DEV_ADDRESSES[5], 6, 10_000) != base
 
 
-def test_sample_readsTheAddressNotItsSpelling() -> None:
+def test_sample_reads_the_address_not_its_spelling() -> None:
     lower = VALIDATOR.lower()
     assert sample_indices(SEED, 3, lower, 4, 100) == sample_indices(SEED, 3, VALIDATOR, 4, 100)
 
 
-def test_sample_countIsCappedByThePopulation() -> None:
+def test_sample_count_is_capped_by_the_population() -> None:
     assert sample_indices(SEED, 1, VALIDATOR, 10, 4) == [0, 1, 2, 3]
     assert sample_indices(SEED, 1, VALIDATOR, 1, 1) == [0]
     assert sample_indices(SEED, 1, VALIDATOR, 255, 255) == list(range(255))
@@ -105,7 +105,7 @@ def test_sample_countIsCappedByThePopulation() -> None:
     assert len(almost) == 254 and set(almost) < set(range(255))
 
 
-def test_sample_ofNothing() -> None:
+def test_sample_of_nothing() -> None:
     assert sample_indices(SEED, 1, VALIDATOR, 0, 10) == []
     assert sample_indices(SEED, 1, VALIDATOR, 3, 0) == []
 
@@ -118,19 +118,19 @@ def test_sample_ofNothing() -> None:
         (SEED, 1, -4, VALIDATOR, "count and population"),
     ],
 )
-def test_sample_refusesBadInputs(
+def test_sample_refuses_bad_inputs(
     seed: bytes, count: int, population: int, validator: str, message: str
 ) -> None:
     with pytest.raises(ValueError, match=message):
         sample_indices(seed, 1, validator, count, population)
 
 
-def test_sample_refusesAnAddressThatIsNotOne() -> None:
+def test_sample_refuses_an_address_that_is_not_one() -> None:
     with pytest.raises(ValueError):
         sample_indices(SEED, 1, "0x1234", 1, 4)
 
 
-def test_sample_everySubsetIsEquallyLikely() -> None:
+def test_sample_every_subset_is_equally_likely() -> None:
     """2 of 4: each of the six pairs ~1/6. Stepping past repeats (+1) would give neighbours 3/16 and the
     two non-adjacent pairs 2/16; 6000 draws tell those apart by more than 10 standard deviations."""
     trials = 6000
@@ -146,7 +146,7 @@ def test_sample_everySubsetIsEquallyLikely() -> None:
 # -- escape_probability and detection_bound -----------------------------------------------------------
 
 
-def test_escape_handCheckedSmallCases() -> None:
+def test_escape_hand_checked_small_cases() -> None:
     # 4 segments, 2 skipped: 1 sample misses them 2/4; 2 distinct samples must be the 2 done ones: 1/C(4,2).
     assert escape_probability(4, 2, 1) == pytest.approx(1 / 2)
     assert escape_probability(4, 2, 2) == pytest.approx(1 / 6)
@@ -157,20 +157,20 @@ def test_escape_handCheckedSmallCases() -> None:
     assert escape_probability(10, 5, 3) == pytest.approx(Fraction(10, 120))  # C(5,3)/C(10,3)
 
 
-def test_escape_isBelowTheIndependentDrawBound() -> None:
+def test_escape_is_below_the_independent_draw_bound() -> None:
     for population, skipped, samples in itertools.product([10, 50, 250], [1, 5, 10], [1, 3, 5]):
         f = skipped / population
         assert escape_probability(population, skipped, samples) <= (1 - f) ** samples + 1e-12
 
 
-def test_escape_refusesMoreSkippedThanThereAre() -> None:
+def test_escape_refuses_more_skipped_than_there_are() -> None:
     with pytest.raises(ValueError, match="skipped"):
         escape_probability(4, 5, 1)
     with pytest.raises(ValueError, match="skipped"):
         escape_probability(4, -1, 1)
 
 
-def test_detection_handCheckedSmallCases() -> None:
+def test_detection_hand_checked_small_cases() -> None:
     caught = 5 / 6  # escape_probability(4, 2, 2) == 1/6
     assert detection_bound(4, 2, 2, 1) == pytest.approx(caught)
     assert detection_bound(4, 2, 2, 2) == pytest.approx(caught**2)  # a strict majority of 2 is both
@@ -180,7 +180,7 @@ def test_detection_handCheckedSmallCases() -> None:
     assert detection_bound(4, 3, 2, 5) == pytest.approx(1.0)
 
 
-def test_detection_growsWithSamplesAndWithOddCommittees() -> None:
+def test_detection_grows_with_samples_and_with_odd_committees() -> None:
     by_samples = [detection_bound(100, 20, s, 3) for s in range(1, 12)]
     assert by_samples == sorted(by_samples) and by_samples[0] < by_samples[-1]
     # Each validator catches the skip more often than not here, so a larger (odd) majority helps.
@@ -189,14 +189,14 @@ def test_detection_growsWithSamplesAndWithOddCommittees() -> None:
     assert by_committee == sorted(by_committee) and by_committee[0] < by_committee[-1]
 
 
-def test_detection_aCommitteeCannotOutvoteWeakValidators() -> None:
+def test_detection_a_committee_cannot_outvote_weak_validators() -> None:
     """When each validator catches a skip less than half the time, majorities make it rarer, not likelier."""
     assert 1 - escape_probability(100, 5, 2) < 0.5
     by_committee = [detection_bound(100, 5, 2, c) for c in (1, 3, 5, 7)]
     assert by_committee == sorted(by_committee, reverse=True)
 
 
-def test_detection_theExamplesDefaultsCatchHalfSkippedAt99Percent() -> None:
+def test_detection_the_examples_defaults_catch_half_skipped_at_99_percent() -> None:
     """DESIGN.md's target: skipping half the work is caught with >= 99% per job, at the shipped defaults."""
     for name in ("digits_mlp", "lstm_series"):
         verification = tomllib.loads((EXAMPLES / name / "job.toml").read_text())["verification"]
@@ -205,7 +205,7 @@ def test_detection_theExamplesDefaultsCatchHalfSkippedAt99Percent() -> None:
         assert bound >= 0.99, (name, bound)
 
 
-def test_monteCarlo_withTheRealDrawAgreesWithTheBounds() -> None:
+def test_monte_carlo_with_the_real_draw_agrees_with_the_bounds() -> None:
     """3000 seeded jobs, a committee of 3, a provider that skipped the second half (one contiguous block).
 
     Per-validator escapes and per-job detections must sit within 4 standard deviations of the formulas."""
@@ -233,7 +233,7 @@ def test_monteCarlo_withTheRealDrawAgreesWithTheBounds() -> None:
 # -- the seed on chain --------------------------------------------------------------------------------
 
 
-def test_theSeedSamplingStartsFromIsTheContractsSeedOf(market: MarketClient) -> None:
+def test_the_seed_sampling_starts_from_is_the_contracts_seed_of(market: MarketClient) -> None:
     """Only the seed is derived on chain (no contract draws segments): a submitted job's `seedOf`, read
     through anvil, is what the validator's `seed_of(blockhash(submitBlock), jobId)` feeds the draw."""
     provider = market.with_account(dev_account(2))

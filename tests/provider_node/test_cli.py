@@ -41,7 +41,7 @@ def cli(anvil: AnvilProcess, deployments_dir: Path, tmp_path: Path, dev_chain: D
     return invoke
 
 
-def test_register_takesTheProbeAndTheOverrides(cli: Any, market: MarketClient, tmp_path: Path) -> None:
+def test_register_takes_the_probe_and_the_overrides(cli: Any, market: MarketClient, tmp_path: Path) -> None:
     out = cli(
         "register",
         "--price",
@@ -69,7 +69,7 @@ def test_register_takesTheProbeAndTheOverrides(cli: Any, market: MarketClient, t
     assert market.account_of(ADDRESS).role == Role.PROVIDER
 
 
-def test_stake_unstake_withdraw_andStatusFollowTheChain(cli: Any, dev_chain: DevChain) -> None:
+def test_stake_unstake_withdraw_and_status_follow_the_chain(cli: Any, dev_chain: DevChain) -> None:
     cli("register", "--price", "1")
     assert cli("stake", "150")["totalStake"] == str(tokens(150))
     permitted = cli("stake", "50", "--permit")
@@ -90,7 +90,7 @@ def test_stake_unstake_withdraw_andStatusFollowTheChain(cli: Any, dev_chain: Dev
     assert "nothing to withdraw" in nothing["message"]
 
 
-def test_status_countsJobsFromEvents_andWithdrawPaysEarnings(
+def test_status_counts_jobs_from_events_and_withdraw_pays_earnings(
     cli: Any, market: MarketClient, dev_chain: DevChain
 ) -> None:
     cli("register", "--price", "1")
@@ -114,7 +114,7 @@ def test_status_countsJobsFromEvents_andWithdrawPaysEarnings(
     assert out["earnings"] == str(tokens(10)) and out["reward"] == status["rewardOwed"]
 
 
-def test_errorsAreOneDecodedLine(cli: Any) -> None:
+def test_errors_are_one_decoded_line(cli: Any) -> None:
     cli("register", "--price", "1")
     too_much = cli("unstake", "10", ok=False)
     assert "has 0 CROWD of free stake; 10 CROWD needed" in too_much["message"]
@@ -122,7 +122,7 @@ def test_errorsAreOneDecodedLine(cli: Any) -> None:
     assert "999999 CROWD needed" in broke["message"]
 
 
-def test_theKeyMayComeFromAnEncryptedKeystore(
+def test_the_key_may_come_from_an_encrypted_keystore(
     anvil: AnvilProcess, deployments_dir: Path, tmp_path: Path, dev_chain: DevChain
 ) -> None:
     keystore = write_keystore(tmp_path / "key.json", dev_account(KEY_INDEX), "s3cret", iterations=2)

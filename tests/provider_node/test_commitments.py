@@ -26,7 +26,7 @@ def h(data: bytes) -> bytes:
 LEAVES = [h(bytes([i])) for i in range(5)]
 
 
-def test_merkle_root_followsTheDocumentedRule() -> None:
+def test_merkle_root_follows_the_documented_rule() -> None:
     a, b, c, d, e = LEAVES
     assert merkle_root([]) == EMPTY_ROOT == bytes(32)
     assert merkle_root([a]) == a
@@ -37,13 +37,13 @@ def test_merkle_root_followsTheDocumentedRule() -> None:
     assert merkle_root([a, b, c, d, e]) == h(h(h(a + b) + h(c + d)) + e)
 
 
-def test_merkle_root_refusesLeavesThatAreNotDigests() -> None:
+def test_merkle_root_refuses_leaves_that_are_not_digests() -> None:
     with pytest.raises(CommitmentError, match="32-byte"):
         merkle_root([b"short"])
 
 
 @pytest.mark.parametrize("count", [1, 2, 3, 5, 8, 13])
-def test_merkle_proof_verifiesEveryLeafAndNothingElse(count: int) -> None:
+def test_merkle_proof_verifies_every_leaf_and_nothing_else(count: int) -> None:
     leaves = [h(b"%d" % i) for i in range(count)]
     root = merkle_root(leaves)
     for index, leaf in enumerate(leaves):
@@ -59,7 +59,7 @@ def write_manifest(folder: Path, document: object) -> None:
     (folder / "checkpoints" / "manifest.json").write_text(json.dumps(document))
 
 
-def test_checkpoint_digests_readsTheJobsListInIndexOrder(tmp_path: Path) -> None:
+def test_checkpoint_digests_reads_the_jobs_list_in_index_order(tmp_path: Path) -> None:
     a, b, c = LEAVES[:3]
     write_manifest(
         tmp_path,
@@ -76,7 +76,7 @@ def test_checkpoint_digests_readsTheJobsListInIndexOrder(tmp_path: Path) -> None
     assert (commitment.root, commitment.count) == (merkle_root([a, b, c]), 3)
 
 
-def test_checkpoint_digests_withoutAManifestIsEmpty(tmp_path: Path) -> None:
+def test_checkpoint_digests_without_a_manifest_is_empty(tmp_path: Path) -> None:
     assert checkpoint_digests(tmp_path) == []
     assert checkpoint_commitment(tmp_path).root == EMPTY_ROOT
 
@@ -90,13 +90,13 @@ def test_checkpoint_digests_withoutAManifestIsEmpty(tmp_path: Path) -> None:
         ({"nothing": []}, "a list under 'checkpoints'"),
     ],
 )
-def test_checkpoint_digests_refusesAMalformedList(tmp_path: Path, document: object, words: str) -> None:
+def test_checkpoint_digests_refuses_a_malformed_list(tmp_path: Path, document: object, words: str) -> None:
     write_manifest(tmp_path, document)
     with pytest.raises(CommitmentError, match=words):
         checkpoint_digests(tmp_path)
 
 
-def test_checkpoint_digests_neverFollowsASymlink(tmp_path: Path) -> None:
+def test_checkpoint_digests_never_follows_a_symlink(tmp_path: Path) -> None:
     secret = tmp_path / "elsewhere.json"
     secret.write_text(json.dumps(["aa" * 32]))
     (tmp_path / "out" / "checkpoints").mkdir(parents=True)

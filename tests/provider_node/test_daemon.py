@@ -47,7 +47,7 @@ def submitted_args(market: MarketClient, job_id: int) -> dict[str, object]:
     return next(e.args for e in view.events if e.name == "ResultSubmitted")
 
 
-def test_node_claimsRunsPinsAndSubmitsTheCommitment(
+def test_node_claims_runs_pins_and_submits_the_commitment(
     make_node: NodeFactory, provider: MarketClient, requester: MarketClient, store: EmbeddedStore, tmp_path
 ) -> None:
     job_id = post_job(requester, make_bundle(store, tmp_path / "job"))
@@ -75,7 +75,7 @@ def test_node_claimsRunsPinsAndSubmitsTheCommitment(
     assert record.result["energy"]["method"] and record.result["kwh"] is not None  # type: ignore[index]
 
 
-def test_node_logsWhyItSkipsEachJob(
+def test_node_logs_why_it_skips_each_job(
     make_node: NodeFactory,
     provider: MarketClient,
     requester: MarketClient,
@@ -116,7 +116,7 @@ def test_node_logsWhyItSkipsEachJob(
     assert node.wait_idle(30)
 
 
-def test_aFailedExecutionSubmitsNothing(
+def test_a_failed_execution_submits_nothing(
     make_node: NodeFactory,
     provider: MarketClient,
     requester: MarketClient,
@@ -139,7 +139,7 @@ def test_aFailedExecutionSubmitsNothing(
     )
 
 
-def test_anOutputPathThroughASymlinkIsNeverPacked(
+def test_an_output_path_through_a_symlink_is_never_packed(
     make_node: NodeFactory, provider: MarketClient, requester: MarketClient, store: EmbeddedStore, tmp_path
 ) -> None:
     secret = tmp_path / "host-secrets"
@@ -155,7 +155,7 @@ def test_anOutputPathThroughASymlinkIsNeverPacked(
     assert requester.status_of(job_id) == JobStatus.CLAIMED
 
 
-def test_aJobThatFailedHereIsNotClaimedAgainWhenItReopens(
+def test_a_job_that_failed_here_is_not_claimed_again_when_it_reopens(
     make_node: NodeFactory,
     provider: MarketClient,
     requester: MarketClient,
@@ -174,7 +174,7 @@ def test_aJobThatFailedHereIsNotClaimedAgainWhenItReopens(
     assert "it failed on this node before: the job failed by its own fault" in report.skipped[job_id]
 
 
-def test_aResultFinishedBeforeAStopIsSubmittedAfterTheRestart(
+def test_a_result_finished_before_a_stop_is_submitted_after_the_restart(
     make_node: NodeFactory, provider: MarketClient, requester: MarketClient, store: EmbeddedStore, tmp_path
 ) -> None:
     job_id = post_job(requester, make_bundle(store, tmp_path / "job"))

@@ -61,7 +61,7 @@ def containers_of(docker_client: Any, executor: DockerExecutor) -> list[Any]:
     return list(docker_client.containers.list(all=True, filters={"label": label}))
 
 
-def test_jobRunsInDocker_andItsPinnedOutputIsSubmitted(
+def test_job_runs_in_docker_and_its_pinned_output_is_submitted(
     make_node: NodeFactory,
     provider: MarketClient,
     requester: MarketClient,
@@ -95,7 +95,7 @@ def test_jobRunsInDocker_andItsPinnedOutputIsSubmitted(
     assert not containers_of(docker_client, executor), "finished containers are removed"
 
 
-def test_imagesTheEngineLacksAreSkippedWithTheReason(
+def test_images_the_engine_lacks_are_skipped_with_the_reason(
     make_node: NodeFactory,
     provider: MarketClient,
     requester: MarketClient,
@@ -121,7 +121,7 @@ def test_imagesTheEngineLacksAreSkippedWithTheReason(
     )
 
 
-def test_twoProvidersRaceForOneJob_exactlyOneRunsIt(
+def test_two_providers_race_for_one_job_exactly_one_runs_it(
     make_node: NodeFactory,
     provider: MarketClient,
     provider_b: MarketClient,

@@ -82,7 +82,7 @@ def gateway() -> Iterator[StubGateway]:
     stub.server.server_close()
 
 
-def test_log_pusher_signsBatchesAsTheGatewayVerifiesThem(gateway: StubGateway) -> None:
+def test_log_pusher_signs_batches_as_the_gateway_verifies_them(gateway: StubGateway) -> None:
     account = dev_account(2)
     pusher = LogPusher(gateway.url, account, 31337, 7, flush_interval_s=0.05)
     for i in range(5):
@@ -101,7 +101,7 @@ def test_log_pusher_signsBatchesAsTheGatewayVerifiesThem(gateway: StubGateway) -
         assert headers["X-Crowd-Address"] == account.address
 
 
-def test_log_pusher_continuesWhereTheGatewaysLogEndsAfterAConflict(gateway: StubGateway) -> None:
+def test_log_pusher_continues_where_the_gateways_log_ends_after_a_conflict(gateway: StubGateway) -> None:
     gateway.conflict_at = 4  # a restarted node replays lines the gateway holds with other content
     pusher = LogPusher(gateway.url, dev_account(2), 31337, 7, flush_interval_s=0.05)
     pusher.add("replayed")
@@ -109,7 +109,7 @@ def test_log_pusher_continuesWhereTheGatewaysLogEndsAfterAConflict(gateway: Stub
     assert [line["seq"] for line in gateway.lines()] == [4]
 
 
-def test_log_pusher_neverBlocksWhenTheGatewayIsDown() -> None:
+def test_log_pusher_never_blocks_when_the_gateway_is_down() -> None:
     pusher = LogPusher(f"http://127.0.0.1:{free_port()}", dev_account(2), 31337, 7, close_timeout_s=0.5)
     began = time.monotonic()
     for i in range(1000):
@@ -119,7 +119,7 @@ def test_log_pusher_neverBlocksWhenTheGatewayIsDown() -> None:
     assert pusher.sent == 0 and pusher.failures >= 1
 
 
-def test_node_relaysTheJobsLog_andAnUnreachableGatewayNeverStopsAJob(
+def test_node_relays_the_jobs_log_and_an_unreachable_gateway_never_stops_a_job(
     make_node: Callable[..., ProviderNode],
     provider: MarketClient,
     provider_b: MarketClient,
@@ -145,7 +145,7 @@ def test_node_relaysTheJobsLog_andAnUnreachableGatewayNeverStopsAJob(
     assert all(push["path"] == f"/jobs/{relayed}/logs" for push in gateway.pushes)
 
 
-def test_pack_output_isAPureFunctionOfTheFolder(tmp_path: Path) -> None:
+def test_pack_output_is_a_pure_function_of_the_folder(tmp_path: Path) -> None:
     def build(root: Path, mtime: int) -> Path:
         (root / "checkpoints").mkdir(parents=True)
         (root / "checkpoints" / "c0.bin").write_bytes(b"c0")

@@ -35,7 +35,7 @@ def manifest(**changes: object) -> Manifest:
     return validate_manifest(tomllib.loads(manifest_text(**changes)))  # type: ignore[arg-type]
 
 
-def test_check_spec_acceptsAJobThatFits() -> None:
+def test_check_spec_accepts_a_job_that_fits() -> None:
     assert check_spec(spec(), OFFER) is None
 
 
@@ -62,18 +62,18 @@ def test_check_spec_acceptsAJobThatFits() -> None:
         ({"requester": ME}, {}, "posted by this node's own account"),
     ],
 )
-def test_check_spec_saysWhyItSkips(
+def test_check_spec_says_why_it_skips(
     changes: dict[str, object], offer_changes: dict[str, object], words: str
 ) -> None:
     reason = check_spec(spec(**changes), dataclasses.replace(OFFER, **offer_changes))
     assert reason is not None and words in reason
 
 
-def test_budget_per_hour_isTheBudgetOverTheRunTimeoutInHours() -> None:
+def test_budget_per_hour_is_the_budget_over_the_run_timeout_in_hours() -> None:
     assert budget_per_hour(spec(budget=tokens(3), run_timeout=1800)) == tokens(6)
 
 
-def test_check_manifest_asksTheImageCheckAndComparesResources() -> None:
+def test_check_manifest_asks_the_image_check_and_compares_resources() -> None:
     seen: list[ImageRef] = []
 
     def absent(image: ImageRef) -> str:
@@ -88,14 +88,14 @@ def test_check_manifest_asksTheImageCheckAndComparesResources() -> None:
     assert check_manifest(manifest(), OFFER, lambda image: None) is None
 
 
-def test_risk_reasons_nameATimeoutThatReachesTheDeadlineAndAHighCollateral() -> None:
+def test_risk_reasons_name_a_timeout_that_reaches_the_deadline_and_a_high_collateral() -> None:
     assert risk_reasons(manifest(timeout_s=60), spec(), 30) == []
     risks = risk_reasons(manifest(timeout_s=3590), spec(collateral=tokens(20)), 30)
     assert any("must be submitted within 3600 s" in r for r in risks)
     assert any("collateral (20 CROWD) is more than it pays (10 CROWD)" in r for r in risks)
 
 
-def test_rank_putsTheBestPayFirstAndSpreadsTiesAcrossNodes() -> None:
+def test_rank_puts_the_best_pay_first_and_spreads_ties_across_nodes() -> None:
     jobs = [(1, spec()), (2, spec(budget=tokens(20))), (3, spec())]
     assert rank(jobs, ME)[0] == 2
     assert rank(jobs, ME, tie_break=False) == [2, 1, 3]

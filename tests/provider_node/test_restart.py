@@ -128,7 +128,7 @@ def restarted(
 
 
 @pytest.mark.parametrize("saved_phase", ["as saved", "claimed"])
-def test_killedNode_reattachesToItsContainerAndSubmits(
+def test_killed_node_reattaches_to_its_container_and_submits(
     killed_node: KilledNode,
     provider: MarketClient,
     store: EmbeddedStore,
@@ -162,7 +162,7 @@ def test_killedNode_reattachesToItsContainerAndSubmits(
         node.executor.close()  # type: ignore[attr-defined]
 
 
-def test_killedNode_pastItsDeadline_submitsNothingAndTheJobExpires(
+def test_killed_node_past_its_deadline_submits_nothing_and_the_job_expires(
     killed_node: KilledNode,
     provider: MarketClient,
     requester: MarketClient,

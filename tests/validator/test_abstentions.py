@@ -69,7 +69,7 @@ def assert_settled_unverified(
 
 @pytest.mark.filterwarnings("ignore:The 'strict' parameter:FutureWarning")  # ipfshttpclient on urllib3
 @pytest.mark.parametrize("bundle_cached", [True, False], ids=["result-fetch", "bundle-fetch"])
-def test_storeDown_validatorAbstainsWithTheReason_notAgainstTheProvider(
+def test_store_down_validator_abstains_with_the_reason_not_against_the_provider(
     bundle_cached: bool,
     requester: MarketClient,
     digits_job: VerifiableJob,
@@ -118,7 +118,7 @@ def absent_image_job(
     return VerifiableJob(folder, store.add_bytes(buffer.getvalue()), digits_job.image)
 
 
-def test_jobImageMissingHere_validatorAbstains_notAgainstTheProvider(
+def test_job_image_missing_here_validator_abstains_not_against_the_provider(
     requester: MarketClient,
     absent_image_job: VerifiableJob,
     store: EmbeddedStore,

@@ -128,7 +128,7 @@ def assert_provider_slashed_and_requester_refunded(
     assert not settled.named("ProviderPaid") and not settled.named("JobReopened")
 
 
-def test_honestProvider_isAcceptedByTheCommittee_andPaid(
+def test_honest_provider_is_accepted_by_the_committee_and_paid(
     requester: MarketClient,
     store: EmbeddedStore,
     digits_job: VerifiableJob,
@@ -193,7 +193,7 @@ def test_honestProvider_isAcceptedByTheCommittee_andPaid(
     assert requester.status_of(job_id) == JobStatus.CLOSED
 
 
-def test_providerSkippingSteps_isRejected_andSlashed(
+def test_provider_skipping_steps_is_rejected_and_slashed(
     requester: MarketClient,
     digits_job: VerifiableJob,
     cheater: ScriptedProvider,
@@ -211,7 +211,7 @@ def test_providerSkippingSteps_isRejected_andSlashed(
     assert_provider_slashed_and_requester_refunded(settled, before, after, requester, submitted.job_id)
 
 
-def test_randomFinalModel_isRejected_andTheJobReopens(
+def test_random_final_model_is_rejected_and_the_job_reopens(
     requester: MarketClient,
     digits_job: VerifiableJob,
     cheater: ScriptedProvider,
@@ -243,7 +243,7 @@ def test_randomFinalModel_isRejected_andTheJobReopens(
         assert before.delta(after, DEV_ADDRESSES[index]) == {"balance": spec.validator_fee}
 
 
-def test_providerTrainingOnOtherData_isRejected_andSlashed(
+def test_provider_training_on_other_data_is_rejected_and_slashed(
     requester: MarketClient,
     digits_job: VerifiableJob,
     cheater: ScriptedProvider,
@@ -260,7 +260,7 @@ def test_providerTrainingOnOtherData_isRejected_andSlashed(
     assert_provider_slashed_and_requester_refunded(settled, before, after, requester, submitted.job_id)
 
 
-def test_providerWithholdingCheckpointFiles_isRejected_andSlashed(
+def test_provider_withholding_checkpoint_files_is_rejected_and_slashed(
     requester: MarketClient,
     digits_job: VerifiableJob,
     cheater: ScriptedProvider,
@@ -277,7 +277,7 @@ def test_providerWithholdingCheckpointFiles_isRejected_andSlashed(
     assert_provider_slashed_and_requester_refunded(settled, before, after, requester, submitted.job_id)
 
 
-def test_providerWithholdingTheWholeResult_isRejectedOnceItHadItsTime(
+def test_provider_withholding_the_whole_result_is_rejected_once_it_had_its_time(
     requester: MarketClient,
     digits_job: VerifiableJob,
     cheater: ScriptedProvider,
@@ -310,7 +310,7 @@ def test_providerWithholdingTheWholeResult_isRejectedOnceItHadItsTime(
     assert_provider_slashed_and_requester_refunded(settled, before, after, requester, submitted.job_id)
 
 
-def test_lazyValidator_isOutvotedByHonestOnes_andSlashed(
+def test_lazy_validator_is_outvoted_by_honest_ones_and_slashed(
     requester: MarketClient,
     digits_job: VerifiableJob,
     cheater: ScriptedProvider,

@@ -181,7 +181,7 @@ def committed_value(out: Path, store: EmbeddedStore, *, checkpoints: bool) -> by
 
 
 @pytest.mark.parametrize("variant", ["replicate-root", "replicate-cid"])
-def test_replicate_honestProvider_isAcceptedByWholeReruns(
+def test_replicate_honest_provider_is_accepted_by_whole_reruns(
     variant: str,
     requester: MarketClient,
     bundles: dict[str, tuple[Path, Cid]],
@@ -213,7 +213,7 @@ def test_replicate_honestProvider_isAcceptedByWholeReruns(
 
 
 @pytest.mark.parametrize("variant", ["replicate-root", "replicate-cid"])
-def test_replicate_providerWhoseResultDiffers_isRejected_andSlashed(
+def test_replicate_provider_whose_result_differs_is_rejected_and_slashed(
     variant: str,
     requester: MarketClient,
     bundles: dict[str, tuple[Path, Cid]],
@@ -276,7 +276,7 @@ def forge_shards(script: ModuleType, out: Path, *, computed: int) -> list[bytes]
     return [bytes.fromhex(entry["digest"]) for entry in entries]
 
 
-def test_shards_honestProvider_isAccepted_eachValidatorCheckingItsOwnSample(
+def test_shards_honest_provider_is_accepted_each_validator_checking_its_own_sample(
     requester: MarketClient,
     bundles: dict[str, tuple[Path, Cid]],
     make_committee: CommitteeFactory,
@@ -301,7 +301,7 @@ def test_shards_honestProvider_isAccepted_eachValidatorCheckingItsOwnSample(
     assert_paid(settled, before, requester, job_id)
 
 
-def test_shards_providerFakingShards_isRejectedWithTheShardAsEvidence(
+def test_shards_provider_faking_shards_is_rejected_with_the_shard_as_evidence(
     requester: MarketClient,
     bundles: dict[str, tuple[Path, Cid]],
     store: EmbeddedStore,
@@ -339,7 +339,7 @@ def test_shards_providerFakingShards_isRejectedWithTheShardAsEvidence(
 # -- none --------------------------------------------------------------------------------------------
 
 
-def test_modeNone_nothingIsReexecuted_andTheJobIsAcceptedWhenTheWindowCloses(
+def test_mode_none_nothing_is_reexecuted_and_the_job_is_accepted_when_the_window_closes(
     requester: MarketClient,
     bundles: dict[str, tuple[Path, Cid]],
     store: EmbeddedStore,

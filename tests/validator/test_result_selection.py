@@ -58,7 +58,7 @@ def _fetched(tmp_path: Path, mode: VerificationMode, tolerance: float | None = N
 
 
 @pytest.mark.parametrize("tolerance", [None, 0.01])
-def test_segments_extractsTheListTheSampleTheLastCheckpointAndTheModel(
+def test_segments_extracts_the_list_the_sample_the_last_checkpoint_and_the_model(
     tmp_path: Path, tolerance: float | None
 ) -> None:
     extracted, submission = _fetched(tmp_path, VerificationMode.SEGMENTS, tolerance)
@@ -76,6 +76,8 @@ def test_segments_extractsTheListTheSampleTheLastCheckpointAndTheModel(
 
 
 @pytest.mark.parametrize("mode", [VerificationMode.SHARDS, VerificationMode.REPLICATE])
-def test_shardsAndReplicate_extractOnlyTheCheckpointList(tmp_path: Path, mode: VerificationMode) -> None:
+def test_shards_and_replicate_extract_only_the_checkpoint_list(
+    tmp_path: Path, mode: VerificationMode
+) -> None:
     extracted, _ = _fetched(tmp_path, mode)
     assert extracted == {"checkpoints/manifest.json"}

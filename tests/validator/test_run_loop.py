@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 POLL_S = 60.0
 
 
-def test_run_settlesRightAfterItsVote_andStopsAtOnceWhileIdle(
+def test_run_settles_right_after_its_vote_and_stops_at_once_while_idle(
     requester: MarketClient, digits_job: VerifiableJob, provider: ScriptedProvider, make_node: Any
 ) -> None:
     job_id, seat = submit_to_one_seat(requester, digits_job.cid, provider)

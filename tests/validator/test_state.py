@@ -46,7 +46,7 @@ def seat(job_id: int = 7, attempt: int = 1, **changes: Any) -> Verification:
     return replace(record, **changes)
 
 
-def test_aRecordComesBackWhole(store: VerificationStore, path: Path) -> None:
+def test_a_record_comes_back_whole(store: VerificationStore, path: Path) -> None:
     assert path.is_file(), "the store creates its folder and file"
     written = store.put(
         seat(
@@ -72,19 +72,19 @@ def test_aRecordComesBackWhole(store: VerificationStore, path: Path) -> None:
 
 
 @pytest.mark.parametrize("approve", [True, False, None])
-def test_aVerdictOfEachKindRoundTrips(store: VerificationStore, approve: bool | None) -> None:
+def test_a_verdict_of_each_kind_round_trips(store: VerificationStore, approve: bool | None) -> None:
     store.put(seat(approve=approve, cpu_s=None, evidence=None))
     got = store.get(7, 1)
     assert got is not None and got.approve is approve and got.cpu_s is None and got.evidence is None
 
 
-def test_anUnknownSeatIsNone(store: VerificationStore) -> None:
+def test_an_unknown_seat_is_none(store: VerificationStore) -> None:
     store.put(seat())
     assert store.get(7, 2) is None
     assert store.get(8, 1) is None
 
 
-def test_putStampsTheTime(store: VerificationStore) -> None:
+def test_put_stamps_the_time(store: VerificationStore) -> None:
     before = time.time()
     written = store.put(seat())
     assert before <= written.updated_at <= time.time()
@@ -92,7 +92,7 @@ def test_putStampsTheTime(store: VerificationStore) -> None:
     assert got is not None and got.updated_at == written.updated_at
 
 
-def test_recordsSurviveReopening(path: Path) -> None:
+def test_records_survive_reopening(path: Path) -> None:
     """A restarted node finds the verdict it had reached, with the phase that says what to do next."""
     first = VerificationStore(path)
     first.put(seat(phase=Phase.VOTING, approve=True, evidence={"segment": 3}, tries=1))
@@ -109,7 +109,7 @@ def test_recordsSurviveReopening(path: Path) -> None:
         again.close()
 
 
-def test_aWriteSurvivesAProcessThatDiesWithoutClosing(path: Path) -> None:
+def test_a_write_survives_a_process_that_dies_without_closing(path: Path) -> None:
     """Every put is committed at once: a node killed right after writing `voting` leaves it on disk."""
     script = textwrap.dedent(
         f"""
@@ -130,7 +130,7 @@ def test_aWriteSurvivesAProcessThatDiesWithoutClosing(path: Path) -> None:
         reopened.close()
 
 
-def test_phaseTransitionsReplaceTheSeatsRow(store: VerificationStore) -> None:
+def test_phase_transitions_replace_the_seats_row(store: VerificationStore) -> None:
     """The daemon's path: pending -> voting (verdict) -> voted (tx) -> finalized (outcome); one row."""
     record = store.put(seat())
     record = store.update(record, tries=record.tries + 1)
@@ -151,14 +151,14 @@ def test_phaseTransitionsReplaceTheSeatsRow(store: VerificationStore) -> None:
     assert final.reason == "4 checks matched"  # fields not changed are kept
 
 
-def test_updateReturnsWhatItStored(store: VerificationStore) -> None:
+def test_update_returns_what_it_stored(store: VerificationStore) -> None:
     record = store.put(seat())
     updated = store.update(record, phase=Phase.ABSTAINED, reason="window closed")
     assert updated == store.get(7, 1)
     assert updated.phase is Phase.ABSTAINED and updated.slot == record.slot
 
 
-def test_triesCountAcrossUpdatesAndRestarts(path: Path) -> None:
+def test_tries_count_across_updates_and_restarts(path: Path) -> None:
     store = VerificationStore(path)
     record = store.put(seat())
     for _ in range(3):
@@ -175,14 +175,14 @@ def test_triesCountAcrossUpdatesAndRestarts(path: Path) -> None:
         again.close()
 
 
-def test_eachAttemptOfAJobIsItsOwnSeat(store: VerificationStore) -> None:
+def test_each_attempt_of_a_job_is_its_own_seat(store: VerificationStore) -> None:
     """A job that reopened after a rejection is submitted again: attempt 2 must not overwrite attempt 1."""
     store.put(seat(attempt=1, phase=Phase.FINALIZED, outcome="rejected"))
     store.put(seat(attempt=2, phase=Phase.PENDING))
     assert [(r.attempt, r.phase) for r in store.records()] == [(1, Phase.FINALIZED), (2, Phase.PENDING)]
 
 
-def test_recordsAreListedByPhaseInJobOrder(store: VerificationStore) -> None:
+def test_records_are_listed_by_phase_in_job_order(store: VerificationStore) -> None:
     phases = [Phase.VOTED, Phase.PENDING, Phase.ABSTAINED, Phase.PENDING, Phase.FINALIZED, Phase.VOTING]
     for job_id, phase in zip([50, 4, 12, 9, 1, 30], phases, strict=True):
         store.put(seat(job_id=job_id, phase=phase))
@@ -194,13 +194,13 @@ def test_recordsAreListedByPhaseInJobOrder(store: VerificationStore) -> None:
     assert store.records([Phase.FINALIZED])[0].job_id == 1
 
 
-def test_openPhasesAreTheOnesTheDaemonStillActsOn() -> None:
+def test_open_phases_are_the_ones_the_daemon_still_acts_on() -> None:
     assert {Phase.PENDING, Phase.VOTING, Phase.VOTED} == OPEN_PHASES
     assert seat(phase=Phase.VOTED).open and not seat(phase=Phase.ABSTAINED).open
     assert not seat(phase=Phase.FINALIZED).open
 
 
-def test_toJsonIsPlainJson(store: VerificationStore) -> None:
+def test_to_json_is_plain_json(store: VerificationStore) -> None:
     record = store.put(seat(phase=Phase.VOTED, approve=True, evidence={"segment": 1}, segments=["init"]))
     data = json.loads(json.dumps(record.to_json()))
     assert data["phase"] == "voted" and data["approve"] is True
@@ -208,7 +208,7 @@ def test_toJsonIsPlainJson(store: VerificationStore) -> None:
     assert set(data) >= {"job_id", "attempt", "slot", "last_block", "cpu_s", "vote_tx", "outcome", "tries"}
 
 
-def test_workerThreadsShareOneStore(store: VerificationStore) -> None:
+def test_worker_threads_share_one_store(store: VerificationStore) -> None:
     """The daemon's verification workers write from their own threads."""
 
     def work(job_id: int) -> None:

@@ -62,7 +62,7 @@ def me(market: MarketClient) -> MarketClient:
     return market.with_account(dev_account(KEY_INDEX))
 
 
-def test_register_stakesTheMinimumAndJoinsTheList(cli: Cli, me: MarketClient) -> None:
+def test_register_stakes_the_minimum_and_joins_the_list(cli: Cli, me: MarketClient) -> None:
     before = me.validators()
     out = cli("register")
     assert out["address"] == ADDRESS
@@ -74,7 +74,7 @@ def test_register_stakesTheMinimumAndJoinsTheList(cli: Cli, me: MarketClient) ->
     assert me.token.balance_of() == FUNDING - MINIMUM
 
 
-def test_register_withMoreStake_thenTopsUpOnceRegistered(cli: Cli, me: MarketClient) -> None:
+def test_register_with_more_stake_then_tops_up_once_registered(cli: Cli, me: MarketClient) -> None:
     first = cli("register", "--stake", "250.5")
     assert first["stake"] == str(tokens("250.5")) and first["index"] is not None
     again = cli("register", "--stake", "10")
@@ -86,7 +86,9 @@ def test_register_withMoreStake_thenTopsUpOnceRegistered(cli: Cli, me: MarketCli
     assert me.account_of().stake == tokens("260.5")
 
 
-def test_status_showsTheStakeAndTheSeatsOfTheDataDir(cli: Cli, me: MarketClient, tmp_path: Path) -> None:
+def test_status_shows_the_stake_and_the_seats_of_the_data_dir(
+    cli: Cli, me: MarketClient, tmp_path: Path
+) -> None:
     data_dir = tmp_path / "validator"
     fresh = cli("status", "--data-dir", str(data_dir))
     assert fresh["address"] == ADDRESS and fresh["verifications"] == []
@@ -127,7 +129,7 @@ def test_status_showsTheStakeAndTheSeatsOfTheDataDir(cli: Cli, me: MarketClient,
     assert seats[1]["evidence"]["segment"] == 6 and seats[1]["cpu_s"] == 3.5
 
 
-def test_status_inWordsListsEverySeat(
+def test_status_in_words_lists_every_seat(
     anvil: AnvilProcess, deployments_dir: Path, tmp_path: Path, dev_chain: DevChain
 ) -> None:
     data_dir = tmp_path / "validator"
@@ -166,7 +168,9 @@ def test_status_inWordsListsEverySeat(
     )
 
 
-def test_register_refusesAStakeBelowTheMinimumBeforeStakingAnything(cli: Cli, me: MarketClient) -> None:
+def test_register_refuses_a_stake_below_the_minimum_before_staking_anything(
+    cli: Cli, me: MarketClient
+) -> None:
     out = cli("register", "--stake", "50", ok=False)
     assert out["error"] == "ValueError"
     assert (
@@ -178,7 +182,7 @@ def test_register_refusesAStakeBelowTheMinimumBeforeStakingAnything(cli: Cli, me
     assert me.token.balance_of() == FUNDING
 
 
-def test_register_countsStakeAlreadyHeldTowardTheMinimum(cli: Cli, me: MarketClient) -> None:
+def test_register_counts_stake_already_held_toward_the_minimum(cli: Cli, me: MarketClient) -> None:
     me.stake(tokens(60))
     short = cli("register", "--stake", "30", ok=False)
     assert "leaves 90 CROWD staked" in short["message"] and "--stake 40 or more" in short["message"]
@@ -187,7 +191,7 @@ def test_register_countsStakeAlreadyHeldTowardTheMinimum(cli: Cli, me: MarketCli
     assert me.account_of().role == Role.VALIDATOR
 
 
-def test_register_withoutTokensFailsWithTheDecodedRevert(cli: Cli, me: MarketClient) -> None:
+def test_register_without_tokens_fails_with_the_decoded_revert(cli: Cli, me: MarketClient) -> None:
     me.token.transfer(DEV_ADDRESSES[0], me.token.balance_of())
     out = cli("register", ok=False)
     assert out["error"] == "ContractRevert"
@@ -201,7 +205,7 @@ def test_register_withoutTokensFailsWithTheDecodedRevert(cli: Cli, me: MarketCli
     ("stake", "message"),
     [("-3", "--stake must be > 0 tokens"), ("ten", "is not a number of tokens"), ("0", "must be > 0")],
 )
-def test_register_refusesAStakeThatIsNotAnAmount(
+def test_register_refuses_a_stake_that_is_not_an_amount(
     cli: Cli, me: MarketClient, stake: str, message: str
 ) -> None:
     out = cli("register", "--stake", stake, ok=False)
@@ -209,14 +213,14 @@ def test_register_refusesAStakeThatIsNotAnAmount(
     assert me.account_of().stake == 0
 
 
-def test_register_refusesAProvidersAccount(cli: Cli, me: MarketClient) -> None:
+def test_register_refuses_a_providers_account(cli: Cli, me: MarketClient) -> None:
     me.register_provider(Capabilities(cpu_cores=1, memory_mib=1024, price_per_hour=tokens(1)), b"\x01" * 32)
     out = cli("register", ok=False)
     assert "registered as a provider; roles are exclusive" in out["message"]
     assert me.account_of().role == Role.PROVIDER and me.account_of().stake == 0
 
 
-def test_aMissingKeyIsOneClearLine(anvil: AnvilProcess, deployments_dir: Path, tmp_path: Path) -> None:
+def test_a_missing_key_is_one_clear_line(anvil: AnvilProcess, deployments_dir: Path, tmp_path: Path) -> None:
     args = ["status", "--rpc-url", anvil.url, "--deployments-dir", str(deployments_dir), "--json"]
     args += ["--devnet-dir", str(tmp_path / "no-devnet"), "--data-dir", str(tmp_path / "v")]
     result = CliRunner().invoke(validator_app, args, env={"CROWDCOMPUTE_PRIVATE_KEY": ""})
@@ -232,14 +236,14 @@ def test_aMissingKeyIsOneClearLine(anvil: AnvilProcess, deployments_dir: Path, t
         ("run", ["--data-dir", "--store-dir", "--workers", "--poll-interval", "--no-finalize", "--json"]),
     ],
 )
-def test_help_ofEachCommand(command: str, options: list[str]) -> None:
+def test_help_of_each_command(command: str, options: list[str]) -> None:
     result = CliRunner().invoke(validator_app, [command, "--help"], env={"COLUMNS": "200", "NO_COLOR": "1"})
     assert result.exit_code == 0, result.output
     for option in options:
         assert option in result.stdout, (command, option)
 
 
-def test_theCrowdcomputeCommandCarriesTheValidatorNoun() -> None:
+def test_the_crowdcompute_command_carries_the_validator_noun() -> None:
     """Through the installed entry point, as a user types it."""
     result = subprocess.run(
         [sys.executable, "-c", "from crowdcompute.cli import main; main()", "validator", "--help"],

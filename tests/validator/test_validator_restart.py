@@ -89,7 +89,7 @@ def assert_voted_once(settled: Settled, seat: str) -> None:
     assert (record.phase, record.outcome, record.approve) == (Phase.FINALIZED, "accepted", True)
 
 
-def test_verdictSavedButVoteUnsent_restartedNodeSendsItOnce(
+def test_verdict_saved_but_vote_unsent_restarted_node_sends_it_once(
     requester: MarketClient,
     digits_job: VerifiableJob,
     provider: ScriptedProvider,
@@ -114,7 +114,7 @@ def test_verdictSavedButVoteUnsent_restartedNodeSendsItOnce(
     assert (record.tries, record.cpu_s, record.evidence) == (1, saved.cpu_s, saved.evidence)
 
 
-def test_voteMinedButNotRecorded_restartedNodeReadsTheChainAndDoesNotVoteAgain(
+def test_vote_mined_but_not_recorded_restarted_node_reads_the_chain_and_does_not_vote_again(
     requester: MarketClient,
     digits_job: VerifiableJob,
     provider: ScriptedProvider,
@@ -146,7 +146,7 @@ class EstimatesAtLatest(TxSender):
 
 
 @pytest.mark.parametrize("estimate_at", ["pending", "latest"])
-def test_voteStillInTheMempool_restartedNodeRecordsTheSlotAsVoted(
+def test_vote_still_in_the_mempool_restarted_node_records_the_slot_as_voted(
     estimate_at: str,
     requester: MarketClient,
     digits_job: VerifiableJob,
@@ -197,7 +197,7 @@ def test_voteStillInTheMempool_restartedNodeRecordsTheSlotAsVoted(
     assert_voted_once(settled, seat)
 
 
-def test_voteRefusedAsTooEarly_staysSavedAndIsSentOnceABlockFollows(
+def test_vote_refused_as_too_early_stays_saved_and_is_sent_once_a_block_follows(
     requester: MarketClient,
     digits_job: VerifiableJob,
     provider: ScriptedProvider,
@@ -226,7 +226,7 @@ def test_voteRefusedAsTooEarly_staysSavedAndIsSentOnceABlockFollows(
     assert_voted_once(settled, seat)
 
 
-def test_nodeKilledMidReplay_restartsTheReplayAndVotesOnce(
+def test_node_killed_mid_replay_restarts_the_replay_and_votes_once(
     requester: MarketClient,
     digits_job: VerifiableJob,
     provider: ScriptedProvider,

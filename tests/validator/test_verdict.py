@@ -79,13 +79,13 @@ def assert_rejected(verdict: Verdict, segment_: int, committed: bytes, recompute
 # -- check_commitment ---------------------------------------------------------------------------------
 
 
-def test_commitment_theListThatWasCommittedPasses() -> None:
+def test_commitment_the_list_that_was_committed_passes() -> None:
     assert check_commitment(DIGESTS, ROOT, len(DIGESTS), [0, 2, 3, 5, 6, 8]) is None
     single = [DIGESTS[0]]
     assert check_commitment(single, merkle_root(single), 1, [0]) is None
 
 
-def test_commitment_aChangedCheckpointIsABadCommitment() -> None:
+def test_commitment_a_changed_checkpoint_is_a_bad_commitment() -> None:
     tampered = list(DIGESTS)
     tampered[4] = other(4)
     verdict = check_commitment(tampered, ROOT, len(DIGESTS), [4])
@@ -94,14 +94,14 @@ def test_commitment_aChangedCheckpointIsABadCommitment() -> None:
     assert ROOT.hex() in verdict.reason
 
 
-def test_commitment_aWrongRootIsABadCommitment() -> None:
+def test_commitment_a_wrong_root_is_a_bad_commitment() -> None:
     claimed = other(99)
     verdict = check_commitment(DIGESTS, claimed, len(DIGESTS), [1])
     assert verdict is not None
     assert_rejected(verdict, BAD_COMMITMENT, claimed, ROOT)
 
 
-def test_commitment_aWrongCountIsABadCommitmentEvenWithTheRightRoot() -> None:
+def test_commitment_a_wrong_count_is_a_bad_commitment_even_with_the_right_root() -> None:
     """The count is committed beside the root: a list that hashes right but claims another size fails."""
     verdict = check_commitment(DIGESTS, ROOT, len(DIGESTS) + 1, [1])
     assert verdict is not None
@@ -112,7 +112,7 @@ def test_commitment_aWrongCountIsABadCommitmentEvenWithTheRightRoot() -> None:
     )
 
 
-def test_commitment_aTruncatedListIsABadCommitment() -> None:
+def test_commitment_a_truncated_list_is_a_bad_commitment() -> None:
     """A provider that drops its last checkpoints (skipping the end of the run) no longer matches."""
     verdict = check_commitment(DIGESTS[:-2], ROOT, len(DIGESTS), [1])
     assert verdict is not None
@@ -122,7 +122,7 @@ def test_commitment_aTruncatedListIsABadCommitment() -> None:
 # -- judge_segments -----------------------------------------------------------------------------------
 
 
-def test_segments_anHonestReplayIsAccepted() -> None:
+def test_segments_an_honest_replay_is_accepted() -> None:
     verdict = judge_segments(honest(), DIGESTS, SAMPLED)
     assert verdict.approve is True and verdict.label == "accept"
     # The evidence is the first sampled comparison: segment 2 recomputes checkpoint 3.
@@ -130,14 +130,14 @@ def test_segments_anHonestReplayIsAccepted() -> None:
     assert "4 checks matched" in verdict.reason
 
 
-def test_segments_acceptsDigestsWithA0xPrefix() -> None:
+def test_segments_accepts_digests_with_a_0x_prefix() -> None:
     document = replace_entry(
         honest(), 2, digest="0x" + DIGESTS[3].hex(), start_digest="0x" + DIGESTS[2].hex()
     )
     assert judge_segments(document, DIGESTS, SAMPLED).approve is True
 
 
-def test_segments_withNoSampledSegmentStillChecksInitAndFinal() -> None:
+def test_segments_with_no_sampled_segment_still_checks_init_and_final() -> None:
     verdict = judge_segments(honest([]), DIGESTS, [])
     assert verdict.approve is True
     assert verdict.evidence == Evidence(8, DIGESTS[8], DIGESTS[8])
@@ -145,7 +145,7 @@ def test_segments_withNoSampledSegmentStillChecksInitAndFinal() -> None:
     assert_rejected(judge_segments(bad_init, DIGESTS, []), 0, DIGESTS[0], other(0))
 
 
-def test_segments_aWrongRecomputedDigestIsRejectedWithEvidence() -> None:
+def test_segments_a_wrong_recomputed_digest_is_rejected_with_evidence() -> None:
     """The provider skipped segment 5: re-running it from checkpoint 5 gives another state than d_6."""
     document = replace_entry(honest(), 5, digest=other(6).hex())
     verdict = judge_segments(document, DIGESTS, SAMPLED)
@@ -153,7 +153,7 @@ def test_segments_aWrongRecomputedDigestIsRejectedWithEvidence() -> None:
     assert "segment 5" in verdict.reason and "checkpoint 6" in verdict.reason
 
 
-def test_segments_aCheckpointThatIsNotTheCommittedStartIsRejected() -> None:
+def test_segments_a_checkpoint_that_is_not_the_committed_start_is_rejected() -> None:
     """The file given as checkpoint 2 does not hold d_2: the evidence names checkpoint 2 itself."""
     document = replace_entry(honest(), 2, start_digest=other(2).hex())
     verdict = judge_segments(document, DIGESTS, SAMPLED)
@@ -162,19 +162,19 @@ def test_segments_aCheckpointThatIsNotTheCommittedStartIsRejected() -> None:
     assert_rejected(judge_segments(missing_start, DIGESTS, SAMPLED), 2, DIGESTS[2], ZERO_BYTES32)
 
 
-def test_segments_aFakeInitialisationIsRejected() -> None:
+def test_segments_a_fake_initialisation_is_rejected() -> None:
     document = replace_entry(honest(), "init", digest=other(0).hex())
     verdict = judge_segments(document, DIGESTS, SAMPLED)
     assert_rejected(verdict, 0, DIGESTS[0], other(0))
     assert "fresh initialisation" in verdict.reason
 
 
-def test_segments_aFinalCheckpointThatDoesNotRecomputeIsRejected() -> None:
+def test_segments_a_final_checkpoint_that_does_not_recompute_is_rejected() -> None:
     document = replace_entry(honest(), "final", digest=other(8).hex())
     assert_rejected(judge_segments(document, DIGESTS, SAMPLED), 8, DIGESTS[8], other(8))
 
 
-def test_segments_aModelThatIsNotTheLastCheckpointIsRejected() -> None:
+def test_segments_a_model_that_is_not_the_last_checkpoint_is_rejected() -> None:
     """A random model.pt beside honest checkpoints: the last digest matches, the model does not (or the
     replay could not say that it does)."""
     unsaid = honest()
@@ -185,7 +185,7 @@ def test_segments_aModelThatIsNotTheLastCheckpointIsRejected() -> None:
         assert "model.pt" in verdict.reason
 
 
-def test_segments_aCheckpointTheProviderCouldNotSupplyIsRejected() -> None:
+def test_segments_a_checkpoint_the_provider_could_not_supply_is_rejected() -> None:
     document = drop_entry(honest(), 5)
     document["replays"].insert(2, {"segment": 5, "error": "no checkpoint file at /input/ckpts/ckpt_5.pt"})
     verdict = judge_segments(document, DIGESTS, SAMPLED)
@@ -194,7 +194,7 @@ def test_segments_aCheckpointTheProviderCouldNotSupplyIsRejected() -> None:
 
 
 @pytest.mark.parametrize("missing", ["init", 2, 5, "final"])
-def test_segments_aMissingAnswerIsAnAbstention(missing: str | int) -> None:
+def test_segments_a_missing_answer_is_an_abstention(missing: str | int) -> None:
     """No entry at all means the job's code did not replay here: not the provider's fault."""
     verdict = judge_segments(drop_entry(honest(), missing), DIGESTS, SAMPLED)
     assert verdict.approve is None and verdict.label == "abstain"
@@ -203,14 +203,14 @@ def test_segments_aMissingAnswerIsAnAbstention(missing: str | int) -> None:
 
 
 @pytest.mark.parametrize("digest", [None, "", "zz" * 32, "ab" * 31, 42])
-def test_segments_anAnswerWithoutAUsableDigestIsAnAbstention(digest: Any) -> None:
+def test_segments_an_answer_without_a_usable_digest_is_an_abstention(digest: Any) -> None:
     document = replace_entry(honest(), 5, digest=digest)
     verdict = judge_segments(document, DIGESTS, SAMPLED)
     assert verdict.approve is None and "no digest" in verdict.reason
 
 
 @pytest.mark.parametrize("document", [{}, {"replays": "nope"}, {"replays": [1, "x", None]}])
-def test_segments_aMalformedDocumentIsAnAbstention(document: dict[str, Any]) -> None:
+def test_segments_a_malformed_document_is_an_abstention(document: dict[str, Any]) -> None:
     assert judge_segments(document, DIGESTS, SAMPLED).approve is None
 
 
@@ -224,19 +224,19 @@ def close_replay(rel_l2: Any, claimed: bytes = DIGESTS[6]) -> dict[str, Any]:
     )
 
 
-def test_tolerance_aReplayWithinTheBoundIsAccepted() -> None:
+def test_tolerance_a_replay_within_the_bound_is_accepted() -> None:
     verdict = judge_segments(close_replay(1e-4), DIGESTS, SAMPLED, tolerance=1e-3)
     assert verdict.approve is True
     assert verdict.evidence == Evidence(3, DIGESTS[3], DIGESTS[3])
     assert judge_segments(close_replay(1e-3), DIGESTS, SAMPLED, tolerance=1e-3).approve is True
 
 
-def test_tolerance_aReplayBeyondTheBoundIsRejected() -> None:
+def test_tolerance_a_replay_beyond_the_bound_is_rejected() -> None:
     verdict = judge_segments(close_replay(0.5), DIGESTS, SAMPLED, tolerance=1e-3)
     assert_rejected(verdict, 6, DIGESTS[6], other(6))
 
 
-def test_tolerance_needsTheCommittedCheckpointAndAMeasuredDistance() -> None:
+def test_tolerance_needs_the_committed_checkpoint_and_a_measured_distance() -> None:
     # the file compared against is not the committed checkpoint 6
     swapped = close_replay(1e-6, claimed=other(66))
     assert_rejected(judge_segments(swapped, DIGESTS, SAMPLED, tolerance=1e-3), 6, DIGESTS[6], other(6))
@@ -247,7 +247,7 @@ def test_tolerance_needsTheCommittedCheckpointAndAMeasuredDistance() -> None:
     assert judge_segments(close_replay(float("nan")), DIGESTS, SAMPLED, tolerance=1e-3).approve is False
 
 
-def test_tolerance_isIgnoredWithoutOneAndNeverAppliesToInitOrFinal() -> None:
+def test_tolerance_is_ignored_without_one_and_never_applies_to_init_or_final() -> None:
     assert judge_segments(close_replay(0.0), DIGESTS, SAMPLED).approve is False
     near_init = replace_entry(
         honest(), "init", digest=other(0).hex(), claimed_digest=DIGESTS[0].hex(), distance={"rel_l2": 0.0}
@@ -269,20 +269,20 @@ def shard_replay(sampled: list[int], **digests: bytes) -> dict[str, Any]:
     return {"replays": entries, "shards": len(SHARDS)}
 
 
-def test_shards_anHonestReplayIsAccepted() -> None:
+def test_shards_an_honest_replay_is_accepted() -> None:
     verdict = judge_shards(shard_replay([1, 4]), SHARDS, [1, 4])
     assert verdict.approve is True
     assert verdict.evidence == Evidence(1, SHARDS[1], SHARDS[1])
     assert check_commitment(SHARDS, merkle_root(SHARDS), len(SHARDS), [1, 4]) is None
 
 
-def test_shards_aWrongOutputIsRejectedWithEvidence() -> None:
+def test_shards_a_wrong_output_is_rejected_with_evidence() -> None:
     verdict = judge_shards(shard_replay([1, 4], s4=other(4)), SHARDS, [1, 4])
     assert_rejected(verdict, 4, SHARDS[4], other(4))
     assert "shard 4" in verdict.reason
 
 
-def test_shards_aMissingOrDigestlessAnswerIsAnAbstention() -> None:
+def test_shards_a_missing_or_digestless_answer_is_an_abstention() -> None:
     assert judge_shards(shard_replay([1]), SHARDS, [1, 4]).approve is None
     failed = {"replays": [{"shard": 1, "digest": SHARDS[1].hex()}, {"shard": 4, "error": "boom"}]}
     verdict = judge_shards(failed, SHARDS, [1, 4])
@@ -292,7 +292,7 @@ def test_shards_aMissingOrDigestlessAnswerIsAnAbstention() -> None:
 # -- judge_replicate and the helpers ------------------------------------------------------------------
 
 
-def test_replicate_comparesTheWholeRerun() -> None:
+def test_replicate_compares_the_whole_rerun() -> None:
     accepted = judge_replicate(ROOT, ROOT, "checkpoint root")
     assert accepted.approve is True and accepted.evidence == Evidence(0, ROOT, ROOT)
     rejected = judge_replicate(ROOT, other(1), "result")
@@ -300,7 +300,7 @@ def test_replicate_comparesTheWholeRerun() -> None:
     assert "result" in rejected.reason
 
 
-def test_helpers_andTheEvidenceSentinels() -> None:
+def test_helpers_and_the_evidence_sentinels() -> None:
     assert {WITHHELD, BAD_COMMITMENT} == {2**32 - 1, 2**32 - 2}  # uint32 segment ids no job can reach
     withheld = reject("gone", WITHHELD, other(7))
     assert withheld.evidence == Evidence(WITHHELD, other(7), ZERO_BYTES32)
