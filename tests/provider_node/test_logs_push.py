@@ -1,11 +1,8 @@
-"""Log relay to the gateway (signed as the gateway checks it) and the deterministic packing of outputs."""
+"""Log relay to the gateway (signed as the gateway checks it), from the pusher and from a running node."""
 
 from __future__ import annotations
 
-import io
 import json
-import os
-import tarfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,7 +18,6 @@ from chain.clients.market import MarketClient
 from chain.dev_accounts import dev_account
 from chain.types import JobStatus
 from jobs.executors.noop import NoopExecutor
-from jobs.output_pack import pack_output
 from jobs.store import EmbeddedStore
 from provider_node.daemon import ProviderNode
 from provider_node.logs_push import LogPusher
@@ -143,30 +139,3 @@ def test_node_relays_the_jobs_log_and_an_unreachable_gateway_never_stops_a_job(
     texts = [line["text"] for line in gateway.lines()]
     assert texts[:2] == ["epoch 1 loss 0.5", "epoch 2 loss 0.25"] and "execution ended succeeded" in texts[2]
     assert all(push["path"] == f"/jobs/{relayed}/logs" for push in gateway.pushes)
-
-
-def test_pack_output_is_a_pure_function_of_the_folder(tmp_path: Path) -> None:
-    def build(root: Path, mtime: int) -> Path:
-        (root / "checkpoints").mkdir(parents=True)
-        (root / "checkpoints" / "c0.bin").write_bytes(b"c0")
-        (root / "model.bin").write_bytes(b"m" * 3000)
-        (root / "run.sh").write_text("#!/bin/sh\n")
-        (root / "run.sh").chmod(0o755)
-        (root / "escape").symlink_to("/etc/passwd")
-        for path in root.rglob("*"):
-            if not path.is_symlink():
-                os.utime(path, (mtime, mtime))
-        return root
-
-    first = pack_output(build(tmp_path / "a", 1_000), tmp_path / "a.tar")
-    second = pack_output(build(tmp_path / "b", 2_000_000), tmp_path / "b.tar")
-    assert first.path.read_bytes() == second.path.read_bytes()
-    assert first.files == 3 and first.skipped == ("escape: not a regular file or folder",)
-    with tarfile.open(first.path) as tar:
-        assert tar.getnames() == ["checkpoints", "checkpoints/c0.bin", "model.bin", "run.sh"]
-        assert tar.getmember("run.sh").mode == 0o755 and tar.getmember("model.bin").mtime == 0
-        assert tar.extractfile("model.bin").read() == b"m" * 3000  # type: ignore[union-attr]
-    empty = pack_output(tmp_path / "missing", tmp_path / "empty.tar")
-    assert empty.path.read_bytes() == bytes(1024)
-    with tarfile.open(fileobj=io.BytesIO(empty.path.read_bytes())) as tar:
-        assert tar.getnames() == []
