@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chain.deployments import deployment_path
 from chain.paths import DEPLOYMENTS_DIR, REPO_ROOT
+from gateway_protocol import LOG_LINE_MAX_BYTES
 from jobs.store import StoreSettings
 
 DEV_API_KEY = "dev-gateway-key"
@@ -78,7 +79,7 @@ class Settings(BaseSettings):
 
     # log relay
     log_batch_max_lines: int = Field(default=1000, gt=0)
-    log_line_max_bytes: int = Field(default=16 * 1024, gt=0)
+    log_line_max_bytes: int = Field(default=LOG_LINE_MAX_BYTES, gt=0)
     sse_heartbeat_s: float = Field(default=15.0, gt=0)
     sse_poll_s: float = Field(default=0.5, gt=0)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from chain.clients.market import MarketClient
 from chain.errors import ChainError, ContractRevert
 from chain.events import EventReader, JsonCheckpointStore
-from chain.types import JobSpec, JobStatus, Role, enum_label
+from chain.types import JobId, JobSpec, JobStatus, Role, enum_label
 from jobs.bundle_cache import BundleCache, BundleProblem, bundle_cid
 from jobs.executors import Executor
 from jobs.store import ContentStore
@@ -376,4 +376,4 @@ class ProviderNode:
         if not self.config.gateway_url:
             return None
         chain_id = self.config.gateway_chain_id or self.market.rpc.chain_id
-        return LogPusher(self.config.gateway_url, self.market.signer, chain_id, job_id)
+        return LogPusher(self.config.gateway_url, self.market.signer, chain_id, JobId(job_id))

@@ -1,10 +1,7 @@
 """Stream an execution's log lines to the gateway in signed batches; never hold up or fail the job.
 
-Each batch is `POST {gateway}/jobs/{jobId}/logs` with body `{"lines": [{seq, text, stream, ts}, ...]}`,
-authorised by an EIP-712 `LogBatch {uint256 jobId; uint64 fromSeq; bytes32 linesHash; uint64 expiry}`
-signature of the provider's key over the domain `{name: "crowdcompute-gateway", version: "1", chainId}`,
-where `linesHash` is keccak256 of the exact body bytes (the scheme in api/README.md, re-implemented here
-because the provider does not depend on the gateway's code).
+Each batch is a signed `LogBatch` push of the gateway's protocol (`gateway_protocol`): the provider's key
+signs the exact body bytes.
 
 Lines get their `seq` when sent, so the log never has gaps: when the gateway answers 409 (a restarted node
 replaying lines it already pushed, with different content), the pusher asks it where the log continues and
@@ -15,63 +12,23 @@ all retried with backoff in a background thread; lines beyond the buffer are dro
 from __future__ import annotations
 
 import collections
-import json
 import logging
 import threading
 import time
 from typing import Any
 
 import requests
-from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak
 
-__all__ = ["LogPusher", "log_batch_headers"]
+from chain.types import JobId
+from gateway_protocol import LOG_LINE_MAX_BYTES, LogLineWire, log_batch_body, log_batch_headers, log_path
+
+__all__ = ["LogPusher"]
 
 log = logging.getLogger(__name__)
 
-DOMAIN_NAME = "crowdcompute-gateway"
-DOMAIN_VERSION = "1"
-_LOG_BATCH_TYPES = {
-    "EIP712Domain": [
-        {"name": "name", "type": "string"},
-        {"name": "version", "type": "string"},
-        {"name": "chainId", "type": "uint256"},
-    ],
-    "LogBatch": [
-        {"name": "jobId", "type": "uint256"},
-        {"name": "fromSeq", "type": "uint64"},
-        {"name": "linesHash", "type": "bytes32"},
-        {"name": "expiry", "type": "uint64"},
-    ],
-}
-MAX_LINE_BYTES = 16 * 1024 - 64
+MAX_LINE_BYTES = LOG_LINE_MAX_BYTES - 64  # room for the cut marker
 _RETRYABLE = {401, 403, 404, 408, 425, 429, 500, 502, 503, 504}
-
-
-def log_batch_headers(
-    account: LocalAccount, chain_id: int, job_id: int, from_seq: int, body: bytes, *, ttl_s: int = 60
-) -> dict[str, str]:
-    """Headers authorising `body` as job `job_id`'s log lines from `from_seq` on."""
-    expiry = int(time.time()) + ttl_s
-    typed = {
-        "types": _LOG_BATCH_TYPES,
-        "primaryType": "LogBatch",
-        "domain": {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": chain_id},
-        "message": {
-            "jobId": job_id,
-            "fromSeq": from_seq,
-            "linesHash": "0x" + keccak(body).hex(),
-            "expiry": expiry,
-        },
-    }
-    signed = account.sign_message(encode_typed_data(full_message=typed))
-    return {
-        "Content-Type": "application/json",
-        "X-Crowd-Address": account.address,
-        "X-Crowd-Expiry": str(expiry),
-        "X-Crowd-Signature": "0x" + bytes(signed.signature).hex(),
-    }
 
 
 def _clip(text: str) -> str:
@@ -89,7 +46,7 @@ class LogPusher:
         gateway_url: str,
         account: LocalAccount,
         chain_id: int,
-        job_id: int,
+        job_id: JobId,
         *,
         flush_interval_s: float = 0.5,
         max_batch: int = 500,
@@ -98,7 +55,7 @@ class LogPusher:
         timeout_s: float = 5.0,
         close_timeout_s: float = 5.0,
     ) -> None:
-        self.url = gateway_url.rstrip("/") + f"/jobs/{job_id}/logs"
+        self.url = gateway_url.rstrip("/") + log_path(job_id)
         self.account = account
         self.chain_id = chain_id
         self.job_id = job_id
@@ -183,13 +140,14 @@ class LogPusher:
 
     def _send(self, batch: list[tuple[str, float]]) -> bool:
         from_seq = self._next_seq
-        lines = [
+        lines: list[LogLineWire] = [
             {"seq": from_seq + i, "text": text, "stream": "stdout", "ts": ts}
             for i, (text, ts) in enumerate(batch)
         ]
-        body = json.dumps({"lines": lines}, separators=(",", ":")).encode()
+        body = log_batch_body(lines)
         try:
-            headers = log_batch_headers(self.account, self.chain_id, self.job_id, from_seq, body)
+            signed = log_batch_headers(self.account, self.chain_id, self.job_id, from_seq, body)
+            headers = {**signed, "Content-Type": "application/json"}
             response = self._session.post(self.url, data=body, headers=headers, timeout=self.timeout_s)
         except (requests.RequestException, OSError) as exc:
             return self._failed(f"the gateway is unreachable: {exc}")

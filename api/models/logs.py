@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, Field
+
+from gateway_protocol import LogStream
 
 
 class LogLineBase(BaseModel):
     seq: int = Field(ge=0, lt=2**63, description="position in the job's log, from 0, without gaps")
     text: str
-    stream: Literal["stdout", "stderr"] = "stdout"
+    stream: LogStream = "stdout"
     ts: float | None = Field(default=None, description="unix seconds at the provider")
 
 

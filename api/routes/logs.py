@@ -27,7 +27,7 @@ LOG_BODY_MAX_BYTES = 8 * 1024 * 1024
 async def create_log_lines(
     job_id: int, batch: LogBatchCreate, request: Request, gateway: GatewayDep, ip: ClientIpDep
 ) -> LogBatchAccepted:
-    """Append lines to a job's log. Signed `LogBatch` by the job's provider (see `api.signing`)."""
+    """Append lines to a job's log. Signed `LogBatch` by the job's provider (see `gateway_protocol`)."""
     body = await request.body()
     return await run_in_threadpool(relay.push_lines, gateway, job_id, batch, body, request.headers, ip)
 

@@ -1,4 +1,4 @@
-"""Who calls a write endpoint: an API key, or an address proven by an EIP-712 signature (`api.signing`)."""
+"""Who calls a write endpoint: an API key, or an address proven by a signature (`gateway_protocol`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from api.errors import AuthenticationError, ForbiddenError
 from api.services.nonces import NonceStore
 from api.services.ratelimit import RateLimiter
 from api.settings import Settings, parse_api_key
-from api.signing import (
+from gateway_protocol import (
     ADDRESS_HEADER,
     API_KEY_HEADER,
     EXPIRY_HEADER,

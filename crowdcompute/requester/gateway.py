@@ -1,7 +1,7 @@
 """The few gateway endpoints a requester uses: bundle upload, content by CID, and the log relay.
 
 Uploads are authorised per request by an EIP-712 `Request` signature of the requester's key (the message
-the dApp signs, `api.signing`). Content read through the gateway is verified against its CID here, so a
+the dApp signs, `gateway_protocol`). Content read through the gateway is verified against its CID here, so a
 gateway can slow a requester down but never hand over other bytes.
 """
 
@@ -9,27 +9,18 @@ from __future__ import annotations
 
 import contextlib
 import json
-import secrets
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import httpx
-from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 
-from api.signing import (
-    ADDRESS_HEADER,
-    EXPIRY_HEADER,
-    NONCE_HEADER,
-    SIGNATURE_HEADER,
-    request_typed_data,
-)
 from crowdcompute.requester.errors import GatewayRefused, GatewayUnreachable
+from gateway_protocol import log_path, request_headers
 
-__all__ = ["GatewayClient", "LogLine", "LogPage", "signed_request_headers"]
+__all__ = ["GatewayClient", "LogLine", "LogPage"]
 
 _HINTS = {
     400: "the gateway refused the request",
@@ -58,22 +49,6 @@ class LogPage:
     job_state: str
 
 
-def signed_request_headers(
-    account: LocalAccount, chain_id: int, method: str, path: str, *, ttl_s: int = 60
-) -> dict[str, str]:
-    """Headers authorising one write request, signed by `account` (the key never leaves the object)."""
-    expiry = int(time.time()) + ttl_s
-    nonce = "0x" + secrets.token_hex(32)
-    typed = request_typed_data(chain_id, method, path, expiry, nonce)
-    signed = account.sign_message(encode_typed_data(full_message=typed))
-    return {
-        ADDRESS_HEADER: account.address,
-        EXPIRY_HEADER: str(expiry),
-        NONCE_HEADER: nonce,
-        SIGNATURE_HEADER: "0x" + bytes(signed.signature).hex(),
-    }
-
-
 class GatewayClient:
     """One gateway at `url`; use as a context manager or call `close`."""
 
@@ -93,7 +68,7 @@ class GatewayClient:
 
     def upload_bundle(self, tar_path: Path, account: LocalAccount, chain_id: int) -> tuple[str, int]:
         """POST /bundles: the gateway repacks, validates and pins the bundle; returns (cid, size)."""
-        headers = signed_request_headers(account, chain_id, "POST", "/bundles")
+        headers = request_headers(account, chain_id, "POST", "/bundles")  # the key stays in `account`
         with tar_path.open("rb") as body, self._request():
             response = self._http.post(
                 "/bundles",
@@ -118,7 +93,7 @@ class GatewayClient:
 
     def read_logs(self, job_id: int, *, after: int = -1, limit: int = 1000) -> LogPage:
         with self._request():
-            response = self._http.get(f"/jobs/{job_id}/logs", params={"after": after, "limit": limit})
+            response = self._http.get(log_path(job_id), params={"after": after, "limit": limit})
         payload = self._checked(response, f"reading job {job_id}'s logs")
         return LogPage(
             [_line(item) for item in payload["data"]], int(payload["next_seq"]), str(payload["job_state"])
@@ -128,8 +103,7 @@ class GatewayClient:
         """Lines as they arrive (Server-Sent Events), then the job's final state (a `str`) at the end."""
         params: dict[str, str | int] = {"follow": "true", "after": after}
         timeout = httpx.Timeout(30.0, read=None)  # heartbeats keep the stream alive; no read deadline
-        path = f"/jobs/{job_id}/logs"
-        with self._request(), self._http.stream("GET", path, params=params, timeout=timeout) as r:
+        with self._request(), self._http.stream("GET", log_path(job_id), params=params, timeout=timeout) as r:
             if r.status_code != 200:
                 r.read()
                 self._checked(r, f"following job {job_id}'s logs")

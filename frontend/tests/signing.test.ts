@@ -6,7 +6,7 @@ import reference from "./fixtures/python_reference.json";
 const fixture = reference.signing;
 
 describe("the gateway's EIP-712 Request", () => {
-  it("signs to exactly the signature api/signing.py computes", async () => {
+  it("signs to exactly the signature gateway_protocol/signing.py computes", async () => {
     const account = privateKeyToAccount(fixture.privateKey as `0x${string}`);
     const typed = requestTypedData(fixture.chainId, fixture.method, fixture.path, fixture.expiry, fixture.nonce as `0x${string}`);
     expect(await account.signTypedData(typed)).toBe(fixture.signature);

@@ -99,7 +99,7 @@ describe("signing with the test wallet", () => {
     expect(await verifyTypedData({ address: owner, signature, ...typed, message: { ...typed.message, value: parseEther("26") } })).toBe(false);
   });
 
-  it("signs the gateway's Request exactly as api/signing.py does", async () => {
+  it("signs the gateway's Request exactly as gateway_protocol/signing.py does", async () => {
     const fixture = reference.signing;
     const wallet = createTestWalletClient({ chainId: fixture.chainId, rpcUrl: devnet.url }, 0);
     expect(wallet.account.address).toBe(fixture.address);

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.settings import Settings
-from api.signing import (
+from gateway_protocol import (
     ADDRESS_HEADER,
     API_KEY_HEADER,
     EXPIRY_HEADER,

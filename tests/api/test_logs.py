@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.indexer.projection import project_batch
-from api.signing import API_KEY_HEADER, log_batch_headers
+from gateway_protocol import API_KEY_HEADER, log_batch_headers
 from tests.api.gateway_keys import OTHER_KEY, PROVIDER_ADDRESS, PROVIDER_API_KEY, PROVIDER_KEY, TEST_API_KEY
 from tests.api.market_events import EventLog
 

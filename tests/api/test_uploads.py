@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.settings import Settings
-from api.signing import API_KEY_HEADER
+from gateway_protocol import API_KEY_HEADER
 from jobs.bundle import repack_upload
 from jobs.store import EmbeddedStore
 from tests.api.bundle_archives import HOSTILE, JOB_FILES, VALID_MANIFEST, tar_gz, zip_archive

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from api.signing import lines_hash, log_batch_typed_data, recover_signer
 from chain.anvil import free_port
 from chain.clients.market import MarketClient
 from chain.dev_accounts import dev_account
 from chain.types import JobStatus
+from gateway_protocol import lines_hash, log_batch_typed_data, recover_signer
 from jobs.executors.noop import NoopExecutor
 from jobs.store import EmbeddedStore
 from provider_node.daemon import ProviderNode

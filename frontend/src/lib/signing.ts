@@ -1,4 +1,4 @@
-// The gateway's EIP-712 `Request` for writes (api/README.md, "Authentication"; api/signing.py).
+// The gateway's EIP-712 `Request` for writes (api/README.md, "Authentication"; gateway_protocol/signing.py).
 import type { Address, Hex } from "viem";
 
 export const GATEWAY_DOMAIN_NAME = "crowdcompute-gateway";

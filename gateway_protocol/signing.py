@@ -1,21 +1,5 @@
-"""EIP-712 messages the gateway accepts, and helpers to sign them.
-
-The dApp and the provider implement the same two messages; everything they need is here:
-
-Domain (both messages): ``{name: "crowdcompute-gateway", version: "1", chainId: <gateway's chain id>}``
-(no verifyingContract, no salt).
-
-``Request {string method; string path; uint64 expiry; bytes32 nonce}`` authorises one write request
-(``POST /bundles``). ``method`` is upper case, ``path`` the URL path without the query string
-(``/bundles``), ``expiry`` unix seconds (at most `signature_max_skew_s` ahead), ``nonce`` 32 random bytes,
-usable once. Headers: ``X-Crowd-Address``, ``X-Crowd-Expiry`` (decimal), ``X-Crowd-Nonce`` (0x + 64 hex),
-``X-Crowd-Signature`` (0x + 130 hex, r || s || v).
-
-``LogBatch {uint256 jobId; uint64 fromSeq; bytes32 linesHash; uint64 expiry}`` authorises one log push
-(``POST /jobs/{jobId}/logs``): ``fromSeq`` is the first line's ``seq`` in the batch and ``linesHash`` is
-keccak256 of the exact request body bytes. Headers: ``X-Crowd-Address``, ``X-Crowd-Expiry``,
-``X-Crowd-Signature``. Replaying a batch is harmless: lines are stored once per (job, seq).
-"""
+"""EIP-712 typed data of the two messages, signing with a key or an account, recovery, and headers
+(the messages themselves are described in the package docstring)."""
 
 from __future__ import annotations
 
@@ -25,6 +9,7 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
+from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 DOMAIN_NAME = "crowdcompute-gateway"
@@ -53,6 +38,9 @@ LOG_BATCH_TYPE = [
     {"name": "linesHash", "type": "bytes32"},
     {"name": "expiry", "type": "uint64"},
 ]
+
+Signer = LocalAccount | str | bytes
+"""An account object (the key never leaves it), or a private key."""
 
 
 def _typed_data(
@@ -96,8 +84,15 @@ def recover_signer(typed_data: dict[str, Any], signature: str) -> str:
     return address.lower()
 
 
-def sign_typed_data(private_key: str | bytes, typed_data: dict[str, Any]) -> str:
-    signed = Account.sign_message(encode_typed_data(full_message=typed_data), private_key=private_key)
+def _account(signer: Signer) -> LocalAccount:
+    if isinstance(signer, LocalAccount):
+        return signer
+    account: LocalAccount = Account.from_key(signer)
+    return account
+
+
+def sign_typed_data(signer: Signer, typed_data: dict[str, Any]) -> str:
+    signed = _account(signer).sign_message(encode_typed_data(full_message=typed_data))
     return "0x" + bytes(signed.signature).hex()
 
 
@@ -106,7 +101,7 @@ def new_nonce() -> str:
 
 
 def request_headers(
-    private_key: str | bytes,
+    signer: Signer,
     chain_id: int,
     method: str,
     path: str,
@@ -116,11 +111,12 @@ def request_headers(
     ttl_s: int = 60,
 ) -> dict[str, str]:
     """Headers that authorise one request to `method path` (what the dApp computes with its wallet)."""
+    account = _account(signer)
     expiry = int(time.time()) + ttl_s if expiry is None else expiry
     nonce = new_nonce() if nonce is None else nonce
-    signature = sign_typed_data(private_key, request_typed_data(chain_id, method, path, expiry, nonce))
+    signature = sign_typed_data(account, request_typed_data(chain_id, method, path, expiry, nonce))
     return {
-        ADDRESS_HEADER: Account.from_key(private_key).address,
+        ADDRESS_HEADER: account.address,
         EXPIRY_HEADER: str(expiry),
         NONCE_HEADER: nonce,
         SIGNATURE_HEADER: signature,
@@ -128,7 +124,7 @@ def request_headers(
 
 
 def log_batch_headers(
-    private_key: str | bytes,
+    signer: Signer,
     chain_id: int,
     job_id: int,
     from_seq: int,
@@ -137,11 +133,13 @@ def log_batch_headers(
     expiry: int | None = None,
     ttl_s: int = 60,
 ) -> dict[str, str]:
-    """Headers that authorise pushing `body` (a `LogBatchCreate` JSON document) to job `job_id`'s logs."""
+    """Headers that authorise pushing `body` (a log batch, `log_batch_body`) as job `job_id`'s log lines
+    from `from_seq` on."""
+    account = _account(signer)
     expiry = int(time.time()) + ttl_s if expiry is None else expiry
     typed = log_batch_typed_data(chain_id, job_id, from_seq, lines_hash(body), expiry)
     return {
-        ADDRESS_HEADER: Account.from_key(private_key).address,
+        ADDRESS_HEADER: account.address,
         EXPIRY_HEADER: str(expiry),
-        SIGNATURE_HEADER: sign_typed_data(private_key, typed),
+        SIGNATURE_HEADER: sign_typed_data(account, typed),
     }

@@ -1,0 +1,73 @@
+"""The gateway's signed-request protocol, spoken by the gateway (`api/`), the requester library
+(`crowdcompute.requester`), the provider's log pusher (`provider_node.logs_push`) and the dApp.
+
+Domain (both messages): ``{name: "crowdcompute-gateway", version: "1", chainId: <gateway's chain id>}``
+(no verifyingContract, no salt).
+
+``Request {string method; string path; uint64 expiry; bytes32 nonce}`` authorises one write request
+(``POST /bundles``). ``method`` is upper case, ``path`` the URL path without the query string
+(``/bundles``), ``expiry`` unix seconds (at most `signature_max_skew_s` ahead), ``nonce`` 32 random bytes,
+usable once. Headers: ``X-Crowd-Address``, ``X-Crowd-Expiry`` (decimal), ``X-Crowd-Nonce`` (0x + 64 hex),
+``X-Crowd-Signature`` (0x + 130 hex, r || s || v).
+
+``LogBatch {uint256 jobId; uint64 fromSeq; bytes32 linesHash; uint64 expiry}`` authorises one log push
+(``POST /jobs/{jobId}/logs``): ``fromSeq`` is the first line's ``seq`` in the batch and ``linesHash`` is
+keccak256 of the exact request body bytes. Headers: ``X-Crowd-Address``, ``X-Crowd-Expiry``,
+``X-Crowd-Signature``. Replaying a batch is harmless: lines are stored once per (job, seq).
+
+A caller without a key of its own (a script, an operator) sends ``X-API-Key`` instead.
+"""
+
+from gateway_protocol.logs import (
+    LOG_LINE_MAX_BYTES,
+    LogLineWire,
+    LogStream,
+    log_batch_body,
+    log_path,
+)
+from gateway_protocol.signing import (
+    ADDRESS_HEADER,
+    API_KEY_HEADER,
+    DOMAIN_NAME,
+    DOMAIN_VERSION,
+    EXPIRY_HEADER,
+    LOG_BATCH_TYPE,
+    NONCE_HEADER,
+    REQUEST_TYPE,
+    SIGNATURE_HEADER,
+    Signer,
+    lines_hash,
+    log_batch_headers,
+    log_batch_typed_data,
+    new_nonce,
+    recover_signer,
+    request_headers,
+    request_typed_data,
+    sign_typed_data,
+)
+
+__all__ = [
+    "ADDRESS_HEADER",
+    "API_KEY_HEADER",
+    "DOMAIN_NAME",
+    "DOMAIN_VERSION",
+    "EXPIRY_HEADER",
+    "LOG_BATCH_TYPE",
+    "LOG_LINE_MAX_BYTES",
+    "NONCE_HEADER",
+    "REQUEST_TYPE",
+    "SIGNATURE_HEADER",
+    "LogLineWire",
+    "LogStream",
+    "Signer",
+    "lines_hash",
+    "log_batch_body",
+    "log_batch_headers",
+    "log_batch_typed_data",
+    "log_path",
+    "new_nonce",
+    "recover_signer",
+    "request_headers",
+    "request_typed_data",
+    "sign_typed_data",
+]
