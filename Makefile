@@ -24,7 +24,14 @@ FRONTEND_SRC := $(shell find frontend/src frontend/scripts frontend/index.html f
                   -not -path 'frontend/src/generated/*' 2>/dev/null) \
                 $(shell find api jobs/manifest contracts examples -name '*.py' -o -name '*.sol' -o -name '*.toml' 2>/dev/null)
 
-setup: $(STAMPS)/python $(STAMPS)/npm frontend/dist/index.html
+# The job layout's Python, TypeScript and Solidity views, generated from the one Solidity source.
+JOB_LAYOUT := chain/generated/job_layout.py frontend/src/generated/jobLayout.ts contracts/generated/JobLayout.sol
+
+setup: $(STAMPS)/python $(STAMPS)/npm $(JOB_LAYOUT) frontend/dist/index.html
+
+$(JOB_LAYOUT) &: contracts/market/Types.sol $(wildcard codegen/*.py) $(STAMPS)/python $(STAMPS)/npm
+	$(PY) -m codegen
+	@touch $(JOB_LAYOUT)
 
 $(STAMPS)/python: pyproject.toml $(wildcard */__init__.py)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed; found " + sys.version.split()[0])'
@@ -41,7 +48,7 @@ $(STAMPS)/frontend-npm: frontend/package.json frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error
 	@mkdir -p $(STAMPS) && touch $@
 
-frontend/dist/index.html: $(STAMPS)/python $(STAMPS)/npm $(STAMPS)/frontend-npm $(FRONTEND_SRC)
+frontend/dist/index.html: $(STAMPS)/python $(STAMPS)/npm $(STAMPS)/frontend-npm $(JOB_LAYOUT) $(FRONTEND_SRC)
 	cd frontend && npm run build
 
 test: setup test-contracts lint test-frontend docker test-python
@@ -85,4 +92,4 @@ bench: setup
 	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 clean:
-	rm -rf build .mypy_cache .ruff_cache .pytest_cache frontend/dist frontend/src/generated
+	rm -rf build .mypy_cache .ruff_cache .pytest_cache frontend/dist frontend/src/generated $(JOB_LAYOUT)

@@ -34,6 +34,12 @@ class GatewayError(Exception):
         return ErrorPublic(code=self.code, detail=self.message)
 
 
+class SchemaMismatchError(GatewayError, RuntimeError):
+    """The index's tables do not hold what the contracts' layout now has (a migration is missing)."""
+
+    code = "schema_mismatch"
+
+
 class InvalidRequestError(GatewayError, ValueError):
     status_code = 400
     code = "invalid_request"

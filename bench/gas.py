@@ -19,7 +19,7 @@ from chain.anvil import AnvilProcess
 from chain.clients.market import MarketClient
 from chain.deploy import DEFAULT_CONFIG, deploy_market
 from chain.dev_accounts import DEV_ADDRESSES, dev_account
-from chain.types import Capabilities, JobSpec, ResultCommitment, tokens
+from chain.types import Capabilities, JobSpec, ResultCommitment, VerificationMode, tokens
 
 RESULTS = Path(__file__).resolve().parent / "results" / "gas.json"
 TARGETS = {"lifecycle_total": 200_000, "vote": 60_000}
@@ -28,6 +28,8 @@ STEPS = ("post_job", "claim_job", "submit_result", "vote", "finalize")
 SPEC = JobSpec(
     budget=tokens(10),
     bundle_digest=b"\x22" * 32,
+    bundle_codec=0x55,
+    mode=VerificationMode.SEGMENTS,
     collateral=tokens(50),
     run_timeout=3600,
     gpu_count=1,

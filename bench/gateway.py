@@ -86,6 +86,7 @@ def synthetic_events(jobs: int) -> list[DecodedLog]:
         spec = JobSpec(
             budget=tokens(10),
             bundle_digest=hashlib.sha256(job_id.to_bytes(8, "big")).digest(),  # type: ignore[arg-type]
+            bundle_codec=0x55,
             collateral=tokens(5),
             run_timeout=3600,
             requester=requester,  # type: ignore[arg-type]
@@ -323,6 +324,8 @@ def bench_indexer(posts: int) -> dict[str, Any]:
         spec = JobSpec(
             budget=Wei(10**18),
             bundle_digest=b"\x22" * 32,
+            bundle_codec=0x55,
+            mode=VerificationMode.SEGMENTS,
             collateral=Wei(10**18),  # type: ignore[arg-type]
             run_timeout=3600,
             committee_size=1,

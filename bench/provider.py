@@ -68,6 +68,7 @@ CAPS = Capabilities(cpu_cores=2, memory_mib=2048, price_per_hour=tokens("0.1"))
 SPEC = JobSpec(
     budget=tokens(1),
     bundle_digest=bytes(32),
+    bundle_codec=0x55,
     collateral=tokens("0.1"),
     run_timeout=3600,
     cpu_cores=1,

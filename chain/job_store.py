@@ -20,7 +20,20 @@ from chain.abi import ContractCodec, DecodedLog, encode_params
 from chain.errors import JobDataStale, JobNotFound
 from chain.events import EventReader
 from chain.rpc import Rpc
-from chain.types import BlockNumber, Bytes32, Job, JobId, JobSpec, JobState, JobStatus, Outcome
+from chain.types import (
+    JOB_WORD_APPROVED_SHIFT,
+    JOB_WORD_HASH_SHIFT,
+    JOB_WORD_STATUS_SHIFT,
+    JOB_WORD_VOTED_SHIFT,
+    BlockNumber,
+    Bytes32,
+    Job,
+    JobId,
+    JobSpec,
+    JobState,
+    JobStatus,
+    Outcome,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +48,11 @@ JOB_EVENTS = (
     "JobReopened",
     "JobCancelled",
 )
-_HASH_MASK = ~0xFFFFFF & (2**256 - 1)
+# Each part of the word runs up to where the next one starts (Types.sol, JOB_WORD_*_SHIFT).
+_HASH_MASK = (2**256 - 1) >> JOB_WORD_HASH_SHIFT << JOB_WORD_HASH_SHIFT
+_STATUS_MASK = (1 << (JOB_WORD_VOTED_SHIFT - JOB_WORD_STATUS_SHIFT)) - 1
+_VOTED_MASK = (1 << (JOB_WORD_APPROVED_SHIFT - JOB_WORD_VOTED_SHIFT)) - 1
+_APPROVED_MASK = (1 << (JOB_WORD_HASH_SHIFT - JOB_WORD_APPROVED_SHIFT)) - 1
 
 
 def result_hash(
@@ -57,15 +74,15 @@ class JobWord:
 
     @property
     def status(self) -> JobStatus:
-        return JobStatus(self.raw & 0xFF)
+        return JobStatus((self.raw >> JOB_WORD_STATUS_SHIFT) & _STATUS_MASK)
 
     @property
     def voted_mask(self) -> int:
-        return (self.raw >> 8) & 0xFF
+        return (self.raw >> JOB_WORD_VOTED_SHIFT) & _VOTED_MASK
 
     @property
     def approve_mask(self) -> int:
-        return (self.raw >> 16) & 0xFF
+        return (self.raw >> JOB_WORD_APPROVED_SHIFT) & _APPROVED_MASK
 
     def matches(self, job_hash: bytes) -> bool:
         return (self.raw & _HASH_MASK) == (int.from_bytes(job_hash, "big") & _HASH_MASK)
@@ -108,7 +125,7 @@ class _Folded:
         args = event.args
         name = event.name
         if name == "JobPosted":
-            self.job = Job(JobSpec.from_abi(args["spec"]), JobState())
+            self.job = Job(spec=JobSpec.from_abi(args["spec"]))
             self.closed_by = None
         elif self.job is None:
             return

@@ -13,23 +13,16 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from api.indexer.batch import Batch
+from api.indexer.spec_columns import cid_of, spec_columns
 from chain.abi import DecodedLog
-from chain.types import Outcome, VerificationMode, enum_label
-from jobs.cid import Cid, InvalidCid
+from chain.types import Outcome, enum_label
 
-TERMINAL_STATES = frozenset({"Accepted", "Rejected", "Unverified", "Cancelled", "Expired"})
+TERMINAL_STATES = frozenset({*(enum_label(outcome) for outcome in Outcome), "Cancelled", "Expired"})
 """States after which nothing more happens to a job unless it is reopened (which sets it back to Open)."""
 
 
 def _hex(value: bytes) -> str:
     return "0x" + bytes(value).hex()
-
-
-def _cid(digest: bytes, codec: int) -> str | None:
-    try:
-        return str(Cid.from_chain(bytes(digest), int(codec)))
-    except InvalidCid:
-        return None
 
 
 def _job(event: DecodedLog) -> int:
@@ -46,37 +39,20 @@ def _addr(value: Any) -> str:
 def _job_posted(b: Batch, e: DecodedLog) -> None:
     spec = e.args["spec"]
     budget = int(spec["budget"])
-    b.conn.execute(
-        """INSERT OR REPLACE INTO jobs (job_id, state, requester, bundle_cid, budget, reward, collateral,
-           validator_fee, gpu_count, gpu_memory_mib, gpu_class, cpu_cores, memory_mib, run_timeout_s, mode,
-           committee_size, samples_per_validator, verify_blocks, reopen_on_failure, attempts, posted_block,
-           posted_at, updated_block, updated_at)
-           VALUES (?, 'Open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)""",
-        (
-            _job(e),
-            _addr(e.args["requester"]),
-            _cid(spec["bundleDigest"], spec["bundleCodec"]),
-            str(budget),
-            str(int(spec["reward"])),
-            str(int(spec["collateral"])),
-            str(int(spec["validatorFee"])),
-            int(spec["gpuCount"]),
-            int(spec["gpuMemoryMiB"]),
-            int(spec["gpuClass"]),
-            int(spec["cpuCores"]),
-            int(spec["memoryMiB"]),
-            int(spec["runTimeout"]),
-            enum_label(VerificationMode(int(spec["mode"]))),
-            int(spec["committeeSize"]),
-            int(spec["samplesPerValidator"]),
-            int(spec["verifyBlocks"]),
-            int(bool(spec["reopenOnFailure"])),
-            e.block_number,
-            b.ts(e),
-            e.block_number,
-            b.ts(e),
-        ),
-    )
+    columns = {
+        "job_id": _job(e),
+        "state": "Open",
+        **spec_columns(spec),
+        "requester": _addr(e.args["requester"]),
+        "attempts": 0,
+        "posted_block": e.block_number,
+        "posted_at": b.ts(e),
+        "updated_block": e.block_number,
+        "updated_at": b.ts(e),
+    }
+    names = ", ".join(columns)
+    marks = ", ".join("?" * len(columns))
+    b.conn.execute(f"INSERT OR REPLACE INTO jobs ({names}) VALUES ({marks})", tuple(columns.values()))
     b.amounts.add_total("jobs_posted", 1)
     b.amounts.add_total("budget_posted", budget)
 
@@ -99,7 +75,7 @@ def _result_submitted(b: Batch, e: DecodedLog) -> None:
         e,
         state="Submitted",
         submit_block=e.block_number,
-        result_cid=_cid(a["resultDigest"], a["resultCodec"]),
+        result_cid=cid_of(a["resultDigest"], a["resultCodec"]),
         checkpoint_root=_hex(a["checkpointRoot"]),
         checkpoint_count=int(a["checkpointCount"]),
         validator_count=int(a["validatorCount"]),

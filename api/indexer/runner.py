@@ -16,6 +16,7 @@ from api.db import Database
 from api.indexer.checkpoint import TransactionalCheckpoints, ensure_identity, load_checkpoint, save_checkpoint
 from api.indexer.projection import INDEXED_EVENTS, project_batch
 from api.indexer.source import MarketSource
+from api.indexer.spec_columns import check_spec_columns
 from api.settings import Settings
 from chain.errors import ChainError, DeploymentNotFound
 from chain.events import EventBatch
@@ -79,6 +80,7 @@ class Indexer:
         self._source: MarketSource | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        check_spec_columns(db.connection())
         self._status = IndexerStatus(last_block=load_checkpoint(db.connection()))
         self._status_lock = threading.Lock()
 

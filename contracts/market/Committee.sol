@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {MAX_COMMITTEE_SIZE} from "./Types.sol";
+
 /// @title Committee draw from a job's challenge seed
 /// @notice A committee of `k` slots picks `k` distinct positions in the validator list (`n` entries, `k <= n`):
 /// slot `j` starts at `uint256(keccak256(abi.encode(seed, j))) % n` and probes forward (`+1 mod n`) past
 /// positions taken by slots `0..j-1`. `chain/committee.py` mirrors this draw.
 library Committee {
-    /// @notice The largest committee (the vote masks in a job's word have 8 bits).
-    uint256 internal constant MAX_SIZE = 8;
+    /// @notice The largest committee (the vote masks in a job's word have one bit per slot).
+    uint256 internal constant MAX_SIZE = MAX_COMMITTEE_SIZE;
 
     /// @notice The positions of slots `0..size-1`.
     /// @dev Requirements (callers guarantee): `size <= MAX_SIZE`, `size <= n`, and `n > 0` when `size > 0`.

@@ -1,9 +1,64 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {Job, JobSpec, JobStatus, VerificationMode} from "./Types.sol";
+import {
+    JOB_ATTEMPTS,
+    JOB_BUDGET,
+    JOB_BUDGET_BITS,
+    JOB_BUNDLE_CODEC,
+    JOB_BUNDLE_CODEC_BITS,
+    JOB_BUNDLE_DIGEST,
+    JOB_COLLATERAL,
+    JOB_COLLATERAL_BITS,
+    JOB_COMMITTEE_SIZE,
+    JOB_COMMITTEE_SIZE_BITS,
+    JOB_CPU_CORES,
+    JOB_CPU_CORES_BITS,
+    JOB_DEADLINE,
+    JOB_GPU_CLASS,
+    JOB_GPU_CLASS_BITS,
+    JOB_GPU_COUNT,
+    JOB_GPU_COUNT_BITS,
+    JOB_GPU_MEMORY_MIB,
+    JOB_GPU_MEMORY_MIB_BITS,
+    JOB_MEMORY_MIB,
+    JOB_MEMORY_MIB_BITS,
+    JOB_MODE,
+    JOB_MODE_BITS,
+    JOB_PROVIDER,
+    JOB_REOPEN_ON_FAILURE,
+    JOB_REOPEN_ON_FAILURE_BITS,
+    JOB_REQUESTER,
+    JOB_RESULT_HASH,
+    JOB_REWARD,
+    JOB_RUN_TIMEOUT,
+    JOB_RUN_TIMEOUT_BITS,
+    JOB_SAMPLES_PER_VALIDATOR,
+    JOB_SAMPLES_PER_VALIDATOR_BITS,
+    JOB_SIZE,
+    JOB_SPEC_SIZE,
+    JOB_STATE_OFFSET,
+    JOB_STATE_SIZE,
+    JOB_SUBMIT_BLOCK,
+    JOB_VALIDATOR_COUNT,
+    JOB_VALIDATOR_FEE,
+    JOB_VALIDATOR_FEE_BITS,
+    JOB_VERIFY_BLOCKS,
+    JOB_VERIFY_BLOCKS_BITS
+} from "../generated/JobLayout.sol";
+import {
+    JOB_WORD_APPROVED_SHIFT,
+    JOB_WORD_HASH_SHIFT,
+    JOB_WORD_STATUS_SHIFT,
+    JOB_WORD_VOTED_SHIFT,
+    Job,
+    JobSpec,
+    JobStatus,
+    VerificationMode
+} from "./Types.sol";
 
-/// @dev A memory pointer to `abi.encode(job)`: 24 words, the 18 `JobSpec` fields then the 6 `JobState` fields.
+/// @dev A memory pointer to `abi.encode(job)`: one word per field, the `JobSpec` fields then the `JobState` fields
+/// (offsets and widths in the generated `JobLayout.sol`).
 /// Transitions copy the calldata job here once, check it against the stored word, read the fields they need with
 /// the accessors below (one `MLOAD` each, where a nested calldata struct member costs about a hundred gas) and
 /// change a few state words before hashing again.
@@ -12,39 +67,18 @@ type EncodedJob is uint256;
 using JobCodec for EncodedJob global;
 
 /// @title The one-word-per-job layout and the encoding transitions work on
-/// @notice A live job is stored as one word: bits 255..24 are the upper 232 bits of `keccak256(abi.encode(job))`,
-/// bits 23..16 the approve mask, bits 15..8 the voted mask, bits 7..0 the `JobStatus`.
+/// @notice A live job is stored as one word: from `JOB_WORD_HASH_SHIFT` up, the upper bits of
+/// `keccak256(abi.encode(job))`; below them the approve mask, the voted mask and the `JobStatus` (Types.sol).
 /// @dev Reading an `EncodedJob` without cleaning is sound once it matched the stored word: the word was hashed
 /// from a canonical encoding (every field fits its type), and a non-canonical copy would hash differently.
 /// A fresh spec is checked by `isCanonicalSpec` before it is hashed.
 library JobCodec {
-    // Byte offsets of the fields in `abi.encode(job)`.
-    uint256 private constant REQUESTER = 0x000;
-    uint256 private constant BUDGET = 0x020;
-    uint256 private constant BUNDLE_DIGEST = 0x040;
-    uint256 private constant GPU_COUNT = 0x080;
-    uint256 private constant GPU_MEMORY = 0x0a0;
-    uint256 private constant GPU_CLASS = 0x0c0;
-    uint256 private constant CPU_CORES = 0x0e0;
-    uint256 private constant MEMORY = 0x100;
-    uint256 private constant COLLATERAL = 0x120;
-    uint256 private constant RUN_TIMEOUT = 0x140;
-    uint256 private constant MODE = 0x160;
-    uint256 private constant COMMITTEE_SIZE = 0x180;
-    uint256 private constant SAMPLES = 0x1a0;
-    uint256 private constant VERIFY_BLOCKS = 0x1c0;
-    uint256 private constant VALIDATOR_FEE = 0x1e0;
-    uint256 private constant REWARD = 0x200;
-    uint256 private constant REOPEN = 0x220;
-    uint256 private constant PROVIDER = 0x240;
-    uint256 private constant DEADLINE = 0x260;
-    uint256 private constant SUBMIT_BLOCK = 0x280;
-    uint256 private constant VALIDATOR_COUNT = 0x2a0;
-    uint256 private constant ATTEMPTS = 0x2c0;
-    uint256 private constant RESULT_HASH = 0x2e0;
-
     /// @dev The bits of a word that hold the job's hash.
-    uint256 private constant HASH_MASK = ~uint256(0xffffff);
+    uint256 private constant HASH_MASK = type(uint256).max << JOB_WORD_HASH_SHIFT;
+
+    /// @dev Each part of the word runs up to where the next one starts.
+    uint256 private constant VOTED_MASK = (1 << (JOB_WORD_APPROVED_SHIFT - JOB_WORD_VOTED_SHIFT)) - 1;
+    uint256 private constant APPROVED_MASK = (1 << (JOB_WORD_HASH_SHIFT - JOB_WORD_APPROVED_SHIFT)) - 1;
 
     // ------------------------------------------------------------------ building
 
@@ -52,8 +86,8 @@ library JobCodec {
     function copy(Job calldata job) internal pure returns (EncodedJob encoded) {
         assembly ("memory-safe") {
             encoded := mload(0x40)
-            calldatacopy(encoded, job, 0x300)
-            mstore(0x40, add(encoded, 0x300))
+            calldatacopy(encoded, job, JOB_SIZE)
+            mstore(0x40, add(encoded, JOB_SIZE))
         }
     }
 
@@ -61,9 +95,10 @@ library JobCodec {
     function fromSpec(JobSpec calldata spec) internal pure returns (EncodedJob encoded) {
         assembly ("memory-safe") {
             encoded := mload(0x40)
-            calldatacopy(encoded, spec, 0x240)
-            calldatacopy(add(encoded, 0x240), calldatasize(), 0xc0) // copying past the end writes zeros
-            mstore(0x40, add(encoded, 0x300))
+            calldatacopy(encoded, spec, JOB_SPEC_SIZE)
+            // copying past the end of calldata writes zeros
+            calldatacopy(add(encoded, JOB_STATE_OFFSET), calldatasize(), JOB_STATE_SIZE)
+            mstore(0x40, add(encoded, JOB_SIZE))
         }
     }
 
@@ -72,21 +107,22 @@ library JobCodec {
     function isCanonicalSpec(EncodedJob encoded) internal pure returns (bool canonical) {
         assembly ("memory-safe") {
             // Bits above each field's width, OR-ed together: zero iff all fields fit.
-            let excess := shr(96, mload(add(encoded, 0x020))) // budget
-            excess := or(excess, shr(8, mload(add(encoded, 0x060)))) // bundleCodec
-            excess := or(excess, shr(8, mload(add(encoded, 0x080)))) // gpuCount
-            excess := or(excess, shr(32, mload(add(encoded, 0x0a0)))) // gpuMemoryMiB
-            excess := or(excess, shr(8, mload(add(encoded, 0x0c0)))) // gpuClass
-            excess := or(excess, shr(16, mload(add(encoded, 0x0e0)))) // cpuCores
-            excess := or(excess, shr(32, mload(add(encoded, 0x100)))) // memoryMiB
-            excess := or(excess, shr(96, mload(add(encoded, 0x120)))) // collateral
-            excess := or(excess, shr(32, mload(add(encoded, 0x140)))) // runTimeout
-            excess := or(excess, shr(2, mload(add(encoded, 0x160)))) // mode: 4 values
-            excess := or(excess, shr(8, mload(add(encoded, 0x180)))) // committeeSize
-            excess := or(excess, shr(8, mload(add(encoded, 0x1a0)))) // samplesPerValidator
-            excess := or(excess, shr(16, mload(add(encoded, 0x1c0)))) // verifyBlocks
-            excess := or(excess, shr(96, mload(add(encoded, 0x1e0)))) // validatorFee
-            excess := or(excess, shr(1, mload(add(encoded, 0x220)))) // reopenOnFailure
+            let excess := shr(JOB_BUDGET_BITS, mload(add(encoded, JOB_BUDGET)))
+            excess := or(excess, shr(JOB_BUNDLE_CODEC_BITS, mload(add(encoded, JOB_BUNDLE_CODEC))))
+            excess := or(excess, shr(JOB_GPU_COUNT_BITS, mload(add(encoded, JOB_GPU_COUNT))))
+            excess := or(excess, shr(JOB_GPU_MEMORY_MIB_BITS, mload(add(encoded, JOB_GPU_MEMORY_MIB))))
+            excess := or(excess, shr(JOB_GPU_CLASS_BITS, mload(add(encoded, JOB_GPU_CLASS))))
+            excess := or(excess, shr(JOB_CPU_CORES_BITS, mload(add(encoded, JOB_CPU_CORES))))
+            excess := or(excess, shr(JOB_MEMORY_MIB_BITS, mload(add(encoded, JOB_MEMORY_MIB))))
+            excess := or(excess, shr(JOB_COLLATERAL_BITS, mload(add(encoded, JOB_COLLATERAL))))
+            excess := or(excess, shr(JOB_RUN_TIMEOUT_BITS, mload(add(encoded, JOB_RUN_TIMEOUT))))
+            // 2 bits hold the 4 modes exactly; a wider enum would also need a `< count` check
+            excess := or(excess, shr(JOB_MODE_BITS, mload(add(encoded, JOB_MODE))))
+            excess := or(excess, shr(JOB_COMMITTEE_SIZE_BITS, mload(add(encoded, JOB_COMMITTEE_SIZE))))
+            excess := or(excess, shr(JOB_SAMPLES_PER_VALIDATOR_BITS, mload(add(encoded, JOB_SAMPLES_PER_VALIDATOR))))
+            excess := or(excess, shr(JOB_VERIFY_BLOCKS_BITS, mload(add(encoded, JOB_VERIFY_BLOCKS))))
+            excess := or(excess, shr(JOB_VALIDATOR_FEE_BITS, mload(add(encoded, JOB_VALIDATOR_FEE))))
+            excess := or(excess, shr(JOB_REOPEN_ON_FAILURE_BITS, mload(add(encoded, JOB_REOPEN_ON_FAILURE))))
             canonical := iszero(excess)
         }
     }
@@ -97,15 +133,15 @@ library JobCodec {
     function hashCalldata(Job calldata job) internal pure returns (bytes32 digest) {
         assembly ("memory-safe") {
             let ptr := mload(0x40)
-            calldatacopy(ptr, job, 0x300)
-            digest := keccak256(ptr, 0x300)
+            calldatacopy(ptr, job, JOB_SIZE)
+            digest := keccak256(ptr, JOB_SIZE)
         }
     }
 
     /// @notice `keccak256` of the encoding.
     function hash(EncodedJob encoded) internal pure returns (bytes32 digest) {
         assembly ("memory-safe") {
-            digest := keccak256(encoded, 0x300)
+            digest := keccak256(encoded, JOB_SIZE)
         }
     }
 
@@ -115,7 +151,10 @@ library JobCodec {
         pure
         returns (bytes32)
     {
-        return bytes32((uint256(digest) & HASH_MASK) | (approved << 16) | (voted << 8) | uint256(uint8(jobStatus)));
+        return bytes32(
+            (uint256(digest) & HASH_MASK) | (approved << JOB_WORD_APPROVED_SHIFT) | (voted << JOB_WORD_VOTED_SHIFT)
+                | (uint256(uint8(jobStatus)) << JOB_WORD_STATUS_SHIFT)
+        );
     }
 
     /// @notice Whether `digest`'s upper 232 bits are the ones stored in `jobWord`.
@@ -125,17 +164,17 @@ library JobCodec {
 
     /// @notice The status byte of a word (`None` for an empty word).
     function status(bytes32 jobWord) internal pure returns (JobStatus) {
-        return JobStatus(uint8(uint256(jobWord)));
+        return JobStatus(uint8(uint256(jobWord) >> JOB_WORD_STATUS_SHIFT));
     }
 
     /// @notice The committee slots that voted.
     function votedMask(bytes32 jobWord) internal pure returns (uint256) {
-        return uint8(uint256(jobWord) >> 8);
+        return (uint256(jobWord) >> JOB_WORD_VOTED_SHIFT) & VOTED_MASK;
     }
 
     /// @notice The committee slots that voted accept.
     function approveMask(bytes32 jobWord) internal pure returns (uint256) {
-        return uint8(uint256(jobWord) >> 16);
+        return (uint256(jobWord) >> JOB_WORD_APPROVED_SHIFT) & APPROVED_MASK;
     }
 
     /// @notice Number of set bits in an 8-bit mask.
@@ -148,11 +187,11 @@ library JobCodec {
         }
     }
 
-    /// @notice Emits a log whose data is the encoded `JobSpec` (the first 18 words).
+    /// @notice Emits a log whose data is the encoded `JobSpec` (the words before `JOB_STATE_OFFSET`).
     /// @dev Byte-for-byte what `emit Event(topic1, topic2, spec)` would log, without re-encoding the spec.
     function logSpec(EncodedJob encoded, bytes32 topic0, uint256 topic1, address topic2) internal {
         assembly ("memory-safe") {
-            log3(encoded, 0x240, topic0, topic1, topic2)
+            log3(encoded, JOB_SPEC_SIZE, topic0, topic1, topic2)
         }
     }
 
@@ -160,98 +199,98 @@ library JobCodec {
     // Each returns the `Job` field of the same name (valid once the encoding matched the stored word).
 
     function requester(EncodedJob e) internal pure returns (address v) {
-        v = address(uint160(_at(e, REQUESTER)));
+        v = address(uint160(_at(e, JOB_REQUESTER)));
     }
 
     function budget(EncodedJob e) internal pure returns (uint96 v) {
-        v = uint96(_at(e, BUDGET));
+        v = uint96(_at(e, JOB_BUDGET));
     }
 
     function bundleDigest(EncodedJob e) internal pure returns (bytes32 v) {
-        v = bytes32(_at(e, BUNDLE_DIGEST));
+        v = bytes32(_at(e, JOB_BUNDLE_DIGEST));
     }
 
     function gpuCount(EncodedJob e) internal pure returns (uint8 v) {
-        v = uint8(_at(e, GPU_COUNT));
+        v = uint8(_at(e, JOB_GPU_COUNT));
     }
 
     function gpuMemoryMiB(EncodedJob e) internal pure returns (uint32 v) {
-        v = uint32(_at(e, GPU_MEMORY));
+        v = uint32(_at(e, JOB_GPU_MEMORY_MIB));
     }
 
     function gpuClass(EncodedJob e) internal pure returns (uint8 v) {
-        v = uint8(_at(e, GPU_CLASS));
+        v = uint8(_at(e, JOB_GPU_CLASS));
     }
 
     function cpuCores(EncodedJob e) internal pure returns (uint16 v) {
-        v = uint16(_at(e, CPU_CORES));
+        v = uint16(_at(e, JOB_CPU_CORES));
     }
 
     function memoryMiB(EncodedJob e) internal pure returns (uint32 v) {
-        v = uint32(_at(e, MEMORY));
+        v = uint32(_at(e, JOB_MEMORY_MIB));
     }
 
     function collateral(EncodedJob e) internal pure returns (uint96 v) {
-        v = uint96(_at(e, COLLATERAL));
+        v = uint96(_at(e, JOB_COLLATERAL));
     }
 
     function runTimeout(EncodedJob e) internal pure returns (uint32 v) {
-        v = uint32(_at(e, RUN_TIMEOUT));
+        v = uint32(_at(e, JOB_RUN_TIMEOUT));
     }
 
     function mode(EncodedJob e) internal pure returns (VerificationMode v) {
-        v = VerificationMode(uint8(_at(e, MODE)));
+        v = VerificationMode(uint8(_at(e, JOB_MODE)));
     }
 
     function committeeSize(EncodedJob e) internal pure returns (uint8 v) {
-        v = uint8(_at(e, COMMITTEE_SIZE));
+        v = uint8(_at(e, JOB_COMMITTEE_SIZE));
     }
 
     function samplesPerValidator(EncodedJob e) internal pure returns (uint8 v) {
-        v = uint8(_at(e, SAMPLES));
+        v = uint8(_at(e, JOB_SAMPLES_PER_VALIDATOR));
     }
 
     function verifyBlocks(EncodedJob e) internal pure returns (uint16 v) {
-        v = uint16(_at(e, VERIFY_BLOCKS));
+        v = uint16(_at(e, JOB_VERIFY_BLOCKS));
     }
 
     function validatorFee(EncodedJob e) internal pure returns (uint96 v) {
-        v = uint96(_at(e, VALIDATOR_FEE));
+        v = uint96(_at(e, JOB_VALIDATOR_FEE));
     }
 
     function reward(EncodedJob e) internal pure returns (uint96 v) {
-        v = uint96(_at(e, REWARD));
+        v = uint96(_at(e, JOB_REWARD));
     }
 
     function reopenOnFailure(EncodedJob e) internal pure returns (bool v) {
-        v = _at(e, REOPEN) != 0;
+        v = _at(e, JOB_REOPEN_ON_FAILURE) != 0;
     }
 
     function provider(EncodedJob e) internal pure returns (address v) {
-        v = address(uint160(_at(e, PROVIDER)));
+        v = address(uint160(_at(e, JOB_PROVIDER)));
     }
 
     function deadline(EncodedJob e) internal pure returns (uint64 v) {
-        v = uint64(_at(e, DEADLINE));
+        v = uint64(_at(e, JOB_DEADLINE));
     }
 
     function submitBlock(EncodedJob e) internal pure returns (uint64 v) {
-        v = uint64(_at(e, SUBMIT_BLOCK));
+        v = uint64(_at(e, JOB_SUBMIT_BLOCK));
     }
 
     function validatorCount(EncodedJob e) internal pure returns (uint16 v) {
-        v = uint16(_at(e, VALIDATOR_COUNT));
+        v = uint16(_at(e, JOB_VALIDATOR_COUNT));
     }
 
     function attempts(EncodedJob e) internal pure returns (uint16 v) {
-        v = uint16(_at(e, ATTEMPTS));
+        v = uint16(_at(e, JOB_ATTEMPTS));
     }
 
     /// @notice `budget + committeeSize * validatorFee`: what the requester pays at post.
     function fullEscrow(EncodedJob e) internal pure returns (uint256 v) {
         // 96-bit budget plus at most 255 times a 96-bit fee: far below 2^256
         unchecked {
-            v = _at(e, BUDGET) + _at(e, COMMITTEE_SIZE) * _at(e, VALIDATOR_FEE);
+            v = _at(e, JOB_BUDGET) + _at(e, JOB_COMMITTEE_SIZE) * _at(e, JOB_VALIDATOR_FEE);
         }
     }
 
@@ -259,34 +298,34 @@ library JobCodec {
     // Each overwrites state words of the encoding; the caller hashes it afterwards into the new word.
 
     function setRequester(EncodedJob e, address v) internal pure {
-        _put(e, REQUESTER, uint160(v));
+        _put(e, JOB_REQUESTER, uint160(v));
     }
 
     function setReward(EncodedJob e, uint96 v) internal pure {
-        _put(e, REWARD, v);
+        _put(e, JOB_REWARD, v);
     }
 
     /// @notice The state a claim sets.
     function setClaim(EncodedJob e, address claimer, uint64 claimDeadline) internal pure {
-        _put(e, PROVIDER, uint160(claimer));
-        _put(e, DEADLINE, claimDeadline);
+        _put(e, JOB_PROVIDER, uint160(claimer));
+        _put(e, JOB_DEADLINE, claimDeadline);
     }
 
     /// @notice The state a submission sets.
     function setSubmission(EncodedJob e, uint64 blockNumber, uint16 validators, bytes32 resultHash) internal pure {
-        _put(e, SUBMIT_BLOCK, blockNumber);
-        _put(e, VALIDATOR_COUNT, validators);
-        _put(e, RESULT_HASH, uint256(resultHash));
+        _put(e, JOB_SUBMIT_BLOCK, blockNumber);
+        _put(e, JOB_VALIDATOR_COUNT, validators);
+        _put(e, JOB_RESULT_HASH, uint256(resultHash));
     }
 
     /// @notice A fresh `JobState` for a reopened job: all zero but `attempts`.
     function resetState(EncodedJob e, uint16 newAttempts) internal pure {
-        _put(e, PROVIDER, 0);
-        _put(e, DEADLINE, 0);
-        _put(e, SUBMIT_BLOCK, 0);
-        _put(e, VALIDATOR_COUNT, 0);
-        _put(e, ATTEMPTS, newAttempts);
-        _put(e, RESULT_HASH, 0);
+        _put(e, JOB_PROVIDER, 0);
+        _put(e, JOB_DEADLINE, 0);
+        _put(e, JOB_SUBMIT_BLOCK, 0);
+        _put(e, JOB_VALIDATOR_COUNT, 0);
+        _put(e, JOB_ATTEMPTS, newAttempts);
+        _put(e, JOB_RESULT_HASH, 0);
     }
 
     function _at(EncodedJob e, uint256 offset) private pure returns (uint256 v) {

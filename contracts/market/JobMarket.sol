@@ -8,18 +8,22 @@ import {CapabilityWord} from "./AccountWords.sol";
 import {Committee} from "./Committee.sol";
 import {EncodedJob, JobCodec} from "./JobCodec.sol";
 import {Staking} from "./Staking.sol";
-import {Capability, Evidence, Job, JobSpec, JobSpecField, JobStatus, VerificationMode} from "./Types.sol";
+import {
+    Capability,
+    Evidence,
+    Job,
+    JobSpec,
+    JobSpecField,
+    JobStatus,
+    MAX_COMMITTEE_SIZE,
+    MAX_VERIFY_BLOCKS,
+    VerificationMode
+} from "./Types.sol";
 
 /// @title Posting, cancelling, claiming, submitting and voting on jobs
 /// @notice Settlement (`finalize`, `expireJob`) lives in `JobSettlement`.
 /// @dev Storage per job is one word (see `JobCodec`); the job id counter and the unreserved emission share a slot.
 abstract contract JobMarket is IJobMarket, Staking {
-    /// @dev How many times a failed job may reopen (`attempts` counts reopenings).
-    uint16 internal constant MAX_REOPENS = 3;
-
-    /// @dev Votes must fit in the 256 blocks whose hashes `BLOCKHASH` returns, with margin.
-    uint256 internal constant MAX_VERIFY_BLOCKS = 240;
-
     uint256 private constant BPS = 10_000;
 
     /// @dev Written by every post: one slot for both.
@@ -288,8 +292,8 @@ abstract contract JobMarket is IJobMarket, Staking {
         if (spec.bundleDigest() == 0) revert InvalidJobSpec(JobSpecField.BundleDigest, 0, 1);
         if (spec.runTimeout() == 0) revert InvalidJobSpec(JobSpecField.RunTimeout, 0, 1);
         uint256 committeeSize = spec.committeeSize();
-        if (committeeSize > Committee.MAX_SIZE) {
-            revert InvalidJobSpec(JobSpecField.CommitteeSize, committeeSize, Committee.MAX_SIZE);
+        if (committeeSize > MAX_COMMITTEE_SIZE) {
+            revert InvalidJobSpec(JobSpecField.CommitteeSize, committeeSize, MAX_COMMITTEE_SIZE);
         }
         VerificationMode mode = spec.mode();
         if (mode != VerificationMode.None && committeeSize == 0) {

@@ -7,7 +7,7 @@ import {IJobMarket} from "../interfaces/IJobMarket.sol";
 import {Committee} from "./Committee.sol";
 import {EncodedJob, JobCodec} from "./JobCodec.sol";
 import {JobMarket} from "./JobMarket.sol";
-import {Job, JobStatus, Outcome, VerificationMode} from "./Types.sol";
+import {Job, JobStatus, MAX_REOPENS, Outcome, VerificationMode} from "./Types.sol";
 
 /// @title Settling jobs: finalize after verification, expire after a missed deadline
 /// @notice Every path moves each escrowed and slashed token to a balance, back into the job's escrow (reopen),

@@ -1,6 +1,24 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+// The job layout's constants. Clients read them from the generated views (`make setup`), never retype them.
+
+/// @dev Most validators a committee can have: one bit each in a job word's vote masks.
+uint256 constant MAX_COMMITTEE_SIZE = 8;
+
+/// @dev Longest voting window: votes must fit in the 256 blocks whose hashes `BLOCKHASH` returns, with margin.
+uint256 constant MAX_VERIFY_BLOCKS = 240;
+
+/// @dev How many times a failed job may reopen (`JobState.attempts` counts reopenings).
+uint16 constant MAX_REOPENS = 3;
+
+/// @dev Where a live job's storage word keeps its parts: the status in the lowest byte, then the voted mask,
+/// the approve mask, and the upper bits of the job's hash from `JOB_WORD_HASH_SHIFT` up.
+uint256 constant JOB_WORD_STATUS_SHIFT = 0;
+uint256 constant JOB_WORD_VOTED_SHIFT = 8;
+uint256 constant JOB_WORD_APPROVED_SHIFT = 16;
+uint256 constant JOB_WORD_HASH_SHIFT = 24;
+
 /// @notice Where a job stands. Terminal outcomes (accepted, rejected, cancelled, expired) are events;
 /// a job whose word was deleted reads as `Closed`.
 enum JobStatus {

@@ -7,8 +7,18 @@ Amounts here are base units (18 decimals); the manifest's `[payment]` hints are 
 
 from __future__ import annotations
 
-from chain.revert_messages import token_amount
-from chain.types import JobSpec, VerificationMode, Wei, tokens
+from chain.types import (
+    JOB_SPEC_LAYOUT,
+    MAX_COMMITTEE_SIZE,
+    MAX_VERIFY_BLOCKS,
+    ZERO_ADDRESS,
+    JobSpec,
+    JobSpecFields,
+    VerificationMode,
+    Wei,
+    tokens,
+)
+from cli_support import token_amount
 from crowdcompute.requester.errors import InvalidSpec
 from jobs.cid import Cid
 from jobs.manifest import Manifest
@@ -31,19 +41,12 @@ DEFAULT_VALIDATOR_FEE = tokens(1)
 DEFAULT_COLLATERAL = tokens(5)
 DEFAULT_VERIFY_BLOCKS = 20
 
-# The contract's limits (SPEC_LIMITS in frontend/src/lib/contracts.ts).
-MAX_COMMITTEE = 8
-MAX_VERIFY_BLOCKS = 240
-MAX_RUN_TIMEOUT = 2**32 - 1
-MAX_SAMPLES = 255
-MAX_AMOUNT = 2**96 - 1
-
-_MODES = {
-    "none": VerificationMode.NONE,
-    "segments": VerificationMode.SEGMENTS,
-    "shards": VerificationMode.SHARDS,
-    "replicate": VerificationMode.REPLICATE,
-}
+# The contract's limits: its constants, and the widths of the fields (the generated job layout).
+_WIDEST = {f.abi_name: f.max_value for f in JOB_SPEC_LAYOUT}
+MAX_COMMITTEE = MAX_COMMITTEE_SIZE
+MAX_RUN_TIMEOUT = _WIDEST["runTimeout"]
+MAX_SAMPLES = _WIDEST["samplesPerValidator"]
+MAX_AMOUNT = _WIDEST["budget"]
 
 
 def job_spec_for(
@@ -65,7 +68,7 @@ def job_spec_for(
     """
     hints = manifest.payment.in_base_units() if manifest.payment is not None else None
     verification = manifest.verification
-    mode = _MODES[verification.mode]
+    mode = VerificationMode[verification.mode.upper()]
     chosen_budget = _first(budget, hints.budget if hints else None, DEFAULT_BUDGET)
     chosen_fee = _first(validator_fee, hints.validatorFee if hints else None, DEFAULT_VALIDATOR_FEE)
     chosen_collateral = _first(collateral, hints.collateral if hints else None, DEFAULT_COLLATERAL)
@@ -101,24 +104,28 @@ def job_spec_for(
 
     requirements = manifest.to_requirements()
     digest, codec = bundle_cid.to_chain()
-    return JobSpec(
-        budget=Wei(chosen_budget),
-        bundle_digest=digest,
-        bundle_codec=codec,
-        collateral=Wei(chosen_collateral),
-        run_timeout=timeout,
-        gpu_count=requirements.gpuCount,
-        gpu_memory_mib=requirements.gpuMemoryMiB,
-        gpu_class=requirements.gpuClass,
-        cpu_cores=requirements.cpuCores,
-        memory_mib=requirements.memoryMiB,
-        mode=mode,
-        committee_size=committee,
-        samples_per_validator=samples,
-        verify_blocks=blocks,
-        validator_fee=Wei(chosen_fee),
-        reopen_on_failure=reopen_on_failure,
-    )
+    # Every field decided here: a field added to JobSpec fails the type check on this literal.
+    fields: JobSpecFields = {
+        "requester": ZERO_ADDRESS,  # set by the contract
+        "budget": Wei(chosen_budget),
+        "bundle_digest": digest,
+        "bundle_codec": codec,
+        "gpu_count": requirements.gpuCount,
+        "gpu_memory_mib": requirements.gpuMemoryMiB,
+        "gpu_class": requirements.gpuClass,
+        "cpu_cores": requirements.cpuCores,
+        "memory_mib": requirements.memoryMiB,
+        "collateral": Wei(chosen_collateral),
+        "run_timeout": timeout,
+        "mode": mode,
+        "committee_size": committee,
+        "samples_per_validator": samples,
+        "verify_blocks": blocks,
+        "validator_fee": Wei(chosen_fee),
+        "reward": Wei(0),  # set by the contract
+        "reopen_on_failure": reopen_on_failure,
+    }
+    return JobSpec(**fields)
 
 
 def _first(*values: int | None) -> int:

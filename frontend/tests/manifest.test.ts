@@ -29,7 +29,7 @@ describe("checking job.toml against the gateway's schema", () => {
       { field: "resources.timeout_s", message: "must be an integer (without quotes)", value: "'600'" },
     ]);
     expect(problemsOf(edit('mode = "segments"', 'mode = "fast"'))).toEqual([
-      { field: "verification.mode", message: "must be one of 'segments', 'shards', 'replicate' or 'none'", value: "'fast'" },
+      { field: "verification.mode", message: "must be one of 'none', 'segments', 'shards' or 'replicate'", value: "'fast'" },
     ]);
     expect(problemsOf(edit('name = "minimal-job"', 'name = "Minimal Job"'))[0]?.message).toMatch(/^must be a slug/);
     expect(problemsOf(edit('image = "python:3.11-slim"', 'image = "python"'))[0]).toMatchObject({ field: "runtime.image" });

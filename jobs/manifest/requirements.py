@@ -4,28 +4,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import TYPE_CHECKING
+
+from chain.types import VerificationMode
 
 if TYPE_CHECKING:
     from jobs.manifest.model import Manifest
-
-
-class VerificationMode(IntEnum):
-    """`VerificationMode` in the contracts; the values are the Solidity enum's ordinals."""
-
-    NONE = 0
-    SEGMENTS = 1
-    SHARDS = 2
-    REPLICATE = 3
-
-
-_MODE_BY_NAME = {
-    "none": VerificationMode.NONE,
-    "segments": VerificationMode.SEGMENTS,
-    "shards": VerificationMode.SHARDS,
-    "replicate": VerificationMode.REPLICATE,
-}
 
 
 @dataclass(frozen=True)
@@ -57,7 +41,7 @@ def requirements_of(manifest: Manifest) -> JobRequirements:
         cpuCores=math.ceil(resources.cpus),
         memoryMiB=resources.memory_mib,
         runTimeout=resources.timeout_s,
-        mode=_MODE_BY_NAME[verification.mode],
+        mode=VerificationMode[verification.mode.upper()],
         committeeSize=verification.committee_size,
         samplesPerValidator=verification.samples_per_validator or 0,
     )

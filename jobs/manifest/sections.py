@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from chain.types import VerificationModeName
 from jobs.manifest.errors import MISSING, ManifestError, ManifestProblem
 from jobs.manifest.fields import (
     DIGEST_RE,
@@ -64,7 +64,7 @@ class Resources(Section):
 class Verification(Section):
     """How validators check the work (DESIGN.md, "Verification")."""
 
-    mode: Literal["segments", "shards", "replicate", "none"]
+    mode: VerificationModeName
     checkpoint_interval: int | None = Field(
         default=None, ge=1, le=UINT32, description="training steps per segment (mode 'segments')"
     )

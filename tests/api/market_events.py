@@ -70,6 +70,7 @@ class EventLog:
         spec = JobSpec(
             budget=Wei(budget),
             bundle_digest=BUNDLE_DIGEST,  # type: ignore[arg-type]
+            bundle_codec=0x55,
             collateral=Wei(collateral),
             run_timeout=3600,
             requester=REQUESTER,  # type: ignore[arg-type]

@@ -11,7 +11,7 @@ from eth_typing import ChecksumAddress
 
 from chain.clients.market import MarketClient
 from chain.results import CastVote, PostedJob
-from chain.types import Capabilities, JobSpec, ResultCommitment, tokens
+from chain.types import Capabilities, JobSpec, ResultCommitment, VerificationMode, tokens
 
 PROVIDER_CAPS = Capabilities(
     gpu_count=1, gpu_memory_mib=8192, gpu_class=1, cpu_cores=8, memory_mib=16384, price_per_hour=tokens(1)
@@ -23,6 +23,8 @@ RESULT = ResultCommitment(result_digest=b"\x33" * 32, checkpoint_root=b"\x44" * 
 BASE_SPEC = JobSpec(
     budget=tokens(10),
     bundle_digest=b"\x22" * 32,
+    bundle_codec=0x55,
+    mode=VerificationMode.SEGMENTS,
     collateral=tokens(50),
     run_timeout=3600,
     gpu_memory_mib=4096,

@@ -18,6 +18,8 @@ from chain.types import (
 SPEC = JobSpec(
     budget=tokens(10),
     bundle_digest=b"\x11" * 32,
+    bundle_codec=0x55,
+    verify_blocks=1,
     collateral=tokens(5),
     run_timeout=3600,
     gpu_memory_mib=16384,

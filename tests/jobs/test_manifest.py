@@ -247,7 +247,7 @@ RULES: dict[str, tuple[dict[str, object], str, str | None, str]] = {
         {"verification.mode": "all"},
         "verification.mode",
         "'all'",
-        "must be one of 'segments', 'shards', 'replicate' or 'none'",
+        "must be one of 'none', 'segments', 'shards' or 'replicate'",
     ),
     "checkpoint-interval-missing": (
         {"verification.checkpoint_interval": DELETE},

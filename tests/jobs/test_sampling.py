@@ -248,6 +248,7 @@ def test_the_seed_sampling_starts_from_is_the_contracts_seed_of(market: MarketCl
     spec = JobSpec(
         budget=tokens(10),
         bundle_digest=b"\x22" * 32,
+        bundle_codec=0x55,
         collateral=tokens(5),
         run_timeout=3600,
         cpu_cores=1,

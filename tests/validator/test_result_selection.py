@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from chain.types import Job, JobSpec, VerificationMode, Wei
+from chain.types import Job, JobSpec, VerificationMode
 from jobs.sampling import sample_indices
 from jobs.store import EmbeddedStore
 from validator.verify import Submission, Verifier
@@ -42,7 +42,7 @@ def _result_tar() -> bytes:
 def _fetched(tmp_path: Path, mode: VerificationMode, tolerance: float | None = None) -> tuple[set[str], Any]:
     store = EmbeddedStore(tmp_path / "store")
     cid = store.add_bytes(_result_tar())
-    spec = JobSpec(Wei(0), b"\0" * 32, Wei(0), 60, mode=mode, committee_size=3, samples_per_validator=SAMPLES)
+    spec = JobSpec(run_timeout=60, mode=mode, committee_size=3, samples_per_validator=SAMPLES)
     submission = Submission(7, 0, Job(spec), cid, b"\0" * 32, CHECKPOINTS, b"\x05" * 32)
     bundle: Any = SimpleNamespace(
         manifest=SimpleNamespace(

@@ -35,6 +35,7 @@ VALIDATOR_STAKE = tokens(200)
 SPEC = JobSpec(
     budget=tokens(10),
     bundle_digest=b"\x00" * 32,
+    bundle_codec=0x55,
     collateral=tokens(5),
     run_timeout=3600,
     cpu_cores=1,

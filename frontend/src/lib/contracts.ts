@@ -1,6 +1,12 @@
 // The market's types as viem infers them from the generated ABI, and the Solidity enums' labels.
 import type { AbiParameterToPrimitiveType, ContractFunctionArgs } from "viem";
 import { crowdMarketAbi, crowdTokenAbi } from "../generated/abis";
+import {
+  JOB_SPEC_FIELDS,
+  MAX_COMMITTEE_SIZE,
+  MAX_VERIFY_BLOCKS,
+  VERIFICATION_MODE_NAMES,
+} from "../generated/jobLayout";
 
 export { crowdMarketAbi, crowdTokenAbi };
 
@@ -13,24 +19,24 @@ type PostJobInput = Extract<(typeof crowdMarketAbi)[number], { type: "function";
 /** `JobSpec` as `postJob` takes it (the same struct). */
 export type PostJobSpec = AbiParameterToPrimitiveType<PostJobInput>;
 
-// Solidity enum members in declaration order (contracts/market/Types.sol).
-export const JOB_STATUS = ["None", "Open", "Claimed", "Submitted", "Closed"] as const;
-export const VERIFICATION_MODE = ["None", "Segments", "Shards", "Replicate"] as const;
-export const OUTCOME = ["Accepted", "Rejected", "Unverified"] as const;
-export const CAPABILITY = ["GpuCount", "GpuMemory", "GpuClass", "CpuCores", "Memory"] as const;
-export const ROLE = ["None", "Provider", "Validator"] as const;
-export const JOB_SPEC_FIELD = [
-  "Budget",
-  "BundleDigest",
-  "Collateral",
-  "RunTimeout",
-  "CommitteeSize",
-  "SamplesPerValidator",
-  "VerifyBlocks",
-] as const;
+// Solidity enum members in declaration order, and the layout's constants: generated from
+// contracts/market/Types.sol (`make setup`), never typed here.
+export {
+  CAPABILITY,
+  JOB_SPEC_FIELD,
+  JOB_STATUS,
+  OUTCOME,
+  ROLE,
+  VERIFICATION_MODE,
+  VERIFICATION_MODE_NAMES,
+} from "../generated/jobLayout";
 
-export type ModeName = "none" | "segments" | "shards" | "replicate";
-export const MODE_INDEX: Record<ModeName, number> = { none: 0, segments: 1, shards: 2, replicate: 3 };
+export type ModeName = (typeof VERIFICATION_MODE_NAMES)[number];
+/** A mode's name (as manifests spell it) to its enum value. */
+export const MODE_INDEX = Object.fromEntries(VERIFICATION_MODE_NAMES.map((name, index) => [name, index])) as Record<
+  ModeName,
+  number
+>;
 
 /** The label of enum member `value`, or the number itself when out of range. */
 export function enumLabel(labels: readonly string[], value: unknown): string {
@@ -38,13 +44,16 @@ export function enumLabel(labels: readonly string[], value: unknown): string {
   return Number.isInteger(index) && index >= 0 && index < labels.length ? (labels[index] as string) : String(value);
 }
 
-export const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000" as const;
-export const ZERO_BYTES32 = `0x${"0".repeat(64)}` as const;
+export { zeroAddress as ZERO_ADDRESS, zeroHash as ZERO_BYTES32 } from "viem";
 
-/** Limits `postJob` enforces (docs/protocol.md, InvalidJobSpec). */
+/** The largest value a `JobSpec` field of `bits` bits holds, as a number (fields up to 32 bits). */
+const widest = (name: (typeof JOB_SPEC_FIELDS)[number]["name"]): number =>
+  2 ** (JOB_SPEC_FIELDS.find((field) => field.name === name) as { bits: number }).bits - 1;
+
+/** Limits `postJob` enforces (docs/protocol.md, InvalidJobSpec): its constants and the fields' widths. */
 export const SPEC_LIMITS = {
-  maxCommittee: 8,
-  maxVerifyBlocks: 240,
-  maxRunTimeout: 2 ** 32 - 1,
-  maxSamples: 255,
+  maxCommittee: MAX_COMMITTEE_SIZE,
+  maxVerifyBlocks: MAX_VERIFY_BLOCKS,
+  maxRunTimeout: widest("runTimeout"),
+  maxSamples: widest("samplesPerValidator"),
 } as const;

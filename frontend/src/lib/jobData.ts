@@ -11,7 +11,14 @@ import {
   type Log,
   type PublicClient,
 } from "viem";
-import { OUTCOME, ZERO_ADDRESS, ZERO_BYTES32, crowdMarketAbi, enumLabel, type Job, type JobState } from "./contracts";
+import {
+  JOB_STATUS,
+  JOB_WORD_HASH_SHIFT,
+  JOB_WORD_STATUS_SHIFT,
+  JOB_WORD_VOTED_SHIFT,
+  ZERO_JOB_STATE,
+} from "../generated/jobLayout";
+import { OUTCOME, crowdMarketAbi, enumLabel, type Job, type JobState } from "./contracts";
 
 export const JOB_EVENTS = [
   "JobPosted",
@@ -25,18 +32,12 @@ export const JOB_EVENTS = [
   "JobCancelled",
 ] as const;
 
-const HASH_MASK = ((1n << 256n) - 1n) ^ 0xffffffn;
-const STATUS = ["None", "Open", "Claimed", "Submitted", "Closed"] as const;
-export type ChainStatus = (typeof STATUS)[number];
+// The stored word (Types.sol, JOB_WORD_*_SHIFT): each part runs up to where the next one starts.
+const HASH_MASK = ((1n << 256n) - 1n) ^ ((1n << BigInt(JOB_WORD_HASH_SHIFT)) - 1n);
+const STATUS_MASK = (1n << BigInt(JOB_WORD_VOTED_SHIFT - JOB_WORD_STATUS_SHIFT)) - 1n;
+export type ChainStatus = (typeof JOB_STATUS)[number];
 
-export const EMPTY_STATE: JobState = {
-  provider: ZERO_ADDRESS,
-  deadline: 0n,
-  submitBlock: 0n,
-  validatorCount: 0,
-  attempts: 0,
-  resultHash: ZERO_BYTES32,
-};
+export const EMPTY_STATE: JobState = ZERO_JOB_STATE;
 
 /** A decoded market event: its name, arguments and block. */
 export interface JobEvent {
@@ -168,6 +169,7 @@ export async function loadChainJob(
   if (!wordMatches(raw, folded)) {
     throw new JobDataError(`job ${jobId}: its events do not match the chain's record; reload in a moment`);
   }
-  const status: ChainStatus = raw === 0n ? "Closed" : (STATUS[Number(raw & 0xffn)] ?? "None");
+  const status: ChainStatus =
+    raw === 0n ? "Closed" : (JOB_STATUS[Number((raw >> BigInt(JOB_WORD_STATUS_SHIFT)) & STATUS_MASK)] ?? "None");
   return { ...folded, job: folded.job, status, head };
 }

@@ -2,12 +2,13 @@
 // `JobSpec` struct it posts (requester and reward are filled in by the contract).
 import type { Hex } from "viem";
 import type { ChainCid } from "./cid";
-import { MODE_INDEX, SPEC_LIMITS, ZERO_ADDRESS, type ModeName, type PostJobSpec } from "./contracts";
+import { MODE_INDEX, SPEC_LIMITS, VERIFICATION_MODE_NAMES, ZERO_ADDRESS, type ModeName, type PostJobSpec } from "./contracts";
 import { parseInteger, parseTokenAmount, type Parsed } from "./format";
 import { valueAt, type ManifestData } from "./manifest";
 
 export const DEFAULT_VERIFY_BLOCKS = 20;
-export const MODES: ModeName[] = ["segments", "shards", "replicate", "none"];
+/** The modes the form offers: those that check the work first, "none" (nothing re-run) last. */
+export const MODES: ModeName[] = [...VERIFICATION_MODE_NAMES.filter((name) => name !== "none"), "none"];
 
 export interface SpecForm {
   budget: string;
