@@ -15,16 +15,16 @@ from chain.types import TOKEN_DECIMALS, Capability, JobSpecField, JobStatus, Rol
 Fields = Mapping[str, Any]
 
 
-def short_address(address: Any) -> str:
+# The sentences' own wording of addresses and amounts; people-facing code uses `cli_support.display`,
+# which reads the same (tests/cli_support/test_display.py holds the two to the same text).
+def _address(address: Any) -> str:
     text = str(address)
     return f"{text[:6]}…{text[-4:]}" if len(text) == 42 else text
 
 
-def token_amount(wei: Any, symbol: str = "CROWD") -> str:
-    """18-decimal units as whole tokens: 50 CROWD, 0.25 CROWD."""
+def _tokens(wei: Any) -> str:
     value = Decimal(int(wei)) / Decimal(10**TOKEN_DECIMALS)
-    text = format(value.normalize(), "f") if value else "0"
-    return f"{text} {symbol}"
+    return f"{format(value.normalize(), 'f') if value else '0'} CROWD"
 
 
 def _label(enum_type: type[IntEnum], value: Any) -> str:
@@ -49,12 +49,12 @@ def _lacks_capability(f: Fields) -> str:
     except ValueError:
         return (
             f"job {f['jobId']} needs capability {f['capability']} = {f['required']}; "
-            f"provider {short_address(f['provider'])} offers {f['offered']}"
+            f"provider {_address(f['provider'])} offers {f['offered']}"
         )
     need, offer = _CAPABILITY_UNITS[capability]
     return (
         f"job {f['jobId']} needs {need.format(f['required'])}; "
-        f"provider {short_address(f['provider'])} offers {offer.format(f['offered'])}"
+        f"provider {_address(f['provider'])} offers {offer.format(f['offered'])}"
     )
 
 
@@ -72,15 +72,15 @@ _TEMPLATES: dict[str, Callable[[Fields], str]] = {
         f"job {f['jobId']}: the job data sent does not match the chain (rebuild it from the job's events)"
     ),
     "NotJobRequester": lambda f: (
-        f"only job {f['jobId']}'s requester {short_address(f['requester'])} may do this; "
-        f"caller is {short_address(f['caller'])}"
+        f"only job {f['jobId']}'s requester {_address(f['requester'])} may do this; "
+        f"caller is {_address(f['caller'])}"
     ),
     "NotJobProvider": lambda f: (
-        f"only job {f['jobId']}'s provider {short_address(f['provider'])} may do this; "
-        f"caller is {short_address(f['caller'])}"
+        f"only job {f['jobId']}'s provider {_address(f['provider'])} may do this; "
+        f"caller is {_address(f['caller'])}"
     ),
     "RequesterCannotClaim": lambda f: (
-        f"{short_address(f['requester'])} posted job {f['jobId']} and may not claim it"
+        f"{_address(f['requester'])} posted job {f['jobId']} and may not claim it"
     ),
     "ProviderLacksCapability": _lacks_capability,
     "SubmitDeadlinePassed": lambda f: f"job {f['jobId']}'s submission deadline passed at {f['deadline']}",
@@ -92,12 +92,10 @@ _TEMPLATES: dict[str, Callable[[Fields], str]] = {
         f"job {f['jobId']} has a committee of {f['committeeSize']}; slot {f['slot']} does not exist"
     ),
     "NotOnCommittee": lambda f: (
-        f"{short_address(f['caller'])} is not the validator at committee slot {f['slot']} of job {f['jobId']}"
+        f"{_address(f['caller'])} is not the validator at committee slot {f['slot']} of job {f['jobId']}"
     ),
     "AlreadyVoted": lambda f: f"committee slot {f['slot']} has already voted on job {f['jobId']}",
-    "ProviderCannotVote": lambda f: (
-        f"{short_address(f['provider'])} ran job {f['jobId']} and may not vote on it"
-    ),
+    "ProviderCannotVote": lambda f: f"{_address(f['provider'])} ran job {f['jobId']} and may not vote on it",
     "VerificationPending": lambda f: (
         f"job {f['jobId']} has no majority yet; it can be finalized after block {f['untilBlock']}"
     ),
@@ -107,53 +105,52 @@ _TEMPLATES: dict[str, Callable[[Fields], str]] = {
     # Accounts and stake (IStaking)
     "ZeroAmount": lambda f: "the amount must be more than zero",
     "AccountNotInRole": lambda f: (
-        f"{short_address(f['account'])} is registered as {_label(Role, f['actual'])}; "
+        f"{_address(f['account'])} is registered as {_label(Role, f['actual'])}; "
         f"this needs {_label(Role, f['expected'])}"
     ),
     "RoleAlreadyAssigned": lambda f: (
-        f"{short_address(f['account'])} is already a {_label(Role, f['role'])}; roles are exclusive"
+        f"{_address(f['account'])} is already a {_label(Role, f['role'])}; roles are exclusive"
     ),
     "ValidatorAlreadyRegistered": lambda f: (
-        f"{short_address(f['validator'])} is already validator number {f['index']}"
+        f"{_address(f['validator'])} is already validator number {f['index']}"
     ),
     "ValidatorListFull": lambda f: f"the validator list is full ({f['max']} entries)",
     "InsufficientFreeStake": lambda f: (
-        f"{short_address(f['account'])} has {token_amount(f['available'])} of free stake; "
-        f"{token_amount(f['required'])} needed"
+        f"{_address(f['account'])} has {_tokens(f['available'])} of free stake; "
+        f"{_tokens(f['required'])} needed"
     ),
     "StakeBelowMinimum": lambda f: (
-        f"{short_address(f['account'])} has {token_amount(f['stake'])} staked; "
-        f"the minimum is {token_amount(f['minimum'])}"
+        f"{_address(f['account'])} has {_tokens(f['stake'])} staked; the minimum is {_tokens(f['minimum'])}"
     ),
-    "NothingToWithdraw": lambda f: f"{short_address(f['account'])} has no balance or reward to withdraw",
-    "NothingUnbonding": lambda f: f"{short_address(f['account'])} has nothing unbonding",
+    "NothingToWithdraw": lambda f: f"{_address(f['account'])} has no balance or reward to withdraw",
+    "NothingUnbonding": lambda f: f"{_address(f['account'])} has nothing unbonding",
     "UnbondingLocked": lambda f: (
-        f"{short_address(f['account'])}'s unbonding stake is released at {f['releaseAt']}"
+        f"{_address(f['account'])}'s unbonding stake is released at {f['releaseAt']}"
     ),
     "ValidatorIndexOutOfRange": lambda f: f"there is no validator {f['index']} (the list has {f['count']})",
     # Deployment (ICrowdMarket) and the token
     "InvalidSupply": lambda f: (
-        f"initial supply {token_amount(f['initialSupply'])} and cap {token_amount(f['cap'])} do not fit "
-        f"(the cap may be at most {token_amount(f['maxCap'])})"
+        f"initial supply {_tokens(f['initialSupply'])} and cap {_tokens(f['cap'])} do not fit "
+        f"(the cap may be at most {_tokens(f['maxCap'])})"
     ),
     "InvalidRewardBps": lambda f: f"rewardBps {f['rewardBps']} is above {f['max']}",
     "CrowdTokenUnauthorizedMinter": lambda f: (
-        f"{short_address(f['caller'])} may not mint; only {short_address(f['minter'])} can"
+        f"{_address(f['caller'])} may not mint; only {_address(f['minter'])} can"
     ),
     "ERC20InsufficientBalance": lambda f: (
-        f"{short_address(f['sender'])} holds {token_amount(f['balance'])}; {token_amount(f['needed'])} needed"
+        f"{_address(f['sender'])} holds {_tokens(f['balance'])}; {_tokens(f['needed'])} needed"
     ),
     "ERC20InsufficientAllowance": lambda f: (
-        f"{short_address(f['spender'])} may spend {token_amount(f['allowance'])}; "
-        f"{token_amount(f['needed'])} needed (approve first, or sign a permit)"
+        f"{_address(f['spender'])} may spend {_tokens(f['allowance'])}; "
+        f"{_tokens(f['needed'])} needed (approve first, or sign a permit)"
     ),
     "ERC2612ExpiredSignature": lambda f: f"the permit expired at {f['deadline']}",
     "ERC2612InvalidSigner": lambda f: (
-        f"the permit was signed by {short_address(f['signer'])}, not by {short_address(f['owner'])}"
+        f"the permit was signed by {_address(f['signer'])}, not by {_address(f['owner'])}"
     ),
     "ERC20ExceededCap": lambda f: (
-        f"minting would raise the supply to {token_amount(f['increasedSupply'])}, "
-        f"over the cap of {token_amount(f['cap'])}"
+        f"minting would raise the supply to {_tokens(f['increasedSupply'])}, "
+        f"over the cap of {_tokens(f['cap'])}"
     ),
     "ReentrancyGuardReentrantCall": lambda f: "reentrant call refused",
     "Error": lambda f: str(f["message"]),

@@ -14,8 +14,8 @@ app = typer.Typer(
 
 def _register_nouns() -> None:
     from api.cli import gateway_app
-    from chain.cli import devnet_app
     from crowdcompute.demo_cli import demo
+    from crowdcompute.devnet_cli import devnet_app
     from crowdcompute.job_cli import job_app
     from jobs.store.cli import store_app
     from provider_node.cli import provider_app

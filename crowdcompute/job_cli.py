@@ -1,7 +1,7 @@
 """`crowdcompute job submit|status|logs|download|cancel`: a requester's commands.
 
 Built on `crowdcompute.requester`. Same key, RPC and deployment options as the provider and validator
-commands (`chain.cli_support`). Every command takes `--json` (one JSON object on stdout; token amounts as
+commands (`cli_support`). Every command takes `--json` (one JSON object on stdout; token amounts as
 decimal strings of base units) and fails with one line naming the problem and exit status 1.
 Bundles and results go through a gateway (`--gateway`, default http://127.0.0.1:8000) or straight to an
 embedded content store (`--store-dir`), never both.
@@ -18,21 +18,16 @@ from typing import Annotated, Any
 
 import typer
 
-from chain.cli_support import (
-    DEFAULT_DEPLOYMENTS,
-    DEFAULT_DEVNET,
-    DeploymentsOption,
-    DevnetOption,
-    JsonOption,
-    KeystoreOption,
+from chain.errors import ChainError
+from cli_support import (
+    ChainOptions,
     Output,
-    RpcUrlOption,
-    connect,
+    chain_options,
+    connection_callback,
     parse_tokens,
+    token_amount,
     when,
 )
-from chain.errors import ChainError
-from chain.revert_messages import token_amount
 from crowdcompute.requester import (
     GatewayClient,
     LogLine,
@@ -52,6 +47,7 @@ job_app = typer.Typer(
     help="Post a training job, follow it, read its logs, download its result, or cancel it.",
     no_args_is_help=True,
     add_completion=False,
+    callback=connection_callback,
 )
 
 DEFAULT_GATEWAY = "http://127.0.0.1:8000"
@@ -107,6 +103,7 @@ def _content(gateway: str | None, store_dir: Path | None) -> Iterator[tuple[Cont
 
 
 @job_app.command("submit")
+@chain_options()
 def submit(
     folder: Annotated[Path, typer.Argument(help="The job folder (job.toml at its root).")],
     budget: Annotated[str | None, _tokens_option("What the provider is paid.")] = None,
@@ -123,17 +120,14 @@ def submit(
     ] = True,
     gateway: GatewayOption = None,
     store_dir: StoreDirOption = None,
-    rpc_url: RpcUrlOption = None,
-    deployments_dir: DeploymentsOption = DEFAULT_DEPLOYMENTS,
-    devnet_dir: DevnetOption = DEFAULT_DEVNET,
-    keystore: KeystoreOption = None,
-    as_json: JsonOption = False,
+    *,
+    opts: ChainOptions,
 ) -> None:
     """Pack FOLDER, store or upload its bundle, post the job with its escrow (defaults as in the dApp)."""
-    out = Output(as_json)
+    out = opts.output()
 
     def progress(line: str) -> None:
-        if not as_json:
+        if not opts.as_json:
             typer.echo(line, err=True)  # plain: a long CID or path must not be wrapped
 
     try:
@@ -143,7 +137,7 @@ def submit(
             if text is not None:
                 overrides[name] = parse_tokens(text, what=f"--{name.replace('_', '-')}", allow_zero=True)
         budget_units = parse_tokens(budget, what="--budget") if budget is not None else None
-        market = connect(rpc_url, deployments_dir, devnet_dir, keystore)
+        market = opts.connect()
         with _content(gateway, store_dir) as (store, gateway_url):
             submitted = submit_job(
                 market,
@@ -175,17 +169,16 @@ def submit(
 
 
 @job_app.command("status")
+@chain_options(keystore=False)
 def status(
     job_id: JobIdArgument,
-    rpc_url: RpcUrlOption = None,
-    deployments_dir: DeploymentsOption = DEFAULT_DEPLOYMENTS,
-    devnet_dir: DevnetOption = DEFAULT_DEVNET,
-    as_json: JsonOption = False,
+    *,
+    opts: ChainOptions,
 ) -> None:
     """The job as the chain has it: state, provider, votes and result CID."""
-    out = Output(as_json)
+    out = opts.output()
     try:
-        market = connect(rpc_url, deployments_dir, devnet_dir, None, signing=False)
+        market = opts.connect(signing=False)
         view = market.job(job_id)
     except _FAILURES as exc:
         out.fail(exc)
@@ -207,15 +200,17 @@ def status(
 
 
 @job_app.command("logs")
+@chain_options(chain=False)
 def logs(
     job_id: JobIdArgument,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing until the job ends.")] = False,
     after: Annotated[int, typer.Option(min=-1, help="Only lines with a greater seq.")] = -1,
     gateway: GatewayOption = None,
-    as_json: JsonOption = False,
+    *,
+    opts: ChainOptions,
 ) -> None:
     """The job's execution logs, relayed by the gateway (with --json --follow: one JSON line each)."""
-    out = Output(as_json)
+    out = opts.output()
     url = _gateway_url(gateway)
     try:
         with GatewayClient(url) as client:
@@ -232,8 +227,8 @@ def logs(
                 return
             for item in client.follow_logs(job_id, after=after):
                 if isinstance(item, LogLine):
-                    typer.echo(json.dumps(_line_json(item)) if as_json else item.text)
-                elif as_json:
+                    typer.echo(json.dumps(_line_json(item)) if opts.as_json else item.text)
+                elif opts.as_json:
                     typer.echo(json.dumps({"jobId": job_id, "jobState": item}))
                 else:
                     typer.echo(f"job {job_id} ended: {item}", err=True)
@@ -246,20 +241,19 @@ def _line_json(line: LogLine) -> dict[str, Any]:
 
 
 @job_app.command("download")
+@chain_options(keystore=False)
 def download(
     job_id: JobIdArgument,
     dest: Annotated[Path, typer.Argument(help="A new (or empty) folder for the result.")],
     gateway: GatewayOption = None,
     store_dir: StoreDirOption = None,
-    rpc_url: RpcUrlOption = None,
-    deployments_dir: DeploymentsOption = DEFAULT_DEPLOYMENTS,
-    devnet_dir: DevnetOption = DEFAULT_DEVNET,
-    as_json: JsonOption = False,
+    *,
+    opts: ChainOptions,
 ) -> None:
     """Fetch the job's result by its on-chain CID, verify it, and extract it into DEST."""
-    out = Output(as_json)
+    out = opts.output()
     try:
-        market = connect(rpc_url, deployments_dir, devnet_dir, None, signing=False)
+        market = opts.connect(signing=False)
         view = market.job(job_id)
         with _content(gateway, store_dir) as (store, gateway_url), out.progress("Downloading the result"):
             folder = download_result(view, dest, store=store, gateway_url=gateway_url)
@@ -282,18 +276,16 @@ def download(
 
 
 @job_app.command("cancel")
+@chain_options()
 def cancel(
     job_id: JobIdArgument,
-    rpc_url: RpcUrlOption = None,
-    deployments_dir: DeploymentsOption = DEFAULT_DEPLOYMENTS,
-    devnet_dir: DevnetOption = DEFAULT_DEVNET,
-    keystore: KeystoreOption = None,
-    as_json: JsonOption = False,
+    *,
+    opts: ChainOptions,
 ) -> None:
     """Cancel an open job you posted; its escrow comes back at once."""
-    out = Output(as_json)
+    out = opts.output()
     try:
-        market = connect(rpc_url, deployments_dir, devnet_dir, keystore)
+        market = opts.connect()
         with out.progress(f"Cancelling job {job_id}"):
             cancelled = cancel_job(market, job_id)
     except _FAILURES as exc:

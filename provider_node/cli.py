@@ -13,27 +13,28 @@ from typing import Annotated, Any
 
 import typer
 
-from chain.cli_support import (
-    DEFAULT_DEPLOYMENTS,
-    DEFAULT_DEVNET,
-    DeploymentsOption,
-    DevnetOption,
-    JsonOption,
-    KeystoreOption,
-    Output,
-    RpcUrlOption,
-    connect,
+from chain.errors import ChainError
+from chain.types import ZERO_BYTES32, Capabilities, Wei
+from cli_support import (
+    ChainOptions,
+    ConfirmationsOption,
+    PollIntervalOption,
+    SentTx,
+    StoreDirOption,
+    chain_options,
+    connection_callback,
+    open_node_store,
     parse_tokens,
+    run_until_stopped,
+    sent_tx,
     setup_daemon_logging,
-    stop_on_signals,
+    token_amount,
     when,
 )
-from chain.errors import ChainError
-from chain.revert_messages import token_amount
-from chain.types import ZERO_BYTES32, Capabilities, Wei
 from jobs.cid import parse_cid
 from jobs.errors import JobsError
 from provider_node.config import DEFAULT_DATA_DIR, NodeConfig
+from provider_node.errors import ProviderNodeError
 from provider_node.hardware import probe
 
 __all__ = ["provider_app"]
@@ -43,9 +44,10 @@ provider_app = typer.Typer(
     help="Offer this machine's compute: register, stake, run the provider daemon, check standing.",
     no_args_is_help=True,
     add_completion=False,
+    callback=connection_callback,
 )
 
-_FAILURES = (ChainError, JobsError, OSError, ValueError)
+_FAILURES = (ChainError, JobsError, ProviderNodeError, OSError, ValueError)
 MIB = 1024 * 1024
 DataDirOption = Annotated[
     Path,
@@ -54,10 +56,6 @@ DataDirOption = Annotated[
     ),
 ]
 CountOption = Annotated[int | None, typer.Option(min=0, show_default=False)]
-
-
-def _tx(result: Any) -> dict[str, Any]:
-    return {"txHash": result.tx.tx_hash, "block": result.tx.block_number, "gasUsed": result.tx.gas_used}
 
 
 def _probed_capabilities(work_dir: Path) -> tuple[dict[str, Any], dict[str, int]]:
@@ -76,6 +74,7 @@ def _probed_capabilities(work_dir: Path) -> tuple[dict[str, Any], dict[str, int]
 
 
 @provider_app.command("register")
+@chain_options()
 def register(
     price: Annotated[str, typer.Option("--price", help="Tokens per hour of runTimeout (e.g. 1.5).")],
     gpus: CountOption = None,
@@ -87,14 +86,11 @@ def register(
         str | None, typer.Option("--metadata", help="CID of a metadata document.", show_default=False)
     ] = None,
     data_dir: DataDirOption = DEFAULT_DATA_DIR,
-    rpc_url: RpcUrlOption = None,
-    deployments_dir: DeploymentsOption = DEFAULT_DEPLOYMENTS,
-    devnet_dir: DevnetOption = DEFAULT_DEVNET,
-    keystore: KeystoreOption = None,
-    as_json: JsonOption = False,
+    *,
+    opts: ChainOptions,
 ) -> None:
     """Register or update this provider: probed capabilities (each overridable) and a price per hour."""
-    out = Output(as_json)
+    out = opts.output()
     try:
         price_units = parse_tokens(price, what="--price", allow_zero=True)
         probed, caps = _probed_capabilities(data_dir.expanduser())
@@ -103,7 +99,7 @@ def register(
         caps |= {name: value for name, value in given.items() if value is not None}
         digest = parse_cid(metadata).digest if metadata else ZERO_BYTES32
         capabilities = Capabilities(**caps, price_per_hour=price_units)
-        market = connect(rpc_url, deployments_dir, devnet_dir, keystore)
+        market = opts.connect()
         with out.progress("Registering provider"):
             registered = market.register_provider(capabilities, digest)
     except _FAILURES as exc:
@@ -114,7 +110,7 @@ def register(
         "capabilities": {k: str(v) if k == "pricePerHour" else v for k, v in abi.items()},
         "metadataDigest": "0x" + registered.metadata_digest.hex(),
         "probe": probed,
-        **_tx(registered),
+        **sent_tx(registered.tx),
     }
     c = registered.capabilities
     text = (
@@ -126,45 +122,41 @@ def register(
 
 
 @provider_app.command("stake")
+@chain_options()
 def stake(
     amount: Annotated[str, typer.Argument(help="Tokens to stake (e.g. 100 or 12.5).")],
     permit: Annotated[
         bool, typer.Option("--permit", help="Pay through an EIP-2612 permit signature.")
     ] = False,
-    rpc_url: RpcUrlOption = None,
-    deployments_dir: DeploymentsOption = DEFAULT_DEPLOYMENTS,
-    devnet_dir: DevnetOption = DEFAULT_DEVNET,
-    keystore: KeystoreOption = None,
-    as_json: JsonOption = False,
+    *,
+    opts: ChainOptions,
 ) -> None:
     """Add stake (no approve needed: the market pulls it; --permit sends a signed permit instead)."""
-    out = Output(as_json)
+    out = opts.output()
     try:
         units = parse_tokens(amount)
-        market = connect(rpc_url, deployments_dir, devnet_dir, keystore)
+        market = opts.connect()
         with out.progress("Staking"):
             staked = market.stake(units, permit=permit)
     except _FAILURES as exc:
         out.fail(exc)
     payload = {"address": staked.account, "amount": str(staked.amount), "totalStake": str(staked.total_stake)}
     text = f"staked {token_amount(staked.amount)}; total stake {token_amount(staked.total_stake)}"
-    out.emit({**payload, "permit": permit, **_tx(staked)}, text)
+    out.emit({**payload, "permit": permit, **sent_tx(staked.tx)}, text)
 
 
 @provider_app.command("unstake")
+@chain_options()
 def unstake(
     amount: Annotated[str, typer.Argument(help="Tokens of free stake to start unbonding.")],
-    rpc_url: RpcUrlOption = None,
-    deployments_dir: DeploymentsOption = DEFAULT_DEPLOYMENTS,
-    devnet_dir: DevnetOption = DEFAULT_DEVNET,
-    keystore: KeystoreOption = None,
-    as_json: JsonOption = False,
+    *,
+    opts: ChainOptions,
 ) -> None:
     """Request unbonding of free stake; `withdraw` pays it out after the unbonding delay."""
-    out = Output(as_json)
+    out = opts.output()
     try:
         units = parse_tokens(amount)
-        market = connect(rpc_url, deployments_dir, devnet_dir, keystore)
+        market = opts.connect()
         with out.progress("Requesting unbond"):
             requested = market.request_unbond(units)
             unbonding = market.account_of().unbonding
@@ -175,7 +167,7 @@ def unstake(
         "amount": str(requested.amount),
         "unbonding": str(unbonding),
         "releaseAt": requested.release_at,
-        **_tx(requested),
+        **sent_tx(requested.tx),
     }
     text = (
         f"unbonding {token_amount(requested.amount)} (total unbonding {token_amount(unbonding)}); "
@@ -185,21 +177,19 @@ def unstake(
 
 
 @provider_app.command("withdraw")
+@chain_options()
 def withdraw(
     stake_only: Annotated[bool, typer.Option("--stake-only", help="Only the unbonded stake.")] = False,
     earnings_only: Annotated[bool, typer.Option("--earnings-only", help="Only the balance.")] = False,
-    rpc_url: RpcUrlOption = None,
-    deployments_dir: DeploymentsOption = DEFAULT_DEPLOYMENTS,
-    devnet_dir: DevnetOption = DEFAULT_DEVNET,
-    keystore: KeystoreOption = None,
-    as_json: JsonOption = False,
+    *,
+    opts: ChainOptions,
 ) -> None:
     """Withdraw unbonded stake (after the delay) and/or the earnings balance with owed rewards."""
-    out = Output(as_json)
+    out = opts.output()
     unbonded, earnings, reward = Wei(0), Wei(0), Wei(0)
-    hashes: list[str] = []
+    sent: list[SentTx] = []
     try:
-        market = connect(rpc_url, deployments_dir, devnet_dir, keystore)
+        market = opts.connect()
         account = market.account_of()
         now = max(int(market.rpc.get_block("latest")["timestamp"], 16), int(time.time()))
         take_stake = not earnings_only and account.unbonding > 0
@@ -213,17 +203,19 @@ def withdraw(
             # Locked stake alone: send anyway, so the contract's UnbondingLocked error names the release time.
             if take_stake and (stake_ready or not take_earnings):
                 done = market.withdraw_unbonded()
-                unbonded, hashes = done.amount, [*hashes, done.tx.tx_hash]
+                unbonded = done.amount
+                sent.append(sent_tx(done.tx))
             if take_earnings:
                 paid = market.withdraw()
-                earnings, reward, hashes = paid.amount, paid.reward, [*hashes, paid.tx.tx_hash]
+                earnings, reward = paid.amount, paid.reward
+                sent.append(sent_tx(paid.tx))
     except _FAILURES as exc:
         out.fail(exc)
     payload = {
         "unbonded": str(unbonded),
         "earnings": str(earnings),
         "reward": str(reward),
-        "txHashes": hashes,
+        "txs": sent,
     }
     text = (
         f"withdrew {token_amount(unbonded)} of stake, {token_amount(earnings)} of earnings "
@@ -235,20 +227,18 @@ def withdraw(
 
 
 @provider_app.command("status")
+@chain_options()
 def status(
     data_dir: DataDirOption = DEFAULT_DATA_DIR,
-    rpc_url: RpcUrlOption = None,
-    deployments_dir: DeploymentsOption = DEFAULT_DEPLOYMENTS,
-    devnet_dir: DevnetOption = DEFAULT_DEVNET,
-    keystore: KeystoreOption = None,
-    as_json: JsonOption = False,
+    *,
+    opts: ChainOptions,
 ) -> None:
     """Stake, locked collateral, unbonding, balance, rewards, and jobs (active and completed)."""
     from provider_node.status import provider_status
 
-    out = Output(as_json)
+    out = opts.output()
     try:
-        market = connect(rpc_url, deployments_dir, devnet_dir, keystore)
+        market = opts.connect()
         with out.progress("Reading the market's events"):
             current = provider_status(market, market.me, data_dir=data_dir.expanduser())
     except _FAILURES as exc:
@@ -273,6 +263,7 @@ def status(
 
 
 @provider_app.command("run")
+@chain_options()
 def run(
     data_dir: DataDirOption = DEFAULT_DATA_DIR,
     capacity: Annotated[int, typer.Option(min=1, help="Most jobs held at once.")] = 1,
@@ -282,11 +273,9 @@ def run(
     gateway: Annotated[
         str | None, typer.Option(envvar="CROWDCOMPUTE_GATEWAY_URL", help="Push execution logs here.")
     ] = None,
-    store_dir: Annotated[
-        Path | None, typer.Option(help="Embedded store [env CROWDCOMPUTE_STORE_DIR].", show_default=False)
-    ] = None,
-    poll_interval: Annotated[float, typer.Option(min=0.05, help="Seconds between idle polls.")] = 1.0,
-    confirmations: Annotated[int, typer.Option(min=0, help="Blocks an event waits before use.")] = 0,
+    store_dir: StoreDirOption = None,
+    poll_interval: PollIntervalOption = 1.0,
+    confirmations: ConfirmationsOption = 0,
     skip_risky: Annotated[bool, typer.Option(help="Skip risky jobs instead of warning.")] = False,
     executor: Annotated[
         str, typer.Option(hidden=True, help="docker, or noop (development only).")
@@ -294,22 +283,18 @@ def run(
     node_id: Annotated[
         str | None, typer.Option(hidden=True, help="Container label of this node (default: the address).")
     ] = None,
-    rpc_url: RpcUrlOption = None,
-    deployments_dir: DeploymentsOption = DEFAULT_DEPLOYMENTS,
-    devnet_dir: DevnetOption = DEFAULT_DEVNET,
-    keystore: KeystoreOption = None,
-    as_json: JsonOption = False,
+    *,
+    opts: ChainOptions,
 ) -> None:
     """Run the provider daemon until interrupted: match, claim, run in Docker, pin, submit."""
     from jobs.executors import Executor
-    from jobs.store import StoreSettings, open_store
-    from provider_node.daemon import ProviderNode, ProviderNodeError
+    from provider_node.daemon import ProviderNode
 
-    out = Output(as_json)
-    setup_daemon_logging(as_json)
+    out = opts.output()
+    setup_daemon_logging(opts.as_json)
     try:
         floor = parse_tokens(min_price, what="--min-price", allow_zero=True) if min_price else None
-        market = connect(rpc_url, deployments_dir, devnet_dir, keystore)
+        market = opts.connect()
         config = NodeConfig(
             data_dir=data_dir,
             capacity=capacity,
@@ -319,7 +304,7 @@ def run(
             skip_risky=skip_risky,
             gateway_url=gateway,
         )
-        store = open_store(StoreSettings(store_dir=store_dir) if store_dir else None)
+        store = open_node_store(store_dir)
         engine: Executor
         if executor == "noop":
             from jobs.executors.noop import NoopExecutor
@@ -332,12 +317,4 @@ def run(
         node = ProviderNode(market, store, engine, config)
     except _FAILURES as exc:
         out.fail(exc)
-    stop = stop_on_signals()
-    try:
-        node.run(stop)
-    except (ProviderNodeError, *_FAILURES) as exc:
-        node.close()
-        out.fail(exc)
-    finally:
-        engine.close()
-        store.close()
+    run_until_stopped(node, out, _FAILURES, (engine, store))

@@ -24,6 +24,7 @@ from jobs.executors import Executor
 from jobs.store import ContentStore
 from provider_node.config import NodeConfig
 from provider_node.energy import EnergySettings
+from provider_node.errors import ProviderNodeError
 from provider_node.images import image_check_for
 from provider_node.logs_push import LogPusher
 from provider_node.matching import (
@@ -41,7 +42,7 @@ from provider_node.recovery import reconcile_claim, recover
 from provider_node.runner import JobRunner, RunnerContext
 from provider_node.state import JobRecord, Phase, StateStore
 
-__all__ = ["FAILURE_POLICY", "ProviderNode", "ProviderNodeError", "StepReport"]
+__all__ = ["FAILURE_POLICY", "ProviderNode", "StepReport"]
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +52,6 @@ FAILURE_POLICY = (
     "submitted: the market cannot take a job back, so it expires and its collateral is slashed"
 )
 _STALE_CLAIM_S = 120.0
-
-
-class ProviderNodeError(Exception):
-    """The node cannot run as configured (not registered, ...)."""
 
 
 @dataclass

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from eth_utils import keccak
 
-from chain.revert_messages import token_amount
 from chain.types import Capabilities, JobSpec
+from cli_support import token_amount
 from jobs.executors import ImageRef
 from jobs.manifest import Manifest
 

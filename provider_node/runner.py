@@ -25,8 +25,8 @@ from typing import Any
 
 from chain.clients.market import MarketClient
 from chain.errors import ChainError, ContractRevert
-from chain.revert_messages import token_amount
 from chain.types import JobStatus, ResultCommitment
+from cli_support import token_amount
 from jobs.bundle_cache import BundleCache, BundleProblem
 from jobs.commitments import CommitmentError, checkpoint_commitment
 from jobs.executors import (

@@ -19,9 +19,9 @@ from chain.clients.market import MarketClient
 from chain.dev_accounts import dev_account, is_dev_chain
 from chain.errors import ChainError
 from chain.paths import DEPLOYMENTS_DIR
-from chain.revert_messages import token_amount
 from chain.rpc import Rpc
 from chain.types import tokens
+from cli_support import token_amount
 
 app = typer.Typer(add_completion=False, rich_markup_mode=None)
 

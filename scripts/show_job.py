@@ -16,10 +16,10 @@ from chain.clients.market import MarketClient
 from chain.errors import ChainError
 from chain.job_store import JobView
 from chain.paths import DEPLOYMENTS_DIR
-from chain.revert_messages import token_amount
 from chain.rpc import Rpc
 from chain.serialize import to_jsonable
 from chain.types import JobStatus, enum_label
+from cli_support import token_amount
 
 app = typer.Typer(add_completion=False, rich_markup_mode=None)
 

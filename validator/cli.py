@@ -2,7 +2,7 @@
 
 Every command takes `--json` (one JSON object on stdout; token amounts as decimal strings of base units)
 and fails with one line naming the problem (a contract revert decoded into words) and exit status 1.
-The key comes from CROWDCOMPUTE_PRIVATE_KEY or `--keystore` (see chain/cli_support.py).
+The key comes from CROWDCOMPUTE_PRIVATE_KEY or `--keystore` (see cli_support/connection.py).
 """
 
 from __future__ import annotations
@@ -12,23 +12,22 @@ from typing import Annotated, Any
 
 import typer
 
-from chain.cli_support import (
-    DEFAULT_DEPLOYMENTS,
-    DEFAULT_DEVNET,
-    DeploymentsOption,
-    DevnetOption,
-    JsonOption,
-    KeystoreOption,
-    Output,
-    RpcUrlOption,
-    connect,
-    parse_tokens,
-    setup_daemon_logging,
-    stop_on_signals,
-)
 from chain.errors import ChainError
-from chain.revert_messages import token_amount
 from chain.types import Role, Wei, enum_label
+from cli_support import (
+    ChainOptions,
+    ConfirmationsOption,
+    PollIntervalOption,
+    StoreDirOption,
+    chain_options,
+    connection_callback,
+    open_node_store,
+    parse_tokens,
+    run_until_stopped,
+    sent_tx,
+    setup_daemon_logging,
+    token_amount,
+)
 from jobs.errors import JobsError
 from validator.config import DEFAULT_DATA_DIR, ValidatorConfig
 from validator.errors import ValidatorError
@@ -40,6 +39,7 @@ validator_app = typer.Typer(
     help="Check other people's work: register and stake, run the validator daemon, check standing.",
     no_args_is_help=True,
     add_completion=False,
+    callback=connection_callback,
 )
 
 _FAILURES = (ChainError, JobsError, ValidatorError, OSError, ValueError)
@@ -49,27 +49,21 @@ DataDirOption = Annotated[
 ]
 
 
-def _tx(result: Any) -> dict[str, Any]:
-    return {"tx": result.tx.tx_hash, "gas_used": result.tx.gas_used}
-
-
 @validator_app.command("register")
+@chain_options()
 def register(
     stake: Annotated[
         str | None,
         typer.Option(help="Tokens to stake first (default: what reaches the validator minimum)."),
     ] = None,
-    rpc_url: RpcUrlOption = None,
-    deployments_dir: DeploymentsOption = DEFAULT_DEPLOYMENTS,
-    devnet_dir: DevnetOption = DEFAULT_DEVNET,
-    keystore: KeystoreOption = None,
-    as_json: JsonOption = False,
+    *,
+    opts: ChainOptions,
 ) -> None:
     """Stake (to the minimum, or --stake more) and join the validator list, once."""
-    out = Output(as_json)
+    out = opts.output()
     payload: dict[str, Any] = {}
     try:
-        market = connect(rpc_url, deployments_dir, devnet_dir, keystore)
+        market = opts.connect()
         account = market.account_of()
         if account.role == Role.PROVIDER:
             raise ValueError(
@@ -87,7 +81,11 @@ def register(
         if amount:
             with out.progress(f"Staking {token_amount(amount)}"):
                 staked = market.stake(amount)
-            payload["staked"] = {"amount": str(amount), "total": str(staked.total_stake), **_tx(staked)}
+            payload["staked"] = {
+                "amount": str(amount),
+                "total": str(staked.total_stake),
+                **sent_tx(staked.tx),
+            }
         if account.role == Role.VALIDATOR:
             payload["index"] = None
             text = f"{market.me} is already a validator"
@@ -95,7 +93,7 @@ def register(
             with out.progress("Joining the validator list"):
                 joined = market.register_validator()
             payload["index"] = joined.index
-            payload["registered"] = _tx(joined)
+            payload["registered"] = sent_tx(joined.tx)
             text = f"{market.me} joined the validator list at index {joined.index}"
         now = market.account_of()
     except _FAILURES as exc:
@@ -105,20 +103,18 @@ def register(
 
 
 @validator_app.command("status")
+@chain_options()
 def status(
     data_dir: DataDirOption = DEFAULT_DATA_DIR,
-    rpc_url: RpcUrlOption = None,
-    deployments_dir: DeploymentsOption = DEFAULT_DEPLOYMENTS,
-    devnet_dir: DevnetOption = DEFAULT_DEVNET,
-    keystore: KeystoreOption = None,
-    as_json: JsonOption = False,
+    *,
+    opts: ChainOptions,
 ) -> None:
     """Stake, balance, and every committee seat this node held: verdict, evidence, CPU, outcome."""
     from validator.state import VerificationStore
 
-    out = Output(as_json)
+    out = opts.output()
     try:
-        market = connect(rpc_url, deployments_dir, devnet_dir, keystore)
+        market = opts.connect()
         account = market.account_of()
         config = ValidatorConfig(data_dir=data_dir)
         records = []
@@ -157,16 +153,15 @@ def status(
 
 
 @validator_app.command("run")
+@chain_options()
 def run(
     data_dir: DataDirOption = DEFAULT_DATA_DIR,
-    store_dir: Annotated[
-        Path | None, typer.Option(help="Embedded store [env CROWDCOMPUTE_STORE_DIR].", show_default=False)
-    ] = None,
+    store_dir: StoreDirOption = None,
     gateway: Annotated[
         str | None, typer.Option(envvar="CROWDCOMPUTE_GATEWAY_URL", help="Accepted for symmetry; unused.")
     ] = None,
-    poll_interval: Annotated[float, typer.Option(min=0.05, help="Seconds between idle polls.")] = 1.0,
-    confirmations: Annotated[int, typer.Option(min=0, help="Blocks an event waits before use.")] = 0,
+    poll_interval: PollIntervalOption = 1.0,
+    confirmations: ConfirmationsOption = 0,
     workers: Annotated[int, typer.Option(min=1, help="Verifications run at once.")] = 1,
     finalize: Annotated[bool, typer.Option(help="Settle decided jobs this node voted on.")] = True,
     keep_work: Annotated[bool, typer.Option(help="Keep fetched results and replay outputs.")] = False,
@@ -174,21 +169,17 @@ def run(
         float,
         typer.Option(min=0, help="Seconds to wait for the seats still voting once a side has a majority."),
     ] = 15.0,
-    rpc_url: RpcUrlOption = None,
-    deployments_dir: DeploymentsOption = DEFAULT_DEPLOYMENTS,
-    devnet_dir: DevnetOption = DEFAULT_DEVNET,
-    keystore: KeystoreOption = None,
-    as_json: JsonOption = False,
+    *,
+    opts: ChainOptions,
 ) -> None:
     """Run the validator daemon until interrupted: verify sampled work in Docker, vote, settle."""
     from jobs.executors.docker import DockerExecutor
-    from jobs.store import StoreSettings, open_store
     from validator.daemon import ValidatorNode
 
-    out = Output(as_json)
-    setup_daemon_logging(as_json)
+    out = opts.output()
+    setup_daemon_logging(opts.as_json)
     try:
-        market = connect(rpc_url, deployments_dir, devnet_dir, keystore)
+        market = opts.connect()
         config = ValidatorConfig(
             data_dir=data_dir,
             poll_interval_s=poll_interval,
@@ -198,17 +189,9 @@ def run(
             keep_work=keep_work,
             finalize_grace_s=finalize_grace,
         )
-        store = open_store(StoreSettings(store_dir=store_dir) if store_dir else None)
+        store = open_node_store(store_dir)
         engine = DockerExecutor(node_id=f"validator-{market.me.lower()}")
         node = ValidatorNode(market, store, engine, config)
     except _FAILURES as exc:
         out.fail(exc)
-    stop = stop_on_signals()
-    try:
-        node.run(stop)
-    except _FAILURES as exc:
-        node.close()
-        out.fail(exc)
-    finally:
-        engine.close()
-        store.close()
+    run_until_stopped(node, out, _FAILURES, (engine, store))

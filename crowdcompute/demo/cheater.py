@@ -18,9 +18,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -116,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
     )
 
-    from chain.cli_support import DEFAULT_DEPLOYMENTS, DEFAULT_DEVNET, connect
+    from cli_support import DEFAULT_DEPLOYMENTS, DEFAULT_DEVNET, connect, stop_on_signals
     from jobs.executors.docker import DockerExecutor
     from jobs.store import StoreSettings, open_store
     from provider_node.config import NodeConfig
@@ -128,9 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     store = open_store(StoreSettings(store_dir=args.store_dir))
     engine = ForgingExecutor(DockerExecutor(node_id=f"cheater-{market.me.lower()}"))
     node = ProviderNode(market, store, engine, config)
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = stop_on_signals()
     try:
         node.run(stop)
     finally:

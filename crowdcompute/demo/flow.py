@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from chain.job_store import JobView
-from chain.revert_messages import token_amount
 from chain.types import JobStatus, Outcome, enum_label
+from cli_support import token_amount
 from crowdcompute.demo.example_jobs import example_schedule
 from crowdcompute.demo.figures import GasUse, VerificationCost, job_gas, provider_run, verification_cost
 from crowdcompute.demo.narration import Narrator

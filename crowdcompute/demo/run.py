@@ -22,7 +22,7 @@ from rich.table import Table
 from chain.dev_accounts import DEV_PRIVATE_KEYS
 from chain.errors import ChainError
 from chain.paths import REPO_ROOT
-from chain.revert_messages import token_amount
+from cli_support import token_amount
 from crowdcompute.demo.example_jobs import RuntimeImageMissing, example_schedule
 from crowdcompute.demo.flow import FlowError, FlowResult, FlowSettings, run_flow
 from crowdcompute.demo.narration import Narrator

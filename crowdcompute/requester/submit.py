@@ -17,8 +17,8 @@ from typing import Any
 from chain.clients.market import MarketClient
 from chain.errors import ChainError
 from chain.results import PostedJob
-from chain.revert_messages import token_amount
 from chain.types import JobSpec
+from cli_support import token_amount
 from crowdcompute.requester.errors import ContentMismatch, InsufficientTokens, InvalidJob, RequesterError
 from crowdcompute.requester.gateway import GatewayClient
 from crowdcompute.requester.spec import job_spec_for

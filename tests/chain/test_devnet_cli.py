@@ -10,10 +10,10 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from chain.anvil import free_port, is_anvil_pid
-from chain.cli import devnet_app
 from chain.dev_accounts import DEV_ADDRESSES
 from chain.devnet import DEV_FUNDING
 from chain.rpc import Rpc
+from crowdcompute.devnet_cli import devnet_app
 
 runner = CliRunner()
 

@@ -6,7 +6,7 @@ from eth_abi import encode
 from eth_utils import keccak
 
 from chain.errors import ChainError, ContractRevert
-from chain.revert_messages import describe, short_address, token_amount
+from chain.revert_messages import describe
 from chain.reverts import RevertDecoder
 from chain.types import Capability, JobStatus, tokens
 
@@ -97,9 +97,3 @@ def test_error_without_template_lists_its_fields() -> None:
 
 def test_template_with_drifted_field_names_falls_back() -> None:
     assert describe("JobNotInStatus", {"id": 3}) == "JobNotInStatus(id=3)"
-
-
-def test_formatting_helpers() -> None:
-    assert token_amount(tokens("0.25")) == "0.25 CROWD"
-    assert token_amount(0) == "0 CROWD"
-    assert short_address(PROVIDER) == "0xAbCd…EfCd"

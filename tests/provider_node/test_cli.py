@@ -67,6 +67,8 @@ def test_register_takes_the_probe_and_the_overrides(cli: Any, market: MarketClie
     assert (caps.cpu_cores, caps.memory_mib, caps.price_per_hour) == (3, 4096, tokens("2.5"))
     assert caps.gpu_count == out["probe"]["gpu_count"]
     assert market.account_of(ADDRESS).role == Role.PROVIDER
+    assert out["tx_hash"].startswith("0x") and out["status"] == "success"
+    assert out["block"] > 0 and out["gas_used"] > 0
 
 
 def test_stake_unstake_withdraw_and_status_follow_the_chain(cli: Any, dev_chain: DevChain) -> None:
@@ -112,6 +114,7 @@ def test_status_counts_jobs_from_events_and_withdraw_pays_earnings(
     assert status["locked"] == str(tokens(5))
     out = cli("withdraw", "--earnings-only")
     assert out["earnings"] == str(tokens(10)) and out["reward"] == status["rewardOwed"]
+    assert [set(sent) for sent in out["txs"]] == [{"tx_hash", "block", "gas_used", "status"}]
 
 
 def test_errors_are_one_decoded_line(cli: Any) -> None:

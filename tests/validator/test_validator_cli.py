@@ -67,7 +67,9 @@ def test_register_stakes_the_minimum_and_joins_the_list(cli: Cli, me: MarketClie
     out = cli("register")
     assert out["address"] == ADDRESS
     assert out["staked"]["amount"] == out["staked"]["total"] == out["stake"] == str(MINIMUM)
-    assert out["index"] == len(before) and out["registered"]["tx"].startswith("0x")
+    assert out["index"] == len(before) and out["registered"]["tx_hash"].startswith("0x")
+    for sent in (out["registered"], out["staked"]):  # the one shape of a sent transaction
+        assert sent["status"] == "success" and sent["block"] > 0 and sent["gas_used"] > 0
     account = me.account_of()
     assert (account.role, account.stake) == (Role.VALIDATOR, MINIMUM)
     assert me.validators() == [*before, ADDRESS]

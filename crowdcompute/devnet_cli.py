@@ -1,4 +1,8 @@
-"""`crowdcompute devnet up|down|status`: the local chain with the market deployed, for development."""
+"""`crowdcompute devnet up|down|status`: the local chain with the market deployed, for development.
+
+The devnet itself (start, stop, status) is `chain.devnet`; this is only its command, which shows token
+amounts for people (`cli_support`), so it lives with the other entry points rather than in `chain/`.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from rich.table import Table
 
 from chain.errors import ChainError
 from chain.paths import DEPLOYMENTS_DIR, DEVNET_DIR
-from chain.revert_messages import token_amount
+from cli_support import token_amount
 
 devnet_app = typer.Typer(
     help="A local anvil chain with the market deployed and dev accounts funded.",

@@ -1,0 +1,1 @@
+"""The one base of the provider and validator daemons."""
