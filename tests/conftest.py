@@ -1,6 +1,7 @@
 """Shared fixtures: one real anvil and one market deployment per session; each test runs inside a snapshot.
 
 Fixtures are lazy: suites that never ask for the chain never start anvil or compile the contracts.
+Tests are marked by what they need (`chain`, `docker`, `browser`) so `make test-fast` can leave those out.
 """
 
 from __future__ import annotations
@@ -28,6 +29,24 @@ TEST_CONFIG = MarketConfig(
 )
 # Every dev account but the deployer starts with this many tokens.
 TEST_FUNDING = tokens(10_000)
+
+# A test is marked with each heavy dependency one of these fixtures brings into its closure (transitively:
+# `market` needs `anvil`). Tests that start anvil, Docker or Chromium without a fixture carry a module
+# `pytestmark`. tests/test_markers.py fails when a fixture that needs one of them is missing here.
+NEEDS: dict[str, frozenset[str]] = {
+    "chain": frozenset({"anvil", "live_like_chain", "other_chain"}),  # anvil, the market deployed on it
+    "docker": frozenset({"docker_client", "node_label"}),  # the engine (node_label removes containers)
+    "browser": frozenset(),  # no fixture yet: tests/e2e/test_browser_flow.py is marked by its module
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        for marker, fixtures in NEEDS.items():
+            if used & fixtures:
+                item.add_marker(marker)
 
 
 @pytest.fixture(scope="session")

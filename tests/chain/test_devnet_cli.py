@@ -7,6 +7,7 @@ import os
 import time
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from chain.anvil import free_port, is_anvil_pid
@@ -14,6 +15,8 @@ from chain.dev_accounts import DEV_ADDRESSES
 from chain.devnet import DEV_FUNDING
 from chain.rpc import Rpc
 from crowdcompute.devnet_cli import devnet_app
+
+pytestmark = pytest.mark.chain  # `devnet up` starts its own anvil
 
 runner = CliRunner()
 

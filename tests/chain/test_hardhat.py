@@ -16,6 +16,8 @@ import pytest
 
 from chain.compiler import compile_contracts
 
+pytestmark = pytest.mark.chain  # runs Hardhat, the chain toolchain (npm)
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

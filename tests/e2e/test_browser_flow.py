@@ -32,7 +32,7 @@ from crowdcompute.demo.stack import REQUESTER_ACCOUNT, DemoStack
 from jobs.cid import parse_cid
 from jobs.store.importer import import_stream
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.chain, pytest.mark.docker, pytest.mark.browser]
 
 FRONTEND = REPO_ROOT / "frontend"
 SCREENSHOTS = REPO_ROOT / "build" / "e2e-screenshots"

@@ -26,7 +26,8 @@ from chain.dev_accounts import DEV_ADDRESSES
 from crowdcompute.demo.processes import pid_alive
 from crowdcompute.demo.stack import CHEATER_ACCOUNT, PROVIDER_ACCOUNTS, crowdcompute_argv
 
-pytestmark = pytest.mark.slow
+# The demo starts its own anvil and runs the job in Docker.
+pytestmark = [pytest.mark.slow, pytest.mark.chain, pytest.mark.docker]
 
 # A short schedule keeps each run near 45 s on two busy cores; still 21 checkpoints to sample from.
 SEGMENTS, INTERVAL = 20, 100

@@ -22,6 +22,8 @@ from jobs.executors import ExecutionId, ExecutionRequest, ExecutionState
 from jobs.executors.docker import LABEL_NODE, DockerExecutor
 from tests.sdk.sdk_helpers import example_copy, manifest_digests, run_script
 
+pytestmark = pytest.mark.docker  # builds the runtime image and runs it without a fixture
+
 
 def executor_images() -> ModuleType:
     """tests/jobs/executor_images.py: how the executor tests get an engine and the runtime image."""
