@@ -80,7 +80,6 @@ class Indexer:
         self._source: MarketSource | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        check_spec_columns(db.connection())
         self._status = IndexerStatus(last_block=load_checkpoint(db.connection()))
         self._status_lock = threading.Lock()
 
@@ -95,6 +94,7 @@ class Indexer:
 
     def source(self) -> MarketSource:
         if self._source is None:
+            check_spec_columns(self.db.connection())
             source = self.source_factory(self.db)
             with self.db.write() as conn:
                 if ensure_identity(conn, source.deployment.chain_id, source.deployment.market):

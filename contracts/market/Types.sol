@@ -77,20 +77,20 @@ struct JobSpec {
     uint96 budget; // paid to the provider on acceptance
     bytes32 bundleDigest; // sha2-256 digest of the bundle's CID
     uint8 bundleCodec; // multicodec of the bundle's CID (0x55 raw, 0x70 dag-pb)
-    uint8 gpuCount;
-    uint32 gpuMemoryMiB;
-    uint8 gpuClass;
+    uint8 gpuCount; // minimum capabilities the provider must offer, from here to memoryMiB
+    uint32 gpuMemoryMiB; // per GPU
+    uint8 gpuClass; // 0..255, higher is newer
     uint16 cpuCores;
     uint32 memoryMiB;
-    uint96 collateral; // provider stake locked while it holds the job
+    uint96 collateral; // provider stake locked while it holds the job; >= committeeSize * validatorFee
     uint32 runTimeout; // seconds from claim to the submit deadline
-    VerificationMode mode;
-    uint8 committeeSize; // validators drawn (<= 8)
-    uint8 samplesPerValidator;
-    uint16 verifyBlocks; // voting window after the submission block (1..240)
+    VerificationMode mode; // how the result is checked (see VerificationMode)
+    uint8 committeeSize; // validators drawn (<= MAX_COMMITTEE_SIZE)
+    uint8 samplesPerValidator; // segments or shards each validator re-runs (off-chain, but committed)
+    uint16 verifyBlocks; // voting window after the submission block (1..MAX_VERIFY_BLOCKS)
     uint96 validatorFee; // paid to each committee member who votes
-    uint96 reward; // set by the contract: tokens minted to the provider on acceptance
-    bool reopenOnFailure;
+    uint96 reward; // set by the contract: budget * rewardBps / 10_000 minted to the provider on acceptance
+    bool reopenOnFailure; // on rejection or expiry, reopen (up to MAX_REOPENS times) instead of refunding
 }
 
 /// @notice What changes as a job moves through its states.
@@ -111,9 +111,9 @@ struct Job {
 
 /// @notice What a provider offers; a job's minimums are compared field by field at claim.
 struct Capabilities {
-    uint8 gpuCount;
-    uint32 gpuMemoryMiB;
-    uint8 gpuClass;
+    uint8 gpuCount; // minimum capabilities the provider must offer, from here to memoryMiB
+    uint32 gpuMemoryMiB; // per GPU
+    uint8 gpuClass; // 0..255, higher is newer
     uint16 cpuCores;
     uint32 memoryMiB;
     uint96 pricePerHour;
