@@ -10,17 +10,14 @@ The engine comes from tools/ensure-docker.sh; when it cannot provide one these t
 
 from __future__ import annotations
 
-import itertools
 import json
-import logging
 import os
 import socket
-import textwrap
 import threading
 import time
 import types
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +27,6 @@ import pytest
 from jobs.executors import (
     ExecutionExists,
     ExecutionId,
-    ExecutionRequest,
-    ExecutionResult,
     ExecutionStartFailed,
     ExecutionState,
     Executor,
@@ -41,7 +36,6 @@ from jobs.executors import (
     ImageRef,
     ImageUnavailable,
     InvalidExecutionRequest,
-    LocalExecutorDisabled,
     UnknownExecution,
     WaitTimeout,
 )
@@ -54,8 +48,7 @@ from jobs.executors.docker import (
     DockerExecutor,
     container_options,
 )
-from jobs.executors.local import ALLOW_ENV, LocalExecutor
-from jobs.executors.noop import NoopExecutor
+from tests.jobs.execution_requests import STAND_IN_IMAGE, RequestFactory, request_factory, run
 from tests.jobs.executor_images import (
     SUID_PYTHON,
     TEST_IMAGE_TAG,
@@ -66,7 +59,6 @@ from tests.jobs.executor_images import (
 )
 
 NODE = f"pytest-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-RequestFactory = Callable[..., ExecutionRequest]
 
 
 # -- fixtures --------------------------------------------------------------------------------------
@@ -100,39 +92,14 @@ def executor(docker_client: Any) -> Iterator[DockerExecutor]:
 
 @pytest.fixture
 def make_request(tmp_path: Path, test_image: ImageRef) -> RequestFactory:
-    """A request running `script` as /input/job.py, with small limits unless overridden."""
-    counter = itertools.count()
-
-    def make(script: str, input_mode: int = 0o755, **overrides: Any) -> ExecutionRequest:
-        n = next(counter)
-        input_dir = tmp_path / f"input-{n}"
-        input_dir.mkdir()
-        input_dir.chmod(input_mode)
-        (input_dir / "job.py").write_text(textwrap.dedent(script))
-        values: dict[str, Any] = {
-            "execution_id": ExecutionId(f"t{n}-{uuid.uuid4().hex[:10]}"),
-            "job_id": "job-7",
-            "image": test_image,
-            "argv": ("python3", "/input/job.py"),
-            "input_dir": input_dir,
-            "output_dir": tmp_path / f"output-{n}",
-            "cpus": 0.5,
-            "memory_mib": 128,
-            "pids": 64,
-            "tmp_limit_bytes": 16 * MIB,
-            "output_limit_bytes": 8 * MIB,
-            "output_max_files": 1000,
-            "timeout_s": 30.0,
-        }
-        values.update(overrides)
-        return ExecutionRequest(**values)
-
-    return make
+    """A request running `script` as /input/job.py in the test image, with small limits unless overridden."""
+    return request_factory(tmp_path, test_image)
 
 
-def run(executor: Executor, request: ExecutionRequest) -> ExecutionResult:
-    executor.start(request)
-    return executor.wait(request.execution_id, timeout=120)
+@pytest.fixture
+def make_offline_request(tmp_path: Path) -> RequestFactory:
+    """The same requests naming a stand-in image, for what never reaches the engine."""
+    return request_factory(tmp_path, STAND_IN_IMAGE)
 
 
 def assert_engine_healthy(executor: Executor, make_request: RequestFactory) -> None:
@@ -575,17 +542,6 @@ def test_duplicate_execution_id_is_refused(executor: DockerExecutor, make_reques
         executor.wait(request.execution_id, timeout=30)
 
 
-def test_bad_requests_are_refused(make_request: RequestFactory, tmp_path: Path) -> None:
-    with pytest.raises(InvalidExecutionRequest, match="execution id"):
-        make_request("", execution_id=ExecutionId("../escape"))
-    with pytest.raises(InvalidExecutionRequest, match="overlap"):
-        make_request("", input_dir=tmp_path, output_dir=tmp_path / "out")
-    with pytest.raises(InvalidExecutionRequest, match="reserved prefix"):
-        make_request("", labels={"crowdcompute.job": "forged"})
-    with pytest.raises(InvalidExecutionRequest, match="memory_mib"):
-        make_request("", memory_mib=0)
-
-
 # -- control: cancel, wait, re-attach --------------------------------------------------------------
 
 
@@ -778,8 +734,8 @@ def test_an_engine_that_stops_answering_ends_the_execution_lost(tmp_path: Path) 
 # -- the options, without the engine ---------------------------------------------------------------
 
 
-def test_container_options_carry_every_hardening(make_request: RequestFactory) -> None:
-    request = make_request("", cpus=2.5, memory_mib=512, gpus=0, env={"OMP_NUM_THREADS": "64"})
+def test_container_options_carry_every_hardening(make_offline_request: RequestFactory) -> None:
+    request = make_offline_request("", cpus=2.5, memory_mib=512, gpus=0, env={"OMP_NUM_THREADS": "64"})
     options = container_options(request, image_id="sha256:" + "a" * 64, node_id="n1")
     assert options["image"] == "sha256:" + "a" * 64  # the exact image, never the tag
     assert options["network_mode"] == "none"
@@ -803,78 +759,18 @@ def test_container_options_carry_every_hardening(make_request: RequestFactory) -
     assert options["labels"][LABEL_NODE] == "n1"
 
 
-def test_gpus_become_a_device_request_only_with_the_runtime(make_request: RequestFactory) -> None:
-    request = make_request("", gpus=2)
+def test_gpus_become_a_device_request_only_with_the_runtime(make_offline_request: RequestFactory) -> None:
+    request = make_offline_request("", gpus=2)
     with pytest.raises(GpuUnavailable):
         container_options(request, image_id="sha256:" + "a" * 64)
     options = container_options(request, image_id="sha256:" + "a" * 64, gpu_runtime=True)
     (device,) = options["device_requests"]
     assert device["Count"] == 2 and device["Capabilities"] == [["gpu"]]
-    pinned = make_request("", gpus=2, gpu_devices=("1", "GPU-3f2a"))
+    pinned = make_offline_request("", gpus=2, gpu_devices=("1", "GPU-3f2a"))
     (device,) = container_options(pinned, image_id="sha256:" + "a" * 64, gpu_runtime=True)["device_requests"]
     assert device["DeviceIDs"] == ["1", "GPU-3f2a"] and not device["Count"]
     with pytest.raises(InvalidExecutionRequest, match="gpu_devices"):
-        make_request("", gpus=1, gpu_devices=("0", "1"))
-
-
-# -- the other executors ---------------------------------------------------------------------------
-
-
-def test_local_executor_refuses_unless_enabled(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(ALLOW_ENV, raising=False)
-    with pytest.raises(LocalExecutorDisabled, match=ALLOW_ENV):
-        LocalExecutor()
-    monkeypatch.setenv(ALLOW_ENV, "yes")  # only "1" counts
-    with pytest.raises(LocalExecutorDisabled):
-        LocalExecutor()
-
-
-def test_local_executor_runs_when_enabled_and_says_it_is_no_sandbox(
-    monkeypatch: pytest.MonkeyPatch, make_request: RequestFactory, caplog: pytest.LogCaptureFixture
-) -> None:
-    monkeypatch.setenv(ALLOW_ENV, "1")
-    with caplog.at_level(logging.WARNING, logger="jobs.executors.local"):
-        local = LocalExecutor(poll_interval_s=0.05)
-    assert "NOT a sandbox" in caplog.text
-    request = make_request(
-        """
-        import os, time
-        end = time.process_time() + 0.3
-        while time.process_time() < end:
-            pass
-        open(os.path.join(os.environ["CROWDCOMPUTE_OUTPUT_DIR"], "out.txt"), "w").write("ok")
-        print("local done")
-        """,
-        argv=("python", "job.py"),
-    )
-    result = run(local, request)
-    assert result.ok, result.reason
-    assert list(local.logs(request.execution_id)) == ["local done"]
-    assert result.cpu_seconds is not None and result.cpu_seconds >= 0.25
-    assert (request.output_dir / "out.txt").read_text() == "ok"
-
-    slow = make_request("import time; time.sleep(60)", argv=("python", "job.py"), timeout_s=0.5)
-    assert run(local, slow).state is ExecutionState.TIMED_OUT
-    failing = make_request("raise SystemExit('bad input')", argv=("python", "job.py"))
-    failed = run(local, failing)
-    assert failed.state is ExecutionState.FAILED and failed.reason == "exited with code 1: bad input"
-
-
-def test_noop_executor_completes_at_once(make_request: RequestFactory) -> None:
-    noop = NoopExecutor(log_lines=("hello",), write_output={"result.bin": b"42"})
-    assert isinstance(noop, Executor) and isinstance(DockerExecutor, type)
-    lines: list[str] = []
-    request = make_request("")
-    noop.start(request, on_log=lines.append)
-    result = noop.wait(request.execution_id)
-    assert result.ok and result.output_bytes == 2 and lines == ["hello"]
-    assert (request.output_dir / "result.bin").read_bytes() == b"42"
-    failing = NoopExecutor(state=ExecutionState.TIMED_OUT)
-    other = make_request("")
-    failing.start(other)
-    assert failing.wait(other.execution_id).state is ExecutionState.TIMED_OUT
-    with pytest.raises(ExecutionExists):
-        noop.start(request)
+        make_offline_request("", gpus=1, gpu_devices=("0", "1"))
 
 
 # -- the image builder -----------------------------------------------------------------------------
