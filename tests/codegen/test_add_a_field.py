@@ -46,9 +46,8 @@ def _copy_tree(scratch: Path) -> None:
 
 def _add_field(scratch: Path) -> None:
     types = scratch / "contracts" / "market" / "Types.sol"
-    text, count = re.subn(
-        r"(struct JobSpec \{.*?)(\n\})", rf"\1\n    uint32 {NEW_FIELD};\2", types.read_text(), count=1, flags=re.S
-    )
+    closing = re.compile(r"(struct JobSpec \{.*?)(\n\})", re.S)
+    text, count = closing.subn(rf"\1\n    uint32 {NEW_FIELD};\2", types.read_text(), count=1)
     assert count == 1, "no `struct JobSpec { ... }` in Types.sol: update this test"
     types.write_text(text)
 

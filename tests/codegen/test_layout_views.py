@@ -20,8 +20,11 @@ MODE = SolType("enum", 1, "Mode")
 INNER = StructDef("Inner", (Member("amountMiB", U96, "paid"), Member("mode", MODE, "")), "")
 OUTER = StructDef(
     "Outer",
-    (Member("who", ADDRESS, "set by the contract"), Member("inner", SolType("struct", 0, "Inner"), ""),
-     Member("count", U8, "")),
+    (
+        Member("who", ADDRESS, "set by the contract"),
+        Member("inner", SolType("struct", 0, "Inner"), ""),
+        Member("count", U8, ""),
+    ),
     "An outer struct.",
 )
 TYPES = SourceTypes(
@@ -43,7 +46,10 @@ def test_snake_keeps_units_whole_and_splits_camel_case() -> None:
 def test_flatten_inlines_nested_structs_one_word_per_field() -> None:
     fields, spans = flatten(TYPES, "Outer")
     assert [(".".join(f.path), f.offset) for f in fields] == [
-        ("who", 0x00), ("inner.amountMiB", 0x20), ("inner.mode", 0x40), ("count", 0x60)
+        ("who", 0x00),
+        ("inner.amountMiB", 0x20),
+        ("inner.mode", 0x40),
+        ("count", 0x60),
     ]
     assert [(s.path, s.offset, s.size) for s in spans] == [((), 0, 0x80), (("inner",), 0x20, 0x40)]
 
@@ -87,12 +93,16 @@ def test_python_view_loads_with_zero_defaults_abi_names_and_offsets(
     outer = outer_cls()
     assert outer.inner == inner_cls() and outer.count == 0 and outer.who == "0x" + "0" * 40
     assert outer_cls(count=3).to_abi() == {
-        "who": "0x" + "0" * 40, "inner": {"amountMiB": 0, "mode": 0}, "count": 3
+        "who": "0x" + "0" * 40,
+        "inner": {"amountMiB": 0, "mode": 0},
+        "count": 3,
     }
     assert outer_cls.from_abi({"who": "0x" + "0" * 40, "inner": (5, 1), "count": 3}).inner.mode is mode_cls(1)
     layout = module.OUTER_LAYOUT  # type: ignore[attr-defined]
     assert [(f.abi_name, f.name, f.offset, f.bits) for f in layout] == [
-        ("who", "who", 0, 160), ("amountMiB", "amount_mib", 0x20, 96), ("mode", "mode", 0x40, 1),
+        ("who", "who", 0, 160),
+        ("amountMiB", "amount_mib", 0x20, 96),
+        ("mode", "mode", 0x40, 1),
         ("count", "count", 0x60, 8),
     ]
     assert module.OUTER_INNER_OFFSET == 0x20 and module.OUTER_SIZE == 0x80  # type: ignore[attr-defined]
@@ -111,4 +121,5 @@ def test_typescript_and_solidity_views_name_every_field_and_constant() -> None:
     sol = emit_solidity.emit(fields, spans, "Outer", "Scratch.sol", "^0.8.28")
     assert "uint256 constant OUTER_AMOUNT_MIB = 0x020; // inner.amountMiB: uint96" in sol
     assert "uint256 constant OUTER_MODE_BITS = 1;" in sol
-    assert "uint256 constant OUTER_INNER_SIZE = 0x040;" in sol and "uint256 constant OUTER_SIZE = 0x080;" in sol
+    assert "uint256 constant OUTER_INNER_SIZE = 0x040;" in sol
+    assert "uint256 constant OUTER_SIZE = 0x080;" in sol
