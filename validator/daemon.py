@@ -3,7 +3,8 @@
 `ValidatorNode.step()` is one round: read new events (ResultSubmitted, JobFinalized) from the
 checkpointed reader; record each submission whose committee (drawn from the submission block's hash, as
 the contract draws it) holds this account; start verifications on worker threads; settle jobs that are
-decided. `run(stop)` repeats it until told to stop.
+decided. The loop, its backoff, `wait_idle` and `close` are the nodes' base (`node_base`); a worker that
+has voted wakes the loop, so a decided job is settled at once.
 
 Never voting twice: the verdict and the phase `voting` are saved before the vote is sent; a restarted
 node finds `voting` records and asks the chain (the job word's vote mask) whether its slot has voted
@@ -19,6 +20,7 @@ When the store itself fails, the node abstains instead (its own problem must not
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import threading
@@ -30,12 +32,13 @@ from chain.abi import DecodedLog
 from chain.clients.market import MarketClient
 from chain.committee import committee_of, seed_of, slot_of
 from chain.errors import ChainError, ContractRevert
-from chain.events import EventReader, JsonCheckpointStore
 from chain.types import JobStatus, Outcome, Role, VerificationMode, enum_label
 from jobs.bundle_cache import BundleCache
 from jobs.cid import Cid
 from jobs.executors import Executor
 from jobs.store import ContentStore
+from node_base import PollingNode
+from node_base import StepReport as NodeStepReport
 from validator.ballot import Settler, evidence_of, outcome_of, settled
 from validator.config import ValidatorConfig
 from validator.errors import ResultUnavailable, ValidatorError
@@ -51,20 +54,25 @@ WATCHED_EVENTS = ("ResultSubmitted", "JobFinalized")
 
 
 @dataclass
-class StepReport:
-    events: int = 0
+class StepReport(NodeStepReport):
     seated: list[int] = field(default_factory=list)
     voted: list[int] = field(default_factory=list)
     finalized: list[int] = field(default_factory=list)
-    behind: bool = False
 
     @property
     def busy(self) -> bool:
         return bool(self.seated or self.voted or self.finalized or self.behind)
 
 
-class ValidatorNode:
+class ValidatorNode(PollingNode[StepReport, tuple[int, int]]):
     """One validator account's daemon; see the module docstring."""
+
+    role = Role.VALIDATOR
+    watched_events = WATCHED_EVENTS
+    purpose = "watching for submissions it must verify"
+    not_registered = ValidatorError
+    idle_timeout_s = 120.0
+    state: VerificationStore
 
     def __init__(
         self,
@@ -74,42 +82,18 @@ class ValidatorNode:
         config: ValidatorConfig | None = None,
     ) -> None:
         self.config = config or ValidatorConfig()
-        self.market = market
-        self.me = market.me
-        self.state = VerificationStore(self.config.state_path)
-        self.reader = EventReader(
-            market.rpc,
-            market.address,
-            market.codec,
-            WATCHED_EVENTS,
-            start_block=market.deployment.block_number,
-            confirmations=self.config.confirmations,
-            checkpoints=JsonCheckpointStore(self.config.checkpoint_path),
-            poll_interval=self.config.poll_interval_s,
-        )
+        super().__init__(market, self.config, VerificationStore(self.config.state_path))
         self.bundles = BundleCache(store, self.config.bundles_dir)
         self.verifier = Verifier(store, executor, self.bundles, self.config.work_dir, self.me)
-        self._workers: dict[tuple[int, int], threading.Thread] = {}
         self._retry_at: dict[tuple[int, int], float] = {}
         self._settler = Settler(market, self.state, self.config)
-        self._stop = threading.Event()
-        # Set by a worker that has voted: the loop settles at once instead of after an idle poll.
-        self._wake = threading.Event()
-        self._started = False
         self._lock = threading.Lock()
 
     # -- the loop --------------------------------------------------------------------------------------
 
-    def step(self) -> StepReport:
-        if not self._started:
-            self._start()
+    def _round(self) -> StepReport:
         report = StepReport()
-        batch = self.reader.poll(commit=False)
-        for event in batch.events:
-            self._on_event(event, report)
-        self.reader.commit(batch)
-        report.events = len(batch.events)
-        report.behind = batch.to_block - batch.from_block + 1 >= self.reader.batch_blocks
+        self._read_events(report, lambda events: self._on_events(events, report))
         self._reap(report)
         self._revote()
         self._dispatch()
@@ -117,48 +101,9 @@ class ValidatorNode:
             report.finalized.extend(self._settler.settle())
         return report
 
-    def run(self, stop: threading.Event) -> None:
-        log.info("validator node %s: watching for submissions it must verify", self.me)
-        # A stop must end the idle wait below too (there is no waiting on either of two events).
-        threading.Thread(target=self._wake_on, args=(stop,), name="wake-on-stop", daemon=True).start()
-        delay = self.config.poll_interval_s
-        while not stop.is_set():
-            self._wake.clear()  # before the step: a vote sent during it ends the wait that follows
-            try:
-                report = self.step()
-            except ChainError as exc:
-                log.warning("the chain did not answer as expected (%s); retrying in %.1f s", exc, delay)
-                stop.wait(delay)
-                delay = min(delay * 2, 30.0)
-                continue
-            delay = self.config.poll_interval_s
-            if not report.busy:
-                self._wake.wait(self.config.poll_interval_s)
-        self.close()
-
-    def _wake_on(self, stop: threading.Event) -> None:
-        stop.wait()
-        self._wake.set()
-
-    def wait_idle(self, timeout: float = 120.0) -> bool:
-        deadline = time.monotonic() + timeout
-        for thread in list(self._workers.values()):
-            thread.join(max(0.0, deadline - time.monotonic()))
-        return not any(thread.is_alive() for thread in self._workers.values())
-
-    def close(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        for thread in list(self._workers.values()):
-            thread.join(timeout)
-        self._workers.clear()
-        self.state.close()
-
     def _start(self) -> None:
-        account = self.market.account_of()
-        if account.role != Role.VALIDATOR:
-            raise ValidatorError(
-                f"{self.me} is not registered as a validator: run `crowdcompute validator register` first"
-            )
+        """Votes saved as `voting` may or may not be on chain: each is checked before it is sent again."""
+        account = self._registered_account()
         minimum = self.market.config().min_validator_stake
         if account.stake < minimum:
             log.warning(
@@ -169,15 +114,15 @@ class ValidatorNode:
             )
         for record in self.state.records([Phase.VOTING]):
             self._resume_vote(record)
-        self._started = True
 
     # -- events ----------------------------------------------------------------------------------------
 
-    def _on_event(self, event: DecodedLog, report: StepReport) -> None:
-        if event.name == "JobFinalized":
-            self._on_finalized(int(event.args["jobId"]), Outcome(event.args["outcome"]).name.lower())
-        else:
-            self._on_submitted(event, report)
+    def _on_events(self, events: list[DecodedLog], report: StepReport) -> None:
+        for event in events:
+            if event.name == "JobFinalized":
+                self._on_finalized(int(event.args["jobId"]), Outcome(event.args["outcome"]).name.lower())
+            else:
+                self._on_submitted(event, report)
 
     def _on_finalized(self, job_id: int, outcome: str) -> None:
         """Record the outcome; a verification still running finds the job closed when it votes."""
@@ -239,12 +184,10 @@ class ValidatorNode:
     # -- verifying ------------------------------------------------------------------------------------
 
     def _reap(self, report: StepReport) -> None:
-        for key, thread in list(self._workers.items()):
-            if not thread.is_alive():
-                del self._workers[key]
-                record = self.state.get(*key)
-                if record is not None and record.phase is Phase.VOTED:
-                    report.voted.append(key[0])
+        for key in self._finished_workers():
+            record = self.state.get(*key)
+            if record is not None and record.phase is Phase.VOTED:
+                report.voted.append(key[0])
 
     def _dispatch(self) -> None:
         now = time.monotonic()
@@ -254,11 +197,7 @@ class ValidatorNode:
                 continue
             if len(self._workers) >= self.config.workers:
                 return
-            thread = threading.Thread(
-                target=self._verify, args=(record,), name=f"verify-{key[0]}", daemon=True
-            )
-            self._workers[key] = thread
-            thread.start()
+            self._spawn(key, functools.partial(self._verify, record), f"verify-{key[0]}")
 
     def _submission(self, record: Verification) -> Submission:
         result = record.result or {}
