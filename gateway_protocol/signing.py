@@ -79,7 +79,8 @@ def lines_hash(body: bytes) -> str:
 
 
 def recover_signer(typed_data: dict[str, Any], signature: str) -> str:
-    """The lower-case address that signed `typed_data`; raises ValueError on a malformed signature."""
+    """The lower-case address that signed `typed_data`; a malformed signature raises (eth-account raises
+    several types: ValueError, eth_utils' ValidationError, ...)."""
     address: str = Account.recover_message(encode_typed_data(full_message=typed_data), signature=signature)
     return address.lower()
 

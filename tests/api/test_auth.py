@@ -17,9 +17,7 @@ from gateway_protocol import (
     EXPIRY_HEADER,
     NONCE_HEADER,
     SIGNATURE_HEADER,
-    recover_signer,
     request_headers,
-    request_typed_data,
 )
 from tests.api.bundle_archives import JOB_FILES, tar_gz
 from tests.api.gateway_keys import OTHER_KEY, PROVIDER_KEY, TEST_API_KEY
@@ -33,14 +31,6 @@ def post(client: TestClient, headers: dict[str, str]):  # type: ignore[no-untype
 
 def signed(path: str = "/bundles", **kwargs: object) -> dict[str, str]:
     return request_headers(PROVIDER_KEY, 31337, "POST", path, **kwargs)  # type: ignore[arg-type]
-
-
-def test_the_signed_message_is_the_documented_one() -> None:
-    headers = signed(expiry=1_900_000_000, nonce="0x" + "ab" * 32)
-    typed = request_typed_data(31337, "post", "/bundles", 1_900_000_000, "0x" + "ab" * 32)
-    assert typed["domain"] == {"name": "crowdcompute-gateway", "version": "1", "chainId": 31337}
-    assert typed["message"]["method"] == "POST"
-    assert recover_signer(typed, headers[SIGNATURE_HEADER]) == Account.from_key(PROVIDER_KEY).address.lower()
 
 
 def test_a_good_signature_is_accepted(client: TestClient) -> None:
