@@ -48,13 +48,11 @@ from eth_utils import keccak, to_checksum_address
 from chain.dev_accounts import DEV_ADDRESSES
 from chain.types import Job, JobSpec, VerificationMode, Wei
 from examples.pin_runtime import pin
-from jobs.bundle import pack_directory
-from jobs.bundle_cache import Bundle, BundleCache
+from jobs.bundle import Bundle, BundleCache, pack_directory, pack_output
 from jobs.cid import Cid
 from jobs.commitments import checkpoint_commitment
 from jobs.executors import ExecutionId, ExecutionRequest, ExecutionResult, Executor, ImageRef
 from jobs.executors.base import MIB
-from jobs.output_pack import pack_output
 from jobs.sampling import detection_bound, sample_indices
 from jobs.store import EmbeddedStore
 from validator.reexecute import replay_env, run_job, stage_input

@@ -18,7 +18,7 @@ from chain.abi import DecodedLog
 from chain.clients.market import MarketClient
 from chain.errors import ChainError, ContractRevert
 from chain.types import JobId, JobSpec, JobStatus, Role, enum_label
-from jobs.bundle_cache import BundleCache, BundleProblem, bundle_cid
+from jobs.bundle import BundleCache, BundleProblem, bundle_cid
 from jobs.executors import Executor
 from jobs.store import ContentStore
 from node_base import PollingNode

@@ -27,7 +27,7 @@ from chain.clients.market import MarketClient
 from chain.errors import ChainError, ContractRevert
 from chain.types import JobStatus, ResultCommitment
 from cli_support import token_amount
-from jobs.bundle_cache import BundleCache, BundleProblem
+from jobs.bundle import BundleCache, BundleProblem, pack_output
 from jobs.commitments import CommitmentError, checkpoint_commitment
 from jobs.executors import (
     ExecutionId,
@@ -40,7 +40,6 @@ from jobs.executors import (
     WaitTimeout,
 )
 from jobs.executors.base import MIB
-from jobs.output_pack import pack_output
 from jobs.store import ContentStore, StoreError, parse_cid
 from provider_node.config import NodeConfig
 from provider_node.energy import EnergyMeter, EnergySettings

@@ -33,7 +33,7 @@ from chain.clients.market import MarketClient
 from chain.committee import committee_of, seed_of, slot_of
 from chain.errors import ChainError, ContractRevert
 from chain.types import JobStatus, Outcome, Role, VerificationMode, enum_label
-from jobs.bundle_cache import BundleCache
+from jobs.bundle import BundleCache
 from jobs.cid import Cid
 from jobs.executors import Executor
 from jobs.store import ContentStore

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jobs.bundle_cache import Bundle
+from jobs.bundle import Bundle
 from jobs.executors import (
     ExecutionId,
     ExecutionRequest,

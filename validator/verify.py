@@ -14,12 +14,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chain.types import Job, VerificationMode
-from jobs.bundle import BundleError, BundleLimits, extract_bundle
-from jobs.bundle_cache import Bundle, BundleCache, BundleProblem, bundle_cid
+from jobs.bundle import (
+    Bundle,
+    BundleCache,
+    BundleError,
+    BundleLimits,
+    BundleProblem,
+    bundle_cid,
+    extract_bundle,
+    pack_output,
+)
 from jobs.cid import Cid
 from jobs.commitments import CHECKPOINT_MANIFEST, CommitmentError, checkpoint_commitment, checkpoint_digests
 from jobs.executors import Executor
-from jobs.output_pack import pack_output
 from jobs.sampling import sample_indices
 from jobs.store import BlockNotFound, ContentStore, CorruptDag, NotAFile, StoreError
 from validator.errors import ResultUnavailable

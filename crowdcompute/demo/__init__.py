@@ -3,6 +3,7 @@
 `crowdcompute demo` (crowdcompute/demo_cli.py) runs it; tests and benches use `DemoStack` directly.
 """
 
-from crowdcompute.demo.stack import DemoStack, StackError
+from crowdcompute.demo.errors import DemoError, StackError
+from crowdcompute.demo.stack import DemoStack
 
-__all__ = ["DemoStack", "StackError"]
+__all__ = ["DemoError", "DemoStack", "StackError"]

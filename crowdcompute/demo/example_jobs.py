@@ -17,6 +17,7 @@ from pathlib import Path
 from types import ModuleType
 
 from chain.paths import REPO_ROOT
+from crowdcompute.demo.errors import RuntimeImageMissing
 
 __all__ = [
     "EXAMPLES_DIR",
@@ -29,10 +30,6 @@ __all__ = [
 
 EXAMPLES_DIR = REPO_ROOT / "examples"
 RUNTIME_IMAGE = "crowdcompute/runtime-cpu:torch2.13"
-
-
-class RuntimeImageMissing(RuntimeError):
-    """The runtime image (or the Docker engine) is not there; the message says how to get it."""
 
 
 def local_image_id(tag: str) -> str:

@@ -25,6 +25,7 @@ from typing import Any
 from chain.job_store import JobView
 from chain.types import JobStatus, Outcome, enum_label
 from cli_support import token_amount
+from crowdcompute.demo.errors import FlowError
 from crowdcompute.demo.example_jobs import example_schedule
 from crowdcompute.demo.figures import GasUse, VerificationCost, job_gas, provider_run, verification_cost
 from crowdcompute.demo.narration import Narrator
@@ -42,10 +43,6 @@ from crowdcompute.requester import (
 from jobs.commitments import checkpoint_commitment
 
 __all__ = ["FlowError", "FlowResult", "FlowSettings", "run_flow"]
-
-
-class FlowError(RuntimeError):
-    """The job did not end as the demo expects; the message says where it stopped and where to look."""
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from crowdcompute.demo.errors import ProcessDied
+
 log = logging.getLogger(__name__)
 
 __all__ = ["ChildProcess", "ProcessDied", "Supervisor", "pid_alive"]
-
-
-class ProcessDied(RuntimeError):
-    """A child the demo needs exited; the message names it and quotes the end of its log."""
 
 
 def pid_alive(pid: int) -> bool:

@@ -23,10 +23,11 @@ from chain.dev_accounts import DEV_PRIVATE_KEYS
 from chain.errors import ChainError
 from chain.paths import REPO_ROOT
 from cli_support import token_amount
-from crowdcompute.demo.example_jobs import RuntimeImageMissing, example_schedule
-from crowdcompute.demo.flow import FlowError, FlowResult, FlowSettings, run_flow
+from crowdcompute.demo.errors import DemoError
+from crowdcompute.demo.example_jobs import example_schedule
+from crowdcompute.demo.flow import FlowResult, FlowSettings, run_flow
 from crowdcompute.demo.narration import Narrator
-from crowdcompute.demo.stack import REQUESTER_ACCOUNT, DemoStack, StackError
+from crowdcompute.demo.stack import REQUESTER_ACCOUNT, DemoStack
 from crowdcompute.requester import RequesterError
 from jobs.errors import JobsError
 
@@ -35,7 +36,7 @@ __all__ = ["DEFAULT_ROOT", "DemoOptions", "run_demo"]
 DEFAULT_ROOT = REPO_ROOT / "build" / "demo"
 # Stale once the chain is gone; logs/ and results/ (the model, report.json) are kept.
 _BULKY = ("devnet", "deployments", "store", "gateway", "nodes", "jobs")
-_FAILURES = (StackError, FlowError, RequesterError, ChainError, JobsError, RuntimeImageMissing, OSError)
+_FAILURES = (DemoError, RequesterError, ChainError, JobsError, OSError)
 
 
 @dataclass(frozen=True)

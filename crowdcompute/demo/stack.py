@@ -46,8 +46,9 @@ from chain.errors import ChainError
 from chain.reverts import RevertDecoder
 from chain.rpc import Rpc
 from chain.types import Capabilities, Deployment, tokens
+from crowdcompute.demo.errors import ProcessDied, StackError
 from crowdcompute.demo.example_jobs import RUNTIME_IMAGE, local_image_id, pin_example
-from crowdcompute.demo.processes import ChildProcess, ProcessDied, Supervisor
+from crowdcompute.demo.processes import ChildProcess, Supervisor
 
 __all__ = [
     "CHEATER_ACCOUNT",
@@ -70,10 +71,6 @@ POLL_INTERVAL = "0.25"  # seconds between the daemons' idle polls: the demo is a
 _RUN_FOLDERS = ("devnet", "deployments", "store", "gateway", "nodes", "logs", "jobs", "results")
 _READY_TIMEOUT_S = 90.0
 MIB = 1024 * 1024
-
-
-class StackError(RuntimeError):
-    """The stack could not start (or a process of it died); the message says which and why."""
 
 
 def crowdcompute_argv() -> list[str]:

@@ -1,6 +1,6 @@
 """Fetch a job's result by the CID its provider committed on chain, verify it, extract it safely.
 
-The result is a canonical tar (`jobs.output_pack`) written by untrusted code, so it is extracted with
+The result is a canonical tar (`jobs.bundle.output`) written by untrusted code, so it is extracted with
 `jobs.bundle.extract_bundle` (no paths leaving the folder, no devices, size limits), all or nothing.
 """
 

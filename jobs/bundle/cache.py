@@ -15,7 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobs.bundle import BundleError, extract_bundle
+from jobs.bundle.errors import BundleError
+from jobs.bundle.extract import extract_bundle
 from jobs.cid import Cid, InvalidCid
 from jobs.manifest import Manifest, ManifestError, load_manifest
 from jobs.store import ContentStore, StoreError
@@ -25,7 +26,7 @@ __all__ = ["Bundle", "BundleCache", "BundleProblem", "bundle_cid"]
 log = logging.getLogger(__name__)
 
 
-class BundleProblem(Exception):
+class BundleProblem(BundleError):
     """Why a job's bundle cannot be used; `permanent` when retrying cannot help."""
 
     def __init__(self, reason: str, *, permanent: bool) -> None:

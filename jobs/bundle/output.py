@@ -1,7 +1,7 @@
 """The result of an execution as one deterministic tar, so the same output always has the same CID.
 
-Same encoding as job bundles (`jobs.bundle.tarformat`: sorted entries, zeroed times and owners, fixed
-modes), but for any folder: a job's output holds checkpoints and the final model, not a `job.toml`.
+Same encoding and walk as job bundles (`jobs.bundle.walk`: sorted entries, zeroed times and owners,
+fixed modes), but for any folder: a job's output holds checkpoints and the final model, not a `job.toml`.
 The output was written by untrusted code, so nothing is followed: symlinks, devices, FIFOs and names the
 bundle rules refuse are left out (and logged), and files are opened with O_NOFOLLOW.
 """
@@ -10,21 +10,17 @@ from __future__ import annotations
 
 import logging
 import os
-import stat
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from jobs.bundle.paths import NameProblem, member_path
-from jobs.bundle.tarformat import END_OF_ARCHIVE, directory_header, file_header, padding
+from jobs.bundle.entries import EntryKind
+from jobs.bundle.tarformat import END_OF_ARCHIVE
+from jobs.bundle.walk import copy_file, entry_header, walk
 
 __all__ = ["PackedOutput", "pack_output"]
 
 log = logging.getLogger(__name__)
-
-_CHUNK = 1024 * 1024
-_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 @dataclass(frozen=True)
@@ -46,27 +42,6 @@ class _Writer:
         self.written += len(data)
 
 
-def _copy(path: Path, size: int, out: _Writer) -> bool:
-    """Copy exactly `size` bytes of `path`; False if it is no longer that regular file."""
-    try:
-        descriptor = os.open(path, _OPEN_FLAGS)
-    except OSError:
-        return False
-    with os.fdopen(descriptor, "rb", buffering=0) as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode) or info.st_size != size:
-            return False
-        left = size
-        while left:
-            chunk = handle.read(min(left, _CHUNK))
-            if not chunk:
-                raise OSError(f"{path} shrank while being packed")
-            out.write(chunk)
-            left -= len(chunk)
-    out.write(padding(size))
-    return True
-
-
 def pack_output(folder: Path, dest: Path) -> PackedOutput:
     """Write the canonical tar of `folder` to `dest` (replaced atomically); an empty folder is allowed."""
     tmp = dest.with_name(f".{dest.name}.partial")
@@ -74,38 +49,26 @@ def pack_output(folder: Path, dest: Path) -> PackedOutput:
     skipped: list[str] = []
     with tmp.open("wb") as handle:
         out = _Writer(handle)
-        top = sorted(os.listdir(folder)) if folder.is_dir() else []
-        stack: list[tuple[str, Iterator[str]]] = [("", iter(top))]
-        while stack:
-            prefix, names = stack[-1]
-            name = next(names, None)
-            if name is None:
-                stack.pop()
-                continue
-            relative = prefix + name
-            try:
-                name = member_path(relative)
-                name.encode("utf-8")
-            except (NameProblem, UnicodeEncodeError) as problem:
-                skipped.append(f"{relative!r}: {problem}")
-                continue
-            info = os.lstat(folder / relative)
-            if stat.S_ISDIR(info.st_mode):
-                out.write(directory_header(name))
-                stack.append((relative + "/", iter(sorted(os.listdir(folder / relative)))))
-            elif stat.S_ISREG(info.st_mode):
-                header = file_header(name, info.st_size, bool(info.st_mode & 0o111))
-                out.write(header)
-                if not _copy(folder / relative, info.st_size, out):
-                    raise OSError(f"{relative} changed while being packed")
+        for entry, info in walk(folder) if folder.is_dir() else ():
+            if info is None:
+                skipped.append(f"{entry.relative!r}: {entry.problem}")
+            elif entry.kind is EntryKind.DIRECTORY:
+                out.write(entry_header(entry.path, EntryKind.DIRECTORY))
+            elif entry.kind is EntryKind.FILE:
+                executable = bool(info.st_mode & 0o111)
+                out.write(entry_header(entry.path, EntryKind.FILE, size=info.st_size, executable=executable))
+                try:
+                    copy_file(folder / entry.relative, info.st_size, out)
+                except OSError:
+                    raise OSError(f"{entry.relative} changed while being packed") from None
                 files += 1
                 content += info.st_size
             else:
-                skipped.append(f"{name}: not a regular file or folder")
+                skipped.append(f"{entry.path}: not a regular file or folder")
         out.write(END_OF_ARCHIVE)
         handle.flush()
         written = out.written
     os.replace(tmp, dest)
-    for entry in skipped:
-        log.warning("output of %s: left out %s", folder, entry)
+    for left_out in skipped:
+        log.warning("output of %s: left out %s", folder, left_out)
     return PackedOutput(dest, files, content, written, tuple(skipped))

@@ -1,11 +1,10 @@
 """Packing a job folder into its canonical tar (format in `tarformat`), streaming, without following links.
 
-Order: depth first, the entries of each folder sorted by name (code point order, which is UTF-8 byte
-order), a folder just before its contents; equivalently, paths sorted component by component. The
-root itself has no entry. Hard-linked files are stored as separate files. Refused, naming the path:
-devices, FIFOs, sockets, symlinks that are absolute or resolve outside the folder, names that are not
-valid UTF-8 or break the rules in `paths`. What the packer refuses, the extractor refuses too, so a
-packed folder extracts and packs again to the same bytes.
+Order: the canonical walk (`walk`): depth first, each folder's entries sorted by name, a folder just
+before its contents. The root itself has no entry. Hard-linked files are stored as separate files.
+Refused, naming the path: devices, FIFOs, sockets, symlinks that are absolute or resolve outside the
+folder, names that are not valid UTF-8 or break the rules in `paths`. What the packer refuses, the
+extractor refuses too, so a packed folder extracts and packs again to the same bytes.
 """
 
 from __future__ import annotations
@@ -19,19 +18,11 @@ from pathlib import Path
 from jobs.bundle.entries import EntryKind, Writable
 from jobs.bundle.errors import ArchiveLimitExceeded, BundleSourceError
 from jobs.bundle.limits import BundleLimits, format_bytes
-from jobs.bundle.paths import NameProblem, check_link_target, member_path
-from jobs.bundle.tarformat import (
-    END_OF_ARCHIVE,
-    directory_header,
-    file_header,
-    padded,
-    padding,
-    symlink_header,
-)
+from jobs.bundle.paths import NameProblem, check_link_target
+from jobs.bundle.tarformat import END_OF_ARCHIVE, padded
+from jobs.bundle.walk import FileChanged, copy_file, entry_header, walk
 from jobs.manifest import MANIFEST_FILENAME, MISSING, Manifest, ManifestError, load_manifest
 
-_CHUNK = 1024 * 1024
-_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | getattr(os, "O_BINARY", 0)
 _REFUSED_TYPES = {
     stat.S_IFCHR: "is a character device; bundles hold only files, folders and symlinks",
     stat.S_IFBLK: "is a block device; bundles hold only files, folders and symlinks",
@@ -49,11 +40,9 @@ class _SourceEntry:
     link_target: str = ""
 
     def header(self) -> bytes:
-        if self.kind is EntryKind.DIRECTORY:
-            return directory_header(self.path)
-        if self.kind is EntryKind.SYMLINK:
-            return symlink_header(self.path, self.link_target)
-        return file_header(self.path, self.size, self.executable)
+        return entry_header(
+            self.path, self.kind, size=self.size, executable=self.executable, target=self.link_target
+        )
 
 
 def read_job_manifest(root: Path) -> Manifest:
@@ -71,39 +60,17 @@ def read_job_manifest(root: Path) -> Manifest:
     return load_manifest(root / MANIFEST_FILENAME)
 
 
-def _sorted_names(folder: Path, prefix: str) -> list[str]:
-    names = os.listdir(folder)
-    for name in names:
-        try:
-            name.encode("utf-8")
-        except UnicodeEncodeError:
-            shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-            raise BundleSourceError(prefix + shown, "name is not valid UTF-8") from None
-    return sorted(names)
-
-
 def _iter_source(root: Path, limits: BundleLimits | None) -> Iterator[_SourceEntry]:
-    """The folder's entries in canonical order, checked; never follows a symlink."""
+    """The folder's entries in canonical order (`walk`), checked; never follows a symlink."""
 
     def is_symlink(relative: str) -> bool:
         return os.path.islink(root / relative)
 
-    count = total = 0
-    stack: list[tuple[str, Iterator[str]]] = [("", iter(_sorted_names(root, "")))]
-    while stack:
-        prefix, names = stack[-1]
-        name = next(names, None)
-        if name is None:
-            stack.pop()
-            continue
-        relative = prefix + name
-        try:
-            path = member_path(relative)
-        except NameProblem as problem:
-            raise BundleSourceError(relative, str(problem)) from None
-        info = os.lstat(root / relative)
-        mode = info.st_mode
-        count += 1
+    total = 0
+    for count, (entry, info) in enumerate(walk(root), start=1):
+        if info is None:
+            raise BundleSourceError(entry.shown, entry.problem)
+        path, mode = entry.path, info.st_mode
         if limits is not None and count > limits.max_files:
             raise ArchiveLimitExceeded(
                 path,
@@ -112,16 +79,15 @@ def _iter_source(root: Path, limits: BundleLimits | None) -> Iterator[_SourceEnt
                 count,
                 f"the folder holds more than {limits.max_files} entries",
             )
-        if stat.S_ISDIR(mode):
+        if entry.kind is EntryKind.DIRECTORY:
             yield _SourceEntry(path, EntryKind.DIRECTORY)
-            stack.append((relative + "/", iter(_sorted_names(root / relative, relative + "/"))))
-        elif stat.S_ISREG(mode):
+        elif entry.kind is EntryKind.FILE:
             total += info.st_size
             if limits is not None:
                 _check_sizes(path, info.st_size, total, limits)
             yield _SourceEntry(path, EntryKind.FILE, bool(mode & 0o111), info.st_size)
-        elif stat.S_ISLNK(mode):
-            target = os.readlink(root / relative)
+        elif entry.kind is EntryKind.SYMLINK:
+            target = os.readlink(root / entry.relative)
             try:
                 check_link_target(path, target, is_symlink)
             except (NameProblem, UnicodeEncodeError) as problem:
@@ -153,21 +119,10 @@ def _check_sizes(path: str, size: int, total: int, limits: BundleLimits) -> None
 
 
 def _copy_file(root: Path, entry: _SourceEntry, out: Writable) -> None:
-    descriptor = os.open(root / entry.path, _OPEN_FLAGS)
-    with os.fdopen(descriptor, "rb", buffering=0) as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode) or info.st_size != entry.size:
-            raise BundleSourceError(entry.path, "changed while being packed")
-        left = entry.size
-        while left:
-            chunk = handle.read(min(left, _CHUNK))
-            if not chunk:
-                raise BundleSourceError(entry.path, "shrank while being packed")
-            out.write(chunk)
-            left -= len(chunk)
-        if handle.read(1):
-            raise BundleSourceError(entry.path, "grew while being packed")
-    out.write(padding(entry.size))
+    try:
+        copy_file(root / entry.path, entry.size, out)
+    except FileChanged as exc:
+        raise BundleSourceError(entry.path, str(exc)) from None
 
 
 def _job_root(src: str | os.PathLike[str]) -> Path:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from jobs.bundle.errors import BundleError
+
 MAX_PATH_BYTES = 1024
 MAX_NAME_BYTES = 255
 MAX_LINK_TARGET_BYTES = 1024
@@ -17,7 +19,7 @@ MAX_LINK_TARGET_BYTES = 1024
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-class NameProblem(ValueError):
+class NameProblem(BundleError, ValueError):
     """A name breaks a rule; the caller turns it into its own error naming the entry."""
 
 

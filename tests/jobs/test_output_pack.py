@@ -1,4 +1,4 @@
-"""jobs/output_pack.py: a result folder packs to the same bytes whatever its files' times; what is not a
+"""jobs/bundle/output.py: a result folder packs to the same bytes whatever its files' times; what is not a
 regular file or folder is skipped and named; a missing folder packs to an empty archive."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import os
 import tarfile
 from pathlib import Path
 
-from jobs.output_pack import pack_output
+from jobs.bundle import pack_output
 
 
 def test_pack_output_is_a_pure_function_of_the_folder(tmp_path: Path) -> None:

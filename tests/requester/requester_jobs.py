@@ -11,9 +11,9 @@ from pathlib import Path
 
 from chain.clients.market import MarketClient
 from chain.types import ResultCommitment
+from jobs.bundle import pack_output
 from jobs.cid import Cid
 from jobs.commitments import merkle_root
-from jobs.output_pack import pack_output
 from jobs.store import ContentStore
 
 FAKE_DIGEST = "sha256:" + "ab" * 32
@@ -78,7 +78,7 @@ def write_output(folder: Path) -> dict[str, bytes]:
 def provide_result(
     provider: MarketClient, job_id: int, store: ContentStore, work: Path
 ) -> tuple[Cid, dict[str, bytes]]:
-    """Claim job `job_id`, pack an output folder (jobs.output_pack), pin it and submit its CID."""
+    """Claim job `job_id`, pack an output folder (jobs.bundle.output), pin it and submit its CID."""
     provider.claim_job(job_id)
     out = work / "output"
     out.mkdir(parents=True)

@@ -1,5 +1,5 @@
 """Following a job and downloading its result: a scripted provider claims, packs an output
-(jobs/output_pack.py), pins it and submits its CID; the requester waits, then fetches and extracts it."""
+(jobs/bundle/output.py), pins it and submits its CID; the requester waits, then fetches and extracts it."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 A scripted provider claims a job on the real market, produces an output folder on the host with the job's
 own training script (`TrainingLoop` is bit-identical on the host and in the runtime image, see
 tests/sdk/test_replay_in_container.py), tampers with it as its cheat says, packs it exactly as the
-provider node does (`jobs.output_pack`), adds it to the shared store (or not: withholding) and commits the
+provider node does (`jobs.bundle.output`), adds it to the shared store (or not: withholding) and commits the
 Merkle root of the manifest's digests with `submitResult`. Each cheat keeps the digests consistent with
 the files it publishes, so the commitment itself is well formed and only re-execution can catch it.
 
@@ -29,9 +29,9 @@ import torch
 
 from chain.clients.market import MarketClient
 from chain.types import Evidence, ResultCommitment
+from jobs.bundle import pack_output
 from jobs.cid import Cid
 from jobs.commitments import checkpoint_commitment, checkpoint_digests
-from jobs.output_pack import pack_output
 from jobs.store import ContentStore
 from sdk import LiveState, TrainingLoop, dataset_batches
 from sdk.checkpoint import MODEL_FILE, save_object

@@ -22,8 +22,7 @@ from chain.anvil import DevChain, free_port
 from chain.clients.market import MarketClient
 from chain.dev_accounts import DEV_ADDRESSES, dev_account
 from chain.types import JobStatus, Outcome
-from jobs.bundle import pack_directory
-from jobs.bundle_cache import BundleCache
+from jobs.bundle import BundleCache, pack_directory
 from jobs.store import EmbeddedStore
 from jobs.store.kubo import KuboStore
 from tests.validator.cheaters import ScriptedProvider

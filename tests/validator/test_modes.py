@@ -28,12 +28,11 @@ import torch
 from chain.clients.market import MarketClient
 from chain.dev_accounts import DEV_ADDRESSES, dev_account
 from chain.types import ZERO_BYTES32, JobStatus, Outcome, VerificationMode
-from jobs.bundle import pack_directory
+from jobs.bundle import pack_directory, pack_output
 from jobs.cid import Cid
 from jobs.commitments import checkpoint_commitment
 from jobs.executors import ImageRef
 from jobs.executors.docker import DockerExecutor
-from jobs.output_pack import pack_output
 from jobs.store import EmbeddedStore
 from provider_node.config import NodeConfig
 from provider_node.daemon import ProviderNode
