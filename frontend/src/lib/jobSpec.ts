@@ -37,13 +37,7 @@ export interface SpecValues {
 }
 
 /** The capabilities a manifest asks for, as `JobSpec` takes them (jobs/manifest/requirements.py). */
-export interface Requirements {
-  gpuCount: number;
-  gpuMemoryMiB: number;
-  gpuClass: number;
-  cpuCores: number;
-  memoryMiB: number;
-}
+export type Requirements = Pick<PostJobSpec, "gpuCount" | "gpuMemoryMiB" | "gpuClass" | "cpuCores" | "memoryMiB">;
 
 const text = (value: unknown, fallback: string) =>
   value === undefined || value === null || value === "" ? fallback : String(value);
