@@ -8,11 +8,12 @@ PY := $(VENV)/bin/python
 STAMPS := build/stamps
 FORGE := node_modules/@foundry-rs/forge-linux-amd64/bin/forge
 
-.PHONY: setup docker chromium runtime-image test test-contracts test-python test-frontend lint demo bench clean help
+.PHONY: setup docker chromium runtime-image test test-fast test-contracts test-python test-frontend lint demo bench clean help
 
 help:
 	@echo "make demo    run a full job through the marketplace on a local chain"
 	@echo "make test    install everything and run every test (forge, pytest, ruff, mypy)"
+	@echo "make test-fast  ruff, vitest and every pytest test needing no chain, Docker or browser (< 1 min)"
 	@echo "make setup   install the Python venv and npm packages (idempotent)"
 	@echo "make lint    ruff and mypy"
 	@echo "make bench   run the benchmarks; figures land in bench/results/*.json"
@@ -53,6 +54,15 @@ frontend/dist/index.html: $(STAMPS)/python $(STAMPS)/npm $(STAMPS)/frontend-npm 
 
 test: setup test-contracts lint test-frontend docker test-python
 
+# Quick iteration: ruff, the dApp's unit tests and every pytest test that needs no chain, Docker or browser
+# (markers set from the fixtures a test uses: tests/conftest.py), on every core; under a minute on two.
+# `--min-tests` makes a filter that selects too little fail instead of passing quietly.
+FAST := not chain and not docker and not browser
+test-fast: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest -n auto -m "$(FAST)" --min-tests=800
+	cd frontend && npm test
+
 # A Docker engine for the executor tests: installed (Debian docker.io) and started when missing and root.
 docker:
 	@tools/ensure-docker.sh
@@ -73,7 +83,7 @@ test-contracts: setup
 
 # tests/e2e/test_browser_flow.py drives the built dApp in Debian's Chromium against a real stack.
 test-python: setup chromium
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest --min-tests=1000
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -49,6 +49,37 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(marker)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--min-tests",
+        type=int,
+        default=0,
+        metavar="N",
+        help="fail the run when fewer than N tests passed, so a filter that selects too little fails loudly",
+    )
+
+
+def _too_few(config: pytest.Config) -> str | None:
+    """Why the run fails under `--min-tests`, or None (xdist workers leave the count to the controller)."""
+    floor = config.getoption("--min-tests")
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if not floor or hasattr(config, "workerinput") or reporter is None:
+        return None
+    passed = len(reporter.stats.get("passed", ()))
+    return f"only {passed} tests passed; --min-tests wants at least {floor}" if passed < floor else None
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if session.exitstatus == pytest.ExitCode.OK and _too_few(session.config):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    problem = _too_few(config)
+    if problem:
+        terminalreporter.write_sep("=", problem, red=True)
+
+
 @pytest.fixture(scope="session")
 def artifacts() -> Artifacts:
     return compile_contracts()
