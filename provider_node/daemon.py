@@ -57,9 +57,9 @@ _STALE_CLAIM_S = 120.0
 
 @dataclass
 class StepReport(NodeStepReport):
-    claimed: list[int] = field(default_factory=list)
-    lost: list[int] = field(default_factory=list)
-    skipped: dict[int, str] = field(default_factory=dict)
+    claimed: list[JobId] = field(default_factory=list)
+    lost: list[JobId] = field(default_factory=list)
+    skipped: dict[JobId, str] = field(default_factory=dict)
 
     @property
     def busy(self) -> bool:
@@ -67,7 +67,7 @@ class StepReport(NodeStepReport):
         return bool(self.claimed or self.lost or self.behind)
 
 
-class ProviderNode(PollingNode[StepReport, int]):
+class ProviderNode(PollingNode[StepReport, JobId]):
     """One provider account's daemon; see the module docstring."""
 
     role = Role.PROVIDER
@@ -163,7 +163,7 @@ class ProviderNode(PollingNode[StepReport, int]):
             self.open.verdicts.clear()
         return offer
 
-    def _skip(self, report: StepReport, job_id: int, reason: str) -> None:
+    def _skip(self, report: StepReport, job_id: JobId, reason: str) -> None:
         report.skipped[job_id] = reason
         if self.open.tell(job_id, reason):
             log.info("job %d: skipped: %s", job_id, reason)
@@ -208,7 +208,7 @@ class ProviderNode(PollingNode[StepReport, int]):
             )
         self._last_active = self.state.count_active()
 
-    def _verdict(self, job_id: int, spec: JobSpec, offer: Offer) -> str | None:
+    def _verdict(self, job_id: JobId, spec: JobSpec, offer: Offer) -> str | None:
         """What the job is (spec, bundle, image) before whether there is room now, so that a skipped job is
         reported with its lasting reason; remembered for a while (an image loaded later is noticed)."""
         known, reason = self.open.verdict(job_id)
@@ -218,7 +218,7 @@ class ProviderNode(PollingNode[StepReport, int]):
             job_id, check_fit(spec, offer) or self._failed_here(job_id) or self._check_bundle(spec, offer)
         )
 
-    def _failed_here(self, job_id: int) -> str | None:
+    def _failed_here(self, job_id: JobId) -> str | None:
         """A reopened job that failed here by its own fault would only fail (and cost collateral) again."""
         if not self.open.attempts.get(job_id):
             return None
@@ -240,7 +240,7 @@ class ProviderNode(PollingNode[StepReport, int]):
             return "risky: " + "; ".join(risks)
         return None
 
-    def _claim(self, report: StepReport, job_id: int, spec: JobSpec) -> bool:
+    def _claim(self, report: StepReport, job_id: JobId, spec: JobSpec) -> bool:
         """Claim and start the job; False when the claim did not go through (or its outcome is unknown)."""
         cid = bundle_cid(spec.bundle_digest, spec.bundle_codec)
         manifest = self.bundles.get(cid).manifest
@@ -257,7 +257,7 @@ class ProviderNode(PollingNode[StepReport, int]):
                 job_id=job_id,
                 attempt=self.open.attempts.get(job_id, 0),
                 phase=Phase.CLAIMING,
-                bundle_cid=str(cid),
+                bundle_cid=cid,
                 collateral=spec.collateral,
                 claimed_at=time.time(),
             )
@@ -296,7 +296,7 @@ class ProviderNode(PollingNode[StepReport, int]):
         self._run_job(record)
         return True
 
-    def _taken_by_now(self, job_id: int, exc: ContractRevert) -> str | None:
+    def _taken_by_now(self, job_id: JobId, exc: ContractRevert) -> str | None:
         """Why a refused claim was a lost race, or None if the job is still open (the refusal was ours).
 
         A claim mined in the same block as the winner's reverts with a reason that a replay on the parent
@@ -311,8 +311,8 @@ class ProviderNode(PollingNode[StepReport, int]):
 
     # -- logs ----------------------------------------------------------------------------------------
 
-    def _log_sink(self, job_id: int) -> LogPusher | None:
+    def _log_sink(self, job_id: JobId) -> LogPusher | None:
         if not self.config.gateway_url:
             return None
         chain_id = self.config.gateway_chain_id or self.market.rpc.chain_id
-        return LogPusher(self.config.gateway_url, self.market.signer, chain_id, JobId(job_id))
+        return LogPusher(self.config.gateway_url, self.market.signer, chain_id, job_id)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from eth_utils import keccak
 
-from chain.types import Capabilities, JobSpec
+from chain.types import Capabilities, JobId, JobSpec
 from cli_support import token_amount
 from jobs.executors import ImageRef
 from jobs.manifest import Manifest
@@ -156,12 +156,12 @@ def risk_reasons(manifest: Manifest, spec: JobSpec, submit_margin_s: int) -> lis
 
 
 def rank(
-    jobs: Iterable[tuple[int, JobSpec]],
+    jobs: Iterable[tuple[JobId, JobSpec]],
     address: str,
     *,
     tie_break: bool = True,
-    keys: dict[int, bytes] | None = None,
-) -> list[int]:
+    keys: dict[JobId, bytes] | None = None,
+) -> list[JobId]:
     """Job ids, best first: the highest pay per hour; equals ordered by a hash of (node, job).
 
     The hash keeps nodes with the same preferences from all racing for the same job: each sees the
@@ -170,12 +170,12 @@ def rank(
     node = bytes.fromhex(address.lower().removeprefix("0x"))
     memo = keys if keys is not None else {}
 
-    def tie(job_id: int) -> bytes:
+    def tie(job_id: JobId) -> bytes:
         if job_id not in memo:
             memo[job_id] = keccak(node + job_id.to_bytes(32, "big"))
         return memo[job_id]
 
-    def key(item: tuple[int, JobSpec]) -> tuple[int, bytes | int]:
+    def key(item: tuple[JobId, JobSpec]) -> tuple[int, bytes | int]:
         job_id, spec = item
         return (-budget_per_hour(spec), tie(job_id) if tie_break else job_id)
 

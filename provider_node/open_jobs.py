@@ -13,7 +13,7 @@ import time
 from chain.abi import DecodedLog
 from chain.clients.market import MarketClient
 from chain.errors import JobNotFound
-from chain.types import JobSpec, JobStatus
+from chain.types import JobId, JobSpec, JobStatus
 from provider_node.state import StateStore
 
 __all__ = ["OpenJobs"]
@@ -26,18 +26,18 @@ class OpenJobs:
         self.market = market
         self.state = state
         self.verdict_ttl_s = verdict_ttl_s
-        self.specs: dict[int, JobSpec] = {}
-        self.attempts: dict[int, int] = {}
-        self.events: dict[int, list[DecodedLog]] = {}
-        self.told: dict[int, str] = {}
-        self.verdicts: dict[int, tuple[float, str | None]] = {}
-        self.rank_keys: dict[int, bytes] = {}
+        self.specs: dict[JobId, JobSpec] = {}
+        self.attempts: dict[JobId, int] = {}
+        self.events: dict[JobId, list[DecodedLog]] = {}
+        self.told: dict[JobId, str] = {}
+        self.verdicts: dict[JobId, tuple[float, str | None]] = {}
+        self.rank_keys: dict[JobId, bytes] = {}
 
     def apply(self, events: list[DecodedLog]) -> None:
         """Fold a batch of JobPosted / JobReopened / JobClaimed / JobCancelled events in, in chain order."""
-        is_open: dict[int, bool] = {}  # the last word of the batch on each job
+        is_open: dict[JobId, bool] = {}  # the last word of the batch on each job
         for event in events:
-            job_id = int(event.args["jobId"])
+            job_id = JobId(int(event.args["jobId"]))
             if event.name == "JobPosted":
                 self.specs[job_id] = JobSpec.from_abi(event.args["spec"])
                 self.attempts[job_id] = 0
@@ -59,18 +59,18 @@ class OpenJobs:
         for job_id in taken:
             self.forget(job_id)
 
-    def ids(self) -> list[int]:
+    def ids(self) -> list[JobId]:
         return self.state.open_jobs()
 
-    def taken(self, job_id: int) -> None:
+    def taken(self, job_id: JobId) -> None:
         self.state.mark_taken([job_id])
         self.forget(job_id)
 
-    def forget(self, job_id: int) -> None:
+    def forget(self, job_id: JobId) -> None:
         for cache in (self.specs, self.told, self.verdicts, self.rank_keys, self.events):
             cache.pop(job_id, None)
 
-    def spec(self, job_id: int) -> JobSpec | None:
+    def spec(self, job_id: JobId) -> JobSpec | None:
         """The spec of a job believed open (read from chain after a restart); None if it is not open."""
         spec = self.specs.get(job_id)
         if spec is not None:
@@ -86,18 +86,18 @@ class OpenJobs:
         self.specs[job_id] = view.job.spec
         return view.job.spec
 
-    def verdict(self, job_id: int) -> tuple[bool, str | None]:
+    def verdict(self, job_id: JobId) -> tuple[bool, str | None]:
         """(known, reason) of the job's lasting verdict, if one was reached recently."""
         cached = self.verdicts.get(job_id)
         if cached is not None and cached[0] > time.monotonic():
             return True, cached[1]
         return False, None
 
-    def judge(self, job_id: int, reason: str | None) -> str | None:
+    def judge(self, job_id: JobId, reason: str | None) -> str | None:
         self.verdicts[job_id] = (time.monotonic() + self.verdict_ttl_s, reason)
         return reason
 
-    def tell(self, job_id: int, reason: str) -> bool:
+    def tell(self, job_id: JobId, reason: str) -> bool:
         """Whether to log `reason` now: once per kind of reason (its numbers may move, e.g. free stake)."""
         kind = reason.split(":", 1)[0]
         if self.told.get(job_id) == kind:

@@ -33,13 +33,12 @@ class Resume:
     reattach: bool
 
 
-def stop_execution(executor: Executor, execution_id: str) -> None:
+def stop_execution(executor: Executor, execution_id: ExecutionId) -> None:
     """Stop an execution left by an earlier run of the node (its container is then removed)."""
-    eid = ExecutionId(execution_id)
     try:
-        executor.reattach(eid)
-        executor.cancel(eid)
-        executor.wait(eid, timeout=30)
+        executor.reattach(execution_id)
+        executor.cancel(execution_id)
+        executor.wait(execution_id, timeout=30)
     except ExecutorError as exc:
         log.warning("could not stop execution %s: %s", execution_id, exc)
 
@@ -67,7 +66,7 @@ def recover(
 ) -> list[Resume]:
     """Settle every active record against the chain; returns the jobs to resume."""
     try:
-        found: dict[str, RunningExecution] = {e.execution_id: e for e in executor.find_running()}
+        found: dict[ExecutionId, RunningExecution] = {e.execution_id: e for e in executor.find_running()}
     except ExecutorError as exc:
         log.warning("could not list this node's executions: %s", exc)
         found = {}
@@ -85,8 +84,8 @@ def recover(
             resumes.append(resume)
             continue
         refreshed = state.get(record.job_id) or record
-        if refreshed.execution_id in found:
-            stop_execution(executor, refreshed.execution_id or "")
+        if refreshed.execution_id is not None and refreshed.execution_id in found:
+            stop_execution(executor, refreshed.execution_id)
     claimed = {r.record.execution_id for r in resumes}
     for execution_id, execution in found.items():
         if execution_id not in claimed:
@@ -103,7 +102,7 @@ def _recover_one(
     market: MarketClient,
     state: StateStore,
     record: JobRecord,
-    found: dict[str, RunningExecution],
+    found: dict[ExecutionId, RunningExecution],
     now: int,
 ) -> Resume | None:
     if record.phase is Phase.CLAIMING:

@@ -25,7 +25,7 @@ from typing import Any
 
 from chain.clients.market import MarketClient
 from chain.errors import ChainError, ContractRevert
-from chain.types import JobStatus, ResultCommitment
+from chain.types import JobId, JobStatus, ResultCommitment
 from cli_support import token_amount
 from jobs.bundle import BundleCache, BundleProblem, pack_output
 from jobs.commitments import CommitmentError, checkpoint_commitment
@@ -40,11 +40,11 @@ from jobs.executors import (
     WaitTimeout,
 )
 from jobs.executors.base import MIB
-from jobs.store import ContentStore, StoreError, parse_cid
+from jobs.store import ContentStore, StoreError
 from provider_node.config import NodeConfig
 from provider_node.energy import EnergyMeter, EnergySettings
 from provider_node.logs_push import LogPusher
-from provider_node.state import JobRecord, Phase, StateStore
+from provider_node.state import JobRecord, Phase, ResultRecord, StateStore
 
 __all__ = ["JobRunner", "RunnerContext", "execution_id_for"]
 
@@ -66,13 +66,13 @@ class RunnerContext:
     bundles: BundleCache
     chain_time: Callable[[], int]
     stop: threading.Event
-    log_sink: Callable[[int], LogPusher | None]
+    log_sink: Callable[[JobId], LogPusher | None]
     energy: EnergySettings | None = None
 
 
-def execution_id_for(record: JobRecord, address: str) -> str:
+def execution_id_for(record: JobRecord, address: str) -> ExecutionId:
     """Unique per job, attempt, node and try; containers are named after it."""
-    return f"job{record.job_id}-a{record.attempt}-{address[2:10].lower()}-t{record.tries}"
+    return ExecutionId(f"job{record.job_id}-a{record.attempt}-{address[2:10].lower()}-t{record.tries}")
 
 
 class JobRunner:
@@ -86,7 +86,7 @@ class JobRunner:
         self._meter: EnergyMeter | None = None
 
     @property
-    def job_id(self) -> int:
+    def job_id(self) -> JobId:
         return self.record.job_id
 
     def _save(self, **changes: Any) -> JobRecord:
@@ -119,14 +119,14 @@ class JobRunner:
 
     # -- start ---------------------------------------------------------------------------------------
 
-    def _request(self, execution_id: str) -> ExecutionRequest:
-        bundle = self.ctx.bundles.get(parse_cid(self.record.bundle_cid))
+    def _request(self, execution_id: ExecutionId) -> ExecutionRequest:
+        bundle = self.ctx.bundles.get(self.record.bundle_cid)
         manifest = bundle.manifest
         resources = manifest.resources
         left = self._time_left() - self.ctx.config.submit_margin_s
         run_dir = self.ctx.config.runs_dir / execution_id
         return ExecutionRequest(
-            execution_id=ExecutionId(execution_id),
+            execution_id=execution_id,
             job_id=str(self.job_id),
             image=ImageRef(manifest.runtime.image, manifest.runtime.digest),
             argv=tuple(manifest.runtime.entrypoint),
@@ -165,14 +165,14 @@ class JobRunner:
         log.info("job %d: execution %s started", self.job_id, execution_id)
         self._save(phase=Phase.RUNNING, started_at=time.time())
 
-    def _known_to_executor(self, execution_id: str) -> bool:
+    def _known_to_executor(self, execution_id: ExecutionId) -> bool:
         try:
             return any(found.execution_id == execution_id for found in self.ctx.executor.find_running())
         except ExecutorError:
             return False
 
     def _meter_start(self) -> None:
-        gpus = self.ctx.bundles.get(parse_cid(self.record.bundle_cid)).manifest.resources.gpus
+        gpus = self.ctx.bundles.get(self.record.bundle_cid).manifest.resources.gpus
         self._meter = EnergyMeter(settings=self.ctx.energy, gpu_indices=range(gpus))
         self._meter.start()
 
@@ -192,7 +192,7 @@ class JobRunner:
     # -- wait ----------------------------------------------------------------------------------------
 
     def _wait(self) -> None:
-        execution_id = ExecutionId(self.record.execution_id or "")
+        execution_id = self.record.execution_id or ExecutionId("")
         executor = self.ctx.executor
         if self.reattach:
             self.reattach = False
@@ -246,8 +246,8 @@ class JobRunner:
             self._save(phase=Phase.FINISHED, exited_at=exited, result=record)
             return
 
-    def _pack(self, result: ExecutionResult, energy: dict[str, Any] | None) -> dict[str, Any]:
-        manifest = self.ctx.bundles.get(parse_cid(self.record.bundle_cid)).manifest
+    def _pack(self, result: ExecutionResult, energy: dict[str, Any] | None) -> ResultRecord:
+        manifest = self.ctx.bundles.get(self.record.bundle_cid).manifest
         run_dir = self.ctx.config.runs_dir / (self.record.execution_id or "")
         output = run_dir / "output"
         folder = output
@@ -286,7 +286,10 @@ class JobRunner:
     # -- submit --------------------------------------------------------------------------------------
 
     def _submit(self) -> None:
-        result = self.record.result or {}
+        result = self.record.result
+        if result is None:  # a finished record always holds its result; a damaged state file may not
+            self._fail("its result record is missing from the state file")
+            return
         commitment = ResultCommitment(
             result_digest=bytes.fromhex(result["digest"]),
             checkpoint_root=bytes.fromhex(result["checkpoint_root"]),

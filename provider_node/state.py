@@ -16,9 +16,13 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
-__all__ = ["ACTIVE_PHASES", "JobRecord", "Phase", "StateStore"]
+from chain.types import JobId, Wei
+from jobs.cid import Cid, parse_cid
+from jobs.executors import ExecutionId
+
+__all__ = ["ACTIVE_PHASES", "JobRecord", "Phase", "ResultRecord", "StateStore"]
 
 
 class Phase(enum.StrEnum):
@@ -35,21 +39,37 @@ class Phase(enum.StrEnum):
 ACTIVE_PHASES = frozenset({Phase.CLAIMING, Phase.CLAIMED, Phase.RUNNING, Phase.FINISHED})
 
 
+class ResultRecord(TypedDict):
+    """A packed and pinned result awaiting submission (stored as JSON in the record)."""
+
+    cid: str
+    digest: str  # hex of the CID's digest and its codec: what the chain stores
+    codec: int
+    checkpoint_root: str  # hex
+    checkpoint_count: int
+    files: int
+    bytes: int
+    execution: dict[str, Any]  # `ExecutionResult.to_dict()`
+    energy: dict[str, Any] | None  # `EnergyReport.to_dict()`
+    kwh: float | None
+    gco2e: float | None
+
+
 @dataclass(frozen=True)
 class JobRecord:
-    job_id: int
+    job_id: JobId
     attempt: int
     phase: Phase
-    bundle_cid: str = ""
+    bundle_cid: Cid
     deadline: int = 0
-    collateral: int = 0
-    execution_id: str | None = None
+    collateral: Wei = Wei(0)  # noqa: RUF009 (a NewType: the call returns the int unchanged)
+    execution_id: ExecutionId | None = None
     tries: int = 0
     claimed_at: float | None = None
     started_at: float | None = None
     exited_at: float | None = None
     submitted_at: float | None = None
-    result: dict[str, Any] | None = field(default=None, compare=False)
+    result: ResultRecord | None = field(default=None, compare=False)
     note: str = ""
 
     @property
@@ -84,6 +104,7 @@ CREATE TABLE IF NOT EXISTS open_jobs (job_id INTEGER PRIMARY KEY);
 def _to_row(record: JobRecord) -> dict[str, Any]:
     row = {name: getattr(record, name) for name in _COLUMNS}
     row["phase"] = record.phase.value
+    row["bundle_cid"] = str(record.bundle_cid)
     row["collateral"] = str(record.collateral)  # uint96 does not fit SQLite's integers
     row["result"] = json.dumps(record.result, sort_keys=True) if record.result is not None else None
     return row
@@ -92,6 +113,7 @@ def _to_row(record: JobRecord) -> dict[str, Any]:
 def _from_row(row: sqlite3.Row) -> JobRecord:
     values = {name: row[name] for name in _COLUMNS}
     values["phase"] = Phase(values["phase"])
+    values["bundle_cid"] = parse_cid(values["bundle_cid"])
     values["collateral"] = int(values["collateral"])
     values["result"] = json.loads(values["result"]) if values["result"] else None
     return JobRecord(**values)
@@ -129,7 +151,7 @@ class StateStore:
         """Write `record` with `changes` applied and return the new record."""
         return self.put(replace(record, **changes))
 
-    def get(self, job_id: int) -> JobRecord | None:
+    def get(self, job_id: JobId) -> JobRecord | None:
         """The latest claim of `job_id` (highest attempt), if this node ever claimed it."""
         with self._lock:
             row = self._db.execute(
@@ -160,14 +182,15 @@ class StateStore:
 
     # -- jobs seen open ------------------------------------------------------------------------------
 
-    def mark_open(self, job_ids: Iterable[int]) -> None:
+    def mark_open(self, job_ids: Iterable[JobId]) -> None:
         with self._lock:
             self._db.executemany("INSERT OR IGNORE INTO open_jobs VALUES (?)", [(int(j),) for j in job_ids])
 
-    def mark_taken(self, job_ids: Iterable[int]) -> None:
+    def mark_taken(self, job_ids: Iterable[JobId]) -> None:
         with self._lock:
             self._db.executemany("DELETE FROM open_jobs WHERE job_id = ?", [(int(j),) for j in job_ids])
 
-    def open_jobs(self) -> list[int]:
+    def open_jobs(self) -> list[JobId]:
         with self._lock:
-            return [int(row[0]) for row in self._db.execute("SELECT job_id FROM open_jobs ORDER BY job_id")]
+            rows = self._db.execute("SELECT job_id FROM open_jobs ORDER BY job_id").fetchall()
+        return [JobId(int(row[0])) for row in rows]

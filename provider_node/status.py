@@ -14,7 +14,7 @@ from typing import Any
 
 from chain.clients.market import MarketClient
 from chain.events import EventReader
-from chain.types import Account, Capabilities, JobStatus, enum_label
+from chain.types import Account, Capabilities, JobId, JobStatus, enum_label
 from provider_node.state import StateStore
 
 __all__ = ["ProviderStatus", "provider_status"]
@@ -36,7 +36,7 @@ class ProviderStatus:
     earned: int = 0
     rewarded: int = 0
     slashed: int = 0
-    active: tuple[int, ...] = ()
+    active: tuple[JobId, ...] = ()
     local: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -89,12 +89,12 @@ def provider_status(market: MarketClient, address: str, *, data_dir: Path | None
         topic_filters=[None, _topic(address)],
     )
     counts: Counter[str] = Counter()
-    claimed_ids: list[int] = []
+    claimed_ids: list[JobId] = []
     earned = rewarded = slashed = 0
     for event in reader.catch_up():
         counts[event.name] += 1
         if event.name == "JobClaimed":
-            claimed_ids.append(int(event.args["jobId"]))
+            claimed_ids.append(JobId(int(event.args["jobId"])))
         elif event.name == "ProviderPaid":
             earned += int(event.args["payment"])
             rewarded += int(event.args["reward"])

@@ -14,7 +14,7 @@ from dataclasses import replace
 from chain.clients.market import MarketClient
 from chain.errors import ChainError, ContractRevert
 from chain.job_store import JobView
-from chain.types import Evidence, JobStatus
+from chain.types import Evidence, JobId, JobStatus
 from validator.config import ValidatorConfig
 from validator.state import Phase, Verification, VerificationStore
 
@@ -24,13 +24,11 @@ log = logging.getLogger(__name__)
 
 
 def evidence_of(record: Verification) -> Evidence:
-    """The vote's evidence as the contract takes it, from the record's saved hex."""
-    data = record.evidence or {}
-    return Evidence(
-        int(data.get("segment", 0)),
-        bytes.fromhex(data.get("committed", "00" * 32)),
-        bytes.fromhex(data.get("recomputed", "00" * 32)),
-    )
+    """The vote's evidence as the contract takes it, from the record's saved hex (none: all zero)."""
+    if record.evidence is None:
+        return Evidence(0, bytes(32), bytes(32))
+    data = record.evidence
+    return Evidence(int(data["segment"]), bytes.fromhex(data["committed"]), bytes.fromhex(data["recomputed"]))
 
 
 def outcome_of(view: JobView) -> str:
@@ -48,11 +46,11 @@ class Settler:
         self.market = market
         self.state = state
         self.config = config
-        self._decided_at: dict[tuple[int, int], float] = {}
+        self._decided_at: dict[tuple[JobId, int], float] = {}
 
-    def settle(self) -> list[int]:
+    def settle(self) -> list[JobId]:
         """Finalize what is ready; the ids of the jobs this call finalized."""
-        finalized: list[int] = []
+        finalized: list[JobId] = []
         head: int | None = None
         for record in self.state.records([Phase.VOTED, Phase.ABSTAINED]):
             if record.outcome:

@@ -32,7 +32,7 @@ from chain.abi import DecodedLog
 from chain.clients.market import MarketClient
 from chain.committee import committee_of, seed_of, slot_of
 from chain.errors import ChainError, ContractRevert
-from chain.types import JobStatus, Outcome, Role, VerificationMode, enum_label
+from chain.types import JobId, JobStatus, Outcome, Role, VerificationMode, enum_label
 from jobs.bundle import BundleCache
 from jobs.cid import Cid
 from jobs.executors import Executor
@@ -42,7 +42,7 @@ from node_base import StepReport as NodeStepReport
 from validator.ballot import Settler, evidence_of, outcome_of, settled
 from validator.config import ValidatorConfig
 from validator.errors import ResultUnavailable, ValidatorError
-from validator.state import Phase, Verification, VerificationStore
+from validator.state import EvidenceRecord, Phase, SubmittedResult, Verification, VerificationStore
 from validator.verdict import WITHHELD, Verdict, abstain, reject
 from validator.verify import Submission, Verifier
 
@@ -55,16 +55,16 @@ WATCHED_EVENTS = ("ResultSubmitted", "JobFinalized")
 
 @dataclass
 class StepReport(NodeStepReport):
-    seated: list[int] = field(default_factory=list)
-    voted: list[int] = field(default_factory=list)
-    finalized: list[int] = field(default_factory=list)
+    seated: list[JobId] = field(default_factory=list)
+    voted: list[JobId] = field(default_factory=list)
+    finalized: list[JobId] = field(default_factory=list)
 
     @property
     def busy(self) -> bool:
         return bool(self.seated or self.voted or self.finalized or self.behind)
 
 
-class ValidatorNode(PollingNode[StepReport, tuple[int, int]]):
+class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
     """One validator account's daemon; see the module docstring."""
 
     role = Role.VALIDATOR
@@ -85,7 +85,7 @@ class ValidatorNode(PollingNode[StepReport, tuple[int, int]]):
         super().__init__(market, self.config, VerificationStore(self.config.state_path))
         self.bundles = BundleCache(store, self.config.bundles_dir)
         self.verifier = Verifier(store, executor, self.bundles, self.config.work_dir, self.me)
-        self._retry_at: dict[tuple[int, int], float] = {}
+        self._retry_at: dict[tuple[JobId, int], float] = {}
         self._settler = Settler(market, self.state, self.config)
         self._lock = threading.Lock()
 
@@ -120,18 +120,19 @@ class ValidatorNode(PollingNode[StepReport, tuple[int, int]]):
     def _on_events(self, events: list[DecodedLog], report: StepReport) -> None:
         for event in events:
             if event.name == "JobFinalized":
-                self._on_finalized(int(event.args["jobId"]), Outcome(event.args["outcome"]).name.lower())
+                job_id = JobId(int(event.args["jobId"]))
+                self._on_finalized(job_id, Outcome(event.args["outcome"]).name.lower())
             else:
                 self._on_submitted(event, report)
 
-    def _on_finalized(self, job_id: int, outcome: str) -> None:
+    def _on_finalized(self, job_id: JobId, outcome: str) -> None:
         """Record the outcome; a verification still running finds the job closed when it votes."""
         for record in self.state.records():
             if record.job_id == job_id and not record.outcome:
                 self.state.put(settled(record, outcome))
 
     def _on_submitted(self, event: DecodedLog, report: StepReport) -> None:
-        job_id = int(event.args["jobId"])
+        job_id = JobId(int(event.args["jobId"]))
         self.market.jobs.apply([event])
         try:
             view = self.market.job(job_id)
@@ -154,7 +155,7 @@ class ValidatorNode(PollingNode[StepReport, tuple[int, int]]):
             log.debug("job %d: not on its committee", job_id)
             return
         spec = job.spec
-        result = {
+        result: SubmittedResult = {
             "digest": bytes(event.args["resultDigest"]).hex(),
             "codec": int(event.args["resultCodec"]),
             "root": bytes(event.args["checkpointRoot"]).hex(),
@@ -200,7 +201,9 @@ class ValidatorNode(PollingNode[StepReport, tuple[int, int]]):
             self._spawn(key, functools.partial(self._verify, record), f"verify-{key[0]}")
 
     def _submission(self, record: Verification) -> Submission:
-        result = record.result or {}
+        result = record.result
+        if result is None:
+            raise ValidatorError(f"job {record.job_id}: the seat's record holds no submission")
         return Submission(
             job_id=record.job_id,
             attempt=record.attempt,
@@ -249,7 +252,7 @@ class ValidatorNode(PollingNode[StepReport, tuple[int, int]]):
         return abstain(f"could not fetch the result: {exc}")
 
     def _conclude(self, record: Verification, verdict: Verdict) -> None:
-        evidence = {
+        evidence: EvidenceRecord = {
             "segment": verdict.evidence.segment,
             "committed": verdict.evidence.committed_digest.hex(),
             "recomputed": verdict.evidence.recomputed_digest.hex(),

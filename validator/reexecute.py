@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chain.types import JobId
 from jobs.bundle import Bundle
 from jobs.executors import (
     ExecutionId,
@@ -79,8 +80,8 @@ def run_job(
     executor: Executor,
     bundle: Bundle,
     *,
-    execution_id: str,
-    job_id: int,
+    execution_id: ExecutionId,
+    job_id: JobId,
     input_dir: Path,
     output_dir: Path,
     extra_env: Mapping[str, str] | None = None,
@@ -94,7 +95,7 @@ def run_job(
     shutil.rmtree(output_dir, ignore_errors=True)
     output_dir.mkdir(parents=True)
     request = ExecutionRequest(
-        execution_id=ExecutionId(execution_id),
+        execution_id=execution_id,
         job_id=str(job_id),
         image=ImageRef(manifest.runtime.image, manifest.runtime.digest),
         argv=tuple(manifest.runtime.entrypoint),

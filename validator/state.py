@@ -16,9 +16,11 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
-__all__ = ["OPEN_PHASES", "Phase", "Verification", "VerificationStore"]
+from chain.types import JobId
+
+__all__ = ["OPEN_PHASES", "EvidenceRecord", "Phase", "SubmittedResult", "Verification", "VerificationStore"]
 
 
 class Phase(enum.StrEnum):
@@ -32,9 +34,27 @@ class Phase(enum.StrEnum):
 OPEN_PHASES = frozenset({Phase.PENDING, Phase.VOTING, Phase.VOTED})
 
 
+class SubmittedResult(TypedDict):
+    """What the provider submitted (from its `ResultSubmitted` event) and the committee's seed, in hex."""
+
+    digest: str  # the result CID's digest; with `codec`, the CID
+    codec: int
+    root: str  # Merkle root of the checkpoint digests
+    count: int  # checkpoints committed
+    seed: str
+
+
+class EvidenceRecord(TypedDict):
+    """The vote's evidence, saved before it is sent (`ballot.evidence_of` gives the contract's form)."""
+
+    segment: int
+    committed: str  # hex digests
+    recomputed: str
+
+
 @dataclass(frozen=True)
 class Verification:
-    job_id: int
+    job_id: JobId
     attempt: int
     phase: Phase
     slot: int = 0
@@ -43,9 +63,9 @@ class Verification:
     mode: int = 0
     approve: bool | None = None
     reason: str = ""
-    evidence: dict[str, Any] | None = field(default=None, compare=False)
-    segments: list[str] | None = field(default=None, compare=False)
-    result: dict[str, Any] | None = field(default=None, compare=False)
+    evidence: EvidenceRecord | None = field(default=None, compare=False)
+    segments: list[str] | None = field(default=None, compare=False)  # the verdict's checks, by label
+    result: SubmittedResult | None = field(default=None, compare=False)
     cpu_s: float | None = None
     vote_tx: str = ""
     outcome: str = ""
@@ -113,7 +133,7 @@ class VerificationStore:
     def update(self, record: Verification, **changes: Any) -> Verification:
         return self.put(replace(record, **changes))
 
-    def get(self, job_id: int, attempt: int) -> Verification | None:
+    def get(self, job_id: JobId, attempt: int) -> Verification | None:
         with self._lock:
             row = self._db.execute(
                 f"SELECT {','.join(_COLUMNS)} FROM verifications WHERE job_id = ? AND attempt = ?",

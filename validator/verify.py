@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from chain.types import Job, VerificationMode
+from chain.types import Job, JobId, VerificationMode
 from jobs.bundle import (
     Bundle,
     BundleCache,
@@ -26,7 +26,7 @@ from jobs.bundle import (
 )
 from jobs.cid import Cid
 from jobs.commitments import CHECKPOINT_MANIFEST, CommitmentError, checkpoint_commitment, checkpoint_digests
-from jobs.executors import Executor
+from jobs.executors import ExecutionId, Executor
 from jobs.sampling import sample_indices
 from jobs.store import BlockNotFound, ContentStore, CorruptDag, NotAFile, StoreError
 from validator.errors import ResultUnavailable
@@ -53,7 +53,7 @@ MIB = 1024 * 1024
 class Submission:
     """A result as submitted on chain, and the seed that decides this validator's sample."""
 
-    job_id: int
+    job_id: JobId
     attempt: int
     job: Job
     result_cid: Cid
@@ -222,7 +222,7 @@ class Verifier:
         return run_job(
             self.executor,
             bundle,
-            execution_id=f"verify-{submission.key}-{self.me[2:10].lower()}-{tries}",
+            execution_id=ExecutionId(f"verify-{submission.key}-{self.me[2:10].lower()}-{tries}"),
             job_id=submission.job_id,
             input_dir=staged,
             output_dir=folder / "output",

@@ -17,6 +17,7 @@ from typing import Any
 
 from chain.job_store import JobView
 from chain.rpc import Rpc
+from chain.types import JobId
 
 __all__ = ["GasUse", "ProviderRun", "VerificationCost", "job_gas", "provider_run", "verification_cost"]
 
@@ -85,7 +86,7 @@ def provider_run(data_dir: Path, job_id: int) -> ProviderRun | None:
         return None
     store = StateStore(path)
     try:
-        record = store.get(job_id)
+        record = store.get(JobId(job_id))
     finally:
         store.close()
     if record is None or not record.result:
