@@ -18,6 +18,7 @@ from cli_support.daemon import (
     PollIntervalOption,
     StoreDirOption,
     open_node_store,
+    run_daemon,
     run_until_stopped,
     setup_daemon_logging,
     stop_on_signals,
@@ -34,6 +35,7 @@ from cli_support.options import (
     RpcUrlOption,
     chain_options,
     connection_callback,
+    noun_app,
 )
 from cli_support.output import Output, SentTx, sent_tx
 
@@ -56,10 +58,12 @@ __all__ = [
     "chain_options",
     "connect",
     "connection_callback",
+    "noun_app",
     "open_node_store",
     "parse_tokens",
     "resolve_deployment",
     "resolve_rpc_url",
+    "run_daemon",
     "run_until_stopped",
     "sent_tx",
     "setup_daemon_logging",

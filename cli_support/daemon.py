@@ -7,7 +7,7 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Protocol
 
@@ -24,6 +24,7 @@ __all__ = [
     "PollIntervalOption",
     "StoreDirOption",
     "open_node_store",
+    "run_daemon",
     "run_until_stopped",
     "setup_daemon_logging",
     "stop_on_signals",
@@ -101,3 +102,18 @@ def run_until_stopped(
     finally:
         for resource in resources:
             resource.close()
+
+
+def run_daemon(
+    out: Output,
+    failures: tuple[type[BaseException], ...],
+    build: Callable[[], tuple[Daemon, Iterable[_Closeable]]],
+) -> None:
+    """A `run` command: the daemon's log set up, the node built by `build` (with the resources to close
+    after it), then run until stopped; any of `failures` ends the command with one line."""
+    setup_daemon_logging(out.as_json)
+    try:
+        node, resources = build()
+    except failures as exc:
+        out.fail(exc)
+    run_until_stopped(node, out, failures, resources)

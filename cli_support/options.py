@@ -34,6 +34,7 @@ __all__ = [
     "RpcUrlOption",
     "chain_options",
     "connection_callback",
+    "noun_app",
 ]
 
 DEFAULT_DEPLOYMENTS = DEPLOYMENTS_DIR
@@ -173,3 +174,11 @@ def chain_options(
         return run
 
     return decorate
+
+
+def noun_app(name: str, help: str) -> typer.Typer:
+    """A noun's Typer (`crowdcompute provider|validator|job`): its commands, and the connection options
+    taken after the noun."""
+    return typer.Typer(
+        name=name, help=help, no_args_is_help=True, add_completion=False, callback=connection_callback
+    )

@@ -23,7 +23,7 @@ from cli_support import (
     ChainOptions,
     Output,
     chain_options,
-    connection_callback,
+    noun_app,
     parse_tokens,
     token_amount,
     when,
@@ -42,13 +42,7 @@ from jobs.store import ContentStore, StoreSettings, open_store
 
 __all__ = ["job_app"]
 
-job_app = typer.Typer(
-    name="job",
-    help="Post a training job, follow it, read its logs, download its result, or cancel it.",
-    no_args_is_help=True,
-    add_completion=False,
-    callback=connection_callback,
-)
+job_app = noun_app("job", "Post a training job, follow it, read its logs, download its result, or cancel it.")
 
 DEFAULT_GATEWAY = "http://127.0.0.1:8000"
 _FAILURES = (RequesterError, ChainError, JobsError, OSError, ValueError)

@@ -22,12 +22,11 @@ from cli_support import (
     SentTx,
     StoreDirOption,
     chain_options,
-    connection_callback,
+    noun_app,
     open_node_store,
     parse_tokens,
-    run_until_stopped,
+    run_daemon,
     sent_tx,
-    setup_daemon_logging,
     token_amount,
     when,
 )
@@ -39,12 +38,8 @@ from provider_node.hardware import probe
 
 __all__ = ["provider_app"]
 
-provider_app = typer.Typer(
-    name="provider",
-    help="Offer this machine's compute: register, stake, run the provider daemon, check standing.",
-    no_args_is_help=True,
-    add_completion=False,
-    callback=connection_callback,
+provider_app = noun_app(
+    "provider", "Offer this machine's compute: register, stake, run the provider daemon, check standing."
 )
 
 _FAILURES = (ChainError, JobsError, ProviderNodeError, OSError, ValueError)
@@ -288,11 +283,10 @@ def run(
 ) -> None:
     """Run the provider daemon until interrupted: match, claim, run in Docker, pin, submit."""
     from jobs.executors import Executor
+    from jobs.store import ContentStore
     from provider_node.daemon import ProviderNode
 
-    out = opts.output()
-    setup_daemon_logging(opts.as_json)
-    try:
+    def build() -> tuple[ProviderNode, tuple[Executor, ContentStore]]:
         floor = parse_tokens(min_price, what="--min-price", allow_zero=True) if min_price else None
         market = opts.connect()
         config = NodeConfig(
@@ -314,7 +308,6 @@ def run(
             from jobs.executors.docker import DockerExecutor
 
             engine = DockerExecutor(node_id=node_id or market.me.lower())
-        node = ProviderNode(market, store, engine, config)
-    except _FAILURES as exc:
-        out.fail(exc)
-    run_until_stopped(node, out, _FAILURES, (engine, store))
+        return ProviderNode(market, store, engine, config), (engine, store)
+
+    run_daemon(opts.output(), _FAILURES, build)

@@ -20,12 +20,11 @@ from cli_support import (
     PollIntervalOption,
     StoreDirOption,
     chain_options,
-    connection_callback,
+    noun_app,
     open_node_store,
     parse_tokens,
-    run_until_stopped,
+    run_daemon,
     sent_tx,
-    setup_daemon_logging,
     token_amount,
 )
 from jobs.errors import JobsError
@@ -34,12 +33,8 @@ from validator.errors import ValidatorError
 
 __all__ = ["validator_app"]
 
-validator_app = typer.Typer(
-    name="validator",
-    help="Check other people's work: register and stake, run the validator daemon, check standing.",
-    no_args_is_help=True,
-    add_completion=False,
-    callback=connection_callback,
+validator_app = noun_app(
+    "validator", "Check other people's work: register and stake, run the validator daemon, check standing."
 )
 
 _FAILURES = (ChainError, JobsError, ValidatorError, OSError, ValueError)
@@ -174,11 +169,10 @@ def run(
 ) -> None:
     """Run the validator daemon until interrupted: verify sampled work in Docker, vote, settle."""
     from jobs.executors.docker import DockerExecutor
+    from jobs.store import ContentStore
     from validator.daemon import ValidatorNode
 
-    out = opts.output()
-    setup_daemon_logging(opts.as_json)
-    try:
+    def build() -> tuple[ValidatorNode, tuple[DockerExecutor, ContentStore]]:
         market = opts.connect()
         config = ValidatorConfig(
             data_dir=data_dir,
@@ -191,7 +185,6 @@ def run(
         )
         store = open_node_store(store_dir)
         engine = DockerExecutor(node_id=f"validator-{market.me.lower()}")
-        node = ValidatorNode(market, store, engine, config)
-    except _FAILURES as exc:
-        out.fail(exc)
-    run_until_stopped(node, out, _FAILURES, (engine, store))
+        return ValidatorNode(market, store, engine, config), (engine, store)
+
+    run_daemon(opts.output(), _FAILURES, build)

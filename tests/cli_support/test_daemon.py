@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 import typer
 
-from cli_support import Output, run_until_stopped, setup_daemon_logging, stop_on_signals
+from cli_support import Output, run_daemon, run_until_stopped, setup_daemon_logging, stop_on_signals
 
 
 @pytest.fixture
@@ -89,3 +89,19 @@ def test_a_failure_closes_the_node_and_ends_the_command_with_one_line(
     other = Node(KeyError("a bug"))
     with pytest.raises(KeyError):
         run_until_stopped(other, Output(as_json=True), (ValueError,), [resource])
+
+
+def test_run_daemon_builds_then_runs_and_a_failed_build_is_one_line(
+    restored: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    node, resource = Node(), Resource()
+    run_daemon(Output(as_json=True), (ValueError,), lambda: (node, [resource]))
+    assert node.stopped_by is not None and resource.closed
+
+    def refuse() -> tuple[Node, list[Resource]]:
+        raise ValueError("--min-price must be >= 0 tokens, got -1")
+
+    with pytest.raises(typer.Exit):
+        run_daemon(Output(as_json=True), (ValueError,), refuse)
+    error = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert error == {"error": "ValueError", "message": "--min-price must be >= 0 tokens, got -1"}
