@@ -16,6 +16,7 @@ from chain.keys import write_keystore
 from chain.types import ResultCommitment, Role, tokens
 from jobs.cid import Cid, Codec
 from provider_node.cli import provider_app
+from tests.cli_support.json_cli import JsonCli, connection_args, json_cli
 from tests.provider_node.provider_jobs import post_job
 
 KEY_INDEX = 7
@@ -24,21 +25,9 @@ CID = Cid(b"\x11" * 32, Codec.RAW)
 
 
 @pytest.fixture
-def cli(anvil: AnvilProcess, deployments_dir: Path, tmp_path: Path, dev_chain: DevChain) -> Any:
-    runner = CliRunner()
-    common = ["--rpc-url", anvil.url, "--deployments-dir", str(deployments_dir)]
-    common += ["--devnet-dir", str(tmp_path / "no-devnet"), "--json"]
-    env = {"CROWDCOMPUTE_PRIVATE_KEY": DEV_PRIVATE_KEYS[KEY_INDEX]}
-
-    def invoke(*args: str, ok: bool = True) -> dict[str, Any]:
-        result = runner.invoke(provider_app, [*args, *common], env=env)
-        assert (result.exit_code == 0) == ok, result.output
-        lines = result.stdout.strip().splitlines()
-        if not ok:
-            assert len(lines) == 1, f"an error is one line: {result.stdout!r}"
-        return dict(json.loads(result.stdout))
-
-    return invoke
+def cli(anvil: AnvilProcess, deployments_dir: Path, tmp_path: Path, dev_chain: DevChain) -> JsonCli:
+    options = connection_args(anvil.url, deployments_dir, tmp_path / "no-devnet")
+    return json_cli(provider_app, options, {"CROWDCOMPUTE_PRIVATE_KEY": DEV_PRIVATE_KEYS[KEY_INDEX]})
 
 
 def test_register_takes_the_probe_and_the_overrides(cli: Any, market: MarketClient, tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from chain.dev_accounts import DEV_ADDRESSES, DEV_PRIVATE_KEYS
 from chain.types import tokens
 from crowdcompute.job_cli import job_app
 from jobs.store import EmbeddedStore
+from tests.cli_support.json_cli import connection_args, json_cli
 from tests.requester.requester_jobs import provide_result, write_job
 
 REQUESTER = 1
@@ -25,20 +25,13 @@ Cli = Callable[..., dict[str, Any]]
 
 @pytest.fixture
 def cli(anvil: AnvilProcess, deployments_dir: Path, tmp_path: Path, market: MarketClient) -> Cli:
-    runner = CliRunner()
-    chain = ["--rpc-url", anvil.url, "--deployments-dir", str(deployments_dir)]
-    chain += ["--devnet-dir", str(tmp_path / "no-devnet"), "--json"]
+    options = connection_args(anvil.url, deployments_dir, tmp_path / "no-devnet")
+    invoke = json_cli(job_app, options, {"CROWDCOMPUTE_GATEWAY_URL": None})
 
-    def invoke(*args: str, key: int = REQUESTER, ok: bool = True) -> dict[str, Any]:
-        env = {"CROWDCOMPUTE_PRIVATE_KEY": DEV_PRIVATE_KEYS[key], "CROWDCOMPUTE_GATEWAY_URL": None}
-        result = runner.invoke(job_app, [*args, *chain], env=env)
-        assert (result.exit_code == 0) == ok, result.output
-        lines = result.stdout.strip().splitlines()
-        if not ok:
-            assert len(lines) == 1, f"an error is one line: {result.stdout!r}"
-        return dict(json.loads(result.stdout))
+    def as_key(*args: str, key: int = REQUESTER, ok: bool = True) -> dict[str, Any]:
+        return invoke(*args, ok=ok, env={"CROWDCOMPUTE_PRIVATE_KEY": DEV_PRIVATE_KEYS[key]})
 
-    return invoke
+    return as_key
 
 
 def test_submit_status_and_cancel_follow_the_chain(

@@ -21,6 +21,7 @@ from chain.clients.market import MarketClient
 from chain.deployments import save_deployment
 from chain.dev_accounts import DEV_ADDRESSES, DEV_PRIVATE_KEYS, dev_account
 from chain.types import Capabilities, Deployment, Role, tokens
+from tests.cli_support.json_cli import connection_args, json_cli
 from validator.cli import validator_app
 from validator.state import Phase, Verification, VerificationStore
 
@@ -41,20 +42,8 @@ def deployments_dir(tmp_path: Path, deployment: Deployment) -> Path:
 
 @pytest.fixture
 def cli(anvil: AnvilProcess, deployments_dir: Path, tmp_path: Path, dev_chain: DevChain) -> Cli:
-    runner = CliRunner()
-    common = ["--rpc-url", anvil.url, "--deployments-dir", str(deployments_dir)]
-    common += ["--devnet-dir", str(tmp_path / "no-devnet"), "--json"]
-    env = {"CROWDCOMPUTE_PRIVATE_KEY": DEV_PRIVATE_KEYS[KEY_INDEX]}
-
-    def invoke(*args: str, ok: bool = True) -> dict[str, Any]:
-        result = runner.invoke(validator_app, [*args, *common], env=env)
-        assert (result.exit_code == 0) == ok, result.output
-        if not ok:
-            lines = result.stdout.strip().splitlines()
-            assert len(lines) == 1, f"an error is one line: {result.stdout!r}"
-        return dict(json.loads(result.stdout))
-
-    return invoke
+    options = connection_args(anvil.url, deployments_dir, tmp_path / "no-devnet")
+    return json_cli(validator_app, options, {"CROWDCOMPUTE_PRIVATE_KEY": DEV_PRIVATE_KEYS[KEY_INDEX]})
 
 
 @pytest.fixture
