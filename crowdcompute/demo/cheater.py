@@ -107,14 +107,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gateway", default=None)
     parser.add_argument("--poll-interval", type=float, default=1.0)
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)-7s %(message)s",
-        datefmt="%H:%M:%S",
-        stream=sys.stderr,
+    from cli_support import (
+        DEFAULT_DEPLOYMENTS,
+        DEFAULT_DEVNET,
+        connect,
+        setup_daemon_logging,
+        stop_on_signals,
     )
 
-    from cli_support import DEFAULT_DEPLOYMENTS, DEFAULT_DEVNET, connect, stop_on_signals
+    setup_daemon_logging(as_json=False)  # the provider daemon's log, as `crowdcompute provider run` writes it
     from jobs.executors.docker import DockerExecutor
     from jobs.store import StoreSettings, open_store
     from provider_node.config import NodeConfig
