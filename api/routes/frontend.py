@@ -1,6 +1,14 @@
-"""The dApp: the built files under `frontend/dist` with an SPA fallback, or a placeholder page."""
+"""The dApp: the built files under `frontend/dist` with an SPA fallback, or a placeholder page.
+
+The API owns its paths (`/jobs/12` answers JSON); the dApp's pages live at `/` and under `/app/`
+(`/app/jobs/12`), and every path the API does not own answers `index.html`, so a page's URL works as a
+deep link and on reload. Built chunks (`/assets/`, names carrying a content hash) are cached for good;
+`index.html` is revalidated, so a new build's chunks are picked up at once.
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse, Response
@@ -9,6 +17,10 @@ from api.deps import SettingsDep
 from api.errors import NotFoundError
 
 router = APIRouter(tags=["frontend"])
+
+ASSETS = "assets"
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
 
 PLACEHOLDER = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>crowdcompute gateway</title></head>
@@ -30,18 +42,26 @@ def read_index(settings: SettingsDep) -> Response:
     """The dApp's index page, or a placeholder until it is built."""
     index = settings.frontend_dist / "index.html"
     if index.is_file():
-        return FileResponse(index, media_type="text/html")
+        return _index(index)
     return HTMLResponse(PLACEHOLDER)
 
 
 @router.get("/{path:path}", include_in_schema=False)
 def read_frontend_file(path: str, settings: SettingsDep) -> Response:
-    """A built asset, or index.html for the dApp's own routes (client-side routing)."""
+    """A built asset, or index.html for the dApp's pages (client-side routing)."""
     root = settings.frontend_dist.resolve()
     index = root / "index.html"
     if not index.is_file():
         raise NotFoundError(f"no route {path!r}")
     candidate = (root / path).resolve()
     if candidate.is_relative_to(root) and candidate.is_file():
-        return FileResponse(candidate)
-    return FileResponse(index, media_type="text/html")
+        immutable = candidate.is_relative_to(root / ASSETS)
+        return FileResponse(candidate, headers={"Cache-Control": IMMUTABLE if immutable else REVALIDATE})
+    if path.startswith(f"{ASSETS}/"):
+        # A chunk of another build (a page open since an upgrade): a 404, not HTML in place of a script.
+        raise NotFoundError(f"no file {path!r} in the dApp's build")
+    return _index(index)
+
+
+def _index(index: Path) -> Response:
+    return FileResponse(index, media_type="text/html", headers={"Cache-Control": REVALIDATE})
