@@ -74,6 +74,10 @@ RULES: dict[str, Rule] = {
     "cli_support": Rule(frozenset({"chain", "jobs"}), BELOW.format("cli_support")),
     "node_base": Rule(frozenset({"chain", "jobs"}), BELOW.format("node_base")),
     "chain": Rule(frozenset(), "chain/ is the bottom layer: it imports nothing of ours"),
+    "codegen": Rule(
+        frozenset(),
+        "codegen/ runs before the packages it writes into exist (make setup): it imports nothing of ours",
+    ),
     "jobs": Rule(
         frozenset({"chain.types"}), "jobs/ may use chain's types only (chain/types.py), nothing above it"
     ),

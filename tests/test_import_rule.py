@@ -241,7 +241,7 @@ def test_the_roles_never_import_each_other(folder: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "folder", ["chain", "jobs", "gateway_protocol", "cli_support", "node_base", "sdk", "scripts"]
+    "folder", ["chain", "codegen", "jobs", "gateway_protocol", "cli_support", "node_base", "sdk", "scripts"]
 )
 def test_the_shared_layers_stay_below_the_roles(folder: str) -> None:
     assert folder_violations(folder) == []
