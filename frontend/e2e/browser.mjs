@@ -48,10 +48,13 @@ export function shortAccount(address) {
   return `${address.slice(0, 6)}…${address.slice(-4)}`;
 }
 
-/** Inject the dev wallet (e2e/devWallet.js) into every page the context opens. */
-export async function injectDevWallet(page, rpcUrl, account = DEV_ACCOUNT) {
+/**
+ * Inject the dev wallet (e2e/devWallet.js) into every page the context opens; `announce`
+ * ({ name, rdns, window }) has it announce itself through EIP-6963 as well.
+ */
+export async function injectDevWallet(page, rpcUrl, account = DEV_ACCOUNT, announce = undefined) {
   const source = readFileSync(join(here, "devWallet.js"), "utf8");
-  await page.addInitScript(`${source}(${JSON.stringify({ rpcUrl, account })})`);
+  await page.addInitScript(`${source}(${JSON.stringify({ rpcUrl, account, announce })})`);
 }
 
 export const TEST_WALLET_WARNING = "test wallet — local development chain only; anyone knows these keys";

@@ -108,7 +108,7 @@ function recordRpcMethods(page) {
 
 /** Post JOB_DIR through the folder picker; returns the new job's id once the job page shows it. */
 async function postJob(page) {
-  await page.goto(`${GATEWAY_URL}/#/post`);
+  await page.goto(`${GATEWAY_URL}/app/post`);
   await page.getByRole("heading", { name: "Post a training job" }).waitFor();
   // The footer names where the chain settings came from when it is not the gateway's GET /config.
   const footer = page.locator("footer");
@@ -132,8 +132,8 @@ async function postJob(page) {
   await shoot(page, "20-post-form.png");
 
   await page.getByRole("button", { name: /^Upload and post/ }).click();
-  await page.waitForURL(/#\/jobs\/\d+$/, { timeout: 90_000 });
-  const jobId = Number(/#\/jobs\/(\d+)$/.exec(page.url())[1]);
+  await page.waitForURL(/\/app\/jobs\/\d+$/, { timeout: 90_000 });
+  const jobId = Number(/\/app\/jobs\/(\d+)$/.exec(page.url())[1]);
   await page.getByRole("heading", { name: new RegExp(`^Job #${jobId}`) }).waitFor();
   check(true, `job ${jobId} was uploaded, signed, posted and indexed`);
   return jobId;
@@ -173,7 +173,7 @@ async function checkJobPage(page, jobId) {
 
   const logLines = await page.locator("pre.log-lines .log-line").count();
   check(logLines > 0, `the live log shows the container's output (${logLines} lines)`);
-  const chart = await page.locator("section.card", { has: page.getByRole("heading", { name: "Training loss" }) }).locator("svg").count();
+  const chart = await page.locator("section.card", { has: page.getByRole("heading", { name: "Training loss" }) }).locator(".chart canvas").count();
   check(chart > 0, "the training loss is plotted from the metrics lines");
 
   const votes = page.locator("table.votes tbody tr");
@@ -192,7 +192,7 @@ async function checkJobPage(page, jobId) {
     .locator("dl.facts div", { has: page.locator("dt", { hasText: /^Provider$/ }) })
     .locator("a")
     .getAttribute("href");
-  const provider = /#\/providers\/(0x[0-9a-f]{40})$/.exec(providerHref ?? "")?.[1] ?? null;
+  const provider = /^\/app\/providers\/(0x[0-9a-f]{40})$/.exec(providerHref ?? "")?.[1] ?? null;
   check(provider !== null, `the provider is linked from the job page (${provider})`);
   await shoot(page, "22-job-accepted.png");
   return { logLines, votes: rows, resultCid, provider };
@@ -222,7 +222,8 @@ async function visitPages(page, jobId, provider) {
   check(true, `the jobs list shows job ${jobId} as Accepted`);
   await shoot(page, "23-jobs.png");
 
-  await page.goto(`${GATEWAY_URL}/#/providers/${provider}`);
+  // A deep link, loaded from the gateway (which answers any page's URL with the dApp).
+  await page.goto(`${GATEWAY_URL}/app/providers/${provider}`);
   await page.locator(".stats > *", { hasText: "completed jobs" }).waitFor();
   // The index may lag the job page by a poll: wait for the dashboard to count the job.
   await page.waitForFunction(
@@ -233,7 +234,7 @@ async function visitPages(page, jobId, provider) {
   const recent = page.locator("table tbody tr", { has: page.getByRole("link", { name: `#${jobId}`, exact: true }) });
   await recent.getByText("Accepted").waitFor();
   check(true, "the provider's dashboard counts the completed job and lists it");
-  check((await page.locator("section.card", { hasText: "Earnings over time" }).locator("svg").count()) > 0, "the dashboard plots earnings over time");
+  check((await page.locator("section.card", { hasText: "Earnings over time" }).locator(".chart canvas").count()) > 0, "the dashboard plots earnings over time");
   await shoot(page, "24-provider.png");
 
   await nav.getByRole("link", { name: "Providers" }).click();

@@ -1,8 +1,10 @@
 // Smoke test in headless Chromium: a gateway (no indexer) serves the built dApp on a free 127.0.0.1 port,
 // its RPC a fresh anvil (chain 31337) this script starts. The test opens the dApp without any browser
 // wallet: the connect button explains, the local test wallet is offered, connects as dev account 1 with
-// its banner, and is remembered across a reload. It walks the navigation, then leaves the test wallet and
-// connects an injected dev wallet instead. Screenshots go to build/e2e-screenshots/.
+// its banner, and is remembered across a reload. It walks the navigation on real URLs (deep links load
+// from the gateway; the earlier hash links still land on their pages), then leaves the test wallet and
+// connects an injected dev wallet instead; a last browser has two wallets announced through EIP-6963 and
+// picks one. Screenshots go to build/e2e-screenshots/.
 //
 //   npm run build && npm run e2e        (Debian chromium: apt-get install -y chromium)
 // Env: CHROMIUM (default /usr/bin/chromium), RPC_URL (an anvil to use instead of starting one),
@@ -63,6 +65,7 @@ async function main() {
     stdio: ["ignore", "inherit", "inherit"],
   });
   let browser;
+  let second;
   try {
     await waitFor(`${base}/healthz`, 30_000);
     browser = await launchBrowser();
@@ -104,7 +107,7 @@ async function main() {
 
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Jobs" }).click();
     await page.getByRole("heading", { name: "Jobs" }).waitFor();
-    check(page.url().endsWith("#/jobs"), "navigation to Jobs uses a hash route");
+    check(new URL(page.url()).pathname === "/app/jobs", "navigation to Jobs goes to its real URL, /app/jobs");
     await page.getByText(/No jobs yet|No jobs match/).waitFor();
     await page.screenshot({ path: join(shots, "03-jobs.png"), fullPage: true });
 
@@ -128,13 +131,24 @@ async function main() {
     }
     await page.screenshot({ path: join(shots, "05-post.png"), fullPage: true });
 
-    await page.goto(`${base}/#/jobs/1`);
+    await page.goto(`${base}/app/jobs/1`);
     await page.getByText("Job 1 is not in the index").waitFor();
-    check(true, "a job the index does not have shows its empty state");
+    check(true, "a deep link to a job loads from the gateway; a job the index does not have shows its empty state");
+    check((await page.title()) === "Job #1 · crowdcompute", "the page's title names the job");
     await page.screenshot({ path: join(shots, "06-job-missing.png") });
+    await page.reload();
+    await page.getByText("Job 1 is not in the index").waitFor();
+    check(true, "the job page survives a reload");
+    const api = await page.evaluate(async () => (await fetch("/jobs/1")).headers.get("content-type"));
+    check(/json/.test(api ?? ""), "the API keeps its own path: GET /jobs/1 still answers JSON");
 
-    await page.goto(`${base}/#/nowhere`);
+    await page.goto(`${base}/#/providers`);
+    await page.getByRole("heading", { name: "Providers" }).waitFor();
+    check(new URL(page.url()).pathname === "/app/providers", "an earlier hash link (/#/providers) lands on the page's real URL");
+
+    await page.goto(`${base}/nowhere`);
     await page.getByText("This page does not exist").waitFor();
+    check(true, "an unknown path shows the dApp's not-found page");
 
     // Leave the test wallet; an injected EIP-1193 wallet then connects as before.
     await page.getByRole("button", { name: "Test wallet" }).click();
@@ -149,10 +163,29 @@ async function main() {
     check((await page.getByRole("button", { name: "Use a local test wallet" }).count()) === 0, "with a wallet connected, the test wallet is no longer offered");
     await page.screenshot({ path: join(shots, "02-wallet.png") });
     check(errors.length === 0, `no uncaught errors in the page${errors.length ? `: ${errors.join("; ")}` : ""}`);
+
+    // Two wallets installed side by side, each announced through EIP-6963 (neither takes window.ethereum):
+    // the connect button lets the person choose, and the chosen one signs.
+    second = await launchBrowser();
+    const other = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"; // dev account 2
+    await injectDevWallet(second.page, RPC_URL, DEV_ACCOUNT, { name: "Dev Wallet A", rdns: "org.crowdcompute.dev-a", window: false });
+    await injectDevWallet(second.page, RPC_URL, other, { name: "Dev Wallet B", rdns: "org.crowdcompute.dev-b", window: false });
+    await second.page.goto(`${base}/app/jobs`);
+    await second.page.getByRole("heading", { name: "Jobs" }).waitFor();
+    await second.page.getByRole("button", { name: "Connect wallet" }).click();
+    const menu = second.page.getByRole("menu", { name: "Browser wallets" });
+    const names = await menu.getByRole("menuitem").allInnerTexts();
+    check(names.join(",") === "Dev Wallet A,Dev Wallet B", `both announced wallets are offered (${names.join(", ")})`);
+    await second.page.screenshot({ path: join(shots, "09-wallet-choice.png") });
+    await menu.getByRole("menuitem", { name: "Dev Wallet B" }).click();
+    await second.page.locator(".topbar .account").getByText(shortAccount(other)).waitFor();
+    check(await second.page.evaluate(() => window.ethereum === undefined), "the chosen EIP-6963 wallet connects without window.ethereum");
+    check(second.errors.length === 0, `no uncaught errors in the second page${second.errors.length ? `: ${second.errors.join("; ")}` : ""}`);
     console.log(`screenshots in ${shots}`);
     console.log(`smoke: ${passedCount()} passed, 0 failed`);
   } finally {
     await browser?.close();
+    await second?.close();
     gateway.kill("SIGTERM");
     await anvil?.stop();
     rmSync(dataDir, { recursive: true, force: true });

@@ -6,7 +6,7 @@ import { act, fireEvent, render, screen, waitFor } from "@testing-library/react"
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { App } from "../src/App";
 import { TEST_WALLET_STORAGE_KEY, TEST_WALLET_WARNING } from "../src/lib/testWallet";
-import { ChainProvider } from "../src/lib/wallet";
+import { AppProviders } from "../src/lib/wallet";
 import { postJson, startAnvil, type Anvil } from "./helpers/anvil";
 
 const REQUESTER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"; // dev account 1
@@ -76,9 +76,9 @@ function serve(chainId: number, rpcUrl: string): Gateway {
 
 function renderApp() {
   return render(
-    <ChainProvider>
+    <AppProviders>
       <App />
-    </ChainProvider>,
+    </AppProviders>,
   );
 }
 
@@ -102,7 +102,8 @@ describe("the local test wallet", () => {
     serve(31337, devnet.url);
     renderApp();
     fireEvent.click(await screen.findByRole("button", OFFER));
-    const picker = screen.getByRole("dialog", { name: "Local test wallet" });
+    // The picker's code (the dev keys' addresses) loads when it first opens.
+    const picker = await screen.findByRole("dialog", { name: "Local test wallet" });
     expect(picker.textContent).toContain(TEST_WALLET_WARNING);
     expect((screen.getByRole("combobox", { name: "Dev account" }) as HTMLSelectElement).value).toBe("1");
     expect(screen.getByTestId("test-wallet-address").textContent).toBe(REQUESTER);
@@ -119,7 +120,7 @@ describe("the local test wallet", () => {
     serve(31337, devnet.url);
     const first = renderApp();
     fireEvent.click(await screen.findByRole("button", OFFER));
-    fireEvent.change(screen.getByRole("combobox", { name: "Dev account" }), { target: { value: "3" } });
+    fireEvent.change(await screen.findByRole("combobox", { name: "Dev account" }), { target: { value: "3" } });
     expect(screen.getByTestId("test-wallet-address").textContent).toBe("0x90F79bf6EB2c4f870365E785982E1f101E93b906");
     fireEvent.click(screen.getByRole("button", { name: "Use this account" }));
     await screen.findByText("0x90F7…b906");
@@ -132,7 +133,7 @@ describe("the local test wallet", () => {
     expect(screen.getByRole("note").textContent).toContain("signing as dev account 3");
 
     fireEvent.click(screen.getByRole("button", { name: "Test wallet" }));
-    fireEvent.click(screen.getByRole("button", { name: "Stop using the test wallet" }));
+    fireEvent.click(await screen.findByRole("button", { name: "Stop using the test wallet" }));
     await screen.findByRole("button", { name: "Connect wallet" });
     expect(screen.queryByRole("note")).toBeNull();
     expect(window.localStorage.getItem(TEST_WALLET_STORAGE_KEY)).toBeNull();

@@ -6,14 +6,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { DEFAULT_DEV_ACCOUNT, DEV_PRIVATE_KEYS } from "../src/lib/devAccounts";
 import { signerOf } from "../src/lib/signer";
 import { signedRequestHeaders } from "../src/lib/signing";
-import {
-  TEST_WALLET_STORAGE_KEY,
-  createTestWalletClient,
-  devAddress,
-  rememberTestAccount,
-  rememberedTestAccount,
-  testWalletOffered,
-} from "../src/lib/testWallet";
+import { TEST_WALLET_STORAGE_KEY, rememberTestAccount, rememberedTestAccount, testWalletOffered } from "../src/lib/testWallet";
+import { createTestWalletClient, devAddress, testWalletProvider } from "../src/lib/testWalletAccount";
 import { deadRpcUrl, startAnvil, type Anvil } from "./helpers/anvil";
 import reference from "./fixtures/python_reference.json";
 
@@ -166,5 +160,21 @@ describe("remembering the chosen account", () => {
       expect(rememberedTestAccount(storage)).toBeNull();
     }
     expect(rememberedTestAccount(null)).toBeNull();
+  });
+});
+
+describe("the test wallet's provider", () => {
+  it("names its account and chain, forwards reads, and never asks the node to sign", async () => {
+    const provider = testWalletProvider({ chainId: 31337, rpcUrl: devnet.url }, DEFAULT_DEV_ACCOUNT);
+    const address = devAddress(DEFAULT_DEV_ACCOUNT);
+    expect(await provider.request({ method: "eth_requestAccounts" })).toEqual([address]);
+    expect(await provider.request({ method: "eth_chainId" })).toBe("0x7a69");
+    expect(await provider.request({ method: "eth_getBalance", params: [address, "latest"] })).toBe("0x21e19e0c9bab2400000");
+    for (const method of ["eth_sendTransaction", "eth_signTypedData_v4", "eth_sign", "personal_sign"]) {
+      await expect(provider.request({ method, params: [] })).rejects.toMatchObject({ code: 4200 });
+    }
+    expect(await provider.request({ method: "wallet_switchEthereumChain", params: [{ chainId: "0x7a69" }] })).toBeNull();
+    await expect(provider.request({ method: "wallet_switchEthereumChain", params: [{ chainId: "0x1" }] })).rejects.toMatchObject({ code: 4902 });
+    expect(() => testWalletProvider({ chainId: 1, rpcUrl: devnet.url }, 1)).toThrow(/only works on a local development chain/);
   });
 });

@@ -1,5 +1,8 @@
-// A small SVG line chart: one or more series over a shared x axis, with nice ticks and a hover readout.
-import { useEffect, useMemo, useRef, useState, type RefObject } from "react";
+// A line chart on uPlot: one or more series over a shared x axis, round ticks, and a hover readout.
+import { useEffect, useMemo, useRef, useState } from "react";
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
+import { plainNumber } from "../lib/format";
 
 export interface Series {
   name: string;
@@ -7,11 +10,6 @@ export interface Series {
   color?: string;
   /** Hold each value until the next point (a running total), instead of a straight line between points. */
   step?: boolean;
-}
-
-function path(points: { x: number; y: number }[], step: boolean): { x: number; y: number }[] {
-  if (!step) return points;
-  return points.flatMap((p, i) => (i === 0 ? [p] : [{ x: p.x, y: points[i - 1]!.y }, p]));
 }
 
 interface LineChartProps {
@@ -25,7 +23,8 @@ interface LineChartProps {
 
 const PALETTE = ["#3b5bdb", "#e8590c", "#2b8a3e", "#ae3ec9"];
 const DEFAULT_WIDTH = 640;
-const MARGIN = { top: 12, right: 16, bottom: 36, left: 56 };
+const FONT = '11px system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "DejaVu Sans", sans-serif';
+const LABEL_FONT = FONT.replace("11px", "12px");
 
 /** About `count` round tick values covering [min, max]. */
 export function niceTicks(min: number, max: number, count = 5): number[] {
@@ -42,107 +41,123 @@ export function niceTicks(min: number, max: number, count = 5): number[] {
   return ticks;
 }
 
-/** 1,500 · 0.5 · 0.125: three significant digits at most, no trailing zeros. */
-export function plainNumber(value: number): string {
-  if (Math.abs(value) >= 1000) return Math.round(value).toLocaleString("en-US");
-  return String(Number(value.toPrecision(3)));
+/** The series on one x axis, as uPlot takes them (a value per x for every series, null where it has none). */
+export function alignSeries(series: Series[]): uPlot.AlignedData {
+  const xs = [...new Set(series.flatMap((s) => s.points.map((p) => p.x)))].sort((a, b) => a - b);
+  const at = new Map(xs.map((x, i) => [x, i]));
+  const columns = series.map((s) => {
+    const ys: (number | null)[] = xs.map(() => null);
+    for (const p of s.points) ys[at.get(p.x) as number] = p.y;
+    return ys;
+  });
+  return [xs, ...columns] as uPlot.AlignedData;
 }
 
-/** The element's width in CSS pixels, followed as it resizes (so text in the SVG keeps its size). */
-function useWidth<T extends Element>(): [RefObject<T | null>, number] {
-  const ref = useRef<T>(null);
-  const [width, setWidth] = useState(DEFAULT_WIDTH);
-  useEffect(() => {
-    const element = ref.current;
-    if (!element || typeof ResizeObserver === "undefined") return;
-    const observer = new ResizeObserver(([entry]) => {
-      const measured = Math.round(entry?.contentRect.width ?? 0);
-      if (measured > 0) setWidth(measured);
-    });
-    observer.observe(element);
-    return () => observer.disconnect();
-  }, []);
-  return [ref, width];
+/** The y range with 5% room above and below (a flat line gets ±1). */
+function yRange(min: number, max: number): uPlot.Range.MinMax {
+  let [low, high] = [min, max];
+  if (low === high) [low, high] = [low - 1, high + 1];
+  const pad = (high - low) * 0.05;
+  return [low - pad, high + pad];
 }
 
 export function LineChart({ series, xLabel, yLabel, height = 240, formatX = plainNumber, formatY = plainNumber }: LineChartProps) {
-  const [hover, setHover] = useState<number | null>(null);
-  const [box, WIDTH] = useWidth<HTMLElement>();
-  const all = series.flatMap((s) => s.points);
-  const bounds = useMemo(() => {
-    const xs = all.map((p) => p.x);
-    const ys = all.map((p) => p.y);
-    let [yMin, yMax] = [Math.min(...ys), Math.max(...ys)];
-    if (yMin === yMax) [yMin, yMax] = [yMin - 1, yMax + 1];
-    const pad = (yMax - yMin) * 0.05;
-    return { xMin: Math.min(...xs), xMax: Math.max(...xs), yMin: yMin - pad, yMax: yMax + pad };
-  }, [all]);
-  if (!all.length) return null;
+  const box = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const formats = useRef({ x: formatX, y: formatY });
+  formats.current = { x: formatX, y: formatY };
+  const [hoverX, setHoverX] = useState<number | null>(null);
+  const data = useMemo(() => alignSeries(series), [series]);
+  // The chart is rebuilt when its shape changes; new points only replace its data.
+  const shape = `${height}|${xLabel}|${series.map((s) => `${s.name}:${s.color ?? ""}:${s.step ? 1 : 0}:${Math.min(s.points.length, 2)}`).join(",")}`;
 
-  const innerW = WIDTH - MARGIN.left - MARGIN.right;
-  const innerH = height - MARGIN.top - MARGIN.bottom;
-  const xSpan = bounds.xMax - bounds.xMin || 1;
-  const sx = (x: number) => MARGIN.left + ((x - bounds.xMin) / xSpan) * innerW;
-  const sy = (y: number) => MARGIN.top + innerH - ((y - bounds.yMin) / (bounds.yMax - bounds.yMin)) * innerH;
-  const xTicks = niceTicks(bounds.xMin, bounds.xMax, Math.max(2, Math.floor(innerW / 110)));
-  const yTicks = niceTicks(bounds.yMin, bounds.yMax, 5);
+  useEffect(() => {
+    const element = box.current;
+    if (!element || !series.length) return;
+    const options: uPlot.Options = {
+      width: Math.round(element.clientWidth) || DEFAULT_WIDTH,
+      height,
+      padding: [12, 16, 0, 0],
+      legend: { show: false },
+      cursor: { y: false, drag: { x: false, y: false }, points: { size: 8 } },
+      scales: {
+        x: { time: false, range: (_u, min, max) => (min === max ? [min - 1, max + 1] : [min, max]) },
+        y: { range: (_u, min, max) => yRange(min, max) },
+      },
+      axes: [
+        {
+          label: xLabel,
+          labelFont: LABEL_FONT,
+          labelSize: 18,
+          font: FONT,
+          stroke: "#6b7385",
+          size: 24,
+          gap: 4,
+          grid: { show: false },
+          ticks: { show: false },
+          splits: (u, _axis, min, max) => niceTicks(min, max, Math.max(2, Math.floor((u.width - 72) / 110))),
+          values: (_u, splits) => splits.map((x) => formats.current.x(x)),
+        },
+        {
+          font: FONT,
+          stroke: "#6b7385",
+          size: 56,
+          gap: 6,
+          grid: { stroke: "#e3e6ef", width: 1 },
+          ticks: { show: false },
+          splits: (_u, _axis, min, max) => niceTicks(min, max, 5),
+          values: (_u, splits) => splits.map((y) => formats.current.y(y)),
+        },
+      ],
+      series: [
+        {},
+        ...series.map((s, i) => ({
+          label: s.name,
+          stroke: s.color ?? PALETTE[i % PALETTE.length],
+          width: 2,
+          spanGaps: true,
+          points: { show: s.points.length === 1, size: 6 },
+          ...(s.step ? { paths: uPlot.paths.stepped?.({ align: 1 }) } : {}),
+        })),
+      ],
+      hooks: {
+        setCursor: [
+          (u) => {
+            const left = u.cursor.left;
+            setHoverX(left === undefined || left < 0 ? null : u.posToVal(left, "x"));
+          },
+        ],
+      },
+    };
+    const chart = new uPlot(options, data, element);
+    plot.current = chart;
+    const observer =
+      typeof ResizeObserver === "undefined"
+        ? null
+        : new ResizeObserver(([entry]) => {
+            const width = Math.round(entry?.contentRect.width ?? 0);
+            if (width > 0 && width !== chart.width) chart.setSize({ width, height });
+          });
+    observer?.observe(element);
+    return () => {
+      observer?.disconnect();
+      chart.destroy();
+      plot.current = null;
+    };
+  }, [shape]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  useEffect(() => {
+    plot.current?.setData(data);
+  }, [data]);
+
   const first = series[0]?.points ?? [];
+  if (!series.some((s) => s.points.length)) return null;
   const nearest =
-    hover === null ? null : first.reduce((best, p) => (Math.abs(sx(p.x) - hover) < Math.abs(sx(best.x) - hover) ? p : best), first[0]!);
+    hoverX === null || !first.length ? null : first.reduce((best, p) => (Math.abs(p.x - hoverX) < Math.abs(best.x - hoverX) ? p : best), first[0]!);
 
   return (
-    <figure className="chart" ref={box}>
-      <svg
-        viewBox={`0 0 ${WIDTH} ${height}`}
-        role="img"
-        aria-label={`${yLabel} by ${xLabel}`}
-        onMouseMove={(event) => {
-          const box = event.currentTarget.getBoundingClientRect();
-          setHover(((event.clientX - box.left) / box.width) * WIDTH);
-        }}
-        onMouseLeave={() => setHover(null)}
-      >
-        {yTicks.map((t) => (
-          <g key={`y${t}`}>
-            <line className="grid" x1={MARGIN.left} x2={WIDTH - MARGIN.right} y1={sy(t)} y2={sy(t)} />
-            <text className="tick" x={MARGIN.left - 6} y={sy(t)} textAnchor="end" dominantBaseline="middle">
-              {formatY(t)}
-            </text>
-          </g>
-        ))}
-        {xTicks.map((t) => (
-          <text
-            key={`x${t}`}
-            className="tick"
-            x={sx(t)}
-            y={height - MARGIN.bottom + 16}
-            textAnchor={sx(t) > WIDTH - MARGIN.right - 40 ? "end" : "middle"}
-          >
-            {formatX(t)}
-          </text>
-        ))}
-        <text className="axis-label" x={MARGIN.left + innerW / 2} y={height - 4} textAnchor="middle">
-          {xLabel}
-        </text>
-        {series.map((s, i) => (
-          <polyline
-            key={s.name}
-            className="series"
-            fill="none"
-            stroke={s.color ?? PALETTE[i % PALETTE.length]}
-            points={path(s.points, s.step ?? false)
-              .map((p) => `${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`)
-              .join(" ")}
-          />
-        ))}
-        {first.length === 1 && <circle cx={sx(first[0]!.x)} cy={sy(first[0]!.y)} r={3} fill={series[0]?.color ?? PALETTE[0]} />}
-        {nearest && (
-          <g>
-            <line className="cursor" x1={sx(nearest.x)} x2={sx(nearest.x)} y1={MARGIN.top} y2={MARGIN.top + innerH} />
-            <circle cx={sx(nearest.x)} cy={sy(nearest.y)} r={4} fill={series[0]?.color ?? PALETTE[0]} />
-          </g>
-        )}
-      </svg>
+    <figure className="chart">
+      <div ref={box} className="chart-plot" role="img" aria-label={`${yLabel} by ${xLabel}`} onMouseLeave={() => setHoverX(null)} />
       <figcaption>
         {series.map((s, i) => (
           <span key={s.name} className="legend">

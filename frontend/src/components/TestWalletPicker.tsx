@@ -1,34 +1,37 @@
 // Choosing the dev account the local test wallet signs as: each account with its role in `make demo`,
 // the chosen one's address and balances, and the warning that its key is public.
-import { useEffect, useState } from "react";
+// Loaded on demand: deriving the accounts' addresses needs the elliptic-curve code.
+import { useQuery } from "@tanstack/react-query";
+import { useState } from "react";
 import { formatEther, type Address } from "viem";
+import { usePublicClient } from "wagmi";
 import { crowdTokenAbi } from "../lib/contracts";
 import { DEV_ACCOUNT_ROLES, DEV_PRIVATE_KEYS } from "../lib/devAccounts";
 import { shortAddress, tokenAmount } from "../lib/format";
-import { TEST_WALLET_WARNING, devAddress } from "../lib/testWallet";
-import { useChain } from "../lib/wallet";
+import { TEST_WALLET_WARNING } from "../lib/testWallet";
+import { devAddress } from "../lib/testWalletAccount";
+import { useTokenAddress } from "../lib/wallet";
 
 interface Balances {
   ether: bigint | null;
   crowd: bigint | null;
 }
 
+/** The account's ether and CROWD, read once per account (null until both answered or failed). */
 function useBalances(address: Address): Balances | null {
-  const { publicClient, token } = useChain();
-  const [balances, setBalances] = useState<Balances | null>(null);
-  useEffect(() => {
-    let live = true;
-    setBalances(null);
-    const ether = publicClient.getBalance({ address }).catch(() => null);
-    const crowd = token
-      ? publicClient.readContract({ address: token, abi: crowdTokenAbi, functionName: "balanceOf", args: [address] }).catch(() => null)
-      : Promise.resolve(null);
-    void Promise.all([ether, crowd]).then(([e, c]) => live && setBalances({ ether: e, crowd: c }));
-    return () => {
-      live = false;
-    };
-  }, [publicClient, token, address]);
-  return balances;
+  const client = usePublicClient();
+  const token = useTokenAddress();
+  const { data } = useQuery({
+    queryKey: ["devAccountBalances", address, token],
+    queryFn: async (): Promise<Balances> => {
+      const ether = client ? client.getBalance({ address }).catch(() => null) : Promise.resolve(null);
+      const crowd =
+        client && token ? client.readContract({ address: token, abi: crowdTokenAbi, functionName: "balanceOf", args: [address] }).catch(() => null) : Promise.resolve(null);
+      const [e, c] = await Promise.all([ether, crowd]);
+      return { ether: e, crowd: c };
+    },
+  });
+  return data ?? null;
 }
 
 function etherAmount(wei: bigint): string {
@@ -36,8 +39,16 @@ function etherAmount(wei: bigint): string {
   return `${whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",")}${fraction ? `.${fraction.slice(0, 4)}` : ""} ETH`;
 }
 
-export function TestWalletPicker({ initial, onClose }: { initial: number; onClose: () => void }) {
-  const { connectTestWallet, testAccount, disconnectTestWallet } = useChain();
+interface PickerProps {
+  initial: number;
+  /** Whether the test wallet signs now (then it can be left). */
+  inUse: boolean;
+  onUse: (index: number) => void;
+  onLeave: () => void;
+  onClose: () => void;
+}
+
+export function TestWalletPicker({ initial, inUse, onUse, onLeave, onClose }: PickerProps) {
   const [index, setIndex] = useState(initial);
   const address = devAddress(index);
   const balances = useBalances(address);
@@ -79,18 +90,18 @@ export function TestWalletPicker({ initial, onClose }: { initial: number; onClos
           type="button"
           className="button primary small"
           onClick={() => {
-            connectTestWallet(index);
+            onUse(index);
             onClose();
           }}
         >
           Use this account
         </button>
-        {testAccount !== null && (
+        {inUse && (
           <button
             type="button"
             className="button small"
             onClick={() => {
-              disconnectTestWallet();
+              onLeave();
               onClose();
             }}
           >

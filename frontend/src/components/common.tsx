@@ -1,9 +1,10 @@
 // Small pieces every page uses: loading, error and empty states, badges, addresses, amounts, progress.
 import type { ReactNode } from "react";
+import { Link } from "react-router";
 import { ApiError } from "../lib/api";
 import { shortAddress, tokenAmount } from "../lib/format";
 import { explainError } from "../lib/revert";
-import { href } from "../lib/router";
+import { paths } from "../lib/paths";
 
 export function Loading({ what = "Loading" }: { what?: string }) {
   return (
@@ -61,7 +62,7 @@ export function StateBadge({ state }: { state: string }) {
 export function AddressLink({ address, to }: { address: string | null | undefined; to?: "provider" }) {
   if (!address) return <span className="muted">—</span>;
   const text = <span className="mono" title={address}>{shortAddress(address)}</span>;
-  return to === "provider" ? <a href={href(`/providers/${address.toLowerCase()}`)}>{text}</a> : text;
+  return to === "provider" ? <Link to={paths.provider(address)}>{text}</Link> : text;
 }
 
 export function Amount({ units }: { units: string | bigint | null | undefined }) {

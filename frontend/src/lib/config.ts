@@ -1,6 +1,6 @@
 // Which chain, RPC and market the dApp talks to. In order: the gateway's `GET /config` (when it serves
 // one), build-time `VITE_*` variables, deployments/31337.json as it was at build time, then anvil's defaults.
-import { createPublicClient, defineChain, getAddress, http, isAddress, type Address, type Chain, type PublicClient } from "viem";
+import { defineChain, getAddress, isAddress, type Address, type Chain, type PublicClient } from "viem";
 import { buildDeployment } from "../generated/deployment";
 import { apiUrl, type ConfigPublic } from "./api";
 
@@ -88,7 +88,11 @@ export function staticConfig(env: Record<string, string | undefined> = import.me
 /** The config the page should use; never throws (an older gateway without `/config` falls through). */
 export async function loadConfig(fetcher: typeof fetch = fetch): Promise<AppConfig> {
   try {
-    const response = await fetcher(apiUrl("/config"), { headers: { Accept: "application/json" } });
+    // The page waits for this answer before it starts: give up after a while and use the fallbacks.
+    const response = await fetcher(apiUrl("/config"), {
+      headers: { Accept: "application/json" },
+      ...(typeof AbortSignal.timeout === "function" ? { signal: AbortSignal.timeout(10_000) } : {}),
+    });
     // The gateway answers unknown paths with the dApp's index.html: only JSON counts.
     if (response.ok && (response.headers.get("content-type") ?? "").includes("json")) {
       const parsed = parseGatewayConfig(await response.json());
@@ -121,8 +125,4 @@ export function chainOf(config: Pick<AppConfig, "chainId" | "rpcUrl">): Chain {
     nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
     rpcUrls: { default: { http: [config.rpcUrl] } },
   });
-}
-
-export function publicClientOf(config: AppConfig): PublicClient {
-  return createPublicClient({ chain: chainOf(config), transport: http(config.rpcUrl, { retryCount: 1, timeout: 8_000 }) });
 }

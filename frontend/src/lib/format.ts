@@ -114,3 +114,9 @@ export function bytes(size: number): string {
 export function mib(value: number): string {
   return value >= 1024 && value % 1024 === 0 ? `${value / 1024} GiB` : `${value} MiB`;
 }
+
+/** 1,500 · 0.5 · 0.125: three significant digits at most, no trailing zeros (chart ticks, latest metrics). */
+export function plainNumber(value: number): string {
+  if (Math.abs(value) >= 1000) return Math.round(value).toLocaleString("en-US");
+  return String(Number(value.toPrecision(3)));
+}

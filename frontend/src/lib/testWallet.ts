@@ -1,34 +1,21 @@
 // The local test wallet: lets someone without MetaMask post on a local development chain by signing with
-// one of anvil's public dev accounts (src/lib/devAccounts.ts) in the page itself. viem's local account
-// signs typed data and transactions; the http transport only sends the signed results to the configured
-// RPC. It is offered only when the dApp's config names a dev chain id AND the RPC answers that id, so the
-// publicly known keys are never put to work on a real network.
-import { createWalletClient, http, type Account, type Address, type Chain, type PublicClient, type Transport, type WalletClient } from "viem";
-import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
-import { chainOf, type AppConfig } from "./config";
-import { DEFAULT_DEV_ACCOUNT, DEV_PRIVATE_KEYS, isDevAccountIndex, isDevChain } from "./devAccounts";
+// one of anvil's public dev accounts (src/lib/devAccounts.ts) in the page itself, as a wagmi connector.
+// It is offered only when the dApp's config names a dev chain id AND the RPC answers that id, so the
+// publicly known keys are never put to work on a real network. The keys are used in
+// src/lib/testWalletAccount.ts, loaded only once the wallet is picked or remembered.
+import { getAddress, SwitchChainError, type Address, type PublicClient } from "viem";
+import { createConnector } from "wagmi";
+import type { AppConfig } from "./config";
+import { DEFAULT_DEV_ACCOUNT, isDevAccountIndex, isDevChain } from "./devAccounts";
+import type { TestWalletProvider } from "./testWalletAccount";
 
 export const TEST_WALLET_WARNING = "test wallet — local development chain only; anyone knows these keys";
 
 /** Where the choice of dev account is kept between visits (per origin). */
 export const TEST_WALLET_STORAGE_KEY = "crowdcompute.testWallet";
 
-const accounts = new Map<number, PrivateKeyAccount>();
-
-/** Dev account `index` (0..9) as a viem local account; derived once. */
-export function devAccount(index: number): PrivateKeyAccount {
-  if (!isDevAccountIndex(index)) throw new RangeError(`dev account ${index} does not exist: anvil has accounts 0 to ${DEV_PRIVATE_KEYS.length - 1}`);
-  let account = accounts.get(index);
-  if (!account) {
-    account = privateKeyToAccount(DEV_PRIVATE_KEYS[index] as `0x${string}`);
-    accounts.set(index, account);
-  }
-  return account;
-}
-
-export function devAddress(index: number): Address {
-  return devAccount(index).address;
-}
+/** The wagmi connector's id (its type is `testWallet`). */
+export const TEST_WALLET_CONNECTOR_ID = "crowdcomputeTestWallet";
 
 /**
  * Whether to offer the test wallet for `config`: its chain id must be a dev chain's, and the RPC must
@@ -42,24 +29,6 @@ export async function testWalletOffered(config: Pick<AppConfig, "chainId">, clie
   } catch {
     return false;
   }
-}
-
-export type TestWalletClient = WalletClient<Transport, Chain, Account>;
-
-/**
- * A wallet client that signs as dev account `index` and sends to `config.rpcUrl`: the same `WalletClient`
- * the dApp gets for an injected wallet, with `account` a local account instead of a JSON-RPC one.
- * Refuses any chain id but a dev chain's (callers check `testWalletOffered` first; this is the backstop).
- */
-export function createTestWalletClient(config: Pick<AppConfig, "chainId" | "rpcUrl">, index: number): TestWalletClient {
-  if (!isDevChain(config.chainId)) {
-    throw new Error(`the test wallet only works on a local development chain (31337 or 1337), not chain ${config.chainId}`);
-  }
-  return createWalletClient({
-    account: devAccount(index),
-    chain: chainOf(config),
-    transport: http(config.rpcUrl, { retryCount: 1, timeout: 30_000 }),
-  });
 }
 
 /** The dev account remembered from an earlier visit, or null (nothing kept, or not a valid index). */
@@ -92,5 +61,91 @@ export function browserStorage(): Storage | null {
     return null;
   }
 }
+
+export interface TestWalletParameters {
+  /** The dApp's chain: a dev chain's id (the connector refuses any other) and its RPC. */
+  chain: Pick<AppConfig, "chainId" | "rpcUrl">;
+  /** Whether the wallet is offered (`testWalletOffered`), asked before every connection. */
+  offered: () => Promise<boolean>;
+}
+
+export interface TestWalletProperties extends Record<string, unknown> {
+  /** Sign as dev account `index` from now on (remembered), connected or not. */
+  selectAccount(index: number): Promise<void>;
+}
+
+/**
+ * The test wallet as a wagmi connector. It connects as the remembered dev account (the picker stores
+ * the choice first), so a remembered choice reconnects on the next visit where the wallet is offered
+ * again; disconnecting forgets it. Its client (`getClient`) signs with the local account in the page.
+ */
+export function testWallet(parameters: TestWalletParameters) {
+  const { chain } = parameters;
+  if (!isDevChain(chain.chainId)) throw new Error(`the test wallet only works on a local development chain (31337 or 1337), not chain ${chain.chainId}`);
+  const keys = () => import("./testWalletAccount");
+  let provider: TestWalletProvider | undefined;
+  const providerFor = async (index: number) => {
+    if (provider?.index !== index) provider = (await keys()).testWalletProvider(chain, index);
+    return provider;
+  };
+  const remembered = () => rememberedTestAccount(browserStorage());
+
+  return createConnector<TestWalletProvider | undefined, TestWalletProperties>((config) => ({
+    id: TEST_WALLET_CONNECTOR_ID,
+    name: "Local test wallet",
+    type: "testWallet",
+    async connect({ withCapabilities } = {}) {
+      const index = remembered();
+      if (index === null) throw new Error("choose a dev account for the test wallet first");
+      if (!(await parameters.offered())) throw new Error("the test wallet is offered only on a local development chain whose RPC answers its chain id");
+      const { address } = await providerFor(index);
+      const accounts = withCapabilities ? [{ address, capabilities: {} }] : [address];
+      return { accounts: accounts as never, chainId: chain.chainId };
+    },
+    async disconnect() {
+      rememberTestAccount(browserStorage(), null);
+      provider = undefined;
+    },
+    async getAccounts(): Promise<readonly Address[]> {
+      const index = remembered();
+      return index === null ? [] : [(await providerFor(index)).address];
+    },
+    async getChainId() {
+      return chain.chainId;
+    },
+    async getProvider() {
+      const index = remembered();
+      return index === null ? undefined : providerFor(index);
+    },
+    async getClient() {
+      const index = remembered();
+      if (index === null) throw new Error("the test wallet is not in use");
+      return (await keys()).createTestWalletClient(chain, index);
+    },
+    async isAuthorized() {
+      return remembered() !== null && (await parameters.offered());
+    },
+    async switchChain({ chainId }) {
+      const known = config.chains.find((candidate) => candidate.id === chainId);
+      if (chainId !== chain.chainId || !known) throw new SwitchChainError(new Error(`the test wallet only knows chain ${chain.chainId}`));
+      return known;
+    },
+    onAccountsChanged(accounts) {
+      config.emitter.emit("change", { accounts: accounts.map((account) => getAddress(account)) });
+    },
+    onChainChanged(chainId) {
+      config.emitter.emit("change", { chainId: Number(chainId) });
+    },
+    onDisconnect() {
+      config.emitter.emit("disconnect");
+    },
+    async selectAccount(index: number) {
+      rememberTestAccount(browserStorage(), index);
+      this.onAccountsChanged([(await providerFor(index)).address]);
+    },
+  }));
+}
+
+testWallet.type = "testWallet" as const;
 
 export { DEFAULT_DEV_ACCOUNT };

@@ -1,14 +1,14 @@
 // The market at a glance: totals from the index, the latest jobs, and where to start.
+import { Link, useNavigate } from "react-router";
 import { AddressLink, Amount, Empty, ErrorBox, Loading, Stat, StateBadge } from "../components/common";
-import { api, unwrap } from "../lib/api";
 import { relativeTime, tokenAmountShort } from "../lib/format";
-import { href, navigate } from "../lib/router";
-import { useAsync } from "../lib/useAsync";
+import { paths } from "../lib/paths";
+import { useJobs, useStats } from "../lib/queries";
 
 function Stats() {
-  const { data, error, loading, reload } = useAsync(async () => unwrap(await api.GET("/stats")), [], 10_000);
-  if (loading && !data) return <Loading what="Loading market totals" />;
-  if (!data) return <ErrorBox error={error} title="Market totals could not be loaded" onRetry={reload} />;
+  const { data, error, isPending, refetch } = useStats();
+  if (isPending) return <Loading what="Loading market totals" />;
+  if (!data) return <ErrorBox error={error} title="Market totals could not be loaded" onRetry={() => void refetch()} />;
   const active = (data.jobs_by_state.Open ?? 0) + (data.jobs_by_state.Claimed ?? 0) + (data.jobs_by_state.Submitted ?? 0);
   return (
     <div className="stats">
@@ -23,17 +23,14 @@ function Stats() {
 }
 
 function LatestJobs() {
-  const { data, error, loading, reload } = useAsync(
-    async () => unwrap(await api.GET("/jobs", { params: { query: { limit: 5 } } })),
-    [],
-    5_000,
-  );
-  if (loading && !data) return <Loading what="Loading jobs" />;
-  if (!data) return <ErrorBox error={error} title="Jobs could not be loaded" onRetry={reload} />;
+  const navigate = useNavigate();
+  const { data, error, isPending, refetch } = useJobs({ limit: 5 });
+  if (isPending) return <Loading what="Loading jobs" />;
+  if (!data) return <ErrorBox error={error} title="Jobs could not be loaded" onRetry={() => void refetch()} />;
   if (!data.data.length) {
     return (
       <Empty title="No jobs yet">
-        <a href={href("/post")}>Post the first training job</a>.
+        <Link to={paths.post}>Post the first training job</Link>.
       </Empty>
     );
   }
@@ -41,9 +38,9 @@ function LatestJobs() {
     <table className="table">
       <tbody>
         {data.data.map((job) => (
-          <tr key={job.id} className="clickable" onClick={() => navigate(`/jobs/${job.id}`)}>
+          <tr key={job.id} className="clickable" onClick={() => navigate(paths.job(job.id))}>
             <td>
-              <a href={href(`/jobs/${job.id}`)}>#{job.id}</a>
+              <Link to={paths.job(job.id)}>#{job.id}</Link>
             </td>
             <td>
               <StateBadge state={job.state} />
@@ -74,19 +71,19 @@ export function HomePage() {
           </p>
         </div>
         <div className="hero-actions">
-          <a className="button primary large" href={href("/post")}>
+          <Link className="button primary large" to={paths.post}>
             Post a job
-          </a>
-          <a className="button large" href={href("/jobs")}>
+          </Link>
+          <Link className="button large" to={paths.jobs}>
             Browse jobs
-          </a>
+          </Link>
         </div>
       </section>
       <Stats />
       <section className="card">
         <div className="card-head">
           <h2>Latest jobs</h2>
-          <a href={href("/jobs")}>All jobs →</a>
+          <Link to={paths.jobs}>All jobs →</Link>
         </div>
         <LatestJobs />
       </section>

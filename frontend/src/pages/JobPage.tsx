@@ -1,11 +1,12 @@
 // One job: its terms, timeline, live logs and loss, verification detail and result.
-import { useEffect, useMemo, useState } from "react";
+import { useMemo } from "react";
+import { Link } from "react-router";
 import { AddressLink, Amount, Empty, ErrorBox, Loading, StateBadge } from "../components/common";
-import { api, apiUrl, isNotFound, TERMINAL_STATES, unwrap, type JobDetailPublic } from "../lib/api";
+import { apiUrl, isNotFound, TERMINAL_STATES, type JobDetailPublic } from "../lib/api";
 import { dateTime, duration, mib, relativeTime } from "../lib/format";
-import { href } from "../lib/router";
+import { paths } from "../lib/paths";
+import { useJob } from "../lib/queries";
 import { foldTimeline, timelineSteps } from "../lib/timeline";
-import { useAsync } from "../lib/useAsync";
 import { useLogStream } from "../lib/useLogStream";
 import { JobActions } from "./job/JobActions";
 import { LogViewer, LossChart } from "./job/JobLogs";
@@ -103,18 +104,13 @@ function Result({ job }: { job: JobDetailPublic }) {
 }
 
 export function JobPage({ id }: { id: number }) {
-  const [pollMs, setPollMs] = useState(3_000);
-  const { data: job, error, loading, reload } = useAsync(
-    async () => unwrap(await api.GET("/jobs/{job_id}", { params: { path: { job_id: id } } })),
-    [id],
-    pollMs,
-  );
-  // A closed job never changes again: stop polling it.
-  useEffect(() => setPollMs(job && TERMINAL_STATES.has(job.state) ? 0 : 3_000), [job?.state]); // eslint-disable-line react-hooks/exhaustive-deps
+  // Polled until the job reaches a state it never leaves.
+  const { data: job, error, isPending, refetch } = useJob(id);
+  const reload = () => void refetch();
   const stream = useLogStream(id, job !== undefined);
   const timeline = useMemo(() => foldTimeline(job?.timeline ?? []), [job?.timeline]);
 
-  if (loading && !job) return <Loading what={`Loading job ${id}`} />;
+  if (isPending) return <Loading what={`Loading job ${id}`} />;
   if (!job) {
     if (isNotFound(error)) {
       return (
@@ -132,7 +128,7 @@ export function JobPage({ id }: { id: number }) {
   return (
     <div className="page">
       <p className="crumbs">
-        <a href={href("/jobs")}>Jobs</a> / #{job.id}
+        <Link to={paths.jobs}>Jobs</Link> / #{job.id}
       </p>
       <header className="job-head">
         <h1>

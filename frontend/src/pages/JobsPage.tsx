@@ -1,10 +1,11 @@
 // Every job the gateway indexed, newest first, filtered by state and by "mine", a page at a time.
+import { Link, useNavigate, useSearchParams } from "react-router";
 import { AddressLink, Amount, Empty, ErrorBox, Loading, StateBadge } from "../components/common";
-import { api, JOB_STATES, unwrap, type JobStateName } from "../lib/api";
+import { JOB_STATES, type JobStateName } from "../lib/api";
 import { duration, relativeTime } from "../lib/format";
-import { href, navigate } from "../lib/router";
-import { useAsync } from "../lib/useAsync";
-import { useChain } from "../lib/wallet";
+import { paths } from "../lib/paths";
+import { useJobs } from "../lib/queries";
+import { useWallet } from "../lib/wallet";
 
 export const PAGE_SIZE = 20;
 
@@ -30,24 +31,26 @@ export function jobsPath(query: JobsQuery): string {
   if (query.mine) params.set("mine", "1");
   if (query.page > 1) params.set("page", String(query.page));
   const text = params.toString();
-  return text ? `/jobs?${text}` : "/jobs";
+  return text ? `${paths.jobs}?${text}` : paths.jobs;
 }
 
-export function JobsPage({ query: raw }: { query: URLSearchParams }) {
-  const query = readJobsQuery(raw);
-  const { account } = useChain();
+export function JobsPage() {
+  const [search] = useSearchParams();
+  const navigate = useNavigate();
+  const query = readJobsQuery(search);
+  const { account } = useWallet();
   const requester = query.mine ? account : null;
-  const load = async () => {
-    if (query.mine && !requester) return { data: [], count: 0 };
-    const filters = {
-      ...(query.state ? { state: query.state } : {}),
-      ...(requester ? { requester: requester.toLowerCase() } : {}),
-      limit: PAGE_SIZE,
-      offset: (query.page - 1) * PAGE_SIZE,
-    };
-    return unwrap(await api.GET("/jobs", { params: { query: filters } }));
-  };
-  const { data, error, loading, reload } = useAsync(load, [query.state, query.mine, requester, query.page], 5_000);
+  // "Only mine" without a wallet asks nothing and lists nothing.
+  const filter =
+    query.mine && !requester
+      ? null
+      : {
+          ...(query.state ? { state: query.state } : {}),
+          ...(requester ? { requester: requester.toLowerCase() } : {}),
+          limit: PAGE_SIZE,
+          offset: (query.page - 1) * PAGE_SIZE,
+        };
+  const { data, error, isPending, refetch } = useJobs(filter);
   const go = (change: Partial<JobsQuery>) => navigate(jobsPath({ ...query, page: 1, ...change }));
   const pages = data ? Math.max(1, Math.ceil(data.count / PAGE_SIZE)) : 1;
 
@@ -55,9 +58,9 @@ export function JobsPage({ query: raw }: { query: URLSearchParams }) {
     <div className="page">
       <header className="page-head">
         <h1>Jobs</h1>
-        <a className="button primary" href={href("/post")}>
+        <Link className="button primary" to={paths.post}>
           Post a job
-        </a>
+        </Link>
       </header>
       <div className="filters" role="group" aria-label="Filters">
         <label>
@@ -77,17 +80,17 @@ export function JobsPage({ query: raw }: { query: URLSearchParams }) {
         </label>
         {data && <span className="muted small">{data.count} job{data.count === 1 ? "" : "s"}</span>}
       </div>
-      {loading && !data ? (
+      {isPending ? (
         <Loading what="Loading jobs" />
       ) : error !== null && !data ? (
-        <ErrorBox error={error} title="Jobs could not be loaded" onRetry={reload} />
+        <ErrorBox error={error} title="Jobs could not be loaded" onRetry={() => void refetch()} />
       ) : !data || data.data.length === 0 ? (
         <Empty title={query.mine && !account ? "Connect a wallet to see your jobs" : query.state || query.mine ? "No jobs match these filters" : "No jobs yet"}>
           {query.state || query.mine ? (
-            <a href={href("/jobs")}>Show all jobs</a>
+            <Link to={paths.jobs}>Show all jobs</Link>
           ) : (
             <>
-              <a href={href("/post")}>Post the first one</a>.
+              <Link to={paths.post}>Post the first one</Link>.
             </>
           )}
         </Empty>
@@ -108,11 +111,11 @@ export function JobsPage({ query: raw }: { query: URLSearchParams }) {
             </thead>
             <tbody>
               {data.data.map((job) => (
-                <tr key={job.id} className="clickable" onClick={() => navigate(`/jobs/${job.id}`)}>
+                <tr key={job.id} className="clickable" onClick={() => navigate(paths.job(job.id))}>
                   <td>
-                    <a href={href(`/jobs/${job.id}`)} onClick={(event) => event.stopPropagation()}>
+                    <Link to={paths.job(job.id)} onClick={(event) => event.stopPropagation()}>
                       #{job.id}
-                    </a>
+                    </Link>
                   </td>
                   <td>
                     <StateBadge state={job.state} />

@@ -1,6 +1,9 @@
 // Post a job: pick the job, see its manifest checked, set the terms, then upload (signed) and post.
+import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useMemo, useState } from "react";
+import { Link, useNavigate } from "react-router";
 import type { Hash } from "viem";
+import { useConfig } from "wagmi";
 import { ManifestView } from "../components/ManifestView";
 import { Amount, ProgressBar } from "../components/common";
 import { zipJobFiles, totalSize } from "../lib/archive";
@@ -10,10 +13,12 @@ import { bytes, shortHash, tokenAmount } from "../lib/format";
 import { buildJobSpec, checkSpecForm, escrowOf, formFromManifest, requirementsOf, type SpecField, type SpecForm } from "../lib/jobSpec";
 import { checkManifest, type FieldProblem } from "../lib/manifest";
 import { postJob, signAndUpload, waitForIndexedJob } from "../lib/postFlow";
+import { connectedClients } from "../lib/connectedClients";
+import { paths } from "../lib/paths";
+import { queryKeys } from "../lib/queries";
 import { explainError } from "../lib/revert";
-import { href, navigate } from "../lib/router";
 import { PLACEHOLDER_DIGEST, pinRuntime, type RuntimePin } from "../lib/runtimePin";
-import { useChain } from "../lib/wallet";
+import { useAppConfig, useCrowdBalance, useWallet } from "../lib/wallet";
 import { SourcePicker, type JobSource } from "./post/SourcePicker";
 import { SpecFields } from "./post/SpecFields";
 
@@ -46,7 +51,12 @@ function differences(form: SpecForm, fromManifest: SpecForm): Partial<Record<Spe
 }
 
 export function PostJobPage() {
-  const chain = useChain();
+  const { config } = useAppConfig();
+  const wallet = useWallet();
+  const { balance, refresh: refreshBalance } = useCrowdBalance();
+  const wagmiConfig = useConfig();
+  const queryClient = useQueryClient();
+  const navigate = useNavigate();
   const [source, setSource] = useState<JobSource | null>(null);
   const [manifestText, setManifestText] = useState("");
   const [gatewayProblems, setGatewayProblems] = useState<FieldProblem[] | null>(null);
@@ -64,7 +74,7 @@ export function PostJobPage() {
 
   const pick = (picked: JobSource) => {
     // An archive's manifest cannot be edited here; a folder's or an example's can be pinned.
-    const pin = picked.kind === "files" ? pinRuntime(picked.manifestText, chain.config.runtimeImages) : null;
+    const pin = picked.kind === "files" ? pinRuntime(picked.manifestText, config.runtimeImages) : null;
     const text = pin?.kind === "pinned" ? pin.text : picked.manifestText;
     setSource(picked);
     setPinned(pin?.kind === "pinned" ? pin : null);
@@ -77,13 +87,13 @@ export function PostJobPage() {
   const busy = !["idle", "failed"].includes(phase.step);
   const problems = gatewayProblems ?? check.problems;
   const escrow = spec.values ? escrowOf(spec.values.budget, spec.values.committeeSize, spec.values.validatorFee) : null;
-  const short = escrow !== null && chain.balance !== null && chain.balance < escrow;
+  const short = escrow !== null && balance !== null && balance < escrow;
   const blocker =
-    chain.status !== "connected"
+    wallet.account === null
       ? "Connect a wallet to post."
-      : chain.wrongChain
-        ? `Switch your wallet to chain ${chain.config.chainId}.`
-        : !chain.config.market
+      : wallet.wrongChain
+        ? `Switch your wallet to chain ${config.chainId}.`
+        : !config.market
           ? "The market's address is unknown (no deployment); start the devnet and reload."
           : check.problems.length
             ? "Fix the manifest first."
@@ -94,9 +104,10 @@ export function PostJobPage() {
                 : null;
 
   const submit = async () => {
-    const { walletClient, account, publicClient, config } = chain;
-    if (!source || !spec.values || !walletClient || !account || !config.market) return;
+    const { account } = wallet;
+    if (!source || !spec.values || !account || !config.market) return;
     try {
+      const { walletClient, publicClient } = await connectedClients(wagmiConfig);
       let bundle = uploaded?.text === manifestText ? uploaded.bundle : null;
       if (!bundle) {
         setPhase({ step: "packing" });
@@ -131,10 +142,11 @@ export function PostJobPage() {
         spec: jobSpec,
         onSent: (sent) => setPhase({ step: "confirming", hash: sent }),
       });
-      chain.refreshBalance();
+      void refreshBalance();
       setPhase({ step: "indexing", jobId, hash });
       await waitForIndexedJob(jobId);
-      navigate(`/jobs/${jobId}`);
+      void queryClient.invalidateQueries({ queryKey: queryKeys.allJobs });
+      navigate(paths.job(jobId));
     } catch (error) {
       setPhase({ step: "failed", message: explainError(error) });
     }
@@ -218,7 +230,7 @@ export function PostJobPage() {
               <div className="muted small">
                 No token approval needed: the market takes the escrow from your balance when you post. Unused fees come back.
               </div>
-              {short && <div className="warning">Your balance ({tokenAmount(chain.balance ?? 0n)}) is below the escrow.</div>}
+              {short && <div className="warning">Your balance ({tokenAmount(balance ?? 0n)}) is below the escrow.</div>}
             </div>
           </li>
         )}
@@ -237,7 +249,7 @@ export function PostJobPage() {
                     {step === "indexing" && phase.step === "indexing" && (
                       <span>
                         {" "}
-                        job <a href={href(`/jobs/${phase.jobId}`)}>#{String(phase.jobId)}</a>
+                        job <Link to={paths.job(phase.jobId)}>#{String(phase.jobId)}</Link>
                       </span>
                     )}
                   </li>

@@ -1,11 +1,12 @@
 // One provider's dashboard: capabilities, stake and collateral, record, earnings over time, energy.
+import { Link, useNavigate } from "react-router";
 import { AddressLink, Amount, Empty, ErrorBox, Loading, Stat, StateBadge } from "../components/common";
-import { LineChart } from "../components/LineChart";
-import { api, isNotFound, unwrap, type ProviderDetailPublic } from "../lib/api";
+import { Chart } from "../components/Chart";
+import { isNotFound, type ProviderDetailPublic } from "../lib/api";
 import { dateTime, mib, tokenAmount } from "../lib/format";
+import { paths } from "../lib/paths";
 import { earningsOverTime, energyFigures, successRate } from "../lib/providers";
-import { href, navigate } from "../lib/router";
-import { useAsync } from "../lib/useAsync";
+import { useProvider } from "../lib/queries";
 
 /** Tick labels for a time axis: clock time within a day, dates beyond. */
 function timeAxis(spanSeconds: number): (x: number) => string {
@@ -21,7 +22,7 @@ function Earnings({ provider }: { provider: ProviderDetailPublic }) {
   const formatX = byTime ? timeAxis(span) : (x: number) => `#${Math.round(x)}`;
   return (
     <>
-      <LineChart
+      <Chart
         series={[{ name: "cumulative earnings (CROWD)", points, color: "#2b8a3e", step: true }]}
         xLabel={byTime ? "time" : "block"}
         yLabel="CROWD"
@@ -51,7 +52,7 @@ function Energy({ provider }: { provider: ProviderDetailPublic }) {
         {figures.map((figure) => (
           <tr key={figure.jobId}>
             <td>
-              <a href={href(`/jobs/${figure.jobId}`)}>#{figure.jobId}</a>
+              <Link to={paths.job(figure.jobId)}>#{figure.jobId}</Link>
             </td>
             <td className="num">{figure.kwh === null ? "—" : `${figure.kwh.toPrecision(3)} kWh`}</td>
             <td className="num">{figure.gco2e === null ? "—" : `${figure.gco2e.toPrecision(3)} gCO₂e`}</td>
@@ -63,22 +64,19 @@ function Energy({ provider }: { provider: ProviderDetailPublic }) {
 }
 
 export function ProviderPage({ address }: { address: string }) {
-  const { data: provider, error, loading, reload } = useAsync(
-    async () => unwrap(await api.GET("/providers/{address}", { params: { path: { address } } })),
-    [address],
-    10_000,
-  );
-  if (loading && !provider) return <Loading what="Loading provider" />;
+  const navigate = useNavigate();
+  const { data: provider, error, isPending, refetch } = useProvider(address);
+  if (isPending) return <Loading what="Loading provider" />;
   if (!provider) {
     if (isNotFound(error)) return <Empty title="No such provider">{address} has not registered as a provider.</Empty>;
-    return <ErrorBox error={error} title="The provider could not be loaded" onRetry={reload} />;
+    return <ErrorBox error={error} title="The provider could not be loaded" onRetry={() => void refetch()} />;
   }
   const rate = successRate(provider);
   const free = BigInt(provider.stake) - BigInt(provider.locked);
   return (
     <div className="page">
       <p className="crumbs">
-        <a href={href("/providers")}>Providers</a> / <AddressLink address={provider.address} />
+        <Link to={paths.providers}>Providers</Link> / <AddressLink address={provider.address} />
       </p>
       <h1 className="mono-title">
         Provider <span className="mono">{provider.address}</span>
@@ -169,9 +167,9 @@ export function ProviderPage({ address }: { address: string }) {
             </thead>
             <tbody>
               {provider.recent_jobs.map((job) => (
-                <tr key={job.id} className="clickable" onClick={() => navigate(`/jobs/${job.id}`)}>
+                <tr key={job.id} className="clickable" onClick={() => navigate(paths.job(job.id))}>
                   <td>
-                    <a href={href(`/jobs/${job.id}`)}>#{job.id}</a>
+                    <Link to={paths.job(job.id)}>#{job.id}</Link>
                   </td>
                   <td>
                     <StateBadge state={job.state} />

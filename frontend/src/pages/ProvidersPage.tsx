@@ -1,11 +1,11 @@
 // The provider leaderboard: who completed the most work, earned the most, staked the most.
 import { useState } from "react";
+import { useNavigate } from "react-router";
 import { AddressLink, Amount, Empty, ErrorBox, Loading } from "../components/common";
-import { api, unwrap } from "../lib/api";
 import { mib } from "../lib/format";
+import { paths } from "../lib/paths";
 import { rankProviders, successRate, type LeaderboardKey } from "../lib/providers";
-import { navigate } from "../lib/router";
-import { useAsync } from "../lib/useAsync";
+import { useProviders } from "../lib/queries";
 
 const SORTS: { key: LeaderboardKey; label: string }[] = [
   { key: "completed", label: "Completed jobs" },
@@ -16,11 +16,8 @@ const SORTS: { key: LeaderboardKey; label: string }[] = [
 
 export function ProvidersPage() {
   const [sort, setSort] = useState<LeaderboardKey>("completed");
-  const { data, error, loading, reload } = useAsync(
-    async () => unwrap(await api.GET("/providers", { params: { query: { limit: 500 } } })),
-    [],
-    10_000,
-  );
+  const navigate = useNavigate();
+  const { data, error, isPending, refetch } = useProviders();
   return (
     <div className="page">
       <header className="page-head">
@@ -39,10 +36,10 @@ export function ProvidersPage() {
           ))}
         </div>
       </header>
-      {loading && !data ? (
+      {isPending ? (
         <Loading what="Loading providers" />
       ) : error !== null && !data ? (
-        <ErrorBox error={error} title="Providers could not be loaded" onRetry={reload} />
+        <ErrorBox error={error} title="Providers could not be loaded" onRetry={() => void refetch()} />
       ) : !data || data.data.length === 0 ? (
         <Empty title="No providers registered yet">
           Providers join with <code>crowdcompute provider register</code> and <code>provider stake</code>.
@@ -65,7 +62,7 @@ export function ProvidersPage() {
             {rankProviders(data.data, sort).map((provider, index) => {
               const rate = successRate(provider);
               return (
-                <tr key={provider.address} className="clickable" onClick={() => navigate(`/providers/${provider.address}`)}>
+                <tr key={provider.address} className="clickable" onClick={() => navigate(paths.provider(provider.address))}>
                   <td className="num rank">{index + 1}</td>
                   <td>
                     <AddressLink address={provider.address} to="provider" />

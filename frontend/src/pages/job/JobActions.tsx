@@ -1,15 +1,19 @@
 // What a person can do to a job from the page: the requester cancels an open job; anyone expires a
 // job past its deadline or finalizes a verified one. Each call rebuilds the `Job` from chain events,
 // is simulated first (a revert reads as the contract's error in words), then sent from the wallet.
+import { useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import type { Hash } from "viem";
+import { useConfig } from "wagmi";
 import type { JobDetailPublic } from "../../lib/api";
+import { connectedClients } from "../../lib/connectedClients";
 import { crowdMarketAbi } from "../../lib/contracts";
 import { shortHash } from "../../lib/format";
 import { loadChainJob } from "../../lib/jobData";
+import { queryKeys } from "../../lib/queries";
 import { explainError } from "../../lib/revert";
 import { signerOf } from "../../lib/signer";
-import { useChain } from "../../lib/wallet";
+import { useAppConfig, useCrowdBalance, useWallet } from "../../lib/wallet";
 
 type Action = "cancelJob" | "expireJob" | "finalize";
 
@@ -29,19 +33,24 @@ export function availableActions(job: JobDetailPublic, account: string | null, n
 }
 
 export function JobActions({ job, onDone }: { job: JobDetailPublic; onDone: () => void }) {
-  const chain = useChain();
+  const { config } = useAppConfig();
+  const wallet = useWallet();
+  const { refresh: refreshBalance } = useCrowdBalance();
+  const wagmiConfig = useConfig();
+  const queryClient = useQueryClient();
   const [running, setRunning] = useState<Action | null>(null);
   const [message, setMessage] = useState<{ tone: "good" | "bad"; text: string } | null>(null);
-  const actions = availableActions(job, chain.account, Date.now() / 1000);
+  const actions = availableActions(job, wallet.account, Date.now() / 1000);
   // Keep the outcome of the last action on screen after it made the action itself unavailable.
   if (!actions.length && !message) return null;
 
   const run = async (action: Action) => {
-    const { walletClient, account, publicClient, config } = chain;
-    if (!walletClient || !account || !config.market) return;
+    const { account } = wallet;
+    if (!account || !config.market) return;
     setRunning(action);
     setMessage(null);
     try {
+      const { walletClient, publicClient } = await connectedClients(wagmiConfig);
       const current = await loadChainJob(publicClient, config.market, BigInt(job.id), config.deploymentBlock);
       const { request } = await publicClient.simulateContract({
         address: config.market,
@@ -55,7 +64,8 @@ export function JobActions({ job, onDone }: { job: JobDetailPublic; onDone: () =
       const receipt = await publicClient.waitForTransactionReceipt({ hash, pollingInterval: 1_000 });
       if (receipt.status !== "success") throw new Error(`the transaction ${hash} reverted`);
       setMessage({ tone: "good", text: "Done. The page updates once the gateway indexes it." });
-      chain.refreshBalance();
+      void refreshBalance();
+      void queryClient.invalidateQueries({ queryKey: queryKeys.allJobs });
       onDone();
     } catch (error) {
       setMessage({ tone: "bad", text: explainError(error) });
@@ -65,7 +75,7 @@ export function JobActions({ job, onDone }: { job: JobDetailPublic; onDone: () =
   };
 
   const blocked =
-    chain.status !== "connected" ? "Connect a wallet to act on this job." : chain.wrongChain ? `Switch your wallet to chain ${chain.config.chainId}.` : null;
+    wallet.account === null ? "Connect a wallet to act on this job." : wallet.wrongChain ? `Switch your wallet to chain ${config.chainId}.` : null;
   return (
     <div className="job-actions">
       {actions.map((action) => (

@@ -1,7 +1,8 @@
 // Live logs and the training loss plotted from the metrics lines in them.
 import { useEffect, useMemo, useRef, useState } from "react";
 import { Empty } from "../../components/common";
-import { LineChart, plainNumber, type Series } from "../../components/LineChart";
+import { Chart, type Series } from "../../components/Chart";
+import { plainNumber } from "../../lib/format";
 import { downsample, seriesFromRecords } from "../../lib/metrics";
 import type { LogStream } from "../../lib/useLogStream";
 
@@ -24,7 +25,7 @@ export function LossChart({ stream }: { stream: LogStream }) {
   }
   return (
     <div>
-      <LineChart series={shown} xLabel="step" yLabel="loss" />
+      <Chart series={shown} xLabel="step" yLabel="loss" />
       {others.length > 0 && (
         <p className="muted small">
           Latest:{" "}
