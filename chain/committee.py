@@ -11,12 +11,13 @@ from collections.abc import Sequence
 from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
+from chain.primitives import JobId
 from chain.types import Bytes32, Job
 
 MAX_COMMITTEE = 8
 
 
-def seed_of(submit_block_hash: bytes, job_id: int) -> Bytes32:
+def seed_of(submit_block_hash: bytes, job_id: JobId) -> Bytes32:
     """The challenge seed: unknown to the provider when it signed its submission."""
     return Bytes32(keccak(abi_encode(["bytes32", "uint256"], [submit_block_hash, job_id])))
 

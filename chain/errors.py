@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from chain.primitives import JobId
+
 
 class ChainError(Exception):
     """Base class of every error raised by `chain`."""
@@ -118,7 +120,7 @@ class TransactionTimeout(ChainError, TimeoutError):
 class JobNotFound(ChainError, LookupError):
     """No job with this id was ever posted."""
 
-    def __init__(self, job_id: int) -> None:
+    def __init__(self, job_id: JobId) -> None:
         super().__init__(f"job {job_id} does not exist")
         self.job_id = job_id
 
@@ -126,7 +128,7 @@ class JobNotFound(ChainError, LookupError):
 class JobDataStale(ChainError, RuntimeError):
     """The job rebuilt from events does not hash to the stored word (the node lags, or events are missing)."""
 
-    def __init__(self, job_id: int) -> None:
+    def __init__(self, job_id: JobId) -> None:
         super().__init__(f"job {job_id}: the job rebuilt from events does not match jobWord on chain")
         self.job_id = job_id
 

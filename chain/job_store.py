@@ -171,7 +171,7 @@ class JobStore:
         """keccak256(abi.encode(job)), as the contract hashes it."""
         return Bytes32(keccak(encode_params([self._job_param], [job.to_abi()])))
 
-    def word(self, job_id: int, block: int | str = "latest") -> JobWord:
+    def word(self, job_id: JobId, block: int | str = "latest") -> JobWord:
         fn = self.codec.function("jobWord")
         raw = self.rpc.call({"to": self.market, "data": fn.encode(job_id)}, block)
         return JobWord(int.from_bytes(fn.decode_output(raw), "big"))
@@ -184,7 +184,7 @@ class JobStore:
                 if event.name in JOB_EVENTS and job_id is not None:
                     self._jobs.setdefault(int(job_id), _Folded()).fold(event)
 
-    def load(self, job_id: int) -> JobView:
+    def load(self, job_id: JobId) -> JobView:
         """The job now: `JobNotFound` for an id never posted, `JobDataStale` if events and word disagree.
 
         Another thread may fold a newer receipt's events into the cache while this reads (clients made
@@ -200,7 +200,7 @@ class JobStore:
             raise JobDataStale(job_id)
         return view
 
-    def _load_once(self, job_id: int) -> JobView | None:
+    def _load_once(self, job_id: JobId) -> JobView | None:
         word = self.word(job_id)
         with self._lock:
             folded = self._jobs.setdefault(job_id, _Folded())
@@ -231,7 +231,7 @@ class JobStore:
             events=tuple(folded.events),
         )
 
-    def job(self, job_id: int) -> Job:
+    def job(self, job_id: JobId) -> Job:
         """Just the struct, for calldata."""
         return self.load(job_id).job
 
@@ -242,7 +242,7 @@ class JobStore:
             return folded.closed_by is not None
         return folded.closed_by is None and word.matches(self.hash_job(folded.job))
 
-    def _fetch(self, job_id: int, folded: _Folded, start: int, end: int) -> None:
+    def _fetch(self, job_id: JobId, folded: _Folded, start: int, end: int) -> None:
         if end < start:
             return
         reader = EventReader(

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 import typer
 
 from chain.errors import ChainError
+from chain.types import JobId
 from cli_support import (
     ChainOptions,
     Output,
@@ -148,7 +149,7 @@ def submit(
     spec = view.job.spec
     payload = {
         "jobId": submitted.job_id,
-        "bundleCid": submitted.bundle_cid,
+        "bundleCid": str(submitted.bundle_cid),
         "txHash": submitted.tx_hash,
         "gasUsed": submitted.gas_used,
         "budget": str(spec.budget),
@@ -173,7 +174,7 @@ def status(
     out = opts.output()
     try:
         market = opts.connect(signing=False)
-        view = market.job(job_id)
+        view = market.job(JobId(job_id))
     except _FAILURES as exc:
         out.fail(exc)
     summary = job_summary(view)
@@ -209,7 +210,7 @@ def logs(
     try:
         with GatewayClient(url) as client:
             if not follow:
-                page = client.read_logs(job_id, after=after)
+                page = client.read_logs(JobId(job_id), after=after)
                 payload = {
                     "jobId": job_id,
                     "lines": [_line_json(line) for line in page.lines],
@@ -219,7 +220,7 @@ def logs(
                 text = "\n".join(line.text for line in page.lines)
                 _emit(out, payload, text or f"(no log lines yet; the job is {page.job_state})")
                 return
-            for item in client.follow_logs(job_id, after=after):
+            for item in client.follow_logs(JobId(job_id), after=after):
                 if isinstance(item, LogLine):
                     typer.echo(json.dumps(_line_json(item)) if opts.as_json else item.text)
                 elif opts.as_json:
@@ -248,7 +249,7 @@ def download(
     out = opts.output()
     try:
         market = opts.connect(signing=False)
-        view = market.job(job_id)
+        view = market.job(JobId(job_id))
         with _content(gateway, store_dir) as (store, gateway_url), out.progress("Downloading the result"):
             folder = download_result(view, dest, store=store, gateway_url=gateway_url)
     except _FAILURES as exc:
@@ -281,7 +282,7 @@ def cancel(
     try:
         market = opts.connect()
         with out.progress(f"Cancelling job {job_id}"):
-            cancelled = cancel_job(market, job_id)
+            cancelled = cancel_job(market, JobId(job_id))
     except _FAILURES as exc:
         out.fail(exc)
     payload = {

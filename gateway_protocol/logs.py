@@ -7,6 +7,8 @@ import json
 from collections.abc import Sequence
 from typing import Literal, TypedDict
 
+from chain.types import JobId
+
 LOG_LINE_MAX_BYTES = 16 * 1024
 """The longest line (UTF-8 bytes) a gateway accepts by default."""
 
@@ -20,7 +22,7 @@ class LogLineWire(TypedDict):
     ts: float | None
 
 
-def log_path(job_id: int) -> str:
+def log_path(job_id: JobId) -> str:
     """The URL path of a job's log: push with POST, read (or follow) with GET."""
     return f"/jobs/{job_id}/logs"
 

@@ -12,6 +12,8 @@ from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
+from chain.types import JobId
+
 DOMAIN_NAME = "crowdcompute-gateway"
 DOMAIN_VERSION = "1"
 
@@ -64,7 +66,7 @@ def request_typed_data(chain_id: int, method: str, path: str, expiry: int, nonce
 
 
 def log_batch_typed_data(
-    chain_id: int, job_id: int, from_seq: int, lines_hash: str, expiry: int
+    chain_id: int, job_id: JobId, from_seq: int, lines_hash: str, expiry: int
 ) -> dict[str, Any]:
     return _typed_data(
         chain_id,
@@ -127,7 +129,7 @@ def request_headers(
 def log_batch_headers(
     signer: Signer,
     chain_id: int,
-    job_id: int,
+    job_id: JobId,
     from_seq: int,
     body: bytes,
     *,

@@ -27,6 +27,8 @@ import math
 
 from eth_utils import keccak, to_canonical_address
 
+from chain.types import JobId
+
 __all__ = ["detection_bound", "escape_probability", "sample_indices"]
 
 
@@ -34,7 +36,7 @@ def _word(value: int) -> bytes:
     return value.to_bytes(32, "big")
 
 
-def sample_indices(seed: bytes, job_id: int, validator: str, count: int, population: int) -> list[int]:
+def sample_indices(seed: bytes, job_id: JobId, validator: str, count: int, population: int) -> list[int]:
     """The distinct indices in `range(population)` that `validator` re-executes, in ascending order."""
     if len(seed) != 32:
         raise ValueError(f"the seed is a 32-byte word, got {len(seed)} bytes")

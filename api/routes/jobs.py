@@ -11,6 +11,7 @@ from api.deps import DatabaseDep
 from api.errors import error_responses
 from api.models.jobs import JobDetailPublic, JobsPublic, JobStateName
 from api.services import queries
+from chain.types import JobId
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -39,6 +40,6 @@ async def read_jobs(
 
 
 @router.get("/{job_id}", response_model=JobDetailPublic, responses=error_responses(404))
-async def read_job(job_id: int, db: DatabaseDep) -> JobDetailPublic:
+async def read_job(job_id: JobId, db: DatabaseDep) -> JobDetailPublic:
     """One job: its spec, state, every event of its timeline and the votes with their evidence."""
     return await run_in_threadpool(db.snapshot, queries.read_job, job_id)

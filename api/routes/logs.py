@@ -12,6 +12,7 @@ from api.deps import ClientIpDep, GatewayDep
 from api.errors import error_responses
 from api.models.logs import LogBatchAccepted, LogBatchCreate, LogLinesPublic
 from api.services import logs as relay
+from chain.types import JobId
 
 router = APIRouter(prefix="/jobs", tags=["logs"])
 
@@ -25,7 +26,7 @@ LOG_BODY_MAX_BYTES = 8 * 1024 * 1024
     responses=error_responses(400, 401, 403, 404, 409, 429),
 )
 async def create_log_lines(
-    job_id: int, batch: LogBatchCreate, request: Request, gateway: GatewayDep, ip: ClientIpDep
+    job_id: JobId, batch: LogBatchCreate, request: Request, gateway: GatewayDep, ip: ClientIpDep
 ) -> LogBatchAccepted:
     """Append lines to a job's log. Signed `LogBatch` by the job's provider (see `gateway_protocol`)."""
     body = await request.body()
@@ -41,7 +42,7 @@ async def create_log_lines(
     },
 )
 async def read_log_lines(
-    job_id: int,
+    job_id: JobId,
     gateway: GatewayDep,
     follow: bool = False,
     after: Annotated[int, Query(ge=-1, description="return lines with a greater seq")] = -1,

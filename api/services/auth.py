@@ -13,6 +13,7 @@ from api.errors import AuthenticationError, ForbiddenError
 from api.services.nonces import NonceStore
 from api.services.ratelimit import RateLimiter
 from api.settings import Settings, parse_api_key
+from chain.types import JobId
 from gateway_protocol import (
     ADDRESS_HEADER,
     API_KEY_HEADER,
@@ -71,7 +72,7 @@ class Authenticator:
         return Caller("signature", address, address)
 
     def authenticate_log_batch(
-        self, job_id: int, from_seq: int, body: bytes, headers: Mapping[str, str], client_ip: str
+        self, job_id: JobId, from_seq: int, body: bytes, headers: Mapping[str, str], client_ip: str
     ) -> Caller:
         """A log push: signed `LogBatch {jobId, fromSeq, linesHash, expiry}`, or an address-bound API key."""
         if headers.get(SIGNATURE_HEADER) is None:

@@ -17,9 +17,10 @@ from api.indexer.projection import TERMINAL_STATES
 from api.models.logs import LogBatchAccepted, LogBatchCreate, LogLinePublic, LogLinesPublic
 from api.services.auth import ensure_address
 from api.services.queries import get_job_state
+from chain.types import JobId
 
 
-def next_seq(conn: sqlite3.Connection, job_id: int) -> int:
+def next_seq(conn: sqlite3.Connection, job_id: JobId) -> int:
     row = conn.execute("SELECT MAX(seq) FROM job_logs WHERE job_id = ?", (job_id,)).fetchone()
     return 0 if row[0] is None else int(row[0]) + 1
 
@@ -36,7 +37,7 @@ def check_batch(batch: LogBatchCreate, *, max_lines: int, max_line_bytes: int) -
 
 
 def push_lines(
-    gateway: Gateway, job_id: int, batch: LogBatchCreate, body: bytes, headers: Mapping[str, str], ip: str
+    gateway: Gateway, job_id: JobId, batch: LogBatchCreate, body: bytes, headers: Mapping[str, str], ip: str
 ) -> LogBatchAccepted:
     """Authenticate a push (only the job's provider, as indexed, may write its log), check it, store it."""
     caller = gateway.auth.authenticate_log_batch(job_id, batch.lines[0].seq, body, headers, ip)
@@ -47,7 +48,7 @@ def push_lines(
     return append_lines(gateway.db, job_id, batch)
 
 
-def append_lines(db: Database, job_id: int, batch: LogBatchCreate) -> LogBatchAccepted:
+def append_lines(db: Database, job_id: JobId, batch: LogBatchCreate) -> LogBatchAccepted:
     """Store a batch; lines stored before with the same text are skipped; a gap or a rewrite is a conflict."""
     now = time.time()
     with db.write() as conn:
@@ -79,7 +80,7 @@ def append_lines(db: Database, job_id: int, batch: LogBatchCreate) -> LogBatchAc
         )
 
 
-def _lines(conn: sqlite3.Connection, job_id: int, after: int, limit: int) -> list[LogLinePublic]:
+def _lines(conn: sqlite3.Connection, job_id: JobId, after: int, limit: int) -> list[LogLinePublic]:
     rows = conn.execute(
         "SELECT seq, text, stream, ts FROM job_logs WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
         (job_id, after, limit),
@@ -87,7 +88,7 @@ def _lines(conn: sqlite3.Connection, job_id: int, after: int, limit: int) -> lis
     return [LogLinePublic.model_validate(dict(r)) for r in rows]
 
 
-def read_lines(conn: sqlite3.Connection, job_id: int, *, after: int, limit: int) -> LogLinesPublic:
+def read_lines(conn: sqlite3.Connection, job_id: JobId, *, after: int, limit: int) -> LogLinesPublic:
     state, _ = get_job_state(conn, job_id)
     data = _lines(conn, job_id, after, limit)
     return LogLinesPublic(data=data, count=len(data), next_seq=next_seq(conn, job_id), job_state=state)
@@ -99,7 +100,7 @@ def _sse(event: str, data: object, event_id: int | None = None) -> str:
 
 
 async def follow_lines(
-    db: Database, job_id: int, *, after: int, heartbeat_s: float, poll_s: float, batch: int = 500
+    db: Database, job_id: JobId, *, after: int, heartbeat_s: float, poll_s: float, batch: int = 500
 ) -> AsyncIterator[str]:
     """SSE: `log` events (id = seq) as lines arrive, heartbeat comments, and `end` with the final state."""
 

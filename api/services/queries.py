@@ -20,6 +20,7 @@ from api.models.accounts import (
     ValidatorsPublic,
 )
 from api.models.jobs import ChainEventPublic, JobDetailPublic, JobPublic, JobsPublic, VotePublic
+from chain.types import JobId
 
 _JOB_COLUMNS = ", ".join(["job_id AS id", *(name for name in JobPublic.model_fields if name != "id")])
 
@@ -72,7 +73,7 @@ def list_jobs(
     return JobsPublic(data=_JOB_LIST.validate_python(rows), count=count)
 
 
-def get_job_state(conn: sqlite3.Connection, job_id: int) -> tuple[str, str | None]:
+def get_job_state(conn: sqlite3.Connection, job_id: JobId) -> tuple[str, str | None]:
     """(state, provider) of an indexed job; `NotFoundError` when the index has never seen it."""
     row = conn.execute("SELECT state, provider FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
     if row is None:
@@ -80,7 +81,7 @@ def get_job_state(conn: sqlite3.Connection, job_id: int) -> tuple[str, str | Non
     return str(row["state"]), row["provider"]
 
 
-def read_job(conn: sqlite3.Connection, job_id: int) -> JobDetailPublic:
+def read_job(conn: sqlite3.Connection, job_id: JobId) -> JobDetailPublic:
     row = conn.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
     if row is None:
         raise NotFoundError(f"job {job_id} is not in the index (not posted, or not indexed yet)")

@@ -137,17 +137,17 @@ class MarketClient(ContractClient):
         job_id = JobId(first(events, "JobPosted").args["jobId"])
         return PostedJob(job_id, self.jobs.job(job_id), tx=tx, events=tuple(events))
 
-    def cancel_job(self, job_id: int) -> CancelledJob:
+    def cancel_job(self, job_id: JobId) -> CancelledJob:
         tx, events = self._job_call("cancelJob", job_id)
         return CancelledJob(
             JobId(job_id), Wei(first(events, "JobCancelled").args["refund"]), tx=tx, events=tuple(events)
         )
 
-    def claim_job(self, job_id: int) -> ClaimedJob:
+    def claim_job(self, job_id: JobId) -> ClaimedJob:
         tx, events = self._job_call("claimJob", job_id)
         return ClaimedJob(JobId(job_id), self.jobs.job(job_id), tx=tx, events=tuple(events))
 
-    def submit_result(self, job_id: int, result: ResultCommitment) -> SubmittedResult:
+    def submit_result(self, job_id: JobId, result: ResultCommitment) -> SubmittedResult:
         tx, events = self._job_call(
             "submitResult",
             job_id,
@@ -159,7 +159,7 @@ class MarketClient(ContractClient):
         return SubmittedResult(JobId(job_id), self.jobs.job(job_id), tx=tx, events=tuple(events))
 
     def vote(
-        self, job_id: int, approve: bool, evidence: Evidence | None = None, *, slot: int | None = None
+        self, job_id: JobId, approve: bool, evidence: Evidence | None = None, *, slot: int | None = None
     ) -> CastVote:
         """Vote at this account's committee slot (drawn locally from the seed unless given)."""
         job = self.jobs.job(job_id)
@@ -175,7 +175,7 @@ class MarketClient(ContractClient):
         )
         return CastVote(JobId(job_id), slot, approve, Wei(fee), tx=tx, events=tuple(events))
 
-    def finalize(self, job_id: int) -> FinalizedJob:
+    def finalize(self, job_id: JobId) -> FinalizedJob:
         tx, events = self._job_call("finalize", job_id)
         done = first(events, "JobFinalized").args
         paid = [e.args for e in events if e.name == "ProviderPaid"]
@@ -194,7 +194,7 @@ class MarketClient(ContractClient):
             events=tuple(events),
         )
 
-    def expire_job(self, job_id: int) -> ExpiredJob:
+    def expire_job(self, job_id: JobId) -> ExpiredJob:
         tx, events = self._job_call("expireJob", job_id)
         expired = first(events, "JobExpired").args
         reopened = any(e.name == "JobReopened" for e in events)
@@ -208,7 +208,7 @@ class MarketClient(ContractClient):
             events=tuple(events),
         )
 
-    def _job_call(self, function: str, job_id: int, *extra: Any) -> tuple[Any, list[DecodedLog]]:
+    def _job_call(self, function: str, job_id: JobId, *extra: Any) -> tuple[Any, list[DecodedLog]]:
         job = self.jobs.job(job_id)
         tx, events = self.transact(function, job_id, job.to_abi(), *extra)
         self.jobs.apply(events)
@@ -267,7 +267,7 @@ class MarketClient(ContractClient):
 
     # ----- views ----------------------------------------------------------------------------------------
 
-    def job(self, job_id: int) -> JobView:
+    def job(self, job_id: JobId) -> JobView:
         """The job as the chain has it now (struct rebuilt from events, status and votes from the word)."""
         return self.jobs.load(job_id)
 
@@ -280,10 +280,10 @@ class MarketClient(ContractClient):
     def metadata_of(self, address: str | None = None) -> Bytes32:
         return Bytes32(self.call("metadataOf", address or self.me))
 
-    def status_of(self, job_id: int) -> JobStatus:
+    def status_of(self, job_id: JobId) -> JobStatus:
         return JobStatus(self.call("statusOf", job_id))
 
-    def job_word(self, job_id: int) -> Bytes32:
+    def job_word(self, job_id: JobId) -> Bytes32:
         return Bytes32(self.call("jobWord", job_id))
 
     def next_job_id(self) -> JobId:
@@ -308,24 +308,24 @@ class MarketClient(ContractClient):
     def hash_job(self, job: Job) -> Bytes32:
         return Bytes32(self.call("hashJob", job.to_abi()))
 
-    def committee_of(self, job_id: int) -> list[ChecksumAddress]:
+    def committee_of(self, job_id: JobId) -> list[ChecksumAddress]:
         """The committee as the contract draws it (empty before submission)."""
         return self._committee(job_id, self.jobs.job(job_id))
 
-    def _committee(self, job_id: int, job: Job) -> list[ChecksumAddress]:
+    def _committee(self, job_id: JobId, job: Job) -> list[ChecksumAddress]:
         # "pending": in the latest block itself the submission block's hash is not readable yet.
         drawn = self.call("committeeOf", job_id, job.to_abi(), block="pending")
         return [to_checksum_address(a) for a in drawn]
 
-    def seed_of(self, job_id: int) -> Bytes32:
+    def seed_of(self, job_id: JobId) -> Bytes32:
         return Bytes32(self.call("seedOf", job_id, self.jobs.job(job_id).to_abi(), block="pending"))
 
-    def predict_committee(self, job_id: int) -> list[ChecksumAddress]:
+    def predict_committee(self, job_id: JobId) -> list[ChecksumAddress]:
         """The committee drawn in Python from the submission block's hash: no `committeeOf` call, and
         available as soon as the submission is mined (the view needs one more block to read the hash)."""
         return self._draw(job_id, self.jobs.job(job_id))
 
-    def _draw(self, job_id: int, job: Job) -> list[ChecksumAddress]:
+    def _draw(self, job_id: JobId, job: Job) -> list[ChecksumAddress]:
         block_hash = bytes.fromhex(self.rpc.get_block(job.state.submit_block)["hash"][2:])
         seed = committee.seed_of(block_hash, job_id)
         return [to_checksum_address(a) for a in committee.committee_of(job, seed, self.validators())]

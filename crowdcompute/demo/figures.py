@@ -77,7 +77,7 @@ class ProviderRun:
         return None if self.energy is None else self.energy.get("kwh")
 
 
-def provider_run(data_dir: Path, job_id: int) -> ProviderRun | None:
+def provider_run(data_dir: Path, job_id: JobId) -> ProviderRun | None:
     """The finished run of `job_id` from the provider's state file, or None when it has none."""
     from provider_node.state import StateStore
 
@@ -116,7 +116,7 @@ class VerificationCost:
 
 
 def verification_cost(
-    validators: Iterable[tuple[str, Path]], job_id: int, provider_cpu_s: float | None
+    validators: Iterable[tuple[str, Path]], job_id: JobId, provider_cpu_s: float | None
 ) -> VerificationCost:
     """Each validator's CPU for `job_id` (its latest attempt) from its state file."""
     from validator.state import VerificationStore

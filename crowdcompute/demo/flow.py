@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from chain.job_store import JobView
-from chain.types import JobStatus, Outcome, enum_label
+from chain.types import JobId, JobStatus, Outcome, enum_label
 from cli_support import token_amount
 from crowdcompute.demo.errors import FlowError
 from crowdcompute.demo.example_jobs import example_schedule
@@ -64,7 +64,7 @@ class FlowSettings:
 
 @dataclass
 class FlowResult:
-    job_id: int
+    job_id: JobId
     state: str
     provider: str  # the node's name in the stack (provider-1, cheater-1)
     provider_address: str
@@ -112,7 +112,7 @@ class FlowResult:
 class _LogTail(threading.Thread):
     """Polls the gateway's log relay for the job and hands each new line to the narrator."""
 
-    def __init__(self, gateway_url: str, job_id: int, narrator: Narrator) -> None:
+    def __init__(self, gateway_url: str, job_id: JobId, narrator: Narrator) -> None:
         super().__init__(name=f"log-tail-{job_id}", daemon=True)
         self.gateway_url, self.job_id, self.narrator = gateway_url, job_id, narrator
         self.stopping = threading.Event()
@@ -316,7 +316,9 @@ def run_flow(stack: DemoStack, settings: FlowSettings, narrator: Narrator) -> Fl
     )
 
 
-def _follow(stack: DemoStack, requester: Any, job_id: int, follower: _Follower, timeout_s: float) -> JobView:
+def _follow(
+    stack: DemoStack, requester: Any, job_id: JobId, follower: _Follower, timeout_s: float
+) -> JobView:
     """Wait for the job to close, checking between short waits that every process of the stack lives."""
     deadline = time.monotonic() + timeout_s
     while True:

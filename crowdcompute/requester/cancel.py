@@ -5,6 +5,7 @@ from __future__ import annotations
 from chain.clients.market import MarketClient
 from chain.errors import ContractRevert
 from chain.results import CancelledJob
+from chain.types import JobId
 from crowdcompute.requester.errors import NotCancellable
 
 __all__ = ["cancel_job"]
@@ -15,7 +16,7 @@ _FIXES = {
 }
 
 
-def cancel_job(market: MarketClient, job_id: int) -> CancelledJob:
+def cancel_job(market: MarketClient, job_id: JobId) -> CancelledJob:
     """Cancel job `job_id` as the market client's account; raises `NotCancellable` when refused."""
     try:
         return market.cancel_job(job_id)

@@ -56,7 +56,7 @@ def download_result(
         assert gateway_url is not None
         with tempfile.TemporaryFile(dir=dest.parent) as spool:
             with GatewayClient(gateway_url) as gateway:
-                gateway.download(str(cid), spool)
+                gateway.download(cid, spool)
             spool.seek(0)
             got = import_stream(spool, cid_version=1).cid
             if got != cid.to_v1():

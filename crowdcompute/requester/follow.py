@@ -12,7 +12,7 @@ from typing import Any
 
 from chain.clients.market import MarketClient
 from chain.job_store import JobView
-from chain.types import ZERO_ADDRESS, JobStatus, enum_label
+from chain.types import ZERO_ADDRESS, JobId, JobStatus, enum_label
 from crowdcompute.requester.errors import WaitTimeout
 from jobs.cid import Cid
 
@@ -85,7 +85,7 @@ def job_summary(view: JobView) -> dict[str, Any]:
 
 def wait_for_status(
     market: MarketClient,
-    job_id: int,
+    job_id: JobId,
     until: Collection[JobStatus],
     *,
     timeout_s: float,

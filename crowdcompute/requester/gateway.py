@@ -17,8 +17,10 @@ from typing import Any, BinaryIO
 import httpx
 from eth_account.signers.local import LocalAccount
 
+from chain.types import JobId
 from crowdcompute.requester.errors import GatewayRefused, GatewayUnreachable
 from gateway_protocol import log_path, request_headers
+from jobs.cid import Cid
 
 __all__ = ["GatewayClient", "LogLine", "LogPage"]
 
@@ -79,7 +81,7 @@ class GatewayClient:
         payload = self._checked(response, "uploading the bundle")
         return str(payload["cid"]), int(payload["size"])
 
-    def download(self, cid: str, out: BinaryIO) -> int:
+    def download(self, cid: Cid, out: BinaryIO) -> int:
         """GET /ipfs/{cid} into `out`; returns the bytes written (the caller verifies the CID)."""
         with self._request(), self._http.stream("GET", f"/ipfs/{cid}", timeout=httpx.Timeout(30.0)) as r:
             if r.status_code != 200:
@@ -91,7 +93,7 @@ class GatewayClient:
                 written += len(chunk)
         return written
 
-    def read_logs(self, job_id: int, *, after: int = -1, limit: int = 1000) -> LogPage:
+    def read_logs(self, job_id: JobId, *, after: int = -1, limit: int = 1000) -> LogPage:
         with self._request():
             response = self._http.get(log_path(job_id), params={"after": after, "limit": limit})
         payload = self._checked(response, f"reading job {job_id}'s logs")
@@ -99,7 +101,7 @@ class GatewayClient:
             [_line(item) for item in payload["data"]], int(payload["next_seq"]), str(payload["job_state"])
         )
 
-    def follow_logs(self, job_id: int, *, after: int = -1) -> Iterator[LogLine | str]:
+    def follow_logs(self, job_id: JobId, *, after: int = -1) -> Iterator[LogLine | str]:
         """Lines as they arrive (Server-Sent Events), then the job's final state (a `str`) at the end."""
         params: dict[str, str | int] = {"follow": "true", "after": after}
         timeout = httpx.Timeout(30.0, read=None)  # heartbeats keep the stream alive; no read deadline

@@ -17,7 +17,7 @@ from typing import Any
 from chain.clients.market import MarketClient
 from chain.errors import ChainError
 from chain.results import PostedJob
-from chain.types import JobSpec
+from chain.types import JobId, JobSpec
 from cli_support import token_amount
 from crowdcompute.requester.errors import ContentMismatch, InsufficientTokens, InvalidJob, RequesterError
 from crowdcompute.requester.gateway import GatewayClient
@@ -38,8 +38,8 @@ Progress = Callable[[str], None]
 class SubmittedJob:
     """A posted job, once its transaction is mined."""
 
-    job_id: int
-    bundle_cid: str  # CIDv1 string
+    job_id: JobId
+    bundle_cid: Cid
     tx_hash: str
     gas_used: int  # of the postJob (+ permit/approve) transactions
 
@@ -126,7 +126,7 @@ def submit_job(
             say(f"uploaded bundle {uploaded} ({size} bytes) to {gateway_url}")
     posted = _post(market, spec, say)
     say(f"mined: job {posted.job_id} in block {posted.tx.block_number} (gas {posted.tx.gas_used})")
-    return SubmittedJob(posted.job_id, str(packed.cid), posted.tx.tx_hash, posted.tx.gas_used)
+    return SubmittedJob(posted.job_id, packed.cid, posted.tx.tx_hash, posted.tx.gas_used)
 
 
 def _same(expected: Cid, got: Cid, where: str) -> None:
