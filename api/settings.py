@@ -9,8 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from chain.deployments import deployment_path
-from chain.paths import DEPLOYMENTS_DIR, REPO_ROOT
+from chain import DEPLOYMENTS_DIR, REPO_ROOT, deployment_path
 from gateway_protocol import LOG_LINE_MAX_BYTES
 from jobs.store import StoreSettings
 

@@ -53,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rich.console import Console
 
-from chain.paths import REPO_ROOT
+from chain import REPO_ROOT
 from crowdcompute.demo.example_jobs import example_schedule
 from crowdcompute.demo.flow import FlowResult, FlowSettings, run_flow
 from crowdcompute.demo.narration import Narrator

@@ -15,11 +15,19 @@ from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 
-from chain.anvil import AnvilProcess
-from chain.clients.market import MarketClient
-from chain.deploy import DEFAULT_CONFIG, deploy_market
-from chain.dev_accounts import DEV_ADDRESSES, dev_account
-from chain.types import Capabilities, JobSpec, ResultCommitment, VerificationMode, tokens
+from chain import (
+    DEFAULT_CONFIG,
+    DEV_ADDRESSES,
+    AnvilProcess,
+    Capabilities,
+    JobSpec,
+    MarketClient,
+    ResultCommitment,
+    VerificationMode,
+    deploy_market,
+    dev_account,
+    tokens,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results" / "gas.json"
 TARGETS = {"lifecycle_total": 200_000, "vote": 60_000}

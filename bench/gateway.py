@@ -35,13 +35,20 @@ from api.indexer.checkpoint import save_checkpoint
 from api.indexer.projection import project_batch
 from api.indexer.runner import Indexer, default_source_factory
 from api.settings import Settings
-from chain.abi import ContractCodec, DecodedLog
+from chain import (
+    Capabilities,
+    ContractCodec,
+    DecodedLog,
+    JobSpec,
+    TxSender,
+    VerificationMode,
+    Wei,
+    compile_contracts,
+    deploy_market,
+    dev_account,
+    tokens,
+)
 from chain.anvil import AnvilProcess, free_port
-from chain.compiler import compile_contracts
-from chain.deploy import deploy_market
-from chain.dev_accounts import dev_account
-from chain.sender import TxSender
-from chain.types import Capabilities, JobSpec, VerificationMode, Wei, tokens
 
 RESULTS = Path(__file__).resolve().parent / "results" / "gateway.json"
 TARGETS = {"jobs_list_p99_ms": 50.0, "rps": 200.0, "indexer_events_s": 1000.0}

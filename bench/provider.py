@@ -34,14 +34,21 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
-from chain.anvil import AnvilProcess, DevChain
-from chain.clients.market import MarketClient
-from chain.compiler import compile_contracts
-from chain.deploy import deploy_market
-from chain.dev_accounts import dev_account
-from chain.events import EventReader
-from chain.sender import PendingTx
-from chain.types import Capabilities, JobSpec, MarketConfig, VerificationMode, tokens
+from chain import (
+    AnvilProcess,
+    Capabilities,
+    DevChain,
+    EventReader,
+    JobSpec,
+    MarketClient,
+    MarketConfig,
+    PendingTx,
+    VerificationMode,
+    compile_contracts,
+    deploy_market,
+    dev_account,
+    tokens,
+)
 from jobs.bundle import pack_directory
 from jobs.cid import Cid
 from jobs.executors.noop import NoopExecutor

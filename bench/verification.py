@@ -45,8 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from eth_utils import keccak, to_checksum_address
 
-from chain.dev_accounts import DEV_ADDRESSES
-from chain.types import Job, JobSpec, VerificationMode, Wei
+from chain import DEV_ADDRESSES, Job, JobSpec, VerificationMode, Wei
 from examples.pin_runtime import pin
 from jobs.bundle import Bundle, BundleCache, pack_directory, pack_output
 from jobs.cid import Cid

@@ -1,13 +1,181 @@
 """Everything that talks JSON-RPC: compile, deploy, typed contract clients, revert decoding, event reading.
 
-Entry points for the other packages:
+Other packages import from here (`from chain import MarketClient, JobSpec`); the modules behind it:
 
-- `chain.rpc.Rpc.connect(url, expected_chain_id=...)`: a checked connection (`RpcUnreachable`, ...);
-- `chain.clients.MarketClient` (`post_job`, `claim_job(job_id)`, `vote`, `finalize`, `stake`, views ...) and
-  `chain.clients.TokenClient`; `MarketClient.connect(rpc, account=...)` reads `deployments/<chainId>.json`;
-- `chain.events.EventReader` (`poll()`, `follow()`, `CheckpointStore`): ordered, confirmed, resumable events;
-- `chain.job_store.JobStore`: a job's struct rebuilt from its events and checked against `jobWord`;
-- `chain.sender.TxSender`: one per process, shared by every thread and account;
-- `chain.keys.load_signer(chain_id)`: the signing key, dev keys refused on live chains;
-- `chain.anvil.AnvilProcess` / `chain.anvil.DevChain`: a local node and its test-only controls.
+- `rpc.Rpc.connect(url, expected_chain_id=...)`: a checked connection (`RpcUnreachable`, ...);
+- `clients.MarketClient` (`post_job`, `claim_job(job_id)`, `vote`, `finalize`, `stake`, views ...) and
+  `clients.TokenClient`; `MarketClient.connect(rpc, account=...)` reads `deployments/<chainId>.json`;
+- `events.EventReader` (`poll()`, `follow()`, `CheckpointStore`): ordered, confirmed, resumable events;
+- `job_store.JobStore`: a job's struct rebuilt from its events and checked against `jobWord`;
+- `sender.TxSender`: one per process, shared by every thread and account;
+- `keys.load_signer(chain_id)`: the signing key, dev keys refused on live chains;
+- `anvil.AnvilProcess` / `anvil.DevChain`: a local node and its test-only controls; `devnet`: `devnet up`;
+- `types`: the contracts' enums and structs (generated from `contracts/market/Types.sol` by `make setup`),
+  `JobId`, `Wei` and the other types that carry meaning.
 """
+
+from chain.abi import AbiEntry, ContractCodec, DecodedLog, decode_params, encode_params
+from chain.anvil import AnvilProcess, DevChain
+from chain.clients import MarketClient, TokenClient
+from chain.committee import committee_of, seed_of, slot_of
+from chain.compiler import Artifacts, ContractArtifact, compile_contracts, load_settings, source_files
+from chain.deploy import DEFAULT_CONFIG, Supply, deploy, deploy_market
+from chain.deployments import deployment_path, load_deployment, save_deployment
+from chain.dev_accounts import DEV_ADDRESSES, DEV_PRIVATE_KEYS, dev_account, is_dev_address, is_dev_chain
+from chain.devnet import (
+    DEV_FUNDING,
+    DevnetInfo,
+    DevnetStatus,
+    devnet_down,
+    devnet_status,
+    devnet_up,
+    read_info,
+)
+from chain.errors import (
+    ArtifactNotFound,
+    ChainError,
+    ChainIdMismatch,
+    CompilationFailed,
+    ContractRevert,
+    DeploymentNotFound,
+    DevKeyOnLiveChain,
+    InvalidKey,
+    JobDataStale,
+    JobNotFound,
+    MissingKey,
+    NonceTooLow,
+    RpcError,
+    RpcUnreachable,
+    TransactionTimeout,
+)
+from chain.events import CheckpointStore, EventBatch, EventReader, JsonCheckpointStore, MemoryCheckpointStore
+from chain.job_store import JOB_EVENTS, JobStore, JobView, JobWord, result_hash
+from chain.keys import (
+    KEYSTORE_ENV,
+    KEYSTORE_PASSWORD_ENV,
+    PRIVATE_KEY_ENV,
+    ensure_key_allowed,
+    load_account,
+    load_signer,
+    write_keystore,
+)
+from chain.paths import CONTRACTS_DIR, DEPLOYMENTS_DIR, DEVNET_DIR, REPO_ROOT
+from chain.results import (
+    CancelledJob,
+    CastVote,
+    ClaimedJob,
+    ExpiredJob,
+    FinalizedJob,
+    Permit,
+    PostedJob,
+    RegisteredProvider,
+    RegisteredValidator,
+    StakeAdded,
+    SubmittedResult,
+    UnbondedWithdrawal,
+    UnbondRequested,
+    Withdrawal,
+)
+from chain.revert_messages import describe
+from chain.reverts import RevertDecoder
+from chain.rpc import Rpc
+from chain.sender import PendingTx, TxSender
+from chain.serialize import to_jsonable
+from chain.types import *  # noqa: F403 (the generated layout and the typed records: chain.types.__all__)
+from chain.types import __all__ as _types_all
+
+__all__ = [
+    *_types_all,
+    "CONTRACTS_DIR",
+    "DEFAULT_CONFIG",
+    "DEPLOYMENTS_DIR",
+    "DEVNET_DIR",
+    "DEV_ADDRESSES",
+    "DEV_FUNDING",
+    "DEV_PRIVATE_KEYS",
+    "JOB_EVENTS",
+    "KEYSTORE_ENV",
+    "KEYSTORE_PASSWORD_ENV",
+    "PRIVATE_KEY_ENV",
+    "REPO_ROOT",
+    "AbiEntry",
+    "AnvilProcess",
+    "ArtifactNotFound",
+    "Artifacts",
+    "CancelledJob",
+    "CastVote",
+    "ChainError",
+    "ChainIdMismatch",
+    "CheckpointStore",
+    "ClaimedJob",
+    "CompilationFailed",
+    "ContractArtifact",
+    "ContractCodec",
+    "ContractRevert",
+    "DecodedLog",
+    "DeploymentNotFound",
+    "DevChain",
+    "DevKeyOnLiveChain",
+    "DevnetInfo",
+    "DevnetStatus",
+    "EventBatch",
+    "EventReader",
+    "ExpiredJob",
+    "FinalizedJob",
+    "InvalidKey",
+    "JobDataStale",
+    "JobNotFound",
+    "JobStore",
+    "JobView",
+    "JobWord",
+    "JsonCheckpointStore",
+    "MarketClient",
+    "MemoryCheckpointStore",
+    "MissingKey",
+    "NonceTooLow",
+    "PendingTx",
+    "Permit",
+    "PostedJob",
+    "RegisteredProvider",
+    "RegisteredValidator",
+    "RevertDecoder",
+    "Rpc",
+    "RpcError",
+    "RpcUnreachable",
+    "StakeAdded",
+    "SubmittedResult",
+    "Supply",
+    "TokenClient",
+    "TransactionTimeout",
+    "TxSender",
+    "UnbondRequested",
+    "UnbondedWithdrawal",
+    "Withdrawal",
+    "committee_of",
+    "compile_contracts",
+    "decode_params",
+    "deploy",
+    "deploy_market",
+    "deployment_path",
+    "describe",
+    "dev_account",
+    "devnet_down",
+    "devnet_status",
+    "devnet_up",
+    "encode_params",
+    "ensure_key_allowed",
+    "is_dev_address",
+    "is_dev_chain",
+    "load_account",
+    "load_deployment",
+    "load_settings",
+    "load_signer",
+    "read_info",
+    "result_hash",
+    "save_deployment",
+    "seed_of",
+    "slot_of",
+    "source_files",
+    "to_jsonable",
+    "write_keystore",
+]

@@ -11,10 +11,7 @@ from collections.abc import Sequence
 from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
-from chain.primitives import JobId
-from chain.types import Bytes32, Job
-
-MAX_COMMITTEE = 8
+from chain.types import Bytes32, Job, JobId
 
 
 def seed_of(submit_block_hash: bytes, job_id: JobId) -> Bytes32:

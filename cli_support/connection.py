@@ -11,13 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chain.clients.market import MarketClient
-from chain.deployments import load_deployment
-from chain.devnet import read_info
-from chain.errors import DeploymentNotFound
-from chain.keys import load_signer
-from chain.rpc import Rpc
-from chain.types import Deployment
+from chain import Deployment, DeploymentNotFound, MarketClient, Rpc, load_deployment, load_signer, read_info
 
 __all__ = ["DEFAULT_RPC_URL", "connect", "resolve_deployment", "resolve_rpc_url"]
 

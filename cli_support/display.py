@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from chain.types import TOKEN_DECIMALS, Wei
+from chain import TOKEN_DECIMALS, Wei
 
 __all__ = ["parse_tokens", "short_address", "token_amount", "when"]
 

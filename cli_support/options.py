@@ -18,8 +18,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from chain.clients.market import MarketClient
-from chain.paths import DEPLOYMENTS_DIR, DEVNET_DIR
+from chain import DEPLOYMENTS_DIR, DEVNET_DIR, MarketClient
 from cli_support.connection import connect
 from cli_support.output import Output
 

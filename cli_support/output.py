@@ -13,8 +13,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from chain.errors import ContractRevert
-from chain.types import TxResult
+from chain import ContractRevert, TxResult
 
 __all__ = ["Output", "SentTx", "sent_tx"]
 

@@ -14,8 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from chain.errors import ChainError
-from chain.paths import DEPLOYMENTS_DIR, DEVNET_DIR
+from chain import DEPLOYMENTS_DIR, DEVNET_DIR, ChainError
 from cli_support import token_amount
 
 devnet_app = typer.Typer(
@@ -52,7 +51,7 @@ def up(
     as_json: JsonOption = False,
 ) -> None:
     """Start anvil, deploy the market, fund the dev accounts (does nothing if the devnet already runs)."""
-    from chain.devnet import devnet_up
+    from chain import devnet_up
 
     try:
         info, started = devnet_up(
@@ -72,7 +71,7 @@ def up(
 @devnet_app.command("down")
 def down(state_dir: StateDir = DEVNET_DIR, as_json: JsonOption = False) -> None:
     """Stop the devnet's anvil process."""
-    from chain.devnet import devnet_down
+    from chain import devnet_down
 
     stopped = devnet_down(state_dir)
     _emit(as_json, {"stopped": stopped}, "devnet stopped" if stopped else "no devnet was running")
@@ -81,7 +80,7 @@ def down(state_dir: StateDir = DEVNET_DIR, as_json: JsonOption = False) -> None:
 @devnet_app.command("status")
 def status(state_dir: StateDir = DEVNET_DIR, as_json: JsonOption = False) -> None:
     """Show the devnet's addresses, head block and the dev accounts' balances."""
-    from chain.devnet import devnet_status
+    from chain import devnet_status
 
     try:
         current = devnet_status(state_dir)

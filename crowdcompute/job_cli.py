@@ -18,8 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from chain.errors import ChainError
-from chain.types import JobId
+from chain import ChainError, JobId
 from cli_support import (
     ChainOptions,
     Output,

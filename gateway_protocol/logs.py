@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Literal, TypedDict
 
-from chain.types import JobId
+from chain import JobId
 
 LOG_LINE_MAX_BYTES = 16 * 1024
 """The longest line (UTF-8 bytes) a gateway accepts by default."""

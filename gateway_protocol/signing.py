@@ -12,7 +12,7 @@ from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
-from chain.types import JobId
+from chain import JobId
 
 DOMAIN_NAME = "crowdcompute-gateway"
 DOMAIN_VERSION = "1"

@@ -19,11 +19,16 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import ClassVar, Generic, Protocol, TypeVar
 
-from chain.abi import DecodedLog
-from chain.clients.market import MarketClient
-from chain.errors import ChainError
-from chain.events import EventReader, JsonCheckpointStore
-from chain.types import Account, Role, enum_label
+from chain import (
+    Account,
+    ChainError,
+    DecodedLog,
+    EventReader,
+    JsonCheckpointStore,
+    MarketClient,
+    Role,
+    enum_label,
+)
 from node_base.config import NodeConfigBase
 
 __all__ = ["PollingNode", "StepReport"]

@@ -13,8 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from chain.errors import ChainError
-from chain.types import ZERO_BYTES32, Capabilities, Wei
+from chain import ZERO_BYTES32, Capabilities, ChainError, Wei
 from cli_support import (
     ChainOptions,
     ConfirmationsOption,

@@ -14,10 +14,17 @@ import logging
 import time
 from dataclasses import dataclass, field, replace
 
-from chain.abi import DecodedLog
-from chain.clients.market import MarketClient
-from chain.errors import ChainError, ContractRevert
-from chain.types import JobId, JobSpec, JobStatus, Role, enum_label
+from chain import (
+    ChainError,
+    ContractRevert,
+    DecodedLog,
+    JobId,
+    JobSpec,
+    JobStatus,
+    MarketClient,
+    Role,
+    enum_label,
+)
 from jobs.bundle import BundleCache, BundleProblem, bundle_cid
 from jobs.executors import Executor
 from jobs.store import ContentStore

@@ -20,7 +20,7 @@ from typing import Any
 import requests
 from eth_account.signers.local import LocalAccount
 
-from chain.types import JobId
+from chain import JobId
 from gateway_protocol import LOG_LINE_MAX_BYTES, LogLineWire, log_batch_body, log_batch_headers, log_path
 
 __all__ = ["LogPusher"]

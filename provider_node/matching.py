@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from eth_utils import keccak
 
-from chain.types import Capabilities, JobId, JobSpec
+from chain import Capabilities, JobId, JobSpec
 from cli_support import token_amount
 from jobs.executors import ImageRef
 from jobs.manifest import Manifest

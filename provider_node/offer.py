@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import time
 
-from chain.clients.market import MarketClient
-from chain.types import Capabilities, MarketConfig
+from chain import Capabilities, MarketClient, MarketConfig
 from provider_node.matching import Offer
 
 __all__ = ["OfferReader"]

@@ -10,10 +10,7 @@ from __future__ import annotations
 import logging
 import time
 
-from chain.abi import DecodedLog
-from chain.clients.market import MarketClient
-from chain.errors import JobNotFound
-from chain.types import JobId, JobSpec, JobStatus
+from chain import DecodedLog, JobId, JobNotFound, JobSpec, JobStatus, MarketClient
 from provider_node.state import StateStore
 
 __all__ = ["OpenJobs"]

@@ -14,9 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from chain.clients.market import MarketClient
-from chain.errors import ChainError, JobNotFound
-from chain.types import JobStatus, enum_label
+from chain import ChainError, JobNotFound, JobStatus, MarketClient, enum_label
 from jobs.executors import ExecutionId, Executor, ExecutorError, RunningExecution
 from provider_node.state import JobRecord, Phase, StateStore
 

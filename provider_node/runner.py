@@ -23,9 +23,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from chain.clients.market import MarketClient
-from chain.errors import ChainError, ContractRevert
-from chain.types import JobId, JobStatus, ResultCommitment
+from chain import ChainError, ContractRevert, JobId, JobStatus, MarketClient, ResultCommitment
 from cli_support import token_amount
 from jobs.bundle import BundleCache, BundleProblem, pack_output
 from jobs.commitments import CommitmentError, checkpoint_commitment

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, TypedDict
 
-from chain.types import JobId, Wei
+from chain import JobId, Wei
 from jobs.cid import Cid, parse_cid
 from jobs.executors import ExecutionId
 

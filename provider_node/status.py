@@ -12,9 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chain.clients.market import MarketClient
-from chain.events import EventReader
-from chain.types import Account, Capabilities, JobId, JobStatus, enum_label
+from chain import Account, Capabilities, EventReader, JobId, JobStatus, MarketClient, enum_label
 from provider_node.state import StateStore
 
 __all__ = ["ProviderStatus", "provider_status"]

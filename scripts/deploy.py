@@ -21,12 +21,17 @@ from typing import Annotated
 
 import typer
 
-from chain.deploy import DEFAULT_CONFIG, Supply, deploy
-from chain.deployments import deployment_path
-from chain.errors import ChainError
-from chain.paths import DEPLOYMENTS_DIR
-from chain.serialize import to_jsonable
-from chain.types import MarketConfig, tokens
+from chain import (
+    DEFAULT_CONFIG,
+    DEPLOYMENTS_DIR,
+    ChainError,
+    MarketConfig,
+    Supply,
+    deploy,
+    deployment_path,
+    to_jsonable,
+    tokens,
+)
 
 app = typer.Typer(add_completion=False, rich_markup_mode=None)
 

@@ -14,13 +14,7 @@ from typing import Annotated
 import typer
 from eth_utils import is_address, to_checksum_address
 
-from chain.anvil import DevChain
-from chain.clients.market import MarketClient
-from chain.dev_accounts import dev_account, is_dev_chain
-from chain.errors import ChainError
-from chain.paths import DEPLOYMENTS_DIR
-from chain.rpc import Rpc
-from chain.types import tokens
+from chain import DEPLOYMENTS_DIR, ChainError, DevChain, MarketClient, Rpc, dev_account, is_dev_chain, tokens
 from cli_support import token_amount
 
 app = typer.Typer(add_completion=False, rich_markup_mode=None)

@@ -10,12 +10,7 @@ from typing import Annotated
 import typer
 from eth_utils import is_address, to_checksum_address
 
-from chain.clients.market import MarketClient
-from chain.errors import ChainError
-from chain.paths import DEPLOYMENTS_DIR
-from chain.rpc import Rpc
-from chain.serialize import to_jsonable
-from chain.types import enum_label
+from chain import DEPLOYMENTS_DIR, ChainError, MarketClient, Rpc, enum_label, to_jsonable
 from cli_support import token_amount
 
 app = typer.Typer(add_completion=False, rich_markup_mode=None)

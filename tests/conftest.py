@@ -10,15 +10,22 @@ from collections.abc import Iterator
 
 import pytest
 
-from chain.anvil import AnvilProcess, DevChain
-from chain.clients.market import MarketClient
-from chain.compiler import Artifacts, compile_contracts
-from chain.deploy import deploy_market
-from chain.dev_accounts import DEV_ADDRESSES, dev_account
-from chain.reverts import RevertDecoder
-from chain.rpc import Rpc
-from chain.sender import TxSender
-from chain.types import Deployment, MarketConfig, tokens
+from chain import (
+    DEV_ADDRESSES,
+    AnvilProcess,
+    Artifacts,
+    Deployment,
+    DevChain,
+    MarketClient,
+    MarketConfig,
+    RevertDecoder,
+    Rpc,
+    TxSender,
+    compile_contracts,
+    deploy_market,
+    dev_account,
+    tokens,
+)
 
 TEST_CONFIG = MarketConfig(
     unbonding_delay=3600,

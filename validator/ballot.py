@@ -11,10 +11,7 @@ import logging
 import time
 from dataclasses import replace
 
-from chain.clients.market import MarketClient
-from chain.errors import ChainError, ContractRevert
-from chain.job_store import JobView
-from chain.types import Evidence, JobId, JobStatus
+from chain import ChainError, ContractRevert, Evidence, JobId, JobStatus, JobView, MarketClient
 from validator.config import ValidatorConfig
 from validator.state import Phase, Verification, VerificationStore
 

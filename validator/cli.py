@@ -12,8 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from chain.errors import ChainError
-from chain.types import Role, Wei, enum_label
+from chain import ChainError, Role, Wei, enum_label
 from cli_support import (
     ChainOptions,
     ConfirmationsOption,

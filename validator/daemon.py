@@ -28,11 +28,21 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from chain.abi import DecodedLog
-from chain.clients.market import MarketClient
-from chain.committee import committee_of, seed_of, slot_of
-from chain.errors import ChainError, ContractRevert
-from chain.types import JobId, JobStatus, Outcome, Role, VerificationMode, enum_label
+from chain import (
+    ChainError,
+    ContractRevert,
+    DecodedLog,
+    JobId,
+    JobStatus,
+    MarketClient,
+    Outcome,
+    Role,
+    VerificationMode,
+    committee_of,
+    enum_label,
+    seed_of,
+    slot_of,
+)
 from jobs.bundle import BundleCache
 from jobs.cid import Cid
 from jobs.executors import Executor

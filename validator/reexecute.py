@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chain.types import JobId
+from chain import JobId
 from jobs.bundle import Bundle
 from jobs.executors import (
     ExecutionId,

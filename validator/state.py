@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, TypedDict
 
-from chain.types import JobId
+from chain import JobId
 
 __all__ = ["OPEN_PHASES", "EvidenceRecord", "Phase", "SubmittedResult", "Verification", "VerificationStore"]
 

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from chain.types import ZERO_BYTES32, Evidence
+from chain import ZERO_BYTES32, Evidence
 from jobs.commitments import merkle_proof, merkle_root, verify_merkle_proof
 
 __all__ = [

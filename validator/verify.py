@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from chain.types import Job, JobId, VerificationMode
+from chain import Job, JobId, VerificationMode
 from jobs.bundle import (
     Bundle,
     BundleCache,

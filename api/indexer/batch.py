@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
-from chain.abi import DecodedLog
+from chain import DecodedLog
 
 log = logging.getLogger(__name__)
 

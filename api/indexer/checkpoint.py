@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 
-from chain.events import CheckpointStore
+from chain import CheckpointStore
 
 log = logging.getLogger(__name__)
 

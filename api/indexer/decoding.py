@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from chain.abi import AbiEntry, ContractCodec, DecodedLog
+from chain import AbiEntry, ContractCodec, DecodedLog
 
 Word = bytes
 _Decoder = Callable[[Sequence[Word]], tuple[Any, int]]  # (value, words consumed)

@@ -14,8 +14,7 @@ from typing import Any
 
 from api.indexer.batch import Batch
 from api.indexer.spec_columns import cid_of, spec_columns
-from chain.abi import DecodedLog
-from chain.types import Outcome, enum_label
+from chain import DecodedLog, Outcome, enum_label
 
 TERMINAL_STATES = frozenset({*(enum_label(outcome) for outcome in Outcome), "Cancelled", "Expired"})
 """States after which nothing more happens to a job unless it is reopened (which sets it back to Open)."""

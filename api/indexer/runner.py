@@ -18,8 +18,7 @@ from api.indexer.projection import INDEXED_EVENTS, project_batch
 from api.indexer.source import MarketSource
 from api.indexer.spec_columns import check_spec_columns
 from api.settings import Settings
-from chain.errors import ChainError, DeploymentNotFound
-from chain.events import EventBatch
+from chain import ChainError, DeploymentNotFound, EventBatch
 
 log = logging.getLogger(__name__)
 

@@ -8,13 +8,17 @@ from pathlib import Path
 from typing import Any
 
 from api.indexer.decoding import FastEventCodec
-from chain.abi import ContractCodec
-from chain.compiler import compile_contracts
-from chain.deployments import load_deployment
-from chain.errors import RpcError
-from chain.events import CheckpointStore, EventBatch, EventReader
-from chain.rpc import Rpc
-from chain.types import Deployment
+from chain import (
+    CheckpointStore,
+    ContractCodec,
+    Deployment,
+    EventBatch,
+    EventReader,
+    Rpc,
+    RpcError,
+    compile_contracts,
+    load_deployment,
+)
 
 _TIMESTAMP_BATCH = 500
 

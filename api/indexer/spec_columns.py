@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from api.errors import SchemaMismatchError
+from chain import JOB_SPEC_LAYOUT, FieldLayout, enum_label
 from chain import types as chain_types
-from chain.types import JOB_SPEC_LAYOUT, FieldLayout, enum_label
 from jobs.cid import Cid, InvalidCid
 
 _BUNDLE_FIELDS = ("bundleDigest", "bundleCodec")

@@ -11,7 +11,7 @@ from api.deps import DatabaseDep
 from api.errors import error_responses
 from api.models.jobs import JobDetailPublic, JobsPublic, JobStateName
 from api.services import queries
-from chain.types import JobId
+from chain import JobId
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 

@@ -12,7 +12,7 @@ from api.deps import ClientIpDep, GatewayDep
 from api.errors import error_responses
 from api.models.logs import LogBatchAccepted, LogBatchCreate, LogLinesPublic
 from api.services import logs as relay
-from chain.types import JobId
+from chain import JobId
 
 router = APIRouter(prefix="/jobs", tags=["logs"])
 

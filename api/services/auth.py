@@ -13,7 +13,7 @@ from api.errors import AuthenticationError, ForbiddenError
 from api.services.nonces import NonceStore
 from api.services.ratelimit import RateLimiter
 from api.settings import Settings, parse_api_key
-from chain.types import JobId
+from chain import JobId
 from gateway_protocol import (
     ADDRESS_HEADER,
     API_KEY_HEADER,

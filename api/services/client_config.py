@@ -11,8 +11,7 @@ import json
 from api.errors import ServiceUnavailableError
 from api.models.config import ConfigPublic
 from api.settings import Settings
-from chain.deployments import load_deployment
-from chain.errors import DeploymentNotFound
+from chain import DeploymentNotFound, load_deployment
 
 
 def read_client_config(settings: Settings) -> ConfigPublic:

@@ -17,7 +17,7 @@ from api.indexer.projection import TERMINAL_STATES
 from api.models.logs import LogBatchAccepted, LogBatchCreate, LogLinePublic, LogLinesPublic
 from api.services.auth import ensure_address
 from api.services.queries import get_job_state
-from chain.types import JobId
+from chain import JobId
 
 
 def next_seq(conn: sqlite3.Connection, job_id: JobId) -> int:

@@ -20,7 +20,7 @@ from api.models.accounts import (
     ValidatorsPublic,
 )
 from api.models.jobs import ChainEventPublic, JobDetailPublic, JobPublic, JobsPublic, VotePublic
-from chain.types import JobId
+from chain import JobId
 
 _JOB_COLUMNS = ", ".join(["job_id AS id", *(name for name in JobPublic.model_fields if name != "id")])
 

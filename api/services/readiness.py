@@ -5,8 +5,7 @@ from __future__ import annotations
 from api.indexer.runner import Indexer
 from api.models.health import ReadinessCheck, ReadinessPublic
 from api.settings import Settings
-from chain.errors import ChainError
-from chain.rpc import Rpc
+from chain import ChainError, Rpc
 
 
 def _rpc_check(settings: Settings) -> ReadinessCheck:

@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from types import ModuleType
 
-from chain.paths import REPO_ROOT
+from chain import REPO_ROOT
 from crowdcompute.demo.errors import RuntimeImageMissing
 
 __all__ = [

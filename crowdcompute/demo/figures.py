@@ -15,9 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chain.job_store import JobView
-from chain.rpc import Rpc
-from chain.types import JobId
+from chain import JobId, JobView, Rpc
 
 __all__ = ["GasUse", "ProviderRun", "VerificationCost", "job_gas", "provider_run", "verification_cost"]
 

@@ -22,8 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chain.job_store import JobView
-from chain.types import JobId, JobStatus, Outcome, enum_label
+from chain import JobId, JobStatus, JobView, Outcome, enum_label
 from cli_support import token_amount
 from crowdcompute.demo.errors import FlowError
 from crowdcompute.demo.example_jobs import example_schedule

@@ -19,9 +19,7 @@ from typing import Any
 
 from rich.table import Table
 
-from chain.dev_accounts import DEV_PRIVATE_KEYS
-from chain.errors import ChainError
-from chain.paths import REPO_ROOT
+from chain import DEV_PRIVATE_KEYS, REPO_ROOT, ChainError
 from cli_support import token_amount
 from crowdcompute.demo.errors import DemoError
 from crowdcompute.demo.example_jobs import example_schedule

@@ -37,15 +37,22 @@ from typing import Any
 
 import requests
 
+from chain import (
+    DEV_ADDRESSES,
+    DEV_PRIVATE_KEYS,
+    Capabilities,
+    ChainError,
+    Deployment,
+    MarketClient,
+    RevertDecoder,
+    Rpc,
+    compile_contracts,
+    dev_account,
+    devnet_down,
+    read_info,
+    tokens,
+)
 from chain.anvil import free_port
-from chain.clients.market import MarketClient
-from chain.compiler import compile_contracts
-from chain.dev_accounts import DEV_ADDRESSES, DEV_PRIVATE_KEYS, dev_account
-from chain.devnet import devnet_down, read_info
-from chain.errors import ChainError
-from chain.reverts import RevertDecoder
-from chain.rpc import Rpc
-from chain.types import Capabilities, Deployment, tokens
 from crowdcompute.demo.errors import ProcessDied, StackError
 from crowdcompute.demo.example_jobs import RUNTIME_IMAGE, local_image_id, pin_example
 from crowdcompute.demo.processes import ChildProcess, Supervisor

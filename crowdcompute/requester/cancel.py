@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from chain.clients.market import MarketClient
-from chain.errors import ContractRevert
-from chain.results import CancelledJob
-from chain.types import JobId
+from chain import CancelledJob, ContractRevert, JobId, MarketClient
 from crowdcompute.requester.errors import NotCancellable
 
 __all__ = ["cancel_job"]

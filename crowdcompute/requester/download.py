@@ -9,7 +9,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from chain.job_store import JobView
+from chain import JobView
 from crowdcompute.requester.errors import ContentMismatch, NoResult, RequesterError, ResultUnavailable
 from crowdcompute.requester.follow import result_of, state_of
 from crowdcompute.requester.gateway import GatewayClient

@@ -10,9 +10,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
-from chain.clients.market import MarketClient
-from chain.job_store import JobView
-from chain.types import ZERO_ADDRESS, JobId, JobStatus, enum_label
+from chain import ZERO_ADDRESS, JobId, JobStatus, JobView, MarketClient, enum_label
 from crowdcompute.requester.errors import WaitTimeout
 from jobs.cid import Cid
 

@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 import httpx
 from eth_account.signers.local import LocalAccount
 
-from chain.types import JobId
+from chain import JobId
 from crowdcompute.requester.errors import GatewayRefused, GatewayUnreachable
 from gateway_protocol import log_path, request_headers
 from jobs.cid import Cid

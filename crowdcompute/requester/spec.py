@@ -7,7 +7,7 @@ Amounts here are base units (18 decimals); the manifest's `[payment]` hints are 
 
 from __future__ import annotations
 
-from chain.types import (
+from chain import (
     JOB_SPEC_LAYOUT,
     MAX_COMMITTEE_SIZE,
     MAX_VERIFY_BLOCKS,

@@ -14,10 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chain.clients.market import MarketClient
-from chain.errors import ChainError
-from chain.results import PostedJob
-from chain.types import JobId, JobSpec
+from chain import ChainError, JobId, JobSpec, MarketClient, PostedJob
 from cli_support import token_amount
 from crowdcompute.requester.errors import ContentMismatch, InsufficientTokens, InvalidJob, RequesterError
 from crowdcompute.requester.gateway import GatewayClient

@@ -5,9 +5,16 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from chain.clients.market import MarketClient
-from chain.dev_accounts import dev_account
-from chain.types import Capabilities, JobSpec, ResultCommitment, Role, VerificationMode, tokens
+from chain import (
+    Capabilities,
+    JobSpec,
+    MarketClient,
+    ResultCommitment,
+    Role,
+    VerificationMode,
+    dev_account,
+    tokens,
+)
 
 PROVIDER_CAPS = Capabilities(
     gpu_count=1, gpu_memory_mib=8192, gpu_class=1, cpu_cores=8, memory_mib=16384, price_per_hour=tokens(1)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from chain.abi import DecodedLog
-from chain.types import Capabilities, Evidence, JobSpec, VerificationMode, Wei
+from chain import Capabilities, DecodedLog, Evidence, JobSpec, VerificationMode, Wei
 
 MARKET = "0x" + "aa" * 20
 REQUESTER = "0x" + "11" * 20

@@ -15,11 +15,7 @@ from pydantic import ValidationError
 
 from api.main import create_app
 from api.settings import Settings
-from chain.anvil import AnvilProcess
-from chain.deployments import save_deployment
-from chain.paths import REPO_ROOT
-from chain.rpc import Rpc
-from chain.types import BlockNumber, Deployment
+from chain import REPO_ROOT, AnvilProcess, BlockNumber, Deployment, Rpc, save_deployment
 
 DEAD = "0x000000000000000000000000000000000000dEaD"
 CONFIG_TS = REPO_ROOT / "frontend" / "src" / "lib" / "config.ts"

@@ -8,8 +8,7 @@ import pytest
 
 from api.indexer.decoding import FastEventCodec
 from api.indexer.projection import INDEXED_EVENTS
-from chain.abi import ContractCodec, DecodedLog, encode_params
-from chain.compiler import Artifacts
+from chain import Artifacts, ContractCodec, DecodedLog, encode_params
 from tests.api.market_events import EventLog
 
 

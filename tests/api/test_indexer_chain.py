@@ -23,11 +23,8 @@ from api.indexer.checkpoint import INDEX_TABLES, load_checkpoint
 from api.indexer.runner import Indexer, default_source_factory
 from api.main import create_app
 from api.settings import Settings
+from chain import Deployment, MarketClient, Rpc, save_deployment
 from chain.anvil import AnvilProcess, DevChain, free_port
-from chain.clients.market import MarketClient
-from chain.deployments import save_deployment
-from chain.rpc import Rpc
-from chain.types import Deployment
 from tests.api.chain_cast import CHEAP_SPEC, RESULT, SPEC, Cast, make_cast
 
 pytestmark = pytest.mark.slow

@@ -12,7 +12,7 @@ from api.db import migrate
 from api.errors import SchemaMismatchError
 from api.indexer.spec_columns import check_spec_columns, spec_column_names, spec_columns
 from api.models.jobs import JobPublic, JobStateName
-from chain.types import JOB_SPEC_LAYOUT, JobSpec, JobStatus, Outcome, VerificationMode, enum_label, tokens
+from chain import JOB_SPEC_LAYOUT, JobSpec, JobStatus, Outcome, VerificationMode, enum_label, tokens
 
 
 def test_every_spec_field_has_a_column_and_a_public_field() -> None:

@@ -6,13 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from chain.anvil import DevChain
-from chain.clients.market import MarketClient
-from chain.compiler import Artifacts
-from chain.dev_accounts import dev_account
-from chain.rpc import Rpc
-from chain.sender import TxSender
-from chain.types import Deployment
+from chain import Artifacts, Deployment, DevChain, MarketClient, Rpc, TxSender, dev_account
 from tests.chain.market_cast import PROVIDER_CAPS, PROVIDER_STAKE, VALIDATOR_STAKE, Cast
 
 

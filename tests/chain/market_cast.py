@@ -9,9 +9,16 @@ from typing import Any
 
 from eth_typing import ChecksumAddress
 
-from chain.clients.market import MarketClient
-from chain.results import CastVote, PostedJob
-from chain.types import Capabilities, JobSpec, ResultCommitment, VerificationMode, tokens
+from chain import (
+    Capabilities,
+    CastVote,
+    JobSpec,
+    MarketClient,
+    PostedJob,
+    ResultCommitment,
+    VerificationMode,
+    tokens,
+)
 
 PROVIDER_CAPS = Capabilities(
     gpu_count=1, gpu_memory_mib=8192, gpu_class=1, cpu_cores=8, memory_mib=16384, price_per_hour=tokens(1)

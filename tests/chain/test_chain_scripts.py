@@ -15,13 +15,17 @@ import pytest
 from eth_account import Account
 from typer.testing import CliRunner
 
+from chain import (
+    DEV_PRIVATE_KEYS,
+    PRIVATE_KEY_ENV,
+    REPO_ROOT,
+    Deployment,
+    Rpc,
+    save_deployment,
+    tokens,
+    write_keystore,
+)
 from chain.anvil import AnvilProcess, free_port
-from chain.deployments import save_deployment
-from chain.dev_accounts import DEV_PRIVATE_KEYS
-from chain.keys import PRIVATE_KEY_ENV, write_keystore
-from chain.paths import REPO_ROOT
-from chain.rpc import Rpc
-from chain.types import Deployment, tokens
 from tests.chain.market_cast import BASE_SPEC, Cast
 
 SCRIPTS = REPO_ROOT / "scripts"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chain.types import (
+from chain import (
     Capabilities,
     Deployment,
     Job,

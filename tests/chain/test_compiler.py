@@ -10,9 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from chain.compiler import compile_contracts, load_settings, source_files
-from chain.errors import ArtifactNotFound, CompilationFailed
-from chain.paths import CONTRACTS_DIR, REPO_ROOT
+from chain import (
+    CONTRACTS_DIR,
+    REPO_ROOT,
+    ArtifactNotFound,
+    CompilationFailed,
+    compile_contracts,
+    load_settings,
+    source_files,
+)
 
 SOURCE = """// SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;

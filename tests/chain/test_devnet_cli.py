@@ -10,10 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from chain import DEV_ADDRESSES, DEV_FUNDING, Rpc
 from chain.anvil import free_port, is_anvil_pid
-from chain.dev_accounts import DEV_ADDRESSES
-from chain.devnet import DEV_FUNDING
-from chain.rpc import Rpc
 from crowdcompute.devnet_cli import devnet_app
 
 pytestmark = pytest.mark.chain  # `devnet up` starts its own anvil

@@ -9,12 +9,17 @@ from typing import Any
 import pytest
 from eth_account import Account
 
-from chain.abi import DecodedLog
-from chain.anvil import DevChain
-from chain.clients.market import MarketClient
-from chain.errors import RpcError, RpcUnreachable
-from chain.events import EventReader, JsonCheckpointStore, MemoryCheckpointStore
-from chain.rpc import Rpc
+from chain import (
+    DecodedLog,
+    DevChain,
+    EventReader,
+    JsonCheckpointStore,
+    MarketClient,
+    MemoryCheckpointStore,
+    Rpc,
+    RpcError,
+    RpcUnreachable,
+)
 
 
 class FlakyRpc(Rpc):

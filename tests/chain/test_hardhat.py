@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from chain.compiler import compile_contracts
+from chain import compile_contracts
 
 pytestmark = pytest.mark.chain  # runs Hardhat, the chain toolchain (npm)
 

@@ -7,10 +7,7 @@ from typing import Any
 
 import pytest
 
-from chain.errors import JobNotFound
-from chain.job_store import JobStore, JobWord
-from chain.rpc import Rpc
-from chain.types import JobStatus
+from chain import JobNotFound, JobStatus, JobStore, JobWord, Rpc
 from tests.chain.market_cast import BASE_SPEC, Cast
 
 

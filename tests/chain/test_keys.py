@@ -7,13 +7,19 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from chain.dev_accounts import DEV_ADDRESSES, DEV_PRIVATE_KEYS, dev_account, is_dev_address
-from chain.errors import ChainError, DevKeyOnLiveChain, InvalidKey, MissingKey
-from chain.keys import (
+from chain import (
+    DEV_ADDRESSES,
+    DEV_PRIVATE_KEYS,
     KEYSTORE_ENV,
     KEYSTORE_PASSWORD_ENV,
     PRIVATE_KEY_ENV,
+    ChainError,
+    DevKeyOnLiveChain,
+    InvalidKey,
+    MissingKey,
+    dev_account,
     ensure_key_allowed,
+    is_dev_address,
     load_account,
     load_signer,
     write_keystore,

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from chain.anvil import DevChain
-from chain.clients.market import MarketClient
-from chain.committee import seed_of
-from chain.types import Evidence, JobStatus, Outcome, Role, VerificationMode, tokens
+from chain import (
+    DevChain,
+    Evidence,
+    JobStatus,
+    MarketClient,
+    Outcome,
+    Role,
+    VerificationMode,
+    seed_of,
+    tokens,
+)
 from tests.chain.market_cast import BASE_SPEC, PROVIDER_STAKE, RESULT, VALIDATOR_STAKE, Cast, make_spec
 
 FEE = BASE_SPEC.validator_fee

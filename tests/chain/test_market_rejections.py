@@ -6,9 +6,7 @@ import dataclasses
 
 import pytest
 
-from chain.anvil import DevChain
-from chain.errors import ContractRevert
-from chain.types import Capabilities, Capability, JobSpecField, JobStatus, Role, tokens
+from chain import Capabilities, Capability, ContractRevert, DevChain, JobSpecField, JobStatus, Role, tokens
 from tests.chain.market_cast import (
     BASE_SPEC,
     PROVIDER_CAPS,

@@ -5,10 +5,7 @@ from __future__ import annotations
 from eth_abi import encode
 from eth_utils import keccak
 
-from chain.errors import ChainError, ContractRevert
-from chain.revert_messages import describe
-from chain.reverts import RevertDecoder
-from chain.types import Capability, JobStatus, tokens
+from chain import Capability, ChainError, ContractRevert, JobStatus, RevertDecoder, describe, tokens
 
 PROVIDER = "0xAbCdEF0123456789aBCDef0123456789ABcDEfCd"
 ABI = [

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from chain import ChainIdMismatch, ContractRevert, Rpc, RpcError, RpcUnreachable
 from chain.anvil import AnvilProcess, free_port
-from chain.errors import ChainIdMismatch, ContractRevert, RpcError, RpcUnreachable
-from chain.rpc import Rpc
 
 
 def test_unreachable_node_is_named() -> None:

@@ -11,14 +11,20 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from chain.anvil import AnvilProcess, DevChain
-from chain.clients.market import MarketClient
-from chain.clients.token import TokenClient
-from chain.dev_accounts import dev_account
-from chain.errors import ContractRevert, DevKeyOnLiveChain, TransactionTimeout
-from chain.rpc import Rpc
-from chain.sender import PendingTx, TxSender
-from chain.types import tokens
+from chain import (
+    AnvilProcess,
+    ContractRevert,
+    DevChain,
+    DevKeyOnLiveChain,
+    MarketClient,
+    PendingTx,
+    Rpc,
+    TokenClient,
+    TransactionTimeout,
+    TxSender,
+    dev_account,
+    tokens,
+)
 
 log = logging.getLogger(__name__)
 

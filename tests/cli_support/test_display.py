@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chain.revert_messages import describe
-from chain.types import tokens
+from chain import describe, tokens
 from cli_support import parse_tokens, short_address, token_amount, when
 
 PROVIDER = "0xAbCdEF0123456789aBCDef0123456789ABcDEfCd"

@@ -7,8 +7,7 @@ import json
 import pytest
 import typer
 
-from chain.errors import ContractRevert
-from chain.types import BlockNumber, TxHash, TxResult, Wei
+from chain import BlockNumber, ContractRevert, TxHash, TxResult, Wei
 from cli_support import Output, sent_tx
 
 TX = TxResult(TxHash("0x" + "ab" * 32), BlockNumber(12), 51_000, Wei(7))

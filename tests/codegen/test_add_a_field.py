@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from chain.paths import REPO_ROOT
+from chain import REPO_ROOT
 
 pytestmark = pytest.mark.chain  # compiles the contracts with solc (Node) and type-checks two languages
 

@@ -25,8 +25,7 @@ from typing import Any
 import pytest
 import requests
 
-from chain.dev_accounts import DEV_ADDRESSES
-from chain.paths import REPO_ROOT
+from chain import DEV_ADDRESSES, REPO_ROOT
 from crowdcompute.demo.example_jobs import RUNTIME_IMAGE
 from crowdcompute.demo.stack import REQUESTER_ACCOUNT, DemoStack
 from jobs.cid import parse_cid

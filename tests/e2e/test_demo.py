@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from chain.dev_accounts import DEV_ADDRESSES
+from chain import DEV_ADDRESSES
 from crowdcompute.demo.processes import pid_alive
 from crowdcompute.demo.stack import CHEATER_ACCOUNT, PROVIDER_ACCOUNTS, crowdcompute_argv
 

@@ -17,10 +17,17 @@ import pytest
 from eth_abi import encode as abi_encode
 from web3 import Web3
 
-from chain.clients.market import MarketClient
-from chain.committee import seed_of
-from chain.dev_accounts import DEV_ADDRESSES, dev_account
-from chain.types import Capabilities, JobSpec, ResultCommitment, VerificationMode, tokens
+from chain import (
+    DEV_ADDRESSES,
+    Capabilities,
+    JobSpec,
+    MarketClient,
+    ResultCommitment,
+    VerificationMode,
+    dev_account,
+    seed_of,
+    tokens,
+)
 from jobs.sampling import detection_bound, escape_probability, sample_indices
 
 SEED = bytes(range(32))

@@ -9,8 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from chain.errors import RpcUnreachable
-from chain.types import Role
+from chain import Role, RpcUnreachable
 from node_base import NodeConfigBase, PollingNode, StepReport
 
 

@@ -10,8 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from chain.errors import RpcUnreachable
-from chain.types import Role
+from chain import Role, RpcUnreachable
 from tests.node_base.scratch_node import RecordingStop, ScratchError, ScratchNode, ScratchReport, unreachable
 
 

@@ -15,10 +15,7 @@ from typing import Any
 
 import pytest
 
-from chain.clients.market import MarketClient
-from chain.deployments import save_deployment
-from chain.dev_accounts import dev_account
-from chain.types import Deployment
+from chain import Deployment, MarketClient, dev_account, save_deployment
 from jobs.executors import Executor, ImageRef
 from jobs.executors.noop import NoopExecutor
 from jobs.store import EmbeddedStore

@@ -8,8 +8,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from chain.clients.market import MarketClient
-from chain.types import Capabilities, JobId, JobSpec, VerificationMode, tokens
+from chain import Capabilities, JobId, JobSpec, MarketClient, VerificationMode, tokens
 from jobs.bundle import pack_directory
 from jobs.cid import Cid
 from jobs.store import ContentStore

@@ -9,11 +9,18 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from chain.anvil import AnvilProcess, DevChain
-from chain.clients.market import MarketClient
-from chain.dev_accounts import DEV_ADDRESSES, DEV_PRIVATE_KEYS, dev_account
-from chain.keys import write_keystore
-from chain.types import ResultCommitment, Role, tokens
+from chain import (
+    DEV_ADDRESSES,
+    DEV_PRIVATE_KEYS,
+    AnvilProcess,
+    DevChain,
+    MarketClient,
+    ResultCommitment,
+    Role,
+    dev_account,
+    tokens,
+    write_keystore,
+)
 from jobs.cid import Cid, Codec
 from provider_node.cli import provider_app
 from tests.cli_support.json_cli import JsonCli, connection_args, json_cli

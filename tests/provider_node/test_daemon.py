@@ -11,10 +11,7 @@ from collections.abc import Callable
 
 import pytest
 
-from chain.anvil import DevChain
-from chain.clients.market import MarketClient
-from chain.errors import RpcUnreachable
-from chain.types import JobStatus, tokens
+from chain import DevChain, JobStatus, MarketClient, RpcUnreachable, tokens
 from jobs.cid import Cid
 from jobs.commitments import merkle_root
 from jobs.executors import ExecutionState, ImageRef

@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 
-from chain.clients.market import MarketClient
-from chain.types import JobStatus
+from chain import JobStatus, MarketClient
 from jobs.cid import Cid
 from jobs.commitments import merkle_root
 from jobs.executors import ExecutionRequest, ImageRef

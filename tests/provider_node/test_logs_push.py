@@ -12,10 +12,8 @@ from typing import Any
 
 import pytest
 
+from chain import JobStatus, MarketClient, dev_account
 from chain.anvil import free_port
-from chain.clients.market import MarketClient
-from chain.dev_accounts import dev_account
-from chain.types import JobStatus
 from gateway_protocol import lines_hash, log_batch_typed_data, recover_signer
 from jobs.executors.noop import NoopExecutor
 from jobs.store import EmbeddedStore

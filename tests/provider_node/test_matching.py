@@ -7,8 +7,7 @@ import tomllib
 
 import pytest
 
-from chain.dev_accounts import DEV_ADDRESSES
-from chain.types import JobSpec, tokens
+from chain import DEV_ADDRESSES, JobSpec, tokens
 from jobs.executors import ImageRef
 from jobs.manifest import Manifest, validate_manifest
 from provider_node.matching import Offer, budget_per_hour, check_manifest, check_spec, rank, risk_reasons

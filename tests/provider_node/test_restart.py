@@ -16,11 +16,7 @@ from typing import Any
 
 import pytest
 
-from chain.anvil import AnvilProcess, DevChain
-from chain.clients.market import MarketClient
-from chain.dev_accounts import DEV_PRIVATE_KEYS
-from chain.sender import TxSender
-from chain.types import JobStatus
+from chain import DEV_PRIVATE_KEYS, AnvilProcess, DevChain, JobStatus, MarketClient, TxSender
 from jobs.executors import ImageRef
 from jobs.executors.docker import DockerExecutor
 from jobs.store import EmbeddedStore

@@ -13,11 +13,8 @@ import pytest
 import uvicorn
 
 from api.settings import Settings
+from chain import Capabilities, Deployment, MarketClient, dev_account, save_deployment, tokens
 from chain.anvil import AnvilProcess, free_port
-from chain.clients.market import MarketClient
-from chain.deployments import save_deployment
-from chain.dev_accounts import dev_account
-from chain.types import Capabilities, Deployment, tokens
 from jobs.store import EmbeddedStore
 
 REQUESTER_INDEX = 1

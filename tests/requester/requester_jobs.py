@@ -9,8 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from chain.clients.market import MarketClient
-from chain.types import ResultCommitment
+from chain import MarketClient, ResultCommitment
 from jobs.bundle import pack_output
 from jobs.cid import Cid
 from jobs.commitments import merkle_root

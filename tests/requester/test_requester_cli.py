@@ -9,10 +9,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from chain import DEV_ADDRESSES, DEV_PRIVATE_KEYS, MarketClient, tokens
 from chain.anvil import AnvilProcess, free_port
-from chain.clients.market import MarketClient
-from chain.dev_accounts import DEV_ADDRESSES, DEV_PRIVATE_KEYS
-from chain.types import tokens
 from crowdcompute.job_cli import job_app
 from jobs.store import EmbeddedStore
 from tests.cli_support.json_cli import connection_args, json_cli

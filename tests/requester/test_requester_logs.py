@@ -10,9 +10,8 @@ from pathlib import Path
 import httpx
 from typer.testing import CliRunner
 
+from chain import DEV_PRIVATE_KEYS, MarketClient
 from chain.anvil import DevChain, free_port
-from chain.clients.market import MarketClient
-from chain.dev_accounts import DEV_PRIVATE_KEYS
 from crowdcompute.job_cli import job_app
 from crowdcompute.requester import GatewayClient, LogLine, submit_job
 from gateway_protocol import log_batch_headers

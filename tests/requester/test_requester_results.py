@@ -11,9 +11,7 @@ from pathlib import Path
 import pytest
 
 from api.settings import Settings
-from chain.clients.market import MarketClient
-from chain.job_store import JobView
-from chain.types import JobStatus, ResultCommitment
+from chain import JobStatus, JobView, MarketClient, ResultCommitment
 from crowdcompute.requester import (
     NoResult,
     ResultUnavailable,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from chain.types import JobSpec, VerificationMode, tokens
+from chain import JobSpec, VerificationMode, tokens
 from crowdcompute.requester import InvalidSpec, job_spec_for
 from jobs.cid import Cid, Codec
 from jobs.manifest import Manifest, load_manifest

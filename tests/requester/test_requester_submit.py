@@ -9,10 +9,8 @@ import httpx
 import pytest
 from eth_utils import keccak
 
+from chain import JobStatus, MarketClient, RpcError, tokens
 from chain.anvil import free_port
-from chain.clients.market import MarketClient
-from chain.errors import RpcError
-from chain.types import JobStatus, tokens
 from crowdcompute.requester import (
     GatewayUnreachable,
     InsufficientTokens,

@@ -27,8 +27,7 @@ from typing import Any
 
 import torch
 
-from chain.clients.market import MarketClient
-from chain.types import Evidence, ResultCommitment
+from chain import Evidence, MarketClient, ResultCommitment
 from jobs.bundle import pack_output
 from jobs.cid import Cid
 from jobs.commitments import checkpoint_commitment, checkpoint_digests

@@ -18,13 +18,7 @@ from typing import Any
 
 import pytest
 
-from chain.anvil import DevChain
-from chain.clients.market import MarketClient
-from chain.compiler import Artifacts
-from chain.dev_accounts import DEV_ADDRESSES, dev_account
-from chain.rpc import Rpc
-from chain.sender import TxSender
-from chain.types import Deployment
+from chain import DEV_ADDRESSES, Artifacts, Deployment, DevChain, MarketClient, Rpc, TxSender, dev_account
 from jobs.bundle import pack_directory
 from jobs.executors import ImageRef
 from jobs.executors.docker import LABEL_NODE, DockerExecutor

@@ -13,10 +13,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from chain.clients.market import MarketClient
-from chain.results import CastVote
-from chain.sender import PendingTx, TxSender
-from chain.types import Evidence, TxResult
+from chain import CastVote, Evidence, MarketClient, PendingTx, TxResult, TxSender
 from jobs.executors import ExecutionId, ExecutionResult
 from jobs.executors.docker import DockerExecutor
 from validator.daemon import ValidatorNode

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chain.clients.market import MarketClient
+from chain import MarketClient
 from jobs.cid import Cid
 from tests.validator.cheaters import Cheat, ScriptedProvider, honest
 from tests.validator.validator_cast import job_spec

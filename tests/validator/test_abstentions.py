@@ -18,10 +18,8 @@ from typing import Any
 
 import pytest
 
+from chain import DEV_ADDRESSES, JobStatus, MarketClient, Outcome, dev_account
 from chain.anvil import DevChain, free_port
-from chain.clients.market import MarketClient
-from chain.dev_accounts import DEV_ADDRESSES, dev_account
-from chain.types import JobStatus, Outcome
 from jobs.bundle import BundleCache, pack_directory
 from jobs.store import EmbeddedStore
 from jobs.store.kubo import KuboStore

@@ -15,9 +15,7 @@ from typing import Any
 
 import pytest
 
-from chain.clients.market import MarketClient
-from chain.dev_accounts import DEV_ADDRESSES, dev_account
-from chain.types import ZERO_BYTES32, JobStatus, Outcome
+from chain import DEV_ADDRESSES, ZERO_BYTES32, JobStatus, MarketClient, Outcome, dev_account
 from jobs.executors.docker import DockerExecutor
 from jobs.store import EmbeddedStore
 from provider_node.config import NodeConfig

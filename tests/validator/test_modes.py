@@ -25,9 +25,7 @@ from typing import Any
 import pytest
 import torch
 
-from chain.clients.market import MarketClient
-from chain.dev_accounts import DEV_ADDRESSES, dev_account
-from chain.types import ZERO_BYTES32, JobStatus, Outcome, VerificationMode
+from chain import DEV_ADDRESSES, ZERO_BYTES32, JobStatus, MarketClient, Outcome, VerificationMode, dev_account
 from jobs.bundle import pack_directory, pack_output
 from jobs.cid import Cid
 from jobs.commitments import checkpoint_commitment

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from chain.types import Job, JobSpec, VerificationMode
+from chain import Job, JobSpec, VerificationMode
 from jobs.sampling import sample_indices
 from jobs.store import EmbeddedStore
 from validator.verify import Submission, Verifier

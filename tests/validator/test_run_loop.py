@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from chain.clients.market import MarketClient
-from chain.types import JobStatus
+from chain import JobStatus, MarketClient
 from tests.validator.cheaters import ScriptedProvider
 from tests.validator.seats import submit_to_one_seat
 from tests.validator.validator_cast import VerifiableJob

@@ -16,11 +16,19 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from chain.anvil import AnvilProcess, DevChain
-from chain.clients.market import MarketClient
-from chain.deployments import save_deployment
-from chain.dev_accounts import DEV_ADDRESSES, DEV_PRIVATE_KEYS, dev_account
-from chain.types import Capabilities, Deployment, Role, tokens
+from chain import (
+    DEV_ADDRESSES,
+    DEV_PRIVATE_KEYS,
+    AnvilProcess,
+    Capabilities,
+    Deployment,
+    DevChain,
+    MarketClient,
+    Role,
+    dev_account,
+    save_deployment,
+    tokens,
+)
 from tests.cli_support.json_cli import connection_args, json_cli
 from validator.cli import validator_app
 from validator.state import Phase, Verification, VerificationStore

@@ -17,12 +17,7 @@ from typing import Any
 import pytest
 from eth_account.signers.local import LocalAccount
 
-from chain.anvil import DevChain
-from chain.clients.market import MarketClient
-from chain.results import CastVote
-from chain.rpc import Rpc
-from chain.sender import TxSender
-from chain.types import Evidence, Outcome
+from chain import CastVote, DevChain, Evidence, MarketClient, Outcome, Rpc, TxSender
 from tests.validator.cheaters import ScriptedProvider
 from tests.validator.deaths import (
     DiesBeforeSending,

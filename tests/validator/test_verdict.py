@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from chain.types import ZERO_BYTES32, Evidence
+from chain import ZERO_BYTES32, Evidence
 from jobs.commitments import merkle_root
 from validator.verdict import (
     BAD_COMMITMENT,

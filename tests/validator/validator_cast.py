@@ -16,11 +16,17 @@ from typing import Any
 
 from eth_typing import ChecksumAddress
 
-from chain.abi import DecodedLog
-from chain.anvil import DevChain
-from chain.clients.market import MarketClient
-from chain.events import EventReader
-from chain.types import Account, JobSpec, VerificationMode, Wei, tokens
+from chain import (
+    Account,
+    DecodedLog,
+    DevChain,
+    EventReader,
+    JobSpec,
+    MarketClient,
+    VerificationMode,
+    Wei,
+    tokens,
+)
 from jobs.cid import Cid
 from jobs.executors import ImageRef
 from validator.daemon import ValidatorNode
