@@ -282,3 +282,40 @@ def test_a_role_imported_beside_the_entry_points_is_reported(tmp_path: Path) -> 
     assert folder_violations("crowdcompute/requester", tmp_path)[0].startswith(
         "crowdcompute/requester/shortcut.py:1: crowdcompute/requester/ imports provider_node:"
     )
+
+
+# -- chain's public surface ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "folder",
+    [
+        "api",
+        "provider_node",
+        "validator",
+        "crowdcompute",
+        "cli_support",
+        "gateway_protocol",
+        "node_base",
+        "scripts",
+    ],
+)
+def test_packages_above_chain_import_its_public_names_from_chain(folder: str) -> None:
+    """`from chain import X` for what chain/__init__.py exports; a module path only for what it does not."""
+    import ast
+
+    import chain
+
+    public = set(chain.__all__)
+    deep = []
+    for path, _ in package_files(folder):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.level == 0
+                and (node.module or "").startswith("chain.")
+            ):
+                exported = [alias.name for alias in node.names if alias.name in public]
+                if exported:
+                    deep.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.module} -> chain: {exported}")
+    assert deep == [], "import these from `chain`:\n" + "\n".join(deep)
