@@ -14,9 +14,10 @@ from typing import Any
 
 from api.indexer.batch import Batch
 from api.indexer.spec_columns import cid_of, spec_columns
+from api.models.jobs import CLOSED_BY_EVENT
 from chain import DecodedLog, Outcome, enum_label
 
-TERMINAL_STATES = frozenset({*(enum_label(outcome) for outcome in Outcome), "Cancelled", "Expired"})
+TERMINAL_STATES = frozenset({*(enum_label(outcome) for outcome in Outcome), *CLOSED_BY_EVENT})
 """States after which nothing more happens to a job unless it is reopened (which sets it back to Open)."""
 
 

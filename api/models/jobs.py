@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
-JobStateName = Literal[
-    "Open", "Claimed", "Submitted", "Accepted", "Rejected", "Unverified", "Cancelled", "Expired"
-]
+from chain import JobStatus, Outcome, enum_label
+
+CLOSED_BY_EVENT = ("Cancelled", "Expired")
+"""How a job closes without a verdict: the states its `JobCancelled` and `JobExpired` events give it."""
+
+JOB_STATE_NAMES: tuple[str, ...] = (
+    *(enum_label(status) for status in JobStatus if status not in (JobStatus.NONE, JobStatus.CLOSED)),
+    *(enum_label(outcome) for outcome in Outcome),
+    *CLOSED_BY_EVENT,
+)
+"""A job's state as the index tells it: its live `JobStatus`, or how it closed (an `Outcome`, or an event)."""
+
+if TYPE_CHECKING:
+    JobStateName = str
+else:  # the same names as a Literal, for validation and the OpenAPI schema
+    JobStateName = Literal[JOB_STATE_NAMES]
 Amount = str
 """Token amounts in the smallest unit, as decimal strings (they exceed JavaScript's safe integers)."""
 
