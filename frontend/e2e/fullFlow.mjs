@@ -173,8 +173,10 @@ async function checkJobPage(page, jobId) {
 
   const logLines = await page.locator("pre.log-lines .log-line").count();
   check(logLines > 0, `the live log shows the container's output (${logLines} lines)`);
-  const chart = await page.locator("section.card", { has: page.getByRole("heading", { name: "Training loss" }) }).locator(".chart canvas").count();
-  check(chart > 0, "the training loss is plotted from the metrics lines");
+  // The chart library loads with the first chart: wait for it to draw.
+  const chart = page.locator("section.card", { has: page.getByRole("heading", { name: "Training loss" }) }).locator(".chart canvas");
+  await chart.first().waitFor({ timeout: 10_000 });
+  check((await chart.count()) > 0, "the training loss is plotted from the metrics lines");
 
   const votes = page.locator("table.votes tbody tr");
   await votes.first().waitFor();
@@ -234,7 +236,9 @@ async function visitPages(page, jobId, provider) {
   const recent = page.locator("table tbody tr", { has: page.getByRole("link", { name: `#${jobId}`, exact: true }) });
   await recent.getByText("Accepted").waitFor();
   check(true, "the provider's dashboard counts the completed job and lists it");
-  check((await page.locator("section.card", { hasText: "Earnings over time" }).locator(".chart canvas").count()) > 0, "the dashboard plots earnings over time");
+  const earnings = page.locator("section.card", { hasText: "Earnings over time" }).locator(".chart canvas");
+  await earnings.first().waitFor({ timeout: 10_000 });
+  check((await earnings.count()) > 0, "the dashboard plots earnings over time");
   await shoot(page, "24-provider.png");
 
   await nav.getByRole("link", { name: "Providers" }).click();

@@ -53,6 +53,31 @@ export function alignSeries(series: Series[]): uPlot.AlignedData {
   return [xs, ...columns] as uPlot.AlignedData;
 }
 
+/** About one x tick per 110 CSS pixels of plot. */
+function xTickCount(u: uPlot): number {
+  return Math.max(2, Math.floor((u.width - 72) / 110));
+}
+
+/** The x axis's tick labels, centred under their tick, or ending at it near the right edge (never cut off). */
+function drawXTicks(u: uPlot, format: (x: number) => string): void {
+  const ratio = uPlot.pxRatio;
+  const { min, max } = u.scales.x ?? {};
+  if (min === undefined || max === undefined) return;
+  const splits = niceTicks(min, max, xTickCount(u));
+  const right = u.bbox.left + u.bbox.width;
+  const { ctx } = u;
+  ctx.save();
+  ctx.font = FONT.replace("11px", `${Math.round(11 * ratio)}px`);
+  ctx.fillStyle = "#6b7385";
+  ctx.textBaseline = "top";
+  for (const x of splits) {
+    const at = u.valToPos(x, "x", true);
+    ctx.textAlign = at > right - 40 * ratio ? "right" : "center";
+    ctx.fillText(format(x), at, u.bbox.top + u.bbox.height + 4 * ratio);
+  }
+  ctx.restore();
+}
+
 /** The y range with 5% room above and below (a flat line gets ±1). */
 function yRange(min: number, max: number): uPlot.Range.MinMax {
   let [low, high] = [min, max];
@@ -88,15 +113,16 @@ export function LineChart({ series, xLabel, yLabel, height = 240, formatX = plai
         {
           label: xLabel,
           labelFont: LABEL_FONT,
-          labelSize: 18,
+          labelSize: 16,
           font: FONT,
           stroke: "#6b7385",
-          size: 24,
+          size: 20,
           gap: 4,
           grid: { show: false },
           ticks: { show: false },
-          splits: (u, _axis, min, max) => niceTicks(min, max, Math.max(2, Math.floor((u.width - 72) / 110))),
-          values: (_u, splits) => splits.map((x) => formats.current.x(x)),
+          splits: (u, _axis, min, max) => niceTicks(min, max, xTickCount(u)),
+          // Drawn by the hook below, which keeps the last label inside the chart.
+          values: (_u, splits) => splits.map(() => ""),
         },
         {
           font: FONT,
@@ -121,6 +147,7 @@ export function LineChart({ series, xLabel, yLabel, height = 240, formatX = plai
         })),
       ],
       hooks: {
+        draw: [(u) => drawXTicks(u, (x) => formats.current.x(x))],
         setCursor: [
           (u) => {
             const left = u.cursor.left;
