@@ -12,6 +12,7 @@ from api.errors import install_error_handlers
 from api.gateway import Gateway
 from api.indexer.runner import SourceFactory
 from api.jsonlog import AccessLogMiddleware
+from api.pages import SharedPathPages
 from api.routes import (
     bundles,
     config,
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None, *, source_factory: SourceFactor
         allow_headers=["*"],
         expose_headers=["ETag", "Content-Range", "Content-Length", "Accept-Ranges", "Retry-After"],
     )
+    app.add_middleware(SharedPathPages, index=settings.frontend_dist / "index.html")
     app.add_middleware(AccessLogMiddleware)
     for module in (health, config, bundles, ipfs, schema, jobs, logs, providers, validators, stats):
         app.include_router(module.router)

@@ -29,6 +29,17 @@ export default defineConfig({
   server: {
     host: "127.0.0.1",
     port: 5173,
-    proxy: Object.fromEntries(API_PREFIXES.map((prefix) => [prefix, { target: GATEWAY, changeOrigin: false }])),
+    // A page navigation (Accept: text/html) to a path the API shares (`/jobs/12`) stays with the dev server.
+    proxy: Object.fromEntries(
+      API_PREFIXES.map((prefix) => [
+        prefix,
+        {
+          target: GATEWAY,
+          changeOrigin: false,
+          bypass: (request: { headers: { accept?: string } }) =>
+            request.headers.accept?.includes("text/html") ? "/index.html" : undefined,
+        },
+      ]),
+    ),
   },
 });

@@ -1,9 +1,9 @@
 """The dApp: the built files under `frontend/dist` with an SPA fallback, or a placeholder page.
 
-The API owns its paths (`/jobs/12` answers JSON); the dApp's pages live at `/` and under `/app/`
-(`/app/jobs/12`), and every path the API does not own answers `index.html`, so a page's URL works as a
-deep link and on reload. Built chunks (`/assets/`, names carrying a content hash) are cached for good;
-`index.html` is revalidated, so a new build's chunks are picked up at once.
+Every path the API does not own answers `index.html`, so a page's URL works as a deep link and on reload;
+the pages whose paths the API also answers (`/jobs/12`) go to browser navigations through `api.pages`.
+Built chunks (`/assets/`, names carrying a content hash) are cached for good; `index.html` is
+revalidated, so a new build's chunks are picked up at once.
 """
 
 from __future__ import annotations

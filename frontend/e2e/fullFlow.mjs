@@ -108,7 +108,7 @@ function recordRpcMethods(page) {
 
 /** Post JOB_DIR through the folder picker; returns the new job's id once the job page shows it. */
 async function postJob(page) {
-  await page.goto(`${GATEWAY_URL}/app/post`);
+  await page.goto(`${GATEWAY_URL}/post`);
   await page.getByRole("heading", { name: "Post a training job" }).waitFor();
   // The footer names where the chain settings came from when it is not the gateway's GET /config.
   const footer = page.locator("footer");
@@ -132,8 +132,8 @@ async function postJob(page) {
   await shoot(page, "20-post-form.png");
 
   await page.getByRole("button", { name: /^Upload and post/ }).click();
-  await page.waitForURL(/\/app\/jobs\/\d+$/, { timeout: 90_000 });
-  const jobId = Number(/\/app\/jobs\/(\d+)$/.exec(page.url())[1]);
+  await page.waitForURL(/\/jobs\/\d+$/, { timeout: 90_000 });
+  const jobId = Number(/\/jobs\/(\d+)$/.exec(page.url())[1]);
   await page.getByRole("heading", { name: new RegExp(`^Job #${jobId}`) }).waitFor();
   check(true, `job ${jobId} was uploaded, signed, posted and indexed`);
   return jobId;
@@ -194,7 +194,7 @@ async function checkJobPage(page, jobId) {
     .locator("dl.facts div", { has: page.locator("dt", { hasText: /^Provider$/ }) })
     .locator("a")
     .getAttribute("href");
-  const provider = /^\/app\/providers\/(0x[0-9a-f]{40})$/.exec(providerHref ?? "")?.[1] ?? null;
+  const provider = /^\/providers\/(0x[0-9a-f]{40})$/.exec(providerHref ?? "")?.[1] ?? null;
   check(provider !== null, `the provider is linked from the job page (${provider})`);
   await shoot(page, "22-job-accepted.png");
   return { logLines, votes: rows, resultCid, provider };
@@ -225,7 +225,7 @@ async function visitPages(page, jobId, provider) {
   await shoot(page, "23-jobs.png");
 
   // A deep link, loaded from the gateway (which answers any page's URL with the dApp).
-  await page.goto(`${GATEWAY_URL}/app/providers/${provider}`);
+  await page.goto(`${GATEWAY_URL}/providers/${provider}`);
   await page.locator(".stats > *", { hasText: "completed jobs" }).waitFor();
   // The index may lag the job page by a poll: wait for the dashboard to count the job.
   await page.waitForFunction(

@@ -21,15 +21,15 @@ async function main() {
   try {
     const { page, errors } = browser;
     await injectDevWallet(page, RPC_URL);
-    await page.goto(`${GATEWAY_URL}/app/post`);
+    await page.goto(`${GATEWAY_URL}/post`);
     await page.getByRole("button", { name: "Connect wallet" }).click();
     await page.getByText("0xf39F…2266").waitFor();
     await page.locator("button.example").first().click();
     await page.getByText("job.toml is valid").waitFor();
     const post = page.getByRole("button", { name: /^Upload and post/ });
     await post.click();
-    await page.waitForURL(/\/app\/jobs\/\d+$/, { timeout: 90_000 });
-    const jobId = Number(/\/app\/jobs\/(\d+)$/.exec(page.url())[1]);
+    await page.waitForURL(/\/jobs\/\d+$/, { timeout: 90_000 });
+    const jobId = Number(/\/jobs\/(\d+)$/.exec(page.url())[1]);
     await page.getByRole("heading", { name: new RegExp(`^Job #${jobId}`) }).waitFor();
     check(true, `job ${jobId} was uploaded, posted and indexed`);
     await page.screenshot({ path: join(shots, "10-posted-job.png"), fullPage: true });

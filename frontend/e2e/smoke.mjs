@@ -107,7 +107,7 @@ async function main() {
 
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Jobs" }).click();
     await page.getByRole("heading", { name: "Jobs" }).waitFor();
-    check(new URL(page.url()).pathname === "/app/jobs", "navigation to Jobs goes to its real URL, /app/jobs");
+    check(new URL(page.url()).pathname === "/jobs", "navigation to Jobs goes to its real URL, /jobs");
     await page.getByText(/No jobs yet|No jobs match/).waitFor();
     await page.screenshot({ path: join(shots, "03-jobs.png"), fullPage: true });
 
@@ -131,7 +131,7 @@ async function main() {
     }
     await page.screenshot({ path: join(shots, "05-post.png"), fullPage: true });
 
-    await page.goto(`${base}/app/jobs/1`);
+    await page.goto(`${base}/jobs/1`);
     await page.getByText("Job 1 is not in the index").waitFor();
     check(true, "a deep link to a job loads from the gateway; a job the index does not have shows its empty state");
     check((await page.title()) === "Job #1 · crowdcompute", "the page's title names the job");
@@ -144,7 +144,7 @@ async function main() {
 
     await page.goto(`${base}/#/providers`);
     await page.getByRole("heading", { name: "Providers" }).waitFor();
-    check(new URL(page.url()).pathname === "/app/providers", "an earlier hash link (/#/providers) lands on the page's real URL");
+    check(new URL(page.url()).pathname === "/providers", "an earlier hash link (/#/providers) lands on the page's real URL");
 
     await page.goto(`${base}/nowhere`);
     await page.getByText("This page does not exist").waitFor();
@@ -170,7 +170,7 @@ async function main() {
     const other = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"; // dev account 2
     await injectDevWallet(second.page, RPC_URL, DEV_ACCOUNT, { name: "Dev Wallet A", rdns: "org.crowdcompute.dev-a", window: false });
     await injectDevWallet(second.page, RPC_URL, other, { name: "Dev Wallet B", rdns: "org.crowdcompute.dev-b", window: false });
-    await second.page.goto(`${base}/app/jobs`);
+    await second.page.goto(`${base}/jobs`);
     await second.page.getByRole("heading", { name: "Jobs" }).waitFor();
     await second.page.getByRole("button", { name: "Connect wallet" }).click();
     const menu = second.page.getByRole("menu", { name: "Browser wallets" });

@@ -54,12 +54,12 @@ const handle = (title: PageHandle["title"], load?: () => Promise<unknown>, loadi
 
 export const pageRoutes: RouteObject[] = [
   { index: true, Component: HomePage, handle: handle(() => "Marketplace", load.home) },
-  { path: "app/post", Component: PostJobPage, handle: handle(() => "Post a job", load.post, "Loading the job form") },
-  { path: "app/jobs", Component: JobsPage, handle: handle(() => "Jobs", load.jobs) },
-  { path: "app/jobs/:id", Component: JobRoute, handle: handle((p) => (JOB_ID.test(p.id ?? "") ? `Job #${p.id}` : "Not found"), load.job) },
-  { path: "app/providers", Component: ProvidersPage, handle: handle(() => "Providers", load.providers) },
+  { path: "post", Component: PostJobPage, handle: handle(() => "Post a job", load.post, "Loading the job form") },
+  { path: "jobs", Component: JobsPage, handle: handle(() => "Jobs", load.jobs) },
+  { path: "jobs/:id", Component: JobRoute, handle: handle((p) => (JOB_ID.test(p.id ?? "") ? `Job #${p.id}` : "Not found"), load.job) },
+  { path: "providers", Component: ProvidersPage, handle: handle(() => "Providers", load.providers) },
   {
-    path: "app/providers/:address",
+    path: "providers/:address",
     Component: ProviderRoute,
     handle: handle((p) => (ADDRESS.test(p.address ?? "") ? `Provider ${shortAddress(p.address ?? "")}` : "Not found"), load.provider),
   },

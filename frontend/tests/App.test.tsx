@@ -68,13 +68,13 @@ describe("the app shell", () => {
     const nav = await screen.findByRole("navigation", { name: "Main" });
     act(() => within(nav).getByRole("link", { name: "Providers" }).click());
     expect(await screen.findByText("No providers registered yet")).toBeTruthy();
-    expect(window.location.pathname).toBe("/app/providers");
+    expect(window.location.pathname).toBe("/providers");
     expect(within(nav).getByRole("link", { name: "Providers" }).className).toBe("active");
     await waitFor(() => expect(document.title).toBe("Providers · crowdcompute"));
   });
 
   it("opens a deep link to a job", async () => {
-    window.history.replaceState(null, "", "/app/jobs/7");
+    window.history.replaceState(null, "", "/jobs/7");
     renderApp();
     expect(await screen.findByText("Job 7 is not in the index")).toBeTruthy();
     expect(within(screen.getByRole("navigation", { name: "Main" })).getByRole("link", { name: "Jobs" }).className).toBe("active");

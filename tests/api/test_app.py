@@ -55,7 +55,7 @@ def test_serves_the_built_dapp_with_spa_fallback(client: TestClient, settings: S
     (dist / "assets" / "app.js").write_text("console.log(1)")
     assert client.get("/").text == "<html>dapp</html>"
     assert client.get("/assets/app.js").text == "console.log(1)"
-    assert client.get("/app/jobs/7").text == "<html>dapp</html>"
+    assert client.get("/post").text == "<html>dapp</html>"
     assert client.get("/../../etc/passwd").text == "<html>dapp</html>"
     # API routes are not shadowed by the fallback.
     assert client.get("/jobs").json()["count"] == 0

@@ -1,5 +1,6 @@
-"""The dApp's pages on real URLs: every page's path answers the dApp (deep links and reloads work), the
-API's own paths keep answering JSON even to a browser, and the build's chunks are served as files."""
+"""The dApp's pages on real URLs: a browser navigating to any page's path gets the dApp (deep links and
+reloads work, `/jobs/12` included), every other client of a path the API shares gets the API's JSON, and
+the build's chunks are served as files."""
 
 from __future__ import annotations
 
@@ -16,6 +17,10 @@ BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;
 ADDRESS = "0x" + "ab" * 20
 
 
+def _varies(vary: str) -> set[str]:
+    return {name.strip() for name in vary.split(",")}
+
+
 @pytest.fixture
 def dist(settings: Settings) -> Path:
     root = settings.frontend_dist
@@ -29,12 +34,13 @@ def dist(settings: Settings) -> Path:
     "path",
     [
         "/",
-        "/app/jobs",
-        "/app/jobs?state=Open&mine=1&page=2",
-        "/app/jobs/123",
-        "/app/post",
-        "/app/providers",
-        f"/app/providers/{ADDRESS}",
+        "/jobs",
+        "/jobs?state=Open&mine=1&page=2",
+        "/jobs/123",
+        "/jobs/123/",
+        "/post",
+        "/providers",
+        f"/providers/{ADDRESS}",
         "/nowhere",
     ],
 )
@@ -47,11 +53,31 @@ def test_every_page_url_answers_the_dapp(client: TestClient, dist: Path, path: s
     assert response.headers["cache-control"] == "no-cache"
 
 
-@pytest.mark.parametrize("path", ["/jobs", "/jobs/123", "/providers", f"/providers/{ADDRESS}", "/stats"])
-def test_api_paths_keep_answering_json_even_to_a_browser(client: TestClient, dist: Path, path: str) -> None:
+@pytest.mark.parametrize("accept", [None, "*/*", "application/json"])
+@pytest.mark.parametrize("path", ["/jobs", "/jobs/123", "/providers", f"/providers/{ADDRESS}"])
+def test_shared_paths_answer_json_to_every_client_but_a_browser_navigation(
+    client: TestClient, dist: Path, path: str, accept: str | None
+) -> None:
+    response = client.get(path, headers={"Accept": accept} if accept else {})
+    assert response.headers["content-type"].startswith("application/json"), response.text[:200]
+    assert response.text != INDEX
+    # Never stored, and varying by Accept: no cache (the back button included) hands it out for the page.
+    assert "Accept" in _varies(response.headers["vary"])
+    assert response.headers["cache-control"] == "no-store"
+    page = client.get(path, headers=BROWSER)
+    assert page.text == INDEX and "Accept" in _varies(page.headers["vary"])
+
+
+@pytest.mark.parametrize("path", ["/stats", "/jobs/123/logs", "/healthz", "/config"])
+def test_api_only_paths_answer_json_even_to_a_browser(client: TestClient, dist: Path, path: str) -> None:
     response = client.get(path, headers=BROWSER)
     assert response.headers["content-type"].startswith("application/json"), response.text[:200]
     assert response.text != INDEX
+
+
+def test_a_post_to_a_shared_path_reaches_the_api(client: TestClient, dist: Path) -> None:
+    response = client.post("/jobs", headers=BROWSER)
+    assert response.status_code == 405 and response.text != INDEX
 
 
 def test_a_built_chunk_is_a_file_cached_for_good_and_a_missing_one_is_a_404(

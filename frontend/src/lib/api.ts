@@ -47,8 +47,13 @@ export function apiUrl(path: string): string {
   return `${apiBase()}${path}`;
 }
 
-// `fetch` looked up per request, so a test (or a polyfill loaded later) can replace it.
-export const api = createClient<paths>({ baseUrl: apiBase(), fetch: (request) => globalThis.fetch(request) });
+// `fetch` looked up per request, so a test (or a polyfill loaded later) can replace it. The API shares some
+// paths with the dApp's pages (`/jobs/12`): asking for JSON gets the API's answer there (api/pages.py).
+export const api = createClient<paths>({
+  baseUrl: apiBase(),
+  headers: { Accept: "application/json" },
+  fetch: (request) => globalThis.fetch(request),
+});
 
 export class ApiError extends Error {
   override name = "ApiError";
