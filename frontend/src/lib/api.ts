@@ -1,6 +1,7 @@
 // The gateway's API client: openapi-fetch over the types generated from its OpenAPI schema.
 import createClient from "openapi-fetch";
 import type { components, paths } from "../generated/api";
+import { JOB_STATUS, OUTCOME } from "../generated/jobLayout";
 
 type Schemas = components["schemas"];
 export type JobPublic = Schemas["JobPublic"];
@@ -18,23 +19,14 @@ export type ReadinessPublic = Schemas["ReadinessPublic"];
 export type ConfigPublic = Schemas["ConfigPublic"];
 export type JobStateName = JobPublic["state"];
 
-export const JOB_STATES: JobStateName[] = [
-  "Open",
-  "Claimed",
-  "Submitted",
-  "Accepted",
-  "Rejected",
-  "Unverified",
-  "Cancelled",
-  "Expired",
-];
-export const TERMINAL_STATES: ReadonlySet<JobStateName> = new Set([
-  "Accepted",
-  "Rejected",
-  "Unverified",
-  "Cancelled",
-  "Expired",
-]);
+type LiveStatus = Exclude<(typeof JOB_STATUS)[number], "None" | "Closed">;
+const isLive = (status: (typeof JOB_STATUS)[number]): status is LiveStatus => status !== "None" && status !== "Closed";
+/** How a job closes without a verdict: the states its `JobCancelled` and `JobExpired` events give it. */
+const CLOSED_BY_EVENT = ["Cancelled", "Expired"] as const;
+
+/** A job's states as the index tells them (api/models/jobs.py): live statuses, then how it closed. */
+export const JOB_STATES: JobStateName[] = [...JOB_STATUS.filter(isLive), ...OUTCOME, ...CLOSED_BY_EVENT];
+export const TERMINAL_STATES: ReadonlySet<JobStateName> = new Set<JobStateName>([...OUTCOME, ...CLOSED_BY_EVENT]);
 
 /** Where the gateway is: the page's own origin (it serves the dApp), or VITE_API_URL for development. */
 export function apiBase(): string {
