@@ -40,7 +40,10 @@ const RUNTIME_IMAGE_ID = process.env.RUNTIME_IMAGE_ID ?? null;
 const DOWNLOAD_DIR = process.env.DOWNLOAD_DIR ?? join(repo, "build", "e2e-downloads");
 const ACCEPT_TIMEOUT_MS = Number(process.env.ACCEPT_TIMEOUT_S ?? 240) * 1000;
 const VERIFY_BLOCKS = process.env.VERIFY_BLOCKS ?? "60";
-const TERMINAL = new Set(["Accepted", "Rejected", "Unverified", "Cancelled", "Expired"]);
+// The gateway's job states (its generated schema), terminal from the first outcome on.
+const STATES = JSON.parse(readFileSync(new URL("../src/generated/openapi.json", import.meta.url), "utf8"))
+  .components.schemas.JobPublic.properties.state.enum;
+const TERMINAL = new Set(STATES.slice(STATES.indexOf("Submitted") + 1));
 
 const screenshots = [];
 async function shoot(page, name, fullPage = true) {
