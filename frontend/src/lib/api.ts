@@ -24,6 +24,9 @@ const isLive = (status: (typeof JOB_STATUS)[number]): status is LiveStatus => st
 /** How a job closes without a verdict: the states its `JobCancelled` and `JobExpired` events give it. */
 const CLOSED_BY_EVENT = ["Cancelled", "Expired"] as const;
 
+/** How a job ended: a verdict, or an event that closed it. */
+export type TerminalState = (typeof OUTCOME)[number] | (typeof CLOSED_BY_EVENT)[number];
+
 /** A job's states as the index tells them (api/models/jobs.py): live statuses, then how it closed. */
 export const JOB_STATES: JobStateName[] = [...JOB_STATUS.filter(isLive), ...OUTCOME, ...CLOSED_BY_EVENT];
 export const TERMINAL_STATES: ReadonlySet<JobStateName> = new Set<JobStateName>([...OUTCOME, ...CLOSED_BY_EVENT]);

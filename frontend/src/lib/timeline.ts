@@ -1,6 +1,6 @@
 // A job's life as steps (posted, claimed, running, submitted, verification, outcome), folded from the
 // events the gateway indexed for it. Reopened jobs start a new attempt; earlier attempts are kept.
-import type { ChainEventPublic } from "./api";
+import type { ChainEventPublic, TerminalState } from "./api";
 import { OUTCOME, enumLabel } from "./contracts";
 
 export interface EventMark {
@@ -15,7 +15,7 @@ export interface VoteMark extends EventMark {
   approve: boolean;
 }
 
-export type ClosedKind = "Accepted" | "Rejected" | "Unverified" | "Cancelled" | "Expired";
+export type ClosedKind = TerminalState;
 
 export interface AttemptSummary {
   attempt: number;

@@ -1,15 +1,11 @@
 // The terms of a job: budget, fees, collateral, run timeout and how the result is verified.
 import { Field } from "../../components/common";
-import type { ModeName } from "../../lib/contracts";
+import { MODE_INDEX, VERIFICATION_MODE, type ModeName } from "../../lib/contracts";
 import { duration, parseInteger } from "../../lib/format";
 import { MODES, type SpecField, type SpecForm } from "../../lib/jobSpec";
 
-const MODE_LABEL: Record<ModeName, string> = {
-  segments: "Segments",
-  shards: "Shards",
-  replicate: "Replicate",
-  none: "None (optimistic)",
-};
+const modeLabel = (mode: ModeName): string =>
+  mode === "none" ? "None (optimistic)" : VERIFICATION_MODE[MODE_INDEX[mode]] ?? mode;
 
 const MODE_TEXT: Record<ModeName, string> = {
   segments: "validators re-run sampled training segments",
@@ -62,7 +58,7 @@ export function SpecFields({ form, errors, manifestDiffers, onChange, disabled }
         <select name="mode" value={form.mode} disabled={disabled} onChange={(event) => set("mode", event.currentTarget.value as ModeName)}>
           {MODES.map((mode) => (
             <option key={mode} value={mode}>
-              {MODE_LABEL[mode]}
+              {modeLabel(mode)}
             </option>
           ))}
         </select>
