@@ -49,7 +49,7 @@ from chain.errors import (
     TransactionTimeout,
 )
 from chain.events import CheckpointStore, EventBatch, EventReader, JsonCheckpointStore, MemoryCheckpointStore
-from chain.job_store import JOB_EVENTS, JobStore, JobView, JobWord, result_hash
+from chain.job_store import JobStore, JobView, JobWord, job_events, result_hash
 from chain.keys import (
     KEYSTORE_ENV,
     KEYSTORE_PASSWORD_ENV,
@@ -93,7 +93,6 @@ __all__ = [
     "DEV_ADDRESSES",
     "DEV_FUNDING",
     "DEV_PRIVATE_KEYS",
-    "JOB_EVENTS",
     "KEYSTORE_ENV",
     "KEYSTORE_PASSWORD_ENV",
     "PRIVATE_KEY_ENV",
@@ -165,6 +164,7 @@ __all__ = [
     "encode_params",
     "ensure_key_allowed",
     "is_dev_address",
+    "job_events",
     "is_dev_chain",
     "load_account",
     "load_deployment",

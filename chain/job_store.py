@@ -37,17 +37,17 @@ from chain.types import (
 
 log = logging.getLogger(__name__)
 
-JOB_EVENTS = (
-    "JobPosted",
-    "JobClaimed",
-    "ResultSubmitted",
-    "VoteCast",
-    "JobFinalized",
-    "ProviderPaid",
-    "JobExpired",
-    "JobReopened",
-    "JobCancelled",
-)
+
+def job_events(codec: ContractCodec) -> tuple[str, ...]:
+    """The market's events about one job: those whose first argument is an indexed `jobId` (from the ABI)."""
+    names = []
+    for name, event in codec.events.items():
+        inputs = event.entry.get("inputs", [])
+        if inputs and inputs[0].get("name") == "jobId" and inputs[0].get("indexed"):
+            names.append(name)
+    return tuple(names)
+
+
 # Each part of the word runs up to where the next one starts (Types.sol, JOB_WORD_*_SHIFT).
 _HASH_MASK = (2**256 - 1) >> JOB_WORD_HASH_SHIFT << JOB_WORD_HASH_SHIFT
 _STATUS_MASK = (1 << (JOB_WORD_VOTED_SHIFT - JOB_WORD_STATUS_SHIFT)) - 1
@@ -164,6 +164,7 @@ class JobStore:
         self.codec = codec
         self.start_block = start_block
         self._job_param = codec.function_inputs("hashJob")[0]
+        self.job_events = frozenset(job_events(codec))
         self._jobs: dict[int, _Folded] = {}
         self._lock = threading.Lock()
 
@@ -181,7 +182,7 @@ class JobStore:
         with self._lock:
             for event in sorted(events, key=lambda e: e.position):
                 job_id = event.args.get("jobId")
-                if event.name in JOB_EVENTS and job_id is not None:
+                if event.name in self.job_events and job_id is not None:
                     self._jobs.setdefault(int(job_id), _Folded()).fold(event)
 
     def load(self, job_id: JobId) -> JobView:
@@ -249,7 +250,7 @@ class JobStore:
             self.rpc,
             self.market,
             self.codec,
-            [name for name in JOB_EVENTS if name in self.codec.events],
+            sorted(self.job_events),
             start_block=start,
             batch_blocks=100_000,
             topic_filters=["0x" + job_id.to_bytes(32, "big").hex()],

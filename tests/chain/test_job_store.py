@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from chain import JobNotFound, JobStatus, JobStore, JobWord, Rpc
+from chain import JobNotFound, JobStatus, JobStore, JobWord, Rpc, job_events
 from tests.chain.market_cast import BASE_SPEC, Cast
 
 
@@ -65,3 +65,13 @@ def test_unknown_job_is_not_found(cast: Cast) -> None:
 def test_word_fields() -> None:
     word = JobWord((0xAB << 24) | (0b101 << 16) | (0b111 << 8) | int(JobStatus.SUBMITTED))
     assert (word.status, word.voted_mask, word.approve_mask) == (JobStatus.SUBMITTED, 0b111, 0b101)
+
+
+def test_job_events_are_the_abis_events_keyed_by_job(cast: Cast) -> None:
+    events = job_events(cast.requester.codec)
+    assert {"JobPosted", "JobClaimed", "ResultSubmitted", "VoteCast", "JobFinalized"} <= set(events)
+    # account events carry no job id first: they never reach a job's fold
+    assert not {"ProviderRegistered", "StakeAdded", "Withdrawn"} & set(events)
+    for name in events:
+        first = cast.requester.codec.events[name].entry["inputs"][0]
+        assert first["name"] == "jobId" and first["indexed"]

@@ -20,17 +20,10 @@ import {
 } from "../generated/jobLayout";
 import { OUTCOME, crowdMarketAbi, enumLabel, type Job, type JobState } from "./contracts";
 
-export const JOB_EVENTS = [
-  "JobPosted",
-  "JobClaimed",
-  "ResultSubmitted",
-  "VoteCast",
-  "JobFinalized",
-  "ProviderPaid",
-  "JobExpired",
-  "JobReopened",
-  "JobCancelled",
-] as const;
+/** The market's events about one job: those whose first argument is an indexed `jobId` (from the ABI). */
+export const JOB_EVENTS: readonly string[] = crowdMarketAbi
+  .filter((item) => item.type === "event" && item.inputs[0]?.name === "jobId" && item.inputs[0].indexed)
+  .map((item) => (item as { name: string }).name);
 
 // The stored word (Types.sol, JOB_WORD_*_SHIFT): each part runs up to where the next one starts.
 const HASH_MASK = ((1n << 256n) - 1n) ^ ((1n << BigInt(JOB_WORD_HASH_SHIFT)) - 1n);
@@ -156,7 +149,7 @@ export async function loadChainJob(
   })) as unknown as Log[];
   const parsed = parseEventLogs({ abi: crowdMarketAbi, logs, strict: true });
   const events: JobEvent[] = parsed
-    .filter((log) => (JOB_EVENTS as readonly string[]).includes(log.eventName))
+    .filter((log) => JOB_EVENTS.includes(log.eventName))
     .map((log) => ({
       eventName: log.eventName,
       args: log.args as Record<string, unknown>,
