@@ -50,7 +50,7 @@ from examples.pin_runtime import pin
 from jobs.bundle import Bundle, BundleCache, pack_directory, pack_output
 from jobs.cid import Cid
 from jobs.commitments import checkpoint_commitment
-from jobs.executors import ExecutionId, ExecutionRequest, ExecutionResult, Executor, ImageRef
+from jobs.executors import ExecutionId, ExecutionResult, Executor, ImageRef, request_for_manifest
 from jobs.executors.base import MIB
 from jobs.sampling import detection_bound, sample_indices
 from jobs.store import EmbeddedStore
@@ -139,30 +139,20 @@ class ProviderRun:
 
 def run_provider(executor: Executor, store: EmbeddedStore, bundle: Bundle, work: Path) -> ProviderRun:
     """The execution `provider_node.runner.JobRunner` starts (without a deadline), then its packing."""
-    manifest = bundle.manifest
-    resources = manifest.resources
     output = work / "output"
     output.mkdir(parents=True)
-    request = ExecutionRequest(
+    request = request_for_manifest(
+        bundle.manifest,
         execution_id=ExecutionId(f"bench-verification-provider-{os.getpid()}"),
-        job_id=str(JOB_ID),
-        image=ImageRef(manifest.runtime.image, manifest.runtime.digest),
-        argv=tuple(manifest.runtime.entrypoint),
-        input_dir=bundle.path.resolve(),
-        output_dir=output.resolve(),
-        env=dict(manifest.runtime.env),
-        output_limit_bytes=manifest.outputs.max_size_mib * MIB,
-        tmp_limit_bytes=max(MIB, min(resources.disk_mib, resources.memory_mib) * MIB),
-        cpus=resources.cpus,
-        memory_mib=resources.memory_mib,
-        gpus=resources.gpus,
-        timeout_s=float(resources.timeout_s),
+        job_id=JOB_ID,
+        input_dir=bundle.path,
+        output_dir=output,
     )
     executor.start(request)
     result = executor.wait(request.execution_id)
     if not result.ok:
         raise SystemExit(f"the provider's run failed: {result.state.value}: {result.reason}")
-    folder = output.joinpath(*PurePosixPath(manifest.outputs.path).parts)
+    folder = output.joinpath(*PurePosixPath(bundle.manifest.outputs.path).parts)
     commitment = checkpoint_commitment(folder)
     packed = pack_output(folder, work / "result.tar")
     cid = store.add_file(packed.path, pin=True)

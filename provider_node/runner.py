@@ -34,10 +34,9 @@ from jobs.executors import (
     ExecutionState,
     Executor,
     ExecutorError,
-    ImageRef,
     WaitTimeout,
+    request_for_manifest,
 )
-from jobs.executors.base import MIB
 from jobs.store import ContentStore, StoreError
 from provider_node.config import NodeConfig
 from provider_node.energy import EnergyMeter, EnergySettings
@@ -120,23 +119,14 @@ class JobRunner:
     def _request(self, execution_id: ExecutionId) -> ExecutionRequest:
         bundle = self.ctx.bundles.get(self.record.bundle_cid)
         manifest = bundle.manifest
-        resources = manifest.resources
         left = self._time_left() - self.ctx.config.submit_margin_s
-        run_dir = self.ctx.config.runs_dir / execution_id
-        return ExecutionRequest(
+        return request_for_manifest(
+            manifest,
             execution_id=execution_id,
-            job_id=str(self.job_id),
-            image=ImageRef(manifest.runtime.image, manifest.runtime.digest),
-            argv=tuple(manifest.runtime.entrypoint),
-            input_dir=bundle.path.resolve(),
-            output_dir=(run_dir / "output").resolve(),
-            env=dict(manifest.runtime.env),
-            output_limit_bytes=manifest.outputs.max_size_mib * MIB,
-            tmp_limit_bytes=max(MIB, min(resources.disk_mib, resources.memory_mib) * MIB),
-            cpus=resources.cpus,
-            memory_mib=resources.memory_mib,
-            gpus=resources.gpus,
-            timeout_s=float(max(1, min(resources.timeout_s, left))),
+            job_id=self.job_id,
+            input_dir=bundle.path,
+            output_dir=self.ctx.config.runs_dir / execution_id / "output",
+            timeout_s=max(1, min(manifest.resources.timeout_s, left)),
         )
 
     def _start(self) -> None:

@@ -21,11 +21,10 @@ from chain import JobId
 from jobs.bundle import Bundle
 from jobs.executors import (
     ExecutionId,
-    ExecutionRequest,
     ExecutionResult,
     Executor,
     ExecutorError,
-    ImageRef,
+    request_for_manifest,
     run_to_completion,
 )
 
@@ -90,24 +89,17 @@ def run_job(
 ) -> Reexecution:
     """Run the bundle's entrypoint in its pinned image with the manifest's limits; raises ExecutorError
     when the engine cannot run it at all (the validator then abstains)."""
-    manifest = bundle.manifest
-    resources = manifest.resources
     shutil.rmtree(output_dir, ignore_errors=True)
     output_dir.mkdir(parents=True)
-    request = ExecutionRequest(
+    request = request_for_manifest(
+        bundle.manifest,
         execution_id=execution_id,
-        job_id=str(job_id),
-        image=ImageRef(manifest.runtime.image, manifest.runtime.digest),
-        argv=tuple(manifest.runtime.entrypoint),
-        input_dir=input_dir.resolve(),
-        output_dir=output_dir.resolve(),
-        env={**manifest.runtime.env, **(extra_env or {})},
+        job_id=job_id,
+        input_dir=input_dir,
+        output_dir=output_dir,
+        extra_env=extra_env,
         output_limit_bytes=output_limit_bytes,
-        tmp_limit_bytes=max(MIB, min(resources.disk_mib, resources.memory_mib) * MIB),
-        cpus=resources.cpus,
-        memory_mib=resources.memory_mib,
-        gpus=resources.gpus,
-        timeout_s=float(timeout_s or resources.timeout_s),
+        timeout_s=timeout_s or None,
         labels={"role": "validator"},  # keys under "crowdcompute." are reserved to the executor
     )
     result = run_to_completion(executor, request)

@@ -28,6 +28,7 @@ from jobs.executors.errors import (
     UnknownExecution,
     WaitTimeout,
 )
+from jobs.executors.manifest_request import request_for_manifest
 
 __all__ = [
     "EngineUnavailable",
@@ -48,5 +49,6 @@ __all__ = [
     "RunningExecution",
     "UnknownExecution",
     "WaitTimeout",
+    "request_for_manifest",
     "run_to_completion",
 ]

@@ -14,11 +14,16 @@ from jobs.executors import (
     Executor,
     InvalidExecutionRequest,
     LocalExecutorDisabled,
+    request_for_manifest,
 )
+from jobs.executors.base import MIB
 from jobs.executors.docker import DockerExecutor
 from jobs.executors.local import ALLOW_ENV, LocalExecutor
 from jobs.executors.noop import NoopExecutor
+from jobs.manifest import load_manifest
 from tests.jobs.execution_requests import STAND_IN_IMAGE, RequestFactory, request_factory, run
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture
@@ -92,3 +97,43 @@ def test_noop_executor_completes_at_once(make_request: RequestFactory) -> None:
     assert failing.wait(other.execution_id).state is ExecutionState.TIMED_OUT
     with pytest.raises(ExecutionExists):
         noop.start(request)
+
+
+def test_a_manifests_request_carries_its_image_entrypoint_and_limits(tmp_path: Path) -> None:
+    manifest = load_manifest(FIXTURES / "minimal_job")
+    resources = manifest.resources
+    request = request_for_manifest(
+        manifest,
+        execution_id=ExecutionId("job-7-attempt-0"),
+        job_id=7,
+        input_dir=tmp_path / "in",
+        output_dir=tmp_path / "out",
+        extra_env={"REPLAY": "1"},
+    )
+    assert request.image.name == manifest.runtime.image and request.image.digest == manifest.runtime.digest
+    assert request.argv == tuple(manifest.runtime.entrypoint) and request.job_id == "7"
+    assert request.env == {**manifest.runtime.env, "REPLAY": "1"}
+    assert request.output_limit_bytes == manifest.outputs.max_size_mib * MIB
+    assert request.tmp_limit_bytes == min(resources.disk_mib, resources.memory_mib) * MIB
+    assert (request.cpus, request.memory_mib, request.gpus) == (
+        resources.cpus,
+        resources.memory_mib,
+        resources.gpus,
+    )
+    assert request.timeout_s == resources.timeout_s and request.input_dir == (tmp_path / "in").resolve()
+    # the overrides a replay or a late start use
+    tight = request_for_manifest(
+        manifest,
+        execution_id=ExecutionId("job-7-replay"),
+        job_id=7,
+        input_dir=tmp_path / "in",
+        output_dir=tmp_path / "out",
+        output_limit_bytes=16 * MIB,
+        timeout_s=5,
+        labels={"role": "validator"},
+    )
+    assert (tight.output_limit_bytes, tight.timeout_s, dict(tight.labels)) == (
+        16 * MIB,
+        5.0,
+        {"role": "validator"},
+    )
