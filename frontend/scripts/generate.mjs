@@ -2,6 +2,7 @@
 //   openapi.json, api.ts          the gateway's OpenAPI schema and its TypeScript types (openapi-typescript)
 //   manifest.schema.json          the job manifest's JSON schema, as the gateway validates uploads
 //   abis.ts                       the market and token ABIs from the compiler output (`as const` for viem)
+//   devChain.ts                   the dev chain ids and anvil's public dev keys (chain/dev_accounts.py)
 //   deployment.ts                 deployments/31337.json when present (a fallback until the gateway serves /config)
 //   examples.ts, examples/*.zip   the example jobs under examples/, zipped, to start a job from
 // The gateway app and the compiler are built offline with the repository's Python (.venv, or $PYTHON).
@@ -26,6 +27,8 @@ import json, sys, tempfile
 from api.main import create_app
 from api.settings import Settings
 from chain.compiler import compile_contracts
+from chain.dev_accounts import DEV_PRIVATE_KEYS
+from chain.types import DEV_CHAIN_IDS
 from jobs.manifest import manifest_json_schema
 
 with tempfile.TemporaryDirectory() as data_dir:
@@ -36,6 +39,7 @@ json.dump({
     "openapi": openapi,
     "manifestSchema": manifest_json_schema(),
     "abis": {name: artifacts[name].abi for name in ("CrowdMarket", "CrowdToken")},
+    "devChain": {"chainIds": sorted(DEV_CHAIN_IDS, reverse=True), "privateKeys": list(DEV_PRIVATE_KEYS)},
 }, sys.stdout)
 `;
 
@@ -70,6 +74,15 @@ function writeAbis(abis) {
     `export const crowdTokenAbi = ${JSON.stringify(abis.CrowdToken, null, 2)} as const;\n`,
   ];
   writeIfChanged(join(out, "abis.ts"), body.join("\n"));
+}
+
+function writeDevChain(devChain) {
+  const text =
+    HEADER +
+    "// anvil's ten PUBLIC development keys (every anvil and Hardhat node prints them): dev chains only.\n" +
+    `export const DEV_CHAIN_IDS: readonly number[] = ${JSON.stringify(devChain.chainIds)};\n` +
+    `export const DEV_PRIVATE_KEYS: readonly \`0x\${string}\`[] = ${JSON.stringify(devChain.privateKeys, null, 2)};\n`;
+  writeIfChanged(join(out, "devChain.ts"), text);
 }
 
 function writeDeployment() {
@@ -151,6 +164,7 @@ const exported = exportFromPython();
 await writeApiTypes(exported.openapi);
 writeIfChanged(join(out, "manifest.schema.json"), JSON.stringify(exported.manifestSchema, null, 2) + "\n");
 writeAbis(exported.abis);
+writeDevChain(exported.devChain);
 writeDeployment();
 const examples = writeExamples();
 console.log(
