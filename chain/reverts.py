@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 _ERROR_STRING = bytes.fromhex("08c379a0")  # Error(string)
 _PANIC = bytes.fromhex("4e487b71")  # Panic(uint256)
-_PANICS = {
+PANIC_REASONS = {  # Solidity's panic codes, in words (the dApp's copy is generated from this)
     0x01: "assertion failed",
     0x11: "arithmetic overflow or underflow",
     0x12: "division by zero",
@@ -64,7 +64,7 @@ class RevertDecoder:
                 return "Error", {"message": abi_decode(["string"], data[4:])[0]}
             if selector == _PANIC:
                 code = abi_decode(["uint256"], data[4:])[0]
-                return "Panic", {"code": code, "reason": _PANICS.get(code, "unknown panic")}
+                return "Panic", {"code": code, "reason": PANIC_REASONS.get(code, "unknown panic")}
             codec = self.errors.get(selector)
             if codec is not None:
                 return codec.name, codec.decode(data)

@@ -3,6 +3,7 @@
 //   manifest.schema.json          the job manifest's JSON schema, as the gateway validates uploads
 //   abis.ts                       the market and token ABIs from the compiler output (`as const` for viem)
 //   devChain.ts                   the dev chain ids and anvil's public dev keys (chain/dev_accounts.py)
+//   panics.ts                     Solidity's panic codes in words (chain/reverts.py)
 //   deployment.ts                 deployments/31337.json when present (a fallback until the gateway serves /config)
 //   examples.ts, examples/*.zip   the example jobs under examples/, zipped, to start a job from
 // The gateway app and the compiler are built offline with the repository's Python (.venv, or $PYTHON).
@@ -28,6 +29,7 @@ from api.main import create_app
 from api.settings import Settings
 from chain.compiler import compile_contracts
 from chain.dev_accounts import DEV_PRIVATE_KEYS
+from chain.reverts import PANIC_REASONS
 from chain.types import DEV_CHAIN_IDS
 from jobs.manifest import manifest_json_schema
 
@@ -39,6 +41,7 @@ json.dump({
     "openapi": openapi,
     "manifestSchema": manifest_json_schema(),
     "abis": {name: artifacts[name].abi for name in ("CrowdMarket", "CrowdToken")},
+    "panics": {str(code): reason for code, reason in PANIC_REASONS.items()},
     "devChain": {"chainIds": sorted(DEV_CHAIN_IDS, reverse=True), "privateKeys": list(DEV_PRIVATE_KEYS)},
 }, sys.stdout)
 `;
@@ -165,6 +168,11 @@ await writeApiTypes(exported.openapi);
 writeIfChanged(join(out, "manifest.schema.json"), JSON.stringify(exported.manifestSchema, null, 2) + "\n");
 writeAbis(exported.abis);
 writeDevChain(exported.devChain);
+writeIfChanged(
+  join(out, "panics.ts"),
+  HEADER + "/** Solidity's panic codes, in words (chain/reverts.py PANIC_REASONS). */\n" +
+    `export const PANIC_REASONS: Readonly<Record<number, string>> = ${JSON.stringify(exported.panics, null, 2)};\n`,
+);
 writeDeployment();
 const examples = writeExamples();
 console.log(

@@ -1,5 +1,6 @@
 // Contract errors in words: decode revert data against the generated ABIs and describe it the way
 // chain/revert_messages.py does, so the dApp and the CLI say the same thing.
+import { PANIC_REASONS } from "../generated/panics";
 import {
   BaseError,
   ContractFunctionRevertedError,
@@ -22,18 +23,6 @@ export interface DecodedRevert {
   message: string;
 }
 
-/** Solidity's panic codes, worded as chain/reverts.py words them. */
-const PANIC_REASONS: Record<number, string> = {
-  0x01: "assertion failed",
-  0x11: "arithmetic overflow or underflow",
-  0x12: "division by zero",
-  0x21: "invalid enum value",
-  0x22: "bad storage byte array",
-  0x31: "pop on an empty array",
-  0x32: "array index out of bounds",
-  0x41: "out of memory",
-  0x51: "call to an uninitialised function",
-};
 
 const addr = (value: unknown) => shortAddress(String(value));
 const tokens = (value: unknown) => tokenAmountPlain(BigInt(value as bigint));
