@@ -13,8 +13,10 @@ It may import `chain` and `jobs`, nothing above them.
 
 from cli_support.connection import DEFAULT_RPC_URL, connect, resolve_deployment, resolve_rpc_url
 from cli_support.daemon import (
+    DEFAULT_GATEWAY_URL,
     ConfirmationsOption,
     Daemon,
+    GatewayOption,
     PollIntervalOption,
     StoreDirOption,
     open_node_store,
@@ -42,12 +44,14 @@ from cli_support.output import Output, SentTx, sent_tx
 __all__ = [
     "DEFAULT_DEPLOYMENTS",
     "DEFAULT_DEVNET",
+    "DEFAULT_GATEWAY_URL",
     "DEFAULT_RPC_URL",
     "ChainOptions",
     "ConfirmationsOption",
     "Daemon",
     "DeploymentsOption",
     "DevnetOption",
+    "GatewayOption",
     "JsonOption",
     "KeystoreOption",
     "Output",

@@ -19,8 +19,10 @@ if TYPE_CHECKING:
     from jobs.store import ContentStore
 
 __all__ = [
+    "DEFAULT_GATEWAY_URL",
     "ConfirmationsOption",
     "Daemon",
+    "GatewayOption",
     "PollIntervalOption",
     "StoreDirOption",
     "open_node_store",
@@ -30,6 +32,17 @@ __all__ = [
     "stop_on_signals",
 ]
 
+DEFAULT_GATEWAY_URL = "http://127.0.0.1:8000"
+"""Where `crowdcompute gateway serve` listens by default: on one machine, the nodes find it there."""
+
+GatewayOption = Annotated[
+    str,
+    typer.Option(
+        "--gateway",
+        envvar="CROWDCOMPUTE_GATEWAY_URL",
+        help="Gateway to fetch content from, publish results and push logs to ('' for none).",
+    ),
+]
 StoreDirOption = Annotated[
     Path | None, typer.Option(help="Embedded store [env CROWDCOMPUTE_STORE_DIR].", show_default=False)
 ]
@@ -78,11 +91,13 @@ def stop_on_signals() -> threading.Event:
     return stop
 
 
-def open_node_store(store_dir: Path | None) -> ContentStore:
-    """The content store a node uses: `--store-dir`, else the environment's (CROWDCOMPUTE_STORE_DIR, Kubo)."""
-    from jobs.store import StoreSettings, open_store  # not at import: the other commands do not need it
+def open_node_store(store_dir: Path | None, gateway_url: str | None = None) -> ContentStore:
+    """The content a node reads: its store (`--store-dir`, else the environment's: CROWDCOMPUTE_STORE_DIR,
+    CROWDCOMPUTE_KUBO_API), then the gateway at `gateway_url`; fetched content is verified and kept."""
+    from jobs.store import StoreSettings, open_node_content  # not at import: other commands do not need it
 
-    return open_store(StoreSettings(store_dir=store_dir) if store_dir else None)
+    settings = StoreSettings(store_dir=store_dir) if store_dir else None
+    return open_node_content(settings, gateway_url=gateway_url or None)
 
 
 def run_until_stopped(

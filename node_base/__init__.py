@@ -1,11 +1,35 @@
 """The one base of the node daemons (`provider_node.daemon.ProviderNode`, `validator.daemon.ValidatorNode`):
 the polling loop with backoff, `wait_idle`, `close`, resuming after a restart, worker threads, and the
-configuration fields every node has. Each role keeps only what one of its rounds does.
+configuration fields every node has, and its data folder (per role and account by default, held by one
+daemon at a time: `node_base.folder`). Each role keeps only what one of its rounds does.
 
 It may import `chain` and `jobs`, nothing above them.
 """
 
 from node_base.config import NodeConfigBase
+from node_base.errors import DataDirInUse, NodeBaseError
+from node_base.folder import (
+    LOCK_FILENAME,
+    DataDirLock,
+    address_tag,
+    default_data_dir,
+    hold_data_dir,
+    node_data_dir,
+    role_root,
+)
 from node_base.node import PollingNode, StepReport
 
-__all__ = ["NodeConfigBase", "PollingNode", "StepReport"]
+__all__ = [
+    "LOCK_FILENAME",
+    "DataDirInUse",
+    "DataDirLock",
+    "NodeBaseError",
+    "NodeConfigBase",
+    "PollingNode",
+    "StepReport",
+    "address_tag",
+    "default_data_dir",
+    "hold_data_dir",
+    "node_data_dir",
+    "role_root",
+]

@@ -13,10 +13,12 @@ from typing import Annotated, Any
 
 import typer
 
-from chain import ZERO_BYTES32, Capabilities, ChainError, Wei
+from chain import ZERO_BYTES32, Capabilities, ChainError, Role, Wei
 from cli_support import (
+    DEFAULT_GATEWAY_URL,
     ChainOptions,
     ConfirmationsOption,
+    GatewayOption,
     PollIntervalOption,
     SentTx,
     StoreDirOption,
@@ -31,6 +33,7 @@ from cli_support import (
 )
 from jobs.cid import parse_cid
 from jobs.errors import JobsError
+from node_base import NodeBaseError, hold_data_dir, node_data_dir
 from provider_node.config import DEFAULT_DATA_DIR, NodeConfig
 from provider_node.errors import ProviderNodeError
 from provider_node.hardware import probe
@@ -41,12 +44,15 @@ provider_app = noun_app(
     "provider", "Offer this machine's compute: register, stake, run the provider daemon, check standing."
 )
 
-_FAILURES = (ChainError, JobsError, ProviderNodeError, OSError, ValueError)
+_FAILURES = (ChainError, JobsError, NodeBaseError, ProviderNodeError, OSError, ValueError)
 MIB = 1024 * 1024
 DataDirOption = Annotated[
-    Path,
+    Path | None,
     typer.Option(
-        "--data-dir", envvar="CROWDCOMPUTE_PROVIDER_DIR", help="The node's state, bundles and runs."
+        "--data-dir",
+        envvar="CROWDCOMPUTE_PROVIDER_DIR",
+        help="The node's state, bundles and runs (default: ~/.crowdcompute/provider/<address>/).",
+        show_default=False,
     ),
 ]
 CountOption = Annotated[int | None, typer.Option(min=0, show_default=False)]
@@ -87,7 +93,7 @@ def register(
     out = opts.output()
     try:
         price_units = parse_tokens(price, what="--price", allow_zero=True)
-        probed, caps = _probed_capabilities(data_dir.expanduser())
+        probed, caps = _probed_capabilities((data_dir or DEFAULT_DATA_DIR).expanduser())
         given = {"gpu_count": gpus, "gpu_memory_mib": gpu_memory_mib, "gpu_class": gpu_class}
         given |= {"cpu_cores": cpu_cores, "memory_mib": memory_mib}
         caps |= {name: value for name, value in given.items() if value is not None}
@@ -223,7 +229,7 @@ def withdraw(
 @provider_app.command("status")
 @chain_options()
 def status(
-    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+    data_dir: DataDirOption = None,
     *,
     opts: ChainOptions,
 ) -> None:
@@ -234,7 +240,8 @@ def status(
     try:
         market = opts.connect()
         with out.progress("Reading the market's events"):
-            current = provider_status(market, market.me, data_dir=data_dir.expanduser())
+            folder = node_data_dir(data_dir, Role.PROVIDER, market.me)
+            current = provider_status(market, market.me, data_dir=folder)
     except _FAILURES as exc:
         out.fail(exc)
     a = current.account
@@ -259,14 +266,12 @@ def status(
 @provider_app.command("run")
 @chain_options()
 def run(
-    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+    data_dir: DataDirOption = None,
     capacity: Annotated[int, typer.Option(min=1, help="Most jobs held at once.")] = 1,
     min_price: Annotated[
         str | None, typer.Option(help="Floor in tokens per hour (default: the registered price).")
     ] = None,
-    gateway: Annotated[
-        str | None, typer.Option(envvar="CROWDCOMPUTE_GATEWAY_URL", help="Push execution logs here.")
-    ] = None,
+    gateway: GatewayOption = DEFAULT_GATEWAY_URL,
     store_dir: StoreDirOption = None,
     poll_interval: PollIntervalOption = 1.0,
     confirmations: ConfirmationsOption = 0,
@@ -280,24 +285,26 @@ def run(
     *,
     opts: ChainOptions,
 ) -> None:
-    """Run the provider daemon until interrupted: match, claim, run in Docker, pin, submit."""
+    """Run the provider daemon until interrupted: match, claim, run in Docker, pin, publish, submit."""
     from jobs.executors import Executor
     from jobs.store import ContentStore
+    from node_base import DataDirLock
     from provider_node.daemon import ProviderNode
 
-    def build() -> tuple[ProviderNode, tuple[Executor, ContentStore]]:
+    def build() -> tuple[ProviderNode, tuple[Executor, ContentStore, DataDirLock]]:
         floor = parse_tokens(min_price, what="--min-price", allow_zero=True) if min_price else None
         market = opts.connect()
+        folder = hold_data_dir(data_dir, Role.PROVIDER, market.me)  # held until the daemon stops
         config = NodeConfig(
-            data_dir=data_dir,
+            data_dir=folder.data_dir,
             capacity=capacity,
             min_price_per_hour=floor,
             poll_interval_s=poll_interval,
             confirmations=confirmations,
             skip_risky=skip_risky,
-            gateway_url=gateway,
+            gateway_url=gateway or None,
         )
-        store = open_node_store(store_dir)
+        store = open_node_store(store_dir, gateway)
         engine: Executor
         if executor == "noop":
             from jobs.executors.noop import NoopExecutor
@@ -307,6 +314,6 @@ def run(
             from jobs.executors.docker import DockerExecutor
 
             engine = DockerExecutor(node_id=node_id or market.me.lower())
-        return ProviderNode(market, store, engine, config), (engine, store)
+        return ProviderNode(market, store, engine, config), (engine, store, folder)
 
     run_daemon(opts.output(), _FAILURES, build)

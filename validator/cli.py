@@ -14,8 +14,10 @@ import typer
 
 from chain import ChainError, Role, Wei, enum_label
 from cli_support import (
+    DEFAULT_GATEWAY_URL,
     ChainOptions,
     ConfirmationsOption,
+    GatewayOption,
     PollIntervalOption,
     StoreDirOption,
     chain_options,
@@ -27,7 +29,8 @@ from cli_support import (
     token_amount,
 )
 from jobs.errors import JobsError
-from validator.config import DEFAULT_DATA_DIR, ValidatorConfig
+from node_base import NodeBaseError, hold_data_dir, node_data_dir
+from validator.config import ValidatorConfig
 from validator.errors import ValidatorError
 
 __all__ = ["validator_app"]
@@ -36,10 +39,15 @@ validator_app = noun_app(
     "validator", "Check other people's work: register and stake, run the validator daemon, check standing."
 )
 
-_FAILURES = (ChainError, JobsError, ValidatorError, OSError, ValueError)
+_FAILURES = (ChainError, JobsError, NodeBaseError, ValidatorError, OSError, ValueError)
 DataDirOption = Annotated[
-    Path,
-    typer.Option("--data-dir", envvar="CROWDCOMPUTE_VALIDATOR_DIR", help="The node's state and work files."),
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        envvar="CROWDCOMPUTE_VALIDATOR_DIR",
+        help="The node's state and work files (default: ~/.crowdcompute/validator/<address>/).",
+        show_default=False,
+    ),
 ]
 
 
@@ -99,7 +107,7 @@ def register(
 @validator_app.command("status")
 @chain_options()
 def status(
-    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+    data_dir: DataDirOption = None,
     *,
     opts: ChainOptions,
 ) -> None:
@@ -110,7 +118,7 @@ def status(
     try:
         market = opts.connect()
         account = market.account_of()
-        config = ValidatorConfig(data_dir=data_dir)
+        config = ValidatorConfig(data_dir=node_data_dir(data_dir, Role.VALIDATOR, market.me))
         records = []
         if config.state_path.is_file():
             store = VerificationStore(config.state_path)
@@ -149,11 +157,9 @@ def status(
 @validator_app.command("run")
 @chain_options()
 def run(
-    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+    data_dir: DataDirOption = None,
     store_dir: StoreDirOption = None,
-    gateway: Annotated[
-        str | None, typer.Option(envvar="CROWDCOMPUTE_GATEWAY_URL", help="Accepted for symmetry; unused.")
-    ] = None,
+    gateway: GatewayOption = DEFAULT_GATEWAY_URL,
     poll_interval: PollIntervalOption = 1.0,
     confirmations: ConfirmationsOption = 0,
     workers: Annotated[int, typer.Option(min=1, help="Verifications run at once.")] = 1,
@@ -169,12 +175,14 @@ def run(
     """Run the validator daemon until interrupted: verify sampled work in Docker, vote, settle."""
     from jobs.executors.docker import DockerExecutor
     from jobs.store import ContentStore
+    from node_base import DataDirLock
     from validator.daemon import ValidatorNode
 
-    def build() -> tuple[ValidatorNode, tuple[DockerExecutor, ContentStore]]:
+    def build() -> tuple[ValidatorNode, tuple[DockerExecutor, ContentStore, DataDirLock]]:
         market = opts.connect()
+        folder = hold_data_dir(data_dir, Role.VALIDATOR, market.me)  # held until the daemon stops
         config = ValidatorConfig(
-            data_dir=data_dir,
+            data_dir=folder.data_dir,
             poll_interval_s=poll_interval,
             confirmations=confirmations,
             workers=workers,
@@ -182,8 +190,8 @@ def run(
             keep_work=keep_work,
             finalize_grace_s=finalize_grace,
         )
-        store = open_node_store(store_dir)
+        store = open_node_store(store_dir, gateway)
         engine = DockerExecutor(node_id=f"validator-{market.me.lower()}")
-        return ValidatorNode(market, store, engine, config), (engine, store)
+        return ValidatorNode(market, store, engine, config), (engine, store, folder)
 
     run_daemon(opts.output(), _FAILURES, build)

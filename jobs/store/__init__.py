@@ -4,6 +4,9 @@ from jobs.store import open_store
 with open_store() as store:                 # embedded by default, Kubo if CROWDCOMPUTE_KUBO_API is set
     cid = store.add_file("bundle.tar")      # CIDv1 raw leaves, pinned
     for chunk in store.cat(cid): ...        # every block verified against its CID
+
+with open_node_content(gateway_url="http://127.0.0.1:8000") as store:
+    store.open(cid)                         # local, else fetched from the gateway, verified, kept locally
 """
 
 from jobs.cid import Cid, Codec, InvalidCid, parse_cid
@@ -12,17 +15,28 @@ from jobs.store.embedded import EmbeddedStore
 from jobs.store.errors import (
     BlockNotFound,
     CidMismatch,
+    ContentMissing,
+    ContentTooLarge,
     CorruptDag,
     KuboError,
     KuboUnavailable,
     NotAFile,
     NotPinned,
+    SourceUnavailable,
     StoreConfigError,
     StoreError,
 )
 from jobs.store.exporter import ContentStat
 from jobs.store.importer import CHUNK_SIZE, MAX_LINKS, DagBuilder, ImportResult, import_stream
-from jobs.store.settings import StoreSettings, open_store
+from jobs.store.settings import StoreSettings, open_node_content, open_store
+from jobs.store.sources import (
+    ContentSource,
+    ContentSources,
+    GatewaySource,
+    SourcedStore,
+    StoreSource,
+    sources_from,
+)
 
 __all__ = [
     "CHUNK_SIZE",
@@ -31,11 +45,16 @@ __all__ = [
     "Cid",
     "CidMismatch",
     "Codec",
+    "ContentMissing",
+    "ContentSource",
+    "ContentSources",
     "ContentStat",
     "ContentStore",
+    "ContentTooLarge",
     "CorruptDag",
     "DagBuilder",
     "EmbeddedStore",
+    "GatewaySource",
     "GcResult",
     "ImportResult",
     "InvalidCid",
@@ -43,10 +62,15 @@ __all__ = [
     "KuboUnavailable",
     "NotAFile",
     "NotPinned",
+    "SourceUnavailable",
+    "SourcedStore",
     "StoreConfigError",
     "StoreError",
     "StoreSettings",
+    "StoreSource",
     "import_stream",
+    "open_node_content",
     "open_store",
     "parse_cid",
+    "sources_from",
 ]

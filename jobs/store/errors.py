@@ -52,3 +52,15 @@ class KuboUnavailable(KuboError, ConnectionError):
 
 class StoreConfigError(StoreError, ValueError):
     """Store settings that cannot be used (a malformed Kubo API address, say)."""
+
+
+class ContentMissing(BlockNotFound):
+    """No source holds the content: each one asked answered that it does not have it."""
+
+
+class SourceUnavailable(StoreError, ConnectionError):
+    """A content source could not be asked (unreachable, timed out, a server error), or no source could."""
+
+
+class ContentTooLarge(StoreError, ValueError):
+    """A source served more bytes than the fetch allows; what it sent was thrown away."""

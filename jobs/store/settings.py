@@ -4,19 +4,25 @@ CROWDCOMPUTE_STORE_DIR     embedded store folder (default ~/.crowdcompute/store)
 CROWDCOMPUTE_KUBO_API      a Kubo RPC address (/ip4/127.0.0.1/tcp/5001 or http://host:5001): use Kubo
 CROWDCOMPUTE_STORE_FSYNC   fsync each block and the pin file (default true)
 CROWDCOMPUTE_KUBO_TIMEOUT  seconds per Kubo RPC call (default 120)
+
+A node reads through `open_node_content`: its own store first, then the gateway (`jobs.store.sources`).
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from jobs.store.base import ContentStore
 
-__all__ = ["DEFAULT_STORE_DIR", "StoreSettings", "open_store"]
+if TYPE_CHECKING:
+    from jobs.store.sources import SourcedStore
+
+__all__ = ["DEFAULT_STORE_DIR", "StoreSettings", "open_node_content", "open_store"]
 
 log = logging.getLogger(__name__)
 
@@ -45,3 +51,16 @@ def open_store(settings: StoreSettings | None = None) -> ContentStore:
     root = settings.store_dir.expanduser()
     log.debug("opening the embedded store at %s", root)
     return EmbeddedStore(root, fsync=settings.store_fsync)
+
+
+def open_node_content(
+    settings: StoreSettings | None = None, *, gateway_url: str | None = None
+) -> SourcedStore:
+    """A node's content: its own store (`open_store`: embedded, or the Kubo node when one is configured),
+    then the gateway at `gateway_url`. What it reads and lacks is fetched, verified and kept in its store."""
+    from jobs.store.sources import SourcedStore, sources_from
+
+    local = open_store(settings)
+    sources = sources_from(gateway_url=gateway_url)
+    log.debug("content of this node: %r, then %r", local, sources)
+    return SourcedStore(local, sources)
