@@ -12,9 +12,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -30,13 +31,20 @@ from cli_support import (
 )
 from crowdcompute.requester import (
     GatewayClient,
+    LogGap,
     LogLine,
+    LogPage,
+    NoProviderCanRun,
     RequesterError,
     cancel_job,
     download_result,
     job_summary,
+    read_ballots,
+    read_reports,
+    report_lines,
     submit_job,
 )
+from crowdcompute.requester.logs import Retry, follow_log
 from jobs.errors import JobsError
 from jobs.store import ContentStore, StoreSettings, open_store
 
@@ -45,6 +53,7 @@ __all__ = ["job_app"]
 job_app = noun_app("job", "Post a training job, follow it, read its logs, download its result, or cancel it.")
 
 DEFAULT_GATEWAY = "http://127.0.0.1:8000"
+_LOG_PAGE = 1000
 _FAILURES = (RequesterError, ChainError, JobsError, OSError, ValueError)
 
 GatewayOption = Annotated[
@@ -96,6 +105,19 @@ def _content(gateway: str | None, store_dir: Path | None) -> Iterator[tuple[Cont
         yield store, None
 
 
+@contextlib.contextmanager
+def _result_sources(
+    gateway: str | None, store_dir: Path | None
+) -> Iterator[tuple[ContentStore | None, str | None]]:
+    """Where a result is looked for, in order: --store-dir when given, then the gateway (--gateway,
+    $CROWDCOMPUTE_GATEWAY_URL or the default), then the Kubo node of CROWDCOMPUTE_KUBO_API if set."""
+    if store_dir is None:
+        yield None, _gateway_url(gateway)
+        return
+    with open_store(StoreSettings(store_dir=store_dir.expanduser(), kubo_api=None)) as store:
+        yield store, _gateway_url(gateway)
+
+
 @job_app.command("submit")
 @chain_options()
 def submit(
@@ -114,10 +136,19 @@ def submit(
     ] = True,
     gateway: GatewayOption = None,
     store_dir: StoreDirOption = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Post even when no registered provider would run the job as it stands (the reasons "
+            "are printed; without --force a terminal asks, anything else refuses).",
+        ),
+    ] = False,
     *,
     opts: ChainOptions,
 ) -> None:
-    """Pack FOLDER, store or upload its bundle, post the job with its escrow (defaults as in the dApp)."""
+    """Pack FOLDER, check that a registered provider would run it, store or upload its bundle, post the
+    job with its escrow (defaults as in the dApp). An example's placeholder image id is pinned first."""
     out = opts.output()
 
     def progress(line: str) -> None:
@@ -140,9 +171,13 @@ def submit(
                 gateway_url=gateway_url,
                 budget=budget_units,
                 on_progress=progress,
+                force=force,
+                confirm=None if opts.as_json or not sys.stdin.isatty() else _ask_to_post_anyway,
                 **{k: v for k, v in overrides.items() if v is not None},
             )
         view = market.job(submitted.job_id)
+    except NoProviderCanRun as exc:
+        _refuse(out, exc)
     except _FAILURES as exc:
         out.fail(exc)
     spec = view.job.spec
@@ -154,29 +189,54 @@ def submit(
         "budget": str(spec.budget),
         "escrow": str(spec.escrow),
         "state": "Open",
+        "warnings": list(submitted.warnings),
+        "forced": bool(submitted.warnings),
+        "pinnedTo": submitted.pinned_to,
     }
     text = (
         f"job {submitted.job_id} posted: bundle {submitted.bundle_cid}, escrow {token_amount(spec.escrow)}, "
         f"tx {submitted.tx_hash} (gas {submitted.gas_used})"
     )
+    if submitted.warnings:
+        text += "\nposted anyway, although " + "; ".join(submitted.warnings)
     _emit(out, payload, text)
+
+
+def _ask_to_post_anyway(reasons: list[str]) -> bool:
+    typer.echo("No registered provider would run this job as it stands:", err=True)
+    for reason in reasons:
+        typer.echo(f"  - {reason}", err=True)
+    question = "Post it anyway? Its escrow stays locked until you cancel it"
+    return typer.confirm(question, default=False, err=True)
+
+
+def _refuse(out: Output, exc: NoProviderCanRun) -> NoReturn:
+    """Like `Output.fail`, with the reasons also as a list in the JSON."""
+    if out.as_json:
+        typer.echo(json.dumps({"error": type(exc).__name__, "message": str(exc), "reasons": exc.reasons}))
+        raise typer.Exit(1)
+    out.fail(exc)
 
 
 @job_app.command("status")
 @chain_options(keystore=False)
 def status(
     job_id: JobIdArgument,
+    gateway: GatewayOption = None,
     *,
     opts: ChainOptions,
 ) -> None:
-    """The job as the chain has it: state, provider, votes and result CID."""
+    """The job as the chain has it: state, provider, votes by seat, result CID and checkpoint root; and,
+    from the gateway, why providers skip it and the energy it used (the providers' own reports)."""
     out = opts.output()
     try:
         market = opts.connect(signing=False)
         view = market.job(JobId(job_id))
+        ballots = read_ballots(market, view)
     except _FAILURES as exc:
         out.fail(exc)
-    summary = job_summary(view)
+    reports = read_reports(_gateway_url(gateway), JobId(job_id), market.address)
+    summary = job_summary(view, ballots)
     votes = summary["votes"]
     lines = [
         f"job {job_id}: {summary['state']}",
@@ -186,11 +246,18 @@ def status(
         f"  budget     {token_amount(view.job.spec.budget)} (escrow {token_amount(view.job.spec.escrow)})",
         f"  votes      {votes['accepts']} accept, {votes['rejects']} reject "
         f"(committee of {summary['committeeSize']}, mode {summary['mode']})",
+        *(
+            f"    seat {b.slot}  {b.validator}  {'accept' if b.approve else 'reject'} (segment {b.segment})"
+            for b in ballots
+        ),
         f"  result     {summary['resultCid'] or '-'}",
     ]
+    if summary["checkpointRoot"]:
+        lines.append(f"  root       {summary['checkpointRoot']} ({summary['checkpointCount']} checkpoints)")
     if summary["deadline"]:
         lines.insert(3, f"  deadline   {when(summary['deadline'])}")
-    _emit(out, summary, "\n".join(lines))
+    lines += report_lines(reports)
+    _emit(out, {**summary, "reports": reports.to_json()}, "\n".join(lines))
 
 
 @job_app.command("logs")
@@ -203,31 +270,69 @@ def logs(
     *,
     opts: ChainOptions,
 ) -> None:
-    """The job's execution logs, relayed by the gateway (with --json --follow: one JSON line each)."""
+    """The job's execution logs, relayed by the gateway (with --json --follow: one JSON line each).
+
+    Lines the gateway never received show as "[lines 120-171 not received]". Following reconnects when
+    the gateway restarts or the stream drops, and goes on after the last line printed."""
     out = opts.output()
     url = _gateway_url(gateway)
     try:
         with GatewayClient(url) as client:
-            if not follow:
-                page = client.read_logs(JobId(job_id), after=after)
-                payload = {
-                    "jobId": job_id,
-                    "lines": [_line_json(line) for line in page.lines],
-                    "nextSeq": page.next_seq,
-                    "jobState": page.job_state,
-                }
-                text = "\n".join(line.text for line in page.lines)
-                _emit(out, payload, text or f"(no log lines yet; the job is {page.job_state})")
+            if follow:
+                _follow_logs(client, JobId(job_id), after, as_json=opts.as_json)
                 return
-            for item in client.follow_logs(JobId(job_id), after=after):
-                if isinstance(item, LogLine):
-                    typer.echo(json.dumps(_line_json(item)) if opts.as_json else item.text)
-                elif opts.as_json:
-                    typer.echo(json.dumps({"jobId": job_id, "jobState": item}))
-                else:
-                    typer.echo(f"job {job_id} ended: {item}", err=True)
+            lines, gaps, page = _read_all_logs(client, JobId(job_id), after)
     except _FAILURES as exc:
         out.fail(exc)
+    payload = {
+        "jobId": job_id,
+        "lines": [_line_json(line) for line in lines],
+        "gaps": [{"first": gap.first, "last": gap.last} for gap in gaps],
+        "nextSeq": page.next_seq,
+        "jobState": page.job_state,
+    }
+    entries = LogPage(lines, page.next_seq, page.job_state, gaps).entries()
+    text = "\n".join(item.text if isinstance(item, LogLine) else str(item) for item in entries)
+    _emit(out, payload, text or f"(no log lines yet; the job is {page.job_state})")
+
+
+def _read_all_logs(
+    client: GatewayClient, job_id: JobId, after: int
+) -> tuple[list[LogLine], list[LogGap], LogPage]:
+    """Every stored line after `after`, page by page, with the gaps among them; and the last page."""
+    lines: list[LogLine] = []
+    gaps: list[LogGap] = []
+    while True:
+        page = client.read_logs(job_id, after=after, limit=_LOG_PAGE)
+        lines.extend(page.lines)
+        gaps.extend(page.gaps)
+        if len(page.lines) < _LOG_PAGE:
+            return lines, gaps, page
+        after = page.lines[-1].seq
+
+
+def _follow_logs(client: GatewayClient, job_id: JobId, after: int, *, as_json: bool) -> None:
+    def retry(notice: Retry) -> None:
+        typer.echo(
+            f"job {job_id}: lost the gateway's log stream ({notice.reason}); reconnecting in "
+            f"{notice.delay_s:g} s (attempt {notice.attempt})",
+            err=True,
+        )
+
+    def resume(cursor: int) -> None:
+        where = f"after line {cursor}" if cursor >= 0 else "from the start"
+        typer.echo(f"job {job_id}: reconnected; going on {where}", err=True)
+
+    for item in follow_log(client, job_id, after=after, on_retry=retry, on_resume=resume):
+        if isinstance(item, LogLine):
+            typer.echo(json.dumps(_line_json(item)) if as_json else item.text)
+        elif isinstance(item, LogGap):
+            gap = {"jobId": job_id, "gap": {"first": item.first, "last": item.last}}
+            typer.echo(json.dumps(gap) if as_json else str(item))
+        elif as_json:
+            typer.echo(json.dumps({"jobId": job_id, "jobState": item}))
+        else:
+            typer.echo(f"job {job_id} ended: {item}", err=True)
 
 
 def _line_json(line: LogLine) -> dict[str, Any]:
@@ -244,16 +349,21 @@ def download(
     *,
     opts: ChainOptions,
 ) -> None:
-    """Fetch the job's result by its on-chain CID, verify it, and extract it into DEST."""
+    """Fetch the job's result by its on-chain CID, verify it, extract it into DEST, and check its
+    checkpoints against the committed Merkle root."""
     out = opts.output()
     try:
         market = opts.connect(signing=False)
         view = market.job(JobId(job_id))
-        with _content(gateway, store_dir) as (store, gateway_url), out.progress("Downloading the result"):
-            folder = download_result(view, dest, store=store, gateway_url=gateway_url)
+        with (
+            _result_sources(gateway, store_dir) as (store, gateway_url),
+            out.progress("Downloading the result"),
+        ):
+            downloaded = download_result(view, dest, store=store, gateway_url=gateway_url)
     except _FAILURES as exc:
         out.fail(exc)
     summary = job_summary(view)
+    folder = downloaded.path
     files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
     payload = {
         "jobId": job_id,
@@ -261,11 +371,13 @@ def download(
         "resultCid": summary["resultCid"],
         "path": str(folder),
         "files": files,
+        "checkpoints": downloaded.checkpoints.to_json(),
     }
     _emit(
         out,
         payload,
-        f"job {job_id} ({summary['state']}): result {summary['resultCid']} -> {folder} ({len(files)} files)",
+        f"job {job_id} ({summary['state']}): result {summary['resultCid']} -> {folder} ({len(files)} files)\n"
+        f"{downloaded.checkpoints.describe()}",
     )
 
 

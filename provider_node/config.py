@@ -1,9 +1,11 @@
-"""How a provider node behaves, and where it keeps its files.
+"""How a provider node behaves, and where it keeps its files (`provider run`'s default data_dir is one
+folder per account, ~/.crowdcompute/provider/<address>/: `node_base.folder`).
 
 <data_dir>/state.db          jobs claimed, execution ids, results awaiting submission (SQLite)
 <data_dir>/events.json       the event reader's checkpoint (last block fully processed)
 <data_dir>/bundles/<cid>/    job bundles fetched from the store, extracted (read-only inputs)
 <data_dir>/runs/<exec id>/   one folder per execution: `output/` and the packed `result.tar`
+<data_dir>/logs/<job id>/    log lines not yet delivered to the gateway (`log_spool`)
 """
 
 from __future__ import annotations
@@ -31,7 +33,11 @@ class NodeConfig(NodeConfigBase):
     skip_risky: bool = False
     """Skip jobs whose manifest makes a failure by the job's own fault likely, instead of only warning."""
     gateway_url: str | None = None
-    """Where execution logs are pushed (optional; the job never waits for the gateway)."""
+    """Where results are published and execution logs pushed (optional; a job waits for its result's upload
+    at most `publish_max_wait_s`, never for its logs)."""
+    publish_max_wait_s: float = 300.0
+    """How long the upload of a result to the gateway is retried before the node submits anyway (within
+    the deadline less `submit_margin_s`)."""
     gateway_chain_id: int | None = None
     """Chain id of the gateway's EIP-712 domain; None: the chain's own id."""
     bundle_retry_s: float = 30.0

@@ -27,6 +27,7 @@ from chain import (
 )
 from jobs.bundle import BundleCache, BundleProblem, bundle_cid
 from jobs.executors import Executor
+from jobs.matching import SkipKind, SkipReason
 from jobs.store import ContentStore
 from node_base import PollingNode
 from node_base import StepReport as NodeStepReport
@@ -34,7 +35,7 @@ from provider_node.config import NodeConfig
 from provider_node.energy import EnergySettings
 from provider_node.errors import ProviderNodeError
 from provider_node.images import image_check_for
-from provider_node.logs_push import LogPusher
+from provider_node.logs_push import LogPusher, LogRelay
 from provider_node.matching import (
     ImageCheck,
     Offer,
@@ -47,6 +48,7 @@ from provider_node.matching import (
 from provider_node.offer import OfferReader
 from provider_node.open_jobs import OpenJobs
 from provider_node.recovery import reconcile_claim, recover
+from provider_node.reporting import ProviderReporter
 from provider_node.runner import JobRunner, RunnerContext
 from provider_node.state import JobRecord, Phase, StateStore
 
@@ -98,6 +100,7 @@ class ProviderNode(PollingNode[StepReport, JobId]):
         self.executor = executor
         self.bundles = BundleCache(store, self.config.bundles_dir, retry_s=self.config.bundle_retry_s)
         self.image_check = image_check or image_check_for(executor)
+        self.reporter = self._reporter()
         self.offers = OfferReader(
             market,
             capacity=self.config.capacity,
@@ -115,10 +118,12 @@ class ProviderNode(PollingNode[StepReport, JobId]):
             stop=self._stop,
             log_sink=self._log_sink,
             energy=energy,
+            reporter=self.reporter,
         )
         self.open = OpenJobs(market, self.state, verdict_ttl_s=self.config.account_refresh_s)
         self._last_active = -1
         self._next_round = 0.0
+        self._logs: LogRelay | None = None
 
     # -- the loop ------------------------------------------------------------------------------------
 
@@ -138,12 +143,20 @@ class ProviderNode(PollingNode[StepReport, JobId]):
 
     def _apply(self, events: list[DecodedLog]) -> None:
         self.open.apply(events)  # saved before the batch is committed: a crash re-reads it
+        if self.reporter is not None:
+            for event in events:
+                if event.name != "JobPosted":  # claimed, cancelled or reopened: a new reason is news
+                    self.reporter.forget(JobId(int(event.args["jobId"])))
 
     # -- start and recovery ---------------------------------------------------------------------------
 
     def _start(self) -> None:
         """Executions keep running while the node is down; the restarted node re-attaches to them."""
         self._registered_account()
+        relay = self._log_relay()
+        if relay is not None:  # lines an earlier run spooled but could not deliver
+            active = {record.job_id for record in self.state.active()}
+            relay.resume(active.__contains__)
         for resume in recover(self.market, self.state, self.executor, self.chain_time):
             self._run_job(resume.record, reattach=resume.reattach)
 
@@ -174,6 +187,8 @@ class ProviderNode(PollingNode[StepReport, JobId]):
         report.skipped[job_id] = reason
         if self.open.tell(job_id, reason):
             log.info("job %d: skipped: %s", job_id, reason)
+        if self.reporter is not None:
+            self.reporter.skipped(job_id, reason)
 
     def _claim_round(self, report: StepReport) -> None:
         open_ids = self.open.ids()
@@ -231,20 +246,20 @@ class ProviderNode(PollingNode[StepReport, JobId]):
             return None
         record = self.state.get(job_id)
         if record is not None and record.phase is Phase.FAILED and "by its own fault" in record.note:
-            return f"it failed on this node before: {record.note}"
+            return SkipReason(f"it failed on this node before: {record.note}", SkipKind.FAILED_BEFORE)
         return None
 
     def _check_bundle(self, spec: JobSpec, offer: Offer) -> str | None:
         try:
             bundle = self.bundles.get(bundle_cid(spec.bundle_digest, spec.bundle_codec))
         except BundleProblem as problem:
-            return problem.reason
+            return SkipReason(problem.reason, SkipKind.BUNDLE)
         reason = check_manifest(bundle.manifest, offer, self.image_check)
         if reason is not None:
             return reason
         risks = risk_reasons(bundle.manifest, spec, self.config.submit_margin_s)
         if risks and self.config.skip_risky:
-            return "risky: " + "; ".join(risks)
+            return SkipReason("risky: " + "; ".join(risks), SkipKind.RISKY)
         return None
 
     def _claim(self, report: StepReport, job_id: JobId, spec: JobSpec) -> bool:
@@ -286,7 +301,7 @@ class ProviderNode(PollingNode[StepReport, JobId]):
                 # leave this job alone for a while.
                 log.warning("job %d: the claim was refused: %s", job_id, exc.message)
                 self.offers.invalidate()
-                self.open.judge(job_id, exc.message)
+                self.open.judge(job_id, SkipReason(exc.message, SkipKind.CLAIM_REFUSED))
                 self._next_round = 0.0
             return False
         except ChainError as exc:
@@ -318,8 +333,30 @@ class ProviderNode(PollingNode[StepReport, JobId]):
 
     # -- logs ----------------------------------------------------------------------------------------
 
-    def _log_sink(self, job_id: JobId) -> LogPusher | None:
+    def _log_relay(self) -> LogRelay | None:
+        if not self.config.gateway_url:
+            return None
+        if self._logs is None:
+            chain_id = self.config.gateway_chain_id or self.market.rpc.chain_id
+            self._logs = LogRelay(
+                self.config.gateway_url, self.market.signer, chain_id, self.config.data_dir / "logs"
+            )
+        return self._logs
+
+    def _reporter(self) -> ProviderReporter | None:
         if not self.config.gateway_url:
             return None
         chain_id = self.config.gateway_chain_id or self.market.rpc.chain_id
-        return LogPusher(self.config.gateway_url, self.market.signer, chain_id, job_id)
+        return ProviderReporter(self.config.gateway_url, self.market.signer, chain_id)
+
+    def _log_sink(self, job_id: JobId) -> LogPusher | None:
+        relay = self._log_relay()
+        return relay.pusher(job_id) if relay is not None else None
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the workers, then the log relay (undelivered lines stay spooled for the next start)."""
+        super().close(timeout)
+        if self._logs is not None:
+            self._logs.stop()
+        if self.reporter is not None:
+            self.reporter.close()

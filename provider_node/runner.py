@@ -37,10 +37,13 @@ from jobs.executors import (
     WaitTimeout,
     request_for_manifest,
 )
-from jobs.store import ContentStore, StoreError
+from jobs.store import Cid, ContentStore, StoreError
+from node_base import address_tag
 from provider_node.config import NodeConfig
 from provider_node.energy import EnergyMeter, EnergySettings
 from provider_node.logs_push import LogPusher
+from provider_node.publish import publish_result
+from provider_node.reporting import ProviderReporter
 from provider_node.state import JobRecord, Phase, ResultRecord, StateStore
 
 __all__ = ["JobRunner", "RunnerContext", "execution_id_for"]
@@ -65,11 +68,14 @@ class RunnerContext:
     stop: threading.Event
     log_sink: Callable[[JobId], LogPusher | None]
     energy: EnergySettings | None = None
+    reporter: ProviderReporter | None = None
+    """Where finished jobs' energy records go (the gateway), when the node has one."""
 
 
 def execution_id_for(record: JobRecord, address: str) -> ExecutionId:
-    """Unique per job, attempt, node and try; containers are named after it."""
-    return ExecutionId(f"job{record.job_id}-a{record.attempt}-{address[2:10].lower()}-t{record.tries}")
+    """Unique per job, attempt, node (its whole address) and try; containers and run folders are named
+    after it, so nodes sharing an engine or a disk never touch each other's."""
+    return ExecutionId(f"job{record.job_id}-a{record.attempt}-{address_tag(address)}-t{record.tries}")
 
 
 class JobRunner:
@@ -95,6 +101,7 @@ class JobRunner:
 
     def run(self) -> JobRecord:
         """Drive the job until it ends or the node stops (then it stays resumable)."""
+        self._pusher = self._pusher or self.ctx.log_sink(self.job_id)
         try:
             while self.record.active and not self.ctx.stop.is_set():
                 phase = self.record.phase
@@ -110,8 +117,10 @@ class JobRunner:
             log.exception("job %d: the node failed while handling it", self.job_id)
             self._save(phase=Phase.FAILED, note=f"node error: {exc!r}")
         finally:
-            if self._pusher is not None:
-                self._pusher.close(wait=False)  # it finishes sending on its own; the job never waits
+            if self._pusher is not None and not self.record.active:
+                # The job is over here: its log is complete (delivered in the background, never waited
+                # for). A node that stops mid-job keeps the spool open for the restart to go on with.
+                self._pusher.close(wait=False)
         return self.record
 
     # -- start ---------------------------------------------------------------------------------------
@@ -145,7 +154,9 @@ class JobRunner:
             shutil.rmtree(request.output_dir, ignore_errors=True)
             request.output_dir.mkdir(parents=True)
             self._pusher = self._pusher or self.ctx.log_sink(self.job_id)
-            self.ctx.executor.start(request, on_log=self._pusher.add if self._pusher else None)
+            self.ctx.executor.start(
+                request, on_log=self._pusher.output(execution_id) if self._pusher else None
+            )
             self._meter_start()
         except (ExecutorError, BundleProblem, OSError) as exc:
             self._retry_or_fail(f"could not start the execution: {exc}")
@@ -186,7 +197,9 @@ class JobRunner:
             self.reattach = False
             self._pusher = self._pusher or self.ctx.log_sink(self.job_id)
             try:
-                executor.reattach(execution_id, on_log=self._pusher.add if self._pusher else None)
+                # The container's output is replayed from the start: the spool skips what it holds.
+                on_log = self._pusher.output(execution_id) if self._pusher else None
+                executor.reattach(execution_id, on_log=on_log)
                 self._meter_start()
             except ExecutorError as exc:
                 self._retry_or_fail(f"its execution {execution_id} is gone ({exc})")
@@ -232,6 +245,8 @@ class JobRunner:
                 log.warning("job %d: packing or pinning the output failed (%s); retrying", self.job_id, exc)
                 continue
             self._save(phase=Phase.FINISHED, exited_at=exited, result=record)
+            if energy is not None and self.ctx.reporter is not None:
+                self.ctx.reporter.energy(self.job_id, energy.to_dict())
             return
 
     def _pack(self, result: ExecutionResult, energy: dict[str, Any] | None) -> ResultRecord:
@@ -284,6 +299,7 @@ class JobRunner:
             checkpoint_count=int(result["checkpoint_count"]),
             result_codec=int(result["codec"]),
         )
+        self._publish(Cid.parse(result["cid"]))
         delay = 0.5
         while not self.ctx.stop.is_set():
             if self._time_left() < 0:
@@ -302,6 +318,24 @@ class JobRunner:
             self._save(phase=Phase.SUBMITTED, submitted_at=time.time(), note="")
             log.info("job %d: result %s submitted", self.job_id, result["cid"])
             return
+
+    def _publish(self, cid: Cid) -> None:
+        """Upload the result to the gateway, where validators and the requester look for it, before it is
+        submitted; retried while the deadline leaves room, never a reason not to submit (`publish`)."""
+        config = self.ctx.config
+        if not config.gateway_url:
+            return
+        room = self._time_left() - config.submit_margin_s
+        publish_result(
+            config.gateway_url,
+            self.ctx.market.signer,
+            config.gateway_chain_id or self.ctx.market.rpc.chain_id,
+            self.ctx.store,
+            self.job_id,
+            cid,
+            max_wait_s=max(0.0, min(float(room), config.publish_max_wait_s)),
+            stop=self.ctx.stop,
+        )
 
     def _submit_refused(self, exc: ContractRevert) -> None:
         if exc.error_name == "SubmitDeadlinePassed":

@@ -8,7 +8,7 @@ from gateway_protocol import LogStream
 
 
 class LogLineBase(BaseModel):
-    seq: int = Field(ge=0, lt=2**63, description="position in the job's log, from 0, without gaps")
+    seq: int = Field(ge=0, lt=2**63, description="position in the job's log, from 0")
     text: str
     stream: LogStream = "stdout"
     ts: float | None = Field(default=None, description="unix seconds at the provider")
@@ -20,6 +20,13 @@ class LogLineCreate(LogLineBase):
 
 class LogLinePublic(LogLineBase):
     pass
+
+
+class LogGapPublic(BaseModel):
+    """Lines the gateway never received (the provider's spool overflowed, or it dropped a batch)."""
+
+    first: int = Field(ge=0, description="the first missing seq")
+    last: int = Field(ge=0, description="the last missing seq (inclusive)")
 
 
 class LogBatchCreate(BaseModel):
@@ -35,5 +42,9 @@ class LogBatchAccepted(BaseModel):
 class LogLinesPublic(BaseModel):
     data: list[LogLinePublic]
     count: int
-    next_seq: int = Field(description="the seq the next stored line will have")
+    gaps: list[LogGapPublic] = Field(
+        default_factory=list,
+        description="missing ranges among the lines returned (from `after` + 1 to the last line), in order",
+    )
+    next_seq: int = Field(description="one past the highest seq stored (0 for an empty log)")
     job_state: str

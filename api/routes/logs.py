@@ -28,7 +28,10 @@ LOG_BODY_MAX_BYTES = 8 * 1024 * 1024
 async def create_log_lines(
     job_id: JobId, batch: LogBatchCreate, request: Request, gateway: GatewayDep, ip: ClientIpDep
 ) -> LogBatchAccepted:
-    """Append lines to a job's log. Signed `LogBatch` by the job's provider (see `gateway_protocol`)."""
+    """Append lines to a job's log. Signed `LogBatch` by the job's provider (see `gateway_protocol`).
+
+    Each seq is stored once: the same line again is counted as a duplicate, other content at a stored seq
+    is a conflict (409, naming where the log continues). Seqs a provider skips stay gaps."""
     body = await request.body()
     return await run_in_threadpool(relay.push_lines, gateway, job_id, batch, body, request.headers, ip)
 
@@ -49,7 +52,8 @@ async def read_log_lines(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     last_event_id: Annotated[int | None, Header()] = None,
 ) -> Any:
-    """Stored lines; with `follow=true`, Server-Sent Events until the job reaches a terminal state."""
+    """Stored lines and the gaps among them; with `follow=true`, Server-Sent Events (`log`, `gap`, `end`)
+    until the job reaches a terminal state, resuming after `Last-Event-ID` (or `after`)."""
     db = gateway.db
     if not follow:
         return await run_in_threadpool(db.snapshot, relay.read_lines, job_id, after=after, limit=limit)

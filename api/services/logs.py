@@ -1,4 +1,9 @@
-"""The log relay: providers push numbered lines, readers fetch them or follow them as Server-Sent Events."""
+"""The log relay: providers push numbered lines, readers fetch them or follow them as Server-Sent Events.
+
+Each (job, seq) is stored once: a line sent again with the same content is a harmless duplicate, with other
+content a conflict. A provider may skip seqs (lines its spool dropped when full): the missing ranges are
+gaps, which readers are told about (`gaps` in a page, `gap` events in a stream), never papered over.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,13 @@ from api.db import Database
 from api.errors import ConflictError, InvalidRequestError
 from api.gateway import Gateway
 from api.indexer.projection import TERMINAL_STATES
-from api.models.logs import LogBatchAccepted, LogBatchCreate, LogLinePublic, LogLinesPublic
+from api.models.logs import (
+    LogBatchAccepted,
+    LogBatchCreate,
+    LogGapPublic,
+    LogLinePublic,
+    LogLinesPublic,
+)
 from api.services.auth import ensure_address
 from api.services.queries import get_job_state
 from chain import JobId
@@ -49,35 +60,33 @@ def push_lines(
 
 
 def append_lines(db: Database, job_id: JobId, batch: LogBatchCreate) -> LogBatchAccepted:
-    """Store a batch; lines stored before with the same text are skipped; a gap or a rewrite is a conflict."""
+    """Store a batch once per (job, seq): a line stored before with the same text is skipped, with other
+    text it is a conflict; seqs past the end are stored as they come (what was skipped is a gap)."""
     now = time.time()
     with db.write() as conn:
-        expected = next_seq(conn, job_id)
-        first = batch.lines[0].seq
-        if first > expected:
-            raise ConflictError(
-                f"job {job_id}'s log continues at seq {expected}; this batch starts at {first}"
-            )
+        first, last = batch.lines[0].seq, batch.lines[-1].seq
+        rows = conn.execute(
+            "SELECT seq, text, stream FROM job_logs WHERE job_id = ? AND seq BETWEEN ? AND ?",
+            (job_id, first, last),
+        ).fetchall()
+        stored_lines = {int(row["seq"]): (row["text"], row["stream"]) for row in rows}
         accepted = duplicates = 0
         for line in batch.lines:
-            if line.seq < expected:
-                stored = conn.execute(
-                    "SELECT text, stream FROM job_logs WHERE job_id = ? AND seq = ?", (job_id, line.seq)
-                ).fetchone()
-                if stored is not None and (stored["text"], stored["stream"]) == (line.text, line.stream):
+            stored = stored_lines.get(line.seq)
+            if stored is not None:
+                if stored == (line.text, line.stream):
                     duplicates += 1
                     continue
                 raise ConflictError(
-                    f"job {job_id}'s log line {line.seq} is already stored with other content"
+                    f"job {job_id}'s log line {line.seq} is already stored with other content; "
+                    f"the log continues at seq {next_seq(conn, job_id)}"
                 )
             conn.execute(
                 "INSERT INTO job_logs (job_id, seq, stream, text, ts, received_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (job_id, line.seq, line.stream, line.text, line.ts, now),
             )
             accepted += 1
-        return LogBatchAccepted(
-            accepted=accepted, duplicates=duplicates, next_seq=max(expected, first + len(batch.lines))
-        )
+        return LogBatchAccepted(accepted=accepted, duplicates=duplicates, next_seq=next_seq(conn, job_id))
 
 
 def _lines(conn: sqlite3.Connection, job_id: JobId, after: int, limit: int) -> list[LogLinePublic]:
@@ -88,10 +97,27 @@ def _lines(conn: sqlite3.Connection, job_id: JobId, after: int, limit: int) -> l
     return [LogLinePublic.model_validate(dict(r)) for r in rows]
 
 
+def gaps_in(lines: list[LogLinePublic], after: int) -> list[LogGapPublic]:
+    """The seqs missing between `after` and each line, in order (lines sorted by seq)."""
+    gaps: list[LogGapPublic] = []
+    expected = after + 1
+    for line in lines:
+        if line.seq > expected:
+            gaps.append(LogGapPublic(first=expected, last=line.seq - 1))
+        expected = line.seq + 1
+    return gaps
+
+
 def read_lines(conn: sqlite3.Connection, job_id: JobId, *, after: int, limit: int) -> LogLinesPublic:
     state, _ = get_job_state(conn, job_id)
     data = _lines(conn, job_id, after, limit)
-    return LogLinesPublic(data=data, count=len(data), next_seq=next_seq(conn, job_id), job_state=state)
+    return LogLinesPublic(
+        data=data,
+        count=len(data),
+        gaps=gaps_in(data, after),
+        next_seq=next_seq(conn, job_id),
+        job_state=state,
+    )
 
 
 def _sse(event: str, data: object, event_id: int | None = None) -> str:
@@ -102,7 +128,8 @@ def _sse(event: str, data: object, event_id: int | None = None) -> str:
 async def follow_lines(
     db: Database, job_id: JobId, *, after: int, heartbeat_s: float, poll_s: float, batch: int = 500
 ) -> AsyncIterator[str]:
-    """SSE: `log` events (id = seq) as lines arrive, heartbeat comments, and `end` with the final state."""
+    """SSE: `log` events (id = seq) as lines arrive, a `gap` event (id = its last seq) before a line that
+    follows missing seqs, heartbeat comments, and `end` with the final state."""
 
     def poll(cursor: int) -> tuple[list[LogLinePublic], str]:
         with db.read() as conn:
@@ -114,6 +141,9 @@ async def follow_lines(
     while True:
         lines, state = await run_in_threadpool(poll, cursor)
         for line in lines:
+            if line.seq > cursor + 1:
+                gap = LogGapPublic(first=cursor + 1, last=line.seq - 1)
+                yield _sse("gap", gap.model_dump(), gap.last)
             yield _sse("log", line.model_dump(), line.seq)
             cursor = line.seq
         if lines:

@@ -6,61 +6,86 @@ Public API (the `crowdcompute job ...` commands and the demo are built on these)
   verify_blocks=None, run_timeout=None) -> JobSpec`: the on-chain spec for a manifest, with the dApp's rules
   and defaults (frontend/src/lib/jobSpec.ts `buildJobSpec`); amounts in base units;
 * `submit_job(market, job_dir, *, store=None, gateway_url=None, budget=None, on_progress=None,
-  **spec_overrides) -> SubmittedJob`: pack, validate, store or upload the bundle (exactly one), post with a
-  permit (else plain `postJob`), return once mined;
+  force=False, confirm=None, **spec_overrides) -> SubmittedJob`: pin an example's placeholder image id,
+  pack, validate, check that a registered provider would run it (`checks`; else `NoProviderCanRun` unless
+  forced or confirmed), store or upload the bundle (exactly one), post with a permit (else plain
+  `postJob`), return once mined;
+* `read_reports(gateway_url, job_id)`: why providers skip the job and the energy it used (`reports`);
 * `wait_for_status(market, job_id, until, *, timeout_s, poll_s=0.5, on_change=None) -> JobView`;
-* `download_result(job, dest, *, store=None, gateway_url=None) -> Path`: fetch the result CID, verify it,
-  extract it safely, return the folder;
-* `cancel_job(market, job_id)`, and the helpers `state_of(view)`, `result_of(view)`, `job_summary(view)`;
-* `GatewayClient` (uploads, content, logs) and `SubmittedJob`;
+* `download_result(job, dest, *, store=None, gateway_url=None) -> DownloadedResult`: fetch the result CID,
+  verify it, extract it safely, check its checkpoints against the committed root (`verify_checkpoints`);
+* `cancel_job(market, job_id)`, and the helpers `state_of(view)`, `result_of(view)`,
+  `read_ballots(market, view)` (the votes by seat, from the chain's events), `job_summary(view, ballots)`;
+* `GatewayClient` (uploads, content, logs: `LogLine`, `LogGap`, `LogPage`) and `SubmittedJob`;
+  `crowdcompute.requester.logs.follow_log` follows a job's log through gateway restarts;
 * `RequesterError`, the root of every error raised here, and its subclasses in `errors`.
 """
 
 from __future__ import annotations
 
 from crowdcompute.requester.cancel import cancel_job
-from crowdcompute.requester.download import download_result
+from crowdcompute.requester.checkpoints import CheckpointCheck, verify_checkpoints
+from crowdcompute.requester.download import DownloadedResult, download_result
 from crowdcompute.requester.errors import (
+    CheckpointMismatch,
     ContentMismatch,
     GatewayRefused,
     GatewayUnreachable,
     InsufficientTokens,
     InvalidJob,
     InvalidSpec,
+    JobEnded,
+    NoProviderCanRun,
     NoResult,
     NotCancellable,
     RequesterError,
     ResultUnavailable,
+    UnpinnedRuntime,
     WaitTimeout,
 )
 from crowdcompute.requester.follow import ResultRef, job_summary, result_of, state_of, wait_for_status
-from crowdcompute.requester.gateway import GatewayClient, LogLine, LogPage
+from crowdcompute.requester.gateway import GatewayClient, LogGap, LogLine, LogPage
+from crowdcompute.requester.reports import ProviderReports, read_reports, report_lines
 from crowdcompute.requester.spec import job_spec_for
 from crowdcompute.requester.submit import SubmittedJob, submit_job
+from crowdcompute.requester.votes import Ballot, read_ballots
 
 __all__ = [
+    "Ballot",
+    "CheckpointCheck",
+    "CheckpointMismatch",
     "ContentMismatch",
+    "DownloadedResult",
     "GatewayClient",
     "GatewayRefused",
     "GatewayUnreachable",
     "InsufficientTokens",
     "InvalidJob",
     "InvalidSpec",
+    "JobEnded",
+    "LogGap",
     "LogLine",
     "LogPage",
+    "NoProviderCanRun",
     "NoResult",
     "NotCancellable",
+    "ProviderReports",
     "RequesterError",
     "ResultRef",
     "ResultUnavailable",
     "SubmittedJob",
+    "UnpinnedRuntime",
     "WaitTimeout",
     "cancel_job",
     "download_result",
     "job_spec_for",
     "job_summary",
+    "read_ballots",
+    "read_reports",
+    "report_lines",
     "result_of",
     "state_of",
     "submit_job",
+    "verify_checkpoints",
     "wait_for_status",
 ]

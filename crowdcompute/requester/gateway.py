@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -22,7 +22,7 @@ from crowdcompute.requester.errors import GatewayRefused, GatewayUnreachable
 from gateway_protocol import log_path, request_headers
 from jobs.cid import Cid
 
-__all__ = ["GatewayClient", "LogLine", "LogPage"]
+__all__ = ["GatewayClient", "LogGap", "LogLine", "LogPage"]
 
 _HINTS = {
     400: "the gateway refused the request",
@@ -45,10 +45,29 @@ class LogLine:
 
 
 @dataclass(frozen=True)
+class LogGap:
+    """Lines `first`..`last` (inclusive) that the gateway never received."""
+
+    first: int
+    last: int
+
+    def __str__(self) -> str:
+        if self.first == self.last:
+            return f"[line {self.first} not received]"
+        return f"[lines {self.first}\u2013{self.last} not received]"
+
+
+@dataclass(frozen=True)
 class LogPage:
     lines: list[LogLine]
     next_seq: int
     job_state: str
+    gaps: list[LogGap] = field(default_factory=list)
+
+    def entries(self) -> list[LogLine | LogGap]:
+        """Lines and gaps in log order."""
+        merged: list[LogLine | LogGap] = [*self.lines, *self.gaps]
+        return sorted(merged, key=lambda item: item.seq if isinstance(item, LogLine) else item.first)
 
 
 class GatewayClient:
@@ -93,22 +112,61 @@ class GatewayClient:
                 written += len(chunk)
         return written
 
+    def _config(self) -> dict[str, Any]:
+        with self._request():
+            response = self._http.get("/config")
+        return self._checked(response, "reading the gateway's configuration")
+
+    def runtime_images(self) -> dict[str, str]:
+        """GET /config `runtime_images`: image name -> the id this network's nodes run (may be empty)."""
+        images = self._config().get("runtime_images")
+        return {str(k): str(v) for k, v in images.items()} if isinstance(images, dict) else {}
+
+    def market_address(self) -> str | None:
+        """GET /config `market`: the market the gateway indexes (None before a deployment)."""
+        market = self._config().get("market")
+        return str(market) if market else None
+
+    def job_reports(self, job_id: JobId) -> dict[str, Any]:
+        """GET /jobs/{id} `reports`: providers' skip reasons and energy records (their own claims)."""
+        with self._request():
+            response = self._http.get(f"/jobs/{job_id}", headers={"Accept": "application/json"})
+        reports = self._checked(response, f"reading job {job_id} from the gateway").get("reports")
+        return reports if isinstance(reports, dict) else {}
+
     def read_logs(self, job_id: JobId, *, after: int = -1, limit: int = 1000) -> LogPage:
         with self._request():
             response = self._http.get(log_path(job_id), params={"after": after, "limit": limit})
         payload = self._checked(response, f"reading job {job_id}'s logs")
         return LogPage(
-            [_line(item) for item in payload["data"]], int(payload["next_seq"]), str(payload["job_state"])
+            [_line(item) for item in payload["data"]],
+            int(payload["next_seq"]),
+            str(payload["job_state"]),
+            [_gap(item) for item in payload.get("gaps") or []],
         )
 
-    def follow_logs(self, job_id: JobId, *, after: int = -1) -> Iterator[LogLine | str]:
-        """Lines as they arrive (Server-Sent Events), then the job's final state (a `str`) at the end."""
+    def follow_logs(
+        self,
+        job_id: JobId,
+        *,
+        after: int = -1,
+        idle_timeout_s: float = 60.0,
+        on_open: Callable[[], None] | None = None,
+    ) -> Iterator[LogLine | LogGap | str]:
+        """Lines and gaps as they arrive (Server-Sent Events), then the job's final state (a `str`).
+
+        Raises `GatewayUnreachable` when the stream cannot be opened, breaks, stays silent (not even a
+        heartbeat) for `idle_timeout_s`, or ends before the job does; `crowdcompute.requester.logs`
+        reconnects. `on_open` is called once the gateway has accepted the stream.
+        """
         params: dict[str, str | int] = {"follow": "true", "after": after}
-        timeout = httpx.Timeout(30.0, read=None)  # heartbeats keep the stream alive; no read deadline
+        timeout = httpx.Timeout(30.0, read=idle_timeout_s)  # heartbeats come well within it
         with self._request(), self._http.stream("GET", log_path(job_id), params=params, timeout=timeout) as r:
             if r.status_code != 200:
                 r.read()
                 self._checked(r, f"following job {job_id}'s logs")
+            if on_open is not None:
+                on_open()
             event, data = "message", ""
             for raw in r.iter_lines():
                 if raw.startswith(":"):
@@ -118,6 +176,8 @@ class GatewayClient:
                         parsed = json.loads(data)
                         if event == "log":
                             yield _line(parsed)
+                        elif event == "gap":
+                            yield _gap(parsed)
                         elif event == "end":
                             yield str(parsed["job_state"])
                             return
@@ -126,6 +186,9 @@ class GatewayClient:
                     event = raw[6:].strip()
                 elif raw.startswith("data:"):
                     data += raw[5:].strip()
+        raise GatewayUnreachable(
+            f"the gateway at {self.url} closed job {job_id}'s log stream before the job ended"
+        )
 
     @contextlib.contextmanager
     def _request(self) -> Iterator[None]:
@@ -154,6 +217,10 @@ class GatewayClient:
         ]
         text = detail if isinstance(detail, str) else response.text[:200]
         raise GatewayRefused(f"{doing}: {hint} ({status}): {text}", status, problems)
+
+
+def _gap(item: dict[str, Any]) -> LogGap:
+    return LogGap(int(item["first"]), int(item["last"]))
 
 
 def _line(item: dict[str, Any]) -> LogLine:

@@ -58,16 +58,54 @@ def test_the_provider_pushes_and_anyone_reads(client: TestClient, events: EventL
     assert [line["seq"] for line in client.get("/jobs/1/logs?after=2&limit=1").json()["data"]] == [3]
 
 
-def test_a_repeated_batch_is_harmless_and_a_rewrite_or_gap_conflicts(
-    client: TestClient, events: EventLog
-) -> None:
+def test_a_repeated_batch_is_harmless_and_a_rewrite_conflicts(client: TestClient, events: EventLog) -> None:
     push(client, 1, batch(0, 3))
     assert push(client, 1, batch(0, 3)).json() == {"accepted": 0, "duplicates": 3, "next_seq": 3}
     assert push(client, 1, batch(1, 3)).json() == {"accepted": 1, "duplicates": 2, "next_seq": 4}
     rewrite = push(client, 1, batch(2, 1, prefix="other"))
-    assert rewrite.status_code == 409
-    gap = push(client, 1, batch(10, 1))
-    assert gap.status_code == 409 and "continues at seq 4" in gap.json()["detail"]
+    assert rewrite.status_code == 409 and "continues at seq 4" in rewrite.json()["detail"]
+    assert [line["text"] for line in client.get("/jobs/1/logs").json()["data"]][2] == "step 2"
+
+
+def test_seqs_a_provider_skipped_are_stored_as_gaps_and_shown_as_gaps(
+    client: TestClient, events: EventLog
+) -> None:
+    push(client, 1, batch(0, 3))
+    skipped = push(client, 1, batch(10, 2))  # the provider's spool dropped 3..9 when it was full
+    assert skipped.status_code == 200 and skipped.json() == {"accepted": 2, "duplicates": 0, "next_seq": 12}
+    push(client, 1, batch(15, 1))
+    page = client.get("/jobs/1/logs").json()
+    assert [line["seq"] for line in page["data"]] == [0, 1, 2, 10, 11, 15]
+    assert page["gaps"] == [{"first": 3, "last": 9}, {"first": 12, "last": 14}]
+    assert client.get("/jobs/1/logs?after=10").json()["gaps"] == [{"first": 12, "last": 14}]
+    assert client.get("/jobs/1/logs?after=-1&limit=3").json()["gaps"] == []
+    late = push(client, 1, batch(5, 1))  # a line arriving late fills its place, once
+    assert late.json()["accepted"] == 1
+    assert client.get("/jobs/1/logs").json()["gaps"] == [
+        {"first": 3, "last": 4},
+        {"first": 6, "last": 9},
+        {"first": 12, "last": 14},
+    ]
+
+
+def test_follow_marks_missing_seqs_with_a_gap_event(client: TestClient, events: EventLog) -> None:
+    push(client, 1, batch(0, 2))
+    push(client, 1, batch(5, 2))
+    done = EventLog(first_block=events.block + 1)
+    done.submit(1, provider=PROVIDER_ADDRESS)
+    done.accept(1, provider=PROVIDER_ADDRESS)
+    index(client.app, done)  # type: ignore[arg-type]
+    response = client.get("/jobs/1/logs?follow=true")
+    events_seen = [line for line in response.text.splitlines() if line.startswith(("event: ", "id: "))]
+    assert events_seen == [
+        "id: 0", "event: log", "id: 1", "event: log",
+        "id: 4", "event: gap",
+        "id: 5", "event: log", "id: 6", "event: log",
+        "event: end",
+    ]  # fmt: skip
+    assert 'data: {"first":2,"last":4}' in response.text
+    resumed = client.get("/jobs/1/logs?follow=true", headers={"Last-Event-ID": "4"})
+    assert "event: gap" not in resumed.text and "id: 5" in resumed.text
 
 
 def test_only_the_jobs_provider_may_push(client: TestClient, events: EventLog) -> None:
