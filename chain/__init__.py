@@ -21,7 +21,21 @@ from chain.committee import committee_of, seed_of, slot_of
 from chain.compiler import Artifacts, ContractArtifact, compile_contracts, load_settings, source_files
 from chain.deploy import DEFAULT_CONFIG, Supply, deploy, deploy_market
 from chain.deployments import deployment_path, load_deployment, save_deployment
-from chain.dev_accounts import DEV_ADDRESSES, DEV_PRIVATE_KEYS, dev_account, is_dev_address, is_dev_chain
+from chain.dev_accounts import (
+    CHEATER_ACCOUNT,
+    DEPLOYER_ACCOUNT,
+    DEV_ACCOUNT_ROLES,
+    DEV_ADDRESSES,
+    DEV_PRIVATE_KEYS,
+    PROVIDER_ACCOUNTS,
+    REQUESTER_ACCOUNT,
+    VALIDATOR_ACCOUNTS,
+    DevAccountRole,
+    dev_account,
+    dev_account_roles,
+    is_dev_address,
+    is_dev_chain,
+)
 from chain.devnet import (
     DEV_FUNDING,
     DevnetInfo,
@@ -86,17 +100,23 @@ from chain.types import __all__ as _types_all
 
 __all__ = [
     *_types_all,
+    "CHEATER_ACCOUNT",
     "CONTRACTS_DIR",
     "DEFAULT_CONFIG",
+    "DEPLOYER_ACCOUNT",
     "DEPLOYMENTS_DIR",
     "DEVNET_DIR",
+    "DEV_ACCOUNT_ROLES",
     "DEV_ADDRESSES",
     "DEV_FUNDING",
     "DEV_PRIVATE_KEYS",
     "KEYSTORE_ENV",
     "KEYSTORE_PASSWORD_ENV",
     "PRIVATE_KEY_ENV",
+    "PROVIDER_ACCOUNTS",
     "REPO_ROOT",
+    "REQUESTER_ACCOUNT",
+    "VALIDATOR_ACCOUNTS",
     "AbiEntry",
     "AnvilProcess",
     "ArtifactNotFound",
@@ -113,6 +133,7 @@ __all__ = [
     "ContractRevert",
     "DecodedLog",
     "DeploymentNotFound",
+    "DevAccountRole",
     "DevChain",
     "DevKeyOnLiveChain",
     "DevnetInfo",
@@ -158,6 +179,7 @@ __all__ = [
     "deployment_path",
     "describe",
     "dev_account",
+    "dev_account_roles",
     "devnet_down",
     "devnet_status",
     "devnet_up",

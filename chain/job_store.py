@@ -100,10 +100,14 @@ class JobView:
     outcome: Outcome | None = None
     closed_by: str | None = None
     events: tuple[DecodedLog, ...] = field(default=(), repr=False)
+    final_votes: tuple[int, int] | None = None
 
     @property
     def votes(self) -> tuple[int, int]:
-        """(accepts, rejects) so far."""
+        """(accepts, rejects) of the current attempt: the word's masks while the job is live, the
+        `JobFinalized` event's counts once it settled (settling deletes the word, masks and all)."""
+        if self.final_votes is not None:
+            return self.final_votes
         return bin(self.approve_mask).count("1"), bin(self.voted_mask & ~self.approve_mask).count("1")
 
 
@@ -112,6 +116,7 @@ class _Folded:
     job: Job | None = None
     closed_by: str | None = None
     outcome: Outcome | None = None
+    final_votes: tuple[int, int] | None = None
     last_block: int = -1
     events: list[DecodedLog] = field(default_factory=list)
     seen: set[tuple[int, int]] = field(default_factory=set)
@@ -127,6 +132,7 @@ class _Folded:
         if name == "JobPosted":
             self.job = Job(spec=JobSpec.from_abi(args["spec"]))
             self.closed_by = None
+            self.final_votes = None
         elif self.job is None:
             return
         elif name == "JobClaimed":
@@ -145,8 +151,10 @@ class _Folded:
         elif name == "JobReopened":
             self.job = dataclasses.replace(self.job, state=JobState(attempts=args["attempts"]))
             self.closed_by = None
+            self.final_votes = None
         elif name == "JobFinalized":
             self.outcome = Outcome(args["outcome"])
+            self.final_votes = (int(args["accepts"]), int(args["rejects"]))
             self.closed_by = name
         elif name in ("JobCancelled", "JobExpired"):
             self.closed_by = name
@@ -230,6 +238,7 @@ class JobStore:
             outcome=folded.outcome if status == JobStatus.CLOSED else None,
             closed_by=folded.closed_by if status == JobStatus.CLOSED else None,
             events=tuple(folded.events),
+            final_votes=folded.final_votes if status == JobStatus.CLOSED else None,
         )
 
     def job(self, job_id: JobId) -> Job:

@@ -5,7 +5,8 @@
 - `connection`: from those options to a `MarketClient` acting as the configured key;
 - `output`: text or one JSON document, errors as one line with exit status 1, and `SentTx`, the one
   `--json` shape of a sent transaction: `{"tx_hash", "block", "gas_used", "status"}`;
-- `display`: token amounts, addresses and times for people, and token amounts typed by them;
+- `display`: token amounts, addresses and times for people, and token amounts typed by them (a command
+  with an amount argument takes `context_settings=AMOUNT_ARGUMENT`, so `-1` is refused as "must be > 0");
 - `daemon`: the `run` commands' options, log format, signals, and running a node until stopped.
 
 It may import `chain` and `jobs`, nothing above them.
@@ -27,6 +28,7 @@ from cli_support.daemon import (
 )
 from cli_support.display import parse_tokens, short_address, token_amount, when
 from cli_support.options import (
+    AMOUNT_ARGUMENT,
     DEFAULT_DEPLOYMENTS,
     DEFAULT_DEVNET,
     ChainOptions,
@@ -42,6 +44,7 @@ from cli_support.options import (
 from cli_support.output import Output, SentTx, sent_tx
 
 __all__ = [
+    "AMOUNT_ARGUMENT",
     "DEFAULT_DEPLOYMENTS",
     "DEFAULT_DEVNET",
     "DEFAULT_GATEWAY_URL",

@@ -23,6 +23,7 @@ from cli_support.connection import connect
 from cli_support.output import Output
 
 __all__ = [
+    "AMOUNT_ARGUMENT",
     "DEFAULT_DEPLOYMENTS",
     "DEFAULT_DEVNET",
     "ChainOptions",
@@ -38,6 +39,11 @@ __all__ = [
 
 DEFAULT_DEPLOYMENTS = DEPLOYMENTS_DIR
 DEFAULT_DEVNET = DEVNET_DIR
+
+AMOUNT_ARGUMENT: dict[str, Any] = {"ignore_unknown_options": True}
+"""`context_settings` of a command that takes a token amount as an argument (`provider stake AMOUNT`):
+a negative amount such as `-1` reaches the command, which refuses it with "must be > 0" (`parse_tokens`),
+instead of Click reading it as an unknown option ("No such option: -1")."""
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
 RpcUrlOption = Annotated[

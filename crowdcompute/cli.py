@@ -14,6 +14,7 @@ app = typer.Typer(
 
 def _register_nouns() -> None:
     from api.cli import gateway_app
+    from crowdcompute.account_cli import account_app
     from crowdcompute.demo_cli import demo
     from crowdcompute.devnet_cli import devnet_app
     from crowdcompute.job_cli import job_app
@@ -28,6 +29,7 @@ def _register_nouns() -> None:
     app.add_typer(validator_app, name="validator")
     app.command("demo")(demo)
     app.add_typer(job_app, name="job")
+    app.add_typer(account_app, name="account")
 
 
 def main() -> None:

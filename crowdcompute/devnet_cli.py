@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from chain import DEPLOYMENTS_DIR, DEVNET_DIR, ChainError
+from chain import DEPLOYMENTS_DIR, DEVNET_DIR, ChainError, DevAccountRole, dev_account_roles
 from cli_support import token_amount
 
 devnet_app = typer.Typer(
@@ -77,9 +77,23 @@ def down(state_dir: StateDir = DEVNET_DIR, as_json: JsonOption = False) -> None:
     _emit(as_json, {"stopped": stopped}, "devnet stopped" if stopped else "no devnet was running")
 
 
+def _print_roles(roles: tuple[DevAccountRole, ...]) -> None:
+    """One plain line per account (no table: a key must stay whole for copying)."""
+    typer.echo(
+        "\ndev accounts and their roles (anvil's PUBLIC keys: for this dev chain only, never elsewhere;\n"
+        "give a role's key to its command as CROWDCOMPUTE_PRIVATE_KEY=<key>):"
+    )
+    width = max(len(role.role or "free") for role in roles)
+    for role in roles:
+        typer.echo(
+            f"  {role.index}  {(role.role or 'free').ljust(width)}  {role.address}  {role.private_key}"
+        )
+
+
 @devnet_app.command("status")
 def status(state_dir: StateDir = DEVNET_DIR, as_json: JsonOption = False) -> None:
-    """Show the devnet's addresses, head block and the dev accounts' balances."""
+    """Show the devnet's addresses, head block, the dev accounts' balances, and on a dev chain (31337,
+    1337) which dev account plays which role, with its public key."""
     from chain import devnet_status
 
     try:
@@ -87,8 +101,12 @@ def status(state_dir: StateDir = DEVNET_DIR, as_json: JsonOption = False) -> Non
     except ChainError as exc:
         _fail(as_json, exc)
         return
+    roles = dev_account_roles(current.info.chain_id) if current.running and current.info else ()
     if as_json:
-        _emit(True, current.to_json(), "")
+        payload = current.to_json()
+        if roles:
+            payload["devAccounts"] = [role.to_json() for role in roles]
+        _emit(True, payload, "")
     elif not current.running or current.info is None:
         Console().print("no devnet is running (start one with `crowdcompute devnet up`)")
     else:
@@ -101,5 +119,7 @@ def status(state_dir: StateDir = DEVNET_DIR, as_json: JsonOption = False) -> Non
         for balance in current.balances:
             table.add_row(balance.address, f"{balance.eth / 10**18:,.4f}", token_amount(balance.tokens, ""))
         console.print(table)
+        if roles:
+            _print_roles(roles)
     if not current.running:
         raise typer.Exit(3)

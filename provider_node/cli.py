@@ -15,6 +15,7 @@ import typer
 
 from chain import ZERO_BYTES32, Capabilities, ChainError, Role, Wei
 from cli_support import (
+    AMOUNT_ARGUMENT,
     DEFAULT_GATEWAY_URL,
     ChainOptions,
     ConfirmationsOption,
@@ -56,6 +57,7 @@ DataDirOption = Annotated[
     ),
 ]
 CountOption = Annotated[int | None, typer.Option(min=0, show_default=False)]
+DEFAULT_PRICE = "1"  # tokens per hour of runTimeout: crowdcompute/demo/stack.py's PROVIDER_PRICE
 
 
 def _probed_capabilities(work_dir: Path) -> tuple[dict[str, Any], dict[str, int]]:
@@ -76,7 +78,15 @@ def _probed_capabilities(work_dir: Path) -> tuple[dict[str, Any], dict[str, int]
 @provider_app.command("register")
 @chain_options()
 def register(
-    price: Annotated[str, typer.Option("--price", help="Tokens per hour of runTimeout (e.g. 1.5).")],
+    price: Annotated[
+        str,
+        typer.Option(
+            "--price",
+            help="Least tokens per hour of runTimeout this node takes a job for (e.g. 1.5): a job pays its "
+            "budget over its runTimeout, so the default budget of 10 tokens meets the default price of 1 "
+            "for any timeout up to 10 hours.",
+        ),
+    ] = DEFAULT_PRICE,
     gpus: CountOption = None,
     gpu_memory_mib: CountOption = None,
     gpu_class: CountOption = None,
@@ -121,7 +131,7 @@ def register(
     out.emit(payload, text)
 
 
-@provider_app.command("stake")
+@provider_app.command("stake", context_settings=AMOUNT_ARGUMENT)
 @chain_options()
 def stake(
     amount: Annotated[str, typer.Argument(help="Tokens to stake (e.g. 100 or 12.5).")],
@@ -145,7 +155,7 @@ def stake(
     out.emit({**payload, "permit": permit, **sent_tx(staked.tx)}, text)
 
 
-@provider_app.command("unstake")
+@provider_app.command("unstake", context_settings=AMOUNT_ARGUMENT)
 @chain_options()
 def unstake(
     amount: Annotated[str, typer.Argument(help="Tokens of free stake to start unbonding.")],

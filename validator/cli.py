@@ -65,6 +65,7 @@ def register(
     out = opts.output()
     payload: dict[str, Any] = {}
     try:
+        given = parse_tokens(stake, what="--stake") if stake is not None else None  # before any RPC call
         market = opts.connect()
         account = market.account_of()
         if account.role == Role.PROVIDER:
@@ -72,7 +73,7 @@ def register(
                 f"{market.me} is registered as a provider; roles are exclusive: use another account"
             )
         minimum = market.config().min_validator_stake
-        amount = parse_tokens(stake, what="--stake") if stake else Wei(max(0, minimum - account.stake))
+        amount = given if given is not None else Wei(max(0, minimum - account.stake))
         if account.role != Role.VALIDATOR and account.stake + amount < minimum:
             # Refuse before staking: a stake that cannot join the list would sit locked until unbonded.
             raise ValueError(

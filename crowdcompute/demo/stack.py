@@ -14,8 +14,9 @@ log file under `root/logs/`. All of them share one embedded content store (`root
 on one machine share one IPFS node. `__exit__` (also on failure or Ctrl-C) stops every process, the
 anvil node and any job container the nodes left, so nothing keeps running.
 
-Dev accounts (anvil's public keys, chain/dev_accounts.py): 0 deploys and holds the treasury, 1 is the
-requester, 2-3 the providers, 4-6 the validators, 7 the cheating provider; 8 and 9 are left free.
+Dev accounts (anvil's public keys and their roles: chain/dev_accounts.py, DEV_ACCOUNT_ROLES): 0 deploys and
+holds the treasury, 1 is the requester, 2-3 the providers, 4-6 the validators, 7 the cheating provider; 8
+and 9 are left free.
 """
 
 from __future__ import annotations
@@ -38,8 +39,12 @@ from typing import Any
 import requests
 
 from chain import (
+    CHEATER_ACCOUNT,
     DEV_ADDRESSES,
     DEV_PRIVATE_KEYS,
+    PROVIDER_ACCOUNTS,
+    REQUESTER_ACCOUNT,
+    VALIDATOR_ACCOUNTS,
     Capabilities,
     ChainError,
     Deployment,
@@ -67,10 +72,6 @@ __all__ = [
     "crowdcompute_argv",
 ]
 
-REQUESTER_ACCOUNT = 1
-PROVIDER_ACCOUNTS = (2, 3)
-VALIDATOR_ACCOUNTS = (4, 5, 6)
-CHEATER_ACCOUNT = 7
 PROVIDER_STAKE = 200  # tokens
 PROVIDER_PRICE = 1  # tokens per hour of runTimeout; any job the demo posts pays more
 POLL_INTERVAL = "0.25"  # seconds between the daemons' idle polls: the demo is about latency

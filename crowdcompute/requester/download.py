@@ -1,25 +1,63 @@
 """Fetch a job's result by the CID its provider committed on chain, verify it, extract it safely.
 
 The result is a canonical tar (`jobs.bundle.output`) written by untrusted code, so it is extracted with
-`jobs.bundle.extract_bundle` (no paths leaving the folder, no devices, size limits), all or nothing.
+`jobs.bundle.extract_bundle` (no paths leaving the folder, no devices, size limits), all or nothing. Its
+checkpoints are then checked against the Merkle root the provider committed (`checkpoints.py`); a result
+that fails is removed again, never left looking like a good one.
 """
 
 from __future__ import annotations
 
+import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
-from chain import JobView
+from chain import JobStatus, JobView
+from crowdcompute.requester.checkpoints import CheckpointCheck, verify_checkpoints
 from crowdcompute.requester.errors import ContentMismatch, NoResult, RequesterError, ResultUnavailable
 from crowdcompute.requester.follow import result_of, state_of
 from crowdcompute.requester.gateway import GatewayClient
 from jobs.bundle import DEFAULT_LIMITS, BundleError, BundleLimits, extract_bundle
 from jobs.store import ContentStore, StoreError, import_stream
 
-__all__ = ["download_result"]
+__all__ = ["DownloadedResult", "download_result"]
+
+
+@dataclass(frozen=True)
+class DownloadedResult:
+    """An extracted result whose checkpoints match the committed root."""
+
+    path: Path
+    checkpoints: CheckpointCheck
 
 
 def download_result(
+    job: JobView,
+    dest: Path,
+    *,
+    store: ContentStore | None = None,
+    gateway_url: str | None = None,
+    limits: BundleLimits = DEFAULT_LIMITS,
+) -> DownloadedResult:
+    """Extract job `job`'s current result into `dest` (which must not exist, or be an empty folder) and
+    check its checkpoints against the committed root; raises `CheckpointMismatch` (and removes what was
+    extracted) when they differ. The content comes from `store` or from the gateway at `gateway_url`."""
+    result = result_of(job)
+    existed = Path(dest).is_dir()
+    folder = _fetch_and_extract(job, dest, store=store, gateway_url=gateway_url, limits=limits)
+    assert result is not None  # _fetch_and_extract refuses a job without one
+    try:
+        check = verify_checkpoints(folder, result)
+    except RequesterError:
+        shutil.rmtree(folder, ignore_errors=True)
+        if existed:
+            folder.mkdir()
+        raise
+    return DownloadedResult(folder, check)
+
+
+def _fetch_and_extract(
     job: JobView,
     dest: Path,
     *,
@@ -38,10 +76,11 @@ def download_result(
         )
     result = result_of(job)
     if result is None:
+        if job.status == JobStatus.CLOSED:
+            raise NoResult(f"job {job.job_id} was {state_of(job)}: it has no result")
         raise NoResult(
-            f"job {job.job_id} has no submitted result (it is {state_of(job)}); "
-            "wait until it is Submitted or Accepted, e.g. `crowdcompute job status "
-            f"{job.job_id}`"
+            f"job {job.job_id} is {state_of(job)}: no result has been submitted yet; it has one once it is "
+            f"Submitted (see `crowdcompute job status {job.job_id}`)"
         )
     dest = Path(dest)
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):

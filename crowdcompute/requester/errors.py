@@ -55,6 +55,15 @@ class ContentMismatch(RequesterError, ValueError):
     """The gateway stored or served content under a CID other than the one computed here."""
 
 
+class CheckpointMismatch(RequesterError, ValueError):
+    """A downloaded result's checkpoints are not what its provider committed; `index` names the first
+    checkpoint found wrong (None when only the root or count tells)."""
+
+    def __init__(self, message: str, index: int | None) -> None:
+        super().__init__(message)
+        self.index = index
+
+
 class NoResult(RequesterError, LookupError):
     """The job has no submitted result to download (yet, or any more after a reopen)."""
 
@@ -69,6 +78,15 @@ class NotCancellable(RequesterError, PermissionError):
     def __init__(self, message: str, error_name: str) -> None:
         super().__init__(message)
         self.error_name = error_name
+
+
+class JobEnded(RequesterError, LookupError):
+    """The job closed (Accepted, Rejected, Unverified, Cancelled, Expired) without reaching what was
+    awaited or asked; `state` is how it closed."""
+
+    def __init__(self, message: str, state: str) -> None:
+        super().__init__(message)
+        self.state = state
 
 
 class WaitTimeout(RequesterError, TimeoutError):

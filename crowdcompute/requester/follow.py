@@ -6,13 +6,16 @@ Reads only the chain (`MarketClient.job`), so it works without a gateway.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chain import ZERO_ADDRESS, JobId, JobStatus, JobView, MarketClient, enum_label
-from crowdcompute.requester.errors import WaitTimeout
+from crowdcompute.requester.errors import JobEnded, WaitTimeout
 from jobs.cid import Cid
+
+if TYPE_CHECKING:
+    from crowdcompute.requester.votes import Ballot
 
 __all__ = ["ResultRef", "job_summary", "result_of", "state_of", "wait_for_status"]
 
@@ -28,15 +31,17 @@ class ResultRef:
 
 
 def state_of(view: JobView) -> str:
-    """The job's state as the gateway and dApp name it: Open, Claimed, Submitted, Accepted, Rejected,
-    Unverified, Cancelled or Expired."""
+    """The job's state as the gateway and dApp name it, derived as the index derives it: the live
+    `JobStatus` (Open, Claimed, Submitted), else how it closed: the `Outcome` of its `JobFinalized`
+    (Accepted, Rejected, Unverified) or the state its closing event names (`JobCancelled`: Cancelled,
+    `JobExpired`: Expired)."""
     if view.status != JobStatus.CLOSED:
         return enum_label(view.status)
-    if view.closed_by == "JobCancelled":
-        return "Cancelled"
-    if view.closed_by == "JobExpired":
-        return "Expired"
-    return enum_label(view.outcome) if view.outcome is not None else "Closed"
+    if view.outcome is not None:
+        return enum_label(view.outcome)
+    if view.closed_by is not None:
+        return view.closed_by.removeprefix("Job")
+    return enum_label(view.status)
 
 
 def result_of(view: JobView) -> ResultRef | None:
@@ -56,8 +61,9 @@ def result_of(view: JobView) -> ResultRef | None:
     return found
 
 
-def job_summary(view: JobView) -> dict[str, Any]:
-    """The job as one JSON-ready object (amounts as decimal strings of base units)."""
+def job_summary(view: JobView, ballots: Sequence[Ballot] = ()) -> dict[str, Any]:
+    """The job as one JSON-ready object (amounts as decimal strings of base units); `ballots`
+    (`read_ballots`) are listed seat by seat under `votes.seats`."""
     spec, state = view.job.spec, view.job.state
     accepts, rejects = view.votes
     result = result_of(view)
@@ -73,11 +79,12 @@ def job_summary(view: JobView) -> dict[str, Any]:
         "collateral": str(spec.collateral),
         "mode": enum_label(spec.mode),
         "committeeSize": spec.committee_size,
-        "votes": {"accepts": accepts, "rejects": rejects},
+        "votes": {"accepts": accepts, "rejects": rejects, "seats": [b.to_json() for b in ballots]},
         "deadline": state.deadline or None,
         "attempts": state.attempts,
         "resultCid": str(result.cid) if result else None,
         "checkpointCount": result.checkpoint_count if result else None,
+        "checkpointRoot": "0x" + result.checkpoint_root.hex() if result else None,
     }
 
 
@@ -93,7 +100,8 @@ def wait_for_status(
     """Poll the chain until job `job_id`'s status is one of `until`; returns that view.
 
     `on_change` sees the first view and every later one whose status or votes moved. Raises `WaitTimeout`
-    (naming the state it stayed in) after `timeout_s`.
+    (naming the state it stayed in) after `timeout_s`, and `JobEnded` at once when the job closed without
+    reaching one of `until` (waiting longer cannot help).
     """
     deadline = time.monotonic() + timeout_s
     seen: tuple[object, ...] | None = None
@@ -106,6 +114,14 @@ def wait_for_status(
                 on_change(view)
         if view.status in until:
             return view
+        if view.status == JobStatus.CLOSED:
+            wanted = " or ".join(enum_label(s) for s in until)
+            state = state_of(view)
+            raise JobEnded(
+                f"job {job_id} was {state} while waiting for {wanted}: it is closed, "
+                "waiting longer cannot help",
+                state,
+            )
         if time.monotonic() >= deadline:
             wanted = ", ".join(enum_label(s) for s in until)
             raise WaitTimeout(

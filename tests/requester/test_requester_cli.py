@@ -70,7 +70,7 @@ def test_status_and_download_of_a_submitted_job(
 
     status = cli("status", str(job_id))
     assert status["state"] == "Submitted" and status["provider"] == provider.me
-    assert status["resultCid"] == str(cid) and status["votes"] == {"accepts": 0, "rejects": 0}
+    assert status["resultCid"] == str(cid) and status["votes"] == {"accepts": 0, "rejects": 0, "seats": []}
     assert status["deadline"] > 0
 
     got = cli("download", str(job_id), str(tmp_path / "result"), "--store-dir", str(store.root))

@@ -56,8 +56,10 @@ def test_wait_sees_each_change_and_download_extracts_the_submitted_result(
 
     result = result_of(view)
     assert result is not None and summary["resultCid"] == str(result.cid)
-    folder = download_result(view, tmp_path / "result", store=store)
+    downloaded = download_result(view, tmp_path / "result", store=store)
+    folder = downloaded.path
     assert folder == tmp_path / "result"
+    assert (downloaded.checkpoints.count, downloaded.checkpoints.root) == (3, result.checkpoint_root)
     assert _tree(folder) == _tree(tmp_path / "work" / "output")
 
 
@@ -72,7 +74,7 @@ def test_download_through_the_gateway_verifies_the_bytes(
     # The provider pins into the store the gateway serves from (its embedded store, same machine).
     with EmbeddedStore(gateway_settings.data_dir / "store", fsync=False) as gateway_store:
         _, files = provide_result(provider, job_id, gateway_store, tmp_path / "work")
-    folder = download_result(requester.job(job_id), tmp_path / "result", gateway_url=gateway_url)
+    folder = download_result(requester.job(job_id), tmp_path / "result", gateway_url=gateway_url).path
     assert _tree(folder) == files
 
 
@@ -102,7 +104,7 @@ def test_no_result_yet_and_a_wait_that_times_out_say_where_the_job_is(
 ) -> None:
     job_id = submit_job(requester, write_job(tmp_path / "job"), store=store).job_id
     view: JobView = requester.job(job_id)
-    with pytest.raises(NoResult, match=f"job {job_id} has no submitted result \\(it is Open\\)"):
+    with pytest.raises(NoResult, match=f"job {job_id} is Open: no result has been submitted yet"):
         download_result(view, tmp_path / "result", store=store)
     with pytest.raises(WaitTimeout, match=f"job {job_id} is still Open after 0.2 s") as caught:
         wait_for_status(requester, job_id, {JobStatus.SUBMITTED}, timeout_s=0.2, poll_s=0.05)

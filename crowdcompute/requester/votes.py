@@ -1,0 +1,70 @@
+"""The committee's votes on a job, seat by seat, read from the market's `VoteCast` events.
+
+The stored word holds the vote masks only while the job is live (settling deletes it), so the votes are
+read from the events, which stay: each `VoteCast` of the current attempt, i.e. after its `ResultSubmitted`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chain import EventReader, JobView, MarketClient
+from crowdcompute.requester.follow import result_of
+
+__all__ = ["Ballot", "read_ballots"]
+
+_BATCH_BLOCKS = 100_000
+
+
+@dataclass(frozen=True)
+class Ballot:
+    """One committee seat's vote, with the evidence the validator recorded."""
+
+    slot: int
+    validator: str
+    approve: bool
+    segment: int
+    committed_digest: bytes
+    recomputed_digest: bytes
+    block_number: int
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "slot": self.slot,
+            "validator": self.validator,
+            "vote": "accept" if self.approve else "reject",
+            "segment": self.segment,
+            "committedDigest": "0x" + self.committed_digest.hex(),
+            "recomputedDigest": "0x" + self.recomputed_digest.hex(),
+            "block": self.block_number,
+        }
+
+
+def read_ballots(market: MarketClient, view: JobView) -> tuple[Ballot, ...]:
+    """The votes cast on `view`'s current attempt, by seat; () before its result is submitted."""
+    result = result_of(view)
+    if result is None:
+        return ()
+    reader = EventReader(
+        market.rpc,
+        market.address,
+        market.codec,
+        ["VoteCast"],
+        start_block=result.block_number,
+        batch_blocks=_BATCH_BLOCKS,
+        topic_filters=["0x" + int(view.job_id).to_bytes(32, "big").hex()],
+    )
+    ballots: dict[int, Ballot] = {}
+    for event in reader.catch_up():
+        args = event.args
+        evidence = args["evidence"]
+        ballots[int(args["slot"])] = Ballot(
+            slot=int(args["slot"]),
+            validator=str(args["validator"]),
+            approve=bool(args["approve"]),
+            segment=int(evidence["segment"]),
+            committed_digest=bytes(evidence["committedDigest"]),
+            recomputed_digest=bytes(evidence["recomputedDigest"]),
+            block_number=event.block_number,
+        )
+    return tuple(ballots[slot] for slot in sorted(ballots))
