@@ -3,7 +3,9 @@
 <data_dir>/state.db        one record per committee seat: phase, verdict, evidence, CPU, vote tx (SQLite)
 <data_dir>/events.json     the event reader's checkpoint (last block fully processed)
 <data_dir>/bundles/<cid>/  job bundles fetched from the store, extracted
-<data_dir>/work/<job>-<attempt>/  the provider's result, the staged replay input, the replay's output
+<data_dir>/work/<job>-<attempt>-<address>/  the provider's result, the staged replay input, the replay output
+
+The default data_dir of `validator run` is per account: ~/.crowdcompute/validator/<address>/ (`node_base`).
 """
 
 from __future__ import annotations

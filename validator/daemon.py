@@ -243,7 +243,7 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
             self.state.update(record, phase=Phase.ABSTAINED, reason=f"node error: {exc!r}")
         self._wake.set()  # the job may be decided now: settle it without waiting for the next poll
         if not self.config.keep_work:
-            shutil.rmtree(self.config.work_dir / f"{key[0]}-{key[1]}", ignore_errors=True)
+            shutil.rmtree(self.verifier.folder(*key), ignore_errors=True)
 
     def _unavailable(
         self, record: Verification, submission: Submission, exc: ResultUnavailable

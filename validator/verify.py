@@ -29,6 +29,7 @@ from jobs.commitments import CHECKPOINT_MANIFEST, CommitmentError, checkpoint_co
 from jobs.executors import ExecutionId, Executor
 from jobs.sampling import sample_indices
 from jobs.store import BlockNotFound, ContentStore, CorruptDag, NotAFile, StoreError
+from node_base import address_tag
 from validator.errors import ResultUnavailable
 from validator.reexecute import ExecutorError, Reexecution, replay_env, run_job, stage_input
 from validator.verdict import (
@@ -76,6 +77,15 @@ class Verifier:
         self.work_dir = work_dir
         self.me = me
 
+    def folder(self, job_id: JobId, attempt: int) -> Path:
+        """One seat's work: the provider's result, the staged replay input, the replay's output. Named
+        with this node's address, so validators sharing a disk never remove each other's."""
+        return self.work_dir / f"{job_id}-{attempt}-{address_tag(self.me)}"
+
+    def execution_id(self, submission: Submission, tries: int) -> ExecutionId:
+        """The replay's execution (its container is named after it): per seat, node and try."""
+        return ExecutionId(f"verify-{submission.key}-{address_tag(self.me)}-{tries}")
+
     def sample(self, submission: Submission, population: int) -> list[int]:
         spec = submission.job.spec
         return sample_indices(
@@ -90,7 +100,7 @@ class Verifier:
             bundle = self.bundles.get(bundle_cid(spec.bundle_digest, spec.bundle_codec))
         except BundleProblem as problem:
             return abstain(f"its bundle cannot be used here: {problem.reason}")
-        folder = self.work_dir / submission.key
+        folder = self.folder(submission.job_id, submission.attempt)
         try:
             result_dir = self._fetch_result(submission, bundle, folder, self._needed(submission, bundle))
             if spec.mode == VerificationMode.REPLICATE:
@@ -222,7 +232,7 @@ class Verifier:
         return run_job(
             self.executor,
             bundle,
-            execution_id=ExecutionId(f"verify-{submission.key}-{self.me[2:10].lower()}-{tries}"),
+            execution_id=self.execution_id(submission, tries),
             job_id=submission.job_id,
             input_dir=staged,
             output_dir=folder / "output",

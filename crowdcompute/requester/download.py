@@ -15,11 +15,10 @@ from pathlib import Path
 
 from chain import JobStatus, JobView
 from crowdcompute.requester.checkpoints import CheckpointCheck, verify_checkpoints
-from crowdcompute.requester.errors import ContentMismatch, NoResult, RequesterError, ResultUnavailable
+from crowdcompute.requester.errors import NoResult, RequesterError, ResultUnavailable
 from crowdcompute.requester.follow import result_of, state_of
-from crowdcompute.requester.gateway import GatewayClient
 from jobs.bundle import DEFAULT_LIMITS, BundleError, BundleLimits, extract_bundle
-from jobs.store import ContentStore, StoreError, import_stream
+from jobs.store import ContentSources, ContentStore, StoreError, StoreSettings, sources_from
 
 __all__ = ["DownloadedResult", "download_result"]
 
@@ -67,12 +66,15 @@ def _fetch_and_extract(
 ) -> Path:
     """Extract job `job`'s current result into `dest` (which must not exist, or be an empty folder).
 
-    The content comes from `store` or from the gateway at `gateway_url` (exactly one); either way every
-    byte is checked against the result CID before extraction. Returns `dest`.
+    The content comes from the first of `store`, the gateway at `gateway_url` and the Kubo node of
+    CROWDCOMPUTE_KUBO_API that has it (`jobs.store.sources`); every byte is checked against the result
+    CID before extraction, whichever answered. Returns `dest`.
     """
-    if (store is None) == (gateway_url is None):
+    kubo_api = StoreSettings().kubo_api
+    if store is None and not gateway_url and not kubo_api:
         raise RequesterError(
-            "give exactly one place to fetch from: a content store (--store-dir) or a gateway URL (--gateway)"
+            "give a place to fetch from: a content store (--store-dir), a gateway URL (--gateway) "
+            "or a Kubo node (CROWDCOMPUTE_KUBO_API)"
         )
     result = result_of(job)
     if result is None:
@@ -87,28 +89,16 @@ def _fetch_and_extract(
         raise RequesterError(f"{dest} already exists and is not an empty folder; choose a new destination")
     dest.parent.mkdir(parents=True, exist_ok=True)
     cid = result.cid
+    sources = ContentSources(sources_from(store=store, gateway_url=gateway_url, kubo_api=kubo_api))
     try:
-        if store is not None:
-            with store.open(cid) as stream:
-                extract_bundle(stream, dest, limits)
-            return dest
-        assert gateway_url is not None
         with tempfile.TemporaryFile(dir=dest.parent) as spool:
-            with GatewayClient(gateway_url) as gateway:
-                gateway.download(cid, spool)
-            spool.seek(0)
-            got = import_stream(spool, cid_version=1).cid
-            if got != cid.to_v1():
-                raise ContentMismatch(
-                    f"the gateway at {gateway_url} served bytes that hash to {got}, not result {cid}; "
-                    "fetch from a gateway or store you trust"
-                )
+            sources.fetch_to(cid, spool)
             spool.seek(0)
             extract_bundle(spool, dest, limits)
     except StoreError as exc:
         raise ResultUnavailable(
-            f"result {cid} of job {job.job_id} cannot be read from the content store: {exc}; "
-            "point --store-dir at the store the provider pins to, or fetch through a gateway"
+            f"result {cid} of job {job.job_id} cannot be had: {exc}. Its provider publishes it to the "
+            "gateway; point --gateway at the one the provider uses, or --store-dir at its store"
         ) from None
     except (BundleError, ValueError) as exc:
         if isinstance(exc, RequesterError):
@@ -116,4 +106,6 @@ def _fetch_and_extract(
         raise ResultUnavailable(
             f"result {cid} of job {job.job_id} is not a safe archive and was not extracted: {exc}"
         ) from None
+    finally:
+        sources.close()
     return dest

@@ -36,6 +36,7 @@ from jobs.store.sources import (
     SourcedStore,
     StoreSource,
     sources_from,
+    verified_version,
 )
 
 __all__ = [
@@ -73,4 +74,5 @@ __all__ = [
     "open_store",
     "parse_cid",
     "sources_from",
+    "verified_version",
 ]

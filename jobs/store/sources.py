@@ -49,6 +49,7 @@ __all__ = [
     "SourcedStore",
     "StoreSource",
     "sources_from",
+    "verified_version",
 ]
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ _RETRY_LATER = frozenset({408, 425, 429})
 class Sink(Protocol):
     """Where a source writes the bytes it serves."""
 
-    def write(self, data: bytes, /) -> object: ...
+    def write(self, data: bytes | bytearray | memoryview, /) -> object: ...
 
 
 class ContentSource(ABC):
@@ -115,9 +116,11 @@ class GatewaySource(ContentSource):
 class StoreSource(ContentSource):
     """Another content store (a Kubo node, a store folder) read as a source; its blocks verify as read."""
 
-    def __init__(self, store: ContentStore, label: str | None = None) -> None:
+    def __init__(self, store: ContentStore, label: str | None = None, *, owned: bool = False) -> None:
         self.store = store
         self.label = label or f"the store {store!r}"
+        self.owned = owned
+        """Whether `close` closes the store (a store the caller handed in stays open)."""
 
     def __repr__(self) -> str:
         return f"StoreSource({self.store!r})"
@@ -132,7 +135,8 @@ class StoreSource(ContentSource):
             raise SourceUnavailable(f"unreachable ({exc})") from None
 
     def close(self) -> None:
-        self.store.close()
+        if self.owned:
+            self.store.close()
 
 
 def _detail(response: httpx.Response) -> str:
@@ -147,7 +151,7 @@ class _Checked:
     """A file object for a source to write to: every byte goes to `out` and through the importer of each
     layout `cid` may have been made with, and the size is capped."""
 
-    def __init__(self, out: BinaryIO, cid: Cid, max_bytes: int | None) -> None:
+    def __init__(self, out: Sink, cid: Cid, max_bytes: int | None) -> None:
         self.out = out
         self.cid = cid
         self.max_bytes = max_bytes
@@ -174,6 +178,20 @@ class _Checked:
 
     def got(self) -> Cid:
         return self._builders[1].finish().cid
+
+
+class _Discard:
+    def write(self, data: bytes | bytearray | memoryview, /) -> int:
+        return len(data)
+
+
+def verified_version(stream: BinaryIO, cid: CidLike) -> CidVersion | None:
+    """Read `stream` to its end: the CID version whose DAG of these bytes has the root `cid`, or None when
+    the bytes are not `cid`'s content (how content from anyone is checked before it is kept)."""
+    checked = _Checked(_Discard(), parse_cid(cid), None)
+    while chunk := stream.read(CHUNK_SIZE):
+        checked.write(chunk)
+    return checked.verified_version()
 
 
 @dataclass
@@ -370,5 +388,5 @@ def sources_from(
         from jobs.store.kubo import KuboStore
 
         kubo = KuboStore(kubo_api, timeout=kubo_timeout)
-        sources.append(StoreSource(kubo, f"the Kubo node at {kubo.api}"))
+        sources.append(StoreSource(kubo, f"the Kubo node at {kubo.api}", owned=True))
     return sources

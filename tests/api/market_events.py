@@ -65,11 +65,20 @@ class EventLog:
 
     # -- a job
 
-    def post(self, job_id: int, *, budget: int = 100, collateral: int = 30, reopen: bool = False) -> None:
+    def post(
+        self,
+        job_id: int,
+        *,
+        budget: int = 100,
+        collateral: int = 30,
+        reopen: bool = False,
+        bundle: tuple[bytes, int] = (BUNDLE_DIGEST, 0x55),
+    ) -> None:
+        """`bundle`: the bundle CID as the chain stores it, `(digest, codec)` (`Cid.to_chain()`)."""
         spec = JobSpec(
             budget=Wei(budget),
-            bundle_digest=BUNDLE_DIGEST,  # type: ignore[arg-type]
-            bundle_codec=0x55,
+            bundle_digest=bundle[0],  # type: ignore[arg-type]
+            bundle_codec=bundle[1],
             collateral=Wei(collateral),
             run_timeout=3600,
             requester=REQUESTER,  # type: ignore[arg-type]
