@@ -59,14 +59,16 @@ RULES: dict[str, Rule] = {
     "api": Rule(LOWER, ROLE),
     "provider_node": Rule(LOWER, ROLE),
     "validator": Rule(LOWER, ROLE),
+    # sdk/ (below everything: it imports nothing of ours) holds the one definition of a checkpoint's digest;
+    # the requester re-hashes a downloaded result's checkpoints with it (when torch is installed).
     "crowdcompute": Rule(
-        LOWER,
+        LOWER | {"sdk"},
         "only the entry points (crowdcompute/cli.py, the demo) mount the roles; "
         "the other commands and libraries of crowdcompute/ use the shared layers",
         exempt=frozenset({"cli.py", "demo"}),
     ),
     "crowdcompute/requester": Rule(
-        LOWER - {"node_base"},
+        (LOWER - {"node_base"}) | {"sdk"},
         "the requester library imports no role (api/, provider_node/, validator/) and no entry point",
     ),
     "runtime": Rule(LOWER, "runtime/ builds the job image: it may use the shared layers, never a role"),
