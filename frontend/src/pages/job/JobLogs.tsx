@@ -3,6 +3,7 @@ import { useEffect, useMemo, useRef, useState } from "react";
 import { Empty } from "../../components/common";
 import { Chart, type Series } from "../../components/Chart";
 import { plainNumber } from "../../lib/format";
+import { gapText } from "../../lib/logFollower";
 import { downsample, seriesFromRecords } from "../../lib/metrics";
 import type { LogStream } from "../../lib/useLogStream";
 
@@ -40,44 +41,63 @@ export function LossChart({ stream }: { stream: LogStream }) {
   );
 }
 
-const STATUS_TEXT: Record<LogStream["status"], string> = {
-  connecting: "connecting…",
-  live: "live",
-  ended: "finished",
-  error: "disconnected",
-};
+function statusText(stream: LogStream): string {
+  switch (stream.status) {
+    case "connecting":
+      return "connecting…";
+    case "live":
+      return "live";
+    case "ended":
+      return "finished";
+    case "unsupported":
+      return "this browser cannot follow a live log";
+    case "reconnecting": {
+      const wait = stream.retryInMs === null ? "" : ` in ${Math.max(1, Math.round(stream.retryInMs / 1000))} s`;
+      return `the gateway is unreachable; reconnecting${wait} (try ${stream.attempt}), going on after the last line shown`;
+    }
+  }
+}
 
 export function LogViewer({ stream }: { stream: LogStream }) {
   const box = useRef<HTMLPreElement>(null);
   const [follow, setFollow] = useState(true);
   useEffect(() => {
     if (follow && box.current) box.current.scrollTop = box.current.scrollHeight;
-  }, [stream.lines, follow]);
+  }, [stream.entries, follow]);
+  const shownLines = stream.entries.filter((entry) => entry.kind === "line").length;
   return (
     <div className="logs">
       <div className="logs-bar">
         <span className={`live-dot live-${stream.status}`} aria-hidden="true" />
-        <span>{STATUS_TEXT[stream.status]}</span>
+        <span role="status">{statusText(stream)}</span>
         <span className="muted small">
           {stream.total} line{stream.total === 1 ? "" : "s"}
-          {stream.total > stream.lines.length ? ` (last ${stream.lines.length} shown)` : ""}
+          {stream.total > shownLines ? ` (last ${shownLines} shown)` : ""}
+          {stream.missing > 0 ? `, ${stream.missing} not received` : ""}
         </span>
         <label className="check small">
           <input type="checkbox" checked={follow} onChange={(event) => setFollow(event.currentTarget.checked)} /> follow
         </label>
       </div>
-      {stream.lines.length === 0 ? (
+      {stream.entries.length === 0 ? (
         <Empty title={stream.status === "ended" ? "This job has no logs" : "No log lines yet"}>
           {stream.status !== "ended" && "Lines appear here as the provider's container prints them."}
         </Empty>
       ) : (
         <pre ref={box} className="log-lines" aria-label="Job log">
-          {stream.lines.map((line) => (
-            <div key={line.seq} className={line.stream === "stderr" ? "log-line stderr" : "log-line"}>
-              <span className="seq">{line.seq}</span>
-              {line.text}
-            </div>
-          ))}
+          {stream.entries.map((entry) =>
+            entry.kind === "gap" ? (
+              <div key={`gap-${entry.first}`} className="log-gap">
+                <span className="seq">{entry.first}</span>
+                {gapText(entry.first, entry.last)}
+              </div>
+            ) : (
+              <div key={entry.line.seq} className={entry.line.stream === "stderr" ? "log-line stderr" : "log-line"}>
+                <span className="seq">{entry.line.seq}</span>
+                {entry.line.text}
+              </div>
+            ),
+          )}
         </pre>
       )}
     </div>
