@@ -1,0 +1,40 @@
+"""The dev accounts' roles: one table (chain/dev_accounts.py) for the demo, `devnet status` and the dApp,
+shown with their public keys on a dev chain only."""
+
+from __future__ import annotations
+
+import pytest
+
+from chain import (
+    CHEATER_ACCOUNT,
+    DEPLOYER_ACCOUNT,
+    DEV_ACCOUNT_ROLES,
+    DEV_ADDRESSES,
+    DEV_PRIVATE_KEYS,
+    PROVIDER_ACCOUNTS,
+    REQUESTER_ACCOUNT,
+    VALIDATOR_ACCOUNTS,
+    dev_account_roles,
+)
+from crowdcompute.demo import stack
+
+
+def test_the_demo_runs_its_nodes_from_the_accounts_the_table_names() -> None:
+    assert (stack.REQUESTER_ACCOUNT, stack.PROVIDER_ACCOUNTS) == (REQUESTER_ACCOUNT, PROVIDER_ACCOUNTS)
+    assert (stack.VALIDATOR_ACCOUNTS, stack.CHEATER_ACCOUNT) == (VALIDATOR_ACCOUNTS, CHEATER_ACCOUNT)
+    used = [DEPLOYER_ACCOUNT, REQUESTER_ACCOUNT, *PROVIDER_ACCOUNTS, *VALIDATOR_ACCOUNTS, CHEATER_ACCOUNT]
+    assert sorted(DEV_ACCOUNT_ROLES) == sorted(used) and len(set(used)) == len(used)
+
+
+@pytest.mark.parametrize("chain_id", [31337, 1337])
+def test_a_dev_chain_shows_every_account_with_its_role_and_key(chain_id: int) -> None:
+    roles = dev_account_roles(chain_id)
+    assert [r.index for r in roles] == list(range(10))
+    assert [r.address for r in roles] == list(DEV_ADDRESSES)
+    assert [r.private_key for r in roles] == list(DEV_PRIVATE_KEYS)
+    assert roles[REQUESTER_ACCOUNT].role == "requester" and roles[9].role is None
+
+
+@pytest.mark.parametrize("chain_id", [1, 10, 8453, 11155111])
+def test_any_other_chain_shows_none(chain_id: int) -> None:
+    assert dev_account_roles(chain_id) == ()
