@@ -3,6 +3,9 @@ shown with their public keys on a dev chain only."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from chain import (
@@ -38,3 +41,11 @@ def test_a_dev_chain_shows_every_account_with_its_role_and_key(chain_id: int) ->
 @pytest.mark.parametrize("chain_id", [1, 10, 8453, 11155111])
 def test_any_other_chain_shows_none(chain_id: int) -> None:
     assert dev_account_roles(chain_id) == ()
+
+
+def test_every_key_the_readme_prints_is_a_dev_key_exactly() -> None:
+    """A key copied from the README must work: anvil's and Hardhat's account #0 key, all 64 hex digits."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    keys = re.findall(r"(?<![0-9a-fA-Fx])0x[0-9a-fA-F]{60,}(?![0-9a-fA-F])", readme)
+    assert keys, "the README shows the Hardhat node's first dev key"
+    assert all(key in DEV_PRIVATE_KEYS for key in keys), keys
