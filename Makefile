@@ -14,7 +14,7 @@ help:
 	@echo "make demo    run a full job through the marketplace on a local chain"
 	@echo "make test    install everything and run every test (forge, pytest, ruff, mypy)"
 	@echo "make test-fast  ruff and every pytest test needing no chain, Docker or browser (< 1 min)"
-	@echo "make setup   install the Python venv and npm packages (idempotent)"
+	@echo "make setup   install the Python venv and npm packages (idempotent), put crowdcompute on the PATH"
 	@echo "make lint    ruff and mypy"
 	@echo "make bench   run the benchmarks; figures land in bench/results/*.json"
 	@echo "make runtime-image  build the CPU torch runtime image offline (no registry needed)"
@@ -28,7 +28,10 @@ FRONTEND_SRC := $(shell find frontend/src frontend/scripts frontend/index.html f
 # The job layout's Python, TypeScript and Solidity views, generated from the one Solidity source.
 JOB_LAYOUT := chain/generated/job_layout.py frontend/src/generated/jobLayout.ts contracts/generated/JobLayout.sol
 
+# Last, `crowdcompute` goes on the PATH without activating the venv (tools/link-cli.sh: a link in
+# /usr/local/bin as root, else ~/.local/bin; CROWDCOMPUTE_BIN_DIR=none to skip), and setup says where.
 setup: $(STAMPS)/python $(STAMPS)/npm $(JOB_LAYOUT) frontend/dist/index.html
+	@tools/link-cli.sh
 
 $(JOB_LAYOUT) &: contracts/market/Types.sol $(wildcard codegen/*.py) $(STAMPS)/python $(STAMPS)/npm
 	$(PY) -m codegen
