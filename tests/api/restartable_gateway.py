@@ -11,13 +11,14 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
+from api.db import Database
 from api.indexer.projection import project_batch
 from api.settings import Settings
 from chain.anvil import free_port
 from tests.api.gateway_keys import PROVIDER_ADDRESS
 from tests.api.market_events import EventLog
 
-__all__ = ["RestartableGateway", "gateway_settings", "index_claimed_job"]
+__all__ = ["RestartableGateway", "gateway_settings", "index_claimed_job", "index_events"]
 
 
 def gateway_settings(data_dir: Path, **overrides: Any) -> Settings:
@@ -46,9 +47,15 @@ def index_claimed_job(app: FastAPI, job_id: int, *, provider: str = PROVIDER_ADD
     log = EventLog()
     log.post(job_id)
     log.claim(job_id, provider=provider)
-    with app.state.gateway.db.write() as conn:
-        project_batch(conn, log.events, {})
+    index_events(app.state.gateway.db, log)
     return log
+
+
+def index_events(db: Database, log: EventLog) -> None:
+    """Project `log`'s events into a gateway's index (`Database(settings.db_path)` reaches the index of a
+    gateway running in another process)."""
+    with db.write() as conn:
+        project_batch(conn, log.events, {})
 
 
 class RestartableGateway:
