@@ -31,7 +31,7 @@ _TAR_BODY: dict[str, Any] = {
     response_model=ResultPublic,
     status_code=201,
     openapi_extra=_TAR_BODY,
-    responses=error_responses(400, 401, 403, 404, 409, 413, 429, 503),
+    responses=error_responses(400, 401, 403, 404, 413, 429, 503),
 )
 async def create_result(
     job_id: JobId, cid: str, request: Request, caller: WriterDep, gateway: GatewayDep

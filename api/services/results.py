@@ -3,8 +3,9 @@ find it by CID (`GET /ipfs/{cid}`) without knowing where the provider pinned it.
 
 Only the job's provider, as this gateway's index knows it, may upload (a signed `Request` for
 `POST /jobs/{id}/results/{cid}`, or an API key bound to that address); that is checked before a byte of the
-body is read. The body is capped by the job manifest's `outputs.max_size_mib` (plus the archive's framing)
-and must be the content of the CID in the path: anything else is refused and nothing is stored.
+body is read. The body is capped by the job manifest's `outputs.max_size_mib` (plus the archive's framing;
+by `upload_max_bytes` when the gateway does not hold the job's bundle) and must be the content of the CID in
+the path: anything else is refused and nothing is stored.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from api.errors import ConflictError, ForbiddenError, InvalidRequestError, NotFoundError, UploadTooLargeError
+from api.errors import ForbiddenError, InvalidRequestError, NotFoundError, UploadTooLargeError
 from api.gateway import Gateway
 from api.models.results import ResultPublic
 from api.services.auth import Caller, ensure_address
@@ -56,10 +57,10 @@ def check_uploader(gateway: Gateway, job_id: JobId, caller: Caller) -> int:
     except NotFoundError:
         manifest = None
     if manifest is None:
-        raise ConflictError(
-            f"this gateway does not hold job {job_id}'s bundle {bundle}, so it cannot check a result "
-            "against the manifest's outputs.max_size_mib; publish the result where the bundle is kept"
-        )
+        # The bundle went elsewhere (a Kubo node, a requester's own store): no manifest to read the cap
+        # from, so the gateway's own cap on uploads applies, as it does to bundles.
+        log.info("job %d's bundle %s is not here: its result is capped by upload_max_bytes", job_id, bundle)
+        return gateway.settings.upload_max_bytes
     return result_limit(int(manifest.manifest["outputs"]["max_size_mib"]))
 
 
@@ -95,7 +96,7 @@ async def create_result(
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise UploadTooLargeError(
-            f"the result ({declared} bytes) is larger than job {job_id} allows ({limit} bytes for its "
+            f"the result ({declared} bytes) is larger than job {job_id} allows ({limit} bytes, from its "
             "outputs.max_size_mib)"
         )
     settings = gateway.settings
@@ -110,7 +111,7 @@ async def create_result(
                 size += len(chunk)
                 if size > limit:
                     raise UploadTooLargeError(
-                        f"the result is larger than job {job_id} allows ({limit} bytes for its "
+                        f"the result is larger than job {job_id} allows ({limit} bytes, from its "
                         "outputs.max_size_mib)"
                     )
                 out.write(chunk)

@@ -77,7 +77,7 @@ class EventLog:
         """`bundle`: the bundle CID as the chain stores it, `(digest, codec)` (`Cid.to_chain()`)."""
         spec = JobSpec(
             budget=Wei(budget),
-            bundle_digest=bundle[0],  # type: ignore[arg-type]
+            bundle_digest=bundle[0],
             bundle_codec=bundle[1],
             collateral=Wei(collateral),
             run_timeout=3600,

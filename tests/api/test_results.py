@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import tarfile
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -12,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from api.indexer.projection import project_batch
 from api.services.results import result_limit
+from api.settings import Settings
 from gateway_protocol import API_KEY_HEADER, request_headers
 from jobs.store import Cid, import_stream
 from tests.api.bundle_archives import JOB_FILES, tar_gz
@@ -40,8 +43,8 @@ def cid_of(data: bytes) -> Cid:
 
 @pytest.fixture
 def jobs(client: TestClient, app: FastAPI) -> EventLog:
-    """Job 1 claimed by the test provider, job 2 open, job 3 claimed but with a bundle the gateway lacks;
-    jobs 1 and 2 run a bundle uploaded here (its manifest caps outputs at 10 MiB)."""
+    """Job 1 claimed by the test provider, job 2 open; both run a bundle uploaded here (its manifest caps
+    outputs at 10 MiB)."""
     uploaded = client.post(
         "/bundles", files={"file": ("job.tar.gz", tar_gz(JOB_FILES))}, headers={API_KEY_HEADER: TEST_API_KEY}
     )
@@ -51,8 +54,6 @@ def jobs(client: TestClient, app: FastAPI) -> EventLog:
     log.post(1, bundle=bundle)
     log.claim(1, provider=PROVIDER_ADDRESS)
     log.post(2, bundle=bundle)
-    log.post(3)
-    log.claim(3, provider=PROVIDER_ADDRESS)
     with app.state.gateway.db.write() as conn:
         project_batch(conn, log.events, {})
     return log
@@ -112,10 +113,22 @@ def test_a_result_over_the_manifests_outputs_cap_is_refused(client: TestClient, 
     assert not client.app.state.gateway.store.has(cid_of(big))  # type: ignore[attr-defined]
 
 
-def test_a_job_whose_bundle_the_gateway_lacks_cannot_be_checked(client: TestClient, jobs: EventLog) -> None:
-    response = publish(client, 3, cid_of(RESULT), RESULT)
-    assert response.status_code == 409
-    assert "outputs.max_size_mib" in response.json()["detail"]
+def test_a_job_whose_bundle_the_gateway_lacks_is_capped_by_the_upload_limit(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    from api.main import create_app
+
+    app = create_app(make_settings(upload_max_bytes=len(RESULT)))
+    with TestClient(app) as client:
+        log = EventLog()
+        log.post(3)  # a bundle pinned elsewhere: no manifest here
+        log.claim(3, provider=PROVIDER_ADDRESS)
+        with app.state.gateway.db.write() as conn:
+            project_batch(conn, log.events, {})
+        assert publish(client, 3, cid_of(RESULT), RESULT).status_code == 201
+        bigger = RESULT + b"\0" * 512
+        refused = publish(client, 3, cid_of(bigger), bigger)
+        assert refused.status_code == 413 and f"({len(RESULT)} bytes" in refused.json()["detail"]
 
 
 def test_the_signature_binds_the_job_and_the_cid(client: TestClient, jobs: EventLog) -> None:
