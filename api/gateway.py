@@ -27,6 +27,9 @@ class Gateway:
         )
         self.limiter = RateLimiter(settings.rate_limit_per_minute / 60.0, settings.rate_limit_burst)
         self.auth = Authenticator(settings, nonces, self.limiter)
+        self.report_limiter = RateLimiter(
+            settings.report_rate_limit_per_minute / 60.0, settings.report_rate_limit_burst
+        )
         self.indexer = Indexer(
             self.db,
             source_factory or default_source_factory(settings),

@@ -22,6 +22,7 @@ from api.routes import (
     jobs,
     logs,
     providers,
+    reports,
     results,
     schema,
     stats,
@@ -59,7 +60,7 @@ def create_app(settings: Settings | None = None, *, source_factory: SourceFactor
     )
     app.add_middleware(SharedPathPages, index=settings.frontend_dist / "index.html")
     app.add_middleware(AccessLogMiddleware)
-    for module in (health, config, bundles, ipfs, schema, jobs, logs, providers, validators, stats):
+    for module in (health, config, bundles, ipfs, schema, jobs, logs, reports, providers, validators, stats):
         app.include_router(module.router)
     app.include_router(results.router)
     app.include_router(frontend.router)  # last: its catch-all serves the dApp's client-side routes

@@ -176,4 +176,29 @@ MIGRATIONS: list[str] = [
         uploaded_at REAL NOT NULL
     ) WITHOUT ROWID;
     """,
+    # 2: provider reports: why providers skip an open job, and the energy each job used (their own claims)
+    """
+    CREATE TABLE skip_reports (
+        job_id INTEGER NOT NULL,
+        provider TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        reported_at REAL NOT NULL,
+        PRIMARY KEY (job_id, provider)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE energy_reports (
+        job_id INTEGER NOT NULL,
+        provider TEXT NOT NULL,
+        kwh REAL NOT NULL,
+        gco2e REAL NOT NULL,
+        method TEXT NOT NULL,
+        measured INTEGER NOT NULL,
+        grid_gco2e_per_kwh REAL NOT NULL,
+        seconds REAL,
+        reported_at REAL NOT NULL,
+        PRIMARY KEY (job_id, provider)
+    ) WITHOUT ROWID;
+    CREATE INDEX energy_reports_by_provider ON energy_reports (provider, job_id);
+    """,
 ]

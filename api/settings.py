@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     rate_limit_per_minute: float = Field(default=60.0, gt=0)
     rate_limit_burst: int = Field(default=20, gt=0)
     trust_forwarded_for: bool = False
+    report_rate_limit_per_minute: float = Field(default=120.0, gt=0)
+    """Provider reports (skip reasons, energy) an address may send per minute, after its burst."""
+    report_rate_limit_burst: int = Field(default=60, gt=0)
 
     # http
     cors_origins: list[str] = Field(default_factory=lambda: list(DEV_SERVER_ORIGINS))

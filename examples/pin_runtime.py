@@ -7,19 +7,35 @@ Image ids of images built offline (runtime/build_offline.py) differ from machine
 examples carry a placeholder digest. This copies SRC to DEST (which must not exist yet) and rewrites
 `[runtime] digest` (and `image`, with --image) in DEST/job.toml, taking the id from
 `docker image inspect` of the image job.toml names. Prints the digest it wrote.
+
+`crowdcompute job submit` pins an example's placeholder by itself (to the id the gateway advertises or
+this machine's image); the rule that rewrites job.toml is jobs/manifest/pinning.py, loaded here by path
+so that this script runs with any Python 3.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _IMAGE_LINE = re.compile(r'^image\s*=\s*"([^"]+)"', re.MULTILINE)
+_PINNING = Path(__file__).resolve().parent.parent / "jobs" / "manifest" / "pinning.py"
+
+
+def _pinning() -> ModuleType:
+    """jobs/manifest/pinning.py on its own (it imports only the standard library)."""
+    spec = importlib.util.spec_from_file_location("crowdcompute_manifest_pinning", _PINNING)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def local_image_id(image: str) -> str:
@@ -35,17 +51,11 @@ def local_image_id(image: str) -> str:
 
 def pin(text: str, digest: str, image: str | None = None) -> str:
     """`text` (a job.toml) with [runtime]'s digest (and image) replaced."""
-    start = text.find("[runtime]")
-    end = text.find("\n[", start + 1)
-    if start < 0:
-        raise SystemExit("pin_runtime: job.toml has no [runtime] table")
-    end = len(text) if end < 0 else end
-    table, count = re.subn(r'^digest\s*=\s*"[^"]*"', f'digest = "{digest}"', text[start:end], flags=re.M)
-    if count != 1:
-        raise SystemExit("pin_runtime: [runtime] must have exactly one digest line")
-    if image is not None:
-        table = _IMAGE_LINE.sub(f'image = "{image}"', table, count=1)
-    return text[:start] + table + text[end:]
+    try:
+        pinned: str = _pinning().pin_runtime_text(text, digest, image)
+    except ValueError as exc:
+        raise SystemExit(f"pin_runtime: {exc}") from None
+    return pinned
 
 
 def main(argv: list[str] | None = None) -> int:

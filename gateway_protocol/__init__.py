@@ -1,7 +1,7 @@
 """The gateway's signed-request protocol, spoken by the gateway (`api/`), the requester library
 (`crowdcompute.requester`), the provider's log pusher (`provider_node.logs_push`) and the dApp.
 
-Domain (both messages): ``{name: "crowdcompute-gateway", version: "1", chainId: <gateway's chain id>}``
+Domain (every message): ``{name: "crowdcompute-gateway", version: "1", chainId: <gateway's chain id>}``
 (no verifyingContract, no salt).
 
 ``Request {string method; string path; uint64 expiry; bytes32 nonce}`` authorises one write request
@@ -15,6 +15,13 @@ usable once. Headers: ``X-Crowd-Address``, ``X-Crowd-Expiry`` (decimal), ``X-Cro
 keccak256 of the exact request body bytes. Headers: ``X-Crowd-Address``, ``X-Crowd-Expiry``,
 ``X-Crowd-Signature``. Replaying a batch is harmless: lines are stored once per (job, seq).
 
+``ProviderReport {uint256 jobId; bytes32 bodyHash; uint64 expiry}`` authorises one provider report
+(``POST /jobs/{jobId}/reports``): why the provider skips the open job, or the energy a job it ran used
+(`gateway_protocol.reports`). ``bodyHash`` is keccak256 of the exact request body bytes. The signer must
+be a provider registered on chain (energy: the job's provider). Headers: ``X-Crowd-Address``,
+``X-Crowd-Expiry``, ``X-Crowd-Signature``. The gateway keeps the latest report of each kind per
+(job, provider) and limits how often an address reports.
+
 A caller without a key of its own (a script, an operator) sends ``X-API-Key`` instead.
 """
 
@@ -25,6 +32,15 @@ from gateway_protocol.logs import (
     log_batch_body,
     log_path,
 )
+from gateway_protocol.reports import (
+    REPORT_KIND_MAX_CHARS,
+    REPORT_REASON_MAX_CHARS,
+    EnergyReportWire,
+    ProviderReportWire,
+    SkipReportWire,
+    report_body,
+    report_path,
+)
 from gateway_protocol.signing import (
     ADDRESS_HEADER,
     API_KEY_HEADER,
@@ -33,6 +49,7 @@ from gateway_protocol.signing import (
     EXPIRY_HEADER,
     LOG_BATCH_TYPE,
     NONCE_HEADER,
+    PROVIDER_REPORT_TYPE,
     REQUEST_TYPE,
     SIGNATURE_HEADER,
     Signer,
@@ -40,6 +57,8 @@ from gateway_protocol.signing import (
     log_batch_headers,
     log_batch_typed_data,
     new_nonce,
+    provider_report_headers,
+    provider_report_typed_data,
     recover_signer,
     request_headers,
     request_typed_data,
@@ -55,18 +74,28 @@ __all__ = [
     "LOG_BATCH_TYPE",
     "LOG_LINE_MAX_BYTES",
     "NONCE_HEADER",
+    "PROVIDER_REPORT_TYPE",
+    "REPORT_KIND_MAX_CHARS",
+    "REPORT_REASON_MAX_CHARS",
     "REQUEST_TYPE",
     "SIGNATURE_HEADER",
+    "EnergyReportWire",
     "LogLineWire",
     "LogStream",
+    "ProviderReportWire",
     "Signer",
+    "SkipReportWire",
     "lines_hash",
     "log_batch_body",
     "log_batch_headers",
     "log_batch_typed_data",
     "log_path",
     "new_nonce",
+    "provider_report_headers",
+    "provider_report_typed_data",
     "recover_signer",
+    "report_body",
+    "report_path",
     "request_headers",
     "request_typed_data",
     "sign_typed_data",

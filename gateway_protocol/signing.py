@@ -1,4 +1,4 @@
-"""EIP-712 typed data of the two messages, signing with a key or an account, recovery, and headers
+"""EIP-712 typed data of the three messages, signing with a key or an account, recovery, and headers
 (the messages themselves are described in the package docstring)."""
 
 from __future__ import annotations
@@ -40,6 +40,11 @@ LOG_BATCH_TYPE = [
     {"name": "linesHash", "type": "bytes32"},
     {"name": "expiry", "type": "uint64"},
 ]
+PROVIDER_REPORT_TYPE = [
+    {"name": "jobId", "type": "uint256"},
+    {"name": "bodyHash", "type": "bytes32"},
+    {"name": "expiry", "type": "uint64"},
+]
 
 Signer = LocalAccount | str | bytes
 """An account object (the key never leaves it), or a private key."""
@@ -73,6 +78,15 @@ def log_batch_typed_data(
         "LogBatch",
         LOG_BATCH_TYPE,
         {"jobId": job_id, "fromSeq": from_seq, "linesHash": lines_hash, "expiry": expiry},
+    )
+
+
+def provider_report_typed_data(chain_id: int, job_id: JobId, body_hash: str, expiry: int) -> dict[str, Any]:
+    return _typed_data(
+        chain_id,
+        "ProviderReport",
+        PROVIDER_REPORT_TYPE,
+        {"jobId": job_id, "bodyHash": body_hash, "expiry": expiry},
     )
 
 
@@ -141,6 +155,26 @@ def log_batch_headers(
     account = _account(signer)
     expiry = int(time.time()) + ttl_s if expiry is None else expiry
     typed = log_batch_typed_data(chain_id, job_id, from_seq, lines_hash(body), expiry)
+    return {
+        ADDRESS_HEADER: account.address,
+        EXPIRY_HEADER: str(expiry),
+        SIGNATURE_HEADER: sign_typed_data(account, typed),
+    }
+
+
+def provider_report_headers(
+    signer: Signer,
+    chain_id: int,
+    job_id: JobId,
+    body: bytes,
+    *,
+    expiry: int | None = None,
+    ttl_s: int = 60,
+) -> dict[str, str]:
+    """Headers that authorise posting `body` (one report, `report_body`) about job `job_id`."""
+    account = _account(signer)
+    expiry = int(time.time()) + ttl_s if expiry is None else expiry
+    typed = provider_report_typed_data(chain_id, job_id, lines_hash(body), expiry)
     return {
         ADDRESS_HEADER: account.address,
         EXPIRY_HEADER: str(expiry),

@@ -36,6 +36,7 @@ from jobs.cid import parse_cid
 from jobs.errors import JobsError
 from node_base import NodeBaseError, hold_data_dir, node_data_dir
 from provider_node.config import DEFAULT_DATA_DIR, NodeConfig
+from provider_node.energy import EnergySettings
 from provider_node.errors import ProviderNodeError
 from provider_node.hardware import probe
 
@@ -286,6 +287,17 @@ def run(
     poll_interval: PollIntervalOption = 1.0,
     confirmations: ConfirmationsOption = 0,
     skip_risky: Annotated[bool, typer.Option(help="Skip risky jobs instead of warning.")] = False,
+    grid_intensity: Annotated[
+        float,
+        typer.Option(
+            "--grid-intensity",
+            envvar="CROWDCOMPUTE_GRID_GCO2E_PER_KWH",
+            min=0,
+            max=10_000,
+            help="Carbon intensity of this machine's electricity in gCO2e per kWh (your grid's or supplier's "
+            "figure); turns each job's energy into its carbon, reported with the method and this figure.",
+        ),
+    ] = EnergySettings().grid_gco2e_per_kwh,
     executor: Annotated[
         str, typer.Option(hidden=True, help="docker, or noop (development only).")
     ] = "docker",
@@ -324,6 +336,7 @@ def run(
             from jobs.executors.docker import DockerExecutor
 
             engine = DockerExecutor(node_id=node_id or market.me.lower())
-        return ProviderNode(market, store, engine, config), (engine, store, folder)
+        energy = EnergySettings(grid_gco2e_per_kwh=grid_intensity)
+        return ProviderNode(market, store, engine, config, energy=energy), (engine, store, folder)
 
     run_daemon(opts.output(), _FAILURES, build)

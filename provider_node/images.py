@@ -14,6 +14,7 @@ from jobs.executors import (
     ImageRef,
     ImageUnavailable,
 )
+from jobs.matching import SkipKind, SkipReason
 from provider_node.matching import ImageCheck
 
 __all__ = ["image_check_for"]
@@ -28,17 +29,21 @@ def image_check_for(executor: Executor) -> ImageCheck:
         try:
             resolve(image)
         except ImageUnavailable:
-            return f"runtime image {image.name} is not present locally (nodes never pull: build or load it)"
+            return SkipReason(
+                f"runtime image {image.name} is not present locally (nodes never pull: build or load it)",
+                SkipKind.IMAGE_ABSENT,
+            )
         except ImageDigestMismatch as exc:
             found = ", ".join(exc.found) or "no digest"
-            return (
+            return SkipReason(
                 f"runtime image {image.name} is present but its digest differs: "
-                f"pinned {image.digest}, local {found}"
+                f"pinned {image.digest}, local {found}",
+                SkipKind.IMAGE_DIGEST,
             )
         except EngineUnavailable as exc:
-            return f"the container engine does not answer: {exc}"
+            return SkipReason(f"the container engine does not answer: {exc}", SkipKind.ENGINE)
         except ExecutorError as exc:
-            return f"runtime image {image.name} cannot be used: {exc}"
+            return SkipReason(f"runtime image {image.name} cannot be used: {exc}", SkipKind.IMAGE_ABSENT)
         return None
 
     return check

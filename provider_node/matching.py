@@ -17,6 +17,7 @@ from chain import Capabilities, JobId, JobSpec
 from cli_support import token_amount
 from jobs.executors import ImageRef
 from jobs.manifest import Manifest
+from jobs.matching import Needs, SkipKind, SkipReason, budget_per_hour, capability_gap
 
 __all__ = [
     "ImageCheck",
@@ -31,7 +32,8 @@ __all__ = [
 ]
 
 ImageCheck = Callable[[ImageRef], str | None]
-"""Returns why the pinned image cannot run here (absent, other digest), or None when it can."""
+"""Returns why the pinned image cannot run here (absent, other digest; a `SkipReason` to say which), or
+None when it can."""
 
 
 @dataclass(frozen=True)
@@ -49,74 +51,57 @@ class Offer:
     capacity: int
 
 
-def budget_per_hour(spec: JobSpec) -> int:
-    """What the job pays per hour of its run timeout, in base units (rounded down)."""
-    return spec.budget * 3600 // max(1, spec.run_timeout)
+def _capability_gap(needs: Needs, caps: Capabilities) -> SkipReason | None:
+    gap = capability_gap(needs, caps)
+    if gap is None:
+        return None
+    unit = gap.resource.unit
+    text = f"{gap.resource.shortfall}: needs {gap.needed}{unit}, this node offers {gap.offered}{unit}"
+    return SkipReason(text, gap.resource.kind)
 
 
-def _need(what: str, needed: int, offered: int, unit: str = "") -> str:
-    return f"{what}: needs {needed}{unit}, this node offers {offered}{unit}"
-
-
-def _capability_gap(
-    gpus: int, gpu_memory: int, gpu_class: int, cpus: int, memory: int, caps: Capabilities
-) -> str | None:
-    if gpus > caps.gpu_count:
-        return _need("too few GPUs", gpus, caps.gpu_count)
-    # As the contract does: GPU memory and class are compared even for a job asking no GPU.
-    if gpu_memory > caps.gpu_memory_mib:
-        return _need("too little GPU memory", gpu_memory, caps.gpu_memory_mib, " MiB")
-    if gpu_class > caps.gpu_class:
-        return _need("GPU class too low", gpu_class, caps.gpu_class)
-    if cpus > caps.cpu_cores:
-        return _need("too few CPU cores", cpus, caps.cpu_cores)
-    if memory > caps.memory_mib:
-        return _need("too little memory", memory, caps.memory_mib, " MiB")
-    return None
-
-
-def check_fit(spec: JobSpec, offer: Offer) -> str | None:
+def check_fit(spec: JobSpec, offer: Offer) -> SkipReason | None:
     """Reasons that do not change while the node runs: who posted it, capabilities, price."""
     if spec.requester.lower() == offer.address.lower():
-        return "posted by this node's own account (the market forbids claiming it)"
-    gap = _capability_gap(
-        spec.gpu_count,
-        spec.gpu_memory_mib,
-        spec.gpu_class,
-        spec.cpu_cores,
-        spec.memory_mib,
-        offer.capabilities,
-    )
+        return SkipReason(
+            "posted by this node's own account (the market forbids claiming it)", SkipKind.OWN_JOB
+        )
+    gap = _capability_gap(Needs.of_spec(spec), offer.capabilities)
     if gap is not None:
         return gap
     pays = budget_per_hour(spec)
     if pays < offer.price_floor:
-        return (
+        return SkipReason(
             f"price below this node's floor: pays {token_amount(pays)} per hour of runTimeout "
             f"(budget {token_amount(spec.budget)} over {spec.run_timeout} s); "
-            f"the floor is {token_amount(offer.price_floor)} per hour"
+            f"the floor is {token_amount(offer.price_floor)} per hour",
+            SkipKind.PRICE,
         )
     return None
 
 
-def check_room(spec: JobSpec, offer: Offer) -> str | None:
+def check_room(spec: JobSpec, offer: Offer) -> SkipReason | None:
     """Reasons that pass with time: stake below the minimum, collateral above the free stake, no free slot."""
     if offer.stake < offer.min_stake:
-        return (
+        return SkipReason(
             f"stake below the providers' minimum: {token_amount(offer.stake)} staked, "
-            f"{token_amount(offer.min_stake)} needed"
+            f"{token_amount(offer.min_stake)} needed",
+            SkipKind.STAKE,
         )
     if spec.collateral > offer.free_stake:
-        return (
+        return SkipReason(
             f"not enough free stake for the collateral: {token_amount(spec.collateral)} needed, "
-            f"{token_amount(offer.free_stake)} free"
+            f"{token_amount(offer.free_stake)} free",
+            SkipKind.COLLATERAL,
         )
     if offer.active_jobs >= offer.capacity:
-        return f"at capacity: {offer.active_jobs} of {offer.capacity} job slots busy"
+        return SkipReason(
+            f"at capacity: {offer.active_jobs} of {offer.capacity} job slots busy", SkipKind.BUSY
+        )
     return None
 
 
-def check_spec(spec: JobSpec, offer: Offer) -> str | None:
+def check_spec(spec: JobSpec, offer: Offer) -> SkipReason | None:
     """The first reason the job's on-chain spec rules it out for this node now."""
     return check_fit(spec, offer) or check_room(spec, offer)
 
@@ -124,16 +109,16 @@ def check_spec(spec: JobSpec, offer: Offer) -> str | None:
 def check_manifest(manifest: Manifest, offer: Offer, image_check: ImageCheck) -> str | None:
     """Reasons found in the bundle: resources beyond the node, or a runtime image it cannot run."""
     resources = manifest.resources
-    gap = _capability_gap(
+    needs = Needs(
         resources.gpus,
         resources.gpu_memory_mib,
         resources.gpu_class,
         math.ceil(resources.cpus),
         resources.memory_mib,
-        offer.capabilities,
     )
+    gap = _capability_gap(needs, offer.capabilities)
     if gap is not None:
-        return f"the manifest asks more than the spec: {gap}"
+        return SkipReason(f"the manifest asks more than the spec: {gap}", gap.kind)
     image = ImageRef(manifest.runtime.image, manifest.runtime.digest)
     return image_check(image)
 

@@ -30,7 +30,7 @@ INDEX_TABLES = (
 )
 """Everything derived from chain events; the log relay, nonces and uploads are not."""
 
-_MARKET_TABLES = (*INDEX_TABLES, "job_logs")
+_MARKET_TABLES = (*INDEX_TABLES, "job_logs", "skip_reports", "energy_reports")
 """What belongs to one market: dropped when the index starts following another (job ids start over)."""
 
 

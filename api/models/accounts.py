@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.models.jobs import Amount, JobPublic
+from api.models.reports import EnergyReportPublic, EnergyTotalsPublic
 
 
 class ProviderPublic(BaseModel):
@@ -34,6 +35,10 @@ class ProvidersPublic(BaseModel):
 
 class ProviderDetailPublic(ProviderPublic):
     recent_jobs: list[JobPublic]
+    energy: list[EnergyReportPublic] = Field(
+        description="the energy records of its latest jobs, newest first, as the provider reported them"
+    )
+    energy_totals: EnergyTotalsPublic
 
 
 class ValidatorPublic(BaseModel):
@@ -65,3 +70,6 @@ class StatsPublic(BaseModel):
     slashed: Amount
     events_indexed: int
     last_block: int | None
+    energy: EnergyTotalsPublic = Field(
+        description="energy and carbon of the jobs, as providers reported them"
+    )

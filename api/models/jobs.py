@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from api.models.reports import JobReportsPublic
 from chain import JobStatus, Outcome, enum_label
 
 CLOSED_BY_EVENT = ("Cancelled", "Expired")
@@ -91,3 +92,6 @@ class VotePublic(BaseModel):
 class JobDetailPublic(JobPublic):
     timeline: list[ChainEventPublic]
     votes: list[VotePublic]
+    reports: JobReportsPublic = Field(
+        description="what providers reported: why they skip it, the energy it used (their own claims)"
+    )

@@ -22,6 +22,7 @@ from gateway_protocol import (
     SIGNATURE_HEADER,
     lines_hash,
     log_batch_typed_data,
+    provider_report_typed_data,
     recover_signer,
     request_typed_data,
 )
@@ -81,6 +82,19 @@ class Authenticator:
         typed = log_batch_typed_data(self.chain_id, job_id, from_seq, lines_hash(body), expiry)
         self._verify(typed, signature, address)
         self.limiter.check(address)
+        return Caller("signature", address, address)
+
+    def authenticate_provider_report(
+        self, job_id: JobId, body: bytes, headers: Mapping[str, str], client_ip: str
+    ) -> Caller:
+        """A provider report: signed `ProviderReport {jobId, bodyHash, expiry}`, or an address-bound API key.
+
+        Not rate-limited here: reports have their own limit per address (`Gateway.report_limiter`)."""
+        if headers.get(SIGNATURE_HEADER) is None:
+            return self._api_key(headers, client_ip)
+        address, expiry, signature = self._signed_headers(headers)
+        typed = provider_report_typed_data(self.chain_id, job_id, lines_hash(body), expiry)
+        self._verify(typed, signature, address)
         return Caller("signature", address, address)
 
     def _api_key(self, headers: Mapping[str, str], client_ip: str) -> Caller:

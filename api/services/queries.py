@@ -20,6 +20,7 @@ from api.models.accounts import (
     ValidatorsPublic,
 )
 from api.models.jobs import ChainEventPublic, JobDetailPublic, JobPublic, JobsPublic, VotePublic
+from api.services.reports import energy_totals, job_reports, provider_energy
 from chain import JobId
 
 _JOB_COLUMNS = ", ".join(["job_id AS id", *(name for name in JobPublic.model_fields if name != "id")])
@@ -99,6 +100,7 @@ def read_job(conn: sqlite3.Connection, job_id: JobId) -> JobDetailPublic:
         **_job(row).model_dump(),
         timeline=[ChainEventPublic(**{**dict(e), "args": json.loads(e["args"])}) for e in events],
         votes=[VotePublic.model_validate(dict(v)) for v in votes],
+        reports=job_reports(conn, job_id, row["provider"]),
     )
 
 
@@ -127,7 +129,10 @@ def read_provider(conn: sqlite3.Connection, address: str, *, recent: int = 20) -
         f"SELECT {_JOB_COLUMNS} FROM jobs WHERE provider = ? ORDER BY job_id DESC LIMIT ?",
         (address.lower(), recent),
     ).fetchall()
-    return ProviderDetailPublic(**dict(row), recent_jobs=[_job(j) for j in jobs])
+    energy, totals = provider_energy(conn, address, recent=recent)
+    return ProviderDetailPublic(
+        **dict(row), recent_jobs=[_job(j) for j in jobs], energy=energy, energy_totals=totals
+    )
 
 
 def list_validators(conn: sqlite3.Connection, *, limit: int = 50, offset: int = 0) -> ValidatorsPublic:
@@ -158,4 +163,5 @@ def read_stats(conn: sqlite3.Connection) -> StatsPublic:
         slashed=totals.get("slashed", "0"),
         events_indexed=int(totals.get("events", 0)),
         last_block=load_checkpoint(conn),
+        energy=energy_totals(conn),
     )

@@ -95,3 +95,15 @@ class WaitTimeout(RequesterError, TimeoutError):
     def __init__(self, message: str, last: object) -> None:
         super().__init__(message)
         self.last = last
+
+
+class UnpinnedRuntime(RequesterError, ValueError):
+    """job.toml pins the examples' placeholder image id, and no real id is known to pin it to here."""
+
+
+class NoProviderCanRun(RequesterError, ValueError):
+    """No provider registered on the market can run the job as it stands; `reasons` say why, in words."""
+
+    def __init__(self, message: str, reasons: Sequence[str]) -> None:
+        super().__init__(message)
+        self.reasons = list(reasons)

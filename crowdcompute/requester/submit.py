@@ -1,8 +1,11 @@
 """Post a job folder: pack it, check its manifest and the spec, store or upload the bundle, post on chain.
 
 Everything that can be checked here is checked before the bundle leaves the machine or anything is
-signed: the manifest, the spec (the contract's rules), and the requester's token balance against the
-escrow. The bundle CID is computed locally and must match what the store or gateway reports.
+signed: the manifest, the spec (the contract's rules), the requester's token balance against the
+escrow, and whether any provider registered on the market would claim the job (`checks`: capabilities,
+stake, price, and the runtime image the network runs); the examples' placeholder image id is pinned to
+a real one first, or refused. The bundle CID is computed locally and must match what the store or
+gateway reports.
 """
 
 from __future__ import annotations
@@ -16,7 +19,20 @@ from typing import Any
 
 from chain import ChainError, JobId, JobSpec, MarketClient, PostedJob
 from cli_support import token_amount
-from crowdcompute.requester.errors import ContentMismatch, InsufficientTokens, InvalidJob, RequesterError
+from crowdcompute.requester.checks import (
+    LocalImageId,
+    format_reasons,
+    pin_placeholder,
+    read_network,
+    why_no_provider,
+)
+from crowdcompute.requester.errors import (
+    ContentMismatch,
+    InsufficientTokens,
+    InvalidJob,
+    NoProviderCanRun,
+    RequesterError,
+)
 from crowdcompute.requester.gateway import GatewayClient
 from crowdcompute.requester.spec import job_spec_for
 from jobs.bundle import BundleError, pack_directory, read_job_manifest
@@ -29,6 +45,8 @@ __all__ = ["SubmittedJob", "check_balance", "pack_job", "submit_job"]
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
+Confirm = Callable[[list[str]], bool]
+"""Asked with the reasons no provider would run the job; True posts it anyway."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +57,10 @@ class SubmittedJob:
     bundle_cid: Cid
     tx_hash: str
     gas_used: int  # of the postJob (+ permit/approve) transactions
+    warnings: tuple[str, ...] = ()
+    """Why no registered provider would run it, when it was posted anyway (`force` or `confirm`)."""
+    pinned_to: str | None = None
+    """The image id the examples' placeholder was replaced with, if it was."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +107,12 @@ def check_balance(market: MarketClient, spec: JobSpec) -> None:
     )
 
 
+def _local_image_id(name: str) -> str:
+    from jobs.executors.docker_engine import local_image_id  # the Docker SDK, only when it is needed
+
+    return local_image_id(name)
+
+
 def submit_job(
     market: MarketClient,
     job_dir: Path,
@@ -93,24 +121,42 @@ def submit_job(
     gateway_url: str | None = None,
     budget: int | None = None,
     on_progress: Progress | None = None,
+    force: bool = False,
+    confirm: Confirm | None = None,
+    local_image_id: LocalImageId = _local_image_id,
     **spec_overrides: Any,
 ) -> SubmittedJob:
     """Pack `job_dir`, put its bundle in `store` or upload it to `gateway_url` (exactly one), post the job.
 
     `spec_overrides` are `job_spec_for`'s keywords (collateral, validator_fee, verify_blocks, run_timeout,
-    reopen_on_failure). Posts with an EIP-2612 permit when the token supports it, else with plain
-    `postJob` (the market needs no allowance, so no approve is sent). Returns once the post is mined.
+    reopen_on_failure). Before anything leaves the machine: an example's placeholder image id is pinned
+    (`checks.pin_placeholder`, else `UnpinnedRuntime`), and when no registered provider would claim the
+    job, `NoProviderCanRun` says why, unless `force` is set or `confirm(reasons)` answers True (the
+    reasons are then in `SubmittedJob.warnings`). Posts with an EIP-2612 permit when the token supports
+    it, else with plain `postJob` (the market needs no allowance, so no approve is sent). Returns once
+    the post is mined.
     """
     if (store is None) == (gateway_url is None):
         raise RequesterError(
             "give exactly one place for the bundle: a content store (--store-dir) or a gateway (--gateway)"
         )
     say: Progress = on_progress or (lambda _line: None)
+    runtime_images = None
+    if gateway_url is not None:
+        with GatewayClient(gateway_url) as gateway:
+            runtime_images = gateway.runtime_images()
     with tempfile.TemporaryDirectory(prefix="crowdcompute-submit-") as tmp:
-        packed = pack_job(job_dir, Path(tmp) / "bundle.tar")
+        pin = pin_placeholder(job_dir, Path(tmp) / "job", runtime_images, local_image_id)
+        if pin is not None:
+            say(
+                f"job.toml named the examples' placeholder image id: pinned {pin.image} to {pin.digest} "
+                f"({pin.source}) in the posted copy"
+            )
+        packed = pack_job(pin.folder if pin else job_dir, Path(tmp) / "bundle.tar")
         say(f"packed {job_dir}: {packed.size} bytes, bundle {packed.cid}")
         spec = job_spec_for(packed.manifest, packed.cid, budget=budget, **spec_overrides)
         check_balance(market, spec)
+        warnings = _runnable_or_agreed(market, spec, packed.manifest, runtime_images, force, confirm, say)
         if store is not None:
             stored = store.add_file(packed.tar_path, cid_version=1, pin=True)
             _same(packed.cid, stored, "the content store")
@@ -123,7 +169,41 @@ def submit_job(
             say(f"uploaded bundle {uploaded} ({size} bytes) to {gateway_url}")
     posted = _post(market, spec, say)
     say(f"mined: job {posted.job_id} in block {posted.tx.block_number} (gas {posted.tx.gas_used})")
-    return SubmittedJob(posted.job_id, packed.cid, posted.tx.tx_hash, posted.tx.gas_used)
+    return SubmittedJob(
+        posted.job_id,
+        packed.cid,
+        posted.tx.tx_hash,
+        posted.tx.gas_used,
+        warnings=tuple(warnings),
+        pinned_to=pin.digest if pin else None,
+    )
+
+
+def _runnable_or_agreed(
+    market: MarketClient,
+    spec: JobSpec,
+    manifest: Manifest,
+    runtime_images: dict[str, str] | None,
+    force: bool,
+    confirm: Confirm | None,
+    say: Progress,
+) -> list[str]:
+    """The reasons no registered provider would run the job, once the caller agreed to post anyway;
+    `NoProviderCanRun` when it did not."""
+    reasons = why_no_provider(spec, manifest, read_network(market, runtime_images))
+    if not reasons:
+        return []
+    if force:
+        say("posting anyway (--force), although " + format_reasons(reasons))
+        return reasons
+    if confirm is not None and confirm(reasons):
+        return reasons
+    raise NoProviderCanRun(
+        "no provider would run this job as it stands: "
+        + format_reasons(reasons)
+        + ". Nothing was posted and no tokens moved; fix the job, or post it anyway with --force",
+        reasons,
+    )
 
 
 def _same(expected: Cid, got: Cid, where: str) -> None:

@@ -34,6 +34,24 @@ def resolve_image(client: Any, image: ImageRef) -> str:
     return str(found.id)
 
 
+def local_image_id(name: str, *, timeout_s: float = 10.0) -> str:
+    """The id ('sha256:...') of image `name` in the local Docker engine (the one `DOCKER_HOST` names).
+
+    Raises `EngineUnavailable` when no engine answers and `ImageUnavailable` when it has no such image."""
+    try:
+        client = docker.from_env(timeout=int(timeout_s))
+    except docker.errors.DockerException as error:
+        raise EngineUnavailable(f"no Docker engine answers: {explain(error)}") from error
+    try:
+        return str(client.images.get(name).id)
+    except docker.errors.ImageNotFound as error:
+        raise ImageUnavailable(f"image {name!r} is not present in the local Docker engine") from error
+    except (docker.errors.APIError, OSError) as error:
+        raise EngineUnavailable(f"could not look up image {name!r}: {explain(error)}") from error
+    finally:
+        client.close()
+
+
 def engine_runtimes(client: Any) -> list[str]:
     """The container runtimes the engine has registered (`runc`, and `nvidia` where GPUs can be used)."""
     try:

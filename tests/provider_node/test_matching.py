@@ -8,8 +8,10 @@ import tomllib
 import pytest
 
 from chain import DEV_ADDRESSES, JobSpec, tokens
-from jobs.executors import ImageRef
+from jobs.executors import ImageDigestMismatch, ImageRef, ImageUnavailable
 from jobs.manifest import Manifest, validate_manifest
+from jobs.matching import SkipKind, kind_of
+from provider_node.images import image_check_for
 from provider_node.matching import Offer, budget_per_hour, check_manifest, check_spec, rank, risk_reasons
 from tests.provider_node.provider_jobs import PROVIDER_CAPS, SPEC, manifest_text
 
@@ -101,3 +103,40 @@ def test_rank_puts_the_best_pay_first_and_spreads_ties_across_nodes() -> None:
     equal = [(job_id, spec()) for job_id in range(1, 41)]
     firsts = {rank(equal, address)[0] for address in DEV_ADDRESSES}
     assert len(firsts) > 5, "identical nodes should not all want the same job first"
+
+
+@pytest.mark.parametrize(
+    ("changes", "offer_changes", "kind"),
+    [
+        ({"gpu_memory_mib": 4096}, {}, SkipKind.GPU_MEMORY),
+        ({"cpu_cores": 4}, {}, SkipKind.CPU_CORES),
+        ({"memory_mib": 4096}, {}, SkipKind.MEMORY),
+        ({"budget": tokens(1), "run_timeout": 7200}, {}, SkipKind.PRICE),
+        ({"collateral": tokens(300)}, {}, SkipKind.COLLATERAL),
+        ({}, {"stake": tokens(50), "free_stake": tokens(50)}, SkipKind.STAKE),
+        ({}, {"active_jobs": 1}, SkipKind.BUSY),
+        ({"requester": ME}, {}, SkipKind.OWN_JOB),
+    ],
+)
+def test_each_skip_reason_carries_the_kind_reports_are_grouped_by(
+    changes: dict[str, object], offer_changes: dict[str, object], kind: SkipKind
+) -> None:
+    reason = check_spec(spec(**changes), dataclasses.replace(OFFER, **offer_changes))
+    assert reason is not None and kind_of(reason) is kind
+
+
+def test_the_image_checks_reasons_say_absent_or_another_digest() -> None:
+    class Engine:
+        def __init__(self, error: Exception) -> None:
+            self.error = error
+
+        def resolve_image(self, image: ImageRef) -> str:
+            raise self.error
+
+    absent = image_check_for(Engine(ImageUnavailable("no such image")))  # type: ignore[arg-type]
+    other = image_check_for(Engine(ImageDigestMismatch("a:1", "sha256:" + "ab" * 32, ("sha256:x",))))  # type: ignore[arg-type]
+    image = ImageRef("a:1", "sha256:" + "ab" * 32)
+    assert kind_of(absent(image) or "") is SkipKind.IMAGE_ABSENT
+    assert kind_of(other(image) or "") is SkipKind.IMAGE_DIGEST
+    too_big = check_manifest(manifest(memory_mib=8192), OFFER, lambda image: None)
+    assert too_big is not None and kind_of(too_big) is SkipKind.MEMORY

@@ -33,7 +33,7 @@ def cli(anvil: AnvilProcess, deployments_dir: Path, tmp_path: Path, market: Mark
 
 
 def test_submit_status_and_cancel_follow_the_chain(
-    cli: Cli, market: MarketClient, store: EmbeddedStore, tmp_path: Path
+    cli: Cli, market: MarketClient, provider: MarketClient, store: EmbeddedStore, tmp_path: Path
 ) -> None:
     job_dir = write_job(tmp_path / "job")
     posted = cli("submit", str(job_dir), "--store-dir", str(store.root), "--budget", "7.5", "--no-reopen")
@@ -94,7 +94,12 @@ def test_errors_are_one_line_naming_the_problem(cli: Cli, store: EmbeddedStore, 
 
 
 def test_text_mode_shows_progress_on_stderr_and_a_summary_on_stdout(
-    anvil: AnvilProcess, deployments_dir: Path, store: EmbeddedStore, tmp_path: Path, market: MarketClient
+    anvil: AnvilProcess,
+    deployments_dir: Path,
+    store: EmbeddedStore,
+    tmp_path: Path,
+    market: MarketClient,
+    provider: MarketClient,
 ) -> None:
     runner = CliRunner()
     chain = ["--rpc-url", anvil.url, "--deployments-dir", str(deployments_dir)]

@@ -100,7 +100,7 @@ def test_a_hostile_result_is_refused_and_nothing_is_extracted(
 
 
 def test_no_result_yet_and_a_wait_that_times_out_say_where_the_job_is(
-    requester: MarketClient, store: EmbeddedStore, tmp_path: Path
+    requester: MarketClient, provider: MarketClient, store: EmbeddedStore, tmp_path: Path
 ) -> None:
     job_id = submit_job(requester, write_job(tmp_path / "job"), store=store).job_id
     view: JobView = requester.job(job_id)

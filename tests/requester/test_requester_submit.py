@@ -43,7 +43,11 @@ def _check_posted(market: MarketClient, requester: MarketClient, job_dir: Path, 
 
 
 def test_submit_through_a_store_packs_stores_and_posts_with_a_permit(
-    market: MarketClient, requester: MarketClient, store: EmbeddedStore, tmp_path: Path
+    market: MarketClient,
+    requester: MarketClient,
+    provider: MarketClient,
+    store: EmbeddedStore,
+    tmp_path: Path,
 ) -> None:
     job_dir = write_job(tmp_path / "job")
     before = requester.token.balance_of(requester.me)
@@ -70,7 +74,7 @@ def test_submit_through_a_store_packs_stores_and_posts_with_a_permit(
 
 
 def test_submit_through_a_gateway_uploads_a_signed_bundle_anyone_can_fetch(
-    market: MarketClient, requester: MarketClient, gateway_url: str, tmp_path: Path
+    market: MarketClient, requester: MarketClient, provider: MarketClient, gateway_url: str, tmp_path: Path
 ) -> None:
     job_dir = write_job(tmp_path / "job")
     progress: list[str] = []
@@ -127,6 +131,7 @@ def test_no_gateway_listening_is_named_with_the_fix(
 def test_a_token_without_permits_falls_back_to_a_plain_post(
     market: MarketClient,
     requester: MarketClient,
+    provider: MarketClient,
     store: EmbeddedStore,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,

@@ -1,0 +1,224 @@
+"""Before any escrow moves: can a provider registered on this market run the job, and will it find its image?
+
+The providers are read from the chain (every `ProviderRegistered`, then `capabilitiesOf`/`accountOf`),
+so the check works without a gateway; the runtime images the network runs come from the gateway's
+`GET /config` when one is used. The rules are the providers' own (`jobs.matching`): the five
+capabilities the contract compares at claim, the stake a claim needs, and the price each registered
+(`pricePerHour`, the floor a provider applies unless it overrides it).
+
+The examples pin a placeholder image id that no provider runs: `pin_placeholder` replaces it (in a copy
+of the folder) with the id the gateway advertises for the image, else the id of this machine's image,
+else refuses with the one command that fixes it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from chain import Capabilities, EventReader, JobSpec, MarketClient, Role
+from cli_support import short_address, token_amount
+from crowdcompute.requester.errors import UnpinnedRuntime
+from jobs.bundle import read_job_manifest
+from jobs.manifest import MANIFEST_FILENAME, Manifest, ManifestError
+from jobs.manifest.pinning import PLACEHOLDER_DIGEST, is_placeholder, pin_runtime_text
+from jobs.matching import RESOURCES, Needs, budget_for, budget_per_hour, capability_gap, largest
+
+__all__ = [
+    "Network",
+    "RegisteredProvider",
+    "RuntimePin",
+    "pin_placeholder",
+    "read_network",
+    "registered_providers",
+    "why_no_provider",
+]
+
+LocalImageId = Callable[[str], str]
+"""The id of an image in this machine's engine; raises (any `Exception`, said in the refusal) without."""
+
+FIX_PLACEHOLDER = "make runtime-image"
+"""Builds the runtime image here; `job submit` then pins an example to it by itself."""
+
+
+@dataclass(frozen=True)
+class RegisteredProvider:
+    address: str
+    capabilities: Capabilities
+    stake: int
+
+
+@dataclass(frozen=True)
+class Network:
+    """What posting a job meets: the registered providers, the market's minimum stake, and the runtime
+    images the network's nodes run (None: not known, no gateway was asked)."""
+
+    providers: list[RegisteredProvider]
+    min_stake: int
+    runtime_images: dict[str, str] | None = None
+
+
+def registered_providers(market: MarketClient) -> list[RegisteredProvider]:
+    """Every account that registered as a provider on this market, with its capabilities and stake now."""
+    reader = EventReader(
+        market.rpc,
+        market.address,
+        market.codec,
+        ("ProviderRegistered",),
+        start_block=market.deployment.block_number,
+        batch_blocks=100_000,
+    )
+    addresses = dict.fromkeys(str(event.args["provider"]) for event in reader.catch_up())
+    providers = []
+    for address in addresses:
+        account = market.account_of(address)
+        if account.role == Role.PROVIDER:
+            providers.append(RegisteredProvider(address, market.capabilities_of(address), account.stake))
+    return providers
+
+
+def read_network(market: MarketClient, runtime_images: dict[str, str] | None) -> Network:
+    return Network(registered_providers(market), market.config().min_provider_stake, runtime_images)
+
+
+# -- the rules ----------------------------------------------------------------------------------------
+
+
+def why_no_provider(spec: JobSpec, manifest: Manifest, network: Network) -> list[str]:
+    """Why no registered provider would claim the job, in words (empty when one would)."""
+    reasons = _provider_reasons(spec, network)
+    image = _image_reason(manifest, network.runtime_images)
+    return [*reasons, *([image] if image else [])]
+
+
+def _provider_reasons(spec: JobSpec, network: Network) -> list[str]:
+    providers = network.providers
+    if not providers:
+        return ["no provider is registered on this market yet: the job would stay Open until one registers"]
+    needs = Needs.of_spec(spec)
+    offers = [p.capabilities for p in providers]
+    short = [
+        f"no registered provider offers {resource.amount(needed)}; the largest offers {most:,}"
+        for resource in RESOURCES
+        if (needed := getattr(needs, resource.key)) > (most := largest(resource, offers))
+    ]
+    if short:
+        return short
+    fitting = [p for p in providers if capability_gap(needs, p.capabilities) is None]
+    if not fitting:
+        shown = []
+        for provider in providers[:3]:
+            gap = capability_gap(needs, provider.capabilities)
+            assert gap is not None
+            shown.append(f"{short_address(provider.address)} has {gap.resource.amount(gap.offered)}")
+        more = f" and {len(providers) - 3} more" if len(providers) > 3 else ""
+        return [
+            "no registered provider offers everything this job asks at once (" + "; ".join(shown) + more + ")"
+        ]
+    staked = [p for p in fitting if p.stake >= network.min_stake]
+    if not staked:
+        most = max(p.stake for p in fitting)
+        return [
+            f"{_providers(len(fitting))} that could run it {'has' if len(fitting) == 1 else 'have'} staked "
+            f"less than the market's minimum of {token_amount(network.min_stake)} (the most: "
+            f"{token_amount(most)}), so none can claim it"
+        ]
+    able = [p for p in staked if p.stake >= spec.collateral]
+    if not able:
+        most = max(p.stake for p in staked)
+        return [
+            f"its collateral of {token_amount(spec.collateral)} is more than any provider that could run "
+            f"it has staked (the most: {token_amount(most)}): lower the collateral"
+        ]
+    cheapest = min(p.capabilities.price_per_hour for p in able)
+    pays = budget_per_hour(spec)
+    if pays < cheapest:
+        return [
+            f"it pays {token_amount(pays)} per hour of its run timeout (budget {token_amount(spec.budget)} "
+            f"over {spec.run_timeout:,} s); the cheapest provider that could run it asks "
+            f"{token_amount(cheapest)} per hour: raise the budget to at least "
+            f"{token_amount(budget_for(cheapest, spec.run_timeout))}, or shorten the run timeout"
+        ]
+    return []
+
+
+def _providers(count: int) -> str:
+    return "the 1 registered provider" if count == 1 else f"the {count} registered providers"
+
+
+def _image_reason(manifest: Manifest, runtime_images: dict[str, str] | None) -> str | None:
+    name, digest = manifest.runtime.image, manifest.runtime.digest
+    if is_placeholder(digest):
+        return f"job.toml pins {name} to the examples' placeholder id {digest}, which no provider runs"
+    if not runtime_images:
+        return None  # the network says nothing about its images: nothing to compare with
+    advertised = runtime_images.get(name)
+    if advertised is None:
+        known = ", ".join(sorted(runtime_images))
+        return (
+            f"the network's nodes run no image named {name} (the gateway advertises: {known}); "
+            "providers never pull images, so none has it"
+        )
+    if advertised != digest:
+        return (
+            f"job.toml pins {name} to {digest}, but the network's nodes run {advertised}: no provider has "
+            f"the pinned image; set [runtime] digest to {advertised}"
+        )
+    return None
+
+
+# -- the examples' placeholder ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RuntimePin:
+    """A job folder whose placeholder id was replaced: the copy to pack, and what it was pinned to."""
+
+    folder: Path
+    image: str
+    digest: str
+    source: str
+    """Where the id came from, in words: `the gateway's runtime images`, `this machine's Docker engine`."""
+
+
+def pin_placeholder(
+    job_dir: Path,
+    dest: Path,
+    runtime_images: dict[str, str] | None,
+    local_image_id: LocalImageId,
+) -> RuntimePin | None:
+    """None when job.toml pins a real image id (or cannot be read: packing says why); else a copy of
+    `job_dir` at `dest` pinned to the id the gateway advertises for the image, or to this machine's.
+
+    Raises `UnpinnedRuntime` naming the command that fixes it when neither knows an id."""
+    try:
+        manifest = read_job_manifest(job_dir)
+    except (ManifestError, OSError):
+        return None
+    name = manifest.runtime.image
+    if not is_placeholder(manifest.runtime.digest):
+        return None
+    digest, source = (runtime_images or {}).get(name), "the gateway's runtime images"
+    if digest is None:
+        try:
+            digest, source = local_image_id(name), "this machine's Docker engine"
+        except Exception as exc:  # no engine, no image: both said in the refusal
+            raise UnpinnedRuntime(
+                f"{job_dir / MANIFEST_FILENAME} pins {name} to the examples' placeholder id "
+                f"{PLACEHOLDER_DIGEST}, which no provider runs, and no real id is known here (the gateway "
+                f"advertises none for it; {exc}). Build the runtime image on this machine and submit "
+                f"again, which pins the job to it: `{FIX_PLACEHOLDER}`"
+            ) from None
+    text = (job_dir / MANIFEST_FILENAME).read_text()
+    shutil.copytree(job_dir, dest, symlinks=True)
+    (dest / MANIFEST_FILENAME).write_text(pin_runtime_text(text, digest))
+    return RuntimePin(dest, name, digest, source)
+
+
+def format_reasons(reasons: Sequence[str]) -> str:
+    """The reasons as one sentence each, numbered when there are several."""
+    if len(reasons) == 1:
+        return reasons[0]
+    return " ".join(f"({index}) {reason};" for index, reason in enumerate(reasons, start=1)).rstrip(";")
