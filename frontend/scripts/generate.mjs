@@ -2,7 +2,8 @@
 //   openapi.json, api.ts          the gateway's OpenAPI schema and its TypeScript types (openapi-typescript)
 //   manifest.schema.json          the job manifest's JSON schema, as the gateway validates uploads
 //   abis.ts                       the market and token ABIs from the compiler output (`as const` for viem)
-//   devChain.ts                   the dev chain ids and anvil's public dev keys (chain/dev_accounts.py)
+//   devChain.ts                   the dev chain ids, anvil's public dev keys and each dev account's role
+//                                 (chain/dev_accounts.py: DEV_PRIVATE_KEYS, DEV_ACCOUNT_ROLES)
 //   panics.ts                     Solidity's panic codes in words (chain/reverts.py)
 //   deployment.ts                 deployments/31337.json when present (a fallback until the gateway serves /config)
 //   examples.ts, examples/*.zip   the example jobs under examples/, zipped, to start a job from
@@ -28,7 +29,7 @@ import json, sys, tempfile
 from api.main import create_app
 from api.settings import Settings
 from chain.compiler import compile_contracts
-from chain.dev_accounts import DEV_PRIVATE_KEYS
+from chain.dev_accounts import DEV_ACCOUNT_ROLES, DEV_PRIVATE_KEYS, REQUESTER_ACCOUNT
 from chain.reverts import PANIC_REASONS
 from chain.types import DEV_CHAIN_IDS
 from jobs.manifest import manifest_json_schema
@@ -42,7 +43,12 @@ json.dump({
     "manifestSchema": manifest_json_schema(),
     "abis": {name: artifacts[name].abi for name in ("CrowdMarket", "CrowdToken")},
     "panics": {str(code): reason for code, reason in PANIC_REASONS.items()},
-    "devChain": {"chainIds": sorted(DEV_CHAIN_IDS, reverse=True), "privateKeys": list(DEV_PRIVATE_KEYS)},
+    "devChain": {
+        "chainIds": sorted(DEV_CHAIN_IDS, reverse=True),
+        "privateKeys": list(DEV_PRIVATE_KEYS),
+        "roles": {str(index): role for index, role in sorted(DEV_ACCOUNT_ROLES.items())},
+        "requester": REQUESTER_ACCOUNT,
+    },
 }, sys.stdout)
 `;
 
@@ -84,7 +90,11 @@ function writeDevChain(devChain) {
     HEADER +
     "// anvil's ten PUBLIC development keys (every anvil and Hardhat node prints them): dev chains only.\n" +
     `export const DEV_CHAIN_IDS: readonly number[] = ${JSON.stringify(devChain.chainIds)};\n` +
-    `export const DEV_PRIVATE_KEYS: readonly \`0x\${string}\`[] = ${JSON.stringify(devChain.privateKeys, null, 2)};\n`;
+    `export const DEV_PRIVATE_KEYS: readonly \`0x\${string}\`[] = ${JSON.stringify(devChain.privateKeys, null, 2)};\n` +
+    "/** The role each dev account plays on a devnet (`make demo`, `crowdcompute devnet status`); the others are free. */\n" +
+    `export const DEV_ACCOUNT_ROLES: Readonly<Record<number, string>> = ${JSON.stringify(devChain.roles, null, 2)};\n` +
+    "/** The dev account that posts jobs and runs no node. */\n" +
+    `export const DEV_REQUESTER_ACCOUNT = ${JSON.stringify(devChain.requester)};\n`;
   writeIfChanged(join(out, "devChain.ts"), text);
 }
 

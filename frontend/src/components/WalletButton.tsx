@@ -1,5 +1,6 @@
 // The header's wallet area: install hint, connect (a browser wallet, chosen among those installed, or the
-// local test wallet on a dev chain), wrong-chain switch, or account and balance.
+// local test wallet on a dev chain), wrong-chain switch, or account and balance (with what the market holds
+// for the account and its Withdraw button).
 import { lazy, Suspense, useState } from "react";
 import type { EIP1193Provider } from "viem";
 import { useConnect, useConnectors, useDisconnect, useSwitchChain, type Connector } from "wagmi";
@@ -15,6 +16,7 @@ import {
   type TestWalletProperties,
 } from "../lib/testWallet";
 import { useAppConfig, useBrowserWallets, useCrowdBalance, useTestWalletOffer, useWallet } from "../lib/wallet";
+import { MarketBalance } from "./MarketBalance";
 
 // The picker shows the dev accounts' addresses, derived from their keys: load that code on demand.
 const TestWalletPicker = lazy(() => import("./TestWalletPicker").then((module) => ({ default: module.TestWalletPicker })));
@@ -169,9 +171,12 @@ export function WalletButton() {
           Switch to chain {config.chainId}
         </button>
       ) : (
-        <span className="balance" title="Your CROWD balance">
-          {balance === null ? "— CROWD" : tokenAmount(balance)}
-        </span>
+        <>
+          <span className="balance" title="Your CROWD balance">
+            {balance === null ? "— CROWD" : tokenAmount(balance)}
+          </span>
+          <MarketBalance owner={wallet.account} />
+        </>
       )}
       {wallet.kind === "test" && (
         <button type="button" className="button warn small" onClick={togglePicker} aria-expanded={picking} title={TEST_WALLET_WARNING}>
