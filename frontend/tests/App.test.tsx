@@ -16,6 +16,7 @@ const STATS = {
   slashed: "0",
   events_indexed: 20,
   last_block: 40,
+  energy: { kwh: 0.75, gco2e: 300, jobs: 2, measured_jobs: 1, reported_by: "provider" },
 };
 
 function json(body: unknown, status = 200): Response {
@@ -56,6 +57,9 @@ describe("the app shell", () => {
   it("renders the market totals and explains a missing wallet", async () => {
     renderApp();
     expect(await screen.findByText("jobs posted")).toBeTruthy();
+    // Energy and carbon from the providers' reports (GET /stats `energy`), labelled as theirs.
+    expect(screen.getByText("energy of 2 jobs, as providers reported it")).toBeTruthy();
+    expect(screen.getByText("750 Wh · 300 gCO₂e")).toBeTruthy();
     const connect = screen.getByRole("button", { name: "Connect wallet" });
     act(() => connect.click());
     expect(screen.getByText(/^No browser wallet found/)).toBeTruthy();

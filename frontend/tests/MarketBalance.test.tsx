@@ -44,7 +44,7 @@ function serve() {
       return json({ chain_id: 31337, rpc_url: devnet.url, market: deployed.market, token: deployed.token, deployment_block: deployed.block, runtime_images: {} });
     }
     if (url.pathname === "/jobs" || url.pathname === "/providers") return json({ data: [], count: 0 });
-    if (url.pathname === "/stats") return json({ jobs: 0, jobs_by_state: {}, providers: 0, validators: 0, votes: 0, budget_posted: "0", paid_to_providers: "0", rewards_to_providers: "0", slashed: "0", events_indexed: 0, last_block: 0 });
+    if (url.pathname === "/stats") return json({ jobs: 0, jobs_by_state: {}, providers: 0, validators: 0, votes: 0, budget_posted: "0", paid_to_providers: "0", rewards_to_providers: "0", slashed: "0", events_indexed: 0, last_block: 0, energy: { kwh: 0, gco2e: 0, jobs: 0, measured_jobs: 0, reported_by: "provider" } });
     return new Response("<!doctype html>", { headers: { "content-type": "text/html" } });
   };
   vi.stubGlobal("fetch", vi.fn(fetcher));

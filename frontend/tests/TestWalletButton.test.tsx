@@ -23,6 +23,7 @@ const STATS = {
   slashed: "0",
   events_indexed: 0,
   last_block: 0,
+  energy: { kwh: 0, gco2e: 0, jobs: 0, measured_jobs: 0, reported_by: "provider" },
 };
 
 let devnet: Anvil;

@@ -17,6 +17,10 @@ export type ErrorPublic = Schemas["ErrorPublic"];
 export type LogLinePublic = Schemas["LogLinePublic"];
 export type ReadinessPublic = Schemas["ReadinessPublic"];
 export type ConfigPublic = Schemas["ConfigPublic"];
+export type JobReportsPublic = Schemas["JobReportsPublic"];
+export type SkipReportPublic = Schemas["SkipReportPublic"];
+export type EnergyReportPublic = Schemas["EnergyReportPublic"];
+export type EnergyTotalsPublic = Schemas["EnergyTotalsPublic"];
 export type JobStateName = JobPublic["state"];
 
 type LiveStatus = Exclude<(typeof JOB_STATUS)[number], "None" | "Closed">;

@@ -29,29 +29,6 @@ export function earningsOverTime(jobs: JobPublic[]): { points: EarningPoint[]; b
   return { points, byTime };
 }
 
-export interface EnergyFigure {
-  jobId: number;
-  kwh: number | null;
-  gco2e: number | null;
-}
-
-function optionalNumber(record: object, key: string): number | null {
-  const value = (record as Record<string, unknown>)[key];
-  const number = typeof value === "string" ? Number(value) : value;
-  return typeof number === "number" && Number.isFinite(number) ? number : null;
-}
-
-/** Energy and carbon per job, where the index has them (older gateways do not: then an empty list). */
-export function energyFigures(jobs: JobPublic[]): EnergyFigure[] {
-  return jobs
-    .map((job) => ({
-      jobId: job.id,
-      kwh: optionalNumber(job, "kwh") ?? optionalNumber(job, "energy_kwh"),
-      gco2e: optionalNumber(job, "gco2e") ?? optionalNumber(job, "carbon_gco2e"),
-    }))
-    .filter((figure) => figure.kwh !== null || figure.gco2e !== null);
-}
-
 export type LeaderboardKey = "completed" | "earnings" | "stake" | "success";
 
 export function successRate(provider: ProviderPublic): number | null {

@@ -1,6 +1,7 @@
 // The market at a glance: totals from the index, the latest jobs, and where to start.
 import { Link, useNavigate } from "react-router";
 import { AddressLink, Amount, Empty, ErrorBox, Loading, Stat, StateBadge } from "../components/common";
+import { carbonText, energyText } from "../lib/energy";
 import { relativeTime, tokenAmountShort } from "../lib/format";
 import { paths } from "../lib/paths";
 import { useJobs, useStats } from "../lib/queries";
@@ -18,6 +19,9 @@ function Stats() {
       <Stat label="providers">{data.providers}</Stat>
       <Stat label="validators">{data.validators}</Stat>
       <Stat label="CROWD paid to providers">{tokenAmountShort(BigInt(data.paid_to_providers) + BigInt(data.rewards_to_providers))}</Stat>
+      <Stat label={`energy of ${data.energy.jobs} ${data.energy.jobs === 1 ? "job" : "jobs"}, as providers reported it`}>
+        {energyText(data.energy.kwh)} · {carbonText(data.energy.gco2e)}
+      </Stat>
     </div>
   );
 }

@@ -11,6 +11,7 @@ import { useLogStream } from "../lib/useLogStream";
 import { JobActions } from "./job/JobActions";
 import { LogViewer, LossChart } from "./job/JobLogs";
 import { JobTimeline } from "./job/JobTimeline";
+import { JobEnergy, SkipReports } from "./job/ProviderReports";
 import { Verification } from "./job/Verification";
 
 function Terms({ job }: { job: JobDetailPublic }) {
@@ -142,6 +143,12 @@ export function JobPage({ id }: { id: number }) {
         <h2>Timeline</h2>
         <JobTimeline steps={steps} state={timeline} />
       </section>
+      {(job.state === "Open" || job.reports.summary) && (
+        <section className="card">
+          <h2>Why is it not running?</h2>
+          <SkipReports job={job} />
+        </section>
+      )}
       <div className="columns">
         <section className="card">
           <h2>Training loss</h2>
@@ -163,6 +170,10 @@ export function JobPage({ id }: { id: number }) {
       <section className="card">
         <h2>Result</h2>
         <Result job={job} />
+      </section>
+      <section className="card">
+        <h2>Energy and carbon</h2>
+        <JobEnergy job={job} />
       </section>
     </div>
   );

@@ -19,8 +19,10 @@ import { queryKeys } from "../lib/queries";
 import { explainError } from "../lib/revert";
 import { PLACEHOLDER_DIGEST, pinRuntime, type RuntimePin } from "../lib/runtimePin";
 import { useAppConfig, useCrowdBalance, useWallet } from "../lib/wallet";
+import { PreflightNotice, preflightBlocker } from "./post/PreflightNotice";
 import { SourcePicker, type JobSource } from "./post/SourcePicker";
 import { SpecFields } from "./post/SpecFields";
+import { usePreflight } from "./post/usePreflight";
 
 type Phase =
   | { step: "idle" }
@@ -71,6 +73,12 @@ export function PostJobPage() {
   // Still the examples' placeholder image id (with no id from the gateway, or edited back): runs nowhere.
   const placeholder = useMemo(() => pinRuntime(manifestText, {}).kind === "placeholder", [manifestText]);
   useEffect(() => setGatewayProblems(null), [manifestText]);
+  // Before any escrow moves: would a registered provider run it? Posting anyway takes a tick, given anew
+  // whenever the reasons change.
+  const preflight = usePreflight(check.problems.length ? null : check.manifest, spec.values);
+  const [postAnyway, setPostAnyway] = useState(false);
+  const reasonsKey = preflight.state === "checked" ? preflight.reasons.join("\n") : "";
+  useEffect(() => setPostAnyway(false), [reasonsKey]);
 
   const pick = (picked: JobSource) => {
     // An archive's manifest cannot be edited here; a folder's or an example's can be pinned.
@@ -101,7 +109,7 @@ export function PostJobPage() {
               ? "job.toml pins the examples' placeholder runtime id, which no provider has: set [runtime] digest to the id of your providers' image."
               : !spec.values
                 ? "Fix the terms first."
-                : null;
+                : preflightBlocker(preflight, postAnyway);
 
   const submit = async () => {
     const { account } = wallet;
@@ -232,6 +240,7 @@ export function PostJobPage() {
               </div>
               {short && <div className="warning">Your balance ({tokenAmount(balance ?? 0n)}) is below the escrow.</div>}
             </div>
+            {!placeholder && <PreflightNotice preflight={preflight} confirmed={postAnyway} onConfirm={setPostAnyway} disabled={busy} />}
           </li>
         )}
         {source && (

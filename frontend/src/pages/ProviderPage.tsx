@@ -2,10 +2,12 @@
 import { Link, useNavigate } from "react-router";
 import { AddressLink, Amount, Empty, ErrorBox, Loading, Stat, StateBadge } from "../components/common";
 import { Chart } from "../components/Chart";
+import { EnergyRecords } from "../components/EnergyRecords";
 import { isNotFound, type ProviderDetailPublic } from "../lib/api";
 import { dateTime, mib, tokenAmount } from "../lib/format";
 import { paths } from "../lib/paths";
-import { earningsOverTime, energyFigures, successRate } from "../lib/providers";
+import { carbonText, energyText } from "../lib/energy";
+import { earningsOverTime, successRate } from "../lib/providers";
 import { useProvider } from "../lib/queries";
 
 /** Tick labels for a time axis: clock time within a day, dates beyond. */
@@ -34,32 +36,19 @@ function Earnings({ provider }: { provider: ProviderDetailPublic }) {
   );
 }
 
-function Energy({ provider }: { provider: ProviderDetailPublic }) {
-  const figures = energyFigures(provider.recent_jobs);
-  if (!figures.length) {
-    return <Empty title="No energy figures">This gateway's index does not report energy or carbon per job yet.</Empty>;
+export function ProviderEnergy({ provider }: { provider: Pick<ProviderDetailPublic, "energy" | "energy_totals"> }) {
+  const totals = provider.energy_totals;
+  if (!provider.energy.length) {
+    return <Empty title="No energy figures yet">This provider has not reported the energy of a job it ran.</Empty>;
   }
   return (
-    <table className="table">
-      <thead>
-        <tr>
-          <th>Job</th>
-          <th className="num">Energy</th>
-          <th className="num">Carbon</th>
-        </tr>
-      </thead>
-      <tbody>
-        {figures.map((figure) => (
-          <tr key={figure.jobId}>
-            <td>
-              <Link to={paths.job(figure.jobId)}>#{figure.jobId}</Link>
-            </td>
-            <td className="num">{figure.kwh === null ? "—" : `${figure.kwh.toPrecision(3)} kWh`}</td>
-            <td className="num">{figure.gco2e === null ? "—" : `${figure.gco2e.toPrecision(3)} gCO₂e`}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <>
+      <p>
+        {energyText(totals.kwh)}, {carbonText(totals.gco2e)} over {totals.jobs} {totals.jobs === 1 ? "job" : "jobs"} ({totals.measured_jobs} measured,{" "}
+        {totals.jobs - totals.measured_jobs} estimated)
+      </p>
+      <EnergyRecords records={provider.energy} by="job" />
+    </>
   );
 }
 
@@ -189,7 +178,7 @@ export function ProviderPage({ address }: { address: string }) {
       </section>
       <section className="card">
         <h2>Energy and carbon per job</h2>
-        <Energy provider={provider} />
+        <ProviderEnergy provider={provider} />
       </section>
     </div>
   );
