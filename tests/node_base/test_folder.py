@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,13 +16,28 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from chain import DEV_ADDRESSES, DEV_PRIVATE_KEYS, AnvilProcess, Deployment, DevChain, Role, save_deployment
+from chain import (
+    DEV_ADDRESSES,
+    DEV_PRIVATE_KEYS,
+    AnvilProcess,
+    Deployment,
+    DevChain,
+    JobId,
+    Role,
+    save_deployment,
+)
+from jobs.cid import Cid
+from jobs.executors.docker_options import container_name
 from node_base import DataDirInUse, DataDirLock, address_tag, default_data_dir, hold_data_dir, node_data_dir
 from provider_node.cli import provider_app
+from provider_node.runner import execution_id_for
+from provider_node.state import JobRecord, Phase
 from tests.cli_support.json_cli import connection_args
 from validator.cli import validator_app
+from validator.verify import Submission, Verifier
 
 REPO = Path(__file__).resolve().parents[2]
+CID = Cid.parse("bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku")
 # Holds the folder's lock until its stdin closes, as a running daemon would.
 HOLDER = (
     "import sys; from pathlib import Path; from node_base import DataDirLock; "
@@ -121,10 +137,17 @@ def test_hold_data_dir_takes_the_per_account_default(home: Path) -> None:
 
 
 @pytest.fixture
-def chain_args(anvil: AnvilProcess, deployment: Deployment, tmp_path: Path, dev_chain: DevChain) -> list[str]:
+def chain_args(
+    anvil: AnvilProcess, deployment: Deployment, tmp_path: Path, dev_chain: DevChain
+) -> Iterator[list[str]]:
+    """The connection options; the root logger as it was afterwards (a run command sets up its log)."""
     folder = tmp_path / "deployments"
     save_deployment(deployment, folder)
-    return [*connection_args(anvil.url, folder, tmp_path / "no-devnet"), "--json"]
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield [*connection_args(anvil.url, folder, tmp_path / "no-devnet"), "--json"]
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.mark.parametrize(("app", "role"), [(validator_app, "validator"), (provider_app, "provider")])
@@ -161,3 +184,25 @@ def test_run_holds_the_per_account_default_folder(chain_args: list[str], home: P
         process.wait(10)
     other = node_data_dir(None, Role.VALIDATOR, DEV_ADDRESSES[8])
     assert other != mine and not other.exists()
+
+
+def test_container_and_work_names_carry_the_nodes_whole_address(tmp_path: Path) -> None:
+    """Two nodes whose addresses share their first bytes (as vanity addresses do) still get apart names,
+    within what Docker accepts."""
+    twins = ["0xabcdef12" + "0" * 31 + "1", "0xabcdef12" + "0" * 31 + "2"]
+    largest = JobId(2**64 - 1)
+    record = JobRecord(job_id=largest, attempt=255, phase=Phase.CLAIMED, bundle_cid=CID, tries=99)
+    runs = [execution_id_for(record, address) for address in twins]
+    assert runs[0] != runs[1] and all(address in run for address, run in zip(twins, runs, strict=True))
+
+    submission = Submission(largest, 255, None, CID, b"", 0, b"")  # type: ignore[arg-type]
+    verifiers = [Verifier(None, None, None, tmp_path / "work", address) for address in twins]  # type: ignore[arg-type]
+    replays = [verifier.execution_id(submission, 99) for verifier in verifiers]
+    folders = [verifier.folder(largest, 255) for verifier in verifiers]
+    assert replays[0] != replays[1] and folders[0] != folders[1]
+    assert folders[0] == tmp_path / "work" / f"{largest}-255-{twins[0]}"
+    for name in (*runs, *replays):
+        assert twins[0] in name or twins[1] in name
+        assert len(container_name(name)) <= 128 and re.fullmatch(
+            r"[a-zA-Z0-9][a-zA-Z0-9_.-]+", container_name(name)
+        )
