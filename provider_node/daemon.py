@@ -159,6 +159,18 @@ class ProviderNode(PollingNode[StepReport, JobId]):
             relay.resume(active.__contains__)
         for resume in recover(self.market, self.state, self.executor, self.chain_time):
             self._run_job(resume.record, reattach=resume.reattach)
+        self._report_recent_energy()
+
+    def _report_recent_energy(self, count: int = 20) -> None:
+        """Send the energy of the latest results again: the gateway may have been away (or not configured)
+        when they finished; it stores each once."""
+        if self.reporter is None:
+            return
+        done = [r for r in self.state.records([Phase.FINISHED, Phase.SUBMITTED]) if r.result]
+        for record in sorted(done, key=lambda r: r.exited_at or 0)[-count:]:
+            energy = record.result.get("energy") if record.result else None
+            if energy:
+                self.reporter.energy(record.job_id, energy)
 
     def _run_job(self, record: JobRecord, *, reattach: bool = False) -> None:
         runner = JobRunner(self.ctx, record, reattach=reattach)

@@ -186,3 +186,29 @@ def test_a_gateway_that_is_away_never_holds_up_the_node(
         closing = time.monotonic()
         node.close()
         assert time.monotonic() - closing < 15
+
+
+def test_energy_that_could_not_be_reported_is_sent_at_the_next_start(
+    provider: MarketClient, requester: MarketClient, store: EmbeddedStore, gateway: str, tmp_path: Path
+) -> None:
+    job_id = post_job(requester, make_bundle(store, tmp_path / "job"))
+    offline = NodeConfig(data_dir=tmp_path / "node", poll_interval_s=0.05)  # ran with no gateway at all
+    node = ProviderNode(provider, store, NoopExecutor(cpu_seconds=5.0), offline)
+    try:
+        assert node.step().claimed == [job_id]
+        assert node.wait_idle(30)
+    finally:
+        node.close()
+    assert reports(gateway, job_id)["energy"] == []
+
+    online = NodeConfig(data_dir=tmp_path / "node", poll_interval_s=0.05, gateway_url=gateway)
+    restarted = ProviderNode(provider, store, NoopExecutor(), online)
+    try:
+        restarted.step()
+        wait_until(
+            lambda: bool(reports(gateway, job_id)["energy"]), what="the energy report after the restart"
+        )
+    finally:
+        restarted.close()
+    [reported] = reports(gateway, job_id)["energy"]
+    assert reported["provider"] == provider.me.lower() and reported["grid_gco2e_per_kwh"] == 400.0
