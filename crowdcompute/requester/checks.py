@@ -27,9 +27,12 @@ from jobs.manifest.pinning import PLACEHOLDER_DIGEST, is_placeholder, pin_runtim
 from jobs.matching import RESOURCES, Needs, budget_for, budget_per_hour, capability_gap, largest
 
 __all__ = [
+    "FIX_PLACEHOLDER",
+    "LocalImageId",
     "Network",
     "RegisteredProvider",
     "RuntimePin",
+    "format_reasons",
     "pin_placeholder",
     "read_network",
     "registered_providers",
