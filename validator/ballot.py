@@ -33,7 +33,11 @@ def outcome_of(view: JobView) -> str:
 
 
 def settled(record: Verification, outcome: str) -> Verification:
-    """The record once its job is settled: a sent vote becomes `finalized`; other phases stay."""
+    """The record once its job is settled: a sent vote becomes `finalized`, a seat not verified yet
+    `abstained` (nothing to replay any more); other phases stay."""
+    if record.phase is Phase.PENDING:
+        reason = f"the job was settled ({outcome}) before this node verified it"
+        return replace(record, phase=Phase.ABSTAINED, outcome=outcome, reason=reason)
     phase = Phase.FINALIZED if record.phase in (Phase.VOTED, Phase.VOTING) else record.phase
     return replace(record, phase=phase, outcome=outcome)
 

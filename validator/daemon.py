@@ -13,6 +13,12 @@ voted (an earlier send mined in the same block), is recorded as voted. A vote th
 (the RPC failed, or voting was not open yet at the block the estimate ran against) stays `voting` and is
 sent again on a later step, asking the vote mask first.
 
+Never a replay for nothing (`resume`): a seat is checked against the chain's state of its job when it is
+read from the events (a fresh data folder reads the whole history), at start, and again before its replay;
+a job settled, reopened or voted on by this slot, or a window that has closed, ends the seat without a
+replay. At start, replay containers an earlier run left are re-attached to by their seat's verification
+(`Verifier`) or, when their result can no longer be used, removed.
+
 Withheld results: when the store answers that the provider's result is not there, the node keeps trying
 until `withheld_after` of the voting window has passed, then votes reject with the WITHHELD evidence.
 When the store itself fails, the node abstains instead (its own problem must not slash anyone).
@@ -47,11 +53,12 @@ from jobs.bundle import BundleCache
 from jobs.cid import Cid
 from jobs.executors import Executor
 from jobs.store import ContentStore
-from node_base import PollingNode
+from node_base import PollingNode, address_tag
 from node_base import StepReport as NodeStepReport
 from validator.ballot import Settler, evidence_of, outcome_of, settled
 from validator.config import ValidatorConfig
 from validator.errors import ResultUnavailable, ValidatorError
+from validator.resume import check_open_seats, check_seat, finished_seat, tidy_replays
 from validator.state import EvidenceRecord, Phase, SubmittedResult, Verification, VerificationStore
 from validator.verdict import WITHHELD, Verdict, abstain, reject
 from validator.verify import Submission, Verifier
@@ -112,7 +119,8 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
         return report
 
     def _start(self) -> None:
-        """Votes saved as `voting` may or may not be on chain: each is checked before it is sent again."""
+        """Votes saved as `voting` may or may not be on chain: each is checked before it is sent again.
+        Pending seats whose job moved on are closed, and replays left by an earlier run tidied."""
         account = self._registered_account()
         minimum = self.market.config().min_validator_stake
         if account.stake < minimum:
@@ -124,6 +132,9 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
             )
         for record in self.state.records([Phase.VOTING]):
             self._resume_vote(record)
+        # Seats whose job moved on while the node was away are closed; the replays they left are removed.
+        check_open_seats(self.market, self.state)
+        tidy_replays(self.verifier.executor, self.state, address_tag(self.me))
 
     # -- events ----------------------------------------------------------------------------------------
 
@@ -136,9 +147,11 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
                 self._on_submitted(event, report)
 
     def _on_finalized(self, job_id: JobId, outcome: str) -> None:
-        """Record the outcome; a verification still running finds the job closed when it votes."""
+        """Record the outcome (a seat not verified yet ends without a replay); a verification still
+        running finds the job closed when it votes."""
         for record in self.state.records():
-            if record.job_id == job_id and not record.outcome:
+            worker = self._workers.get((job_id, record.attempt))
+            if record.job_id == job_id and not record.outcome and not (worker and worker.is_alive()):
                 self.state.put(settled(record, outcome))
 
     def _on_submitted(self, event: DecodedLog, report: StepReport) -> None:
@@ -182,6 +195,13 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
             mode=int(spec.mode),
             result=result,
         )
+        # The chain's state now, not the events read so far: history read on a fresh data folder holds
+        # seats that were settled long ago.
+        done = finished_seat(record, view, self.market.rpc.block_number())
+        if done is not None:
+            self.state.put(done)
+            log.info("job %d: on its committee (slot %d), but %s", job_id, slot, done.reason)
+            return
         self.state.put(record)
         report.seated.append(job_id)
         log.info(
@@ -227,17 +247,18 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
     def _verify(self, record: Verification) -> None:
         key = (record.job_id, record.attempt)
         try:
-            record = self.state.update(record, tries=record.tries + 1)
-            submission = self._submission(record)
-            try:
-                verdict = self.verifier.verify(submission, tries=record.tries)
-            except ResultUnavailable as exc:
-                waited = self._unavailable(record, submission, exc)
-                if waited is None:
-                    self._retry_at[key] = time.monotonic() + self.config.retry_s
-                    return
-                verdict = waited
-            self._conclude(record, verdict)
+            if check_seat(self.market, self.state, record) is None:  # never a replay for nothing
+                record = self.state.update(record, tries=record.tries + 1)
+                submission = self._submission(record)
+                try:
+                    verdict = self.verifier.verify(submission, tries=record.tries)
+                except ResultUnavailable as exc:
+                    waited = self._unavailable(record, submission, exc)
+                    if waited is None:
+                        self._retry_at[key] = time.monotonic() + self.config.retry_s
+                        return
+                    verdict = waited
+                self._conclude(record, verdict)
         except Exception as exc:  # a worker leaves a record behind, never dies silently
             log.exception("job %d: verification failed in this node", record.job_id)
             self.state.update(record, phase=Phase.ABSTAINED, reason=f"node error: {exc!r}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -28,7 +29,18 @@ from jobs.executors import (
     run_to_completion,
 )
 
-__all__ = ["REPLAY_DIR", "Reexecution", "run_job", "stage_input"]
+__all__ = [
+    "REPLAY_DIR",
+    "Reexecution",
+    "ReplayId",
+    "discard_replay",
+    "find_replay",
+    "reattach_job",
+    "replay_execution_id",
+    "replays_of",
+    "run_job",
+    "stage_input",
+]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +61,82 @@ class Reexecution:
     @property
     def cpu_s(self) -> float | None:
         return self.result.cpu_seconds
+
+
+@dataclass(frozen=True)
+class ReplayId:
+    """What a replay's execution id says: the seat (job, attempt), the node (its address tag), the try."""
+
+    job_id: JobId
+    attempt: int
+    node: str
+    tries: int
+
+    @property
+    def execution_id(self) -> ExecutionId:
+        return replay_execution_id(self.job_id, self.attempt, self.node, self.tries)
+
+    @classmethod
+    def parse(cls, execution_id: str) -> ReplayId | None:
+        match = _REPLAY_ID.fullmatch(execution_id)
+        if match is None:
+            return None
+        job, attempt, node, tries = match.groups()
+        return cls(JobId(int(job)), int(attempt), node, int(tries))
+
+
+_REPLAY_ID = re.compile(r"verify-(\d+)-(\d+)-(0x[0-9a-f]{40})-(\d+)")
+
+
+def replay_execution_id(job_id: JobId, attempt: int, node: str, tries: int) -> ExecutionId:
+    """The replay's execution id (its container is named after it): per seat, node and try."""
+    return ExecutionId(f"verify-{job_id}-{attempt}-{node}-{tries}")
+
+
+def replays_of(executor: Executor, node: str) -> list[tuple[ReplayId, str]]:
+    """This node's replays the engine still holds (a node killed mid-replay leaves them), with the
+    engine's word for their state ("running", "exited", ...)."""
+    found = []
+    for execution in executor.find_running():
+        replay = ReplayId.parse(execution.execution_id)
+        if replay is not None and replay.node == node:
+            found.append((replay, execution.status))
+    return found
+
+
+def find_replay(executor: Executor, job_id: JobId, attempt: int, node: str) -> ExecutionId | None:
+    """The newest try of this seat's replay that the engine still holds, if any."""
+    mine = [
+        replay
+        for replay, _ in replays_of(executor, node)
+        if (replay.job_id, replay.attempt) == (job_id, attempt)
+    ]
+    return max(mine, key=lambda replay: replay.tries).execution_id if mine else None
+
+
+def reattach_job(
+    executor: Executor, execution_id: ExecutionId, job_id: JobId, output_dir: Path
+) -> Reexecution:
+    """Wait for a replay an earlier run of this node started (its input and output folders are where that
+    run put them); raises ExecutorError when the engine cannot give it back."""
+    executor.reattach(execution_id)
+    log.info("job %d: re-attached to replay %s, started before this node restarted", job_id, execution_id)
+    result = executor.wait(execution_id)
+    log.info("job %d: replay %s ended %s (%s)", job_id, execution_id, result.state.value, result.reason)
+    return Reexecution(result, output_dir, _read_replay(output_dir / "replay.json"))
+
+
+def discard_replay(executor: Executor, execution_id: ExecutionId, why: str) -> bool:
+    """Stop and remove a replay whose result can no longer be used; False when the engine did not let go."""
+    try:
+        executor.reattach(execution_id)
+        executor.cancel(execution_id)
+        executor.wait(execution_id, timeout=60)
+    except ExecutorError as exc:
+        log.warning("replay %s (%s) could not be removed: %s", execution_id, why, exc)
+        return False
+    log.info("removed replay %s: %s", execution_id, why)
+    return True
 
 
 def stage_input(bundle: Bundle, provider_files: Iterable[tuple[Path, str]], dest: Path) -> Path:

@@ -31,7 +31,16 @@ from jobs.sampling import sample_indices
 from jobs.store import BlockNotFound, ContentStore, CorruptDag, NotAFile, StoreError
 from node_base import address_tag
 from validator.errors import ResultUnavailable
-from validator.reexecute import ExecutorError, Reexecution, replay_env, run_job, stage_input
+from validator.reexecute import (
+    ExecutorError,
+    Reexecution,
+    find_replay,
+    reattach_job,
+    replay_env,
+    replay_execution_id,
+    run_job,
+    stage_input,
+)
 from validator.verdict import (
     BAD_COMMITMENT,
     Verdict,
@@ -84,7 +93,7 @@ class Verifier:
 
     def execution_id(self, submission: Submission, tries: int) -> ExecutionId:
         """The replay's execution (its container is named after it): per seat, node and try."""
-        return ExecutionId(f"verify-{submission.key}-{address_tag(self.me)}-{tries}")
+        return replay_execution_id(submission.job_id, submission.attempt, address_tag(self.me), tries)
 
     def sample(self, submission: Submission, population: int) -> list[int]:
         spec = submission.job.spec
@@ -104,12 +113,14 @@ class Verifier:
         try:
             result_dir = self._fetch_result(submission, bundle, folder, self._needed(submission, bundle))
             if spec.mode == VerificationMode.REPLICATE:
-                return self._replicate(submission, bundle, folder, tries)
-            return self._sampled(submission, bundle, result_dir, folder, tries)
+                verdict = self._replicate(submission, bundle, folder, tries)
+            else:
+                verdict = self._sampled(submission, bundle, result_dir, folder, tries)
         except ExecutorError as exc:
-            return abstain(f"the container engine could not re-execute it: {exc}")
-        finally:
-            shutil.rmtree(folder / "input", ignore_errors=True)
+            verdict = abstain(f"the container engine could not re-execute it: {exc}")
+        # Not on the way out of a death: a replay container may still run on this input, to be re-attached.
+        shutil.rmtree(folder / "input", ignore_errors=True)
+        return verdict
 
     # -- the provider's result -------------------------------------------------------------------------
 
@@ -228,6 +239,12 @@ class Verifier:
         *,
         output_limit: int | None = None,
     ) -> Reexecution:
+        earlier = find_replay(self.executor, submission.job_id, submission.attempt, address_tag(self.me))
+        if earlier is not None:  # started before this node restarted: its result is as good as a new one
+            adopted = reattach_job(self.executor, earlier, submission.job_id, folder / "output")
+            if adopted.result.ok:
+                return adopted
+            log.info("job %d: the re-attached replay did not finish well; replaying anew", submission.job_id)
         staged = stage_input(bundle, files, folder / "input")
         return run_job(
             self.executor,

@@ -83,4 +83,5 @@ class DiesWhileReplaying(DockerExecutor):
 
     def wait(self, execution_id: ExecutionId, timeout: float | None = None) -> ExecutionResult:
         self.orphans = [str(found.execution_id) for found in self.find_running() if found.status == "running"]
+        self.close()  # its watch dies with the process: nobody removes the container when it ends
         raise Killed(f"died while execution {execution_id} was running")

@@ -4,7 +4,9 @@ Real anvil, the market contracts, the shared store and replays in Docker; the jo
 cut to 10 segments, submitted by an honest scripted provider, with a committee of one so the seat's vote
 alone decides it. The death itself is injected (tests/validator/deaths.py): a real kill cannot be timed
 to land between two steps of the daemon. The restarted daemon is a plain `ValidatorNode`. Its event
-reader has already checkpointed past the submission, so what it resumes comes from state.db alone.
+reader has already checkpointed past the submission, so what it resumes comes from state.db alone. A node
+killed mid-replay re-attaches to the container it left running, or removes it when its job was settled
+meanwhile; either way it replays nothing twice and leaves no container behind.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ import pytest
 from eth_account.signers.local import LocalAccount
 
 from chain import CastVote, DevChain, Evidence, MarketClient, Outcome, Rpc, TxSender
+from jobs.executors import ExecutionId, ExecutionRequest
+from jobs.executors.base import LogCallback
+from jobs.executors.docker import LABEL_NODE, DockerExecutor
 from tests.validator.cheaters import ScriptedProvider
 from tests.validator.deaths import (
     DiesBeforeSending,
@@ -221,16 +226,26 @@ def test_vote_refused_as_too_early_stays_saved_and_is_sent_once_a_block_follows(
     assert_voted_once(settled, seat)
 
 
-def test_node_killed_mid_replay_restarts_the_replay_and_votes_once(
-    requester: MarketClient,
-    digits_job: VerifiableJob,
-    provider: ScriptedProvider,
-    make_node: Any,
-    dev_chain: DevChain,
-    node_label: Any,
-) -> None:
-    job_id, seat = submit_honest_work(requester, digits_job, provider)
-    label = node_label("validator")  # the same node identity before and after the restart
+class RecordingExecutor(DockerExecutor):
+    """The real Docker executor, recording the replays it starts and those it re-attaches to."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.started: list[str] = []
+        self.reattached: list[str] = []
+
+    def start(self, request: ExecutionRequest, *, on_log: LogCallback | None = None) -> None:
+        self.started.append(str(request.execution_id))
+        super().start(request, on_log=on_log)
+
+    def reattach(self, execution_id: ExecutionId, *, on_log: LogCallback | None = None) -> None:
+        self.reattached.append(str(execution_id))
+        super().reattach(execution_id, on_log=on_log)
+
+
+def kill_mid_replay(make_node: Any, seat: str, label: str) -> tuple[Verification, str]:
+    """Run the seat's validator until it dies with its replay container running; its record and the
+    container's execution id."""
     victim = make_node(seat, kind=MortalNode, executor_kind=DiesWhileReplaying, node_id=label)
     saved = until_dead(victim)
     assert isinstance(victim.verifier.executor, DiesWhileReplaying)
@@ -239,11 +254,64 @@ def test_node_killed_mid_replay_restarts_the_replay_and_votes_once(
     assert len(orphans) == 1 and orphans[0].endswith("-1"), "the death came while the replay ran"
     assert (saved.phase, saved.tries, saved.approve) == (Phase.PENDING, 1, None)
     assert reader_checkpoint(victim) >= saved.submit_block
+    return saved, orphans[0]
 
-    settled = Committee([make_node(seat, node_id=label)], requester, dev_chain).run_until_final(job_id)
+
+def containers_of(docker_client: Any, label: str) -> list[Any]:
+    return list(docker_client.containers.list(all=True, filters={"label": f"{LABEL_NODE}={label}"}))
+
+
+def test_node_killed_mid_replay_re_attaches_to_its_replay_and_votes_once(
+    requester: MarketClient,
+    digits_job: VerifiableJob,
+    provider: ScriptedProvider,
+    make_node: Any,
+    dev_chain: DevChain,
+    node_label: Any,
+    docker_client: Any,
+) -> None:
+    job_id, seat = submit_honest_work(requester, digits_job, provider)
+    label = node_label("validator")  # the same node identity before and after the restart
+    _, orphan = kill_mid_replay(make_node, seat, label)
+    assert containers_of(docker_client, label), "the killed node's replay container is still there"
+
+    reborn = make_node(seat, node_id=label, executor_kind=RecordingExecutor)
+    settled = Committee([reborn], requester, dev_chain).run_until_final(job_id)
 
     assert_voted_once(settled, seat)
+    assert isinstance(reborn.verifier.executor, RecordingExecutor)
+    assert reborn.verifier.executor.started == [], "no second replay"
+    assert reborn.verifier.executor.reattached == [orphan], "the restarted node waited for the first one"
     record = settled.records[seat]
-    assert record.tries == 2, "the restarted node ran the replay again, under a new execution id"
-    assert record.cpu_s is not None and record.cpu_s > 0
     assert record.segments is not None and record.segments[0] == "init" and record.segments[-1] == "final"
+    assert containers_of(docker_client, label) == [], "no container is left behind"
+
+
+def test_node_killed_mid_replay_finds_its_job_settled_removes_the_replay_and_replays_nothing(
+    requester: MarketClient,
+    digits_job: VerifiableJob,
+    provider: ScriptedProvider,
+    make_node: Any,
+    dev_chain: DevChain,
+    node_label: Any,
+    docker_client: Any,
+) -> None:
+    job_id, seat = submit_honest_work(requester, digits_job, provider)
+    label = node_label("validator")
+    saved, _ = kill_mid_replay(make_node, seat, label)
+    # While the node is down, its window closes and the job is settled without its vote.
+    dev_chain.mine(saved.last_block - requester.rpc.block_number() + 1)
+    assert requester.finalize(job_id).outcome is Outcome.UNVERIFIED
+
+    reborn = make_node(seat, node_id=label, executor_kind=RecordingExecutor)
+    for _ in range(3):
+        reborn.step()
+        assert reborn.wait_idle(60)
+
+    assert isinstance(reborn.verifier.executor, RecordingExecutor)
+    assert reborn.verifier.executor.started == [], "a settled job is never replayed"
+    assert containers_of(docker_client, label) == [], "the replay whose result is useless is removed"
+    (record,) = reborn.state.records()
+    assert (record.phase, record.outcome, record.tries) == (Phase.ABSTAINED, "unverified", 1), record
+    assert "before this node verified it" in record.reason
+    assert requester.job(job_id).votes == (0, 0)
