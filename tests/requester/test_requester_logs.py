@@ -218,13 +218,13 @@ def test_follow_prints_every_line_once_across_a_gateway_restart(tmp_path: Path) 
     assert "job 1 ended: Accepted" in errors
 
 
-def _push_as(gateway_url: str, first: int, texts: list[str]) -> None:
+def _push_as(url: str, first: int, texts: list[str]) -> None:
     """Push lines as the test provider (its key, the gateway's default chain id)."""
     lines = [{"seq": first + i, "text": text, "ts": 1.0} for i, text in enumerate(texts)]
     body = json.dumps({"lines": lines}).encode()
     headers = log_batch_headers(TEST_PROVIDER_KEY, 31337, JobId(1), first, body)
     response = httpx.post(
-        f"{gateway_url}/jobs/1/logs",
+        f"{url}/jobs/1/logs",
         content=body,
         headers={**headers, "Content-Type": "application/json"},
         trust_env=False,
