@@ -76,6 +76,28 @@ DEV_ACCOUNT_ROLES: dict[int, str] = {
 sends transactions from its own account, so two roles never share one."""
 
 
+_ACCOUNTS_BY_ROLE: dict[str, tuple[int, ...]] = {
+    "deployer": (DEPLOYER_ACCOUNT,),
+    "requester": (REQUESTER_ACCOUNT,),
+    "provider": PROVIDER_ACCOUNTS,
+    "validator": VALIDATOR_ACCOUNTS,
+    "cheater": (CHEATER_ACCOUNT,),
+}
+DEV_ROLE_NAMES = tuple(_ACCOUNTS_BY_ROLE)
+"""What `dev_account_index` takes: the roles of `DEV_ACCOUNT_ROLES`, one word each."""
+
+
+def dev_account_index(role: str, number: int = 1) -> int:
+    """The dev account that plays `role` (its `number`-th one: provider 2, validator 3); `ValueError`
+    naming the roles and how many each has."""
+    accounts = _ACCOUNTS_BY_ROLE.get(role)
+    if accounts is None:
+        raise ValueError(f"no dev role {role!r}: the roles are {', '.join(DEV_ROLE_NAMES)}")
+    if not 1 <= number <= len(accounts):
+        raise ValueError(f"the devnet has {len(accounts)} {role} account(s); {number} is not one of them")
+    return accounts[number - 1]
+
+
 @dataclass(frozen=True)
 class DevAccountRole:
     """A dev account as `devnet status` shows it: index, role (None: free), address and public key."""

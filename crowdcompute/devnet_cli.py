@@ -1,4 +1,4 @@
-"""`crowdcompute devnet up|down|status`: the local chain with the market deployed, for development.
+"""`crowdcompute devnet up|down|status|key`: the local chain with the market deployed, for development.
 
 The devnet itself (start, stop, status) is `chain.devnet`; this is only its command, which shows token
 amounts for people (`cli_support`), so it lives with the other entry points rather than in `chain/`.
@@ -14,7 +14,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from chain import DEPLOYMENTS_DIR, DEVNET_DIR, ChainError, DevAccountRole, dev_account_roles
+from chain import (
+    DEPLOYMENTS_DIR,
+    DEV_PRIVATE_KEYS,
+    DEV_ROLE_NAMES,
+    DEVNET_DIR,
+    ChainError,
+    DevAccountRole,
+    dev_account_index,
+    dev_account_roles,
+    is_dev_chain,
+)
 from cli_support import token_amount
 
 devnet_app = typer.Typer(
@@ -123,3 +133,28 @@ def status(state_dir: StateDir = DEVNET_DIR, as_json: JsonOption = False) -> Non
             _print_roles(roles)
     if not current.running:
         raise typer.Exit(3)
+
+
+@devnet_app.command("key")
+def key(
+    role: Annotated[str, typer.Argument(help=f"One of: {', '.join(DEV_ROLE_NAMES)}.", show_default=False)],
+    number: Annotated[int, typer.Argument(help="Which one of the role: provider 2, validator 3.")] = 1,
+    state_dir: StateDir = DEVNET_DIR,
+) -> None:
+    """Print the public dev key of the account that plays ROLE on the running devnet, alone on its line:
+    `export CROWDCOMPUTE_PRIVATE_KEY=$(crowdcompute devnet key provider)`. Dev chains only."""
+    from chain import devnet_status
+
+    try:
+        index = dev_account_index(role, number)
+        current = devnet_status(state_dir)
+    except (ChainError, ValueError) as exc:
+        _fail(False, exc)
+        return
+    if not current.running or current.info is None:
+        _fail(False, ChainError("no devnet is running: start one with `crowdcompute devnet up`"))
+        return
+    if not is_dev_chain(current.info.chain_id):
+        _fail(False, ChainError(f"chain {current.info.chain_id} is not a dev chain: its keys are not ours"))
+        return
+    typer.echo(DEV_PRIVATE_KEYS[index])

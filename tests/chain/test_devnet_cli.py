@@ -17,6 +17,7 @@ from chain import (
     DEV_FUNDING,
     DEV_PRIVATE_KEYS,
     PROVIDER_ACCOUNTS,
+    REQUESTER_ACCOUNT,
     VALIDATOR_ACCOUNTS,
     AnvilProcess,
     DevnetInfo,
@@ -75,6 +76,22 @@ def test_devnet_up_status_down(tmp_path: Path) -> None:
             line = f"  {index}  {role}"
             assert line in text and f"{DEV_ADDRESSES[index]}  {DEV_PRIVATE_KEYS[index]}" in text
 
+        # Each role's key, alone on its line, for `export CROWDCOMPUTE_PRIVATE_KEY=$(...)`.
+        for args, index in (
+            (["provider", "2"], PROVIDER_ACCOUNTS[1]),
+            (["validator", "3"], VALIDATOR_ACCOUNTS[2]),
+        ):
+            code, out = invoke("key", *args, "--state-dir", state)
+            assert (code, out) == (0, DEV_PRIVATE_KEYS[index] + "\n")
+        code, out = invoke("key", "requester", "--state-dir", state)
+        assert (code, out) == (0, DEV_PRIVATE_KEYS[REQUESTER_ACCOUNT] + "\n")
+        code, out = invoke("key", "validator", "4", "--state-dir", state)
+        assert code == 1 and "3 validator account(s)" in out
+        code, out = invoke("key", "banker", "--state-dir", state)
+        assert code == 1 and "the roles are deployer, requester, provider, validator, cheater" in " ".join(
+            out.split()
+        )
+
         # Mixed mining: the idle chain still gets a block every second.
         rpc = Rpc.connect(up["rpcUrl"])
         head = rpc.block_number()
@@ -92,6 +109,8 @@ def test_devnet_up_status_down(tmp_path: Path) -> None:
     assert code == 3 and json.loads(out)["running"] is False
     code, out = invoke("down", "--state-dir", state)
     assert code == 0 and "no devnet was running" in out
+    code, out = invoke("key", "provider", "--state-dir", state)
+    assert code == 1 and "no devnet is running" in out
 
 
 def test_status_off_a_dev_chain_prints_no_role_and_no_key(tmp_path: Path) -> None:
@@ -114,3 +133,5 @@ def test_status_off_a_dev_chain_prints_no_role_and_no_key(tmp_path: Path) -> Non
         code, text = invoke("status", "--state-dir", str(state))
         assert code == 0 and deployment.market in text
         assert "role" not in text and not any(key[2:] in text for key in DEV_PRIVATE_KEYS)
+        code, out = invoke("key", "provider", "--state-dir", str(state))
+        assert code == 1 and "not a dev chain" in out and not any(key[2:] in out for key in DEV_PRIVATE_KEYS)
