@@ -33,7 +33,6 @@ from crowdcompute.requester import (
     GatewayClient,
     LogGap,
     LogLine,
-    LogPage,
     NoProviderCanRun,
     RequesterError,
     cancel_job,
@@ -44,7 +43,7 @@ from crowdcompute.requester import (
     report_lines,
     submit_job,
 )
-from crowdcompute.requester.logs import Retry, follow_log
+from crowdcompute.requester.logs import Retry, follow_log, read_log
 from jobs.errors import JobsError
 from jobs.store import ContentStore, StoreSettings, open_store
 
@@ -53,7 +52,6 @@ __all__ = ["job_app"]
 job_app = noun_app("job", "Post a training job, follow it, read its logs, download its result, or cancel it.")
 
 DEFAULT_GATEWAY = "http://127.0.0.1:8000"
-_LOG_PAGE = 1000
 _FAILURES = (RequesterError, ChainError, JobsError, OSError, ValueError)
 
 GatewayOption = Annotated[
@@ -281,34 +279,18 @@ def logs(
             if follow:
                 _follow_logs(client, JobId(job_id), after, as_json=opts.as_json)
                 return
-            lines, gaps, page = _read_all_logs(client, JobId(job_id), after)
+            page = read_log(client, JobId(job_id), after=after)
     except _FAILURES as exc:
         out.fail(exc)
     payload = {
         "jobId": job_id,
-        "lines": [_line_json(line) for line in lines],
-        "gaps": [{"first": gap.first, "last": gap.last} for gap in gaps],
+        "lines": [_line_json(line) for line in page.lines],
+        "gaps": [{"first": gap.first, "last": gap.last} for gap in page.gaps],
         "nextSeq": page.next_seq,
         "jobState": page.job_state,
     }
-    entries = LogPage(lines, page.next_seq, page.job_state, gaps).entries()
-    text = "\n".join(item.text if isinstance(item, LogLine) else str(item) for item in entries)
+    text = "\n".join(item.text if isinstance(item, LogLine) else str(item) for item in page.entries())
     _emit(out, payload, text or f"(no log lines yet; the job is {page.job_state})")
-
-
-def _read_all_logs(
-    client: GatewayClient, job_id: JobId, after: int
-) -> tuple[list[LogLine], list[LogGap], LogPage]:
-    """Every stored line after `after`, page by page, with the gaps among them; and the last page."""
-    lines: list[LogLine] = []
-    gaps: list[LogGap] = []
-    while True:
-        page = client.read_logs(job_id, after=after, limit=_LOG_PAGE)
-        lines.extend(page.lines)
-        gaps.extend(page.gaps)
-        if len(page.lines) < _LOG_PAGE:
-            return lines, gaps, page
-        after = page.lines[-1].seq
 
 
 def _follow_logs(client: GatewayClient, job_id: JobId, after: int, *, as_json: bool) -> None:

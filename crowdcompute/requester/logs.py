@@ -1,9 +1,10 @@
-"""Following a job's log through gateway restarts: reconnect with backoff, resume after the last line.
+"""Reading a job's whole log, and following it through gateway restarts.
 
-`follow_log` wraps `GatewayClient.follow_logs`. When the stream cannot be opened or breaks (the gateway
-restarts, a proxy drops an idle stream), it waits (0.5 s, doubling up to `max_delay_s`), says so through
-`on_retry`, and opens the stream again after the last seq it has passed on, so no line is given twice and
-none is skipped. Gaps the gateway reports (lines it never received) are passed on as `LogGap`s.
+`read_log` pages through every stored line, with the gaps among them. `follow_log` wraps
+`GatewayClient.follow_logs`: when the stream cannot be opened or breaks (the gateway restarts, a proxy
+drops an idle stream), it waits (0.5 s, doubling up to `max_delay_s`), says so through `on_retry`, and
+opens the stream again after the last seq it has passed on, so no line is given twice and none is skipped.
+Gaps the gateway reports (lines it never received) are passed on as `LogGap`s.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from dataclasses import dataclass
 
 from chain import JobId
 from crowdcompute.requester.errors import GatewayRefused, GatewayUnreachable
-from crowdcompute.requester.gateway import GatewayClient, LogGap, LogLine
+from crowdcompute.requester.gateway import GatewayClient, LogGap, LogLine, LogPage
 
-__all__ = ["Retry", "follow_log"]
+__all__ = ["Retry", "follow_log", "read_log"]
+
+PAGE_LINES = 1000
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,19 @@ class Retry:
     delay_s: float
     reason: str
     after: int
+
+
+def read_log(client: GatewayClient, job_id: JobId, *, after: int = -1) -> LogPage:
+    """Every stored line after seq `after`, page by page, with the gaps among them, as one page."""
+    lines: list[LogLine] = []
+    gaps: list[LogGap] = []
+    while True:
+        page = client.read_logs(job_id, after=after, limit=PAGE_LINES)
+        lines.extend(page.lines)
+        gaps.extend(page.gaps)
+        if len(page.lines) < PAGE_LINES:
+            return LogPage(lines, page.next_seq, page.job_state, gaps)
+        after = page.lines[-1].seq
 
 
 def follow_log(

@@ -26,7 +26,12 @@ from gateway_protocol import log_batch_headers
 from tests.api.gateway_keys import PROVIDER_ADDRESS as TEST_PROVIDER
 from tests.api.gateway_keys import PROVIDER_KEY as TEST_PROVIDER_KEY
 from tests.api.market_events import EventLog
-from tests.api.restartable_gateway import gateway_settings, index_events
+from tests.api.restartable_gateway import (
+    RestartableGateway,
+    gateway_settings,
+    index_claimed_job,
+    index_events,
+)
 from tests.requester.requester_jobs import wait_for, write_job
 
 PROVIDER_KEY = DEV_PRIVATE_KEYS[2]
@@ -230,3 +235,21 @@ def _push_as(url: str, first: int, texts: list[str]) -> None:
         trust_env=False,
     )
     assert response.status_code == 200, response.text
+
+
+def test_logs_prints_every_page_of_a_long_log_with_its_gaps(tmp_path: Path) -> None:
+    """More lines than one page holds, and seqs the provider never sent: all printed, the gap marked."""
+    with RestartableGateway(gateway_settings(tmp_path / "gateway")) as gateway:
+        assert gateway.app is not None
+        index_claimed_job(gateway.app, 1)
+        for first in range(0, 1500, 500):
+            _push_as(gateway.url, first, [f"line {i}" for i in range(first, first + 500)])
+        _push_as(gateway.url, 1600, [f"line {i}" for i in range(1600, 2600)])
+        text = CliRunner().invoke(job_app, ["logs", "1", "--gateway", gateway.url])
+        as_json = CliRunner().invoke(job_app, ["logs", "1", "--gateway", gateway.url, "--json"])
+    assert text.exit_code == 0, text.output
+    expected = [*(f"line {i}" for i in range(1500)), "[lines 1500\u20131599 not received]"]
+    assert text.stdout.splitlines() == [*expected, *(f"line {i}" for i in range(1600, 2600))]
+    page = json.loads(as_json.stdout)
+    assert len(page["lines"]) == 2500 and page["gaps"] == [{"first": 1500, "last": 1599}]
+    assert page["nextSeq"] == 2600
