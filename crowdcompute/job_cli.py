@@ -26,6 +26,7 @@ from cli_support import (
     chain_options,
     noun_app,
     parse_tokens,
+    sent_tx,
     token_amount,
     when,
 )
@@ -182,8 +183,7 @@ def submit(
     payload = {
         "jobId": submitted.job_id,
         "bundleCid": str(submitted.bundle_cid),
-        "txHash": submitted.tx_hash,
-        "gasUsed": submitted.gas_used,
+        **sent_tx(submitted.tx),
         "budget": str(spec.budget),
         "escrow": str(spec.escrow),
         "state": "Open",
@@ -382,7 +382,6 @@ def cancel(
         "jobId": job_id,
         "state": "Cancelled",
         "refund": str(cancelled.refund),
-        "txHash": cancelled.tx.tx_hash,
-        "gasUsed": cancelled.tx.gas_used,
+        **sent_tx(cancelled.tx),
     }
     _emit(out, payload, f"job {job_id} cancelled: {token_amount(cancelled.refund)} refunded")

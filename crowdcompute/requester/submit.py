@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chain import ChainError, JobId, JobSpec, MarketClient, PostedJob
+from chain import ChainError, JobId, JobSpec, MarketClient, PostedJob, TxResult
 from cli_support import token_amount
 from crowdcompute.requester.checks import (
     LocalImageId,
@@ -55,12 +55,19 @@ class SubmittedJob:
 
     job_id: JobId
     bundle_cid: Cid
-    tx_hash: str
-    gas_used: int  # of the postJob (+ permit/approve) transactions
+    tx: TxResult  # the postJob transaction
     warnings: tuple[str, ...] = ()
     """Why no registered provider would run it, when it was posted anyway (`force` or `confirm`)."""
     pinned_to: str | None = None
     """The image id the examples' placeholder was replaced with, if it was."""
+
+    @property
+    def tx_hash(self) -> str:
+        return self.tx.tx_hash
+
+    @property
+    def gas_used(self) -> int:
+        return self.tx.gas_used
 
 
 @dataclass(frozen=True)
@@ -172,8 +179,7 @@ def submit_job(
     return SubmittedJob(
         posted.job_id,
         packed.cid,
-        posted.tx.tx_hash,
-        posted.tx.gas_used,
+        posted.tx,
         warnings=tuple(warnings),
         pinned_to=pin.digest if pin else None,
     )

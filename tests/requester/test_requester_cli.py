@@ -39,7 +39,8 @@ def test_submit_status_and_cancel_follow_the_chain(
     posted = cli("submit", str(job_dir), "--store-dir", str(store.root), "--budget", "7.5", "--no-reopen")
     job_id = posted["jobId"]
     assert posted["state"] == "Open" and posted["escrow"] == str(tokens("8.5"))
-    assert posted["gasUsed"] > 0 and posted["bundleCid"].startswith("bafk")
+    assert posted["gas_used"] > 0 and posted["bundleCid"].startswith("bafk")
+    assert posted["status"] == "success" and posted["tx_hash"].startswith("0x") and posted["block"] > 0
     spec = market.job(job_id).job.spec
     assert spec.budget == tokens("7.5") and spec.reopen_on_failure is False
 
