@@ -151,16 +151,10 @@ def _logs() -> str:
 
 def _stop_everything(process: subprocess.Popen[str], env: dict[str, str], addresses: tuple[str, ...]) -> None:
     """What the script leaves when it stops early: its background nodes, the devnet, job containers."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
-    else:
         time.sleep(2)
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        os.killpg(process.pid, signal.SIGKILL)
     subprocess.run(
         ["crowdcompute", "devnet", "down"], cwd=REPO_ROOT, env=env, capture_output=True, timeout=60
     )
