@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.settings import Settings
 from chain.anvil import free_port
 from tests.api.gateway_keys import PROVIDER_ADDRESS, PROVIDER_API_KEY, TEST_API_KEY
+from tests.api.live_gateway import serve
 
 
 @pytest.fixture
@@ -63,18 +61,5 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 @pytest.fixture
 def live_url(app: FastAPI) -> Iterator[str]:
     """The app served by a real uvicorn on 127.0.0.1 (a thread of this process)."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with serve(app) as url:
+        yield url

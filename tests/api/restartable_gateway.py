@@ -15,6 +15,7 @@ from api.db import Database
 from api.indexer.projection import project_batch
 from api.settings import Settings
 from chain.anvil import free_port
+from tests.api import live_gateway
 from tests.api.gateway_keys import PROVIDER_ADDRESS
 from tests.api.market_events import EventLog
 
@@ -22,24 +23,14 @@ __all__ = ["RestartableGateway", "gateway_settings", "index_claimed_job", "index
 
 
 def gateway_settings(data_dir: Path, **overrides: Any) -> Settings:
-    """Test settings: no chain, no indexer, generous rate limits, quick streams."""
-    values: dict[str, Any] = {
-        "environment": "test",
-        "data_dir": data_dir,
-        "deployments_dir": data_dir / "deployments",
-        "frontend_dist": data_dir / "dist",
-        "rpc_url": f"http://127.0.0.1:{free_port()}",
-        "rpc_timeout_s": 1.0,
-        "indexer_enabled": False,
-        "store_fsync": False,
-        "api_keys": [],
+    """The live gateway's test settings, with quick streams and rate limits no log test reaches."""
+    quick = {
         "rate_limit_per_minute": 60_000.0,
         "rate_limit_burst": 10_000,
         "sse_poll_s": 0.05,
         "sse_heartbeat_s": 0.2,
-        **overrides,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return live_gateway.gateway_settings(data_dir, **{**quick, **overrides})
 
 
 def index_claimed_job(app: FastAPI, job_id: int, *, provider: str = PROVIDER_ADDRESS) -> EventLog:
