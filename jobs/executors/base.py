@@ -43,8 +43,8 @@ __all__ = [
     "ImageRef",
     "LogCallback",
     "RunningExecution",
+    "numeric_env",
     "run_to_completion",
-    "thread_env",
 ]
 
 ExecutionId = NewType("ExecutionId", str)
@@ -268,14 +268,17 @@ class Executor(Protocol):
         ...
 
 
-def thread_env(cpus: float) -> dict[str, str]:
-    """Thread counts for numeric libraries: the CPU limit rounded down, at least 1.
+def numeric_env(cpus: float) -> dict[str, str]:
+    """What numeric libraries need to run a job repeatably: thread counts and MKL's reproducible path.
 
-    Libraries size their thread pools by `os.cpu_count()`, which ignores the CPU quota; more threads
-    than the quota allows only get throttled.
+    Thread counts are the CPU limit rounded down, at least 1: libraries size their pools by
+    `os.cpu_count()`, which ignores the CPU quota. `MKL_CBWR=COMPATIBLE` makes MKL take one code path
+    whatever the memory alignment of its inputs: without it, a replay from a checkpoint gave other bits
+    than the original run in about one run in four (the LSTM example, one thread, same machine).
     """
     threads = str(max(1, math.floor(cpus)))
     return {
+        "MKL_CBWR": "COMPATIBLE",
         "OMP_NUM_THREADS": threads,
         "MKL_NUM_THREADS": threads,
         "OPENBLAS_NUM_THREADS": threads,

@@ -22,7 +22,7 @@ from jobs.executors.base import (
     ENV_TMP_DIR,
     MIB,
     ExecutionRequest,
-    thread_env,
+    numeric_env,
 )
 from jobs.executors.errors import ExecutorError, GpuUnavailable
 
@@ -66,7 +66,7 @@ def container_options(
     memory = request.memory_mib * MIB
     env = {
         **request.env,
-        **thread_env(request.cpus),
+        **numeric_env(request.cpus),
         "HOME": TMP_PATH,
         "TMPDIR": TMP_PATH,
         "PYTHONUNBUFFERED": "1",  # lines reach the live log as they are printed

@@ -37,7 +37,7 @@ from jobs.executors.base import (
     ExecutionState,
     LogCallback,
     RunningExecution,
-    thread_env,
+    numeric_env,
 )
 from jobs.executors.errors import (
     ExecutionExists,
@@ -104,7 +104,7 @@ class LocalExecutor:
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "LANG": os.environ.get("LANG", "C.UTF-8"),
             **request.env,
-            **thread_env(request.cpus),
+            **numeric_env(request.cpus),
             "HOME": str(tmp),
             "TMPDIR": str(tmp),
             "PYTHONUNBUFFERED": "1",

@@ -162,7 +162,7 @@ def test_sandbox_is_hardened_from_inside(executor: DockerExecutor, make_request:
             "no_new_privs": status["NoNewPrivs"].strip(), "seccomp": status["Seccomp"].strip(),
             "mounts": mounts, "interfaces": sorted(os.listdir("/sys/class/net")),
             "hostname": socket.gethostname(), "pid": os.getpid(),
-            "env": {k: v for k, v in os.environ.items() if k.endswith("_THREADS") or k.startswith("CROWD")},
+            "env": {k: v for k, v in os.environ.items() if k.endswith(("_THREADS", "_CBWR")) or k.startswith("CROWD")},
         }))
         """
     )
@@ -184,6 +184,7 @@ def test_sandbox_is_hardened_from_inside(executor: DockerExecutor, make_request:
     assert mounts["/tmp"]["fstype"] == "tmpfs"
     assert "size=16384k" in mounts["/tmp"]["super"]
     assert facts["env"]["OMP_NUM_THREADS"] == "1"
+    assert facts["env"]["MKL_CBWR"] == "COMPATIBLE"  # MKL's one code path: replays give the same bits
     assert facts["env"]["CROWDCOMPUTE_INPUT_DIR"] == "/input"
     assert facts["env"]["CROWDCOMPUTE_EXECUTION_ID"] == request.execution_id
 

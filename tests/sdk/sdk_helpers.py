@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from jobs.executors.base import numeric_env
 from sdk import TrainingLoop, dataset_batches
 
 REPO = Path(__file__).resolve().parents[2]
@@ -69,7 +70,7 @@ def run_script(job_dir: Path, script: str, output_dir: Path, *args: str, **env: 
         **base,
         "PYTHONPATH": str(REPO),
         "PYTHONDONTWRITEBYTECODE": "1",
-        "TORCH_NUM_THREADS": "1",
+        **numeric_env(1),  # as the executors set it: one thread, MKL's reproducible path
         "CROWDCOMPUTE_INPUT_DIR": str(job_dir),
         "CROWDCOMPUTE_OUTPUT_DIR": str(output_dir),
         **env,
