@@ -58,6 +58,13 @@ class WatchedExecution:
     log_thread: threading.Thread | None = None
     monitor: threading.Thread | None = None
     unreachable_since: float | None = None
+    watched_since: float = field(default_factory=time.monotonic)
+
+
+# A container's cgroup vanishes with it: the first second is sampled often, so a short job (a replay of a
+# small job) still leaves a CPU figure behind.
+_EARLY_S = 1.0
+_EARLY_POLL_S = 0.05
 
 
 class ContainerWatcher:
@@ -104,7 +111,9 @@ class ContainerWatcher:
                         ExecutionState.TIMED_OUT,
                         f"ran past its wall-clock limit of {limits.timeout_s:g} s and was killed",
                     )
-                status = self._wait_for_exit(execution, min(self._poll, max(execution.deadline - now, 0.05)))
+                poll = _EARLY_POLL_S if now - execution.watched_since < _EARLY_S else self._poll
+                execution.usage.sample()
+                status = self._wait_for_exit(execution, min(poll, max(execution.deadline - now, 0.05)))
                 if status == "ended":
                     self._finish(execution)
                     return
