@@ -162,7 +162,8 @@ def test_sandbox_is_hardened_from_inside(executor: DockerExecutor, make_request:
             "no_new_privs": status["NoNewPrivs"].strip(), "seccomp": status["Seccomp"].strip(),
             "mounts": mounts, "interfaces": sorted(os.listdir("/sys/class/net")),
             "hostname": socket.gethostname(), "pid": os.getpid(),
-            "env": {k: v for k, v in os.environ.items() if k.endswith(("_THREADS", "_CBWR")) or k.startswith("CROWD")},
+            "env": {k: v for k, v in os.environ.items()
+                    if k.endswith(("_THREADS", "_CBWR")) or k.startswith("CROWD")},
         }))
         """
     )
