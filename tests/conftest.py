@@ -6,6 +6,7 @@ Tests are marked by what they need (`chain`, `docker`, `browser`) so `make test-
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -26,6 +27,12 @@ from chain import (
     dev_account,
     tokens,
 )
+from jobs.executors.base import numeric_env
+
+# Training the tests do in this process (the expected digests a container's run must match) runs with the
+# numeric settings the executors give every job; MKL reads this when torch first loads it, so it is set
+# here, before any test module imports torch.
+os.environ.setdefault("MKL_CBWR", numeric_env(1)["MKL_CBWR"])
 
 TEST_CONFIG = MarketConfig(
     unbonding_delay=3600,
