@@ -63,15 +63,16 @@ frontend/dist/index.html: $(STAMPS)/python $(STAMPS)/npm $(STAMPS)/frontend-npm 
 test: setup test-contracts lint test-frontend docker test-python
 
 # Quick iteration: ruff and every pytest test that needs no chain, Docker or browser (markers set from the
-# fixtures a test uses: tests/conftest.py), on every core, worksteal evening out the long torch tests; under
-# a minute on two. `--min-tests` makes a filter that selects too little fail instead of passing quietly.
+# fixtures a test uses: tests/conftest.py), on one worker more than there are cores (several tests wait on
+# a gateway or CLI process they start), worksteal evening out the long torch tests; under a minute on two. `--min-tests` makes a filter that selects too little fail instead of passing quietly.
 # vitest stays in `make test`: two of its files start anvil and it has no markers yet. The dApp's sources
 # are generated, not built: no fast test needs the build, and rebuilding it after each change under api/
 # would take half the minute.
 FAST := not chain and not docker and not browser
+FAST_WORKERS := $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
 test-fast: $(STAMPS)/python $(STAMPS)/npm $(JOB_LAYOUT) frontend/src/generated/.stamp
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/pytest -n auto --dist worksteal -m "$(FAST)" --min-tests=800
+	$(VENV)/bin/pytest -n $(FAST_WORKERS) --dist worksteal -m "$(FAST)" --min-tests=800
 
 # A Docker engine for the executor tests: installed (Debian docker.io) and started when missing and root.
 docker:
