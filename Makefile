@@ -8,14 +8,15 @@ PY := $(VENV)/bin/python
 STAMPS := build/stamps
 FORGE := node_modules/@foundry-rs/forge-linux-amd64/bin/forge
 
-.PHONY: setup docker chromium runtime-image test test-fast test-contracts test-python test-frontend lint demo bench clean help
+.PHONY: setup docker chromium runtime-image test test-fast test-contracts test-python test-frontend lint slither demo bench clean help
 
 help:
 	@echo "make demo    run a full job through the marketplace on a local chain"
-	@echo "make test    install everything and run every test (forge, pytest, ruff, mypy)"
+	@echo "make test    install everything and run every test (forge, Slither, pytest, ruff, mypy)"
 	@echo "make test-fast  ruff and every pytest test needing no chain, Docker or browser (< 1 min)"
 	@echo "make setup   install the Python venv and npm packages (idempotent), put crowdcompute on the PATH"
 	@echo "make lint    ruff and mypy"
+	@echo "make slither  Slither over the contracts: fails on a high finding, or a medium one without a reason in the code"
 	@echo "make bench   run the benchmarks; figures land in bench/results/*.json"
 	@echo "make runtime-image  build the CPU torch runtime image offline (no registry needed)"
 
@@ -60,7 +61,7 @@ frontend/src/generated/.stamp: $(STAMPS)/python $(STAMPS)/npm $(STAMPS)/frontend
 frontend/dist/index.html: $(STAMPS)/python $(STAMPS)/npm $(STAMPS)/frontend-npm $(JOB_LAYOUT) $(FRONTEND_SRC)
 	cd frontend && npm run build
 
-test: setup test-contracts lint test-frontend docker test-python
+test: setup test-contracts slither lint test-frontend docker test-python
 
 # Quick iteration: ruff and every pytest test that needs no chain, Docker or browser (markers set from the
 # fixtures a test uses: tests/conftest.py), on one worker more than there are cores (several tests wait on
@@ -91,6 +92,24 @@ runtime-image: setup docker
 
 test-contracts: setup
 	$(FORGE) test
+
+# Slither pins web3 < 8 and the project needs 8, so it gets a venv of its own, from pyproject's `slither` group.
+SLITHER_VENV := build/slither-venv
+SLITHER_REQUIREMENTS = $(shell $(PYTHON) -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["dependency-groups"]["slither"])')
+
+$(STAMPS)/slither: pyproject.toml $(STAMPS)/python
+	@test -x $(SLITHER_VENV)/bin/python || $(PYTHON) -m venv $(SLITHER_VENV)
+	$(SLITHER_VENV)/bin/python -m pip install --quiet --disable-pip-version-check $(SLITHER_REQUIREMENTS)
+	@mkdir -p $(STAMPS) && touch $@
+
+# Settings in slither.config.json; it builds with forge's `slither` profile (foundry.toml: the same compiler
+# settings, its own build folder). Findings of medium or high severity fail, unless the code carries a
+# `// slither-disable-next-line <detector> <reason>` (never for a high one: tools/slither_justifications.py).
+# Low and informational findings are printed, and so are OpenZeppelin's own unused directives.
+slither: $(STAMPS)/slither $(STAMPS)/npm $(JOB_LAYOUT)
+	@mkdir -p build/slither && rm -f build/slither/results.json
+	PATH="$(CURDIR)/$(dir $(FORGE)):$(CURDIR)/chain/bin:$$PATH" FOUNDRY_PROFILE=slither $(SLITHER_VENV)/bin/slither .
+	$(SLITHER_VENV)/bin/python tools/slither_justifications.py
 
 # tests/e2e/test_browser_flow.py drives the built dApp in Debian's Chromium against a real stack.
 test-python: setup chromium

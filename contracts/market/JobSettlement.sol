@@ -130,7 +130,7 @@ abstract contract JobSettlement is JobMarket {
         );
 
         uint96 slash = _validatorSlashAmount();
-        uint256 pool;
+        uint256 pool = 0;
         for (uint256 slot; loserMask >> slot != 0; ++slot) {
             if ((loserMask >> slot) & 1 == 1) pool += _slashBonded(_validatorAt(positions[slot]), jobId, slash);
         }
@@ -138,6 +138,7 @@ abstract contract JobSettlement is JobMarket {
 
         uint256 winners = JobCodec.countVotes(winnerMask);
         uint256 share = pool / winners;
+        // slither-disable-next-line divide-before-multiply share rounds down on purpose: dust is what it leaves over
         uint256 dust = pool - share * winners;
         for (uint256 slot; winnerMask >> slot != 0; ++slot) {
             if ((winnerMask >> slot) & 1 == 0) continue;
