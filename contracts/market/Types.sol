@@ -12,6 +12,10 @@ uint256 constant MAX_VERIFY_BLOCKS = 240;
 /// @dev How many times a failed job may reopen (`JobState.attempts` counts reopenings).
 uint16 constant MAX_REOPENS = 3;
 
+/// @dev Levels of the validator roster's Merkle-sum tree (`Roster.sol`): at most 2^ROSTER_DEPTH live validators,
+/// and every committee seat is proven with this many sibling words.
+uint256 constant ROSTER_DEPTH = 10;
+
 /// @dev Where a live job's storage word keeps its parts: the status in the lowest byte, then the voted mask,
 /// the approve mask, and the upper bits of the job's hash from `JOB_WORD_HASH_SHIFT` up.
 uint256 constant JOB_WORD_STATUS_SHIFT = 0;
