@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {Capability, Evidence, Job, JobSpec, JobSpecField, JobStatus, Outcome} from "../market/Types.sol";
+import {SeatVote} from "../market/Votes.sol";
 
 /// @title The job state machine and its escrow
 /// @notice The market stores one word per live job: bits 255..24 hold the upper 232 bits of
@@ -42,7 +43,7 @@ interface IJobMarket {
     /// @param resultCodec Multicodec of the result's CID.
     /// @param checkpointRoot Merkle root of the checkpoint digests.
     /// @param checkpointCount Number of checkpoints under the root.
-    /// @param validatorCount `state.validatorCount`: the validator list's length the committee is drawn from.
+    /// @param rosterRoot `state.rosterRoot`: the validator roster the committee is drawn from (zero in mode None).
     event ResultSubmitted(
         uint256 indexed jobId,
         address indexed provider,
@@ -50,13 +51,13 @@ interface IJobMarket {
         uint8 resultCodec,
         bytes32 checkpointRoot,
         uint32 checkpointCount,
-        uint16 validatorCount
+        bytes32 rosterRoot
     );
 
-    /// @notice A committee member voted; `validatorFee` was credited to it (see `BalanceCredited`).
+    /// @notice A committee seat's signed vote was revealed by `finalize` (all votes are revealed together).
     /// @param jobId The job.
-    /// @param validator The voter.
-    /// @param slot Its committee slot (bit `slot` of the vote masks).
+    /// @param validator The seat's holder.
+    /// @param slot The seat.
     /// @param approve Whether it accepted the result.
     /// @param evidence The sample it re-ran and the digests it compared.
     event VoteCast(uint256 indexed jobId, address indexed validator, uint8 slot, bool approve, Evidence evidence);
@@ -149,48 +150,33 @@ interface IJobMarket {
     /// @param jobId The job.
     error EmptyResult(uint256 jobId);
 
-    /// @notice Votes start in the block after the submission (the seed is that block's hash).
+    /// @notice `finalize` was given a different number of seats than the committee has.
     /// @param jobId The job.
-    /// @param firstBlock The first block that accepts votes.
-    error VotingNotOpen(uint256 jobId, uint256 firstBlock);
+    /// @param given Seats given.
+    /// @param expected The committee's size (0 when no seat can be drawn: no roster, or the seed is gone).
+    error SeatCountMismatch(uint256 jobId, uint256 given, uint256 expected);
 
-    /// @notice The voting window has closed.
+    /// @notice The seat's proof does not show that `validator` holds it under the job's roster snapshot and seed.
     /// @param jobId The job.
-    /// @param lastBlock The last block that accepted votes.
-    error VoteWindowClosed(uint256 jobId, uint256 lastBlock);
+    /// @param seat The seat.
+    /// @param validator The claimed holder.
+    error NotSeatHolder(uint256 jobId, uint256 seat, address validator);
 
-    /// @notice The slot is past the committee's size `min(committeeSize, validatorCount)`.
+    /// @notice A vote's signature is not the seat holder's signature of that vote.
     /// @param jobId The job.
-    /// @param slot The slot given.
-    /// @param committeeSize The committee's size.
-    error CommitteeSlotOutOfRange(uint256 jobId, uint8 slot, uint256 committeeSize);
+    /// @param seat The seat.
+    error InvalidVoteSignature(uint256 jobId, uint256 seat);
 
-    /// @notice The caller is not the validator drawn for that slot.
-    /// @param jobId The job.
-    /// @param caller Who called.
-    /// @param slot The slot given.
-    error NotOnCommittee(uint256 jobId, address caller, uint8 slot);
-
-    /// @notice That slot has already voted.
-    /// @param jobId The job.
-    /// @param slot The slot.
-    error AlreadyVoted(uint256 jobId, uint8 slot);
-
-    /// @notice A job's requester can never vote on it (it is compensated when the job fails).
-    /// @param jobId The job.
-    /// @param requester The requester.
-    error RequesterCannotVote(uint256 jobId, address requester);
-
-    /// @notice Neither side has a strict majority of the committee and the window is still open.
+    /// @notice The voting window is still open and some seat has not voted yet (votes are revealed together).
     /// @param jobId The job.
     /// @param untilBlock The window's last block; `finalize` works from the block after.
     error VerificationPending(uint256 jobId, uint256 untilBlock);
 
-    /// @notice The seed's block hash cannot be read: the submission block is not yet sealed, or it is older
-    /// than the chain keeps hashes for (256 blocks, 8191 with EIP-2935).
+    /// @notice The seed's block hash cannot be read: the seed block (the one after the submission) is not yet
+    /// sealed, or it is older than the chain keeps hashes for (256 blocks, 8191 with EIP-2935).
     /// @param jobId The job.
-    /// @param submitBlock The block whose hash is the seed's source.
-    error SeedUnavailable(uint256 jobId, uint64 submitBlock);
+    /// @param seedBlock The block whose hash is the seed's source.
+    error SeedUnavailable(uint256 jobId, uint256 seedBlock);
 
     // ------------------------------------------------------------------ requester
 
@@ -227,8 +213,8 @@ interface IJobMarket {
     /// (`StakeBelowMinimum`); free stake at least `spec.collateral` (`InsufficientFreeStake`).
     function claimJob(uint256 jobId, Job calldata job) external;
 
-    /// @notice Submits the result of a claimed job; its block's hash becomes the committee seed.
-    /// @dev Emits `ResultSubmitted`. Sets `submitBlock`, `validatorCount` (the list's length now) and
+    /// @notice Submits the result of a claimed job; the next block's hash becomes the committee seed.
+    /// @dev Emits `ResultSubmitted`. Sets `submitBlock`, `rosterRoot` (the roster now; zero in mode None) and
     /// `resultHash = keccak256(abi.encode(resultDigest, resultCodec, checkpointRoot, checkpointCount))`.
     /// Requirements: status `Claimed`; caller is `state.provider` (`NotJobProvider`);
     /// `block.timestamp <= state.deadline` (`SubmitDeadlinePassed`); `resultDigest != 0` (`EmptyResult`).
@@ -241,37 +227,28 @@ interface IJobMarket {
         uint32 checkpointCount
     ) external;
 
-    // ------------------------------------------------------------------ validators
-
-    /// @notice Votes on a submitted job from committee slot `slot`; credits `validatorFee` to the voter.
-    /// @dev Emits `VoteCast` and `BalanceCredited`. Requirements: status `Submitted`;
-    /// `submitBlock < block.number <= submitBlock + verifyBlocks` (`VotingNotOpen`, `VoteWindowClosed`);
-    /// `slot < min(committeeSize, validatorCount)` (`CommitteeSlotOutOfRange`); the caller is the validator
-    /// drawn for the slot (`NotOnCommittee`; roles are exclusive, so never the job's provider), not the requester
-    /// (`RequesterCannotVote`), with stake at least
-    /// `config().minValidatorStake` (`StakeBelowMinimum`); the slot has not voted (`AlreadyVoted`).
-    /// @param evidence Recorded in the event only.
-    function vote(uint256 jobId, Job calldata job, uint8 slot, bool approve, Evidence calldata evidence) external;
-
     // ------------------------------------------------------------------ anyone
 
-    /// @notice Decides a submitted job once a side has a strict majority of the committee, or after the
-    /// voting window.
-    /// @dev Emits `JobFinalized`, then by outcome:
-    /// - Accepted (more accepts than rejects, or no votes in mode `None`): `ProviderPaid`; the provider's
-    ///   collateral is unlocked; fees of slots that did not vote are credited back to the requester.
-    /// - Rejected (more rejects than accepts): `StakeSlashed` for the whole collateral. With
-    ///   `reopenOnFailure` and `attempts < 3` the job reopens (`JobReopened`): the collateral first
-    ///   restores the fees the votes consumed, the rest is credited to the requester. Otherwise the requester
-    ///   is credited the remaining escrow plus the collateral, and the reward returns to `rewardsRemaining`.
-    /// - Unverified (a tie, or no votes outside mode `None`): nobody is slashed, the collateral is unlocked,
-    ///   the requester is credited the remaining escrow, the reward returns to `rewardsRemaining`.
-    /// On a decided outcome each voter on the losing side loses up to `validatorSlash` (stake first, then
-    /// unbonding), shared equally among the winning voters (division dust to the lowest winning slot). If the
-    /// seed's block hash can no longer be read, this sharing is skipped.
-    /// Requirements: status `Submitted`; a strict majority or `block.number > submitBlock + verifyBlocks`
-    /// (`VerificationPending`).
-    function finalize(uint256 jobId, Job calldata job) external;
+    /// @notice Decides a submitted job from its committee's signed votes, revealed together.
+    /// @dev `seats[j]` is seat `j`: its holder proven against `state.rosterRoot` (the leaf, the holder's weight and
+    /// the leaf's siblings; the seat's position `keccak256(abi.encode(seed, j)) % totalWeight` must fall in the
+    /// holder's weight interval), its ballot, and unless silent the holder's EIP-712 signature of
+    /// `Vote(jobId, resultHash, seat, approve, evidence)` (`voteDigest`). Seats held by the requester count in the
+    /// committee but never vote, earn or lose. Emits `VoteCast` per vote and `JobFinalized`, then by outcome:
+    /// - Accepted (approvals are a strict majority of the committee's seats; in mode `None`, always):
+    ///   `ProviderPaid`; the collateral is unlocked; fees of seats not paid go back to the requester.
+    /// - Rejected (rejections are a strict majority): `StakeSlashed` for the whole collateral; the job reopens
+    ///   (`reopenOnFailure`, `attempts < 3`; the collateral first restores the fees paid) or the requester is
+    ///   credited the remaining escrow plus the collateral.
+    /// - Unverified (no majority, no roster, or the seed is gone): nobody's collateral is slashed; the requester
+    ///   is credited the escrow less the fees paid.
+    /// Seats: each winning seat (every voter when Unverified) earns `validatorFee`; each other seat (silent, or
+    /// on the losing side) loses its bond `max(validatorSlash, budget * SEAT_BOND_BPS / 10_000)` (stake first,
+    /// then unbonding), shared equally among the winners (dust to the first; to the requester when none).
+    /// Requirements: status `Submitted`; after the window (`block.number > submitBlock + 1 + verifyBlocks`), or
+    /// earlier once every seat voted (`VerificationPending`); one entry per seat (`SeatCountMismatch`), each
+    /// proven (`NotSeatHolder`) and validly signed (`InvalidVoteSignature`); mode `None`: no seats.
+    function finalize(uint256 jobId, Job calldata job, SeatVote[] calldata seats) external;
 
     /// @notice Expires a claimed job whose deadline passed: the provider's collateral is slashed.
     /// @dev Emits `StakeSlashed`, `JobExpired`, then either `JobReopened` (with `reopenOnFailure` and
@@ -298,11 +275,13 @@ interface IJobMarket {
     /// @notice `keccak256(abi.encode(job))`; the stored word keeps its upper 232 bits.
     function hashJob(Job calldata job) external pure returns (bytes32);
 
-    /// @notice The committee of a submitted job, slot by slot (`min(committeeSize, validatorCount)` entries).
-    /// @dev Requirements: status `Submitted`, `job` matches, the seed readable (`SeedUnavailable`).
-    function committeeOf(uint256 jobId, Job calldata job) external view returns (address[] memory);
-
-    /// @notice `keccak256(abi.encode(blockhash(submitBlock), jobId))`, the committee and sampling seed.
+    /// @notice `keccak256(abi.encode(blockhash(submitBlock + 1), jobId))`, the committee and sampling seed.
     /// @dev Requirements: status `Submitted`, `job` matches, the seed readable (`SeedUnavailable`).
     function seedOf(uint256 jobId, Job calldata job) external view returns (bytes32);
+
+    /// @notice The EIP-712 digest a seat signs to vote (domain "CrowdMarket", version "2", this market).
+    function voteDigest(uint256 jobId, bytes32 resultHash, uint8 seat, bool approve, Evidence calldata evidence)
+        external
+        view
+        returns (bytes32);
 }

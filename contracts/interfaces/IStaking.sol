@@ -17,10 +17,17 @@ interface IStaking {
     /// @param metadataDigest sha2-256 digest of its metadata document's CID.
     event ProviderRegistered(address indexed provider, Capabilities caps, bytes32 metadataDigest);
 
-    /// @notice A validator joined the validator list.
+    /// @notice An account became a validator (and joined the roster: registration needs the minimum stake).
     /// @param validator The validator.
-    /// @param index Its position in the list (committee draws pick positions).
+    /// @param index Its leaf in the roster.
     event ValidatorRegistered(address indexed validator, uint256 index);
+
+    /// @notice A validator's roster leaf changed: it joined, its bonded stake changed, or it left (weight 0). The
+    /// roster (`Roster.sol`, mirrored by `chain/roster.py`) is rebuilt from these events in order.
+    /// @param validator The validator.
+    /// @param leaf Its leaf index.
+    /// @param weight Its new weight (bonded stake), 0 when it left the roster.
+    event ValidatorWeightChanged(address indexed validator, uint256 leaf, uint96 weight);
 
     /// @notice Tokens were added to an account's stake.
     /// @param account The staker.
@@ -74,14 +81,10 @@ interface IStaking {
     /// @param role The role it holds.
     error RoleAlreadyAssigned(address account, Role role);
 
-    /// @notice The validator is already on the list.
+    /// @notice The account is a validator already.
     /// @param validator The caller.
-    /// @param index Its position.
-    error ValidatorAlreadyRegistered(address validator, uint256 index);
-
-    /// @notice The validator list reached its maximum length (positions are 16-bit in `JobState`).
-    /// @param max The maximum length.
-    error ValidatorListFull(uint256 max);
+    /// @param slot Its roster leaf plus one (0 while it is not live).
+    error ValidatorAlreadyRegistered(address validator, uint256 slot);
 
     /// @notice Stake not locked as collateral is less than needed.
     /// @param account The staker.
@@ -108,10 +111,6 @@ interface IStaking {
     /// @param releaseAt When it passes.
     error UnbondingLocked(address account, uint64 releaseAt);
 
-    /// @notice No validator at that position.
-    /// @param index The position asked for.
-    /// @param count The list's length.
-    error ValidatorIndexOutOfRange(uint256 index, uint256 count);
 
     // ------------------------------------------------------------------ registration
 
@@ -122,11 +121,11 @@ interface IStaking {
     /// @param metadataDigest sha2-256 digest of its metadata document's CID.
     function registerProvider(Capabilities calldata caps, bytes32 metadataDigest) external;
 
-    /// @notice Appends the caller to the validator list, once.
-    /// @dev Emits `ValidatorRegistered`. Requirements: the caller is not a provider (`RoleAlreadyAssigned`),
-    /// not already listed (`ValidatorAlreadyRegistered`), and has staked at least
-    /// `config().minValidatorStake` (`StakeBelowMinimum`): list entries are permanent and get drawn into
-    /// committees, so an entry must come with stake at risk.
+    /// @notice Makes the caller a validator and puts it on the roster, weighted by its stake.
+    /// @dev Emits `ValidatorRegistered` and `ValidatorWeightChanged`. Requirements: the caller is not a provider
+    /// (`RoleAlreadyAssigned`), not a validator already (`ValidatorAlreadyRegistered`), and has staked at least
+    /// `config().minValidatorStake` (`StakeBelowMinimum`). A validator stays on the roster while its bonded stake
+    /// is at least the minimum: `requestUnbond` below it takes it off, `stake` back above it puts it on again.
     function registerValidator() external;
 
     // ------------------------------------------------------------------ stake
@@ -169,11 +168,18 @@ interface IStaking {
     /// @notice A provider's metadata digest (zero if it never registered).
     function metadataOf(address provider) external view returns (bytes32);
 
-    /// @notice The validator list's length.
+    /// @notice How many validators are live (on the roster) now.
     function validatorCount() external view returns (uint256);
 
-    /// @notice The validator at `index` (`ValidatorIndexOutOfRange` past the end).
-    function validatorAt(uint256 index) external view returns (address);
+    /// @notice The roster's root word: its upper 160 bits hash who is live, its low 96 bits are their total weight.
+    function rosterRoot() external view returns (bytes32);
+
+    /// @notice A node of the roster tree as stored now (heap order: 1 is the root, leaf `i` is `1024 + i`); provers
+    /// read a proof's siblings from here when the roster has not changed since the job's submission.
+    function rosterNode(uint256 node) external view returns (bytes32);
+
+    /// @notice Whether `validator` is live, and its roster leaf if so.
+    function rosterLeafOf(address validator) external view returns (bool live, uint256 leaf);
 
     /// @notice The market's deploy-time parameters.
     function config() external view returns (MarketConfig memory);

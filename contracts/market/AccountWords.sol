@@ -4,7 +4,7 @@ pragma solidity ^0.8.28;
 import {Capabilities, Role} from "./Types.sol";
 
 /// @dev An account's stake slot: `stake` (bits 0..95), `locked` (96..191, always <= stake), `role` (192..199),
-/// `validatorIndex` (200..215, validators only).
+/// `validatorIndex` (200..215: a validator's roster leaf plus one, 0 while it is not live).
 type StakeWord is uint256;
 
 /// @dev An account's balance slot: `balance` (bits 0..127), `rewardOwed` (128..247), `primed` (248): set at the

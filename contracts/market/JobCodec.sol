@@ -30,6 +30,7 @@ import {
     JOB_REOPEN_ON_FAILURE_BITS,
     JOB_REQUESTER,
     JOB_RESULT_HASH,
+    JOB_ROSTER_ROOT,
     JOB_REWARD,
     JOB_RUN_TIMEOUT,
     JOB_RUN_TIMEOUT_BITS,
@@ -40,17 +41,14 @@ import {
     JOB_STATE_OFFSET,
     JOB_STATE_SIZE,
     JOB_SUBMIT_BLOCK,
-    JOB_VALIDATOR_COUNT,
     JOB_VALIDATOR_FEE,
     JOB_VALIDATOR_FEE_BITS,
     JOB_VERIFY_BLOCKS,
     JOB_VERIFY_BLOCKS_BITS
 } from "../generated/JobLayout.sol";
 import {
-    JOB_WORD_APPROVED_SHIFT,
     JOB_WORD_HASH_SHIFT,
     JOB_WORD_STATUS_SHIFT,
-    JOB_WORD_VOTED_SHIFT,
     Job,
     JobSpec,
     JobStatus,
@@ -77,8 +75,6 @@ library JobCodec {
     uint256 private constant HASH_MASK = type(uint256).max << JOB_WORD_HASH_SHIFT;
 
     /// @dev Each part of the word runs up to where the next one starts.
-    uint256 private constant VOTED_MASK = (1 << (JOB_WORD_APPROVED_SHIFT - JOB_WORD_VOTED_SHIFT)) - 1;
-    uint256 private constant APPROVED_MASK = (1 << (JOB_WORD_HASH_SHIFT - JOB_WORD_APPROVED_SHIFT)) - 1;
 
     // ------------------------------------------------------------------ building
 
@@ -145,16 +141,9 @@ library JobCodec {
         }
     }
 
-    /// @notice Packs a job's hash, vote masks and status into its stored word.
-    function word(bytes32 digest, uint256 approved, uint256 voted, JobStatus jobStatus)
-        internal
-        pure
-        returns (bytes32)
-    {
-        return bytes32(
-            (uint256(digest) & HASH_MASK) | (approved << JOB_WORD_APPROVED_SHIFT) | (voted << JOB_WORD_VOTED_SHIFT)
-                | (uint256(uint8(jobStatus)) << JOB_WORD_STATUS_SHIFT)
-        );
+    /// @notice Packs a job's hash and status into its stored word.
+    function word(bytes32 digest, JobStatus jobStatus) internal pure returns (bytes32) {
+        return bytes32((uint256(digest) & HASH_MASK) | (uint256(uint8(jobStatus)) << JOB_WORD_STATUS_SHIFT));
     }
 
     /// @notice Whether `digest`'s upper 232 bits are the ones stored in `jobWord`.
@@ -165,26 +154,6 @@ library JobCodec {
     /// @notice The status byte of a word (`None` for an empty word).
     function status(bytes32 jobWord) internal pure returns (JobStatus) {
         return JobStatus(uint8(uint256(jobWord) >> JOB_WORD_STATUS_SHIFT));
-    }
-
-    /// @notice The committee slots that voted.
-    function votedMask(bytes32 jobWord) internal pure returns (uint256) {
-        return (uint256(jobWord) >> JOB_WORD_VOTED_SHIFT) & VOTED_MASK;
-    }
-
-    /// @notice The committee slots that voted accept.
-    function approveMask(bytes32 jobWord) internal pure returns (uint256) {
-        return (uint256(jobWord) >> JOB_WORD_APPROVED_SHIFT) & APPROVED_MASK;
-    }
-
-    /// @notice Number of set bits in an 8-bit mask.
-    function countVotes(uint256 mask) internal pure returns (uint256 count) {
-        // Pairwise sums of bits, then of pairs, then of nibbles; every partial sum stays within its field.
-        unchecked {
-            count = mask - ((mask >> 1) & 0x55);
-            count = (count & 0x33) + ((count >> 2) & 0x33);
-            count = (count + (count >> 4)) & 0x0f;
-        }
     }
 
     /// @notice Emits a log whose data is the encoded `JobSpec` (the words before `JOB_STATE_OFFSET`).
@@ -278,8 +247,12 @@ library JobCodec {
         v = uint64(_at(e, JOB_SUBMIT_BLOCK));
     }
 
-    function validatorCount(EncodedJob e) internal pure returns (uint16 v) {
-        v = uint16(_at(e, JOB_VALIDATOR_COUNT));
+    function resultHash(EncodedJob e) internal pure returns (bytes32 v) {
+        v = bytes32(_at(e, JOB_RESULT_HASH));
+    }
+
+    function rosterRoot(EncodedJob e) internal pure returns (bytes32 v) {
+        v = bytes32(_at(e, JOB_ROSTER_ROOT));
     }
 
     function attempts(EncodedJob e) internal pure returns (uint16 v) {
@@ -312,10 +285,10 @@ library JobCodec {
     }
 
     /// @notice The state a submission sets.
-    function setSubmission(EncodedJob e, uint64 blockNumber, uint16 validators, bytes32 resultHash) internal pure {
+    function setSubmission(EncodedJob e, uint64 blockNumber, bytes32 roster, bytes32 digest) internal pure {
         _put(e, JOB_SUBMIT_BLOCK, blockNumber);
-        _put(e, JOB_VALIDATOR_COUNT, validators);
-        _put(e, JOB_RESULT_HASH, uint256(resultHash));
+        _put(e, JOB_ROSTER_ROOT, uint256(roster));
+        _put(e, JOB_RESULT_HASH, uint256(digest));
     }
 
     /// @notice A fresh `JobState` for a reopened job: all zero but `attempts`.
@@ -323,7 +296,7 @@ library JobCodec {
         _put(e, JOB_PROVIDER, 0);
         _put(e, JOB_DEADLINE, 0);
         _put(e, JOB_SUBMIT_BLOCK, 0);
-        _put(e, JOB_VALIDATOR_COUNT, 0);
+        _put(e, JOB_ROSTER_ROOT, 0);
         _put(e, JOB_ATTEMPTS, newAttempts);
         _put(e, JOB_RESULT_HASH, 0);
     }

@@ -2,10 +2,10 @@
 pragma solidity ^0.8.28;
 
 import {Blockhash} from "@openzeppelin/contracts/utils/Blockhash.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 
 import {IJobMarket} from "../interfaces/IJobMarket.sol";
 import {CapabilityWord} from "./AccountWords.sol";
-import {Committee} from "./Committee.sol";
 import {EncodedJob, JobCodec} from "./JobCodec.sol";
 import {Staking} from "./Staking.sol";
 import {
@@ -20,11 +20,16 @@ import {
     VerificationMode
 } from "./Types.sol";
 
-/// @title Posting, cancelling, claiming, submitting and voting on jobs
-/// @notice Settlement (`finalize`, `expireJob`) lives in `JobSettlement`.
+/// @title Posting, cancelling, claiming and submitting jobs; the committee's seed and vote digests
+/// @notice Settlement (`finalize` with the committee's signed votes, `expireJob`) lives in `JobSettlement`.
 /// @dev Storage per job is one word (see `JobCodec`); the job id counter and the unreserved emission share a slot.
-abstract contract JobMarket is IJobMarket, Staking {
-    uint256 private constant BPS = 10_000;
+abstract contract JobMarket is IJobMarket, Staking, EIP712 {
+    uint256 internal constant BPS = 10_000;
+
+    /// @dev The EIP-712 type a committee seat signs (`Evidence` flattened, so wallets show every field).
+    bytes32 internal constant VOTE_TYPEHASH = keccak256(
+        "Vote(uint256 jobId,bytes32 resultHash,uint8 seat,bool approve,uint32 segment,bytes32 committedDigest,bytes32 recomputedDigest)"
+    );
 
     /// @dev Written by every post: one slot for both.
     struct Counters {
@@ -36,7 +41,7 @@ abstract contract JobMarket is IJobMarket, Staking {
     Counters private _counters;
 
     /// @param emission Tokens the market may mint as rewards over its life.
-    constructor(uint256 emission) {
+    constructor(uint256 emission) EIP712("CrowdMarket", "2") {
         _counters = Counters(1, uint192(emission));
     }
 
@@ -90,7 +95,7 @@ abstract contract JobMarket is IJobMarket, Staking {
             deadline = uint64(block.timestamp) + encoded.runTimeout();
         }
         encoded.setClaim(msg.sender, deadline);
-        _jobWords[jobId] = JobCodec.word(encoded.hash(), 0, 0, JobStatus.Claimed);
+        _jobWords[jobId] = JobCodec.word(encoded.hash(), JobStatus.Claimed);
         emit JobClaimed(jobId, msg.sender, deadline);
     }
 
@@ -110,51 +115,14 @@ abstract contract JobMarket is IJobMarket, Staking {
         if (block.timestamp > deadline) revert SubmitDeadlinePassed(jobId, deadline);
         if (resultDigest == 0) revert EmptyResult(jobId);
 
-        // Registration stops at MAX_VALIDATORS, so the length fits in 16 bits.
-        uint16 validators = uint16(_validatorTotal());
+        // The committee is drawn from the roster as it stands now: stake that arrives later is not in the snapshot,
+        // stake that leaves later cannot move a seat. A job without a committee needs none.
+        bytes32 roster = encoded.mode() == VerificationMode.None ? bytes32(0) : _rosterRoot();
         encoded.setSubmission(
-            uint64(block.number),
-            validators,
-            keccak256(abi.encode(resultDigest, resultCodec, checkpointRoot, checkpointCount))
+            uint64(block.number), roster, keccak256(abi.encode(resultDigest, resultCodec, checkpointRoot, checkpointCount))
         );
-        _jobWords[jobId] = JobCodec.word(encoded.hash(), 0, 0, JobStatus.Submitted);
-        emit ResultSubmitted(jobId, provider, resultDigest, resultCodec, checkpointRoot, checkpointCount, validators);
-    }
-
-    // ------------------------------------------------------------------ validators
-
-    /// @inheritdoc IJobMarket
-    function vote(uint256 jobId, Job calldata job, uint8 slot, bool approve, Evidence calldata evidence) external {
-        bytes32 word = _jobWords[jobId];
-        EncodedJob encoded = _verify(jobId, job, word, JobStatus.Submitted);
-        uint256 submitBlock = encoded.submitBlock();
-        uint256 lastBlock;
-        // 64-bit block number plus a 16-bit window
-        unchecked {
-            if (block.number <= submitBlock) revert VotingNotOpen(jobId, submitBlock + 1);
-            lastBlock = submitBlock + encoded.verifyBlocks();
-        }
-        if (block.number > lastBlock) revert VoteWindowClosed(jobId, lastBlock);
-
-        uint256 validators = encoded.validatorCount();
-        uint256 size = _committeeSize(encoded.committeeSize(), validators);
-        if (slot >= size) revert CommitteeSlotOutOfRange(jobId, slot, size);
-        uint256 bit = 1 << slot;
-        if (JobCodec.votedMask(word) & bit != 0) revert AlreadyVoted(jobId, slot);
-        // Within the window the submission block is at most 240 blocks old, so its hash is readable.
-        bytes32 seed = _seedFrom(blockhash(submitBlock), jobId);
-        // The list holds only validators and roles are exclusive, so the job's provider is never on it.
-        if (msg.sender != _validatorAt(Committee.positionAt(seed, slot, validators))) {
-            revert NotOnCommittee(jobId, msg.sender, slot);
-        }
-        if (msg.sender == encoded.requester()) revert RequesterCannotVote(jobId, msg.sender);
-        _requireValidatorStake(msg.sender);
-
-        // The job's data does not change, only the masks: voted bit at 8 + slot, approve bit at 16 + slot.
-        _jobWords[jobId] = word | bytes32((bit << 8) | (approve ? bit << 16 : 0));
-        uint96 fee = encoded.validatorFee();
-        if (fee != 0) _credit(msg.sender, jobId, fee);
-        emit VoteCast(jobId, msg.sender, slot, approve, evidence);
+        _jobWords[jobId] = JobCodec.word(encoded.hash(), JobStatus.Submitted);
+        emit ResultSubmitted(jobId, provider, resultDigest, resultCodec, checkpointRoot, checkpointCount, roster);
     }
 
     // ------------------------------------------------------------------ views
@@ -185,22 +153,18 @@ abstract contract JobMarket is IJobMarket, Staking {
     }
 
     /// @inheritdoc IJobMarket
-    function committeeOf(uint256 jobId, Job calldata job) external view returns (address[] memory committee) {
-        _checkJob(jobId, job, JobStatus.Submitted);
-        uint256 validators = job.state.validatorCount;
-        uint256[] memory positions = Committee.draw(
-            _readableSeed(jobId, job.state.submitBlock), _committeeSize(job.spec.committeeSize, validators), validators
-        );
-        committee = new address[](positions.length);
-        for (uint256 slot; slot < positions.length; ++slot) {
-            committee[slot] = _validatorAt(positions[slot]);
-        }
-    }
-
-    /// @inheritdoc IJobMarket
     function seedOf(uint256 jobId, Job calldata job) external view returns (bytes32) {
         _checkJob(jobId, job, JobStatus.Submitted);
         return _readableSeed(jobId, job.state.submitBlock);
+    }
+
+    /// @inheritdoc IJobMarket
+    function voteDigest(uint256 jobId, bytes32 resultHash, uint8 seat, bool approve, Evidence calldata evidence)
+        external
+        view
+        returns (bytes32)
+    {
+        return _voteDigest(jobId, resultHash, seat, approve, evidence);
     }
 
     // ------------------------------------------------------------------ internal: shared with settlement
@@ -249,14 +213,38 @@ abstract contract JobMarket is IJobMarket, Staking {
         if (reward != 0) _counters.rewardsRemaining += reward;
     }
 
-    /// @dev `keccak256(abi.encode(blockHash, jobId))`.
+    /// @dev The block whose hash seeds a job's committee: the one after the submission, so neither the provider
+    /// nor the submission block's producer knows it when the result is committed. (A VRF or a beacon replaces
+    /// `_seedBlock` and `_seedFrom` together.)
+    function _seedBlock(uint256 submitBlock) internal pure returns (uint256) {
+        return submitBlock + 1;
+    }
+
+    /// @dev `keccak256(abi.encode(seedBlockHash, jobId))`.
     function _seedFrom(bytes32 blockHash, uint256 jobId) internal pure returns (bytes32) {
         return keccak256(abi.encode(blockHash, jobId));
     }
 
-    /// @dev The committee's size: `min(committeeSize, validatorCount)`.
-    function _committeeSize(uint256 committeeSize, uint256 validators) internal pure returns (uint256) {
-        return committeeSize < validators ? committeeSize : validators;
+    /// @dev The EIP-712 digest seat `seat` signs to vote on job `jobId`'s result.
+    function _voteDigest(uint256 jobId, bytes32 resultHash, uint256 seat, bool approve, Evidence calldata evidence)
+        internal
+        view
+        returns (bytes32)
+    {
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    VOTE_TYPEHASH,
+                    jobId,
+                    resultHash,
+                    seat,
+                    approve,
+                    evidence.segment,
+                    evidence.committedDigest,
+                    evidence.recomputedDigest
+                )
+            )
+        );
     }
 
     // ------------------------------------------------------------------ private
@@ -281,7 +269,7 @@ abstract contract JobMarket is IJobMarket, Staking {
 
         encoded.setRequester(msg.sender);
         encoded.setReward(uint96(reward)); // at most the 96-bit budget
-        _jobWords[jobId] = JobCodec.word(encoded.hash(), 0, 0, JobStatus.Open);
+        _jobWords[jobId] = JobCodec.word(encoded.hash(), JobStatus.Open);
         // JobPosted(jobId, requester, spec) with the spec taken from the encoding that was just hashed.
         encoded.logSpec(JobPosted.selector, jobId, msg.sender);
     }
@@ -296,8 +284,12 @@ abstract contract JobMarket is IJobMarket, Staking {
             revert InvalidJobSpec(JobSpecField.CommitteeSize, committeeSize, MAX_COMMITTEE_SIZE);
         }
         VerificationMode mode = spec.mode();
-        if (mode != VerificationMode.None && committeeSize == 0) {
-            revert InvalidJobSpec(JobSpecField.CommitteeSize, 0, 1);
+        // An odd committee always has a majority; mode None has no committee.
+        if (mode != VerificationMode.None && committeeSize % 2 == 0) {
+            revert InvalidJobSpec(JobSpecField.CommitteeSize, committeeSize, MAX_COMMITTEE_SIZE);
+        }
+        if (mode == VerificationMode.None && committeeSize != 0) {
+            revert InvalidJobSpec(JobSpecField.CommitteeSize, committeeSize, 0);
         }
         if ((mode == VerificationMode.Segments || mode == VerificationMode.Shards) && spec.samplesPerValidator() == 0) {
             revert InvalidJobSpec(JobSpecField.SamplesPerValidator, 0, 1);
@@ -334,10 +326,11 @@ abstract contract JobMarket is IJobMarket, Staking {
         }
     }
 
-    /// @dev The seed, reverting if the submission block's hash cannot be read.
-    function _readableSeed(uint256 jobId, uint64 submitBlock) private view returns (bytes32) {
-        bytes32 blockHash = block.number > submitBlock ? Blockhash.blockHash(submitBlock) : bytes32(0);
-        if (blockHash == 0) revert SeedUnavailable(jobId, submitBlock);
+    /// @dev The seed, reverting if the seed block's hash cannot be read (not mined yet, or too old).
+    function _readableSeed(uint256 jobId, uint64 submitBlock) internal view returns (bytes32) {
+        uint256 seedBlock = _seedBlock(submitBlock);
+        bytes32 blockHash = block.number > seedBlock ? Blockhash.blockHash(seedBlock) : bytes32(0);
+        if (blockHash == 0) revert SeedUnavailable(jobId, seedBlock);
         return _seedFrom(blockHash, jobId);
     }
 

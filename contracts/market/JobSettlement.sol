@@ -2,54 +2,86 @@
 pragma solidity ^0.8.28;
 
 import {Blockhash} from "@openzeppelin/contracts/utils/Blockhash.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 
 import {IJobMarket} from "../interfaces/IJobMarket.sol";
-import {Committee} from "./Committee.sol";
 import {EncodedJob, JobCodec} from "./JobCodec.sol";
 import {JobMarket} from "./JobMarket.sol";
-import {Job, JobStatus, MAX_REOPENS, Outcome, VerificationMode} from "./Types.sol";
+import {Roster} from "./Roster.sol";
+import {Job, JobStatus, MAX_REOPENS, Outcome, SEAT_BOND_BPS, VerificationMode} from "./Types.sol";
+import {Ballot, SeatVote} from "./Votes.sol";
 
-/// @title Settling jobs: finalize after verification, expire after a missed deadline
+/// @title Settling jobs: finalize with the committee's signed votes, expire after a missed deadline
 /// @notice Every path moves each escrowed and slashed token to a balance, back into the job's escrow (reopen),
 /// or back to the requester; nothing is pushed, so settlement never calls out.
 abstract contract JobSettlement is JobMarket {
+    /// @dev What the seats said, as bit masks over seat numbers, and who holds each seat.
+    struct Tally {
+        uint256 approved;
+        uint256 rejected;
+        uint256 excluded; // seats held by the job's requester: counted in the committee, never paid or bonded
+        address[] holders;
+    }
+
     /// @inheritdoc IJobMarket
-    function finalize(uint256 jobId, Job calldata job) external {
-        bytes32 word = _wordOf(jobId);
-        EncodedJob encoded = _verify(jobId, job, word, JobStatus.Submitted);
-        uint256 approved = JobCodec.approveMask(word);
-        uint256 voted = JobCodec.votedMask(word);
-        uint256 accepts = JobCodec.countVotes(approved);
-        uint256 rejects;
-        // approved is a subset of voted, so accepts <= votes <= committee size <= 8
+    function finalize(uint256 jobId, Job calldata job, SeatVote[] calldata seats) external {
+        EncodedJob encoded = _verify(jobId, job, _wordOf(jobId), JobStatus.Submitted);
+        uint256 seedBlock = _seedBlock(encoded.submitBlock());
+        uint256 lastBlock;
+        // a 64-bit block number plus a 16-bit window
         unchecked {
-            rejects = JobCodec.countVotes(voted) - accepts;
-            uint256 size = _committeeSize(encoded.committeeSize(), encoded.validatorCount());
-            if (accepts * 2 <= size && rejects * 2 <= size) {
-                uint256 lastBlock = uint256(encoded.submitBlock()) + encoded.verifyBlocks();
-                if (block.number <= lastBlock) revert VerificationPending(jobId, lastBlock);
-            }
+            lastBlock = seedBlock + encoded.verifyBlocks();
         }
 
-        if (accepts > rejects || (rejects == 0 && encoded.mode() == VerificationMode.None)) {
-            emit JobFinalized(jobId, Outcome.Accepted, uint8(accepts), uint8(rejects));
-            _accept(jobId, encoded, voted);
-            if (rejects != 0) _settleVoters(jobId, encoded, voted & ~approved, approved);
-        } else if (rejects > accepts) {
-            emit JobFinalized(jobId, Outcome.Rejected, uint8(accepts), uint8(rejects));
+        if (encoded.mode() == VerificationMode.None) {
+            if (seats.length != 0) revert SeatCountMismatch(jobId, seats.length, 0);
+            if (block.number <= lastBlock) revert VerificationPending(jobId, lastBlock);
+            emit JobFinalized(jobId, Outcome.Accepted, 0, 0);
+            _accept(jobId, encoded, 0);
+            return;
+        }
+        if (block.number <= seedBlock) revert VerificationPending(jobId, lastBlock);
+
+        // Seats exist only with a roster to draw from and a seed still readable; otherwise nobody can prove one
+        // and the job closes Unverified once the window is over.
+        bytes32 root = encoded.rosterRoot();
+        uint256 total = Roster.sumOf(root);
+        bytes32 seedHash = Blockhash.blockHash(seedBlock);
+        uint256 size = total == 0 || seedHash == 0 ? 0 : encoded.committeeSize();
+        if (seats.length != size) revert SeatCountMismatch(jobId, seats.length, size);
+        Tally memory tally = _tally(jobId, encoded, _seedFrom(seedHash, jobId), root, seats);
+
+        uint256 approvals = _count(tally.approved);
+        uint256 rejections = _count(tally.rejected);
+        // Votes are revealed together: before the window ends only when no seat is left to vote.
+        if (block.number <= lastBlock && (size == 0 || approvals + rejections + _count(tally.excluded) < size)) {
+            revert VerificationPending(jobId, lastBlock);
+        }
+
+        // A side needs a majority of the whole committee, not of the votes cast.
+        if (approvals * 2 > size) {
+            emit JobFinalized(jobId, Outcome.Accepted, uint8(approvals), uint8(rejections));
+            uint256 paid = _settleSeats(jobId, encoded, tally, tally.approved);
+            _accept(jobId, encoded, paid);
+        } else if (rejections * 2 > size) {
+            emit JobFinalized(jobId, Outcome.Rejected, uint8(approvals), uint8(rejections));
             _slashCollateral(encoded.provider(), jobId, encoded.collateral());
-            if (accepts != 0) _settleVoters(jobId, encoded, approved, voted & ~approved);
-            // votes * fee <= committeeSize * fee <= collateral; budget plus at most 8 fees of 96 bits
+            uint256 paid = _settleSeats(jobId, encoded, tally, tally.rejected);
+            // paid <= committeeSize fees <= collateral; budget plus at most 15 fees of 96 bits
             unchecked {
-                uint256 spentFees = (accepts + rejects) * encoded.validatorFee();
+                uint256 spentFees = paid * encoded.validatorFee();
                 _fail(jobId, encoded, spentFees, encoded.fullEscrow() - spentFees);
             }
         } else {
-            emit JobFinalized(jobId, Outcome.Unverified, uint8(accepts), uint8(rejects));
+            emit JobFinalized(jobId, Outcome.Unverified, uint8(approvals), uint8(rejections));
+            uint256 paid = _settleSeats(jobId, encoded, tally, tally.approved | tally.rejected);
             _deleteJob(jobId);
             _releaseCollateral(encoded.provider(), encoded.collateral(), 0, 0);
             _releaseReward(encoded.reward());
-            _credit(encoded.requester(), jobId, encoded.fullEscrow() - _spentFees(encoded, voted));
+            // at most 15 fees of 96 bits, within the escrow
+            unchecked {
+                _credit(encoded.requester(), jobId, encoded.fullEscrow() - paid * encoded.validatorFee());
+            }
         }
     }
 
@@ -65,9 +97,86 @@ abstract contract JobSettlement is JobMarket {
         _fail(jobId, encoded, 0, encoded.fullEscrow());
     }
 
-    /// @dev Closes an accepted job: the provider is paid and its collateral released; fees of slots that did not
-    /// vote go back to the requester.
-    function _accept(uint256 jobId, EncodedJob encoded, uint256 voted) private {
+    /// @dev Checks every seat against the roster snapshot and the seed, and every vote's signature; emits the votes.
+    function _tally(uint256 jobId, EncodedJob encoded, bytes32 seed, bytes32 root, SeatVote[] calldata seats)
+        private
+        returns (Tally memory tally)
+    {
+        uint256 total = Roster.sumOf(root);
+        bytes32 resultHash = encoded.resultHash();
+        address requester = encoded.requester();
+        tally.holders = new address[](seats.length);
+        for (uint256 seat; seat < seats.length; ++seat) {
+            SeatVote calldata vote = seats[seat];
+            address holder = vote.validator;
+            (bool valid, uint256 offset) = Roster.verify(root, vote.leaf, holder, vote.weight, vote.siblings);
+            if (!valid || !Roster.holdsSeat(seed, seat, total, offset, vote.weight)) {
+                revert NotSeatHolder(jobId, seat, holder);
+            }
+            tally.holders[seat] = holder;
+            uint256 bit = 1 << seat;
+            if (holder == requester) {
+                // The requester profits from a rejection; its seat counts against both sides and earns nothing.
+                tally.excluded |= bit;
+                continue;
+            }
+            Ballot ballot = vote.ballot;
+            if (ballot == Ballot.Silent) continue;
+            bool approve = ballot == Ballot.Approve;
+            (address signer, ECDSA.RecoverError failure,) =
+                ECDSA.tryRecover(_voteDigest(jobId, resultHash, seat, approve, vote.evidence), vote.r, vote.vs);
+            if (failure != ECDSA.RecoverError.NoError || signer != holder) revert InvalidVoteSignature(jobId, seat);
+            if (approve) tally.approved |= bit;
+            else tally.rejected |= bit;
+            emit VoteCast(jobId, holder, uint8(seat), approve, vote.evidence);
+        }
+    }
+
+    /// @dev Pays each winning seat its fee and an equal share of the bonds the other seats lose (silent seats and
+    /// the losing side; the requester's seats neither pay nor earn). Division dust goes to the first winner; with no
+    /// winner the bonds go to the requester. Returns the number of seats paid a fee.
+    function _settleSeats(uint256 jobId, EncodedJob encoded, Tally memory tally, uint256 winners)
+        private
+        returns (uint256 paid)
+    {
+        uint256 seats = tally.holders.length;
+        uint256 losers = ((1 << seats) - 1) & ~winners & ~tally.excluded;
+        uint96 bond = _seatBond(encoded.budget());
+        uint256 pool = 0;
+        for (uint256 seat; losers >> seat != 0; ++seat) {
+            if ((losers >> seat) & 1 == 1) pool += _slashBonded(tally.holders[seat], jobId, bond);
+        }
+        paid = _count(winners);
+        if (paid == 0) {
+            if (pool != 0) _credit(encoded.requester(), jobId, pool);
+            return 0;
+        }
+        uint256 fee = encoded.validatorFee();
+        uint256 share = pool / paid;
+        // slither-disable-next-line divide-before-multiply -- the remainder of the split is the point: dust to the first winner
+        uint256 dust = pool - share * paid;
+        for (uint256 seat; winners >> seat != 0; ++seat) {
+            if ((winners >> seat) & 1 == 0) continue;
+            uint256 amount = fee + share + dust;
+            dust = 0;
+            if (amount != 0) _credit(tally.holders[seat], jobId, amount);
+        }
+    }
+
+    /// @dev A seat's bond: a share of the job's value, at least the configured minimum.
+    function _seatBond(uint96 budget) private view returns (uint96) {
+        uint96 floor = _validatorSlashAmount();
+        // budget < 2^96 and SEAT_BOND_BPS < BPS
+        uint256 scaled;
+        unchecked {
+            scaled = uint256(budget) * SEAT_BOND_BPS / BPS;
+        }
+        return scaled > floor ? uint96(scaled) : floor;
+    }
+
+    /// @dev Closes an accepted job: the provider is paid and its collateral released; fees of seats that were not
+    /// paid go back to the requester.
+    function _accept(uint256 jobId, EncodedJob encoded, uint256 paidSeats) private {
         _deleteJob(jobId);
         address provider = encoded.provider();
         uint96 budget = encoded.budget();
@@ -75,26 +184,18 @@ abstract contract JobSettlement is JobMarket {
         _releaseCollateral(provider, encoded.collateral(), budget, reward);
         emit ProviderPaid(jobId, provider, budget, reward);
         uint256 unusedFees;
-        // fullEscrow = budget + committeeSize * fee >= budget + spent fees
+        // fullEscrow = budget + committeeSize * fee >= budget + paid fees
         unchecked {
-            unusedFees = encoded.fullEscrow() - budget - _spentFees(encoded, voted);
+            unusedFees = encoded.fullEscrow() - budget - paidSeats * encoded.validatorFee();
         }
         if (unusedFees != 0) _credit(encoded.requester(), jobId, unusedFees);
     }
 
-    /// @dev Fees already credited to the voters in `voted`.
-    function _spentFees(EncodedJob encoded, uint256 voted) private pure returns (uint256) {
-        // at most 8 fees of 96 bits
-        unchecked {
-            return JobCodec.countVotes(voted) * encoded.validatorFee();
-        }
-    }
-
     /// @dev After the provider's collateral was slashed: reopen the job, or close it and credit the requester.
-    /// On reopen the collateral first restores `spentFees` (fees the votes consumed) to the escrow, so the
+    /// On reopen the collateral first restores `spentFees` (fees this attempt paid) to the escrow, so the
     /// reopened job again holds `budget + committeeSize * validatorFee`; the rest goes to the requester.
     /// `collateral >= committeeSize * validatorFee >= spentFees` is enforced at post.
-    /// @param spentFees Fees credited to voters during this attempt.
+    /// @param spentFees Fees credited to seats during this attempt.
     /// @param escrowLeft What the job's escrow still holds.
     function _fail(uint256 jobId, EncodedJob encoded, uint256 spentFees, uint256 escrowLeft) private {
         address requester = encoded.requester();
@@ -108,7 +209,7 @@ abstract contract JobSettlement is JobMarket {
                 compensation = collateral - spentFees;
             }
             encoded.resetState(attempts);
-            _storeJob(jobId, JobCodec.word(encoded.hash(), 0, 0, JobStatus.Open));
+            _storeJob(jobId, JobCodec.word(encoded.hash(), JobStatus.Open));
             emit JobReopened(jobId, attempts);
             if (compensation != 0) _credit(requester, jobId, compensation);
         } else {
@@ -118,33 +219,11 @@ abstract contract JobSettlement is JobMarket {
         }
     }
 
-    /// @dev Slashes each losing voter up to `validatorSlash` and shares the proceeds equally among the winning
-    /// voters, division dust to the lowest winning slot. Skipped when the seed's block hash is gone (the committee
-    /// can no longer be named); the job still settles.
-    function _settleVoters(uint256 jobId, EncodedJob encoded, uint256 loserMask, uint256 winnerMask) private {
-        bytes32 blockHash = Blockhash.blockHash(encoded.submitBlock());
-        if (blockHash == 0) return;
-        uint256 validators = encoded.validatorCount();
-        uint256[] memory positions = Committee.draw(
-            _seedFrom(blockHash, jobId), _committeeSize(encoded.committeeSize(), validators), validators
-        );
-
-        uint96 slash = _validatorSlashAmount();
-        uint256 pool = 0;
-        for (uint256 slot; loserMask >> slot != 0; ++slot) {
-            if ((loserMask >> slot) & 1 == 1) pool += _slashBonded(_validatorAt(positions[slot]), jobId, slash);
-        }
-        if (pool == 0) return;
-
-        uint256 winners = JobCodec.countVotes(winnerMask);
-        uint256 share = pool / winners;
-        // slither-disable-next-line divide-before-multiply share rounds down on purpose: dust is what it leaves over
-        uint256 dust = pool - share * winners;
-        for (uint256 slot; winnerMask >> slot != 0; ++slot) {
-            if ((winnerMask >> slot) & 1 == 0) continue;
-            uint256 amount = share + dust;
-            dust = 0;
-            if (amount != 0) _credit(_validatorAt(positions[slot]), jobId, amount);
+    /// @dev Number of set bits (seat masks have at most `MAX_COMMITTEE_SIZE` bits).
+    function _count(uint256 mask) private pure returns (uint256 count) {
+        while (mask != 0) {
+            mask &= mask - 1;
+            ++count;
         }
     }
 }

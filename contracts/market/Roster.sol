@@ -81,6 +81,11 @@ library Roster {
         return tree.nodes[1];
     }
 
+    /// @notice How many leaves are live.
+    function live(Tree storage tree) internal view returns (uint256) {
+        return tree.used - tree.freedCount;
+    }
+
     /// @notice The stored word of node `node` (heap order; leaves at `CAPACITY + index`).
     function nodeAt(Tree storage tree, uint256 node) internal view returns (bytes32) {
         return tree.nodes[node];
@@ -124,9 +129,9 @@ library Roster {
         uint256 index,
         address validator,
         uint96 weight,
-        bytes32[] calldata siblings
+        bytes32[DEPTH] calldata siblings
     ) internal pure returns (bool valid, uint256 offset) {
-        if (siblings.length != DEPTH || index >= CAPACITY || weight == 0) return (false, 0);
+        if (index >= CAPACITY || weight == 0) return (false, 0);
         bytes32 node = leaf(validator, weight);
         for (uint256 level; level < DEPTH; ++level) {
             bytes32 sibling = siblings[level];

@@ -9,9 +9,10 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {ICrowdToken} from "../interfaces/ICrowdToken.sol";
 import {IStaking} from "../interfaces/IStaking.sol";
 import {AccountWords, BalanceWord, CapabilityWord, StakeWord} from "./AccountWords.sol";
+import {Roster} from "./Roster.sol";
 import {Account, Capabilities, MarketConfig, Role} from "./Types.sol";
 
-/// @title Accounts, stake, unbonding, balances and slashing
+/// @title Accounts, stake, unbonding, balances, slashing and the live validator roster
 /// @notice Each account's data is packed so the hot paths touch one slot per concern: stake, collateral and role
 /// (claim, vote, finalize), balance and owed reward (vote, finalize), capabilities (claim), unbonding (only when
 /// unbonding, or when slashing a validator).
@@ -19,9 +20,7 @@ import {Account, Capabilities, MarketConfig, Role} from "./Types.sol";
 /// sum of them can overflow its field; arithmetic stays checked anyway except where commented.
 abstract contract Staking is IStaking, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
-
-    /// @dev Positions in the validator list are 16-bit in `JobState.validatorCount`.
-    uint256 internal constant MAX_VALIDATORS = type(uint16).max;
+    using Roster for Roster.Tree;
 
     /// @dev Stake on its way out.
     struct Unbonding {
@@ -41,8 +40,8 @@ abstract contract Staking is IStaking, ReentrancyGuardTransient {
     mapping(address account => Unbonding) private _unbonding;
     mapping(address provider => CapabilityWord) private _capabilities;
     mapping(address provider => bytes32 digest) private _metadata;
-    mapping(uint256 index => address validator) private _validators;
-    uint256 private _validatorListLength;
+    /// @dev Validators whose bonded stake is at least the minimum, weighted by it (see `Roster`).
+    Roster.Tree private _roster;
 
     constructor(MarketConfig memory marketConfig, address crowdToken) {
         _token = crowdToken;
@@ -78,14 +77,10 @@ abstract contract Staking is IStaking, ReentrancyGuardTransient {
         if (account.stake() < _minValidatorStake) {
             revert StakeBelowMinimum(msg.sender, account.stake(), _minValidatorStake);
         }
-        uint256 index = _validatorListLength;
-        if (index == MAX_VALIDATORS) revert ValidatorListFull(MAX_VALIDATORS);
-
-        _stakes[msg.sender] = account.withRole(Role.Validator, uint16(index));
         _prime(msg.sender);
-        _validators[index] = msg.sender;
-        _validatorListLength = index + 1;
-        emit ValidatorRegistered(msg.sender, index);
+        account = _syncRoster(msg.sender, account.withRole(Role.Validator, 0));
+        _stakes[msg.sender] = account;
+        emit ValidatorRegistered(msg.sender, account.validatorIndex() - 1);
     }
 
     // ------------------------------------------------------------------ stake
@@ -114,8 +109,11 @@ abstract contract Staking is IStaking, ReentrancyGuardTransient {
         if (amount > free) revert InsufficientFreeStake(msg.sender, free, amount);
         // amount <= free <= staked
         unchecked {
-            _stakes[msg.sender] = account.withStake(staked - amount);
+            account = account.withStake(staked - amount);
         }
+        // A validator below the minimum leaves the roster at once: it cannot be drawn for jobs submitted from now on.
+        if (account.role() == Role.Validator) account = _syncRoster(msg.sender, account);
+        _stakes[msg.sender] = account;
         Unbonding memory unbonding = _unbonding[msg.sender];
         uint256 release = block.timestamp + _unbondingDelay;
         // An absurdly long configured delay saturates instead of making every unbond revert.
@@ -176,14 +174,23 @@ abstract contract Staking is IStaking, ReentrancyGuardTransient {
 
     /// @inheritdoc IStaking
     function validatorCount() external view returns (uint256) {
-        return _validatorListLength;
+        return _roster.live();
     }
 
     /// @inheritdoc IStaking
-    function validatorAt(uint256 index) external view returns (address) {
-        uint256 count = _validatorListLength;
-        if (index >= count) revert ValidatorIndexOutOfRange(index, count);
-        return _validators[index];
+    function rosterRoot() external view returns (bytes32) {
+        return _roster.root();
+    }
+
+    /// @inheritdoc IStaking
+    function rosterNode(uint256 node) external view returns (bytes32) {
+        return _roster.nodeAt(node);
+    }
+
+    /// @inheritdoc IStaking
+    function rosterLeafOf(address validator) external view returns (bool live, uint256 leaf) {
+        uint256 slot = _stakes[validator].validatorIndex();
+        return slot == 0 ? (false, 0) : (true, slot - 1);
     }
 
     /// @inheritdoc IStaking
@@ -244,9 +251,11 @@ abstract contract Staking is IStaking, ReentrancyGuardTransient {
         taken = staked < amount ? staked : amount;
         // taken <= staked and taken <= amount
         unchecked {
-            _stakes[validator] = account.withStake(staked - taken);
+            account = account.withStake(staked - taken);
             amount -= taken;
         }
+        if (taken != 0 && account.role() == Role.Validator) account = _syncRoster(validator, account);
+        _stakes[validator] = account;
         if (amount != 0) {
             Unbonding storage unbonding = _unbonding[validator];
             uint96 pending = unbonding.amount;
@@ -268,30 +277,19 @@ abstract contract Staking is IStaking, ReentrancyGuardTransient {
         emit BalanceCredited(account, jobId, credited);
     }
 
-    /// @dev Reverts unless `validator`'s stake is at least the minimum to vote.
-    function _requireValidatorStake(address validator) internal view {
-        uint96 staked = _stakes[validator].stake();
-        if (staked < _minValidatorStake) revert StakeBelowMinimum(validator, staked, _minValidatorStake);
-    }
-
     /// @dev The provider's registered capabilities.
     function _capabilitiesOf(address provider) internal view returns (CapabilityWord) {
         return _capabilities[provider];
     }
 
-    /// @dev The validator at `index` (callers guarantee `index` is in range).
-    function _validatorAt(uint256 index) internal view returns (address) {
-        return _validators[index];
-    }
-
-    /// @dev The validator list's length.
-    function _validatorTotal() internal view returns (uint256) {
-        return _validatorListLength;
-    }
-
-    /// @dev Taken from each voter on the losing side of a decided job.
+    /// @dev The least a committee seat's bond can be.
     function _validatorSlashAmount() internal view returns (uint96) {
         return _validatorSlash;
+    }
+
+    /// @dev The roster's root word (the hash of who is live and, in its low 96 bits, their total weight).
+    function _rosterRoot() internal view returns (bytes32) {
+        return _roster.root();
     }
 
     /// @dev Pulls `amount` from `from`; CrowdToken lets its minter, this market, do so without an allowance.
@@ -315,9 +313,42 @@ abstract contract Staking is IStaking, ReentrancyGuardTransient {
         if (amount == 0) revert ZeroAmount();
         StakeWord account = _stakes[msg.sender];
         uint96 total = account.stake() + amount;
-        _stakes[msg.sender] = account.withStake(total);
+        account = account.withStake(total);
+        if (account.role() == Role.Validator) account = _syncRoster(msg.sender, account);
+        _stakes[msg.sender] = account;
         emit Staked(msg.sender, amount, total);
         _pullTokens(msg.sender, amount);
+    }
+
+    /// @dev Puts a validator's roster leaf in line with its stake: a leaf weighing its stake while that is at least
+    /// the minimum, no leaf below it. Returns the account word with its leaf (index + 1, or 0) set; the caller
+    /// stores it.
+    function _syncRoster(address validator, StakeWord account) private returns (StakeWord) {
+        uint96 staked = account.stake();
+        uint256 slot = account.validatorIndex();
+        if (staked >= _minValidatorStake) {
+            uint256 leaf;
+            if (slot == 0) {
+                leaf = _roster.insert(validator, staked);
+                // leaf < Roster.CAPACITY = 1,024: the index field holds it
+                account = account.withRole(Role.Validator, uint16(leaf + 1));
+            } else {
+                // slot >= 1
+                unchecked {
+                    leaf = slot - 1;
+                }
+                _roster.update(leaf, validator, staked);
+            }
+            emit ValidatorWeightChanged(validator, leaf, staked);
+        } else if (slot != 0) {
+            // slot >= 1
+            unchecked {
+                _roster.remove(slot - 1);
+                emit ValidatorWeightChanged(validator, slot - 1, 0);
+            }
+            account = account.withRole(Role.Validator, 0);
+        }
+        return account;
     }
 
     /// @dev Marks the account's balance slot as written (see `BalanceWord`).

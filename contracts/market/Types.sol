@@ -3,8 +3,8 @@ pragma solidity ^0.8.28;
 
 // The job layout's constants. Clients read them from the generated views (`make setup`), never retype them.
 
-/// @dev Most validators a committee can have: one bit each in a job word's vote masks.
-uint256 constant MAX_COMMITTEE_SIZE = 8;
+/// @dev Most seats a committee can have (odd sizes only, so a majority always exists).
+uint256 constant MAX_COMMITTEE_SIZE = 15;
 
 /// @dev Longest voting window: votes must fit in the 256 blocks whose hashes `BLOCKHASH` returns, with margin.
 uint256 constant MAX_VERIFY_BLOCKS = 240;
@@ -16,12 +16,14 @@ uint16 constant MAX_REOPENS = 3;
 /// and every committee seat is proven with this many sibling words.
 uint256 constant ROSTER_DEPTH = 10;
 
-/// @dev Where a live job's storage word keeps its parts: the status in the lowest byte, then the voted mask,
-/// the approve mask, and the upper bits of the job's hash from `JOB_WORD_HASH_SHIFT` up.
+/// @dev Where a live job's storage word keeps its parts: the status in the lowest byte, and the upper bits of
+/// the job's hash from `JOB_WORD_HASH_SHIFT` up (the bits between are zero).
 uint256 constant JOB_WORD_STATUS_SHIFT = 0;
-uint256 constant JOB_WORD_VOTED_SHIFT = 8;
-uint256 constant JOB_WORD_APPROVED_SHIFT = 16;
 uint256 constant JOB_WORD_HASH_SHIFT = 24;
+
+/// @dev A committee seat's bond, in basis points of the job's budget (at least `validatorSlash`): what a seat that
+/// stays silent or votes against the decision loses.
+uint256 constant SEAT_BOND_BPS = 1_000;
 
 /// @notice Where a job stands. Terminal outcomes (accepted, rejected, cancelled, expired) are events;
 /// a job whose word was deleted reads as `Closed`.
@@ -89,7 +91,7 @@ struct JobSpec {
     uint96 collateral; // provider stake locked while it holds the job; >= committeeSize * validatorFee
     uint32 runTimeout; // seconds from claim to the submit deadline
     VerificationMode mode; // how the result is checked (see VerificationMode)
-    uint8 committeeSize; // validators drawn (<= MAX_COMMITTEE_SIZE)
+    uint8 committeeSize; // seats drawn by stake (odd, <= MAX_COMMITTEE_SIZE; 0 in mode None)
     uint8 samplesPerValidator; // segments or shards each validator re-runs (off-chain, but committed)
     uint16 verifyBlocks; // voting window after the submission block (1..MAX_VERIFY_BLOCKS)
     uint96 validatorFee; // paid to each committee member who votes
@@ -102,7 +104,7 @@ struct JobState {
     address provider; // claim
     uint64 deadline; // claim: block.timestamp + runTimeout
     uint64 submitBlock; // submit: block.number
-    uint16 validatorCount; // submit: length of the validator list the committee is drawn from
+    bytes32 rosterRoot; // submit: the validator roster's root (`Roster.sol`) the committee is drawn from
     uint16 attempts; // reopen: +1
     bytes32 resultHash; // submit: keccak256(abi.encode(resultDigest, resultCodec, checkpointRoot, checkpointCount))
 }
@@ -123,7 +125,7 @@ struct Capabilities {
     uint96 pricePerHour;
 }
 
-/// @notice What a validator reports with its vote (event only).
+/// @notice What a validator reports with its vote (signed with it; in `VoteCast`).
 struct Evidence {
     uint32 segment;
     bytes32 committedDigest;

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {ICrowdMarket} from "../../../contracts/interfaces/ICrowdMarket.sol";
+import {Roster} from "../../../contracts/market/Roster.sol";
 import {
     Account,
     Capabilities,
@@ -10,8 +11,10 @@ import {
     JobSpec,
     JobState,
     MarketConfig,
+    ROSTER_DEPTH,
     VerificationMode
 } from "../../../contracts/market/Types.sol";
+import {Ballot, SeatVote} from "../../../contracts/market/Votes.sol";
 import {ICrowdTokenFull} from "./ICrowdTokenFull.sol";
 import {Test} from "./Test.sol";
 
@@ -43,6 +46,9 @@ abstract contract Fixture is Test {
     address internal provider = address(0xB0B);
     address internal otherProvider = address(0xB0B2);
     address[] internal validators;
+    /// @dev Signing keys of every validator a test registers (`_addValidator`), by address.
+    mapping(address validator => uint256 key) internal validatorKeys;
+    address[] internal knownValidators;
 
     function setUp() public virtual {
         vm.warp(1_700_000_000);
@@ -64,12 +70,18 @@ abstract contract Fixture is Test {
         _stakeAs(otherProvider, PROVIDER_STAKE);
 
         for (uint256 i; i < VALIDATORS; ++i) {
-            address validator = address(uint160(0xA000 + i));
-            validators.push(validator);
-            _stakeAs(validator, VALIDATOR_STAKE);
-            vm.prank(validator);
-            market.registerValidator();
+            validators.push(_addValidator(0xA000 + i, VALIDATOR_STAKE));
         }
+    }
+
+    /// @dev Stakes and registers a validator whose signing key is `key`; returns its address.
+    function _addValidator(uint256 key, uint96 amount) internal returns (address validator) {
+        validator = vm.addr(key);
+        validatorKeys[validator] = key;
+        knownValidators.push(validator);
+        _stakeAs(validator, amount);
+        vm.prank(validator);
+        market.registerValidator();
     }
 
     // ------------------------------------------------------------------ parameters
@@ -181,11 +193,11 @@ abstract contract Fixture is Test {
     }
 
     function _submit(uint256 jobId, Job memory job) internal returns (Job memory) {
-        uint16 listed = uint16(market.validatorCount());
+        bytes32 roster = job.spec.mode == VerificationMode.None ? bytes32(0) : market.rosterRoot();
         vm.prank(job.state.provider);
         market.submitResult(jobId, job, RESULT_DIGEST, RESULT_CODEC, CHECKPOINT_ROOT, CHECKPOINT_COUNT);
         job.state.submitBlock = uint64(vm.getBlockNumber());
-        job.state.validatorCount = listed;
+        job.state.rosterRoot = roster;
         job.state.resultHash = _resultHash();
         return job;
     }
@@ -194,60 +206,124 @@ abstract contract Fixture is Test {
         return keccak256(abi.encode(RESULT_DIGEST, RESULT_CODEC, CHECKPOINT_ROOT, CHECKPOINT_COUNT));
     }
 
-    /// @dev Posts, claims (as `provider`), submits and mines one block so votes can start.
+    /// @dev Posts, claims (as `provider`), submits and mines the seed block and one more, so the seed is readable.
     function _submitted(JobSpec memory spec) internal returns (uint256 jobId, Job memory job) {
         (jobId, job) = _post(spec);
         job = _claim(jobId, job, provider);
         job = _submit(jobId, job);
-        _mine(1);
+        _mine(2);
     }
 
-    function _vote(uint256 jobId, Job memory job, uint8 slot, bool approve) internal {
-        address[] memory committee = market.committeeOf(jobId, job);
-        vm.prank(committee[slot]);
-        market.vote(jobId, job, slot, approve, _evidence(slot));
+    function _evidence(uint256 seat) internal pure returns (Evidence memory) {
+        return Evidence({
+            segment: uint32(seat), committedDigest: keccak256("committed"), recomputedDigest: keccak256("ok")
+        });
     }
 
-    function _evidence(uint8 slot) internal pure returns (Evidence memory) {
-        return Evidence({segment: slot, committedDigest: keccak256("committed"), recomputedDigest: keccak256("ok")});
-    }
-
-    function _committee(uint256 jobId, Job memory job) internal view returns (address[] memory) {
-        return market.committeeOf(jobId, job);
-    }
-
-    /// @dev Casts `approvals.length` votes from slots 0.. with the given choices.
-    function _votes(uint256 jobId, Job memory job, bool[] memory approvals) internal {
-        address[] memory committee = market.committeeOf(jobId, job);
-        for (uint256 slot; slot < approvals.length; ++slot) {
-            vm.prank(committee[slot]);
-            market.vote(jobId, job, uint8(slot), approvals[slot], _evidence(uint8(slot)));
+    /// @dev The holders of the job's seats, drawn from the roster as it is now (tests do not change validator stake
+    /// between a submission and its seats unless they say so).
+    function _committee(uint256 jobId, Job memory job) internal view returns (address[] memory holders) {
+        bytes32 seed = market.seedOf(jobId, job);
+        uint256 total = Roster.sumOf(job.state.rosterRoot);
+        holders = new address[](job.spec.committeeSize);
+        for (uint256 seat; seat < holders.length; ++seat) {
+            holders[seat] = _holderOfLeaf(_leafAt(Roster.seatPosition(seed, seat, total)));
         }
     }
 
-    function _bools(bool a) internal pure returns (bool[] memory list) {
-        list = new bool[](1);
+    /// @dev Every seat with the given ballots (seat `j` gets `ballots[j]`), proven and signed by its holder.
+    function _seats(uint256 jobId, Job memory job, Ballot[] memory ballots)
+        internal
+        view
+        returns (SeatVote[] memory seats)
+    {
+        address[] memory holders = _committee(jobId, job);
+        seats = new SeatVote[](holders.length);
+        for (uint256 seat; seat < holders.length; ++seat) {
+            seats[seat] = _seatVote(jobId, job, seat, holders[seat], ballots[seat]);
+        }
+    }
+
+    /// @dev Seat `seat` held by `holder`, proven from the roster as stored now, signed unless silent.
+    function _seatVote(uint256 jobId, Job memory job, uint256 seat, address holder, Ballot ballot)
+        internal
+        view
+        returns (SeatVote memory vote)
+    {
+        (, uint256 leaf) = market.rosterLeafOf(holder);
+        vote.leaf = uint16(leaf);
+        vote.validator = holder;
+        vote.weight = uint96(Roster.sumOf(market.rosterNode(Roster.CAPACITY + leaf)));
+        uint256 node = Roster.CAPACITY + leaf;
+        for (uint256 level; level < ROSTER_DEPTH; ++level) {
+            vote.siblings[level] = market.rosterNode(node ^ 1);
+            node >>= 1;
+        }
+        vote.ballot = ballot;
+        vote.evidence = _evidence(seat);
+        if (ballot != Ballot.Silent) {
+            bytes32 digest =
+                market.voteDigest(jobId, job.state.resultHash, uint8(seat), ballot == Ballot.Approve, vote.evidence);
+            (uint8 v, bytes32 r, bytes32 sig) = vm.sign(validatorKeys[holder], digest);
+            vote.r = r;
+            vote.vs = bytes32(uint256(v - 27) << 255 | uint256(sig));
+        }
+    }
+
+    /// @dev Finalizes with every seat voting as `ballots` says.
+    function _finalize(uint256 jobId, Job memory job, Ballot[] memory ballots) internal {
+        market.finalize(jobId, job, _seats(jobId, job, ballots));
+    }
+
+    /// @dev Mines past the job's voting window.
+    function _closeWindow(Job memory job) internal {
+        uint256 last = uint256(job.state.submitBlock) + 1 + job.spec.verifyBlocks;
+        if (_block() <= last) _mine(last + 1 - _block());
+    }
+
+    /// @dev The roster leaf whose weight interval holds `position` (walking down the stored tree).
+    function _leafAt(uint256 position) internal view returns (uint256) {
+        uint256 node = 1;
+        for (uint256 level; level < ROSTER_DEPTH; ++level) {
+            uint256 left = Roster.sumOf(market.rosterNode(node * 2));
+            if (position < left) {
+                node = node * 2;
+            } else {
+                position -= left;
+                node = node * 2 + 1;
+            }
+        }
+        return node - Roster.CAPACITY;
+    }
+
+    function _holderOfLeaf(uint256 leaf) internal view returns (address) {
+        for (uint256 i; i < knownValidators.length; ++i) {
+            (bool live, uint256 index) = market.rosterLeafOf(knownValidators[i]);
+            if (live && index == leaf) return knownValidators[i];
+        }
+        revert("no known validator holds that leaf");
+    }
+
+    function _ballots(Ballot a) internal pure returns (Ballot[] memory list) {
+        list = new Ballot[](1);
         list[0] = a;
     }
 
-    function _bools(bool a, bool b) internal pure returns (bool[] memory list) {
-        list = new bool[](2);
-        (list[0], list[1]) = (a, b);
-    }
-
-    function _bools(bool a, bool b, bool c) internal pure returns (bool[] memory list) {
-        list = new bool[](3);
+    function _ballots(Ballot a, Ballot b, Ballot c) internal pure returns (Ballot[] memory list) {
+        list = new Ballot[](3);
         (list[0], list[1], list[2]) = (a, b, c);
     }
 
-    /// @dev Tokens the market must hold for one live job: its escrow less the fees already paid to voters.
-    function _escrowLeft(uint256 jobId, Job memory job) internal view returns (uint256) {
-        uint256 voted = uint8(uint256(market.jobWord(jobId)) >> 8);
-        uint256 votes;
-        for (; voted != 0; voted &= voted - 1) {
-            ++votes;
+    function _ballots(Ballot fill, uint256 count) internal pure returns (Ballot[] memory list) {
+        list = new Ballot[](count);
+        for (uint256 i; i < count; ++i) {
+            list[i] = fill;
         }
-        return _escrowOf(job.spec) - votes * job.spec.validatorFee;
+    }
+
+    /// @dev Tokens the market must hold for one live job: its escrow (fees are paid only at finalize).
+    function _escrowLeft(uint256, Job memory job) internal pure returns (uint256) {
+        return _escrowOf(job.spec);
     }
 
     /// @dev Seconds since the epoch, read through the cheatcode (see `Vm.getBlockTimestamp`).
@@ -280,7 +356,7 @@ abstract contract Fixture is Test {
             provider: address(0),
             deadline: 0,
             submitBlock: 0,
-            validatorCount: 0,
+            rosterRoot: bytes32(0),
             attempts: job.state.attempts + 1,
             resultHash: bytes32(0)
         });
