@@ -3,13 +3,14 @@
 Other packages import from here (`from chain import MarketClient, JobSpec`); the modules behind it:
 
 - `rpc.Rpc.connect(url, expected_chain_id=...)`: a checked connection (`RpcUnreachable`, ...);
-- `clients.MarketClient` (`post_job`, `claim_job(job_id)`, `vote`, `finalize`, `stake`, views ...) and
+- `clients.MarketClient` (`post_job`, `claim_job(job_id)`, `sign_vote`, `finalize`, `stake`, views ...) and
   `clients.TokenClient`; `MarketClient.connect(rpc, account=...)` reads `deployments/<chainId>.json`;
 - `events.EventReader` (`poll()`, `follow()`, `CheckpointStore`): ordered, confirmed, resumable events;
 - `job_store.JobStore`: a job's struct rebuilt from its events and checked against `jobWord`;
 - `sender.TxSender`: one per process, shared by every thread and account;
 - `keys.load_signer(chain_id)`: the signing key, dev keys refused on live chains;
 - `anvil.AnvilProcess` / `anvil.DevChain`: a local node and its test-only controls; `devnet`: `devnet up`;
+- `roster`: the live validator roster (a Merkle-sum tree) and seat proofs; `votes`: signed committee votes;
 - `types`: the contracts' enums and structs (generated from `contracts/market/Types.sol` by `make setup`),
   `JobId`, `Wei` and the other types that carry meaning.
 """
@@ -17,7 +18,6 @@ Other packages import from here (`from chain import MarketClient, JobSpec`); the
 from chain.abi import AbiEntry, ContractCodec, DecodedLog, decode_params, encode_params
 from chain.anvil import AnvilProcess, DevChain
 from chain.clients import MarketClient, TokenClient
-from chain.committee import committee_of, seed_of, slot_of
 from chain.compiler import Artifacts, ContractArtifact, compile_contracts, load_settings, source_files
 from chain.deploy import DEFAULT_CONFIG, Supply, deploy, deploy_market
 from chain.deployments import deployment_path, load_deployment, save_deployment
@@ -94,13 +94,22 @@ from chain.results import (
 )
 from chain.revert_messages import describe
 from chain.reverts import RevertDecoder
+from chain.roster import Roster, RosterError, SeatProof
 from chain.rpc import Rpc
 from chain.sender import PendingTx, TxSender
 from chain.serialize import to_jsonable
 from chain.types import *  # noqa: F403 (the generated layout and the typed records: chain.types.__all__)
 from chain.types import __all__ as _types_all
+from chain.votes import Ballot, SignedVote, sign_vote, vote_digest
 
 __all__ = [
+    "Ballot",
+    "Roster",
+    "RosterError",
+    "SeatProof",
+    "SignedVote",
+    "sign_vote",
+    "vote_digest",
     *_types_all,
     "CHEATER_ACCOUNT",
     "CONTRACTS_DIR",
@@ -174,7 +183,6 @@ __all__ = [
     "UnbondRequested",
     "UnbondedWithdrawal",
     "Withdrawal",
-    "committee_of",
     "compile_contracts",
     "decode_params",
     "deploy",
@@ -199,8 +207,6 @@ __all__ = [
     "read_info",
     "result_hash",
     "save_deployment",
-    "seed_of",
-    "slot_of",
     "source_files",
     "to_jsonable",
     "write_keystore",

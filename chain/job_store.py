@@ -21,10 +21,8 @@ from chain.errors import JobDataStale, JobNotFound
 from chain.events import EventReader
 from chain.rpc import Rpc
 from chain.types import (
-    JOB_WORD_APPROVED_SHIFT,
     JOB_WORD_HASH_SHIFT,
     JOB_WORD_STATUS_SHIFT,
-    JOB_WORD_VOTED_SHIFT,
     BlockNumber,
     Bytes32,
     Job,
@@ -50,9 +48,7 @@ def job_events(codec: ContractCodec) -> tuple[str, ...]:
 
 # Each part of the word runs up to where the next one starts (Types.sol, JOB_WORD_*_SHIFT).
 _HASH_MASK = (2**256 - 1) >> JOB_WORD_HASH_SHIFT << JOB_WORD_HASH_SHIFT
-_STATUS_MASK = (1 << (JOB_WORD_VOTED_SHIFT - JOB_WORD_STATUS_SHIFT)) - 1
-_VOTED_MASK = (1 << (JOB_WORD_APPROVED_SHIFT - JOB_WORD_VOTED_SHIFT)) - 1
-_APPROVED_MASK = (1 << (JOB_WORD_HASH_SHIFT - JOB_WORD_APPROVED_SHIFT)) - 1
+_STATUS_MASK = 0xFF
 
 
 def result_hash(
@@ -68,21 +64,13 @@ def result_hash(
 
 @dataclass(frozen=True)
 class JobWord:
-    """The stored word: hash bits, the committee's vote masks and the status."""
+    """The stored word: hash bits and the status."""
 
     raw: int
 
     @property
     def status(self) -> JobStatus:
         return JobStatus((self.raw >> JOB_WORD_STATUS_SHIFT) & _STATUS_MASK)
-
-    @property
-    def voted_mask(self) -> int:
-        return (self.raw >> JOB_WORD_VOTED_SHIFT) & _VOTED_MASK
-
-    @property
-    def approve_mask(self) -> int:
-        return (self.raw >> JOB_WORD_APPROVED_SHIFT) & _APPROVED_MASK
 
     def matches(self, job_hash: bytes) -> bool:
         return (self.raw & _HASH_MASK) == (int.from_bytes(job_hash, "big") & _HASH_MASK)
@@ -95,8 +83,6 @@ class JobView:
     job_id: JobId
     job: Job
     status: JobStatus
-    voted_mask: int = 0
-    approve_mask: int = 0
     outcome: Outcome | None = None
     closed_by: str | None = None
     events: tuple[DecodedLog, ...] = field(default=(), repr=False)
@@ -104,11 +90,9 @@ class JobView:
 
     @property
     def votes(self) -> tuple[int, int]:
-        """(accepts, rejects) of the current attempt: the word's masks while the job is live, the
-        `JobFinalized` event's counts once it settled (settling deletes the word, masks and all)."""
-        if self.final_votes is not None:
-            return self.final_votes
-        return bin(self.approve_mask).count("1"), bin(self.voted_mask & ~self.approve_mask).count("1")
+        """(accepts, rejects) of the current attempt: none while the job is live (votes are revealed together
+        by `finalize`), the `JobFinalized` event's counts once it settled."""
+        return self.final_votes if self.final_votes is not None else (0, 0)
 
 
 @dataclass
@@ -142,7 +126,7 @@ class _Folded:
             state = dataclasses.replace(
                 self.job.state,
                 submit_block=BlockNumber(event.block_number),
-                validator_count=args["validatorCount"],
+                roster_root=Bytes32(args["rosterRoot"]),
                 result_hash=result_hash(
                     args["resultDigest"], args["resultCodec"], args["checkpointRoot"], args["checkpointCount"]
                 ),
@@ -233,8 +217,6 @@ class JobStore:
             job_id=JobId(job_id),
             job=folded.job,
             status=status,
-            voted_mask=word.voted_mask,
-            approve_mask=word.approve_mask,
             outcome=folded.outcome if status == JobStatus.CLOSED else None,
             closed_by=folded.closed_by if status == JobStatus.CLOSED else None,
             events=tuple(folded.events),

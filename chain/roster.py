@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from eth_abi import encode as abi_encode
 from eth_utils import keccak, to_checksum_address
@@ -200,3 +201,69 @@ def verify(root: bytes, index: int, validator: str, weight: int, siblings: tuple
         else:
             node = parent_word(node, sibling)
     return offset if node == root else None
+
+
+class RosterFeed:
+    """The roster rebuilt from the market's `ValidatorWeightChanged` events, fetched incrementally.
+
+    `at(root, up_to_block)` answers the roster a job was submitted under: the events up to the submission
+    block, cut where the rebuilt root equals the job's snapshot (a later transaction in the same block may
+    have changed the roster after the submission).
+    """
+
+    def __init__(self, reader: EventReaderLike) -> None:
+        self._reader = reader
+        self._events: list[WeightChange] = []
+
+    def _catch_up(self, up_to_block: int) -> None:
+        while self._reader.next_block <= up_to_block:
+            batch = self._reader.poll()
+            for event in batch.events:
+                self._events.append(
+                    WeightChange(
+                        (event.block_number, event.log_index),
+                        event.args["validator"],
+                        int(event.args["leaf"]),
+                        int(event.args["weight"]),
+                    )
+                )
+            if batch.empty_range:
+                break
+
+    def at(self, root: bytes, up_to_block: int) -> Roster:
+        """The roster whose root is `root`, from the events up to `up_to_block`."""
+        self._catch_up(up_to_block)
+        events = [e for e in self._events if e.position[0] <= up_to_block]
+        before = sum(1 for e in events if e.position[0] < up_to_block)
+        for cut in range(len(events), before - 1, -1):
+            roster = replay(events[:cut])
+            if roster.root == root:
+                return roster
+        raise RosterError(
+            f"no roster up to block {up_to_block} has root 0x{root.hex()}:"
+            " this node's event history is incomplete (is the deployment block right?)"
+        )
+
+
+@dataclass(frozen=True)
+class WeightChange:
+    """One `ValidatorWeightChanged` event."""
+
+    position: tuple[int, int]
+    validator: str
+    leaf: int
+    weight: int
+
+
+def replay(events: list[WeightChange]) -> Roster:
+    """The roster after `events`, applied in order."""
+    roster = Roster()
+    for event in events:
+        roster.set(event.leaf, event.validator, event.weight)
+    return roster
+
+
+class EventReaderLike(Protocol):
+    next_block: int
+
+    def poll(self, *, commit: bool = True) -> Any: ...

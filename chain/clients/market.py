@@ -1,4 +1,4 @@
-"""The CrowdMarket deployment with domain verbs: `post_job`, `claim_job(job_id)`, `vote`, `finalize` ...
+"""The CrowdMarket deployment with domain verbs: `post_job`, `claim_job(job_id)`, `sign_vote`, `finalize` ...
 
 Job calls take only the job id: the `Job` struct the contract wants as calldata is rebuilt by `JobStore`
 from events (and kept fresh from each receipt this client sees).
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Self
 
@@ -15,17 +16,17 @@ from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 from eth_utils import to_checksum_address
 
-from chain import committee
+from chain import votes as vote_rows
 from chain.abi import ContractCodec, DecodedLog
 from chain.clients.base import ContractClient, first
 from chain.clients.token import TokenClient
 from chain.compiler import Artifacts, compile_contracts
 from chain.deployments import load_deployment
+from chain.events import EventReader
 from chain.job_store import JobStore, JobView
 from chain.paths import DEPLOYMENTS_DIR
 from chain.results import (
     CancelledJob,
-    CastVote,
     ClaimedJob,
     ExpiredJob,
     FinalizedJob,
@@ -38,6 +39,7 @@ from chain.results import (
     UnbondRequested,
     Withdrawal,
 )
+from chain.roster import Roster, RosterFeed
 from chain.rpc import Rpc
 from chain.sender import TxSender
 from chain.types import (
@@ -54,8 +56,10 @@ from chain.types import (
     MarketConfig,
     Outcome,
     ResultCommitment,
+    VerificationMode,
     Wei,
 )
+from chain.votes import SignedVote
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +97,16 @@ class MarketClient(ContractClient):
             account=account,
         )
         self.jobs = JobStore(rpc, deployment.market, self.codec, start_block=deployment.block_number)
-        self._validators: list[ChecksumAddress] = []
+        self.roster_feed = RosterFeed(
+            EventReader(
+                rpc,
+                deployment.market,
+                self.codec,
+                ["ValidatorWeightChanged"],
+                start_block=deployment.block_number,
+                batch_blocks=100_000,
+            )
+        )
 
     @classmethod
     def connect(
@@ -158,25 +171,36 @@ class MarketClient(ContractClient):
         )
         return SubmittedResult(JobId(job_id), self.jobs.job(job_id), tx=tx, events=tuple(events))
 
-    def vote(
-        self, job_id: JobId, approve: bool, evidence: Evidence | None = None, *, slot: int | None = None
-    ) -> CastVote:
-        """Vote at this account's committee slot (drawn locally from the seed unless given)."""
+    def sign_vote(
+        self, job_id: JobId, seat: int, approve: bool, evidence: Evidence | None = None
+    ) -> SignedVote:
+        """This account's signed vote at `seat` of a submitted job, to hand to whoever finalizes it."""
         job = self.jobs.job(job_id)
-        if slot is None:
-            found = committee.slot_of(self._draw(job_id, job), self.me)
-            # Not on the committee: slot 0 lets the contract say so with NotOnCommittee.
-            slot = 0 if found is None else found
-        evidence_abi = (evidence or Evidence()).to_abi()
-        tx, events = self.transact("vote", job_id, job.to_abi(), slot, approve, evidence_abi)
-        self.jobs.apply(events)
-        fee = sum(
-            e.args["amount"] for e in events if e.name == "BalanceCredited" and e.args["account"] == self.me
+        return vote_rows.sign_vote(
+            self.signer,
+            self.rpc.chain_id,
+            self.address,
+            job_id,
+            job.state.result_hash,
+            seat,
+            approve,
+            evidence or Evidence(),
         )
-        return CastVote(JobId(job_id), slot, approve, Wei(fee), tx=tx, events=tuple(events))
 
-    def finalize(self, job_id: JobId) -> FinalizedJob:
-        tx, events = self._job_call("finalize", job_id)
+    def finalize(self, job_id: JobId, votes: Sequence[SignedVote] = ()) -> FinalizedJob:
+        """Reveal `votes` (signed by their seats' holders) and decide the job; other seats count as silent.
+
+        The seats are proven from the roster the job was submitted under (rebuilt from the market's events).
+        """
+        job = self.jobs.job(job_id)
+        rows: list[Any] = []
+        if job.spec.mode != VerificationMode.NONE and self.rpc.block_number() > job.state.submit_block:
+            roster = self.roster_of(job_id)
+            if roster.total:
+                seed = self.seed_of(job_id)
+                rows = vote_rows.seat_rows(roster, seed, job.spec.committee_size, {v.seat: v for v in votes})
+        tx, events = self.transact("finalize", job_id, job.to_abi(), rows)
+        self.jobs.apply(events)
         done = first(events, "JobFinalized").args
         paid = [e.args for e in events if e.name == "ProviderPaid"]
         reopened = any(e.name == "JobReopened" for e in events)
@@ -298,37 +322,44 @@ class MarketClient(ContractClient):
     def validator_count(self) -> int:
         return int(self.call("validatorCount"))
 
-    def validators(self) -> list[ChecksumAddress]:
-        """The validator list (append-only, so only new entries are fetched)."""
-        count = self.validator_count()
-        while len(self._validators) < count:
-            self._validators.append(to_checksum_address(self.call("validatorAt", len(self._validators))))
-        return list(self._validators[:count])
+    def roster_root(self) -> Bytes32:
+        return Bytes32(self.call("rosterRoot"))
+
+    def roster_of(self, job_id: JobId) -> Roster:
+        """The roster a submitted job's committee is drawn from (its snapshot, rebuilt from events)."""
+        job = self.jobs.job(job_id)
+        return self.roster_feed.at(job.state.roster_root, job.state.submit_block)
 
     def hash_job(self, job: Job) -> Bytes32:
         return Bytes32(self.call("hashJob", job.to_abi()))
 
     def committee_of(self, job_id: JobId) -> list[ChecksumAddress]:
-        """The committee as the contract draws it (empty before submission)."""
-        return self._committee(job_id, self.jobs.job(job_id))
+        """The seat holders of a submitted job, seat by seat (empty without a roster; needs the seed)."""
+        job = self.jobs.job(job_id)
+        holders = vote_rows.holders(self.roster_of(job_id), self.seed_of(job_id), job.spec.committee_size)
+        return [to_checksum_address(a) for a in holders]
 
-    def _committee(self, job_id: JobId, job: Job) -> list[ChecksumAddress]:
-        # "pending": in the latest block itself the submission block's hash is not readable yet.
-        drawn = self.call("committeeOf", job_id, job.to_abi(), block="pending")
-        return [to_checksum_address(a) for a in drawn]
+    def seats_of(self, job_id: JobId, validator: str | None = None) -> list[int]:
+        """The seats `validator` (default: this account) holds on a submitted job's committee."""
+        job = self.jobs.job(job_id)
+        return vote_rows.seats_of(
+            self.roster_of(job_id), self.seed_of(job_id), job.spec.committee_size, validator or self.me
+        )
 
     def seed_of(self, job_id: JobId) -> Bytes32:
+        """The committee seed: readable once the block after the submission is mined."""
         return Bytes32(self.call("seedOf", job_id, self.jobs.job(job_id).to_abi(), block="pending"))
 
-    def predict_committee(self, job_id: JobId) -> list[ChecksumAddress]:
-        """The committee drawn in Python from the submission block's hash: no `committeeOf` call, and
-        available as soon as the submission is mined (the view needs one more block to read the hash)."""
-        return self._draw(job_id, self.jobs.job(job_id))
-
-    def _draw(self, job_id: JobId, job: Job) -> list[ChecksumAddress]:
-        block_hash = bytes.fromhex(self.rpc.get_block(job.state.submit_block)["hash"][2:])
-        seed = committee.seed_of(block_hash, job_id)
-        return [to_checksum_address(a) for a in committee.committee_of(job, seed, self.validators())]
+    def vote_digest(
+        self, job_id: JobId, seat: int, approve: bool, evidence: Evidence | None = None
+    ) -> Bytes32:
+        """The contract's EIP-712 digest of a vote (what `sign_vote` signs)."""
+        job = self.jobs.job(job_id)
+        return Bytes32(
+            self.call(
+                "voteDigest", job_id, job.state.result_hash, seat, approve, (evidence or Evidence()).to_abi()
+            )
+        )
 
 
 def _slashed(events: list[DecodedLog]) -> dict[ChecksumAddress, Wei]:

@@ -7,15 +7,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from eth_typing import ChecksumAddress
-
 from chain import (
     Capabilities,
-    CastVote,
+    DevChain,
+    JobId,
     JobSpec,
     MarketClient,
     PostedJob,
     ResultCommitment,
+    SignedVote,
     VerificationMode,
     tokens,
 )
@@ -66,12 +66,12 @@ class Cast:
         self.provider.submit_result(posted.job_id, RESULT)
         return posted
 
-    def vote_in_order(
-        self, job_id: int, approvals: Sequence[bool]
-    ) -> tuple[list[ChecksumAddress], list[CastVote]]:
-        """Committee slot i votes approvals[i]; returns the committee and the votes."""
-        committee = self.requester.predict_committee(job_id)
-        votes = [
-            self.validator(committee[slot]).vote(job_id, approve) for slot, approve in enumerate(approvals)
+    def signed_votes(self, job_id: int, ballots: Sequence[bool | None]) -> list[SignedVote]:
+        """Seat i signs ballots[i] (None: stays silent); returns the signed votes (revealed by `finalize`)."""
+        DevChain(self.requester.rpc).mine(1)  # the seed block
+        committee = self.requester.committee_of(JobId(job_id))
+        return [
+            self.validator(committee[seat]).sign_vote(JobId(job_id), seat, approve)
+            for seat, approve in enumerate(ballots)
+            if approve is not None
         ]
-        return committee, votes
