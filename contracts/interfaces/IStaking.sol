@@ -29,6 +29,12 @@ interface IStaking {
     /// @param weight Its new weight (bonded stake), 0 when it left the roster.
     event ValidatorWeightChanged(address indexed validator, uint256 leaf, uint96 weight);
 
+    /// @notice A full roster's leaf changed hands: `by` staked more than `validator` and took its place.
+    /// @param validator The holder that left the roster (it keeps its stake and role).
+    /// @param leaf The leaf.
+    /// @param by The validator that joined.
+    event ValidatorEvicted(address indexed validator, uint256 leaf, address indexed by);
+
     /// @notice Tokens were added to an account's stake.
     /// @param account The staker.
     /// @param amount Added now.
@@ -86,6 +92,17 @@ interface IStaking {
     /// @param slot Its roster leaf plus one (0 while it is not live).
     error ValidatorAlreadyRegistered(address validator, uint256 slot);
 
+    /// @notice `joinRoster` is only for a full roster; with room, `registerValidator` (or staking back above the
+    /// minimum) joins it.
+    /// @param capacity The roster's capacity.
+    error RosterNotFull(uint256 capacity);
+
+    /// @notice A full roster's leaf goes only to a validator with more stake than its holder.
+    /// @param leaf The leaf asked for.
+    /// @param held The holder's stake (0: the leaf is empty).
+    /// @param offered The caller's stake.
+    error StakeNotAboveHolder(uint256 leaf, uint256 held, uint256 offered);
+
     /// @notice Stake not locked as collateral is less than needed.
     /// @param account The staker.
     /// @param available Free stake (stake minus locked collateral).
@@ -127,6 +144,15 @@ interface IStaking {
     /// `config().minValidatorStake` (`StakeBelowMinimum`). A validator stays on the roster while its bonded stake
     /// is at least the minimum: `requestUnbond` below it takes it off, `stake` back above it puts it on again.
     function registerValidator() external;
+
+    /// @notice Joins a full roster by taking leaf `leaf` from a holder with less stake than the caller's (which
+    /// leaves the roster, keeping its stake). A new account becomes a validator this way.
+    /// @dev Emits `ValidatorEvicted`, `ValidatorWeightChanged` twice (and `ValidatorRegistered` for a new
+    /// validator). Requirements: the caller is not a provider (`RoleAlreadyAssigned`) nor live
+    /// (`ValidatorAlreadyRegistered`), has at least the minimum stake (`StakeBelowMinimum`), the roster is full
+    /// (`RosterNotFull`), and the leaf's holder has less stake (`StakeNotAboveHolder`). So sybils holding every
+    /// leaf keep honest validators out only while each out-stakes every newcomer.
+    function joinRoster(uint256 leaf) external;
 
     // ------------------------------------------------------------------ stake
 

@@ -42,6 +42,8 @@ abstract contract Staking is IStaking, ReentrancyGuardTransient {
     mapping(address provider => bytes32 digest) private _metadata;
     /// @dev Validators whose bonded stake is at least the minimum, weighted by it (see `Roster`).
     Roster.Tree private _roster;
+    /// @dev Who holds each live leaf (the tree keeps only hashes); read to evict the holder.
+    mapping(uint256 leaf => address validator) private _leafHolders;
 
     constructor(MarketConfig memory marketConfig, address crowdToken) {
         _token = crowdToken;
@@ -77,10 +79,40 @@ abstract contract Staking is IStaking, ReentrancyGuardTransient {
         if (account.stake() < _minValidatorStake) {
             revert StakeBelowMinimum(msg.sender, account.stake(), _minValidatorStake);
         }
+        if (_roster.live() == Roster.CAPACITY) revert Roster.RosterFull(Roster.CAPACITY);
         _prime(msg.sender);
         account = _syncRoster(msg.sender, account.withRole(Role.Validator, 0));
         _stakes[msg.sender] = account;
-        emit ValidatorRegistered(msg.sender, account.validatorIndex() - 1);
+        // The roster had room and the stake meets the minimum: the validator holds a leaf.
+        unchecked {
+            emit ValidatorRegistered(msg.sender, account.validatorIndex() - 1);
+        }
+    }
+
+    /// @inheritdoc IStaking
+    function joinRoster(uint256 leaf) external {
+        StakeWord account = _stakes[msg.sender];
+        Role role = account.role();
+        if (role == Role.Provider) revert RoleAlreadyAssigned(msg.sender, role);
+        if (account.validatorIndex() != 0) revert ValidatorAlreadyRegistered(msg.sender, account.validatorIndex());
+        uint96 staked = account.stake();
+        if (staked < _minValidatorStake) revert StakeBelowMinimum(msg.sender, staked, _minValidatorStake);
+        if (_roster.live() < Roster.CAPACITY) revert RosterNotFull(Roster.CAPACITY);
+        address holder = _leafHolders[leaf];
+        uint256 held = Roster.sumOf(_roster.nodeAt(Roster.CAPACITY + leaf));
+        if (holder == address(0) || held >= staked) revert StakeNotAboveHolder(leaf, held, staked);
+
+        // The smaller holder leaves the roster (it keeps its stake and role, and can come back the same way).
+        _stakes[holder] = _stakes[holder].withRole(Role.Validator, 0);
+        emit ValidatorWeightChanged(holder, leaf, 0);
+        emit ValidatorEvicted(holder, leaf, msg.sender);
+        if (role == Role.None) _prime(msg.sender);
+        _roster.update(leaf, msg.sender, staked);
+        _leafHolders[leaf] = msg.sender;
+        // leaf < Roster.CAPACITY = 1,024: the index field holds it
+        _stakes[msg.sender] = account.withRole(Role.Validator, uint16(leaf + 1));
+        if (role == Role.None) emit ValidatorRegistered(msg.sender, leaf);
+        emit ValidatorWeightChanged(msg.sender, leaf, staked);
     }
 
     // ------------------------------------------------------------------ stake
@@ -329,7 +361,10 @@ abstract contract Staking is IStaking, ReentrancyGuardTransient {
         if (staked >= _minValidatorStake) {
             uint256 leaf;
             if (slot == 0) {
+                // A full roster is joined only by evicting a smaller holder (`joinRoster`); stake changes never fail.
+                if (_roster.live() == Roster.CAPACITY) return account;
                 leaf = _roster.insert(validator, staked);
+                _leafHolders[leaf] = validator;
                 // leaf < Roster.CAPACITY = 1,024: the index field holds it
                 account = account.withRole(Role.Validator, uint16(leaf + 1));
             } else {
@@ -344,6 +379,7 @@ abstract contract Staking is IStaking, ReentrancyGuardTransient {
             // slot >= 1
             unchecked {
                 _roster.remove(slot - 1);
+                delete _leafHolders[slot - 1];
                 emit ValidatorWeightChanged(validator, slot - 1, 0);
             }
             account = account.withRole(Role.Validator, 0);
