@@ -7,30 +7,18 @@ import {Test} from "../utils/Test.sol";
 
 /// @notice The stored word's layout and the in-memory job encoding.
 contract JobCodecTest is Test {
-    function testFuzz_word_packsHashMasksAndStatus(bytes32 digest, uint8 approved, uint8 voted, uint8 status)
-        public
-        pure
-    {
+    function testFuzz_word_packsHashAndStatus(bytes32 digest, uint8 status) public pure {
         JobStatus jobStatus = JobStatus(status % 5);
-        bytes32 word = JobCodec.word(digest, approved, voted, jobStatus);
+        bytes32 word = JobCodec.word(digest, jobStatus);
         assertEq(uint256(word) >> 24, uint256(digest) >> 24, "hash bits");
-        assertEq(JobCodec.approveMask(word), approved, "approve mask");
-        assertEq(JobCodec.votedMask(word), voted, "voted mask");
+        assertEq((uint256(word) >> 8) & 0xffff, 0, "bits between are zero");
         assertEq(uint8(JobCodec.status(word)), uint8(jobStatus), "status");
         assertTrue(JobCodec.matches(word, digest), "matches its digest");
     }
 
     function testFuzz_matches_rejectsAnyOtherHash(bytes32 digest, bytes32 other) public pure {
         vm.assume(uint256(digest) >> 24 != uint256(other) >> 24);
-        assertTrue(!JobCodec.matches(JobCodec.word(digest, 0, 0, JobStatus.Open), other), "different hash");
-    }
-
-    function testFuzz_countVotes_countsSetBits(uint8 mask) public pure {
-        uint256 naive;
-        for (uint256 bit; bit < 8; ++bit) {
-            naive += (mask >> bit) & 1;
-        }
-        assertEq(JobCodec.countVotes(mask), naive, "popcount");
+        assertTrue(!JobCodec.matches(JobCodec.word(digest, JobStatus.Open), other), "different hash");
     }
 
     function test_copy_hashesLikeAbiEncode() public view {
@@ -145,7 +133,7 @@ contract JobCodecTest is Test {
         assertEq(e.provider(), job.state.provider, "provider");
         assertEq(e.deadline(), job.state.deadline, "deadline");
         assertEq(e.submitBlock(), job.state.submitBlock, "submitBlock");
-        assertEq(e.validatorCount(), job.state.validatorCount, "validatorCount");
+        assertEq(e.rosterRoot(), job.state.rosterRoot, "rosterRoot");
         assertEq(e.attempts(), job.state.attempts, "attempts");
         assertEq(
             e.fullEscrow(), uint256(job.spec.budget) + uint256(job.spec.committeeSize) * job.spec.validatorFee, "escrow"
@@ -176,7 +164,7 @@ contract JobCodecTest is Test {
         job.state.provider = address(0xB2);
         job.state.deadline = 13;
         job.state.submitBlock = 14;
-        job.state.validatorCount = 15;
+        job.state.rosterRoot = keccak256("roster");
         job.state.attempts = 1;
         job.state.resultHash = keccak256("r");
     }

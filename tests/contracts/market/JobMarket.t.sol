@@ -9,12 +9,16 @@ import {
     Job,
     JobSpec,
     JobSpecField,
+    Evidence,
     JobStatus,
-    Role
+    MAX_COMMITTEE_SIZE,
+    Role,
+    VerificationMode
 } from "../../../contracts/market/Types.sol";
+import {Ballot} from "../../../contracts/market/Votes.sol";
 import {Fixture} from "../utils/Fixture.sol";
 
-/// @notice Claiming, submitting, voting and the job views.
+/// @notice Claiming, submitting (the roster snapshot), committee sizes at post, the seed, the vote digest and the views.
 contract JobMarketTest is Fixture {
     // ------------------------------------------------------------------ claimJob
 
@@ -125,7 +129,7 @@ contract JobMarketTest is Fixture {
         job = _claim(jobId, job, provider);
         vm.expectEmit(address(market));
         emit IJobMarket.ResultSubmitted(
-            jobId, provider, RESULT_DIGEST, RESULT_CODEC, CHECKPOINT_ROOT, CHECKPOINT_COUNT, uint16(VALIDATORS)
+            jobId, provider, RESULT_DIGEST, RESULT_CODEC, CHECKPOINT_ROOT, CHECKPOINT_COUNT, market.rosterRoot()
         );
         job = _submit(jobId, job);
         assertEq(job.state.submitBlock, _block(), "submit block");
@@ -173,126 +177,130 @@ contract JobMarketTest is Fixture {
         market.submitResult(jobId, job, RESULT_DIGEST, RESULT_CODEC, CHECKPOINT_ROOT, CHECKPOINT_COUNT);
     }
 
-    // ------------------------------------------------------------------ vote
-
-    function test_vote_recordsVoteAndCreditsFee() public {
-        (uint256 jobId, Job memory job) = _submitted(_spec());
-        address member = _committee(jobId, job)[1];
+    function test_submitResult_snapshotsTheRosterRoot() public {
+        (uint256 jobId, Job memory job) = _post(_spec());
+        job = _claim(jobId, job, provider);
+        bytes32 roster = market.rosterRoot();
+        assertTrue(roster != 0, "a roster exists");
         vm.expectEmit(address(market));
-        emit IStaking.BalanceCredited(member, jobId, job.spec.validatorFee);
-        vm.expectEmit(address(market));
-        emit IJobMarket.VoteCast(jobId, member, 1, true, _evidence(1));
-        vm.prank(member);
-        market.vote(jobId, job, 1, true, _evidence(1));
+        emit IJobMarket.ResultSubmitted(
+            jobId, provider, RESULT_DIGEST, RESULT_CODEC, CHECKPOINT_ROOT, CHECKPOINT_COUNT, roster
+        );
+        job = _submit(jobId, job);
+        assertEq(job.state.rosterRoot, roster, "snapshot");
 
-        uint256 word = uint256(market.jobWord(jobId));
-        assertEq((word >> 8) & 0xff, 2, "voted mask");
-        assertEq((word >> 16) & 0xff, 2, "approve mask");
-        assertEq(_account(member).balance, job.spec.validatorFee, "fee credited");
+        // Stake that arrives after the submission is not in the snapshot.
+        _addValidator(0xBEEF, VALIDATOR_STAKE);
+        assertTrue(market.rosterRoot() != roster, "roster moved");
+        assertEq(uint256(market.jobWord(jobId)) >> 24, uint256(keccak256(abi.encode(job))) >> 24, "word kept");
     }
 
-    function test_vote_recordsRejection() public {
-        (uint256 jobId, Job memory job) = _submitted(_spec());
-        _vote(jobId, job, 2, false);
-        uint256 word = uint256(market.jobWord(jobId));
-        assertEq((word >> 8) & 0xff, 4, "voted mask");
-        assertEq((word >> 16) & 0xff, 0, "approve mask");
+    function test_submitResult_snapshotsNoRosterInModeNone() public {
+        JobSpec memory spec = _spec();
+        (spec.mode, spec.committeeSize) = (VerificationMode.None, 0);
+        (uint256 jobId, Job memory job) = _post(spec);
+        job = _claim(jobId, job, provider);
+        vm.expectEmit(address(market));
+        emit IJobMarket.ResultSubmitted(
+            jobId, provider, RESULT_DIGEST, RESULT_CODEC, CHECKPOINT_ROOT, CHECKPOINT_COUNT, bytes32(0)
+        );
+        job = _submit(jobId, job);
+        assertEq(job.state.rosterRoot, bytes32(0), "no snapshot");
+        assertEq(uint256(market.jobWord(jobId)) >> 24, uint256(keccak256(abi.encode(job))) >> 24, "word");
     }
 
-    function test_vote_revertsInTheSubmissionBlock() public {
+    function test_submitResult_revertsOnDataMismatch() public {
+        (uint256 jobId, Job memory job) = _post(_spec());
+        job = _claim(jobId, job, provider);
+        job.state.rosterRoot = market.rosterRoot(); // state that only the submission may set
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobDataMismatch.selector, jobId));
+        vm.prank(provider);
+        market.submitResult(jobId, job, RESULT_DIGEST, RESULT_CODEC, CHECKPOINT_ROOT, CHECKPOINT_COUNT);
+    }
+
+    // ------------------------------------------------------------------ committee size at post
+
+    function test_postJob_acceptsEveryOddCommitteeSize() public {
+        for (uint8 size = 1; size <= MAX_COMMITTEE_SIZE; size += 2) {
+            JobSpec memory spec = _spec();
+            spec.committeeSize = size;
+            spec.collateral = uint96(size) * spec.validatorFee;
+            (uint256 jobId,) = _post(spec);
+            assertEq(uint8(market.statusOf(jobId)), uint8(JobStatus.Open), "posted");
+        }
+    }
+
+    function test_postJob_revertsForEvenCommitteeSizes() public {
+        for (uint8 size = 0; size <= MAX_COMMITTEE_SIZE + 1; size += 2) {
+            JobSpec memory spec = _spec();
+            spec.committeeSize = size;
+            spec.collateral = uint96(size) * spec.validatorFee;
+            _expectInvalidSpec(spec, JobSpecField.CommitteeSize, size, MAX_COMMITTEE_SIZE);
+        }
+    }
+
+    function test_postJob_revertsForCommitteeInModeNone() public {
+        JobSpec memory spec = _spec();
+        (spec.mode, spec.committeeSize) = (VerificationMode.None, 1);
+        _expectInvalidSpec(spec, JobSpecField.CommitteeSize, 1, 0);
+    }
+
+    // ------------------------------------------------------------------ seed and vote digest
+
+    function test_seedOf_hashesTheBlockAfterTheSubmission() public {
+        (uint256 jobId, Job memory job) = _submitted(_spec());
+        bytes32 expected = keccak256(abi.encode(blockhash(job.state.submitBlock + 1), jobId));
+        assertTrue(blockhash(job.state.submitBlock + 1) != 0, "seed block mined");
+        assertEq(market.seedOf(jobId, job), expected, "seed");
+        assertTrue(expected != keccak256(abi.encode(blockhash(job.state.submitBlock), jobId)), "not the submit block");
+    }
+
+    function test_seedOf_revertsUntilTheSeedBlockIsMined() public {
         (uint256 jobId, Job memory job) = _post(_spec());
         job = _claim(jobId, job, provider);
         job = _submit(jobId, job);
-        vm.expectRevert(abi.encodeWithSelector(IJobMarket.VotingNotOpen.selector, jobId, job.state.submitBlock + 1));
-        vm.prank(validators[0]);
-        market.vote(jobId, job, 0, true, _evidence(0));
+        uint256 seedBlock = job.state.submitBlock + 1;
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.SeedUnavailable.selector, jobId, seedBlock));
+        market.seedOf(jobId, job);
+        _mine(1); // the seed block is now the current one: its hash is not known yet
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.SeedUnavailable.selector, jobId, seedBlock));
+        market.seedOf(jobId, job);
+        _mine(1);
+        assertEq(market.seedOf(jobId, job), keccak256(abi.encode(blockhash(seedBlock), jobId)), "readable");
     }
 
-    function test_vote_revertsAfterTheWindow() public {
-        (uint256 jobId, Job memory job) = _submitted(_spec());
-        address member = _committee(jobId, job)[0];
-        _mine(job.spec.verifyBlocks);
-        uint256 lastBlock = job.state.submitBlock + job.spec.verifyBlocks;
-        vm.expectRevert(abi.encodeWithSelector(IJobMarket.VoteWindowClosed.selector, jobId, lastBlock));
-        vm.prank(member);
-        market.vote(jobId, job, 0, true, _evidence(0));
+    function test_seedOf_revertsWhenNotSubmitted() public {
+        (uint256 jobId, Job memory job) = _post(_spec());
+        _expectStatus(jobId, JobStatus.Open, JobStatus.Submitted);
+        market.seedOf(jobId, job);
     }
 
-    function test_vote_acceptsInTheWindowsLastBlock() public {
-        (uint256 jobId, Job memory job) = _submitted(_spec());
-        _mine(job.spec.verifyBlocks - 1);
-        _vote(jobId, job, 0, true);
-        assertEq((uint256(market.jobWord(jobId)) >> 8) & 0xff, 1, "voted");
-    }
-
-    function test_vote_revertsForSlotOutOfRange() public {
-        (uint256 jobId, Job memory job) = _submitted(_spec());
-        vm.expectRevert(abi.encodeWithSelector(IJobMarket.CommitteeSlotOutOfRange.selector, jobId, 3, 3));
-        vm.prank(validators[0]);
-        market.vote(jobId, job, 3, true, _evidence(3));
-    }
-
-    function test_vote_revertsForValidatorNotDrawnForSlot() public {
-        (uint256 jobId, Job memory job) = _submitted(_spec());
-        address[] memory committee = _committee(jobId, job);
-        vm.expectRevert(abi.encodeWithSelector(IJobMarket.NotOnCommittee.selector, jobId, committee[1], 0));
-        vm.prank(committee[1]);
-        market.vote(jobId, job, 0, true, _evidence(0));
-    }
-
-    function test_vote_revertsForProvider() public {
-        (uint256 jobId, Job memory job) = _submitted(_spec());
-        vm.expectRevert(abi.encodeWithSelector(IJobMarket.NotOnCommittee.selector, jobId, provider, 0));
-        vm.prank(provider);
-        market.vote(jobId, job, 0, true, _evidence(0));
-    }
-
-    function test_vote_revertsWhenSlotAlreadyVoted() public {
-        (uint256 jobId, Job memory job) = _submitted(_spec());
-        _vote(jobId, job, 0, true);
-        address member = _committee(jobId, job)[0];
-        vm.expectRevert(abi.encodeWithSelector(IJobMarket.AlreadyVoted.selector, jobId, 0));
-        vm.prank(member);
-        market.vote(jobId, job, 0, false, _evidence(0));
-    }
-
-    function test_vote_revertsWhenValidatorStakeTooLow() public {
-        (uint256 jobId, Job memory job) = _submitted(_spec());
-        address member = _committee(jobId, job)[0];
-        vm.prank(member);
-        market.requestUnbond(VALIDATOR_STAKE - MIN_VALIDATOR_STAKE + 1);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IStaking.StakeBelowMinimum.selector, member, MIN_VALIDATOR_STAKE - 1, MIN_VALIDATOR_STAKE
+    function testFuzz_voteDigest_isEip712OverTheVoteType(
+        uint256 jobId,
+        bytes32 resultHash,
+        uint8 seat,
+        bool approve,
+        uint32 segment,
+        bytes32 committed,
+        bytes32 recomputed
+    ) public view {
+        Evidence memory evidence = Evidence(segment, committed, recomputed);
+        bytes32 typeHash = keccak256(
+            "Vote(uint256 jobId,bytes32 resultHash,uint8 seat,bool approve,uint32 segment,bytes32 committedDigest,bytes32 recomputedDigest)"
+        );
+        bytes32 domain = keccak256(
+            abi.encode(
+                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+                keccak256("CrowdMarket"),
+                keccak256("2"),
+                block.chainid,
+                address(market)
             )
         );
-        vm.prank(member);
-        market.vote(jobId, job, 0, true, _evidence(0));
-    }
-
-    function test_vote_revertsForRequesterOnCommittee() public {
-        _stakeAs(requester, VALIDATOR_STAKE);
-        vm.prank(requester);
-        market.registerValidator();
-        JobSpec memory spec = _spec();
-        spec.committeeSize = 8; // every one of the 7 validators sits on the committee
-        spec.collateral = 8 * spec.validatorFee;
-        (uint256 jobId, Job memory job) = _submitted(spec);
-        address[] memory committee = _committee(jobId, job);
-        uint8 slot;
-        while (committee[slot] != requester) ++slot;
-        vm.expectRevert(abi.encodeWithSelector(IJobMarket.RequesterCannotVote.selector, jobId, requester));
-        vm.prank(requester);
-        market.vote(jobId, job, slot, false, _evidence(slot));
-    }
-
-    function test_vote_revertsOnDataMismatch() public {
-        (uint256 jobId, Job memory job) = _submitted(_spec());
-        address member = _committee(jobId, job)[0];
-        job.state.validatorCount = 1; // a smaller list would draw another committee
-        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobDataMismatch.selector, jobId));
-        vm.prank(member);
-        market.vote(jobId, job, 0, true, _evidence(0));
+        bytes32 structHash =
+            keccak256(abi.encode(typeHash, jobId, resultHash, seat, approve, segment, committed, recomputed));
+        bytes32 expected = keccak256(abi.encodePacked("\x19\x01", domain, structHash));
+        assertEq(market.voteDigest(jobId, resultHash, seat, approve, evidence), expected, "digest");
     }
 
     // ------------------------------------------------------------------ views
@@ -306,8 +314,8 @@ contract JobMarketTest is Fixture {
         assertEq(uint8(market.statusOf(jobId)), uint8(JobStatus.Claimed), "claimed");
         job = _submit(jobId, job);
         assertEq(uint8(market.statusOf(jobId)), uint8(JobStatus.Submitted), "submitted");
-        _mine(job.spec.verifyBlocks + 1);
-        market.finalize(jobId, job);
+        _mine(2);
+        _finalize(jobId, job, _ballots(Ballot.Approve, 3));
         assertEq(uint8(market.statusOf(jobId)), uint8(JobStatus.Closed), "closed");
     }
 
@@ -325,48 +333,6 @@ contract JobMarketTest is Fixture {
         (job.state.provider, job.state.deadline, job.state.attempts) = (who, deadline, attempts);
         job.state.resultHash = resultHash;
         assertEq(market.hashJob(job), keccak256(abi.encode(job)), "hash");
-    }
-
-    function test_seedOf_hashesSubmissionBlockHashAndJobId() public {
-        (uint256 jobId, Job memory job) = _submitted(_spec());
-        bytes32 expected = keccak256(abi.encode(blockhash(job.state.submitBlock), jobId));
-        assertEq(market.seedOf(jobId, job), expected, "seed");
-    }
-
-    function test_seedOf_revertsInTheSubmissionBlock() public {
-        (uint256 jobId, Job memory job) = _post(_spec());
-        job = _claim(jobId, job, provider);
-        job = _submit(jobId, job);
-        vm.expectRevert(abi.encodeWithSelector(IJobMarket.SeedUnavailable.selector, jobId, job.state.submitBlock));
-        market.seedOf(jobId, job);
-    }
-
-    function test_committeeOf_drawsDistinctValidatorsFromTheSeed() public {
-        (uint256 jobId, Job memory job) = _submitted(_spec());
-        address[] memory committee = _committee(jobId, job);
-        assertEq(committee.length, 3, "size");
-        bytes32 seed = market.seedOf(jobId, job);
-        bool[] memory taken = new bool[](VALIDATORS);
-        for (uint256 slot; slot < committee.length; ++slot) {
-            uint256 position = uint256(keccak256(abi.encode(seed, slot))) % VALIDATORS;
-            while (taken[position]) position = (position + 1) % VALIDATORS;
-            taken[position] = true;
-            assertEq(committee[slot], validators[position], "member");
-        }
-    }
-
-    function test_committeeOf_isCappedByValidatorCount() public {
-        JobSpec memory spec = _spec();
-        spec.committeeSize = 8;
-        spec.collateral = 8 * spec.validatorFee;
-        (uint256 jobId, Job memory job) = _submitted(spec);
-        assertEq(_committee(jobId, job).length, VALIDATORS, "all validators");
-    }
-
-    function test_committeeOf_revertsWhenNotSubmitted() public {
-        (uint256 jobId, Job memory job) = _post(_spec());
-        _expectStatus(jobId, JobStatus.Open, JobStatus.Submitted);
-        market.committeeOf(jobId, job);
     }
 
     // ------------------------------------------------------------------ helpers

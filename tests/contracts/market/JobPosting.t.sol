@@ -101,17 +101,18 @@ contract JobPostingTest is Fixture {
         _expectInvalidSpec(spec, JobSpecField.RunTimeout, 0, 1);
     }
 
-    function test_postJob_revertsWhenCommitteeAboveEight() public {
+    function test_postJob_revertsWhenCommitteeAboveFifteen() public {
         JobSpec memory spec = _spec();
-        spec.committeeSize = 9;
-        _expectInvalidSpec(spec, JobSpecField.CommitteeSize, 9, 8);
+        spec.committeeSize = 17;
+        spec.collateral = 17 * spec.validatorFee;
+        _expectInvalidSpec(spec, JobSpecField.CommitteeSize, 17, 15);
     }
 
     function test_postJob_revertsWhenVerifiedModeHasNoCommittee() public {
         JobSpec memory spec = _spec();
         spec.mode = VerificationMode.Replicate;
-        spec.committeeSize = 0;
-        _expectInvalidSpec(spec, JobSpecField.CommitteeSize, 0, 1);
+        spec.committeeSize = 0; // even: a verified mode needs an odd committee
+        _expectInvalidSpec(spec, JobSpecField.CommitteeSize, 0, 15);
     }
 
     function test_postJob_revertsWhenSampledModeHasNoSamples() public {
@@ -159,7 +160,7 @@ contract JobPostingTest is Fixture {
     function testFuzz_postJob_pullsExactEscrowAndReservesReward(uint96 budget, uint96 fee, uint8 committee) public {
         JobSpec memory spec = _spec();
         spec.budget = uint96(uint256(budget) % 100_000e18) + 1;
-        spec.committeeSize = uint8(uint256(committee) % 9);
+        spec.committeeSize = uint8(uint256(committee) % 9) * 2 - (committee % 9 == 0 ? 0 : 1); // 0 or odd, <= 15
         spec.mode = spec.committeeSize == 0 ? VerificationMode.None : VerificationMode.Segments;
         spec.validatorFee = uint96(uint256(fee) % 1_000e18);
         spec.collateral = uint96(uint256(spec.committeeSize) * spec.validatorFee);

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {Roster} from "../../../contracts/market/Roster.sol";
+import {ROSTER_DEPTH} from "../../../contracts/market/Types.sol";
 import {Test} from "../utils/Test.sol";
 
 /// @notice Holds a roster in storage so tests can drive it and read proofs out of it.
@@ -27,7 +28,7 @@ contract RosterHarness {
     }
 
     /// @notice The siblings of leaf `index`, bottom up, as a prover reads them from the tree.
-    function proof(uint256 index) external view returns (bytes32[Roster.DEPTH] memory siblings) {
+    function proof(uint256 index) external view returns (bytes32[ROSTER_DEPTH] memory siblings) {
         uint256 node = Roster.CAPACITY + index;
         for (uint256 level; level < Roster.DEPTH; ++level) {
             siblings[level] = _tree.nodeAt(node ^ 1);
@@ -35,7 +36,7 @@ contract RosterHarness {
         }
     }
 
-    function verify(bytes32 rootWord, uint256 index, address validator, uint96 weight, bytes32[Roster.DEPTH] calldata siblings)
+    function verify(bytes32 rootWord, uint256 index, address validator, uint96 weight, bytes32[ROSTER_DEPTH] calldata siblings)
         external
         pure
         returns (bool, uint256)
@@ -43,7 +44,7 @@ contract RosterHarness {
         return Roster.verify(rootWord, index, validator, weight, siblings);
     }
 
-    function verifyGas(bytes32 rootWord, uint256 index, address validator, uint96 weight, bytes32[Roster.DEPTH] calldata siblings)
+    function verifyGas(bytes32 rootWord, uint256 index, address validator, uint96 weight, bytes32[ROSTER_DEPTH] calldata siblings)
         external
         view
         returns (uint256 used)
@@ -99,7 +100,7 @@ contract RosterTest is Test {
         roster.insert(A, 5e18);
         roster.insert(B, 3e18);
         bytes32 rootWord = roster.root();
-        bytes32[Roster.DEPTH] memory siblings = roster.proof(1);
+        bytes32[ROSTER_DEPTH] memory siblings = roster.proof(1);
         (bool valid, uint256 offset) = roster.verify(rootWord, 1, B, 3e18, siblings);
         assertTrue(valid, "true leaf");
         assertEq(offset, 5e18, "weight to the left");
@@ -115,7 +116,7 @@ contract RosterTest is Test {
         roster.insert(A, 5e18);
         roster.insert(B, 3e18);
         bytes32 snapshot = roster.root();
-        bytes32[Roster.DEPTH] memory siblings = roster.proof(1);
+        bytes32[ROSTER_DEPTH] memory siblings = roster.proof(1);
         // A joins late with more stake: the snapshot still proves B's seat as it was.
         roster.update(0, A, 50e18);
         (bool valid,) = roster.verify(roster.root(), 1, B, 3e18, siblings);
@@ -139,7 +140,7 @@ contract RosterTest is Test {
         for (uint256 i; i < 20; ++i) {
             roster.insert(address(uint160(i + 1)), uint96(i + 1) * 1e18);
         }
-        bytes32[Roster.DEPTH] memory siblings = roster.proof(13);
+        bytes32[ROSTER_DEPTH] memory siblings = roster.proof(13);
         uint256 used = roster.verifyGas(roster.root(), 13, address(14), 14e18, siblings);
         assertLe(used, 6_000, "ten parent hashes, no storage");
     }

@@ -4,7 +4,9 @@ pragma solidity ^0.8.28;
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 
 import {IStaking} from "../../../contracts/interfaces/IStaking.sol";
-import {Account, Capabilities, Job, Role} from "../../../contracts/market/Types.sol";
+import {Roster} from "../../../contracts/market/Roster.sol";
+import {Account, Capabilities, Job, JobSpec, Role} from "../../../contracts/market/Types.sol";
+import {Ballot, SeatVote} from "../../../contracts/market/Votes.sol";
 import {Fixture} from "../utils/Fixture.sol";
 
 /// @notice Registration, stake, unbonding, withdrawals and the account views.
@@ -55,21 +57,121 @@ contract StakingTest is Fixture {
 
     // ------------------------------------------------------------------ registerValidator
 
-    function test_registerValidator_appendsToList() public {
+    function test_registerValidator_putsValidatorOnRosterWithItsStake() public {
         _stakeAs(newcomer, MIN_VALIDATOR_STAKE);
+        uint256 totalBefore = Roster.sumOf(market.rosterRoot());
+        vm.expectEmit(address(market));
+        emit IStaking.ValidatorWeightChanged(newcomer, VALIDATORS, MIN_VALIDATOR_STAKE);
         vm.expectEmit(address(market));
         emit IStaking.ValidatorRegistered(newcomer, VALIDATORS);
         vm.prank(newcomer);
         market.registerValidator();
         assertEq(market.validatorCount(), VALIDATORS + 1, "count");
-        assertEq(market.validatorAt(VALIDATORS), newcomer, "position");
+        (bool live, uint256 leaf) = market.rosterLeafOf(newcomer);
+        assertTrue(live, "live");
+        assertEq(leaf, VALIDATORS, "next free leaf");
+        assertEq(_weightOf(newcomer), MIN_VALIDATOR_STAKE, "weight = stake");
+        assertEq(Roster.sumOf(market.rosterRoot()), totalBefore + MIN_VALIDATOR_STAKE, "total");
         assertEq(uint8(_account(newcomer).role), uint8(Role.Validator), "role");
     }
 
     function test_registerValidator_revertsWhenAlreadyListed() public {
-        vm.expectRevert(abi.encodeWithSelector(IStaking.ValidatorAlreadyRegistered.selector, validators[2], 2));
+        // The error reports the leaf plus one (zero would mean off the roster).
+        vm.expectRevert(abi.encodeWithSelector(IStaking.ValidatorAlreadyRegistered.selector, validators[2], 3));
         vm.prank(validators[2]);
         market.registerValidator();
+    }
+
+    // ------------------------------------------------------------------ roster
+
+    function test_stake_raisesRosterWeight() public {
+        address validator = validators[1];
+        uint256 totalBefore = Roster.sumOf(market.rosterRoot());
+        _fund(validator, 250e18);
+        vm.expectEmit(address(market));
+        emit IStaking.ValidatorWeightChanged(validator, 1, VALIDATOR_STAKE + 250e18);
+        vm.prank(validator);
+        market.stake(250e18);
+        assertEq(_weightOf(validator), VALIDATOR_STAKE + 250e18, "weight");
+        assertEq(Roster.sumOf(market.rosterRoot()), totalBefore + 250e18, "total");
+    }
+
+    function test_requestUnbond_aboveMinimumLowersRosterWeight() public {
+        address validator = validators[3];
+        uint96 amount = VALIDATOR_STAKE - MIN_VALIDATOR_STAKE; // exactly the minimum stays bonded
+        vm.expectEmit(address(market));
+        emit IStaking.ValidatorWeightChanged(validator, 3, MIN_VALIDATOR_STAKE);
+        vm.prank(validator);
+        market.requestUnbond(amount);
+        (bool live, uint256 leaf) = market.rosterLeafOf(validator);
+        assertTrue(live, "still live");
+        assertEq(leaf, 3, "same leaf");
+        assertEq(_weightOf(validator), MIN_VALIDATOR_STAKE, "weight");
+        assertEq(market.validatorCount(), VALIDATORS, "count");
+    }
+
+    function test_requestUnbond_belowMinimumRemovesFromRosterAndLeafIsReused() public {
+        address leaving = validators[2];
+        uint256 totalBefore = Roster.sumOf(market.rosterRoot());
+        vm.expectEmit(address(market));
+        emit IStaking.ValidatorWeightChanged(leaving, 2, 0);
+        vm.prank(leaving);
+        market.requestUnbond(VALIDATOR_STAKE - MIN_VALIDATOR_STAKE + 1);
+        (bool live,) = market.rosterLeafOf(leaving);
+        assertTrue(!live, "off the roster");
+        assertEq(market.validatorCount(), VALIDATORS - 1, "count");
+        assertEq(Roster.sumOf(market.rosterRoot()), totalBefore - VALIDATOR_STAKE, "total");
+        assertEq(market.rosterNode(Roster.CAPACITY + 2), bytes32(0), "leaf cleared");
+        assertEq(uint8(_account(leaving).role), uint8(Role.Validator), "still a validator");
+
+        // The next validator to join takes the freed leaf.
+        address next = _addValidator(0xBEEF, MIN_VALIDATOR_STAKE);
+        (bool nextLive, uint256 nextLeaf) = market.rosterLeafOf(next);
+        assertTrue(nextLive, "joined");
+        assertEq(nextLeaf, 2, "freed leaf reused");
+        assertEq(market.validatorCount(), VALIDATORS, "count back");
+
+        // Staking back above the minimum puts the leaver on the roster again.
+        _fund(leaving, 1);
+        vm.prank(leaving);
+        market.stake(1);
+        (live,) = market.rosterLeafOf(leaving);
+        assertTrue(live, "back on the roster");
+        assertEq(_weightOf(leaving), MIN_VALIDATOR_STAKE, "weight");
+        assertEq(market.validatorCount(), VALIDATORS + 1, "count");
+    }
+
+    function test_slash_lowersRosterWeightAndRemovesBelowMinimum() public {
+        // One live validator holds every seat; each job one of its seats stays silent and loses its bond.
+        JobSpec memory spec = _spec();
+        spec.budget = 100e18; // bond = max(VALIDATOR_SLASH, 10% of the budget) = VALIDATOR_SLASH
+        for (uint256 i; i < VALIDATORS; ++i) {
+            vm.prank(validators[i]);
+            market.requestUnbond(VALIDATOR_STAKE);
+        }
+        address a = _addValidator(0xD001, MIN_VALIDATOR_STAKE + VALIDATOR_SLASH / 2 + VALIDATOR_SLASH);
+        assertEq(market.validatorCount(), 1, "one live validator");
+        (, uint256 leaf) = market.rosterLeafOf(a);
+
+        (uint256 jobId, Job memory job) = _submitted(spec);
+        _closeWindow(job);
+        SeatVote[] memory seats = _seats(jobId, job, _ballots(Ballot.Silent, Ballot.Approve, Ballot.Approve));
+        vm.expectEmit(address(market));
+        emit IStaking.ValidatorWeightChanged(a, leaf, MIN_VALIDATOR_STAKE + VALIDATOR_SLASH / 2);
+        market.finalize(jobId, job, seats);
+        assertEq(_weightOf(a), MIN_VALIDATOR_STAKE + VALIDATOR_SLASH / 2, "weight = stake after a slash");
+        assertEq(_account(a).stake, MIN_VALIDATOR_STAKE + VALIDATOR_SLASH / 2, "stake");
+
+        (jobId, job) = _submitted(spec);
+        _closeWindow(job);
+        seats = _seats(jobId, job, _ballots(Ballot.Silent, Ballot.Approve, Ballot.Approve));
+        vm.expectEmit(address(market));
+        emit IStaking.ValidatorWeightChanged(a, leaf, 0);
+        market.finalize(jobId, job, seats);
+        (bool live,) = market.rosterLeafOf(a);
+        assertTrue(!live, "left the roster below the minimum");
+        assertEq(market.validatorCount(), 0, "count");
+        assertEq(Roster.sumOf(market.rosterRoot()), 0, "empty roster");
     }
 
     function test_registerValidator_revertsForProvider() public {
@@ -229,8 +331,7 @@ contract StakingTest is Fixture {
 
     function test_withdraw_paysBalanceAndMintsOwedReward() public {
         (uint256 jobId, Job memory job) = _submitted(_spec());
-        _votes(jobId, job, _bools(true, true, true));
-        market.finalize(jobId, job);
+        _finalize(jobId, job, _ballots(Ballot.Approve, 3));
         uint256 supply = token.totalSupply();
 
         vm.expectEmit(address(market));
@@ -265,15 +366,22 @@ contract StakingTest is Fixture {
         assertEq(account.balance, 0, "balance");
     }
 
-    function test_validatorAt_revertsPastTheEnd() public {
-        vm.expectRevert(abi.encodeWithSelector(IStaking.ValidatorIndexOutOfRange.selector, VALIDATORS, VALIDATORS));
-        market.validatorAt(VALIDATORS);
+    function test_rosterWeights_equalStakes() public view {
+        uint256 total;
+        for (uint256 i; i < VALIDATORS; ++i) {
+            (bool live, uint256 leaf) = market.rosterLeafOf(validators[i]);
+            assertTrue(live, "live");
+            assertEq(leaf, i, "leaves in registration order");
+            assertEq(_weightOf(validators[i]), _account(validators[i]).stake, "weight");
+            total += _account(validators[i]).stake;
+        }
+        assertEq(Roster.sumOf(market.rosterRoot()), total, "total");
+        assertEq(market.validatorCount(), VALIDATORS, "count");
     }
 
-    function test_validatorAt_listsInRegistrationOrder() public view {
-        for (uint256 i; i < VALIDATORS; ++i) {
-            assertEq(market.validatorAt(i), validators[i], "validator");
-        }
+    function _weightOf(address validator) private view returns (uint256) {
+        (bool live, uint256 leaf) = market.rosterLeafOf(validator);
+        return live ? Roster.sumOf(market.rosterNode(Roster.CAPACITY + leaf)) : 0;
     }
 
     function _signPermit(uint256 key, address owner, uint256 value, uint256 deadline)
