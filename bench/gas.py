@@ -1,13 +1,19 @@
 """Gas of the job lifecycle, measured from receipts on a fresh anvil.
 
-Two jobs run through post -> claim -> submit -> vote (every committee member) -> finalize with the same
-accounts: the first shows first-time costs (cold balances, first job id), the second the steady state
-that the targets are about.
-Prints a table and writes bench/results/gas.json. Targets are reported, not asserted.
+Each kind of job runs twice with the same accounts: the first shows first-time costs (cold balances, first job
+id), the second the steady state that the targets are about.
+- lifecycle_total: a job without a committee (mode None): post -> claim -> submit -> finalize after the
+  window;
+- verified_job_total: a committee of 3, every seat approving: post -> claim -> submit -> finalize carrying
+  the 3 signed seats (votes are signed off chain and revealed together: a seat sends no transaction);
+- vote_per_seat: (finalize with 3 seats - finalize with 1 seat) / 2, the marginal cost of a seat.
+Prints a table and writes bench/results/gas.json. Targets are reported, not asserted
+(`tests/contracts/gas/LifecycleGas.t.sol` asserts them).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sys
@@ -20,6 +26,7 @@ from chain import (
     DEV_ADDRESSES,
     AnvilProcess,
     Capabilities,
+    DevChain,
     JobSpec,
     MarketClient,
     ResultCommitment,
@@ -30,8 +37,9 @@ from chain import (
 )
 
 RESULTS = Path(__file__).resolve().parent / "results" / "gas.json"
-TARGETS = {"lifecycle_total": 200_000, "vote": 60_000}
-STEPS = ("post_job", "claim_job", "submit_result", "vote", "finalize")
+TARGETS = {"lifecycle_total": 200_000, "verified_job_total": 300_000, "vote_per_seat": 30_000}
+STEPS = ("post_job", "claim_job", "submit_result", "finalize", "lifecycle_total")
+VERIFIED_STEPS = ("verified_post_job", "verified_claim_job", "verified_submit_result", "verified_finalize")
 
 SPEC = JobSpec(
     budget=tokens(10),
@@ -50,25 +58,64 @@ SPEC = JobSpec(
     validator_fee=tokens(1),
 )
 RESULT = ResultCommitment(result_digest=b"\x33" * 32, checkpoint_root=b"\x44" * 32, checkpoint_count=16)
+OPTIMISTIC_SPEC = dataclasses.replace(SPEC, mode=VerificationMode.NONE, committee_size=0)
+SINGLE_SEAT_SPEC = dataclasses.replace(SPEC, committee_size=1)
 
 
-def run_job(market: MarketClient, requester: MarketClient, provider: MarketClient) -> dict[str, int]:
-    """One job through its whole life; gas per step (vote: the largest of the committee's votes)."""
-    posted = requester.post_job(SPEC)
+def run_optimistic(chain: DevChain, requester: MarketClient, provider: MarketClient) -> dict[str, int]:
+    """A job without a committee through its whole life; gas per step."""
+    posted = requester.post_job(OPTIMISTIC_SPEC)
     claimed = provider.claim_job(posted.job_id)
     submitted = provider.submit_result(posted.job_id, RESULT)
-    committee = market.predict_committee(posted.job_id)
-    votes = [market.with_account(_account_for(a)).vote(posted.job_id, True) for a in committee]
-    finalized = market.finalize(posted.job_id)
+    chain.mine(OPTIMISTIC_SPEC.verify_blocks + 2)  # past the window: nothing to wait for
+    finalized = provider.finalize(posted.job_id)
     gas = {
         "post_job": posted.tx.gas_used,
         "claim_job": claimed.tx.gas_used,
         "submit_result": submitted.tx.gas_used,
-        "vote": max(v.tx.gas_used for v in votes),
-        **{f"vote_{i + 1}": v.tx.gas_used for i, v in enumerate(votes)},
         "finalize": finalized.tx.gas_used,
     }
     gas["lifecycle_total"] = sum(gas[k] for k in ("post_job", "claim_job", "submit_result", "finalize"))
+    return gas
+
+
+def run_verified(
+    chain: DevChain, market: MarketClient, requester: MarketClient, provider: MarketClient, spec: JobSpec
+) -> dict[str, int]:
+    """A job whose every seat approves, finalized as soon as every seat voted; gas per step."""
+    posted = requester.post_job(spec)
+    claimed = provider.claim_job(posted.job_id)
+    submitted = provider.submit_result(posted.job_id, RESULT)
+    chain.mine(2)  # the seed block and one more, so its hash is readable
+    committee = market.committee_of(posted.job_id)
+    votes = [
+        market.with_account(_account_for(holder)).sign_vote(posted.job_id, seat, True)
+        for seat, holder in enumerate(committee)
+    ]
+    finalized = provider.finalize(posted.job_id, votes)
+    gas = {
+        "post_job": posted.tx.gas_used,
+        "claim_job": claimed.tx.gas_used,
+        "submit_result": submitted.tx.gas_used,
+        "finalize": finalized.tx.gas_used,
+        "seats": len(committee),
+        "distinct_holders": len(set(committee)),
+    }
+    gas["total"] = sum(gas[k] for k in ("post_job", "claim_job", "submit_result", "finalize"))
+    return gas
+
+
+def run_jobs(
+    chain: DevChain, market: MarketClient, requester: MarketClient, provider: MarketClient
+) -> dict[str, int]:
+    """One job of each kind; the figures of one round."""
+    gas = run_optimistic(chain, requester, provider)
+    three = run_verified(chain, market, requester, provider, SPEC)
+    one = run_verified(chain, market, requester, provider, SINGLE_SEAT_SPEC)
+    gas.update({f"verified_{k}": v for k, v in three.items() if k != "total"})
+    gas["verified_job_total"] = three["total"]
+    gas["single_seat_finalize"] = one["finalize"]
+    gas["vote_per_seat"] = (three["finalize"] - one["finalize"]) // 2
     return gas
 
 
@@ -79,6 +126,7 @@ def _account_for(address: str) -> LocalAccount:
 def measure() -> dict[str, object]:
     with AnvilProcess() as node:
         rpc = node.rpc()
+        chain = DevChain(rpc)
         deployment = deploy_market(rpc, dev_account(0), config=DEFAULT_CONFIG, save_dir=None)
         market = MarketClient(rpc, deployment, account=dev_account(0))
         for address in DEV_ADDRESSES[1:]:
@@ -96,8 +144,8 @@ def measure() -> dict[str, object]:
             validator.stake(tokens(200))
             setup["register_validator"] = validator.register_validator().tx.gas_used
 
-        first = run_job(market, requester, provider)
-        steady = run_job(market, requester, provider)
+        first = run_jobs(chain, market, requester, provider)
+        steady = run_jobs(chain, market, requester, provider)
         setup["withdraw"] = provider.withdraw().tx.gas_used
 
     figures: dict[str, object] = dict(steady)
@@ -107,7 +155,10 @@ def measure() -> dict[str, object]:
     figures["within_targets"] = {k: int(steady[k]) <= limit for k, limit in TARGETS.items()}
     figures["note"] = (
         "steady state = the second job by the same accounts; first_* = the first job after deployment; "
-        "vote = the largest of the committee's votes; lifecycle_total = post + claim + submit + finalize"
+        "lifecycle_total = post + claim + submit + finalize of a job without a committee (mode None); "
+        "verified_job_total = the same four calls for a committee of 3, finalize carrying 3 signed "
+        "approving seats; "
+        "vote_per_seat = (finalize with 3 seats - finalize with 1 seat) / 2"
     )
     return figures
 
@@ -120,9 +171,9 @@ def steady_within(figures: dict[str, object], key: str) -> bool:
 def main() -> int:
     logging.basicConfig(level=logging.WARNING)
     figures = measure()
-    print(f"{'step':<16}{'first job':>12}{'steady':>12}")
-    for key in (*STEPS, "lifecycle_total"):
-        print(f"{key:<16}{figures[f'first_{key}']:>12,}{figures[key]:>12,}")
+    print(f"{'step':<26}{'first job':>12}{'steady':>12}")
+    for key in (*STEPS, *VERIFIED_STEPS, "verified_job_total", "single_seat_finalize", "vote_per_seat"):
+        print(f"{key:<26}{figures[f'first_{key}']:>12,}{figures[key]:>12,}")
     for key, limit in TARGETS.items():
         within = steady_within(figures, key)
         verdict = "within" if within else "OVER"
