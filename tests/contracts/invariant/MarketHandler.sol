@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {ICrowdMarket} from "../../../contracts/interfaces/ICrowdMarket.sol";
 import {IJobMarket} from "../../../contracts/interfaces/IJobMarket.sol";
 import {IStaking} from "../../../contracts/interfaces/IStaking.sol";
+import {Roster} from "../../../contracts/market/Roster.sol";
 import {
     Account,
     Capabilities,
@@ -12,16 +13,21 @@ import {
     JobSpec,
     JobStatus,
     MarketConfig,
+    ROSTER_DEPTH,
     VerificationMode
 } from "../../../contracts/market/Types.sol";
+import {Ballot, SeatVote} from "../../../contracts/market/Votes.sol";
 import {ICrowdTokenFull} from "../utils/ICrowdTokenFull.sol";
 import {Test} from "../utils/Test.sol";
 import {Vm} from "../utils/Vm.sol";
 
 /// @notice Drives the market with random but valid actions. It never reverts: every action clamps its inputs
 /// and skips when its preconditions do not hold, so any revert the fuzzer sees is a bug in the market (or in the
-/// handler's model of it). It keeps the `Job` of every live job, like a client rebuilding jobs from events,
-/// and ghost counters for what the invariants check.
+/// handler's model of it). It keeps the `Job` of every live job, like a client rebuilding jobs from events, a copy
+/// of the roster as each job's submission saw it (seats are proven against that snapshot while validators join,
+/// top up, unbond and get slashed in between), and ghost counters for what the invariants check.
+/// Validators: five regular ones from the start, five that join later, and six "sybils" that sit at exactly the
+/// minimum stake and unbond between jobs.
 contract MarketHandler is Test {
     uint256 public constant INITIAL_SUPPLY = 1_000_000_000e18;
     uint256 public constant CAP = 2_000_000_000e18;
@@ -31,6 +37,11 @@ contract MarketHandler is Test {
     uint16 public constant REWARD_BPS = 500;
     uint64 public constant UNBONDING_DELAY = 1 days;
     uint256 private constant MAX_LIVE = 12;
+    uint256 private constant REGULAR = 5;
+    uint256 private constant JOINERS = 5;
+    uint256 private constant SYBILS = 6;
+    /// @dev Leaves any handler validator can hold: at most this many validators exist.
+    uint256 private constant POOL = REGULAR + JOINERS + SYBILS;
 
     ICrowdMarket public immutable market;
     ICrowdTokenFull public immutable token;
@@ -40,6 +51,13 @@ contract MarketHandler is Test {
     address[] private _providers;
     address[] private _validators;
     address[] private _actors;
+    mapping(address validator => uint256 key) private _keys;
+    mapping(address validator => bool) private _registered;
+
+    /// @dev The roster nodes that can be nonzero (those above leaves 0..POOL-1), as each job's submission saw
+    /// them, and who held each leaf then.
+    mapping(uint256 jobId => mapping(uint256 node => bytes32 word)) private _snapNodes;
+    mapping(uint256 jobId => mapping(uint256 leaf => address holder)) private _snapHolders;
 
     uint256[] private _liveIds;
     mapping(uint256 jobId => Job) private _jobs;
@@ -83,13 +101,13 @@ contract MarketHandler is Test {
             );
             _stake(provider, 3_000e18);
         }
-        for (uint256 i; i < 5; ++i) {
-            address validator = address(uint160(0x3000 + i));
+        for (uint256 i; i < POOL; ++i) {
+            uint256 key = 0x3000 + i;
+            address validator = vm.addr(key);
+            _keys[validator] = key;
             _validators.push(validator);
             _actors.push(validator);
-            _stake(validator, 200e18);
-            vm.prank(validator);
-            market.registerValidator();
+            if (i < REGULAR) _join(validator, 200e18);
         }
     }
 
@@ -102,8 +120,8 @@ contract MarketHandler is Test {
         spec.bundleDigest = keccak256(abi.encode(who, budget));
         spec.bundleCodec = 0x55;
         spec.gpuCount = 1;
-        spec.committeeSize = committee % 5;
-        spec.mode = spec.committeeSize == 0 ? VerificationMode.None : VerificationMode(flags % 4);
+        spec.mode = VerificationMode(flags % 4);
+        spec.committeeSize = spec.mode == VerificationMode.None ? 0 : 2 * (committee % 4) + 1; // 1, 3, 5, 7
         spec.samplesPerValidator = 1;
         spec.validatorFee = uint96(uint256(fee) % 20e18);
         spec.collateral = uint96(uint256(spec.committeeSize) * spec.validatorFee + uint256(fee % 500e18));
@@ -137,7 +155,7 @@ contract MarketHandler is Test {
         ++performed["cancel"];
     }
 
-    function claim(uint256 index, uint256 who) external {
+    function claim(uint256 index, uint256 who) public {
         (bool found, uint256 jobId) = _pick(index, JobStatus.Open);
         if (!found) return;
         Job memory job = _jobs[jobId];
@@ -151,57 +169,91 @@ contract MarketHandler is Test {
         ++performed["claim"];
     }
 
-    function submit(uint256 index) external {
+    function submit(uint256 index) public {
         (bool found, uint256 jobId) = _pick(index, JobStatus.Claimed);
         if (!found) return;
         Job memory job = _jobs[jobId];
         if (vm.getBlockTimestamp() > job.state.deadline) return;
-        uint16 listed = uint16(market.validatorCount());
+        bytes32 roster = job.spec.mode == VerificationMode.None ? bytes32(0) : market.rosterRoot();
         vm.prank(job.state.provider);
         market.submitResult(jobId, job, keccak256(abi.encode(jobId)), 0x55, bytes32(jobId), 4);
         _jobs[jobId].state.submitBlock = uint64(vm.getBlockNumber());
-        _jobs[jobId].state.validatorCount = listed;
+        _jobs[jobId].state.rosterRoot = roster;
+        _snapshotRoster(jobId);
         _jobs[jobId].state.resultHash =
             keccak256(abi.encode(keccak256(abi.encode(jobId)), uint8(0x55), bytes32(jobId), uint32(4)));
         ++performed["submit"];
     }
 
-    /// @notice Casts the votes of the committee slots in `slots` (bit i: slot i), approving per `approvals`.
-    function vote(uint256 index, uint8 slots, uint8 approvals) external {
+    /// @notice Finalizes a submitted job with random ballots (two bits per seat: silent, approve or reject), early
+    /// when every seat voted, otherwise after the window (half the time it waits instead).
+    function finalize(uint256 index, uint256 ballotBits) public {
         (bool found, uint256 jobId) = _pick(index, JobStatus.Submitted);
         if (!found) return;
         Job memory job = _jobs[jobId];
-        if (vm.getBlockNumber() == job.state.submitBlock) _mine(1); // votes start in the next block
-        if (vm.getBlockNumber() > uint256(job.state.submitBlock) + job.spec.verifyBlocks) return;
-        address[] memory committee = market.committeeOf(jobId, job);
-        if (committee.length == 0) return;
-        slots |= uint8(1 << (index % committee.length)); // at least one slot
-        for (uint8 slot; slot < committee.length; ++slot) {
-            if ((slots >> slot) & 1 == 0) continue;
-            if ((uint256(market.jobWord(jobId)) >> (8 + slot)) & 1 == 1) continue;
-            if (market.accountOf(committee[slot]).stake < MIN_VALIDATOR_STAKE) continue;
-            vm.prank(committee[slot]);
-            market.vote(jobId, job, slot, (approvals >> slot) & 1 == 1, Evidence(slot, bytes32(0), bytes32(0)));
-            ++performed["vote"];
+        uint256 seedBlock = uint256(job.state.submitBlock) + 1;
+        if (vm.getBlockNumber() <= seedBlock + 1) _mine(seedBlock + 2 - vm.getBlockNumber());
+        Ballot[] memory ballots = new Ballot[](job.spec.committeeSize);
+        bool everyoneVoted = true;
+        for (uint256 seat; seat < ballots.length; ++seat) {
+            ballots[seat] = Ballot(((ballotBits >> (2 * seat)) & 3) % 3);
+            if (ballots[seat] == Ballot.Silent) everyoneVoted = false;
+        }
+        SeatVote[] memory seats = seatsOf(jobId, ballots);
+        uint256 lastBlock = seedBlock + job.spec.verifyBlocks;
+        if ((seats.length == 0 || !everyoneVoted) && vm.getBlockNumber() <= lastBlock) {
+            if (index % 2 == 0) return; // half the time, wait for the window to close
+            _mine(lastBlock + 1 - vm.getBlockNumber());
+            seats = seatsOf(jobId, ballots); // the seed may have aged out meanwhile
+        }
+        if (seats.length != 0) ++performed["seated"];
+        _settle(jobId, job, seats, true);
+    }
+
+    /// @notice Every seat of a submitted job, proven against its roster snapshot, with `ballots` (signed by the
+    /// holders); no seat when none can be drawn (no roster, or the seed block is unreadable).
+    function seatsOf(uint256 jobId, Ballot[] memory ballots) public view returns (SeatVote[] memory seats) {
+        Job memory job = _jobs[jobId];
+        uint256 total = Roster.sumOf(job.state.rosterRoot);
+        if (job.spec.mode == VerificationMode.None || total == 0) return seats;
+        bytes32 seed;
+        try market.seedOf(jobId, job) returns (bytes32 readable) {
+            seed = readable;
+        } catch {
+            return seats;
+        }
+        seats = new SeatVote[](job.spec.committeeSize);
+        for (uint256 seat; seat < seats.length; ++seat) {
+            uint256 leaf = _leafAt(jobId, Roster.seatPosition(seed, seat, total));
+            SeatVote memory vote = seats[seat];
+            vote.leaf = uint16(leaf);
+            vote.validator = _snapHolders[jobId][leaf];
+            vote.weight = uint96(Roster.sumOf(_snapNodes[jobId][Roster.CAPACITY + leaf]));
+            uint256 node = Roster.CAPACITY + leaf;
+            for (uint256 level; level < ROSTER_DEPTH; ++level) {
+                vote.siblings[level] = _snapNodes[jobId][node ^ 1];
+                node >>= 1;
+            }
+            vote.ballot = seat < ballots.length ? ballots[seat] : Ballot.Silent;
+            vote.evidence = Evidence(uint32(seat), bytes32(jobId), bytes32(seat));
+            if (vote.ballot == Ballot.Silent) continue;
+            bytes32 digest = market.voteDigest(
+                jobId, job.state.resultHash, uint8(seat), vote.ballot == Ballot.Approve, vote.evidence
+            );
+            (uint8 v, bytes32 r, bytes32 s) = vm.sign(_keys[vote.validator], digest);
+            (vote.r, vote.vs) = (r, bytes32(uint256(v - 27) << 255 | uint256(s)));
         }
     }
 
-    function finalize(uint256 index) external {
-        (bool found, uint256 jobId) = _pick(index, JobStatus.Submitted);
-        if (!found) return;
-        Job memory job = _jobs[jobId];
-        uint256 word = uint256(market.jobWord(jobId));
-        uint256 accepts = _count((word >> 16) & 0xff);
-        uint256 rejects = _count((word >> 8) & 0xff) - accepts;
-        uint256 size =
-            job.spec.committeeSize < job.state.validatorCount ? job.spec.committeeSize : job.state.validatorCount;
-        bool decided = accepts * 2 > size || rejects * 2 > size;
-        uint256 lastBlock = uint256(job.state.submitBlock) + job.spec.verifyBlocks;
-        if (!decided && vm.getBlockNumber() <= lastBlock) {
-            if (index % 2 == 0) return; // half the time, wait for more votes
-            _mine(lastBlock + 1 - vm.getBlockNumber());
-        }
-        _settle(jobId, job, true);
+    /// @notice Moves a live job one step on (claim, submit or finalize, by its status), so that runs reach
+    /// settlement often rather than by the luck of the call order.
+    function progress(uint256 index, uint256 who, uint256 ballotBits) external {
+        uint256 count = _liveIds.length;
+        if (count == 0) return;
+        JobStatus status = market.statusOf(_liveIds[index % count]);
+        if (status == JobStatus.Open) claim(index, who);
+        else if (status == JobStatus.Claimed) submit(index);
+        else if (status == JobStatus.Submitted) finalize(index | 1, ballotBits); // odd: never waits
     }
 
     function expire(uint256 index) external {
@@ -212,7 +264,7 @@ contract MarketHandler is Test {
             if (index % 4 != 0) return; // now and then, the provider runs out of time
             vm.warp(job.state.deadline + 1);
         }
-        _settle(jobId, job, false);
+        _settle(jobId, job, new SeatVote[](0), false);
     }
 
     function advance(uint16 secondsToWait, uint8 blocks) external {
@@ -220,22 +272,53 @@ contract MarketHandler is Test {
         vm.warp(vm.getBlockTimestamp() + secondsToWait % 1 hours);
     }
 
-    /// @notice Stakes more, requests an unbond, or withdraws a released unbond (by `op`).
+    /// @notice Stakes more (a validator back at the minimum rejoins the roster), requests an unbond (a validator
+    /// below the minimum leaves it), or withdraws a released unbond (by `op`).
     function bond(uint256 who, uint96 amount, uint8 op) external {
         address account = _bonded(who);
         Account memory state = market.accountOf(account);
         if (op % 3 == 0) {
             _stake(account, uint96(uint256(amount) % 1_000e18) + 1);
+            ++performed["topUp"];
         } else if (op % 3 == 1) {
             uint256 free = state.stake - state.locked;
-            if (free < 4) return;
+            if (free == 0) return;
+            // Small steps keep most actors active; now and then a validator unbonds everything.
+            uint256 step = op % 8 == 1 ? free : uint256(amount) % (free / 4 + 1) + 1;
             vm.prank(account);
-            market.requestUnbond(uint96(uint256(amount) % (free / 4)) + 1); // small steps keep most actors active
+            market.requestUnbond(uint96(step));
+            ++performed["unbond"];
         } else {
             if (state.unbonding == 0 || vm.getBlockTimestamp() < state.unbondingReleaseAt) return;
             vm.prank(account);
             market.withdrawUnbonded();
         }
+    }
+
+    /// @notice A later validator joins with a random stake of at least the minimum.
+    function join(uint256 who, uint96 amount) external {
+        address validator = _validators[REGULAR + who % JOINERS];
+        if (_registered[validator]) return;
+        _join(validator, MIN_VALIDATOR_STAKE + uint96(uint256(amount) % 500e18));
+    }
+
+    /// @notice A sybil at the minimum stake: registers, or unbonds everything (leaving the roster), or stakes back
+    /// to exactly the minimum (rejoining it). Between jobs, so it is drawn only from the snapshots it sat in.
+    function sybil(uint256 who) external {
+        address validator = _validators[REGULAR + JOINERS + who % SYBILS];
+        if (!_registered[validator]) {
+            _join(validator, MIN_VALIDATOR_STAKE);
+            ++performed["sybil"];
+            return;
+        }
+        Account memory state = market.accountOf(validator);
+        if (state.stake >= MIN_VALIDATOR_STAKE) {
+            vm.prank(validator);
+            market.requestUnbond(state.stake);
+        } else {
+            _stake(validator, MIN_VALIDATOR_STAKE - state.stake);
+        }
+        ++performed["sybil"];
     }
 
     function withdraw(uint256 who) external {
@@ -254,7 +337,7 @@ contract MarketHandler is Test {
         Job memory job = _jobs[jobId];
         vm.prank(job.spec.requester);
         if (how % 3 == 0) {
-            try market.finalize(jobId, job) {
+            try market.finalize(jobId, job, new SeatVote[](0)) {
                 ++doubleSettlements;
             } catch {}
         } else if (how % 3 == 1) {
@@ -287,17 +370,26 @@ contract MarketHandler is Test {
         return _providers;
     }
 
+    function validators() external view returns (address[] memory) {
+        return _validators;
+    }
+
+    /// @notice Whether `validator` ever registered (a registered validator below the minimum is off the roster).
+    function registered(address validator) external view returns (bool) {
+        return _registered[validator];
+    }
+
     // ------------------------------------------------------------------ internals
 
     /// @dev Finalizes or expires, checking every StakeSlashed against what the account had at risk.
-    function _settle(uint256 jobId, Job memory job, bool isFinalize) private {
+    function _settle(uint256 jobId, Job memory job, SeatVote[] memory seats, bool isFinalize) private {
         Account[] memory before = new Account[](_actors.length);
         for (uint256 i; i < _actors.length; ++i) {
             before[i] = market.accountOf(_actors[i]);
         }
 
         vm.recordLogs();
-        if (isFinalize) market.finalize(jobId, job);
+        if (isFinalize) market.finalize(jobId, job, seats);
         else market.expireJob(jobId, job);
         Vm.Log[] memory logs = vm.getRecordedLogs();
         for (uint256 i; i < logs.length; ++i) {
@@ -331,7 +423,7 @@ contract MarketHandler is Test {
             if (_actors[i] != account) continue;
             if (account == job.state.provider) {
                 if (amount > before[i].locked || amount != job.spec.collateral) ++slashViolations;
-            } else if (amount > uint256(before[i].stake) + before[i].unbonding || amount > VALIDATOR_SLASH) {
+            } else if (amount > uint256(before[i].stake) + before[i].unbonding || amount > _seatBond(job)) {
                 ++slashViolations;
             }
             return;
@@ -363,6 +455,52 @@ contract MarketHandler is Test {
         return i < _providers.length ? _providers[i] : _validators[i - _providers.length];
     }
 
+    function _join(address validator, uint96 amount) private {
+        _stake(validator, amount);
+        vm.prank(validator);
+        market.registerValidator();
+        _registered[validator] = true;
+        ++performed["join"];
+    }
+
+    /// @dev Copies the roster nodes above leaves 0..POOL-1 (all others are empty) and the leaves' holders.
+    function _snapshotRoster(uint256 jobId) private {
+        for (uint256 level; level <= ROSTER_DEPTH; ++level) {
+            uint256 first = Roster.CAPACITY >> level;
+            uint256 last = first + ((POOL - 1) >> level);
+            for (uint256 node = first; node <= last; ++node) {
+                _snapNodes[jobId][node] = market.rosterNode(node);
+            }
+        }
+        for (uint256 leaf; leaf < POOL; ++leaf) {
+            delete _snapHolders[jobId][leaf];
+        }
+        for (uint256 i; i < _validators.length; ++i) {
+            (bool live, uint256 leaf) = market.rosterLeafOf(_validators[i]);
+            if (live) _snapHolders[jobId][leaf] = _validators[i];
+        }
+    }
+
+    /// @dev The snapshot leaf whose weight interval holds `position`.
+    function _leafAt(uint256 jobId, uint256 position) private view returns (uint256) {
+        uint256 node = 1;
+        for (uint256 level; level < ROSTER_DEPTH; ++level) {
+            uint256 left = Roster.sumOf(_snapNodes[jobId][node * 2]);
+            if (position < left) {
+                node = node * 2;
+            } else {
+                position -= left;
+                node = node * 2 + 1;
+            }
+        }
+        return node - Roster.CAPACITY;
+    }
+
+    function _seatBond(Job memory job) private pure returns (uint256) {
+        uint256 scaled = uint256(job.spec.budget) * 1_000 / 10_000;
+        return scaled > VALIDATOR_SLASH ? scaled : VALIDATOR_SLASH;
+    }
+
     function _stake(address account, uint96 amount) private {
         _fund(account, amount);
         vm.prank(account);
@@ -382,11 +520,5 @@ contract MarketHandler is Test {
             vm.roll(number + 1);
         }
         vm.warp(vm.getBlockTimestamp() + 12 * count);
-    }
-
-    function _count(uint256 mask) private pure returns (uint256 n) {
-        for (; mask != 0; mask &= mask - 1) {
-            ++n;
-        }
     }
 }

@@ -2,7 +2,9 @@
 pragma solidity ^0.8.28;
 
 import {ICrowdMarket} from "../../../contracts/interfaces/ICrowdMarket.sol";
+import {Roster} from "../../../contracts/market/Roster.sol";
 import {Account, Job, JobStatus} from "../../../contracts/market/Types.sol";
+import {Ballot, SeatVote} from "../../../contracts/market/Votes.sol";
 import {ICrowdTokenFull} from "../utils/ICrowdTokenFull.sol";
 import {Test} from "../utils/Test.sol";
 import {MarketHandler} from "./MarketHandler.sol";
@@ -32,36 +34,42 @@ contract MarketInvariantsTest is Test {
     }
 
     function targetSelectors() public view returns (FuzzSelector[] memory targets) {
-        bytes4[] memory selectors = new bytes4[](11);
+        bytes4[] memory selectors = new bytes4[](13);
         selectors[0] = MarketHandler.post.selector;
         selectors[1] = MarketHandler.cancel.selector;
         selectors[2] = MarketHandler.claim.selector;
         selectors[3] = MarketHandler.submit.selector;
-        selectors[4] = MarketHandler.vote.selector;
+        selectors[4] = MarketHandler.join.selector;
         selectors[5] = MarketHandler.finalize.selector;
         selectors[6] = MarketHandler.expire.selector;
         selectors[7] = MarketHandler.advance.selector;
         selectors[8] = MarketHandler.bond.selector;
         selectors[9] = MarketHandler.withdraw.selector;
         selectors[10] = MarketHandler.resettle.selector;
+        selectors[11] = MarketHandler.sybil.selector;
+        selectors[12] = MarketHandler.progress.selector;
         targets = new FuzzSelector[](1);
         targets[0] = FuzzSelector(address(handler), selectors);
     }
 
     /// @notice Reports how often each action really ran (visible with -vv).
     function afterInvariant() public {
-        bytes32[12] memory actions = [
+        bytes32[16] memory actions = [
             bytes32("post"),
             "cancel",
             "claim",
             "submit",
-            "vote",
+            "seated",
             "finalize",
             "expire",
             "reopen",
             "paid",
             "slashed",
             "withdraw",
+            "join",
+            "topUp",
+            "unbond",
+            "sybil",
             bytes32(0)
         ];
         for (uint256 i; actions[i] != 0; ++i) {
@@ -118,6 +126,39 @@ contract MarketInvariantsTest is Test {
         }
     }
 
+    /// @notice (e) Every live validator's roster weight equals its stake (at least the minimum); a registered
+    /// validator off the roster has less than the minimum.
+    function invariant_rosterWeightEqualsStake() public view {
+        address[] memory validators = handler.validators();
+        uint256 minimum = handler.MIN_VALIDATOR_STAKE();
+        for (uint256 i; i < validators.length; ++i) {
+            (bool live, uint256 leaf) = market.rosterLeafOf(validators[i]);
+            uint256 stake = market.accountOf(validators[i]).stake;
+            if (live) {
+                assertEq(Roster.sumOf(market.rosterNode(Roster.CAPACITY + leaf)), stake, "weight = stake");
+                assertGe(stake, minimum, "live at the minimum or more");
+            } else if (handler.registered(validators[i])) {
+                assertTrue(stake < minimum, "off the roster only below the minimum");
+            }
+        }
+    }
+
+    /// @notice (f) The roster's total weight is the sum of the live validators' stakes, and it counts them.
+    function invariant_rosterTotalEqualsLiveStake() public view {
+        address[] memory validators = handler.validators();
+        uint256 total;
+        uint256 live;
+        for (uint256 i; i < validators.length; ++i) {
+            (bool isLive,) = market.rosterLeafOf(validators[i]);
+            if (!isLive) continue;
+            total += market.accountOf(validators[i]).stake;
+            ++live;
+        }
+        assertEq(Roster.sumOf(market.rosterRoot()), total, "roster total");
+        assertEq(Roster.sumOf(market.rosterNode(1)), total, "root node");
+        assertEq(market.validatorCount(), live, "live count");
+    }
+
     /// @notice (c) Whatever state a job is in, its requester can get the budget back unless the provider completed
     /// it: cancel an open job, expire a claimed one after its deadline, finalize a submitted one after the window.
     /// Played out on a snapshot that is thrown away afterwards.
@@ -142,8 +183,9 @@ contract MarketInvariantsTest is Test {
             vm.warp(job.state.deadline + 1);
             market.expireJob(jobId, job);
         } else if (status == JobStatus.Submitted) {
-            _mine(uint256(job.spec.verifyBlocks) + 1);
-            market.finalize(jobId, job);
+            _mine(uint256(job.spec.verifyBlocks) + 2);
+            // Every seat silent: the requester needs nobody's vote to close the job.
+            market.finalize(jobId, job, handler.seatsOf(jobId, new Ballot[](0)));
             if (job.state.provider != address(0)) {
                 uint256 paid = market.accountOf(job.state.provider).balance - paidBefore;
                 if (paid >= job.spec.budget && market.statusOf(jobId) == JobStatus.Closed) return; // completed
@@ -161,13 +203,9 @@ contract MarketInvariantsTest is Test {
         assertGe(recovered, job.spec.budget, "budget recovered");
     }
 
-    function _escrowLeft(uint256 jobId, Job memory job) private view returns (uint256) {
-        uint256 voted = (uint256(market.jobWord(jobId)) >> 8) & 0xff;
-        uint256 votes;
-        for (; voted != 0; voted &= voted - 1) {
-            ++votes;
-        }
-        return uint256(job.spec.budget) + (uint256(job.spec.committeeSize) - votes) * job.spec.validatorFee;
+    /// @dev A live job holds its whole escrow: fees are paid only when it closes (a reopened job had them restored).
+    function _escrowLeft(uint256, Job memory job) private pure returns (uint256) {
+        return uint256(job.spec.budget) + uint256(job.spec.committeeSize) * job.spec.validatorFee;
     }
 
     function _mine(uint256 blocks) private {
