@@ -233,18 +233,19 @@ interface IJobMarket {
     /// @dev `seats[j]` is seat `j`: its holder proven against `state.rosterRoot` (the leaf, the holder's weight and
     /// the leaf's siblings; the seat's position `keccak256(abi.encode(seed, j)) % totalWeight` must fall in the
     /// holder's weight interval), its ballot, and unless silent the holder's EIP-712 signature of
-    /// `Vote(jobId, resultHash, seat, approve, evidence)` (`voteDigest`). Seats held by the requester count in the
-    /// committee but never vote, earn or lose. Emits `VoteCast` per vote and `JobFinalized`, then by outcome:
-    /// - Accepted (approvals are a strict majority of the committee's seats; in mode `None`, always):
-    ///   `ProviderPaid`; the collateral is unlocked; fees of seats not paid go back to the requester.
+    /// `Vote(jobId, resultHash, seat, approve, evidence)` (`voteDigest`). Seats held by the requester are set aside:
+    /// they never vote, earn or lose, and the other seats decide. Emits `VoteCast` per vote and `JobFinalized`, then:
+    /// - Accepted (approvals are a strict majority of the deciding seats; in mode `None`, always; and when every seat
+    ///   is the requester's, without a reward): `ProviderPaid`; the collateral is unlocked; fees of seats not paid
+    ///   go back to the requester.
     /// - Rejected (rejections are a strict majority): `StakeSlashed` for the whole collateral; the job reopens
     ///   (`reopenOnFailure`, `attempts < 3`; the collateral first restores the fees paid) or the requester is
     ///   credited the remaining escrow plus the collateral.
     /// - Unverified (no majority, no roster, or the seed is gone): nobody's collateral is slashed; the requester
     ///   is credited the escrow less the fees paid.
     /// Seats: each winning seat (every voter when Unverified) earns `validatorFee`; each other seat (silent, or
-    /// on the losing side) loses its bond `max(validatorSlash, budget * SEAT_BOND_BPS / 10_000)` (stake first,
-    /// then unbonding), shared equally among the winners (dust to the first; to the requester when none).
+    /// on the losing side) loses its bond `max(validatorSlash, budget / ((committeeSize + 1) / 2))` (stake first,
+    /// then unbonding), shared equally among the winners (dust to the first; to the provider when nobody voted).
     /// Requirements: status `Submitted`; after the window (`block.number > submitBlock + 1 + verifyBlocks`), or
     /// earlier once every seat voted (`VerificationPending`); one entry per seat (`SeatCountMismatch`), each
     /// proven (`NotSeatHolder`) and validly signed (`InvalidVoteSignature`); mode `None`: no seats.

@@ -8,7 +8,7 @@ import {IJobMarket} from "../interfaces/IJobMarket.sol";
 import {EncodedJob, JobCodec} from "./JobCodec.sol";
 import {JobMarket} from "./JobMarket.sol";
 import {Roster} from "./Roster.sol";
-import {Job, JobStatus, MAX_REOPENS, Outcome, SEAT_BOND_BPS, VerificationMode} from "./Types.sol";
+import {Job, JobStatus, MAX_REOPENS, Outcome, VerificationMode} from "./Types.sol";
 import {Ballot, SeatVote} from "./Votes.sol";
 
 /// @title Settling jobs: finalize with the committee's signed votes, expire after a missed deadline
@@ -19,7 +19,7 @@ abstract contract JobSettlement is JobMarket {
     struct Tally {
         uint256 approved;
         uint256 rejected;
-        uint256 excluded; // seats held by the job's requester: counted in the committee, never paid or bonded
+        uint256 excluded; // seats held by the job's requester: they neither vote, count, earn nor lose
         address[] holders;
     }
 
@@ -53,17 +53,25 @@ abstract contract JobSettlement is JobMarket {
 
         uint256 approvals = _count(tally.approved);
         uint256 rejections = _count(tally.rejected);
+        // The requester's own seats are set aside: it could otherwise block every majority by staying silent and
+        // get the work for free. What is left is the committee that decides.
+        uint256 judges = size - _count(tally.excluded);
         // Votes are revealed together: before the window ends only when no seat is left to vote.
-        if (block.number <= lastBlock && (size == 0 || approvals + rejections + _count(tally.excluded) < size)) {
+        if (block.number <= lastBlock && (size == 0 || approvals + rejections < judges)) {
             revert VerificationPending(jobId, lastBlock);
         }
 
-        // A side needs a majority of the whole committee, not of the votes cast.
-        if (approvals * 2 > size) {
+        // A side needs a majority of the committee's seats, not of the votes cast. A committee made only of the
+        // requester's seats cannot judge its own job: the provider is paid (without a reward: nothing was checked).
+        if (size != 0 && judges == 0) {
+            emit JobFinalized(jobId, Outcome.Accepted, 0, 0);
+            _releaseReward(encoded.reward());
+            _acceptUnrewarded(jobId, encoded);
+        } else if (approvals * 2 > judges) {
             emit JobFinalized(jobId, Outcome.Accepted, uint8(approvals), uint8(rejections));
             uint256 paid = _settleSeats(jobId, encoded, tally, tally.approved);
             _accept(jobId, encoded, paid);
-        } else if (rejections * 2 > size) {
+        } else if (rejections * 2 > judges) {
             emit JobFinalized(jobId, Outcome.Rejected, uint8(approvals), uint8(rejections));
             _slashCollateral(encoded.provider(), jobId, encoded.collateral());
             uint256 paid = _settleSeats(jobId, encoded, tally, tally.rejected);
@@ -134,21 +142,23 @@ abstract contract JobSettlement is JobMarket {
 
     /// @dev Pays each winning seat its fee and an equal share of the bonds the other seats lose (silent seats and
     /// the losing side; the requester's seats neither pay nor earn). Division dust goes to the first winner; with no
-    /// winner the bonds go to the requester. Returns the number of seats paid a fee.
+    /// winner the bonds go to the provider. Returns the number of seats paid a fee.
     function _settleSeats(uint256 jobId, EncodedJob encoded, Tally memory tally, uint256 winners)
         private
         returns (uint256 paid)
     {
         uint256 seats = tally.holders.length;
         uint256 losers = ((1 << seats) - 1) & ~winners & ~tally.excluded;
-        uint96 bond = _seatBond(encoded.budget());
+        uint96 bond = _seatBond(encoded.budget(), encoded.committeeSize());
         uint256 pool = 0;
         for (uint256 seat; losers >> seat != 0; ++seat) {
             if ((losers >> seat) & 1 == 1) pool += _slashBonded(tally.holders[seat], jobId, bond);
         }
         paid = _count(winners);
         if (paid == 0) {
-            if (pool != 0) _credit(encoded.requester(), jobId, pool);
+            // Nobody voted: the provider did work nobody judged. (Crediting the requester would hand a requester's
+            // own silent sybils their bonds back.)
+            if (pool != 0) _credit(encoded.provider(), jobId, pool);
             return 0;
         }
         uint256 fee = encoded.validatorFee();
@@ -163,15 +173,30 @@ abstract contract JobSettlement is JobMarket {
         }
     }
 
-    /// @dev A seat's bond: a share of the job's value, at least the configured minimum.
-    function _seatBond(uint96 budget) private view returns (uint96) {
+    /// @dev A seat's bond: the budget shared by a majority of the committee (`budget / ((size + 1) / 2)`), at least
+    /// the configured minimum. Keeping a committee from deciding takes `(size + 1) / 2` silent seats, so it costs
+    /// at least the budget: silence cannot buy a requester its work for free.
+    function _seatBond(uint96 budget, uint256 committeeSize) private view returns (uint96) {
         uint96 floor = _validatorSlashAmount();
-        // budget < 2^96 and SEAT_BOND_BPS < BPS
-        uint256 scaled;
-        unchecked {
-            scaled = uint256(budget) * SEAT_BOND_BPS / BPS;
-        }
+        // committeeSize is odd and at least 1 here, so the divisor is at least 1
+        uint256 scaled = uint256(budget) / ((committeeSize + 1) / 2);
         return scaled > floor ? uint96(scaled) : floor;
+    }
+
+    /// @dev Closes a job accepted without a check: the provider is paid its budget, no reward; the committee's
+    /// fees go back to the requester.
+    function _acceptUnrewarded(uint256 jobId, EncodedJob encoded) private {
+        _deleteJob(jobId);
+        address provider = encoded.provider();
+        uint96 budget = encoded.budget();
+        _releaseCollateral(provider, encoded.collateral(), budget, 0);
+        emit ProviderPaid(jobId, provider, budget, 0);
+        uint256 fees;
+        // fullEscrow = budget + committeeSize * fee
+        unchecked {
+            fees = encoded.fullEscrow() - budget;
+        }
+        if (fees != 0) _credit(encoded.requester(), jobId, fees);
     }
 
     /// @dev Closes an accepted job: the provider is paid and its collateral released; fees of seats that were not

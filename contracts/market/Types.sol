@@ -21,10 +21,6 @@ uint256 constant ROSTER_DEPTH = 10;
 uint256 constant JOB_WORD_STATUS_SHIFT = 0;
 uint256 constant JOB_WORD_HASH_SHIFT = 24;
 
-/// @dev A committee seat's bond, in basis points of the job's budget (at least `validatorSlash`): what a seat that
-/// stays silent or votes against the decision loses.
-uint256 constant SEAT_BOND_BPS = 1_000;
-
 /// @notice Where a job stands. Terminal outcomes (accepted, rejected, cancelled, expired) are events;
 /// a job whose word was deleted reads as `Closed`.
 enum JobStatus {

@@ -497,7 +497,7 @@ contract MarketHandler is Test {
     }
 
     function _seatBond(Job memory job) private pure returns (uint256) {
-        uint256 scaled = uint256(job.spec.budget) * 1_000 / 10_000;
+        uint256 scaled = uint256(job.spec.budget) / ((uint256(job.spec.committeeSize) + 1) / 2);
         return scaled > VALIDATOR_SLASH ? scaled : VALIDATOR_SLASH;
     }
 

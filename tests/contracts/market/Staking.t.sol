@@ -144,7 +144,7 @@ contract StakingTest is Fixture {
     function test_slash_lowersRosterWeightAndRemovesBelowMinimum() public {
         // One live validator holds every seat; each job one of its seats stays silent and loses its bond.
         JobSpec memory spec = _spec();
-        spec.budget = 100e18; // bond = max(VALIDATOR_SLASH, 10% of the budget) = VALIDATOR_SLASH
+        spec.budget = 10e18; // bond = max(VALIDATOR_SLASH, budget / 2) = VALIDATOR_SLASH
         for (uint256 i; i < VALIDATORS; ++i) {
             vm.prank(validators[i]);
             market.requestUnbond(VALIDATOR_STAKE);
