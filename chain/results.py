@@ -20,13 +20,13 @@ class PayWith(StrEnum):
     """
 
     AUTO = "auto"
-    """The standing allowance when it covers the payment, else a permit when the token takes one, else approve."""
+    """The standing allowance if it covers the payment, else a permit if the token takes one, else approve."""
     ALLOWANCE = "allowance"
-    """Spend the standing allowance; nothing else is sent (the token's `ERC20InsufficientAllowance` if short)."""
+    """Spend the standing allowance and send nothing else (`ERC20InsufficientAllowance` when it is short)."""
     PERMIT = "permit"
     """An EIP-2612 permit for exactly the payment, signed here, applied in the same transaction."""
     APPROVE = "approve"
-    """An `approve` of exactly the payment first (a transaction of its own), unless the allowance covers it."""
+    """An `approve` of exactly the payment first (its own transaction), unless the allowance covers it."""
 
 
 @dataclass(frozen=True)

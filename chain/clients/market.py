@@ -241,12 +241,14 @@ class MarketClient(ContractClient):
         return RegisteredValidator(args["validator"], args["index"], tx=tx, events=tuple(events))
 
     def stake(self, amount: int, *, pay: PayWith = PayWith.AUTO) -> StakeAdded:
-        """Add stake; the market pulls it from this account's allowance, given as `pay` says (as `post_job`)."""
+        """Add stake, pulled from this account's allowance, given as `pay` says (as `post_job`)."""
         payment, permit = self._allow(amount, pay)
         if permit is None:
             tx, events = self.transact("stake", amount)
         else:
-            tx, events = self.transact("stakeWithPermit", amount, permit.deadline, permit.v, permit.r, permit.s)
+            tx, events = self.transact(
+                "stakeWithPermit", amount, permit.deadline, permit.v, permit.r, permit.s
+            )
         args = first(events, "Staked").args
         return StakeAdded(
             args["account"],
