@@ -138,11 +138,13 @@ _TEMPLATES: dict[str, Callable[[Fields], str]] = {
         f"{_address(f['caller'])} may not mint; only {_address(f['minter'])} can"
     ),
     "ERC20InsufficientBalance": lambda f: (
-        f"{_address(f['sender'])} holds {_tokens(f['balance'])}; {_tokens(f['needed'])} needed"
+        f"{_address(f['sender'])} holds {_tokens(f['balance'])}; {_tokens(f['needed'])} needed: "
+        f"send it {_tokens(max(0, int(f['needed']) - int(f['balance'])))} more first, or pay less"
     ),
     "ERC20InsufficientAllowance": lambda f: (
-        f"{_address(f['spender'])} may spend {_tokens(f['allowance'])}; "
-        f"{_tokens(f['needed'])} needed (approve first, or sign a permit)"
+        f"{_address(f['spender'])} is allowed to spend {_tokens(f['allowance'])} of the payer's tokens; "
+        f"{_tokens(f['needed'])} needed: approve it for at least {_tokens(f['needed'])} first, "
+        "or pay with an EIP-2612 permit in the same transaction"
     ),
     "ERC2612ExpiredSignature": lambda f: f"the permit expired at {f['deadline']}",
     "ERC2612InvalidSigner": lambda f: (

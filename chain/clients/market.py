@@ -29,6 +29,9 @@ from chain.results import (
     ClaimedJob,
     ExpiredJob,
     FinalizedJob,
+    Payment,
+    PayWith,
+    Permit,
     PostedJob,
     RegisteredProvider,
     RegisteredValidator,
@@ -115,27 +118,30 @@ class MarketClient(ContractClient):
 
     # ----- jobs -----------------------------------------------------------------------------------------
 
-    def post_job(self, spec: JobSpec) -> PostedJob:
-        """Post a job; the market pulls the escrow (budget + committee fees) from the caller.
+    def post_job(self, spec: JobSpec, *, pay: PayWith = PayWith.AUTO) -> PostedJob:
+        """Post a job; the market pulls the escrow (budget + committee fees) from this account's allowance.
 
-        No approve is needed: the market is the token's minter and may move its own caller's tokens
-        (docs/protocol.md, "Decisions").
+        `pay` says how the market gets that allowance (`PayWith`): by default the standing allowance when it
+        covers the escrow, else an EIP-2612 permit in the same transaction, else an approve of exactly the
+        escrow first. Never more than the escrow is approved.
         """
-        tx, events = self.transact("postJob", spec.to_abi())
-        return self._posted(tx, events)
+        return self._post(spec, pay)
 
     def post_job_with_permit(self, spec: JobSpec, *, deadline: int | None = None) -> PostedJob:
         """Post a job paying the escrow through an EIP-2612 permit (one transaction, no approve)."""
-        permit = self.token.sign_permit(self.address, spec.escrow, deadline=deadline)
-        tx, events = self.transact(
-            "postJobWithPermit", spec.to_abi(), permit.deadline, permit.v, permit.r, permit.s
-        )
-        return self._posted(tx, events)
+        return self._post(spec, PayWith.PERMIT, deadline=deadline)
 
-    def _posted(self, tx: Any, events: list[DecodedLog]) -> PostedJob:
+    def _post(self, spec: JobSpec, pay: PayWith, *, deadline: int | None = None) -> PostedJob:
+        payment, permit = self._allow(spec.escrow, pay, deadline=deadline)
+        if permit is None:
+            tx, events = self.transact("postJob", spec.to_abi())
+        else:
+            tx, events = self.transact(
+                "postJobWithPermit", spec.to_abi(), permit.deadline, permit.v, permit.r, permit.s
+            )
         self.jobs.apply(events)
         job_id = JobId(first(events, "JobPosted").args["jobId"])
-        return PostedJob(job_id, self.jobs.job(job_id), tx=tx, events=tuple(events))
+        return PostedJob(job_id, self.jobs.job(job_id), payment=payment, tx=tx, events=tuple(events))
 
     def cancel_job(self, job_id: JobId) -> CancelledJob:
         tx, events = self._job_call("cancelJob", job_id)
@@ -234,16 +240,23 @@ class MarketClient(ContractClient):
         args = first(events, "ValidatorRegistered").args
         return RegisteredValidator(args["validator"], args["index"], tx=tx, events=tuple(events))
 
-    def stake(self, amount: int, *, permit: bool = False) -> StakeAdded:
-        """Add stake; the market pulls it from the caller (no approve needed; a permit is optional)."""
-        if permit:
-            p = self.token.sign_permit(self.address, amount)
-            tx, events = self.transact("stakeWithPermit", amount, p.deadline, p.v, p.r, p.s)
-        else:
+    def stake(self, amount: int, *, pay: PayWith = PayWith.AUTO) -> StakeAdded:
+        """Add stake, pulled from this account's allowance, given as `pay` says (as `post_job`)."""
+        payment, permit = self._allow(amount, pay)
+        if permit is None:
             tx, events = self.transact("stake", amount)
+        else:
+            tx, events = self.transact(
+                "stakeWithPermit", amount, permit.deadline, permit.v, permit.r, permit.s
+            )
         args = first(events, "Staked").args
         return StakeAdded(
-            args["account"], Wei(args["amount"]), Wei(args["totalStake"]), tx=tx, events=tuple(events)
+            args["account"],
+            Wei(args["amount"]),
+            Wei(args["totalStake"]),
+            payment=payment,
+            tx=tx,
+            events=tuple(events),
         )
 
     def request_unbond(self, amount: int) -> UnbondRequested:
@@ -264,6 +277,27 @@ class MarketClient(ContractClient):
         return Withdrawal(
             args["account"], Wei(args["amount"]), Wei(args["reward"]), tx=tx, events=tuple(events)
         )
+
+    # ----- paying the market ----------------------------------------------------------------------------
+
+    def payment_method(self, amount: int) -> PayWith:
+        """How `PayWith.AUTO` pays the market `amount` from this account now: the standing allowance when it
+        covers `amount`, else a permit when the token takes one, else an approve of exactly `amount`."""
+        if self.token.allowance(self.me, self.address) >= amount:
+            return PayWith.ALLOWANCE
+        return PayWith.PERMIT if self.token.supports_permit else PayWith.APPROVE
+
+    def _allow(
+        self, amount: int, pay: PayWith, *, deadline: int | None = None
+    ) -> tuple[Payment, Permit | None]:
+        """Give the market the allowance to take `amount` as `pay` says: the approve is sent here, the permit
+        is returned for the paying call to carry."""
+        method = self.payment_method(amount) if pay == PayWith.AUTO else PayWith(pay)
+        if method == PayWith.PERMIT:
+            permit = self.token.sign_permit(self.address, amount, deadline=deadline)
+            return Payment(method, Wei(amount)), permit
+        approval = self.token.ensure_allowance(self.address, amount) if method == PayWith.APPROVE else None
+        return Payment(method, Wei(amount), approval), None
 
     # ----- views ----------------------------------------------------------------------------------------
 

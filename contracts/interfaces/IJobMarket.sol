@@ -194,21 +194,31 @@ interface IJobMarket {
 
     // ------------------------------------------------------------------ requester
 
-    /// @notice Posts a job and pulls `budget + committeeSize * validatorFee` from the caller (no approval needed:
-    /// the market is the token's minter and spends its callers' payments without an allowance).
+    /// @notice Posts a job and pulls `budget + committeeSize * validatorFee` (the escrow) from the caller's
+    /// allowance to the market.
     /// @dev Emits `JobPosted`. The contract sets `spec.requester = msg.sender` and
     /// `spec.reward = min(budget * rewardBps / 10_000, rewardsRemaining())`, reserving the reward from the
     /// emission budget. Requirements (`InvalidJobSpec` otherwise): `budget > 0`; `bundleDigest != 0`;
     /// `runTimeout > 0`; `committeeSize <= 8`, and `>= 1` unless `mode` is `None`; `samplesPerValidator >= 1`
     /// in modes `Segments` and `Shards`; `1 <= verifyBlocks <= 240`;
-    /// `collateral >= committeeSize * validatorFee`.
+    /// `collateral >= committeeSize * validatorFee`. The caller allowed the market at least the escrow (the token's
+    /// `ERC20InsufficientAllowance` otherwise) and holds it (`ERC20InsufficientBalance`).
     /// @param spec The job; `requester` and `reward` are ignored and overwritten.
     /// @return jobId The new job's id (ids start at 1).
     function postJob(JobSpec calldata spec) external returns (uint256 jobId);
 
-    /// @notice `postJob`, first applying an EIP-2612 permit for exactly `budget + committeeSize * validatorFee`.
-    /// @dev Kept for clients that sign permits: the market needs no allowance, so the permit only sets one. A permit
-    /// that fails (for example because someone already submitted it) is ignored.
+    /// @notice `postJob`, first applying the caller's EIP-2612 permit for the market to take exactly the escrow,
+    /// `budget + committeeSize * validatorFee` (approve and post in one transaction).
+    /// @dev A permit that fails (someone already submitted it, it expired, it was signed for another amount) is
+    /// ignored: the post then goes through if the allowance already covers the escrow, and otherwise reverts with
+    /// the token's `ERC20InsufficientAllowance`. A permit sets the allowance to the escrow (EIP-2612), replacing any
+    /// standing one; clients with a standing allowance that covers the escrow call `postJob` instead.
+    /// @param spec As for `postJob`.
+    /// @param deadline The permit's deadline.
+    /// @param v The permit signature's recovery id.
+    /// @param r The permit signature's r.
+    /// @param s The permit signature's s.
+    /// @return jobId The new job's id.
     function postJobWithPermit(JobSpec calldata spec, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
         external
         returns (uint256 jobId);

@@ -131,15 +131,25 @@ interface IStaking {
 
     // ------------------------------------------------------------------ stake
 
-    /// @notice Adds `amount` to the caller's stake, pulling the tokens with `transferFrom` (no approval needed: the
-    /// market is the token's minter and spends its callers' payments without an allowance).
-    /// @dev Emits `Staked`. Any account may stake, registered or not. Requirements: `amount > 0` (`ZeroAmount`).
+    /// @notice Adds `amount` to the caller's stake, pulling the tokens with `transferFrom` from the caller's
+    /// allowance to the market.
+    /// @dev Emits `Staked`. Any account may stake, registered or not. Requirements: `amount > 0` (`ZeroAmount`);
+    /// the caller allowed the market at least `amount` (the token's `ERC20InsufficientAllowance` otherwise) and
+    /// holds it (`ERC20InsufficientBalance`).
     /// @param amount Tokens to stake.
     function stake(uint96 amount) external;
 
-    /// @notice `stake`, first applying an EIP-2612 permit for exactly `amount`.
-    /// @dev Kept for clients that sign permits: the market needs no allowance, so the permit only sets one. A permit
-    /// that fails (for example because someone already submitted it) is ignored.
+    /// @notice `stake`, first applying the caller's EIP-2612 permit for the market to take exactly `amount`
+    /// (approve and stake in one transaction).
+    /// @dev A permit that fails (someone already submitted it, it expired, it was signed for another amount) is
+    /// ignored: the stake then goes through if the allowance already covers `amount`, and otherwise reverts with the
+    /// token's `ERC20InsufficientAllowance`. A permit sets the allowance to `amount` (EIP-2612), replacing any
+    /// standing one; clients with a standing allowance that covers the stake call `stake` instead.
+    /// @param amount Tokens to stake; also the permit's value.
+    /// @param deadline The permit's deadline.
+    /// @param v The permit signature's recovery id.
+    /// @param r The permit signature's r.
+    /// @param s The permit signature's s.
     function stakeWithPermit(uint96 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external;
 
     /// @notice Moves `amount` of free stake to unbonding; it can be withdrawn after `config().unbondingDelay`.

@@ -43,8 +43,9 @@ abstract contract JobMarket is IJobMarket, Staking {
     // ------------------------------------------------------------------ requester
 
     /// @inheritdoc IJobMarket
-    /// @dev No reentrancy guard on the posts: their one external call is the last step, into CrowdToken, which
-    /// has no hooks and cannot call back; the guard would cost the hottest path ~400 gas for nothing.
+    /// @dev No reentrancy guard on the posts: their external calls (the permit, then the pull) come last, into
+    /// CrowdToken, which has no hooks and cannot call back; the guard would cost the hottest path ~400 gas for
+    /// nothing.
     function postJob(JobSpec calldata spec) external returns (uint256 jobId) {
         uint256 escrow;
         (jobId, escrow) = _post(spec);

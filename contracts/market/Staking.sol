@@ -294,7 +294,8 @@ abstract contract Staking is IStaking, ReentrancyGuardTransient {
         return _validatorSlash;
     }
 
-    /// @dev Pulls `amount` from `from`; CrowdToken lets its minter, this market, do so without an allowance.
+    /// @dev Pulls `amount` from `from` within the allowance `from` gave this market; the token's own error
+    /// (`ERC20InsufficientAllowance`, `ERC20InsufficientBalance`) bubbles up unchanged.
     function _pullTokens(address from, uint256 amount) internal {
         IERC20(_token).safeTransferFrom(from, address(this), amount);
     }
@@ -304,8 +305,9 @@ abstract contract Staking is IStaking, ReentrancyGuardTransient {
         IERC20(_token).safeTransfer(to, amount);
     }
 
-    /// @dev Applies an EIP-2612 permit from the caller to the market. A failed permit is ignored: it may have been
-    /// submitted by someone else already, and the market's transfer needs no allowance anyway.
+    /// @dev Applies the caller's EIP-2612 permit for this market to take `amount`. A failed permit is ignored:
+    /// someone may have submitted it already (front-running sets the same allowance); the pull that follows then
+    /// needs the allowance to be there, and fails with the token's error otherwise.
     function _permit(uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) internal {
         try IERC20Permit(_token).permit(msg.sender, address(this), amount, deadline, v, r, s) {} catch {}
     }

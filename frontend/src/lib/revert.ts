@@ -27,6 +27,10 @@ export interface DecodedRevert {
 const addr = (value: unknown) => shortAddress(String(value));
 const tokens = (value: unknown) => tokenAmountPlain(BigInt(value as bigint));
 const str = (value: unknown) => String(value);
+const shortfall = (needed: unknown, held: unknown) => {
+  const short = BigInt(needed as bigint) - BigInt(held as bigint);
+  return short > 0n ? short : 0n;
+};
 
 const CAPABILITY_UNITS: Record<string, [string, string]> = {
   GpuCount: ["{} GPUs", "{}"],
@@ -94,9 +98,12 @@ const TEMPLATES: Record<string, (f: Fields) => string> = {
     `initial supply ${tokens(f.initialSupply)} and cap ${tokens(f.cap)} do not fit (the cap may be at most ${tokens(f.maxCap)})`,
   InvalidRewardBps: (f) => `rewardBps ${str(f.rewardBps)} is above ${str(f.max)}`,
   CrowdTokenUnauthorizedMinter: (f) => `${addr(f.caller)} may not mint; only ${addr(f.minter)} can`,
-  ERC20InsufficientBalance: (f) => `${addr(f.sender)} holds ${tokens(f.balance)}; ${tokens(f.needed)} needed`,
+  ERC20InsufficientBalance: (f) =>
+    `${addr(f.sender)} holds ${tokens(f.balance)}; ${tokens(f.needed)} needed: ` +
+    `send it ${tokens(shortfall(f.needed, f.balance))} more first, or pay less`,
   ERC20InsufficientAllowance: (f) =>
-    `${addr(f.spender)} may spend ${tokens(f.allowance)}; ${tokens(f.needed)} needed (approve first, or sign a permit)`,
+    `${addr(f.spender)} is allowed to spend ${tokens(f.allowance)} of the payer's tokens; ${tokens(f.needed)} needed: ` +
+    `approve it for at least ${tokens(f.needed)} first, or pay with an EIP-2612 permit in the same transaction`,
   ERC2612ExpiredSignature: (f) => `the permit expired at ${str(f.deadline)}`,
   ERC2612InvalidSigner: (f) => `the permit was signed by ${addr(f.signer)}, not by ${addr(f.owner)}`,
   ERC20ExceededCap: (f) =>

@@ -12,6 +12,7 @@ import { parseCid } from "../lib/cid";
 import { bytes, shortHash, tokenAmount } from "../lib/format";
 import { buildJobSpec, checkSpecForm, escrowOf, formFromManifest, requirementsOf, type SpecField, type SpecForm } from "../lib/jobSpec";
 import { checkManifest, type FieldProblem } from "../lib/manifest";
+import type { PaymentMethod } from "../lib/payment";
 import { postJob, signAndUpload, waitForIndexedJob } from "../lib/postFlow";
 import { connectedClients } from "../lib/connectedClients";
 import { paths } from "../lib/paths";
@@ -29,19 +30,27 @@ type Phase =
   | { step: "packing" }
   | { step: "signing" }
   | { step: "uploading"; sent: number; total: number }
-  | { step: "posting" }
+  | { step: "allowing"; method: PaymentMethod | null }
+  | { step: "posting"; method: PaymentMethod }
   | { step: "confirming"; hash: Hash }
   | { step: "indexing"; jobId: bigint; hash: Hash }
   | { step: "failed"; message: string };
 
-const STEP_ORDER = ["packing", "signing", "uploading", "posting", "confirming", "indexing"] as const;
+const STEP_ORDER = ["packing", "signing", "uploading", "allowing", "posting", "confirming", "indexing"] as const;
 const STEP_TEXT: Record<(typeof STEP_ORDER)[number], string> = {
   packing: "Pack the job folder",
   signing: "Sign the upload in your wallet (no gas)",
   uploading: "Upload the bundle to the gateway",
+  allowing: "Allow the market to take the escrow: sign a permit (no gas), or approve exactly the escrow",
   posting: "Confirm postJob in your wallet",
   confirming: "Wait for the transaction",
   indexing: "Wait for the gateway to index the job",
+};
+
+const ALLOWING_TEXT: Record<PaymentMethod, string> = {
+  allowance: "The market may take the escrow: your standing allowance covers it",
+  permit: "Sign a permit for exactly the escrow in your wallet (no gas; it travels with the post)",
+  approve: "Confirm an approve of exactly the escrow in your wallet (the token takes no permits)",
 };
 
 function differences(form: SpecForm, fromManifest: SpecForm): Partial<Record<SpecField, string>> {
@@ -140,7 +149,7 @@ export function PostJobPage() {
         bundle = result.bundle;
         setUploaded({ text: manifestText, bundle });
       }
-      setPhase({ step: "posting" });
+      setPhase({ step: "allowing", method: null });
       const jobSpec = buildJobSpec(spec.values, requirementsOf(bundle.manifest), parseCid(bundle.cid));
       const { jobId, hash } = await postJob({
         publicClient,
@@ -148,6 +157,8 @@ export function PostJobPage() {
         account,
         market: config.market,
         spec: jobSpec,
+        onPayment: (method) => setPhase({ step: "allowing", method }),
+        onAllowed: (method) => setPhase({ step: "posting", method }),
         onSent: (sent) => setPhase({ step: "confirming", hash: sent }),
       });
       void refreshBalance();
@@ -250,7 +261,7 @@ export function PostJobPage() {
               <ol className="steps">
                 {STEP_ORDER.map((step, index) => (
                   <li key={step} className={index < current ? "done" : index === current ? "current" : "pending"}>
-                    {STEP_TEXT[step]}
+                    {step === "allowing" && phase.step === "allowing" && phase.method ? ALLOWING_TEXT[phase.method] : STEP_TEXT[step]}
                     {step === "uploading" && phase.step === "uploading" && (
                       <ProgressBar value={phase.total ? phase.sent / phase.total : 0} label={`${bytes(phase.sent)} of ${bytes(phase.total)}`} />
                     )}

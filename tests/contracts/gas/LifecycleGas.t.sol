@@ -4,12 +4,14 @@ pragma solidity ^0.8.28;
 import {Job, JobSpec} from "../../../contracts/market/Types.sol";
 import {Fixture} from "../utils/Fixture.sol";
 
-/// @notice Transaction gas of the lifecycle calls against the targets: `postJob + claimJob + submitResult +
-/// finalize` <= 200,000 and a vote <= 60,000, steady state (accounts already hold nonzero balances).
+/// @notice Transaction gas of the lifecycle calls against the targets: `postJob` (spending a standing allowance) +
+/// `claimJob + submitResult + finalize` <= 230,000, `postJobWithPermit` <= 130,000 and a vote <= 60,000, steady
+/// state (accounts already hold nonzero balances).
 /// @dev Isolated tests run every external call as its own transaction, so `vm.lastCallGas()` is what a receipt
 /// reports: the 21,000 base, calldata, cold storage and refunds included.
 contract LifecycleGasTest is Fixture {
-    uint256 private constant LIFECYCLE_BUDGET = 200_000;
+    uint256 private constant LIFECYCLE_BUDGET = 230_000;
+    uint256 private constant POST_WITH_PERMIT_BUDGET = 130_000;
     uint256 private constant VOTE_BUDGET = 60_000;
 
     struct Costs {
@@ -33,6 +35,18 @@ contract LifecycleGasTest is Fixture {
         emit log_named_uint("lifecycle", lifecycle);
         assertLe(lifecycle, LIFECYCLE_BUDGET, "lifecycle gas");
         assertLe(costs.maxVote, VOTE_BUDGET, "vote gas");
+    }
+
+    /// forge-config: default.isolate = true
+    function test_gas_postJobWithPermitFitsBudget() public {
+        _approveMarket(requester, 0); // no standing allowance: the permit is what pays
+        uint256 first = _postWithPermit(); // also writes the requester's permit nonce for the first time
+        uint256 steady = _postWithPermit();
+        emit log_named_uint("postJobWithPermit (first permit)", first);
+        emit log_named_uint("postJobWithPermit", steady);
+        assertEq(token.allowance(requester, address(market)), 0, "each permit spent in full");
+        assertLe(first, POST_WITH_PERMIT_BUDGET, "first post with permit gas");
+        assertLe(steady, POST_WITH_PERMIT_BUDGET, "post with permit gas");
     }
 
     /// forge-config: default.isolate = true
@@ -64,6 +78,14 @@ contract LifecycleGasTest is Fixture {
         emit log_named_uint("finalize after 2 of 3 votes", costs.finalize);
         emit log_named_uint("lifecycle after 2 of 3 votes", lifecycle);
         assertLe(costs.finalize, 50_000, "finalize gas with a refund");
+    }
+
+    function _postWithPermit() private returns (uint256) {
+        JobSpec memory spec = _spec();
+        (uint8 v, bytes32 r, bytes32 s) = _signPermit(requesterKey, _escrowOf(spec), 1e12);
+        vm.prank(requester);
+        market.postJobWithPermit(spec, 1e12, v, r, s);
+        return vm.lastCallGas().gasTotalUsed;
     }
 
     function _runLifecycle() private returns (Costs memory costs) {

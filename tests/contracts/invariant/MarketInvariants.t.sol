@@ -32,7 +32,7 @@ contract MarketInvariantsTest is Test {
     }
 
     function targetSelectors() public view returns (FuzzSelector[] memory targets) {
-        bytes4[] memory selectors = new bytes4[](11);
+        bytes4[] memory selectors = new bytes4[](12);
         selectors[0] = MarketHandler.post.selector;
         selectors[1] = MarketHandler.cancel.selector;
         selectors[2] = MarketHandler.claim.selector;
@@ -44,14 +44,20 @@ contract MarketInvariantsTest is Test {
         selectors[8] = MarketHandler.bond.selector;
         selectors[9] = MarketHandler.withdraw.selector;
         selectors[10] = MarketHandler.resettle.selector;
+        selectors[11] = MarketHandler.relay.selector;
         targets = new FuzzSelector[](1);
         targets[0] = FuzzSelector(address(handler), selectors);
     }
 
     /// @notice Reports how often each action really ran (visible with -vv).
     function afterInvariant() public {
-        bytes32[12] memory actions = [
+        bytes32[17] memory actions = [
             bytes32("post"),
+            "stake",
+            "paid by permit",
+            "permit front-run",
+            "short allowance refused",
+            "relay refused",
             "cancel",
             "claim",
             "submit",
@@ -99,6 +105,15 @@ contract MarketInvariantsTest is Test {
         }
         assertEq(total, handler.CAP() - handler.INITIAL_SUPPLY(), "emission");
         assertLe(token.totalSupply(), handler.CAP(), "cap");
+    }
+
+    /// @notice Tokens only ever move from an account to the market within that account's allowance (set by approve
+    /// or by a permit in the same call), which falls by exactly what was taken; a payment without enough allowance
+    /// fails with the token's `ERC20InsufficientAllowance`; a relayer that never approved keeps its float.
+    function invariant_tokensLeaveAccountsOnlyWithAllowance() public view {
+        assertEq(handler.unauthorizedPulls(), 0, "pulls beyond the allowance");
+        assertEq(handler.unexpectedRefusals(), 0, "payments refused for another reason");
+        assertEq(token.balanceOf(address(handler.relayer())), handler.RELAYER_FLOAT(), "relayer float");
     }
 
     /// @notice (b) No job pays its provider twice, and no closed job can be settled again.

@@ -33,6 +33,8 @@ abstract contract Fixture is Test {
     uint8 internal constant RESULT_CODEC = 0x55;
     bytes32 internal constant CHECKPOINT_ROOT = keccak256("checkpoints");
     uint32 internal constant CHECKPOINT_COUNT = 12;
+    bytes32 internal constant PERMIT_TYPEHASH =
+        keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)");
 
     ICrowdMarket internal market;
     ICrowdTokenFull internal token;
@@ -55,8 +57,10 @@ abstract contract Fixture is Test {
         vm.label(requester, "requester");
         vm.label(provider, "provider");
 
-        // No approvals anywhere: the market, the token's minter, pulls its callers' payments without one.
+        // The market pulls only what it was allowed to: the requester keeps a standing (finite) allowance, as a
+        // client that approved once does; every stake approves exactly what it pays.
         _fund(requester, 1_000_000e18);
+        _approveMarket(requester, 1_000_000e18);
 
         _registerProvider(provider, _caps());
         _stakeAs(provider, PROVIDER_STAKE);
@@ -132,8 +136,14 @@ abstract contract Fixture is Test {
         token.transfer(account, amount);
     }
 
+    function _approveMarket(address account, uint256 amount) internal {
+        vm.prank(account);
+        token.approve(address(market), amount);
+    }
+
     function _stakeAs(address account, uint96 amount) internal {
         _fund(account, amount);
+        _approveMarket(account, amount);
         vm.prank(account);
         market.stake(amount);
     }
@@ -153,6 +163,18 @@ abstract contract Fixture is Test {
         return uint256(spec.budget) + uint256(spec.committeeSize) * spec.validatorFee;
     }
 
+    /// @dev An EIP-2612 permit by `key`'s account for the market to take `value`, signed with the current nonce.
+    function _signPermit(uint256 key, uint256 value, uint256 deadline)
+        internal
+        view
+        returns (uint8 v, bytes32 r, bytes32 s)
+    {
+        address owner = vm.addr(key);
+        bytes32 structHash =
+            keccak256(abi.encode(PERMIT_TYPEHASH, owner, address(market), value, token.nonces(owner), deadline));
+        return vm.sign(key, keccak256(abi.encodePacked("\x19\x01", token.DOMAIN_SEPARATOR(), structHash)));
+    }
+
     function _expectedReward(uint96 budget) internal view returns (uint96) {
         uint256 reward = uint256(budget) * REWARD_BPS / 10_000;
         uint256 remaining = market.rewardsRemaining();
@@ -165,6 +187,8 @@ abstract contract Fixture is Test {
 
     function _postAs(address who, JobSpec memory spec) internal returns (uint256 jobId, Job memory job) {
         uint96 reward = _expectedReward(spec.budget);
+        uint256 escrow = _escrowOf(spec);
+        if (token.allowance(who, address(market)) < escrow) _approveMarket(who, escrow);
         vm.prank(who);
         jobId = market.postJob(spec);
         spec.requester = who;
