@@ -57,6 +57,7 @@ from chain.types import (
     MarketConfig,
     Outcome,
     ResultCommitment,
+    TxResult,
     Wei,
 )
 
@@ -246,7 +247,9 @@ class MarketClient(ContractClient):
         if permit is None:
             tx, events = self.transact("stake", amount)
         else:
-            tx, events = self.transact("stakeWithPermit", amount, permit.deadline, permit.v, permit.r, permit.s)
+            tx, events = self.transact(
+                "stakeWithPermit", amount, permit.deadline, permit.v, permit.r, permit.s
+            )
         args = first(events, "Staked").args
         return StakeAdded(
             args["account"],
@@ -275,6 +278,18 @@ class MarketClient(ContractClient):
         return Withdrawal(
             args["account"], Wei(args["amount"]), Wei(args["reward"]), tx=tx, events=tuple(events)
         )
+
+    # ----- governance ----------------------------------------------------------------------------------
+
+    def pause(self) -> TxResult:
+        """Refuse new posts, claims and registrations (the guardian only)."""
+        tx, _ = self.transact("pause")
+        return tx
+
+    def unpause(self) -> TxResult:
+        """Accept new posts, claims and registrations again (the guardian; the governor via its timelock)."""
+        tx, _ = self.transact("unpause")
+        return tx
 
     # ----- paying the market ----------------------------------------------------------------------------
 
@@ -325,7 +340,18 @@ class MarketClient(ContractClient):
         return Wei(self.call("rewardsRemaining"))
 
     def config(self) -> MarketConfig:
+        """The parameters in force now (the governor may change them; the deployment record has the first)."""
         return MarketConfig.from_abi(self.call("config"))
+
+    def paused(self) -> bool:
+        """Whether the guardian paused new posts, claims and registrations."""
+        return bool(self.call("paused"))
+
+    def guardian(self) -> ChecksumAddress:
+        return to_checksum_address(self.call("guardian"))
+
+    def governor(self) -> ChecksumAddress:
+        return to_checksum_address(self.call("governor"))
 
     def validator_count(self) -> int:
         return int(self.call("validatorCount"))
