@@ -19,7 +19,7 @@ from chain.anvil import AnvilProcess, DevChain
 from chain.clients import MarketClient, TokenClient
 from chain.committee import committee_of, seed_of, slot_of
 from chain.compiler import Artifacts, ContractArtifact, compile_contracts, load_settings, source_files
-from chain.deploy import DEFAULT_CONFIG, Supply, deploy, deploy_market
+from chain.deploy import DEFAULT_CONFIG, GovernanceSetup, Supply, deploy, deploy_market
 from chain.deployments import deployment_path, load_deployment, save_deployment
 from chain.dev_accounts import (
     CHEATER_ACCOUNT,
@@ -94,7 +94,7 @@ from chain.results import (
     UnbondRequested,
     Withdrawal,
 )
-from chain.revert_messages import describe
+from chain.revert_messages import MARKET_PAUSED_MESSAGE, describe
 from chain.reverts import RevertDecoder
 from chain.rpc import Rpc
 from chain.sender import PendingTx, TxSender
@@ -103,6 +103,7 @@ from chain.types import *  # noqa: F403 (the generated layout and the typed reco
 from chain.types import __all__ as _types_all
 
 __all__ = [
+    "MARKET_PAUSED_MESSAGE",
     *_types_all,
     "CHEATER_ACCOUNT",
     "CONTRACTS_DIR",
@@ -172,6 +173,7 @@ __all__ = [
     "StakeAdded",
     "SubmittedResult",
     "Supply",
+    "GovernanceSetup",
     "TokenClient",
     "TransactionTimeout",
     "TxSender",

@@ -14,6 +14,11 @@ from chain.types import TOKEN_DECIMALS, Capability, JobSpecField, JobStatus, Rol
 
 Fields = Mapping[str, Any]
 
+MARKET_PAUSED_MESSAGE = (
+    "the market is paused by its guardian: new posts and claims are refused; "
+    "running jobs settle and withdrawals work"
+)
+
 
 # The sentences' own wording of addresses and amounts; people-facing code uses `cli_support.display`,
 # which reads the same (tests/cli_support/test_display.py holds the two to the same text).
@@ -128,6 +133,13 @@ _TEMPLATES: dict[str, Callable[[Fields], str]] = {
         f"{_address(f['account'])}'s unbonding stake is released at {f['releaseAt']}"
     ),
     "ValidatorIndexOutOfRange": lambda f: f"there is no validator {f['index']} (the list has {f['count']})",
+    # Governance and pause (IGoverned)
+    "MarketPaused": lambda f: MARKET_PAUSED_MESSAGE,
+    "NotGovernor": lambda f: (
+        f"only the market's governor (its timelock) may do this; caller is {_address(f['caller'])}"
+    ),
+    "NotGuardian": lambda f: f"only the market's guardian may do this; caller is {_address(f['caller'])}",
+    "InvalidGovernor": lambda f: "the market needs a governor (a nonzero timelock address)",
     # Deployment (ICrowdMarket) and the token
     "InvalidSupply": lambda f: (
         f"initial supply {_tokens(f['initialSupply'])} and cap {_tokens(f['cap'])} do not fit "

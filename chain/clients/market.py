@@ -57,6 +57,7 @@ from chain.types import (
     MarketConfig,
     Outcome,
     ResultCommitment,
+    TxResult,
     Wei,
 )
 
@@ -278,6 +279,18 @@ class MarketClient(ContractClient):
             args["account"], Wei(args["amount"]), Wei(args["reward"]), tx=tx, events=tuple(events)
         )
 
+    # ----- governance ----------------------------------------------------------------------------------
+
+    def pause(self) -> TxResult:
+        """Refuse new posts, claims and registrations (the guardian only)."""
+        tx, _ = self.transact("pause")
+        return tx
+
+    def unpause(self) -> TxResult:
+        """Accept new posts, claims and registrations again (the guardian; the governor via its timelock)."""
+        tx, _ = self.transact("unpause")
+        return tx
+
     # ----- paying the market ----------------------------------------------------------------------------
 
     def payment_method(self, amount: int) -> PayWith:
@@ -327,7 +340,18 @@ class MarketClient(ContractClient):
         return Wei(self.call("rewardsRemaining"))
 
     def config(self) -> MarketConfig:
+        """The parameters in force now (the governor may change them; the deployment record has the first)."""
         return MarketConfig.from_abi(self.call("config"))
+
+    def paused(self) -> bool:
+        """Whether the guardian paused new posts, claims and registrations."""
+        return bool(self.call("paused"))
+
+    def guardian(self) -> ChecksumAddress:
+        return to_checksum_address(self.call("guardian"))
+
+    def governor(self) -> ChecksumAddress:
+        return to_checksum_address(self.call("governor"))
 
     def validator_count(self) -> int:
         return int(self.call("validatorCount"))

@@ -198,7 +198,8 @@ interface IJobMarket {
     /// allowance to the market.
     /// @dev Emits `JobPosted`. The contract sets `spec.requester = msg.sender` and
     /// `spec.reward = min(budget * rewardBps / 10_000, rewardsRemaining())`, reserving the reward from the
-    /// emission budget. Requirements (`InvalidJobSpec` otherwise): `budget > 0`; `bundleDigest != 0`;
+    /// emission budget. Refused while the market is paused (`MarketPaused`, see `IGoverned`).
+    /// Requirements (`InvalidJobSpec` otherwise): `budget > 0`; `bundleDigest != 0`;
     /// `runTimeout > 0`; `committeeSize <= 8`, and `>= 1` unless `mode` is `None`; `samplesPerValidator >= 1`
     /// in modes `Segments` and `Shards`; `1 <= verifyBlocks <= 240`;
     /// `collateral >= committeeSize * validatorFee`. The caller allowed the market at least the escrow (the token's
@@ -231,7 +232,8 @@ interface IJobMarket {
     // ------------------------------------------------------------------ provider
 
     /// @notice Claims an open job, locking `spec.collateral` of the caller's stake until the job closes.
-    /// @dev Emits `JobClaimed`. Requirements: status `Open`; the caller is a registered provider
+    /// @dev Emits `JobClaimed`. Refused while the market is paused (`MarketPaused`). Requirements: status
+    /// `Open`; the caller is a registered provider
     /// (`AccountNotInRole`) other than the requester (`RequesterCannotClaim`); each capability at least the
     /// job's minimum (`ProviderLacksCapability`); stake at least `config().minProviderStake`
     /// (`StakeBelowMinimum`); free stake at least `spec.collateral` (`InsufficientFreeStake`).

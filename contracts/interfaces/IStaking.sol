@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {Account, Capabilities, MarketConfig, Role} from "../market/Types.sol";
+import {Account, Capabilities, Role} from "../market/Types.sol";
 
 /// @title Accounts, registration, stake, unbonding and pull balances
 /// @notice Every account has one role (provider or validator, exclusive and permanent), a stake of which part
@@ -116,7 +116,8 @@ interface IStaking {
     // ------------------------------------------------------------------ registration
 
     /// @notice Registers the caller as a provider, or updates its capabilities and metadata.
-    /// @dev Emits `ProviderRegistered`. Requirements: the caller is not a validator (`RoleAlreadyAssigned`).
+    /// @dev Emits `ProviderRegistered`. Requirements: the caller is not a validator (`RoleAlreadyAssigned`); a
+    /// new provider (not an update) only while the market is not paused (`MarketPaused`).
     /// Capabilities may change while the provider holds jobs; they are only checked at claim.
     /// @param caps What the provider offers.
     /// @param metadataDigest sha2-256 digest of its metadata document's CID.
@@ -124,7 +125,8 @@ interface IStaking {
 
     /// @notice Appends the caller to the validator list, once.
     /// @dev Emits `ValidatorRegistered`. Requirements: the caller is not a provider (`RoleAlreadyAssigned`),
-    /// not already listed (`ValidatorAlreadyRegistered`), and has staked at least
+    /// not already listed (`ValidatorAlreadyRegistered`), the market is not paused (`MarketPaused`: a new
+    /// validator would be drawn into committees of jobs submitted during an incident), and has staked at least
     /// `config().minValidatorStake` (`StakeBelowMinimum`): list entries are permanent and get drawn into
     /// committees, so an entry must come with stake at risk.
     function registerValidator() external;
@@ -184,9 +186,6 @@ interface IStaking {
 
     /// @notice The validator at `index` (`ValidatorIndexOutOfRange` past the end).
     function validatorAt(uint256 index) external view returns (address);
-
-    /// @notice The market's deploy-time parameters.
-    function config() external view returns (MarketConfig memory);
 
     /// @notice The CROWD token.
     function token() external view returns (address);

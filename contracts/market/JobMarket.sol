@@ -267,13 +267,14 @@ abstract contract JobMarket is IJobMarket, Staking {
         EncodedJob encoded = JobCodec.fromSpec(spec);
         if (!encoded.isCanonicalSpec()) revert JobSpecNotCanonical();
         escrow = _validateSpec(encoded);
+        uint256 rewardBps = _rewardBpsForPost();
 
         Counters memory counters = _counters;
         uint256 remaining = counters.rewardsRemaining;
         uint256 reward;
         // budget < 2^96 and rewardBps <= 10_000; reward <= remaining
         unchecked {
-            reward = uint256(encoded.budget()) * _rewardBps / BPS;
+            reward = uint256(encoded.budget()) * rewardBps / BPS;
             if (reward > remaining) reward = remaining;
             jobId = counters.nextJobId;
             // a 64-bit id cannot be exhausted by transactions

@@ -129,7 +129,7 @@ abstract contract JobSettlement is JobMarket {
             _seedFrom(blockHash, jobId), _committeeSize(encoded.committeeSize(), validators), validators
         );
 
-        uint96 slash = _validatorSlashAmount();
+        uint96 slash = _validatorSlash();
         uint256 pool = 0;
         for (uint256 slot; loserMask >> slot != 0; ++slot) {
             if ((loserMask >> slot) & 1 == 1) pool += _slashBonded(_validatorAt(positions[slot]), jobId, slash);

@@ -9,7 +9,8 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {ICrowdToken} from "../interfaces/ICrowdToken.sol";
 import {IStaking} from "../interfaces/IStaking.sol";
 import {AccountWords, BalanceWord, CapabilityWord, StakeWord} from "./AccountWords.sol";
-import {Account, Capabilities, MarketConfig, Role} from "./Types.sol";
+import {Governed} from "./Governed.sol";
+import {Account, Capabilities, Role} from "./Types.sol";
 
 /// @title Accounts, stake, unbonding, balances and slashing
 /// @notice Each account's data is packed so the hot paths touch one slot per concern: stake, collateral and role
@@ -17,7 +18,7 @@ import {Account, Capabilities, MarketConfig, Role} from "./Types.sol";
 /// unbonding, or when slashing a validator).
 /// @dev The whole token supply fits in 96 bits (the market's constructor enforces it), so no stake, balance or
 /// sum of them can overflow its field; arithmetic stays checked anyway except where commented.
-abstract contract Staking is IStaking, ReentrancyGuardTransient {
+abstract contract Staking is IStaking, Governed, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     /// @dev Positions in the validator list are 16-bit in `JobState.validatorCount`.
@@ -30,11 +31,6 @@ abstract contract Staking is IStaking, ReentrancyGuardTransient {
     }
 
     address private immutable _token;
-    uint64 private immutable _unbondingDelay;
-    uint96 private immutable _minProviderStake;
-    uint96 private immutable _minValidatorStake;
-    uint96 private immutable _validatorSlash;
-    uint16 internal immutable _rewardBps;
 
     mapping(address account => StakeWord) private _stakes;
     mapping(address account => BalanceWord) private _balances;
@@ -44,13 +40,8 @@ abstract contract Staking is IStaking, ReentrancyGuardTransient {
     mapping(uint256 index => address validator) private _validators;
     uint256 private _validatorListLength;
 
-    constructor(MarketConfig memory marketConfig, address crowdToken) {
+    constructor(address crowdToken) {
         _token = crowdToken;
-        _unbondingDelay = marketConfig.unbondingDelay;
-        _minProviderStake = marketConfig.minProviderStake;
-        _minValidatorStake = marketConfig.minValidatorStake;
-        _validatorSlash = marketConfig.validatorSlash;
-        _rewardBps = marketConfig.rewardBps;
     }
 
     // ------------------------------------------------------------------ registration
@@ -61,6 +52,8 @@ abstract contract Staking is IStaking, ReentrancyGuardTransient {
         Role role = account.role();
         if (role == Role.Validator) revert RoleAlreadyAssigned(msg.sender, role);
         if (role == Role.None) {
+            // A paused market takes no new providers; a registered one may still update its capabilities.
+            _requireNotPaused();
             _stakes[msg.sender] = account.withRole(Role.Provider, 0);
             _prime(msg.sender);
         }
@@ -75,9 +68,10 @@ abstract contract Staking is IStaking, ReentrancyGuardTransient {
         Role role = account.role();
         if (role == Role.Provider) revert RoleAlreadyAssigned(msg.sender, role);
         if (role == Role.Validator) revert ValidatorAlreadyRegistered(msg.sender, account.validatorIndex());
-        if (account.stake() < _minValidatorStake) {
-            revert StakeBelowMinimum(msg.sender, account.stake(), _minValidatorStake);
-        }
+        // New validators would be drawn into committees of jobs submitted during the incident.
+        _requireNotPaused();
+        uint96 minimum = _minValidatorStake();
+        if (account.stake() < minimum) revert StakeBelowMinimum(msg.sender, account.stake(), minimum);
         uint256 index = _validatorListLength;
         if (index == MAX_VALIDATORS) revert ValidatorListFull(MAX_VALIDATORS);
 
@@ -117,7 +111,7 @@ abstract contract Staking is IStaking, ReentrancyGuardTransient {
             _stakes[msg.sender] = account.withStake(staked - amount);
         }
         Unbonding memory unbonding = _unbonding[msg.sender];
-        uint256 release = block.timestamp + _unbondingDelay;
+        uint256 release = block.timestamp + _unbondingDelay();
         // An absurdly long configured delay saturates instead of making every unbond revert.
         uint64 releaseAt = release > type(uint64).max ? type(uint64).max : uint64(release);
         _unbonding[msg.sender] = Unbonding(unbonding.amount + amount, releaseAt);
@@ -187,24 +181,21 @@ abstract contract Staking is IStaking, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IStaking
-    function config() external view returns (MarketConfig memory) {
-        return MarketConfig(_unbondingDelay, _minProviderStake, _minValidatorStake, _validatorSlash, _rewardBps);
-    }
-
-    /// @inheritdoc IStaking
     function token() external view returns (address) {
         return _token;
     }
 
     // ------------------------------------------------------------------ internal: used by the job market
 
-    /// @dev Checks that `provider` may take on `amount` more collateral and locks it.
+    /// @dev Checks that the market is not paused and that `provider` may take on `amount` more collateral, and
+    /// locks it.
     function _lockCollateral(address provider, uint96 amount) internal {
+        uint96 minimum = _minProviderStakeForClaim();
         StakeWord account = _stakes[provider];
         Role role = account.role();
         if (role != Role.Provider) revert AccountNotInRole(provider, role, Role.Provider);
         uint96 staked = account.stake();
-        if (staked < _minProviderStake) revert StakeBelowMinimum(provider, staked, _minProviderStake);
+        if (staked < minimum) revert StakeBelowMinimum(provider, staked, minimum);
         uint96 locked = account.locked();
         uint256 free;
         // locked <= stake always holds
@@ -271,7 +262,8 @@ abstract contract Staking is IStaking, ReentrancyGuardTransient {
     /// @dev Reverts unless `validator`'s stake is at least the minimum to vote.
     function _requireValidatorStake(address validator) internal view {
         uint96 staked = _stakes[validator].stake();
-        if (staked < _minValidatorStake) revert StakeBelowMinimum(validator, staked, _minValidatorStake);
+        uint96 minimum = _minValidatorStake();
+        if (staked < minimum) revert StakeBelowMinimum(validator, staked, minimum);
     }
 
     /// @dev The provider's registered capabilities.
@@ -287,11 +279,6 @@ abstract contract Staking is IStaking, ReentrancyGuardTransient {
     /// @dev The validator list's length.
     function _validatorTotal() internal view returns (uint256) {
         return _validatorListLength;
-    }
-
-    /// @dev Taken from each voter on the losing side of a decided job.
-    function _validatorSlashAmount() internal view returns (uint96) {
-        return _validatorSlash;
     }
 
     /// @dev Pulls `amount` from `from` within the allowance `from` gave this market; the token's own error

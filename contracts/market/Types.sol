@@ -137,7 +137,8 @@ struct Account {
     uint128 rewardOwed;
 }
 
-/// @notice Deploy-time parameters of the market (immutable).
+/// @notice The market's parameters: set at deploy, changed only by its governor (`setConfig`). Fields are read
+/// where `IGoverned.setConfig` says; new fields go at the end.
 struct MarketConfig {
     uint64 unbondingDelay; // seconds between requestUnbond and withdrawUnbonded
     uint96 minProviderStake; // stake a provider needs to claim

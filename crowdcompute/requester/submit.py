@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chain import JobId, JobSpec, MarketClient, Payment, PayWith, PostedJob, TxResult
+from chain import MARKET_PAUSED_MESSAGE, JobId, JobSpec, MarketClient, Payment, PayWith, PostedJob, TxResult
 from cli_support import token_amount
 from crowdcompute.requester.checks import (
     LocalImageId,
@@ -30,6 +30,7 @@ from crowdcompute.requester.errors import (
     ContentMismatch,
     InsufficientTokens,
     InvalidJob,
+    MarketIsPaused,
     NoProviderCanRun,
     RequesterError,
 )
@@ -143,7 +144,8 @@ def submit_job(
     reopen_on_failure). Before anything leaves the machine: an example's placeholder image id is pinned
     (`checks.pin_placeholder`, else `UnpinnedRuntime`), and when no registered provider would claim the
     job, `NoProviderCanRun` says why, unless `force` is set or `confirm(reasons)` answers True (the
-    reasons are then in `SubmittedJob.warnings`). The market takes the escrow from the requester's allowance,
+    reasons are then in `SubmittedJob.warnings`). A paused market refuses the post: `MarketIsPaused`, before
+    anything is packed. The market takes the escrow from the requester's allowance,
     given as `pay` says (`PayWith`; by default the standing allowance when it covers the escrow, else an
     EIP-2612 permit in the posting transaction, else an approve of exactly the escrow). Returns once the
     post is mined.
@@ -153,6 +155,8 @@ def submit_job(
             "give exactly one place for the bundle: a content store (--store-dir) or a gateway (--gateway)"
         )
     say: Progress = on_progress or (lambda _line: None)
+    if market.paused():  # checked before anything is packed or uploaded; the post would be refused
+        raise MarketIsPaused(f"{MARKET_PAUSED_MESSAGE} (see `crowdcompute market status`)")
     runtime_images = None
     if gateway_url is not None:
         with GatewayClient(gateway_url) as gateway:

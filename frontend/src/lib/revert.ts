@@ -93,6 +93,11 @@ const TEMPLATES: Record<string, (f: Fields) => string> = {
   NothingUnbonding: (f) => `${addr(f.account)} has nothing unbonding`,
   UnbondingLocked: (f) => `${addr(f.account)}'s unbonding stake is released at ${str(f.releaseAt)}`,
   ValidatorIndexOutOfRange: (f) => `there is no validator ${str(f.index)} (the list has ${str(f.count)})`,
+  // Governance and pause (IGoverned)
+  MarketPaused: () => "the market is paused by its guardian: new posts and claims are refused; running jobs settle and withdrawals work",
+  NotGovernor: (f) => `only the market's governor (its timelock) may do this; caller is ${addr(f.caller)}`,
+  NotGuardian: (f) => `only the market's guardian may do this; caller is ${addr(f.caller)}`,
+  InvalidGovernor: () => "the market needs a governor (a nonzero timelock address)",
   // Deployment (ICrowdMarket) and the token
   InvalidSupply: (f) =>
     `initial supply ${tokens(f.initialSupply)} and cap ${tokens(f.cap)} do not fit (the cap may be at most ${tokens(f.maxCap)})`,

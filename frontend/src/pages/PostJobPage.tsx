@@ -5,6 +5,7 @@ import { Link, useNavigate } from "react-router";
 import type { Hash } from "viem";
 import { useConfig } from "wagmi";
 import { ManifestView } from "../components/ManifestView";
+import { PAUSED_TEXT, useMarketPaused } from "../components/PausedBanner";
 import { Amount, ProgressBar } from "../components/common";
 import { zipJobFiles, totalSize } from "../lib/archive";
 import type { BundlePublic } from "../lib/api";
@@ -64,6 +65,7 @@ function differences(form: SpecForm, fromManifest: SpecForm): Partial<Record<Spe
 export function PostJobPage() {
   const { config } = useAppConfig();
   const wallet = useWallet();
+  const paused = useMarketPaused();
   const { balance, refresh: refreshBalance } = useCrowdBalance();
   const wagmiConfig = useConfig();
   const queryClient = useQueryClient();
@@ -112,7 +114,9 @@ export function PostJobPage() {
         ? `Switch your wallet to chain ${config.chainId}.`
         : !config.market
           ? "The market's address is unknown (no deployment); start the devnet and reload."
-          : check.problems.length
+          : paused
+            ? PAUSED_TEXT
+            : check.problems.length
             ? "Fix the manifest first."
             : placeholder
               ? "job.toml pins the examples' placeholder runtime id, which no provider has: set [runtime] digest to the id of your providers' image."

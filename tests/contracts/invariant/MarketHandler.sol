@@ -95,7 +95,13 @@ contract MarketHandler is Test {
             validatorSlash: VALIDATOR_SLASH,
             rewardBps: REWARD_BPS
         });
-        market = ICrowdMarket(deploy("CrowdMarket.sol:CrowdMarket", abi.encode(cfg, treasury, INITIAL_SUPPLY, CAP)));
+        // Nobody pauses here (PauseHandler does): the governor and guardian are inert addresses.
+        market = ICrowdMarket(
+            deploy(
+                "CrowdMarket.sol:CrowdMarket",
+                abi.encode(cfg, treasury, INITIAL_SUPPLY, CAP, address(0x6077), address(0x6A4D))
+            )
+        );
         token = ICrowdTokenFull(market.token());
 
         for (uint256 i; i < 3; ++i) {
@@ -565,9 +571,8 @@ contract MarketHandler is Test {
     /// `value`, valid for an hour.
     function _withPermit(bytes memory plainCall, address payer, uint256 value) private view returns (bytes memory) {
         uint256 deadline = vm.getBlockTimestamp() + 1 hours;
-        bytes32 structHash = keccak256(
-            abi.encode(PERMIT_TYPEHASH, payer, address(market), value, token.nonces(payer), deadline)
-        );
+        bytes32 structHash =
+            keccak256(abi.encode(PERMIT_TYPEHASH, payer, address(market), value, token.nonces(payer), deadline));
         (uint8 v, bytes32 r, bytes32 s) =
             vm.sign(_keys[payer], keccak256(abi.encodePacked("\x19\x01", token.DOMAIN_SEPARATOR(), structHash)));
         if (bytes4(plainCall) == IJobMarket.postJob.selector) {

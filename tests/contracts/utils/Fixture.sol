@@ -13,6 +13,7 @@ import {
     VerificationMode
 } from "../../../contracts/market/Types.sol";
 import {ICrowdTokenFull} from "./ICrowdTokenFull.sol";
+import {ITimelock} from "./ITimelock.sol";
 import {Test} from "./Test.sol";
 
 /// @notice A deployed market with funded actors: one requester, two providers, six staked validators, and
@@ -28,6 +29,7 @@ abstract contract Fixture is Test {
     uint96 internal constant PROVIDER_STAKE = 10_000e18;
     uint96 internal constant VALIDATOR_STAKE = 1_000e18;
     uint256 internal constant VALIDATORS = 6;
+    uint256 internal constant TIMELOCK_DELAY = 2 days;
 
     bytes32 internal constant RESULT_DIGEST = keccak256("result");
     uint8 internal constant RESULT_CODEC = 0x55;
@@ -40,6 +42,10 @@ abstract contract Fixture is Test {
     ICrowdTokenFull internal token;
 
     address internal treasury = address(0x7EA5);
+    /// @dev Proposes and executes on the timelock (a multisig in production).
+    address internal proposer = address(0x9409);
+    address internal guardian = address(0x6A4D);
+    ITimelock internal timelock;
     uint256 internal requesterKey = 0xA11CE;
     address internal requester;
     address internal provider = address(0xB0B);
@@ -82,12 +88,26 @@ abstract contract Fixture is Test {
         return ICrowdTokenFull(deployed.token());
     }
 
-    /// @dev Deploys the market from its build artifact (compiled as production compiles it).
+    /// @dev Deploys the market from its build artifact (compiled as production compiles it), governed by a
+    /// fresh timelock (`proposer` proposes and executes) and guarded by `guardian`.
     function _deployMarket(MarketConfig memory cfg, uint256 initialSupply, uint256 cap)
         internal
         returns (ICrowdMarket)
     {
-        return ICrowdMarket(deploy("CrowdMarket.sol:CrowdMarket", abi.encode(cfg, treasury, initialSupply, cap)));
+        timelock = ITimelock(_deployTimelock(TIMELOCK_DELAY, proposer));
+        return ICrowdMarket(
+            deploy(
+                "CrowdMarket.sol:CrowdMarket",
+                abi.encode(cfg, treasury, initialSupply, cap, address(timelock), guardian)
+            )
+        );
+    }
+
+    /// @dev A MarketTimelock with one proposer who is also its only executor, administering itself.
+    function _deployTimelock(uint256 delay, address proposer_) internal returns (address) {
+        address[] memory roles = new address[](1);
+        roles[0] = proposer_;
+        return deploy("MarketTimelock.sol:MarketTimelock", abi.encode(delay, roles, roles, address(0)));
     }
 
     function _config() internal pure returns (MarketConfig memory) {
