@@ -6,7 +6,8 @@ pragma solidity ^0.8.28;
 /// @dev Most validators a committee can have: one bit each in a job word's vote masks.
 uint256 constant MAX_COMMITTEE_SIZE = 8;
 
-/// @dev Longest voting window: votes must fit in the 256 blocks whose hashes `BLOCKHASH` returns, with margin.
+/// @dev Longest voting window: votes (after the seed block) must fit in the 256 blocks whose hashes `BLOCKHASH`
+/// returns, with margin.
 uint256 constant MAX_VERIFY_BLOCKS = 240;
 
 /// @dev How many times a failed job may reopen (`JobState.attempts` counts reopenings).
@@ -87,7 +88,7 @@ struct JobSpec {
     VerificationMode mode; // how the result is checked (see VerificationMode)
     uint8 committeeSize; // validators drawn (<= MAX_COMMITTEE_SIZE)
     uint8 samplesPerValidator; // segments or shards each validator re-runs (off-chain, but committed)
-    uint16 verifyBlocks; // voting window after the submission block (1..MAX_VERIFY_BLOCKS)
+    uint16 verifyBlocks; // voting window after the seed block, submitBlock + 1 (1..MAX_VERIFY_BLOCKS)
     uint96 validatorFee; // paid to each committee member who votes
     uint96 reward; // set by the contract: budget * rewardBps / 10_000 minted to the provider on acceptance
     bool reopenOnFailure; // on rejection or expiry, reopen (up to MAX_REOPENS times) instead of refunding

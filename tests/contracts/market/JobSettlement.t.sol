@@ -42,7 +42,7 @@ contract JobSettlementTest is Fixture {
     function test_finalize_revertsWhilePendingWithoutMajority() public {
         (uint256 jobId, Job memory job) = _submitted(_spec());
         _votes(jobId, job, _bools(true));
-        uint256 lastBlock = job.state.submitBlock + job.spec.verifyBlocks;
+        uint256 lastBlock = _lastVoteBlock(job);
         vm.expectRevert(abi.encodeWithSelector(IJobMarket.VerificationPending.selector, jobId, lastBlock));
         market.finalize(jobId, job);
         _mine(job.spec.verifyBlocks - 1); // now at lastBlock: still pending
@@ -171,7 +171,7 @@ contract JobSettlementTest is Fixture {
         for (uint256 attempt; attempt <= 3; ++attempt) {
             job = _claim(jobId, job, provider);
             job = _submit(jobId, job);
-            _mine(1);
+            _mine(2);
             _votes(jobId, job, _bools(false, false, false));
             market.finalize(jobId, job);
             if (attempt < 3) {
