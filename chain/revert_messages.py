@@ -100,7 +100,7 @@ _TEMPLATES: dict[str, Callable[[Fields], str]] = {
         f"job {f['jobId']} has no majority yet; it can be finalized after block {f['untilBlock']}"
     ),
     "SeedUnavailable": lambda f: (
-        f"job {f['jobId']}: the hash of block {f['submitBlock']} (its seed) cannot be read now"
+        f"job {f['jobId']}: the hash of its seed block {f['seedBlock']} cannot be read now"
     ),
     # Accounts and stake (IStaking)
     "ZeroAmount": lambda f: "the amount must be more than zero",

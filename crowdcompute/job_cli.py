@@ -252,6 +252,11 @@ def status(
     ]
     if summary["checkpointRoot"]:
         lines.append(f"  root       {summary['checkpointRoot']} ({summary['checkpointCount']} checkpoints)")
+    if window := summary["votingWindow"]:
+        lines.append(
+            f"  voting     blocks {window['firstBlock']}..{window['lastBlock']} "
+            f"(seeded by block {window['seedBlock']})"
+        )
     if summary["deadline"]:
         lines.insert(3, f"  deadline   {when(summary['deadline'])}")
     lines += report_lines(reports)

@@ -39,6 +39,7 @@ def submitted_job(requester: MarketClient) -> JobId:
     provider = requester.with_account(dev_account(HONEST_PROVIDER))
     provider.claim_job(job_id)
     provider.submit_result(job_id, ResultCommitment(b"\x33" * 32, b"\x44" * 32, 3))
+    DevChain(requester.rpc).mine(1)  # the seed block
     assert dev_account(VALIDATORS[0]).address in requester.predict_committee(job_id)
     return job_id
 
