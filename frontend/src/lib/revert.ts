@@ -74,7 +74,7 @@ const TEMPLATES: Record<string, (f: Fields) => string> = {
   VerificationPending: (f) =>
     `job ${str(f.jobId)} has no majority yet; it can be finalized after block ${str(f.untilBlock)}`,
   SeedUnavailable: (f) =>
-    `job ${str(f.jobId)}: the hash of block ${str(f.submitBlock)} (its seed) cannot be read now`,
+    `job ${str(f.jobId)}: the hash of its seed block ${str(f.seedBlock)} cannot be read now`,
   // Accounts and stake (IStaking)
   ZeroAmount: () => "the amount must be more than zero",
   AccountNotInRole: (f) =>
