@@ -285,7 +285,8 @@ interface IJobMarket {
     /// (`VerificationPending`).
     function finalize(uint256 jobId, Job calldata job) external;
 
-    /// @notice Expires a claimed job whose deadline passed: the provider's collateral is slashed.
+    /// @notice Expires a claimed job whose deadline passed: the provider's collateral is slashed. Anyone may call it
+    /// (a keeper, the requester, a rival provider), so no claim holds a job past its deadline.
     /// @dev Emits `StakeSlashed`, `JobExpired`, then either `JobReopened` (with `reopenOnFailure` and
     /// `attempts < 3`; the collateral is credited to the requester) or `BalanceCredited` to the
     /// requester for the escrow plus the collateral (the reward returns to `rewardsRemaining`).
