@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {Capability, Evidence, Job, JobSpec, JobSpecField, JobStatus, Outcome} from "../market/Types.sol";
+import {Capability, Evidence, Job, JobSpec, JobSpecField, JobStatus, Outcome, VoteReason} from "../market/Types.sol";
 
 /// @title The job state machine and its escrow
 /// @notice The market stores one word per live job: bits 255..24 hold the upper 232 bits of
@@ -172,6 +172,11 @@ interface IJobMarket {
     /// @param slot The slot given.
     error NotOnCommittee(uint256 jobId, address caller, uint8 slot);
 
+    /// @notice A vote that names a finding against the provider (any `VoteReason` but `Recomputed`) must reject.
+    /// @param jobId The job.
+    /// @param reason The reason given with an accepting vote.
+    error VoteReasonNeedsRejection(uint256 jobId, VoteReason reason);
+
     /// @notice That slot has already voted.
     /// @param jobId The job.
     /// @param slot The slot.
@@ -261,8 +266,10 @@ interface IJobMarket {
     /// `slot < min(committeeSize, validatorCount)` (`CommitteeSlotOutOfRange`); the caller is the validator
     /// drawn for the slot (`NotOnCommittee`; roles are exclusive, so never the job's provider), not the requester
     /// (`RequesterCannotVote`), with stake at least
-    /// `config().minValidatorStake` (`StakeBelowMinimum`); the slot has not voted (`AlreadyVoted`).
-    /// @param evidence Recorded in the event only.
+    /// `config().minValidatorStake` (`StakeBelowMinimum`); the slot has not voted (`AlreadyVoted`); an accepting
+    /// vote gives `evidence.reason == Recomputed` (`VoteReasonNeedsRejection`).
+    /// @param evidence Recorded in the event only; its `reason` says why (e.g. `ExceedsDeclaredResources` when the
+    /// job could not run in the resources the provider declared, which counts against it as a rejection).
     function vote(uint256 jobId, Job calldata job, uint8 slot, bool approve, Evidence calldata evidence) external;
 
     // ------------------------------------------------------------------ anyone

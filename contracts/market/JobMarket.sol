@@ -16,7 +16,8 @@ import {
     JobStatus,
     MAX_COMMITTEE_SIZE,
     MAX_VERIFY_BLOCKS,
-    VerificationMode
+    VerificationMode,
+    VoteReason
 } from "./Types.sol";
 
 /// @title Posting, cancelling, claiming, submitting and voting on jobs
@@ -148,6 +149,9 @@ abstract contract JobMarket is IJobMarket, Staking {
             revert NotOnCommittee(jobId, msg.sender, slot);
         }
         if (msg.sender == encoded.requester()) revert RequesterCannotVote(jobId, msg.sender);
+        if (approve && evidence.reason != VoteReason.Recomputed) {
+            revert VoteReasonNeedsRejection(jobId, evidence.reason);
+        }
         _requireValidatorStake(msg.sender);
 
         // The job's data does not change, only the masks: voted bit at 8 + slot, approve bit at 16 + slot.

@@ -54,6 +54,16 @@ enum Capability {
     Memory
 }
 
+/// @notice Why a validator voted as it did (in `Evidence`). Every reason but `Recomputed` is a finding against the
+/// provider: a vote carrying one must reject (`VoteReasonNeedsRejection`), so it counts against the provider like
+/// any rejection, and a rejected job slashes the provider's collateral.
+enum VoteReason {
+    Recomputed, // the sample was re-run and its digest compared with the committed one (accept or reject)
+    ResultWithheld, // the provider's result could not be fetched
+    BadCommitment, // the result's checkpoints do not hash to the committed root
+    ExceedsDeclaredResources // the job could not run in the resources the provider declared (a false capability)
+}
+
 /// @notice The single role an account registers for; roles are exclusive and permanent.
 enum Role {
     None,
@@ -125,6 +135,7 @@ struct Evidence {
     uint32 segment;
     bytes32 committedDigest;
     bytes32 recomputedDigest;
+    VoteReason reason;
 }
 
 /// @notice An account as `accountOf` reports it (a view; storage is packed differently).

@@ -14,7 +14,8 @@ import {
     JobSpec,
     JobStatus,
     MarketConfig,
-    VerificationMode
+    VerificationMode,
+    VoteReason
 } from "../../../contracts/market/Types.sol";
 import {TargetLimitedRelayer} from "../attacks/TargetLimitedRelayer.sol";
 import {ICrowdTokenFull} from "../utils/ICrowdTokenFull.sol";
@@ -254,7 +255,7 @@ contract MarketHandler is Test {
             if ((uint256(market.jobWord(jobId)) >> (8 + slot)) & 1 == 1) continue;
             if (market.accountOf(committee[slot]).stake < MIN_VALIDATOR_STAKE) continue;
             vm.prank(committee[slot]);
-            market.vote(jobId, job, slot, (approvals >> slot) & 1 == 1, Evidence(slot, bytes32(0), bytes32(0)));
+            market.vote(jobId, job, slot, (approvals >> slot) & 1 == 1, Evidence(slot, bytes32(0), bytes32(0), VoteReason.Recomputed));
             ++performed["vote"];
         }
     }

@@ -10,7 +10,8 @@ import {
     JobSpec,
     JobState,
     MarketConfig,
-    VerificationMode
+    VerificationMode,
+    VoteReason
 } from "../../../contracts/market/Types.sol";
 import {ICrowdTokenFull} from "./ICrowdTokenFull.sol";
 import {Test} from "./Test.sol";
@@ -243,7 +244,12 @@ abstract contract Fixture is Test {
     }
 
     function _evidence(uint8 slot) internal pure returns (Evidence memory) {
-        return Evidence({segment: slot, committedDigest: keccak256("committed"), recomputedDigest: keccak256("ok")});
+        return Evidence({
+            segment: slot,
+            committedDigest: keccak256("committed"),
+            recomputedDigest: keccak256("ok"),
+            reason: VoteReason.Recomputed
+        });
     }
 
     function _committee(uint256 jobId, Job memory job) internal view returns (address[] memory) {
