@@ -80,9 +80,7 @@ contract ClaimSquattingAttackTest is Fixture {
         _wait(job.spec.runTimeout); // the deadline itself still belongs to the provider
         address[3] memory callers = [keeper, otherProvider, requester];
         for (uint256 i; i < callers.length; ++i) {
-            vm.expectRevert(
-                abi.encodeWithSelector(IJobMarket.DeadlineNotReached.selector, jobId, job.state.deadline)
-            );
+            vm.expectRevert(abi.encodeWithSelector(IJobMarket.DeadlineNotReached.selector, jobId, job.state.deadline));
             vm.prank(callers[i]);
             market.expireJob(jobId, job);
         }
