@@ -19,7 +19,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from chain import ChainError, JobId
+from chain import ChainError, JobId, VoteReason, enum_label
 from cli_support import (
     ChainOptions,
     Output,
@@ -245,7 +245,8 @@ def status(
         f"  votes      {votes['accepts']} accept, {votes['rejects']} reject "
         f"(committee of {summary['committeeSize']}, mode {summary['mode']})",
         *(
-            f"    seat {b.slot}  {b.validator}  {'accept' if b.approve else 'reject'} (segment {b.segment})"
+            f"    seat {b.slot}  {b.validator}  {'accept' if b.approve else 'reject'} (segment {b.segment}"
+            + (f", {enum_label(b.reason)})" if b.reason != VoteReason.RECOMPUTED else ")")
             for b in ballots
         ),
         f"  result     {summary['resultCid'] or '-'}",
