@@ -165,8 +165,8 @@ export function timelineSteps(state: TimelineState, context: StepContext): Timel
   }
 
   const tally = `${accepts} accept, ${rejects} reject of ${context.committeeSize}`;
-  const window = submitted && context.verifyBlocks !== undefined ? votingWindow(submitted.block, context.verifyBlocks) : null;
-  const during = window ? ` (votes in blocks ${window.first}–${window.last})` : "";
+  const voting = submitted && context.verifyBlocks !== undefined ? votingWindow(submitted.block, context.verifyBlocks) : null;
+  const during = voting ? ` (votes in blocks ${voting.first}–${voting.last})` : "";
   if (!submitted) steps.push(step("verification", "Verification", kind ? "skipped" : "pending", optimistic ? "optimistic" : ""));
   else if (!kind) steps.push(step("verification", "Verification", "current", (optimistic && !votes.length ? "optimistic: accepted unless validators object" : `votes so far: ${tally}`) + during));
   else steps.push(step("verification", "Verification", kind === "Rejected" ? "failed" : "done", votes.length ? tally : "no votes"));

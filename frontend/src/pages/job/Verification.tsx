@@ -11,9 +11,9 @@ function bySlot(votes: VotePublic[]): VotePublic[] {
 
 export function Verification({ job }: { job: JobDetailPublic }) {
   const optimistic = job.mode.toLowerCase() === "none";
-  const window = job.submit_block !== null ? votingWindow(job.submit_block, job.verify_blocks) : null;
-  const windowText = window
-    ? `blocks ${window.first}–${window.last} (seeded by block ${window.seedBlock})`
+  const voting = job.submit_block !== null ? votingWindow(job.submit_block, job.verify_blocks) : null;
+  const windowText = voting
+    ? `blocks ${voting.first}–${voting.last} (seeded by block ${voting.seedBlock})`
     : `${job.verify_blocks} blocks after the block that follows the submission`;
   const unit = job.mode.toLowerCase() === "shards" ? "shard" : "segment";
   return (
