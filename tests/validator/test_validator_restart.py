@@ -161,7 +161,7 @@ def test_vote_still_in_the_mempool_restarted_node_records_the_slot_as_voted(
     sent, lands in the same block as the first and reverts there. Either way the first vote stands and
     the node must record its slot as voted, not as refused."""
     job_id, seat = submit_honest_work(requester, digits_job, provider)
-    dev_chain.mine(1)  # a block after the submission's, as on a live chain: voting is open at "latest"
+    dev_chain.mine(1)  # a block after the seed block, as on a live chain: voting is open at "latest"
     mined = rpc.nonce(seat, "latest")
     victim = make_node(seat, kind=MortalNode, tx_sender=DiesWhileMining(rpc))
     rpc.request("evm_setAutomine", [False])

@@ -140,7 +140,7 @@ contract JobSettlementTest is Fixture {
         (uint256 jobId, Job memory job) = _submitted(_spec());
         address[] memory committee = _committee(jobId, job);
         _votes(jobId, job, _bools(false, true, false));
-        vm.roll(_block() + 300); // the submission block's hash is no longer readable
+        vm.roll(_block() + 300); // the seed block's hash is no longer readable
         market.finalize(jobId, job);
         assertEq(_account(committee[1]).stake, VALIDATOR_STAKE, "approver not slashed");
         assertEq(_account(provider).stake, PROVIDER_STAKE - job.spec.collateral, "provider still slashed");
