@@ -22,6 +22,7 @@ from chain import (
     DEV_ADDRESSES,
     AnvilProcess,
     Capabilities,
+    DevChain,
     JobSpec,
     MarketClient,
     PayWith,
@@ -61,6 +62,7 @@ def run_job(market: MarketClient, requester: MarketClient, provider: MarketClien
     posted = requester.post_job(SPEC, pay=PayWith.ALLOWANCE)
     claimed = provider.claim_job(posted.job_id)
     submitted = provider.submit_result(posted.job_id, RESULT)
+    DevChain(market.rpc).mine(1)  # the seed block: the committee is drawn from its hash
     committee = market.predict_committee(posted.job_id)
     votes = [market.with_account(_account_for(a)).vote(posted.job_id, True) for a in committee]
     finalized = market.finalize(posted.job_id)

@@ -17,7 +17,7 @@ Other packages import from here (`from chain import MarketClient, JobSpec`); the
 from chain.abi import AbiEntry, ContractCodec, DecodedLog, decode_params, encode_params
 from chain.anvil import AnvilProcess, DevChain
 from chain.clients import MarketClient, TokenClient
-from chain.committee import committee_of, seed_of, slot_of
+from chain.committee import committee_of, first_vote_block, last_vote_block, seed_block, seed_of, slot_of
 from chain.compiler import Artifacts, ContractArtifact, compile_contracts, load_settings, source_files
 from chain.deploy import DEFAULT_CONFIG, GovernanceSetup, Supply, deploy, deploy_market
 from chain.deployments import deployment_path, load_deployment, save_deployment
@@ -195,9 +195,11 @@ __all__ = [
     "devnet_up",
     "encode_params",
     "ensure_key_allowed",
+    "first_vote_block",
     "is_dev_address",
     "job_events",
     "is_dev_chain",
+    "last_vote_block",
     "load_account",
     "load_deployment",
     "load_settings",
@@ -205,6 +207,7 @@ __all__ = [
     "read_info",
     "result_hash",
     "save_deployment",
+    "seed_block",
     "seed_of",
     "slot_of",
     "source_files",

@@ -1,7 +1,10 @@
-"""The verification committee, mirrored from `contracts/market/Committee.sol` (tested against `committeeOf`).
+"""The verification committee, mirrored from `contracts/market/ChallengeSeed.sol` and
+`contracts/market/Committee.sol` (tested against `seedOf` and `committeeOf`).
 
-seed = keccak256(abi.encode(blockhash(submitBlock), jobId)); slot j starts at
-keccak256(abi.encode(seed, j)) % validatorCount and probes forward past indices taken by earlier slots.
+seed = keccak256(abi.encode(blockhash(seedBlock), jobId)) with seedBlock = submitBlock + 1 (the block after
+the submission, which nobody in the job controls); slot j starts at keccak256(abi.encode(seed, j)) %
+validatorCount and probes forward past indices taken by earlier slots. Votes are accepted in blocks
+(seedBlock, seedBlock + verifyBlocks]: the seed block's hash is readable from the block after it.
 """
 
 from __future__ import annotations
@@ -14,9 +17,25 @@ from eth_utils import keccak
 from chain.types import Bytes32, Job, JobId
 
 
-def seed_of(submit_block_hash: bytes, job_id: JobId) -> Bytes32:
-    """The challenge seed: unknown to the provider when it signed its submission."""
-    return Bytes32(keccak(abi_encode(["bytes32", "uint256"], [submit_block_hash, job_id])))
+def seed_block(submit_block: int) -> int:
+    """The block whose hash seeds a job submitted in `submit_block`: the next one."""
+    return submit_block + 1
+
+
+def first_vote_block(submit_block: int) -> int:
+    """The first block that accepts votes: the one after the seed block (its hash is readable there)."""
+    return seed_block(submit_block) + 1
+
+
+def last_vote_block(submit_block: int, verify_blocks: int) -> int:
+    """The last block that accepts votes; `finalize` without a majority works from the block after."""
+    return seed_block(submit_block) + verify_blocks
+
+
+def seed_of(seed_block_hash: bytes, job_id: JobId) -> Bytes32:
+    """The challenge seed from the seed block's hash (`seed_block(submitBlock)`): unknown to the provider, and
+    to the producer of the submission block, when the submission was mined."""
+    return Bytes32(keccak(abi_encode(["bytes32", "uint256"], [seed_block_hash, job_id])))
 
 
 def committee_indices(seed: bytes, committee_size: int, validator_count: int) -> list[int]:

@@ -10,7 +10,7 @@ from decimal import Decimal
 from enum import IntEnum
 from typing import Any
 
-from chain.types import TOKEN_DECIMALS, Capability, JobSpecField, JobStatus, Role, enum_label
+from chain.types import TOKEN_DECIMALS, Capability, JobSpecField, JobStatus, Role, VoteReason, enum_label
 
 Fields = Mapping[str, Any]
 
@@ -100,12 +100,15 @@ _TEMPLATES: dict[str, Callable[[Fields], str]] = {
         f"{_address(f['caller'])} is not the validator at committee slot {f['slot']} of job {f['jobId']}"
     ),
     "AlreadyVoted": lambda f: f"committee slot {f['slot']} has already voted on job {f['jobId']}",
+    "VoteReasonNeedsRejection": lambda f: (
+        f"job {f['jobId']}: a vote giving the finding {enum_label(VoteReason(f['reason']))} must reject"
+    ),
     "ProviderCannotVote": lambda f: f"{_address(f['provider'])} ran job {f['jobId']} and may not vote on it",
     "VerificationPending": lambda f: (
         f"job {f['jobId']} has no majority yet; it can be finalized after block {f['untilBlock']}"
     ),
     "SeedUnavailable": lambda f: (
-        f"job {f['jobId']}: the hash of block {f['submitBlock']} (its seed) cannot be read now"
+        f"job {f['jobId']}: the hash of its seed block {f['seedBlock']} cannot be read now"
     ),
     # Accounts and stake (IStaking)
     "ZeroAmount": lambda f: "the amount must be more than zero",

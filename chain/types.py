@@ -48,6 +48,7 @@ from chain.generated.job_layout import (
     Role,
     VerificationMode,
     VerificationModeName,
+    VoteReason,
 )
 from chain.primitives import (
     DEV_CHAIN_IDS,
@@ -216,6 +217,7 @@ __all__ = [
     "TxResult",
     "VerificationMode",
     "VerificationModeName",
+    "VoteReason",
     "Wei",
     "enum_label",
     "tokens",

@@ -19,7 +19,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from chain import ChainError, JobId, Payment, PayWith
+from chain import ChainError, JobId, Payment, PayWith, VoteReason, enum_label
 from cli_support import (
     ChainOptions,
     Output,
@@ -258,13 +258,19 @@ def status(
         f"  votes      {votes['accepts']} accept, {votes['rejects']} reject "
         f"(committee of {summary['committeeSize']}, mode {summary['mode']})",
         *(
-            f"    seat {b.slot}  {b.validator}  {'accept' if b.approve else 'reject'} (segment {b.segment})"
+            f"    seat {b.slot}  {b.validator}  {'accept' if b.approve else 'reject'} (segment {b.segment}"
+            + (f", {enum_label(b.reason)})" if b.reason != VoteReason.RECOMPUTED else ")")
             for b in ballots
         ),
         f"  result     {summary['resultCid'] or '-'}",
     ]
     if summary["checkpointRoot"]:
         lines.append(f"  root       {summary['checkpointRoot']} ({summary['checkpointCount']} checkpoints)")
+    if window := summary["votingWindow"]:
+        lines.append(
+            f"  voting     blocks {window['firstBlock']}..{window['lastBlock']} "
+            f"(seeded by block {window['seedBlock']})"
+        )
     if summary["deadline"]:
         lines.insert(3, f"  deadline   {when(summary['deadline'])}")
     lines += report_lines(reports)

@@ -371,21 +371,25 @@ class MarketClient(ContractClient):
         return self._committee(job_id, self.jobs.job(job_id))
 
     def _committee(self, job_id: JobId, job: Job) -> list[ChecksumAddress]:
-        # "pending": in the latest block itself the submission block's hash is not readable yet.
+        # "pending": in the seed block itself (the one after the submission) its hash is not readable yet.
         drawn = self.call("committeeOf", job_id, job.to_abi(), block="pending")
         return [to_checksum_address(a) for a in drawn]
+
+    def seed_block_hash(self, submit_block: int) -> bytes:
+        """The hash of the block seeding a job submitted in `submit_block` (`RpcError` before it is mined)."""
+        return bytes.fromhex(self.rpc.get_block(committee.seed_block(submit_block))["hash"][2:])
 
     def seed_of(self, job_id: JobId) -> Bytes32:
         return Bytes32(self.call("seedOf", job_id, self.jobs.job(job_id).to_abi(), block="pending"))
 
     def predict_committee(self, job_id: JobId) -> list[ChecksumAddress]:
-        """The committee drawn in Python from the submission block's hash: no `committeeOf` call, and
-        available as soon as the submission is mined (the view needs one more block to read the hash)."""
+        """The committee drawn in Python from the seed block's hash: no `committeeOf` call, and available as
+        soon as the seed block (the one after the submission) is mined; the view needs one more block to read
+        the hash. Raises `RpcError` while the seed block is not mined."""
         return self._draw(job_id, self.jobs.job(job_id))
 
     def _draw(self, job_id: JobId, job: Job) -> list[ChecksumAddress]:
-        block_hash = bytes.fromhex(self.rpc.get_block(job.state.submit_block)["hash"][2:])
-        seed = committee.seed_of(block_hash, job_id)
+        seed = committee.seed_of(self.seed_block_hash(job.state.submit_block), job_id)
         return [to_checksum_address(a) for a in committee.committee_of(job, seed, self.validators())]
 
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {Capability, Evidence, Job, JobSpec, JobSpecField, JobStatus, Outcome} from "../market/Types.sol";
+import {Capability, Evidence, Job, JobSpec, JobSpecField, JobStatus, Outcome, VoteReason} from "../market/Types.sol";
 
 /// @title The job state machine and its escrow
 /// @notice The market stores one word per live job: bits 255..24 hold the upper 232 bits of
@@ -149,9 +149,10 @@ interface IJobMarket {
     /// @param jobId The job.
     error EmptyResult(uint256 jobId);
 
-    /// @notice Votes start in the block after the submission (the seed is that block's hash).
+    /// @notice Votes start in the block after the seed block (`submitBlock + 1`), the first whose `BLOCKHASH` of
+    /// the seed block is readable.
     /// @param jobId The job.
-    /// @param firstBlock The first block that accepts votes.
+    /// @param firstBlock The first block that accepts votes (`submitBlock + 2`).
     error VotingNotOpen(uint256 jobId, uint256 firstBlock);
 
     /// @notice The voting window has closed.
@@ -171,6 +172,11 @@ interface IJobMarket {
     /// @param slot The slot given.
     error NotOnCommittee(uint256 jobId, address caller, uint8 slot);
 
+    /// @notice A vote that names a finding against the provider (any `VoteReason` but `Recomputed`) must reject.
+    /// @param jobId The job.
+    /// @param reason The reason given with an accepting vote.
+    error VoteReasonNeedsRejection(uint256 jobId, VoteReason reason);
+
     /// @notice That slot has already voted.
     /// @param jobId The job.
     /// @param slot The slot.
@@ -186,11 +192,11 @@ interface IJobMarket {
     /// @param untilBlock The window's last block; `finalize` works from the block after.
     error VerificationPending(uint256 jobId, uint256 untilBlock);
 
-    /// @notice The seed's block hash cannot be read: the submission block is not yet sealed, or it is older
-    /// than the chain keeps hashes for (256 blocks, 8191 with EIP-2935).
+    /// @notice The seed's block hash cannot be read: the seed block (`submitBlock + 1`) is not yet sealed, or it
+    /// is older than the chain keeps hashes for (256 blocks, 8191 with EIP-2935).
     /// @param jobId The job.
-    /// @param submitBlock The block whose hash is the seed's source.
-    error SeedUnavailable(uint256 jobId, uint64 submitBlock);
+    /// @param seedBlock The block whose hash is the seed's source.
+    error SeedUnavailable(uint256 jobId, uint64 seedBlock);
 
     // ------------------------------------------------------------------ requester
 
@@ -239,7 +245,7 @@ interface IJobMarket {
     /// (`StakeBelowMinimum`); free stake at least `spec.collateral` (`InsufficientFreeStake`).
     function claimJob(uint256 jobId, Job calldata job) external;
 
-    /// @notice Submits the result of a claimed job; its block's hash becomes the committee seed.
+    /// @notice Submits the result of a claimed job; the hash of the block after it becomes the committee seed.
     /// @dev Emits `ResultSubmitted`. Sets `submitBlock`, `validatorCount` (the list's length now) and
     /// `resultHash = keccak256(abi.encode(resultDigest, resultCodec, checkpointRoot, checkpointCount))`.
     /// Requirements: status `Claimed`; caller is `state.provider` (`NotJobProvider`);
@@ -257,12 +263,15 @@ interface IJobMarket {
 
     /// @notice Votes on a submitted job from committee slot `slot`; credits `validatorFee` to the voter.
     /// @dev Emits `VoteCast` and `BalanceCredited`. Requirements: status `Submitted`;
-    /// `submitBlock < block.number <= submitBlock + verifyBlocks` (`VotingNotOpen`, `VoteWindowClosed`);
+    /// `seedBlock < block.number <= seedBlock + verifyBlocks` with `seedBlock = submitBlock + 1`
+    /// (`VotingNotOpen`, `VoteWindowClosed`);
     /// `slot < min(committeeSize, validatorCount)` (`CommitteeSlotOutOfRange`); the caller is the validator
     /// drawn for the slot (`NotOnCommittee`; roles are exclusive, so never the job's provider), not the requester
     /// (`RequesterCannotVote`), with stake at least
-    /// `config().minValidatorStake` (`StakeBelowMinimum`); the slot has not voted (`AlreadyVoted`).
-    /// @param evidence Recorded in the event only.
+    /// `config().minValidatorStake` (`StakeBelowMinimum`); the slot has not voted (`AlreadyVoted`); an accepting
+    /// vote gives `evidence.reason == Recomputed` (`VoteReasonNeedsRejection`).
+    /// @param evidence Recorded in the event only; its `reason` says why (e.g. `ExceedsDeclaredResources` when the
+    /// job could not run in the resources the provider declared, which counts against it as a rejection).
     function vote(uint256 jobId, Job calldata job, uint8 slot, bool approve, Evidence calldata evidence) external;
 
     // ------------------------------------------------------------------ anyone
@@ -281,11 +290,12 @@ interface IJobMarket {
     /// On a decided outcome each voter on the losing side loses up to `validatorSlash` (stake first, then
     /// unbonding), shared equally among the winning voters (division dust to the lowest winning slot). If the
     /// seed's block hash can no longer be read, this sharing is skipped.
-    /// Requirements: status `Submitted`; a strict majority or `block.number > submitBlock + verifyBlocks`
+    /// Requirements: status `Submitted`; a strict majority or `block.number > submitBlock + 1 + verifyBlocks`
     /// (`VerificationPending`).
     function finalize(uint256 jobId, Job calldata job) external;
 
-    /// @notice Expires a claimed job whose deadline passed: the provider's collateral is slashed.
+    /// @notice Expires a claimed job whose deadline passed: the provider's collateral is slashed. Anyone may call it
+    /// (a keeper, the requester, a rival provider), so no claim holds a job past its deadline.
     /// @dev Emits `StakeSlashed`, `JobExpired`, then either `JobReopened` (with `reopenOnFailure` and
     /// `attempts < 3`; the collateral is credited to the requester) or `BalanceCredited` to the
     /// requester for the escrow plus the collateral (the reward returns to `rewardsRemaining`).
@@ -314,7 +324,8 @@ interface IJobMarket {
     /// @dev Requirements: status `Submitted`, `job` matches, the seed readable (`SeedUnavailable`).
     function committeeOf(uint256 jobId, Job calldata job) external view returns (address[] memory);
 
-    /// @notice `keccak256(abi.encode(blockhash(submitBlock), jobId))`, the committee and sampling seed.
+    /// @notice `keccak256(abi.encode(blockhash(submitBlock + 1), jobId))`, the committee and sampling seed
+    /// (see `ChallengeSeed`).
     /// @dev Requirements: status `Submitted`, `job` matches, the seed readable (`SeedUnavailable`).
     function seedOf(uint256 jobId, Job calldata job) external view returns (bytes32);
 }

@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {Blockhash} from "@openzeppelin/contracts/utils/Blockhash.sol";
-
 import {IJobMarket} from "../interfaces/IJobMarket.sol";
 import {CapabilityWord} from "./AccountWords.sol";
+import {ChallengeSeed} from "./ChallengeSeed.sol";
 import {Committee} from "./Committee.sol";
 import {EncodedJob, JobCodec} from "./JobCodec.sol";
 import {Staking} from "./Staking.sol";
@@ -17,7 +16,8 @@ import {
     JobStatus,
     MAX_COMMITTEE_SIZE,
     MAX_VERIFY_BLOCKS,
-    VerificationMode
+    VerificationMode,
+    VoteReason
 } from "./Types.sol";
 
 /// @title Posting, cancelling, claiming, submitting and voting on jobs
@@ -128,12 +128,12 @@ abstract contract JobMarket is IJobMarket, Staking {
     function vote(uint256 jobId, Job calldata job, uint8 slot, bool approve, Evidence calldata evidence) external {
         bytes32 word = _jobWords[jobId];
         EncodedJob encoded = _verify(jobId, job, word, JobStatus.Submitted);
-        uint256 submitBlock = encoded.submitBlock();
+        uint256 seedBlock = ChallengeSeed.seedBlock(encoded.submitBlock());
         uint256 lastBlock;
-        // 64-bit block number plus a 16-bit window
+        // 64-bit block number plus one, plus a 16-bit window
         unchecked {
-            if (block.number <= submitBlock) revert VotingNotOpen(jobId, submitBlock + 1);
-            lastBlock = submitBlock + encoded.verifyBlocks();
+            if (block.number <= seedBlock) revert VotingNotOpen(jobId, seedBlock + 1);
+            lastBlock = seedBlock + encoded.verifyBlocks();
         }
         if (block.number > lastBlock) revert VoteWindowClosed(jobId, lastBlock);
 
@@ -142,13 +142,16 @@ abstract contract JobMarket is IJobMarket, Staking {
         if (slot >= size) revert CommitteeSlotOutOfRange(jobId, slot, size);
         uint256 bit = 1 << slot;
         if (JobCodec.votedMask(word) & bit != 0) revert AlreadyVoted(jobId, slot);
-        // Within the window the submission block is at most 240 blocks old, so its hash is readable.
-        bytes32 seed = _seedFrom(blockhash(submitBlock), jobId);
+        // Within the window the seed block is at most MAX_VERIFY_BLOCKS (240) old, so its hash is readable.
+        bytes32 seed = ChallengeSeed.seed(blockhash(seedBlock), jobId);
         // The list holds only validators and roles are exclusive, so the job's provider is never on it.
         if (msg.sender != _validatorAt(Committee.positionAt(seed, slot, validators))) {
             revert NotOnCommittee(jobId, msg.sender, slot);
         }
         if (msg.sender == encoded.requester()) revert RequesterCannotVote(jobId, msg.sender);
+        if (approve && evidence.reason != VoteReason.Recomputed) {
+            revert VoteReasonNeedsRejection(jobId, evidence.reason);
+        }
         _requireValidatorStake(msg.sender);
 
         // The job's data does not change, only the masks: voted bit at 8 + slot, approve bit at 16 + slot.
@@ -250,11 +253,6 @@ abstract contract JobMarket is IJobMarket, Staking {
         if (reward != 0) _counters.rewardsRemaining += reward;
     }
 
-    /// @dev `keccak256(abi.encode(blockHash, jobId))`.
-    function _seedFrom(bytes32 blockHash, uint256 jobId) internal pure returns (bytes32) {
-        return keccak256(abi.encode(blockHash, jobId));
-    }
-
     /// @dev The committee's size: `min(committeeSize, validatorCount)`.
     function _committeeSize(uint256 committeeSize, uint256 validators) internal pure returns (uint256) {
         return committeeSize < validators ? committeeSize : validators;
@@ -336,11 +334,13 @@ abstract contract JobMarket is IJobMarket, Staking {
         }
     }
 
-    /// @dev The seed, reverting if the submission block's hash cannot be read.
+    /// @dev The seed, reverting if the seed block's hash cannot be read.
     function _readableSeed(uint256 jobId, uint64 submitBlock) private view returns (bytes32) {
-        bytes32 blockHash = block.number > submitBlock ? Blockhash.blockHash(submitBlock) : bytes32(0);
-        if (blockHash == 0) revert SeedUnavailable(jobId, submitBlock);
-        return _seedFrom(blockHash, jobId);
+        uint256 seedBlock = ChallengeSeed.seedBlock(submitBlock);
+        bytes32 blockHash = ChallengeSeed.readableHash(seedBlock);
+        // the seed block follows a 64-bit submission block
+        if (blockHash == 0) revert SeedUnavailable(jobId, uint64(seedBlock));
+        return ChallengeSeed.seed(blockHash, jobId);
     }
 
     /// @dev Reverts unless the word's status is `expected`.

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {Blockhash} from "@openzeppelin/contracts/utils/Blockhash.sol";
-
 import {IJobMarket} from "../interfaces/IJobMarket.sol";
+import {ChallengeSeed} from "./ChallengeSeed.sol";
 import {Committee} from "./Committee.sol";
 import {EncodedJob, JobCodec} from "./JobCodec.sol";
 import {JobMarket} from "./JobMarket.sol";
@@ -26,7 +25,7 @@ abstract contract JobSettlement is JobMarket {
             rejects = JobCodec.countVotes(voted) - accepts;
             uint256 size = _committeeSize(encoded.committeeSize(), encoded.validatorCount());
             if (accepts * 2 <= size && rejects * 2 <= size) {
-                uint256 lastBlock = uint256(encoded.submitBlock()) + encoded.verifyBlocks();
+                uint256 lastBlock = ChallengeSeed.seedBlock(encoded.submitBlock()) + encoded.verifyBlocks();
                 if (block.number <= lastBlock) revert VerificationPending(jobId, lastBlock);
             }
         }
@@ -122,11 +121,11 @@ abstract contract JobSettlement is JobMarket {
     /// voters, division dust to the lowest winning slot. Skipped when the seed's block hash is gone (the committee
     /// can no longer be named); the job still settles.
     function _settleVoters(uint256 jobId, EncodedJob encoded, uint256 loserMask, uint256 winnerMask) private {
-        bytes32 blockHash = Blockhash.blockHash(encoded.submitBlock());
+        bytes32 blockHash = ChallengeSeed.readableHash(ChallengeSeed.seedBlock(encoded.submitBlock()));
         if (blockHash == 0) return;
         uint256 validators = encoded.validatorCount();
         uint256[] memory positions = Committee.draw(
-            _seedFrom(blockHash, jobId), _committeeSize(encoded.committeeSize(), validators), validators
+            ChallengeSeed.seed(blockHash, jobId), _committeeSize(encoded.committeeSize(), validators), validators
         );
 
         uint96 slash = _validatorSlash();

@@ -12,6 +12,7 @@ from eth_typing import ChecksumAddress
 from chain import (
     Capabilities,
     CastVote,
+    DevChain,
     JobSpec,
     MarketClient,
     PostedJob,
@@ -61,9 +62,11 @@ class Cast:
         return next(v for v in self.validators if v.me == address)
 
     def posted_and_submitted(self, spec: JobSpec | None = None) -> PostedJob:
+        """Posted, claimed and submitted, then one block mined: the seed block, so votes can be sent."""
         posted = self.requester.post_job(spec or BASE_SPEC)
         self.provider.claim_job(posted.job_id)
         self.provider.submit_result(posted.job_id, RESULT)
+        DevChain(self.requester.rpc).mine(1)
         return posted
 
     def vote_in_order(

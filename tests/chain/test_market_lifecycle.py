@@ -37,6 +37,7 @@ def test_accepted_job_pays_provider_validators_and_refunds_unused_fees(cast: Cas
     submitted = cast.provider.submit_result(posted.job_id, RESULT)
     assert submitted.job.state.submit_block == submitted.tx.block_number
     assert submitted.job.state.validator_count == 5
+    DevChain(cast.requester.rpc).mine(1)  # the seed block: the committee is drawn from its hash
 
     evidence = Evidence(segment=4, committed_digest=b"\x05" * 32, recomputed_digest=b"\x05" * 32)
     committee = cast.requester.predict_committee(posted.job_id)
@@ -137,6 +138,7 @@ def test_rejected_job_reopens_and_another_provider_finishes_it(cast: Cast) -> No
     assert (view.status, view.job) == (JobStatus.OPEN, done.job)
     fresh.claim_job(posted.job_id)
     fresh.submit_result(posted.job_id, RESULT)
+    DevChain(cast.requester.rpc).mine(1)  # the seed block
     cast.vote_in_order(posted.job_id, [True, True])
     accepted = cast.outsider.finalize(posted.job_id)
     assert accepted.outcome == Outcome.ACCEPTED
@@ -210,8 +212,10 @@ def test_python_committee_draw_matches_the_contract(cast: Cast) -> None:
         assert predicted == cast.requester.committee_of(posted.job_id)
         assert len(predicted) == min(committee_size, 5) == len(set(predicted))
         submit_block = cast.requester.job(posted.job_id).job.state.submit_block
-        block_hash = bytes.fromhex(cast.requester.rpc.get_block(submit_block)["hash"][2:])
-        assert seed_of(block_hash, posted.job_id) == cast.requester.seed_of(posted.job_id)
+        next_hash = bytes.fromhex(cast.requester.rpc.get_block(submit_block + 1)["hash"][2:])
+        assert seed_of(next_hash, posted.job_id) == cast.requester.seed_of(posted.job_id)
+        own_hash = bytes.fromhex(cast.requester.rpc.get_block(submit_block)["hash"][2:])
+        assert seed_of(own_hash, posted.job_id) != cast.requester.seed_of(posted.job_id)
 
 
 def test_job_view_rebuilt_from_events_matches_the_word(cast: Cast) -> None:

@@ -9,7 +9,16 @@ import {
   type Abi,
   type Hex,
 } from "viem";
-import { CAPABILITY, JOB_SPEC_FIELD, JOB_STATUS, ROLE, crowdMarketAbi, crowdTokenAbi, enumLabel } from "./contracts";
+import {
+  CAPABILITY,
+  JOB_SPEC_FIELD,
+  JOB_STATUS,
+  ROLE,
+  VOTE_REASON,
+  crowdMarketAbi,
+  crowdTokenAbi,
+  enumLabel,
+} from "./contracts";
 import { shortAddress, tokenAmountPlain } from "./format";
 
 export type Fields = Record<string, unknown>;
@@ -75,10 +84,12 @@ const TEMPLATES: Record<string, (f: Fields) => string> = {
   NotOnCommittee: (f) =>
     `${addr(f.caller)} is not the validator at committee slot ${str(f.slot)} of job ${str(f.jobId)}`,
   AlreadyVoted: (f) => `committee slot ${str(f.slot)} has already voted on job ${str(f.jobId)}`,
+  VoteReasonNeedsRejection: (f) =>
+    `job ${str(f.jobId)}: a vote giving the finding ${enumLabel(VOTE_REASON, f.reason)} must reject`,
   VerificationPending: (f) =>
     `job ${str(f.jobId)} has no majority yet; it can be finalized after block ${str(f.untilBlock)}`,
   SeedUnavailable: (f) =>
-    `job ${str(f.jobId)}: the hash of block ${str(f.submitBlock)} (its seed) cannot be read now`,
+    `job ${str(f.jobId)}: the hash of its seed block ${str(f.seedBlock)} cannot be read now`,
   // Accounts and stake (IStaking)
   ZeroAmount: () => "the amount must be more than zero",
   AccountNotInRole: (f) =>

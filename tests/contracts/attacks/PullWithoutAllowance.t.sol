@@ -43,7 +43,7 @@ contract PullWithoutAllowanceAttackTest is Fixture {
             job.spec = spec;
             job = _claim(jobId, job, attacker);
             job = _submit(jobId, job); // nothing was run: mode None has no committee to notice
-            _mine(uint256(spec.verifyBlocks) + 1);
+            _mine(uint256(spec.verifyBlocks) + 2);
             market.finalize(jobId, job);
             vm.prank(attacker);
             market.withdraw();

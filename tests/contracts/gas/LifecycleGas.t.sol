@@ -100,7 +100,7 @@ contract LifecycleGasTest is Fixture {
         costs.claim = vm.lastCallGas().gasTotalUsed;
         job = _submit(jobId, job);
         costs.submit = vm.lastCallGas().gasTotalUsed;
-        _mine(1);
+        _mine(2);
         address[] memory committee = market.committeeOf(jobId, job);
         for (uint8 slot; slot < votes; ++slot) {
             vm.prank(committee[slot]);

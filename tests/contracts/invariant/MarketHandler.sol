@@ -14,7 +14,8 @@ import {
     JobSpec,
     JobStatus,
     MarketConfig,
-    VerificationMode
+    VerificationMode,
+    VoteReason
 } from "../../../contracts/market/Types.sol";
 import {TargetLimitedRelayer} from "../attacks/TargetLimitedRelayer.sol";
 import {ICrowdTokenFull} from "../utils/ICrowdTokenFull.sol";
@@ -249,8 +250,9 @@ contract MarketHandler is Test {
         (bool found, uint256 jobId) = _pick(index, JobStatus.Submitted);
         if (!found) return;
         Job memory job = _jobs[jobId];
-        if (vm.getBlockNumber() == job.state.submitBlock) _mine(1); // votes start in the next block
-        if (vm.getBlockNumber() > uint256(job.state.submitBlock) + job.spec.verifyBlocks) return;
+        uint256 seedBlock = uint256(job.state.submitBlock) + 1;
+        if (vm.getBlockNumber() <= seedBlock) _mine(seedBlock + 1 - vm.getBlockNumber()); // votes start after it
+        if (vm.getBlockNumber() > seedBlock + job.spec.verifyBlocks) return;
         address[] memory committee = market.committeeOf(jobId, job);
         if (committee.length == 0) return;
         slots |= uint8(1 << (index % committee.length)); // at least one slot
@@ -259,7 +261,7 @@ contract MarketHandler is Test {
             if ((uint256(market.jobWord(jobId)) >> (8 + slot)) & 1 == 1) continue;
             if (market.accountOf(committee[slot]).stake < MIN_VALIDATOR_STAKE) continue;
             vm.prank(committee[slot]);
-            market.vote(jobId, job, slot, (approvals >> slot) & 1 == 1, Evidence(slot, bytes32(0), bytes32(0)));
+            market.vote(jobId, job, slot, (approvals >> slot) & 1 == 1, Evidence(slot, bytes32(0), bytes32(0), VoteReason.Recomputed));
             ++performed["vote"];
         }
     }
@@ -274,7 +276,7 @@ contract MarketHandler is Test {
         uint256 size =
             job.spec.committeeSize < job.state.validatorCount ? job.spec.committeeSize : job.state.validatorCount;
         bool decided = accepts * 2 > size || rejects * 2 > size;
-        uint256 lastBlock = uint256(job.state.submitBlock) + job.spec.verifyBlocks;
+        uint256 lastBlock = uint256(job.state.submitBlock) + 1 + job.spec.verifyBlocks;
         if (!decided && vm.getBlockNumber() <= lastBlock) {
             if (index % 2 == 0) return; // half the time, wait for more votes
             _mine(lastBlock + 1 - vm.getBlockNumber());

@@ -157,7 +157,7 @@ contract MarketInvariantsTest is Test {
             vm.warp(job.state.deadline + 1);
             market.expireJob(jobId, job);
         } else if (status == JobStatus.Submitted) {
-            _mine(uint256(job.spec.verifyBlocks) + 1);
+            _mine(uint256(job.spec.verifyBlocks) + 2); // past the seed block and the window
             market.finalize(jobId, job);
             if (job.state.provider != address(0)) {
                 uint256 paid = market.accountOf(job.state.provider).balance - paidBefore;

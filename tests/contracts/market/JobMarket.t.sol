@@ -203,16 +203,34 @@ contract JobMarketTest is Fixture {
         (uint256 jobId, Job memory job) = _post(_spec());
         job = _claim(jobId, job, provider);
         job = _submit(jobId, job);
-        vm.expectRevert(abi.encodeWithSelector(IJobMarket.VotingNotOpen.selector, jobId, job.state.submitBlock + 1));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.VotingNotOpen.selector, jobId, _seedBlock(job) + 1));
         vm.prank(validators[0]);
         market.vote(jobId, job, 0, true, _evidence(0));
+    }
+
+    function test_vote_revertsInTheSeedBlock() public {
+        (uint256 jobId, Job memory job) = _post(_spec());
+        job = _claim(jobId, job, provider);
+        job = _submit(jobId, job);
+        _mine(1); // now in the seed block: its own hash is not readable yet
+        assertEq(_block(), _seedBlock(job), "in the seed block");
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.VotingNotOpen.selector, jobId, job.state.submitBlock + 2));
+        vm.prank(validators[0]);
+        market.vote(jobId, job, 0, true, _evidence(0));
+    }
+
+    function test_vote_opensInTheBlockAfterTheSeedBlock() public {
+        (uint256 jobId, Job memory job) = _submitted(_spec());
+        assertEq(_block(), _seedBlock(job) + 1, "first voting block");
+        _vote(jobId, job, 0, true);
+        assertEq((uint256(market.jobWord(jobId)) >> 8) & 0xff, 1, "voted");
     }
 
     function test_vote_revertsAfterTheWindow() public {
         (uint256 jobId, Job memory job) = _submitted(_spec());
         address member = _committee(jobId, job)[0];
         _mine(job.spec.verifyBlocks);
-        uint256 lastBlock = job.state.submitBlock + job.spec.verifyBlocks;
+        uint256 lastBlock = _lastVoteBlock(job);
         vm.expectRevert(abi.encodeWithSelector(IJobMarket.VoteWindowClosed.selector, jobId, lastBlock));
         vm.prank(member);
         market.vote(jobId, job, 0, true, _evidence(0));
@@ -306,7 +324,7 @@ contract JobMarketTest is Fixture {
         assertEq(uint8(market.statusOf(jobId)), uint8(JobStatus.Claimed), "claimed");
         job = _submit(jobId, job);
         assertEq(uint8(market.statusOf(jobId)), uint8(JobStatus.Submitted), "submitted");
-        _mine(job.spec.verifyBlocks + 1);
+        _mine(job.spec.verifyBlocks + 2);
         market.finalize(jobId, job);
         assertEq(uint8(market.statusOf(jobId)), uint8(JobStatus.Closed), "closed");
     }
@@ -327,9 +345,9 @@ contract JobMarketTest is Fixture {
         assertEq(market.hashJob(job), keccak256(abi.encode(job)), "hash");
     }
 
-    function test_seedOf_hashesSubmissionBlockHashAndJobId() public {
+    function test_seedOf_hashesTheNextBlocksHashAndJobId() public {
         (uint256 jobId, Job memory job) = _submitted(_spec());
-        bytes32 expected = keccak256(abi.encode(blockhash(job.state.submitBlock), jobId));
+        bytes32 expected = keccak256(abi.encode(blockhash(job.state.submitBlock + 1), jobId));
         assertEq(market.seedOf(jobId, job), expected, "seed");
     }
 
@@ -337,8 +355,48 @@ contract JobMarketTest is Fixture {
         (uint256 jobId, Job memory job) = _post(_spec());
         job = _claim(jobId, job, provider);
         job = _submit(jobId, job);
-        vm.expectRevert(abi.encodeWithSelector(IJobMarket.SeedUnavailable.selector, jobId, job.state.submitBlock));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.SeedUnavailable.selector, jobId, _seedBlock(job)));
         market.seedOf(jobId, job);
+    }
+
+    function test_seedOf_revertsInTheSeedBlock() public {
+        (uint256 jobId, Job memory job) = _post(_spec());
+        job = _claim(jobId, job, provider);
+        job = _submit(jobId, job);
+        _mine(1);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.SeedUnavailable.selector, jobId, _seedBlock(job)));
+        market.seedOf(jobId, job);
+    }
+
+    /// @dev Everything the submitter knows when its transaction is mined (its own block's hash included) fixes
+    /// neither the seed nor the committee: the same submission followed by another next block gets another seed.
+    function testFuzz_seedOf_isNotKnownAtSubmission(bytes32 nextHashA, bytes32 nextHashB) public {
+        vm.assume(nextHashA != nextHashB && nextHashA != 0 && nextHashB != 0);
+        (uint256 jobId, Job memory job) = _post(_spec());
+        job = _claim(jobId, job, provider);
+        job = _submit(jobId, job);
+        uint256 seedBlock = _seedBlock(job);
+        vm.setBlockhash(job.state.submitBlock, keccak256("the submission block, known to the submitter"));
+        vm.roll(seedBlock + 1);
+
+        vm.setBlockhash(seedBlock, nextHashA);
+        bytes32 seedA = market.seedOf(jobId, job);
+        vm.setBlockhash(seedBlock, nextHashB);
+        bytes32 seedB = market.seedOf(jobId, job);
+
+        assertEq(seedA, keccak256(abi.encode(nextHashA, jobId)), "seed from the next block's hash");
+        assertTrue(seedA != seedB, "the seed follows the next block, not the submission block");
+    }
+
+    function test_seedOf_ignoresTheSubmissionBlocksHash() public {
+        (uint256 jobId, Job memory job) = _post(_spec());
+        job = _claim(jobId, job, provider);
+        job = _submit(jobId, job);
+        _mine(2);
+        bytes32 before = market.seedOf(jobId, job);
+        // A provider that ground its own block's hash changes nothing.
+        vm.setBlockhash(job.state.submitBlock, keccak256("ground by the provider"));
+        assertEq(market.seedOf(jobId, job), before, "seed");
     }
 
     function test_committeeOf_drawsDistinctValidatorsFromTheSeed() public {

@@ -3,7 +3,16 @@ pragma solidity ^0.8.28;
 
 import {IJobMarket} from "../../../contracts/interfaces/IJobMarket.sol";
 import {IStaking} from "../../../contracts/interfaces/IStaking.sol";
-import {Account, Job, JobSpec, JobStatus, Outcome, VerificationMode} from "../../../contracts/market/Types.sol";
+import {
+    Account,
+    Evidence,
+    Job,
+    JobSpec,
+    JobStatus,
+    Outcome,
+    VerificationMode,
+    VoteReason
+} from "../../../contracts/market/Types.sol";
 import {Fixture} from "../utils/Fixture.sol";
 
 /// @notice Finalizing after verification, expiring after a missed deadline, reopening, and validator slashing.
@@ -42,7 +51,7 @@ contract JobSettlementTest is Fixture {
     function test_finalize_revertsWhilePendingWithoutMajority() public {
         (uint256 jobId, Job memory job) = _submitted(_spec());
         _votes(jobId, job, _bools(true));
-        uint256 lastBlock = job.state.submitBlock + job.spec.verifyBlocks;
+        uint256 lastBlock = _lastVoteBlock(job);
         vm.expectRevert(abi.encodeWithSelector(IJobMarket.VerificationPending.selector, jobId, lastBlock));
         market.finalize(jobId, job);
         _mine(job.spec.verifyBlocks - 1); // now at lastBlock: still pending
@@ -131,7 +140,7 @@ contract JobSettlementTest is Fixture {
         (uint256 jobId, Job memory job) = _submitted(_spec());
         address[] memory committee = _committee(jobId, job);
         _votes(jobId, job, _bools(false, true, false));
-        vm.roll(_block() + 300); // the submission block's hash is no longer readable
+        vm.roll(_block() + 300); // the seed block's hash is no longer readable
         market.finalize(jobId, job);
         assertEq(_account(committee[1]).stake, VALIDATOR_STAKE, "approver not slashed");
         assertEq(_account(provider).stake, PROVIDER_STAKE - job.spec.collateral, "provider still slashed");
@@ -171,7 +180,7 @@ contract JobSettlementTest is Fixture {
         for (uint256 attempt; attempt <= 3; ++attempt) {
             job = _claim(jobId, job, provider);
             job = _submit(jobId, job);
-            _mine(1);
+            _mine(2);
             _votes(jobId, job, _bools(false, false, false));
             market.finalize(jobId, job);
             if (attempt < 3) {
@@ -271,6 +280,48 @@ contract JobSettlementTest is Fixture {
         job.spec.budget *= 2;
         vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobDataMismatch.selector, jobId));
         market.finalize(jobId, job);
+    }
+
+    // ------------------------------------------------------------------ capability claims found false
+
+    function test_finalize_slashesProviderWhoseJobExceededItsDeclaredResources() public {
+        (uint256 jobId, Job memory job) = _submitted(_spec());
+        address[] memory committee = _committee(jobId, job);
+        Evidence memory finding = Evidence({
+            segment: 0,
+            committedDigest: keccak256("committed"),
+            recomputedDigest: bytes32(0),
+            reason: VoteReason.ExceedsDeclaredResources
+        });
+        for (uint8 slot; slot < 2; ++slot) {
+            vm.expectEmit(address(market));
+            emit IJobMarket.VoteCast(jobId, committee[slot], slot, false, finding);
+            vm.prank(committee[slot]);
+            market.vote(jobId, job, slot, false, finding);
+        }
+        vm.expectEmit(address(market));
+        emit IJobMarket.JobFinalized(jobId, Outcome.Rejected, 0, 2);
+        vm.expectEmit(address(market));
+        emit IStaking.StakeSlashed(provider, jobId, job.spec.collateral);
+        market.finalize(jobId, job);
+
+        assertEq(_account(provider).stake, PROVIDER_STAKE - job.spec.collateral, "provider slashed");
+        assertEq(_account(provider).balance, 0, "nothing paid");
+        assertEq(uint8(market.statusOf(jobId)), uint8(JobStatus.Closed), "closed");
+    }
+
+    function test_vote_revertsWhenAcceptingWithAFindingAgainstTheProvider() public {
+        (uint256 jobId, Job memory job) = _submitted(_spec());
+        address member = _committee(jobId, job)[0];
+        Evidence memory finding = _evidence(0);
+        finding.reason = VoteReason.ExceedsDeclaredResources;
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IJobMarket.VoteReasonNeedsRejection.selector, jobId, VoteReason.ExceedsDeclaredResources
+            )
+        );
+        vm.prank(member);
+        market.vote(jobId, job, 0, true, finding);
     }
 
     // ------------------------------------------------------------------ expireJob

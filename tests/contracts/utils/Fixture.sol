@@ -10,7 +10,8 @@ import {
     JobSpec,
     JobState,
     MarketConfig,
-    VerificationMode
+    VerificationMode,
+    VoteReason
 } from "../../../contracts/market/Types.sol";
 import {ICrowdTokenFull} from "./ICrowdTokenFull.sol";
 import {ITimelock} from "./ITimelock.sol";
@@ -238,12 +239,22 @@ abstract contract Fixture is Test {
         return keccak256(abi.encode(RESULT_DIGEST, RESULT_CODEC, CHECKPOINT_ROOT, CHECKPOINT_COUNT));
     }
 
-    /// @dev Posts, claims (as `provider`), submits and mines one block so votes can start.
+    /// @dev Posts, claims (as `provider`), submits and mines past the seed block so votes can start.
     function _submitted(JobSpec memory spec) internal returns (uint256 jobId, Job memory job) {
         (jobId, job) = _post(spec);
         job = _claim(jobId, job, provider);
         job = _submit(jobId, job);
-        _mine(1);
+        _mine(2);
+    }
+
+    /// @dev The block whose hash seeds a submitted job: the one after the submission.
+    function _seedBlock(Job memory job) internal pure returns (uint256) {
+        return uint256(job.state.submitBlock) + 1;
+    }
+
+    /// @dev The last block that accepts a vote on a submitted job.
+    function _lastVoteBlock(Job memory job) internal pure returns (uint256) {
+        return _seedBlock(job) + job.spec.verifyBlocks;
     }
 
     function _vote(uint256 jobId, Job memory job, uint8 slot, bool approve) internal {
@@ -253,7 +264,12 @@ abstract contract Fixture is Test {
     }
 
     function _evidence(uint8 slot) internal pure returns (Evidence memory) {
-        return Evidence({segment: slot, committedDigest: keccak256("committed"), recomputedDigest: keccak256("ok")});
+        return Evidence({
+            segment: slot,
+            committedDigest: keccak256("committed"),
+            recomputedDigest: keccak256("ok"),
+            reason: VoteReason.Recomputed
+        });
     }
 
     function _committee(uint256 jobId, Job memory job) internal view returns (address[] memory) {
