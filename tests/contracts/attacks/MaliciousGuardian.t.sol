@@ -56,7 +56,7 @@ contract MaliciousGuardianTest is Fixture {
         vm.prank(requester);
         market.cancelJob(openId, open);
         running = _submit(runningId, running);
-        _mine(1);
+        _mine(2); // the seed block, then votes open
         _votes(runningId, running, _bools(true, true));
         market.finalize(runningId, running);
         vm.prank(provider);

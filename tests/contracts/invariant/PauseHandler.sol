@@ -13,7 +13,8 @@ import {
     JobSpec,
     JobStatus,
     MarketConfig,
-    VerificationMode
+    VerificationMode,
+    VoteReason
 } from "../../../contracts/market/Types.sol";
 import {ICrowdTokenFull} from "../utils/ICrowdTokenFull.sol";
 import {Test} from "../utils/Test.sol";
@@ -198,8 +199,11 @@ contract PauseHandler is Test {
         (bool found, uint256 jobId) = _pick(index, JobStatus.Submitted);
         if (!found) return;
         Job memory job = _jobs[jobId];
-        if (vm.getBlockNumber() == job.state.submitBlock) _mine(1);
-        if (vm.getBlockNumber() > uint256(job.state.submitBlock) + job.spec.verifyBlocks) return;
+        // Votes open once the seed block (the one after the submission) is mined.
+        if (vm.getBlockNumber() <= uint256(job.state.submitBlock) + 1) {
+            _mine(uint256(job.state.submitBlock) + 2 - vm.getBlockNumber());
+        }
+        if (vm.getBlockNumber() > uint256(job.state.submitBlock) + 1 + job.spec.verifyBlocks) return;
         address[] memory committee = market.committeeOf(jobId, job);
         if (committee.length == 0) return;
         slot = uint8(slot % committee.length);
@@ -207,7 +211,10 @@ contract PauseHandler is Test {
         if (market.accountOf(committee[slot]).stake < MIN_VALIDATOR_STAKE) return;
         _settles(
             committee[slot],
-            abi.encodeCall(IJobMarket.vote, (jobId, job, slot, approve, Evidence(slot, bytes32(0), bytes32(0)))),
+            abi.encodeCall(
+                IJobMarket.vote,
+                (jobId, job, slot, approve, Evidence(slot, bytes32(0), bytes32(0), VoteReason.Recomputed))
+            ),
             "vote"
         );
     }
@@ -216,7 +223,7 @@ contract PauseHandler is Test {
         (bool found, uint256 jobId) = _pick(index, JobStatus.Submitted);
         if (!found) return;
         Job memory job = _jobs[jobId];
-        uint256 lastBlock = uint256(job.state.submitBlock) + job.spec.verifyBlocks;
+        uint256 lastBlock = uint256(job.state.submitBlock) + 1 + job.spec.verifyBlocks;
         if (vm.getBlockNumber() <= lastBlock) _mine(lastBlock + 1 - vm.getBlockNumber());
         if (_settles(address(this), abi.encodeCall(IJobMarket.finalize, (jobId, job)), "finalize")) _close(jobId);
     }

@@ -124,7 +124,7 @@ contract GovernedTest is Fixture {
         market.cancelJob(openId, open);
 
         running = _submit(runningId, running);
-        _mine(1);
+        _mine(2); // the seed block, then votes open
         _votes(runningId, running, _bools(true, true, true));
         address[] memory committee = _committee(runningId, running);
         market.finalize(runningId, running);
