@@ -7,6 +7,9 @@ id), the second the steady state that the targets are about.
 - verified_job_total: a committee of 3, every seat approving: post -> claim -> submit -> finalize carrying
   the 3 signed seats (votes are signed off chain and revealed together: a seat sends no transaction);
 - vote_per_seat: (finalize with 3 seats - finalize with 1 seat) / 2, the marginal cost of a seat.
+The requester posts from a standing (finite) allowance to the market, so `post_job` includes reading and
+decrementing it; `post_job_with_permit` is a post by a requester with no allowance that pays through an
+EIP-2612 permit in the same transaction (steady state: its second permit).
 Prints a table and writes bench/results/gas.json. Targets are reported, not asserted
 (`tests/contracts/gas/LifecycleGas.t.sol` asserts them).
 """
@@ -29,6 +32,7 @@ from chain import (
     DevChain,
     JobSpec,
     MarketClient,
+    PayWith,
     ResultCommitment,
     VerificationMode,
     deploy_market,
@@ -37,7 +41,13 @@ from chain import (
 )
 
 RESULTS = Path(__file__).resolve().parent / "results" / "gas.json"
-TARGETS = {"lifecycle_total": 200_000, "verified_job_total": 300_000, "vote_per_seat": 30_000}
+TARGETS = {
+    "lifecycle_total": 230_000,
+    "post_job_with_permit": 130_000,
+    "verified_job_total": 300_000,
+    "vote_per_seat": 30_000,
+}
+STANDING_ALLOWANCE = tokens(1_000_000)
 STEPS = ("post_job", "claim_job", "submit_result", "finalize", "lifecycle_total")
 VERIFIED_STEPS = ("verified_post_job", "verified_claim_job", "verified_submit_result", "verified_finalize")
 
@@ -64,7 +74,7 @@ SINGLE_SEAT_SPEC = dataclasses.replace(SPEC, committee_size=1)
 
 def run_optimistic(chain: DevChain, requester: MarketClient, provider: MarketClient) -> dict[str, int]:
     """A job without a committee through its whole life; gas per step."""
-    posted = requester.post_job(OPTIMISTIC_SPEC)
+    posted = requester.post_job(OPTIMISTIC_SPEC, pay=PayWith.ALLOWANCE)
     claimed = provider.claim_job(posted.job_id)
     submitted = provider.submit_result(posted.job_id, RESULT)
     chain.mine(OPTIMISTIC_SPEC.verify_blocks + 2)  # past the window: nothing to wait for
@@ -83,7 +93,7 @@ def run_verified(
     chain: DevChain, market: MarketClient, requester: MarketClient, provider: MarketClient, spec: JobSpec
 ) -> dict[str, int]:
     """A job whose every seat approves, finalized as soon as every seat voted; gas per step."""
-    posted = requester.post_job(spec)
+    posted = requester.post_job(spec, pay=PayWith.ALLOWANCE)
     claimed = provider.claim_job(posted.job_id)
     submitted = provider.submit_result(posted.job_id, RESULT)
     chain.mine(2)  # the seed block and one more, so its hash is readable
@@ -119,6 +129,14 @@ def run_jobs(
     return gas
 
 
+def post_with_permit(requester: MarketClient) -> int:
+    """Gas of a post paid by a permit for exactly the escrow, from an account with no allowance left."""
+    assert requester.token.allowance(requester.me, requester.address) == 0
+    posted = requester.post_job(SPEC, pay=PayWith.PERMIT)
+    assert posted.payment.method == PayWith.PERMIT and posted.payment.approval is None
+    return posted.tx.gas_used
+
+
 def _account_for(address: str) -> LocalAccount:
     return dev_account(DEV_ADDRESSES.index(address))
 
@@ -144,9 +162,14 @@ def measure() -> dict[str, object]:
             validator.stake(tokens(200))
             setup["register_validator"] = validator.register_validator().tx.gas_used
 
+        requester.token.approve(market.address, STANDING_ALLOWANCE)
         first = run_jobs(chain, market, requester, provider)
         steady = run_jobs(chain, market, requester, provider)
         setup["withdraw"] = provider.withdraw().tx.gas_used
+
+        permits = [post_with_permit(market.with_account(dev_account(3))) for _ in range(2)]
+        steady["post_job_with_permit"] = permits[1]
+        first["post_job_with_permit"] = permits[0]
 
     figures: dict[str, object] = dict(steady)
     figures.update({f"first_{k}": v for k, v in first.items()})
@@ -158,7 +181,8 @@ def measure() -> dict[str, object]:
         "lifecycle_total = post + claim + submit + finalize of a job without a committee (mode None); "
         "verified_job_total = the same four calls for a committee of 3, finalize carrying 3 signed "
         "approving seats; "
-        "vote_per_seat = (finalize with 3 seats - finalize with 1 seat) / 2"
+        "vote_per_seat = (finalize with 3 seats - finalize with 1 seat) / 2; "
+        "post_job_with_permit = postJobWithPermit with no allowance, first_* its first permit by that account"
     )
     return figures
 
@@ -172,7 +196,8 @@ def main() -> int:
     logging.basicConfig(level=logging.WARNING)
     figures = measure()
     print(f"{'step':<26}{'first job':>12}{'steady':>12}")
-    for key in (*STEPS, *VERIFIED_STEPS, "verified_job_total", "single_seat_finalize", "vote_per_seat"):
+    keys = (*STEPS, *VERIFIED_STEPS, "verified_job_total", "single_seat_finalize", "vote_per_seat")
+    for key in (*keys, "post_job_with_permit"):
         print(f"{key:<26}{figures[f'first_{key}']:>12,}{figures[key]:>12,}")
     for key, limit in TARGETS.items():
         within = steady_within(figures, key)

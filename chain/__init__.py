@@ -18,8 +18,9 @@ Other packages import from here (`from chain import MarketClient, JobSpec`); the
 from chain.abi import AbiEntry, ContractCodec, DecodedLog, decode_params, encode_params
 from chain.anvil import AnvilProcess, DevChain
 from chain.clients import MarketClient, TokenClient
+from chain.committee import first_vote_block, last_vote_block, seed_block, seed_of
 from chain.compiler import Artifacts, ContractArtifact, compile_contracts, load_settings, source_files
-from chain.deploy import DEFAULT_CONFIG, Supply, deploy, deploy_market
+from chain.deploy import DEFAULT_CONFIG, GovernanceSetup, Supply, deploy, deploy_market
 from chain.deployments import deployment_path, load_deployment, save_deployment
 from chain.dev_accounts import (
     CHEATER_ACCOUNT,
@@ -82,6 +83,8 @@ from chain.results import (
     ClaimedJob,
     ExpiredJob,
     FinalizedJob,
+    Payment,
+    PayWith,
     Permit,
     PostedJob,
     RegisteredProvider,
@@ -92,7 +95,7 @@ from chain.results import (
     UnbondRequested,
     Withdrawal,
 )
-from chain.revert_messages import describe
+from chain.revert_messages import MARKET_PAUSED_MESSAGE, describe
 from chain.reverts import RevertDecoder
 from chain.roster import Roster, RosterError, SeatProof
 from chain.rpc import Rpc
@@ -110,6 +113,7 @@ __all__ = [
     "SignedVote",
     "sign_vote",
     "vote_digest",
+    "MARKET_PAUSED_MESSAGE",
     *_types_all,
     "CHEATER_ACCOUNT",
     "CONTRACTS_DIR",
@@ -165,6 +169,8 @@ __all__ = [
     "MemoryCheckpointStore",
     "MissingKey",
     "NonceTooLow",
+    "PayWith",
+    "Payment",
     "PendingTx",
     "Permit",
     "PostedJob",
@@ -177,6 +183,7 @@ __all__ = [
     "StakeAdded",
     "SubmittedResult",
     "Supply",
+    "GovernanceSetup",
     "TokenClient",
     "TransactionTimeout",
     "TxSender",
@@ -197,9 +204,11 @@ __all__ = [
     "devnet_up",
     "encode_params",
     "ensure_key_allowed",
+    "first_vote_block",
     "is_dev_address",
     "job_events",
     "is_dev_chain",
+    "last_vote_block",
     "load_account",
     "load_deployment",
     "load_settings",
@@ -207,6 +216,8 @@ __all__ = [
     "read_info",
     "result_hash",
     "save_deployment",
+    "seed_block",
+    "seed_of",
     "source_files",
     "to_jsonable",
     "write_keystore",

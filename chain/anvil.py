@@ -201,6 +201,12 @@ class DevChain:
     def mine(self, blocks: int = 1) -> None:
         self.rpc.request("anvil_mine", [hex(blocks)])
 
+    def mine_until(self, block: int) -> None:
+        """Mine until block `block` exists (anvil mines only on transactions), e.g. a seed block."""
+        missing = block - self.rpc.block_number()
+        if missing > 0:
+            self.mine(missing)
+
     def increase_time(self, seconds: int) -> None:
         """Move the clock forward and mine a block so `block.timestamp` shows it."""
         self.rpc.request("evm_increaseTime", [seconds])

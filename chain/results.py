@@ -3,11 +3,45 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from eth_typing import ChecksumAddress
 
 from chain.abi import DecodedLog
 from chain.types import Bytes32, Capabilities, Job, JobId, Outcome, TxResult, Wei
+
+
+class PayWith(StrEnum):
+    """How a call that pays the market (`post_job`, `stake`) gives the market its allowance.
+
+    The market takes only what its caller allowed it (standard ERC20 `transferFrom`); these are the ways to
+    allow it. None of them approves more than the payment: a larger standing allowance is the caller's choice,
+    made with `TokenClient.approve`.
+    """
+
+    AUTO = "auto"
+    """The standing allowance if it covers the payment, else a permit if the token takes one, else approve."""
+    ALLOWANCE = "allowance"
+    """Spend the standing allowance and send nothing else (`ERC20InsufficientAllowance` when it is short)."""
+    PERMIT = "permit"
+    """An EIP-2612 permit for exactly the payment, signed here, applied in the same transaction."""
+    APPROVE = "approve"
+    """An `approve` of exactly the payment first (its own transaction), unless the allowance covers it."""
+
+
+@dataclass(frozen=True)
+class Payment:
+    """How a payment to the market was allowed: `method` is never `AUTO`; `approval` is the approve
+    transaction sent for it, if one was."""
+
+    method: PayWith
+    amount: Wei
+    approval: TxResult | None = None
+
+    @property
+    def gas_used(self) -> int:
+        """Gas of the approve transaction (0 when none was sent)."""
+        return self.approval.gas_used if self.approval is not None else 0
 
 
 @dataclass(frozen=True)
@@ -23,6 +57,7 @@ class _Mined:
 class PostedJob(_Mined):
     job_id: JobId
     job: Job
+    payment: Payment = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -92,6 +127,7 @@ class StakeAdded(_Mined):
     account: ChecksumAddress
     amount: Wei
     total_stake: Wei
+    payment: Payment = field(kw_only=True)
 
 
 @dataclass(frozen=True)

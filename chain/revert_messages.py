@@ -10,9 +10,14 @@ from decimal import Decimal
 from enum import IntEnum
 from typing import Any
 
-from chain.types import TOKEN_DECIMALS, Capability, JobSpecField, JobStatus, Role, enum_label
+from chain.types import TOKEN_DECIMALS, Capability, JobSpecField, JobStatus, Role, VoteReason, enum_label
 
 Fields = Mapping[str, Any]
+
+MARKET_PAUSED_MESSAGE = (
+    "the market is paused by its guardian: new posts and claims are refused; "
+    "running jobs settle and withdrawals work"
+)
 
 
 # The sentences' own wording of addresses and amounts; people-facing code uses `cli_support.display`,
@@ -95,12 +100,15 @@ _TEMPLATES: dict[str, Callable[[Fields], str]] = {
         f"{_address(f['caller'])} is not the validator at committee slot {f['slot']} of job {f['jobId']}"
     ),
     "AlreadyVoted": lambda f: f"committee slot {f['slot']} has already voted on job {f['jobId']}",
+    "VoteReasonNeedsRejection": lambda f: (
+        f"job {f['jobId']}: a vote giving the finding {enum_label(VoteReason(f['reason']))} must reject"
+    ),
     "ProviderCannotVote": lambda f: f"{_address(f['provider'])} ran job {f['jobId']} and may not vote on it",
     "VerificationPending": lambda f: (
         f"job {f['jobId']} has no majority yet; it can be finalized after block {f['untilBlock']}"
     ),
     "SeedUnavailable": lambda f: (
-        f"job {f['jobId']}: the hash of block {f['submitBlock']} (its seed) cannot be read now"
+        f"job {f['jobId']}: the hash of its seed block {f['seedBlock']} cannot be read now"
     ),
     # Accounts and stake (IStaking)
     "ZeroAmount": lambda f: "the amount must be more than zero",
@@ -128,6 +136,13 @@ _TEMPLATES: dict[str, Callable[[Fields], str]] = {
         f"{_address(f['account'])}'s unbonding stake is released at {f['releaseAt']}"
     ),
     "ValidatorIndexOutOfRange": lambda f: f"there is no validator {f['index']} (the list has {f['count']})",
+    # Governance and pause (IGoverned)
+    "MarketPaused": lambda f: MARKET_PAUSED_MESSAGE,
+    "NotGovernor": lambda f: (
+        f"only the market's governor (its timelock) may do this; caller is {_address(f['caller'])}"
+    ),
+    "NotGuardian": lambda f: f"only the market's guardian may do this; caller is {_address(f['caller'])}",
+    "InvalidGovernor": lambda f: "the market needs a governor (a nonzero timelock address)",
     # Deployment (ICrowdMarket) and the token
     "InvalidSupply": lambda f: (
         f"initial supply {_tokens(f['initialSupply'])} and cap {_tokens(f['cap'])} do not fit "
@@ -138,11 +153,13 @@ _TEMPLATES: dict[str, Callable[[Fields], str]] = {
         f"{_address(f['caller'])} may not mint; only {_address(f['minter'])} can"
     ),
     "ERC20InsufficientBalance": lambda f: (
-        f"{_address(f['sender'])} holds {_tokens(f['balance'])}; {_tokens(f['needed'])} needed"
+        f"{_address(f['sender'])} holds {_tokens(f['balance'])}; {_tokens(f['needed'])} needed: "
+        f"send it {_tokens(max(0, int(f['needed']) - int(f['balance'])))} more first, or pay less"
     ),
     "ERC20InsufficientAllowance": lambda f: (
-        f"{_address(f['spender'])} may spend {_tokens(f['allowance'])}; "
-        f"{_tokens(f['needed'])} needed (approve first, or sign a permit)"
+        f"{_address(f['spender'])} is allowed to spend {_tokens(f['allowance'])} of the payer's tokens; "
+        f"{_tokens(f['needed'])} needed: approve it for at least {_tokens(f['needed'])} first, "
+        "or pay with an EIP-2612 permit in the same transaction"
     ),
     "ERC2612ExpiredSignature": lambda f: f"the permit expired at {f['deadline']}",
     "ERC2612InvalidSigner": lambda f: (

@@ -46,6 +46,7 @@ from chain.generated.job_layout import (
     Role,
     VerificationMode,
     VerificationModeName,
+    VoteReason,
 )
 from chain.primitives import (
     DEV_CHAIN_IDS,
@@ -75,6 +76,37 @@ class ResultCommitment:
 
 
 @dataclass(frozen=True)
+class Governance:
+    """Who may change a deployed market: its governor (a timelock), the timelock's delay and roles, and the
+    guardian who may pause new posts and claims."""
+
+    timelock: ChecksumAddress
+    min_delay: int  # seconds between scheduling a change and executing it
+    proposers: tuple[ChecksumAddress, ...]
+    executors: tuple[ChecksumAddress, ...]
+    guardian: ChecksumAddress
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "timelock": self.timelock,
+            "minDelay": self.min_delay,
+            "proposers": list(self.proposers),
+            "executors": list(self.executors),
+            "guardian": self.guardian,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Governance:
+        return cls(
+            timelock=to_checksum_address(data["timelock"]),
+            min_delay=int(data["minDelay"]),
+            proposers=tuple(to_checksum_address(a) for a in data["proposers"]),
+            executors=tuple(to_checksum_address(a) for a in data["executors"]),
+            guardian=to_checksum_address(data["guardian"]),
+        )
+
+
+@dataclass(frozen=True)
 class Deployment:
     """Where the market and its token live on one chain, and what they were deployed with."""
 
@@ -87,6 +119,7 @@ class Deployment:
     config: MarketConfig
     abi_hash: str
     treasury: ChecksumAddress | None = None
+    governance: Governance | None = None  # absent in records written before governance existed
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -99,11 +132,13 @@ class Deployment:
             "config": self.config.to_abi(),
             "abiHash": self.abi_hash,
             "treasury": self.treasury,
+            "governance": self.governance.to_json() if self.governance else None,
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Deployment:
         treasury = data.get("treasury")
+        governance = data.get("governance")
         return cls(
             chain_id=int(data["chainId"]),
             market=to_checksum_address(data["market"]),
@@ -114,6 +149,7 @@ class Deployment:
             config=MarketConfig.from_abi(data["config"]),
             abi_hash=data["abiHash"],
             treasury=to_checksum_address(treasury) if treasury else None,
+            governance=Governance.from_json(governance) if governance else None,
         )
 
 
@@ -160,6 +196,7 @@ __all__ = [
     "Deployment",
     "Evidence",
     "FieldLayout",
+    "Governance",
     "Job",
     "JobId",
     "JobSpec",
@@ -176,6 +213,7 @@ __all__ = [
     "TxResult",
     "VerificationMode",
     "VerificationModeName",
+    "VoteReason",
     "Wei",
     "enum_label",
     "tokens",

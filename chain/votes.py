@@ -1,6 +1,6 @@
 """Committee votes as the market checks them: EIP-712 `Vote` signatures and the `SeatVote` rows of `finalize`.
 
-A seat's holder signs `Vote(jobId, resultHash, seat, approve, segment, committedDigest, recomputedDigest)` in
+A seat's holder signs `Vote(jobId, resultHash, seat, approve, segment, committedDigest, recomputedDigest, reason)` in
 the domain ("CrowdMarket", "2", chainId, market). Signed votes travel off chain (the gateway relays them) and
 are revealed together by whoever calls `finalize`, with every seat proven against the job's roster snapshot.
 """
@@ -17,7 +17,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 
 from chain.roster import Roster, SeatProof
-from chain.types import Evidence
+from chain.types import Evidence, VoteReason
 
 DOMAIN_NAME = "CrowdMarket"
 DOMAIN_VERSION = "2"
@@ -31,6 +31,7 @@ VOTE_TYPES = {
         {"name": "segment", "type": "uint32"},
         {"name": "committedDigest", "type": "bytes32"},
         {"name": "recomputedDigest", "type": "bytes32"},
+        {"name": "reason", "type": "uint8"},
     ]
 }
 
@@ -65,6 +66,7 @@ class SignedVote:
                 "segment": self.evidence.segment,
                 "committed_digest": "0x" + bytes(self.evidence.committed_digest).hex(),
                 "recomputed_digest": "0x" + bytes(self.evidence.recomputed_digest).hex(),
+                "reason": int(self.evidence.reason),
             },
             "r": "0x" + self.r.hex(),
             "vs": "0x" + self.vs.hex(),
@@ -82,6 +84,7 @@ class SignedVote:
                 segment=int(evidence["segment"]),
                 committed_digest=_bytes32(evidence["committed_digest"]),
                 recomputed_digest=_bytes32(evidence["recomputed_digest"]),
+                reason=VoteReason(int(evidence.get("reason", 0))),
             ),
             r=_bytes32(data["r"]),
             vs=_bytes32(data["vs"]),
@@ -151,6 +154,7 @@ def _typed(
             "segment": evidence.segment,
             "committedDigest": bytes(evidence.committed_digest),
             "recomputedDigest": bytes(evidence.recomputed_digest),
+            "reason": int(evidence.reason),
         },
     )
 

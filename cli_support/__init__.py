@@ -4,7 +4,8 @@
   `--json`), declared once, accepted after the noun or the command, resolved into one `ChainOptions`;
 - `connection`: from those options to a `MarketClient` acting as the configured key;
 - `output`: text or one JSON document, errors as one line with exit status 1, and `SentTx`, the one
-  `--json` shape of a sent transaction: `{"tx_hash", "block", "gas_used", "status"}`;
+  `--json` shape of a sent transaction: `{"tx_hash", "block", "gas_used", "status"}`, and `SentPayment`,
+  how a payment to the market was allowed (`--pay`, `PayOption`): `{"method", "amount", "approval"}`;
 - `display`: token amounts, addresses and times for people, and token amounts typed by them (a command
   with an amount argument takes `context_settings=AMOUNT_ARGUMENT`, so `-1` is refused as "must be > 0");
 - `daemon`: the `run` commands' options, log format, signals, and running a node until stopped.
@@ -36,12 +37,13 @@ from cli_support.options import (
     DevnetOption,
     JsonOption,
     KeystoreOption,
+    PayOption,
     RpcUrlOption,
     chain_options,
     connection_callback,
     noun_app,
 )
-from cli_support.output import Output, SentTx, sent_tx
+from cli_support.output import Output, SentPayment, SentTx, sent_payment, sent_tx
 
 __all__ = [
     "AMOUNT_ARGUMENT",
@@ -58,8 +60,10 @@ __all__ = [
     "JsonOption",
     "KeystoreOption",
     "Output",
+    "PayOption",
     "PollIntervalOption",
     "RpcUrlOption",
+    "SentPayment",
     "SentTx",
     "StoreDirOption",
     "chain_options",
@@ -72,6 +76,7 @@ __all__ = [
     "resolve_rpc_url",
     "run_daemon",
     "run_until_stopped",
+    "sent_payment",
     "sent_tx",
     "setup_daemon_logging",
     "short_address",

@@ -18,7 +18,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from chain import DEPLOYMENTS_DIR, DEVNET_DIR, MarketClient
+from chain import DEPLOYMENTS_DIR, DEVNET_DIR, MarketClient, PayWith
 from cli_support.connection import connect
 from cli_support.output import Output
 
@@ -31,6 +31,7 @@ __all__ = [
     "DevnetOption",
     "JsonOption",
     "KeystoreOption",
+    "PayOption",
     "RpcUrlOption",
     "chain_options",
     "connection_callback",
@@ -73,6 +74,16 @@ KeystoreOption = Annotated[
         show_default=False,
     ),
 ]
+PayOption = Annotated[
+    PayWith,
+    typer.Option(
+        "--pay",
+        help="How the market is allowed to take the payment: auto (the standing allowance if it covers it, "
+        "else an EIP-2612 permit, else an approve of exactly the amount), allowance, permit or approve.",
+    ),
+]
+"""The `--pay` option of every command that pays the market (`job submit`, `provider stake`, `validator
+register`): never more than the payment is approved."""
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from chain import ContractRevert, TxResult
+from chain import ContractRevert, Payment, TxResult
 
-__all__ = ["Output", "SentTx", "sent_tx"]
+__all__ = ["Output", "SentPayment", "SentTx", "sent_payment", "sent_tx"]
 
 
 class SentTx(TypedDict):
@@ -29,6 +29,20 @@ class SentTx(TypedDict):
 
 def sent_tx(tx: TxResult) -> SentTx:
     return {"tx_hash": tx.tx_hash, "block": tx.block_number, "gas_used": tx.gas_used, "status": "success"}
+
+
+class SentPayment(TypedDict):
+    """How a payment to the market was allowed, in `--json`: `method` is `allowance`, `permit` or `approve`;
+    `amount` in base units; `approval` the approve transaction, when one was sent."""
+
+    method: str
+    amount: str
+    approval: SentTx | None
+
+
+def sent_payment(payment: Payment) -> SentPayment:
+    approval = sent_tx(payment.approval) if payment.approval is not None else None
+    return {"method": str(payment.method), "amount": str(payment.amount), "approval": approval}
 
 
 class Output:

@@ -18,6 +18,7 @@ def _register_nouns() -> None:
     from crowdcompute.demo_cli import demo
     from crowdcompute.devnet_cli import devnet_app
     from crowdcompute.job_cli import job_app
+    from crowdcompute.market_cli import market_app
     from jobs.store.cli import store_app
     from provider_node.cli import provider_app
     from validator.cli import validator_app
@@ -30,6 +31,7 @@ def _register_nouns() -> None:
     app.command("demo")(demo)
     app.add_typer(job_app, name="job")
     app.add_typer(account_app, name="account")
+    app.add_typer(market_app, name="market")
 
 
 def main() -> None:

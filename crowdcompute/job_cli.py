@@ -19,13 +19,15 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from chain import ChainError, JobId
+from chain import ChainError, JobId, Payment, PayWith, VoteReason, enum_label
 from cli_support import (
     ChainOptions,
     Output,
+    PayOption,
     chain_options,
     noun_app,
     parse_tokens,
+    sent_payment,
     sent_tx,
     token_amount,
     when,
@@ -143,11 +145,14 @@ def submit(
             "are printed; without --force a terminal asks, anything else refuses).",
         ),
     ] = False,
+    pay: PayOption = PayWith.AUTO,
     *,
     opts: ChainOptions,
 ) -> None:
     """Pack FOLDER, check that a registered provider would run it, store or upload its bundle, post the
-    job with its escrow (defaults as in the dApp). An example's placeholder image id is pinned first."""
+    job with its escrow (defaults as in the dApp). An example's placeholder image id is pinned first.
+    The market takes the escrow from your allowance: by default the standing one when it covers the
+    escrow, else an EIP-2612 permit in the same transaction, else an approve of exactly the escrow."""
     out = opts.output()
 
     def progress(line: str) -> None:
@@ -171,6 +176,7 @@ def submit(
                 budget=budget_units,
                 on_progress=progress,
                 force=force,
+                pay=pay,
                 confirm=None if opts.as_json or not sys.stdin.isatty() else _ask_to_post_anyway,
                 **{k: v for k, v in overrides.items() if v is not None},
             )
@@ -190,14 +196,21 @@ def submit(
         "warnings": list(submitted.warnings),
         "forced": bool(submitted.warnings),
         "pinnedTo": submitted.pinned_to,
+        "payment": sent_payment(submitted.payment),
     }
     text = (
         f"job {submitted.job_id} posted: bundle {submitted.bundle_cid}, escrow {token_amount(spec.escrow)}, "
-        f"tx {submitted.tx_hash} (gas {submitted.gas_used})"
+        f"tx {submitted.tx_hash} (gas {submitted.tx.gas_used}), paid by {_paid_by(submitted.payment)}"
     )
     if submitted.warnings:
         text += "\nposted anyway, although " + "; ".join(submitted.warnings)
     _emit(out, payload, text)
+
+
+def _paid_by(payment: Payment) -> str:
+    if payment.approval is not None:
+        return f"approve tx {payment.approval.tx_hash} (gas {payment.approval.gas_used})"
+    return "permit" if payment.method == PayWith.PERMIT else "the standing allowance"
 
 
 def _ask_to_post_anyway(reasons: list[str]) -> bool:
@@ -245,13 +258,19 @@ def status(
         f"  votes      {votes['accepts']} accept, {votes['rejects']} reject "
         f"(committee of {summary['committeeSize']}, mode {summary['mode']})",
         *(
-            f"    seat {b.slot}  {b.validator}  {'accept' if b.approve else 'reject'} (segment {b.segment})"
+            f"    seat {b.slot}  {b.validator}  {'accept' if b.approve else 'reject'} (segment {b.segment}"
+            + (f", {enum_label(b.reason)})" if b.reason != VoteReason.RECOMPUTED else ")")
             for b in ballots
         ),
         f"  result     {summary['resultCid'] or '-'}",
     ]
     if summary["checkpointRoot"]:
         lines.append(f"  root       {summary['checkpointRoot']} ({summary['checkpointCount']} checkpoints)")
+    if window := summary["votingWindow"]:
+        lines.append(
+            f"  voting     blocks {window['firstBlock']}..{window['lastBlock']} "
+            f"(seeded by block {window['seedBlock']})"
+        )
     if summary["deadline"]:
         lines.insert(3, f"  deadline   {when(summary['deadline'])}")
     lines += report_lines(reports)

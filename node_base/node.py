@@ -23,6 +23,7 @@ from chain import (
     Account,
     ChainError,
     DecodedLog,
+    EventBatch,
     EventReader,
     JsonCheckpointStore,
     MarketClient,
@@ -158,10 +159,14 @@ class PollingNode(ABC, Generic[ReportT, KeyT]):
             )
         return account
 
-    def _read_events(self, report: ReportT, apply: Callable[[list[DecodedLog]], None]) -> None:
-        """Hand the next batch of events to `apply`, then commit it (a crash in between reads it again)."""
+    def _read_events(self, report: ReportT, apply: Callable[[list[DecodedLog]], int | None]) -> None:
+        """Hand the next batch of events to `apply`, then commit it (a crash in between reads it again).
+        `apply` may return a block it could not finish yet: the commit stops before it, so that block's
+        events (and the later ones) are handed over again on the next round and after a restart."""
         batch = self.reader.poll(commit=False)
-        apply(batch.events)
+        hold = apply(batch.events)
+        if hold is not None and hold <= batch.to_block:
+            batch = EventBatch(batch.events, batch.from_block, hold - 1)
         self.reader.commit(batch)
         report.events = len(batch.events)
         report.behind = batch.to_block - batch.from_block + 1 >= self.reader.batch_blocks

@@ -13,13 +13,14 @@ from typing import Annotated, Any
 
 import typer
 
-from chain import ZERO_BYTES32, Capabilities, ChainError, Role, Wei
+from chain import ZERO_BYTES32, Capabilities, ChainError, PayWith, Role, Wei
 from cli_support import (
     AMOUNT_ARGUMENT,
     DEFAULT_GATEWAY_URL,
     ChainOptions,
     ConfirmationsOption,
     GatewayOption,
+    PayOption,
     PollIntervalOption,
     SentTx,
     StoreDirOption,
@@ -28,6 +29,7 @@ from cli_support import (
     open_node_store,
     parse_tokens,
     run_daemon,
+    sent_payment,
     sent_tx,
     token_amount,
     when,
@@ -136,24 +138,27 @@ def register(
 @chain_options()
 def stake(
     amount: Annotated[str, typer.Argument(help="Tokens to stake (e.g. 100 or 12.5).")],
-    permit: Annotated[
-        bool, typer.Option("--permit", help="Pay through an EIP-2612 permit signature.")
-    ] = False,
+    pay: PayOption = PayWith.AUTO,
+    permit: Annotated[bool, typer.Option("--permit", hidden=True, help="The same as --pay permit.")] = False,
     *,
     opts: ChainOptions,
 ) -> None:
-    """Add stake (no approve needed: the market pulls it; --permit sends a signed permit instead)."""
+    """Add stake. The market takes it from your allowance: by default the standing one when it covers
+    AMOUNT, else an EIP-2612 permit in the staking transaction, else an approve of exactly AMOUNT first."""
     out = opts.output()
     try:
         units = parse_tokens(amount)
         market = opts.connect()
         with out.progress("Staking"):
-            staked = market.stake(units, permit=permit)
+            staked = market.stake(units, pay=PayWith.PERMIT if permit else pay)
     except _FAILURES as exc:
         out.fail(exc)
     payload = {"address": staked.account, "amount": str(staked.amount), "totalStake": str(staked.total_stake)}
-    text = f"staked {token_amount(staked.amount)}; total stake {token_amount(staked.total_stake)}"
-    out.emit({**payload, "permit": permit, **sent_tx(staked.tx)}, text)
+    text = (
+        f"staked {token_amount(staked.amount)}; total stake {token_amount(staked.total_stake)} "
+        f"(paid by {staked.payment.method})"
+    )
+    out.emit({**payload, **sent_tx(staked.tx), "payment": sent_payment(staked.payment)}, text)
 
 
 @provider_app.command("unstake", context_settings=AMOUNT_ARGUMENT)

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field, replace
 
 from chain import (
+    MARKET_PAUSED_MESSAGE,
     ChainError,
     ContractRevert,
     DecodedLog,
@@ -123,6 +124,7 @@ class ProviderNode(PollingNode[StepReport, JobId]):
         self.open = OpenJobs(market, self.state, verdict_ttl_s=self.config.account_refresh_s)
         self._last_active = -1
         self._next_round = 0.0
+        self._paused = False  # the market's pause as last seen (logged when it changes)
         self._logs: LogRelay | None = None
 
     # -- the loop ------------------------------------------------------------------------------------
@@ -210,6 +212,8 @@ class ProviderNode(PollingNode[StepReport, JobId]):
             return
         self._last_active = active
         self._next_round = time.monotonic() + self.config.account_refresh_s
+        if self._market_paused():
+            return
         offer = self._offer()
         full = offer.active_jobs >= offer.capacity
         acceptable = []
@@ -302,6 +306,9 @@ class ProviderNode(PollingNode[StepReport, JobId]):
             claimed = self.market.claim_job(job_id)
         except ContractRevert as exc:
             self.state.update(record, phase=Phase.LOST, note=exc.message)
+            if exc.error_name == "MarketPaused":  # paused since the round began: the job stays a candidate
+                self._note_pause(True)
+                return False
             report.lost.append(job_id)
             taken = self._taken_by_now(job_id, exc)
             if taken is not None:
@@ -329,6 +336,23 @@ class ProviderNode(PollingNode[StepReport, JobId]):
         log.info("job %d: claimed (deadline %d)", job_id, state.deadline)
         self._run_job(record)
         return True
+
+    def _market_paused(self) -> bool:
+        """Whether the guardian paused the market (then no claim is tried; running jobs go on)."""
+        try:
+            paused = self.market.paused()
+        except ChainError as exc:
+            log.warning("could not read whether the market is paused (%s); trying to claim anyway", exc)
+            return False
+        self._note_pause(paused)
+        return paused
+
+    def _note_pause(self, paused: bool) -> None:
+        if paused and not self._paused:
+            log.warning("%s: not claiming until it is unpaused; running jobs go on", MARKET_PAUSED_MESSAGE)
+        elif self._paused and not paused:
+            log.info("the market was unpaused: claiming again")
+        self._paused = paused
 
     def _taken_by_now(self, job_id: JobId, exc: ContractRevert) -> str | None:
         """Why a refused claim was a lost race, or None if the job is still open (the refusal was ours).

@@ -25,6 +25,7 @@ from chain import (
     DEFAULT_CONFIG,
     DEPLOYMENTS_DIR,
     ChainError,
+    GovernanceSetup,
     MarketConfig,
     Supply,
     deploy,
@@ -63,6 +64,27 @@ def main(
     reward_bps: Annotated[
         int, typer.Option(help="Reward minted on acceptance, in basis points of the budget.")
     ] = (DEFAULT_CONFIG.reward_bps),
+    timelock_delay: Annotated[
+        int | None,
+        typer.Option(
+            help="Seconds a parameter change waits in the timelock (default: 60 on a dev chain, 2 days else)."
+        ),
+    ] = None,
+    proposer: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="May schedule parameter changes on the timelock; repeat for several (default: the deployer)."
+        ),
+    ] = None,
+    executor: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="May execute scheduled changes once ready; repeat for several (default: the deployer)."
+        ),
+    ] = None,
+    guardian: Annotated[
+        str | None, typer.Option(help="May pause new posts and claims at once (default: the deployer).")
+    ] = None,
     deployments_dir: Annotated[Path, typer.Option(help="Where deployments/<chainId>.json is written.")] = (
         DEPLOYMENTS_DIR
     ),
@@ -85,6 +107,12 @@ def main(
             supply=Supply(initial=tokens(initial_supply), cap=tokens(cap)),
             treasury=treasury,
             save_dir=deployments_dir,
+            governance=GovernanceSetup(
+                min_delay=timelock_delay,
+                proposers=tuple(proposer or ()),
+                executors=tuple(executor or ()),
+                guardian=guardian,
+            ),
         )
     except ChainError as exc:
         typer.echo(f"{type(exc).__name__}: {exc}", err=True)
@@ -93,6 +121,13 @@ def main(
         typer.echo(json.dumps(to_jsonable(deployment), indent=2))
     else:
         typer.echo(f"CrowdMarket {deployment.market}\nCrowdToken  {deployment.token}")
+        if deployment.governance is not None:
+            gov = deployment.governance
+            typer.echo(
+                f"governor    {gov.timelock} (timelock, {gov.min_delay} s delay; "
+                f"proposers {', '.join(gov.proposers)}; executors {', '.join(gov.executors)})\n"
+                f"guardian    {gov.guardian}"
+            )
         typer.echo(
             f"block {deployment.block_number}; recorded in {deployment_path(chain_id, deployments_dir)}"
         )

@@ -12,7 +12,19 @@ from typing import Annotated
 
 import typer
 
-from chain import DEPLOYMENTS_DIR, ChainError, JobStatus, JobView, MarketClient, Rpc, enum_label, to_jsonable
+from chain import (
+    DEPLOYMENTS_DIR,
+    ChainError,
+    JobStatus,
+    JobView,
+    MarketClient,
+    Rpc,
+    enum_label,
+    first_vote_block,
+    last_vote_block,
+    seed_block,
+    to_jsonable,
+)
 from cli_support import token_amount
 
 app = typer.Typer(add_completion=False, rich_markup_mode=None)
@@ -42,8 +54,15 @@ def _describe(view: JobView, committee: list[str]) -> str:
         lines.append(
             f"  submitted  block {state.submit_block}; votes {view.votes[0]} accept, {view.votes[1]} reject"
         )
+        lines.append(
+            f"  voting     blocks {first_vote_block(state.submit_block)}.."
+            f"{last_vote_block(state.submit_block, spec.verify_blocks)} "
+            f"(seeded by block {seed_block(state.submit_block)})"
+        )
     if committee:
         lines.append("  committee  " + ", ".join(committee))
+    elif view.status == JobStatus.SUBMITTED:
+        lines.append(f"  committee  drawn once block {seed_block(state.submit_block)} is mined")
     lines.append("  events     " + ", ".join(f"{e.name}@{e.block_number}" for e in view.events))
     return "\n".join(lines)
 
@@ -62,7 +81,11 @@ def main(
     try:
         market = MarketClient.connect(Rpc.connect(rpc_url), deployments_dir=deployments_dir)
         view = market.job(job_id)
-        committee = market.predict_committee(job_id) if view.status == JobStatus.SUBMITTED else []
+        committee: list[str] = []
+        if view.status == JobStatus.SUBMITTED and market.rpc.block_number() >= seed_block(
+            view.job.state.submit_block
+        ):
+            committee = list(market.predict_committee(job_id))
     except ChainError as exc:
         typer.echo(f"{type(exc).__name__}: {exc}", err=True)
         raise typer.Exit(1) from None

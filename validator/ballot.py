@@ -11,7 +11,7 @@ import logging
 import time
 from dataclasses import replace
 
-from chain import ChainError, ContractRevert, Evidence, JobId, JobStatus, JobView, MarketClient
+from chain import ChainError, ContractRevert, Evidence, JobId, JobStatus, JobView, MarketClient, VoteReason
 from validator.config import ValidatorConfig
 from validator.state import Phase, Verification, VerificationStore
 
@@ -25,7 +25,12 @@ def evidence_of(record: Verification) -> Evidence:
     if record.evidence is None:
         return Evidence(0, bytes(32), bytes(32))
     data = record.evidence
-    return Evidence(int(data["segment"]), bytes.fromhex(data["committed"]), bytes.fromhex(data["recomputed"]))
+    return Evidence(
+        int(data["segment"]),
+        bytes.fromhex(data["committed"]),
+        bytes.fromhex(data["recomputed"]),
+        VoteReason(int(data.get("reason", VoteReason.RECOMPUTED))),
+    )
 
 
 def outcome_of(view: JobView) -> str:

@@ -12,12 +12,13 @@ from typing import Annotated, Any
 
 import typer
 
-from chain import ChainError, Role, Wei, enum_label
+from chain import ChainError, PayWith, Role, Wei, enum_label
 from cli_support import (
     DEFAULT_GATEWAY_URL,
     ChainOptions,
     ConfirmationsOption,
     GatewayOption,
+    PayOption,
     PollIntervalOption,
     StoreDirOption,
     chain_options,
@@ -25,6 +26,7 @@ from cli_support import (
     open_node_store,
     parse_tokens,
     run_daemon,
+    sent_payment,
     sent_tx,
     token_amount,
 )
@@ -58,10 +60,13 @@ def register(
         str | None,
         typer.Option(help="Tokens to stake first (default: what reaches the validator minimum)."),
     ] = None,
+    pay: PayOption = PayWith.AUTO,
     *,
     opts: ChainOptions,
 ) -> None:
-    """Stake (to the minimum, or --stake more) and join the validator list, once."""
+    """Stake (to the minimum, or --stake more) and join the validator list, once. The market takes the
+    stake from your allowance: by default the standing one when it covers the stake, else an EIP-2612
+    permit in the staking transaction, else an approve of exactly the stake first."""
     out = opts.output()
     payload: dict[str, Any] = {}
     try:
@@ -83,11 +88,12 @@ def register(
             )
         if amount:
             with out.progress(f"Staking {token_amount(amount)}"):
-                staked = market.stake(amount)
+                staked = market.stake(amount, pay=pay)
             payload["staked"] = {
                 "amount": str(amount),
                 "total": str(staked.total_stake),
                 **sent_tx(staked.tx),
+                "payment": sent_payment(staked.payment),
             }
         if account.role == Role.VALIDATOR:
             payload["index"] = None

@@ -1,10 +1,12 @@
 """The validator daemon: follow submissions, verify those it sits on the committee of, vote once, settle.
 
 `ValidatorNode.step()` is one round: read new events (ResultSubmitted, JobFinalized) from the
-checkpointed reader; record each submission whose committee (drawn from the submission block's hash, as
-the contract draws it) holds this account; start verifications on worker threads; settle jobs that are
-decided. The loop, its backoff, `wait_idle` and `close` are the nodes' base (`node_base`); a worker that
-has voted wakes the loop, so a decided job is settled at once.
+checkpointed reader; record each submission whose committee (drawn, as the contract draws it, from the hash
+of the seed block: the block after the submission) holds this account; start verifications on worker
+threads; settle jobs that are decided. A submission whose seed block is not mined yet waits for it: the
+reader's checkpoint stays before it, so a restart reads it again. The loop, its backoff, `wait_idle` and
+`close` are the nodes' base (`node_base`); a worker that has voted wakes the loop, so a decided job is
+settled at once.
 
 Never voting twice: the verdict and the phase `voting` are saved before the vote is sent; a restarted
 node finds `voting` records and asks the chain (the job word's vote mask) whether its slot has voted
@@ -46,6 +48,8 @@ from chain import (
     VerificationMode,
     committee_of,
     enum_label,
+    last_vote_block,
+    seed_block,
     seed_of,
     slot_of,
 )
@@ -105,12 +109,15 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
         self._retry_at: dict[tuple[JobId, int], float] = {}
         self._settler = Settler(market, self.state, self.config)
         self._lock = threading.Lock()
+        # Submissions read before their seed block was mined, by (job id, submission block).
+        self._unseeded: dict[tuple[JobId, int], DecodedLog] = {}
 
     # -- the loop --------------------------------------------------------------------------------------
 
     def _round(self) -> StepReport:
         report = StepReport()
         self._read_events(report, lambda events: self._on_events(events, report))
+        self._seat_seeded(report)
         self._reap(report)
         self._revote()
         self._dispatch()
@@ -138,13 +145,28 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
 
     # -- events ----------------------------------------------------------------------------------------
 
-    def _on_events(self, events: list[DecodedLog], report: StepReport) -> None:
+    def _on_events(self, events: list[DecodedLog], report: StepReport) -> int | None:
+        """Handle a batch; returns the first block holding a submission whose seed block is not mined yet
+        (the reader commits only up to the block before)."""
         for event in events:
             if event.name == "JobFinalized":
                 job_id = JobId(int(event.args["jobId"]))
                 self._on_finalized(job_id, Outcome(event.args["outcome"]).name.lower())
             else:
-                self._on_submitted(event, report)
+                self._unseeded[(JobId(int(event.args["jobId"])), event.block_number)] = event
+        self._seat_seeded(report)
+        return min((block for _, block in self._unseeded), default=None)
+
+    def _seat_seeded(self, report: StepReport) -> None:
+        """Seat this node on the submissions whose seed block is mined; the others wait for it."""
+        if not self._unseeded:
+            return
+        head = self.market.rpc.block_number()
+        for key, event in sorted(self._unseeded.items(), key=lambda item: item[0][1]):
+            if head < seed_block(event.block_number):
+                continue
+            del self._unseeded[key]
+            self._on_submitted(event, report)
 
     def _on_finalized(self, job_id: JobId, outcome: str) -> None:
         """Record the outcome (a seat not verified yet ends without a replay); a verification still
@@ -170,8 +192,7 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
         attempt = job.state.attempts
         if self.state.get(job_id, attempt) is not None:
             return
-        block_hash = bytes.fromhex(self.market.rpc.get_block(event.block_number)["hash"][2:])
-        seed = seed_of(block_hash, job_id)
+        seed = seed_of(self.market.seed_block_hash(event.block_number), job_id)
         validators = self.market.validators()[: job.state.validator_count]
         slot = slot_of(committee_of(job, seed, validators), self.me)
         if slot is None:
@@ -191,7 +212,7 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
             phase=Phase.PENDING,
             slot=slot,
             submit_block=event.block_number,
-            last_block=event.block_number + spec.verify_blocks,
+            last_block=last_vote_block(event.block_number, spec.verify_blocks),
             mode=int(spec.mode),
             result=result,
         )
@@ -287,6 +308,7 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
             "segment": verdict.evidence.segment,
             "committed": verdict.evidence.committed_digest.hex(),
             "recomputed": verdict.evidence.recomputed_digest.hex(),
+            "reason": int(verdict.evidence.reason),
         }
         log.info("job %d: verdict %s: %s", record.job_id, verdict.label, verdict.reason)
         changes: dict[str, Any] = {

@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from chain import JobId
 
@@ -50,6 +50,7 @@ class EvidenceRecord(TypedDict):
     segment: int
     committed: str  # hex digests
     recomputed: str
+    reason: NotRequired[int]  # VoteReason; records saved before it existed have none (RECOMPUTED)
 
 
 @dataclass(frozen=True)

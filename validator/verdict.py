@@ -8,7 +8,14 @@ what the provider committed, `recomputedDigest` what this validator got:
   checkpoint i + 1; `final` compares the last checkpoint; a shard j compares leaf j);
 * `segment = WITHHELD` when the provider's result cannot be had (committed = the result's digest);
 * `segment = BAD_COMMITMENT` when the result's checkpoint list does not hash to the committed root
-  (committed = the root, recomputed = the root of the list found).
+  (committed = the root, recomputed = the root of the list found);
+* `segment = EXCEEDED_RESOURCES` when the re-run was killed at the memory limit the job declares: the
+  provider's result could not have come from a run within the declared resources (committed = the
+  checkpoint root).
+
+Every rejection also names its `reason` (`VoteReason`): `RESULT_WITHHELD`, `BAD_COMMITMENT`,
+`EXCEEDS_DECLARED_RESOURCES` for the three cases above, `RECOMPUTED` when digests were compared. The
+contract refuses an accepting vote with any reason but `RECOMPUTED`.
 
 On acceptance the evidence is the first sampled comparison, so anyone can check it against the checkpoint.
 """
@@ -19,11 +26,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from chain import ZERO_BYTES32, Evidence
+from chain import ZERO_BYTES32, Evidence, VoteReason
 from jobs.commitments import merkle_proof, merkle_root, verify_merkle_proof
+from jobs.executors import ExecutionResult, ExecutionState
 
 __all__ = [
     "BAD_COMMITMENT",
+    "EXCEEDED_RESOURCES",
     "WITHHELD",
     "Verdict",
     "abstain",
@@ -32,10 +41,19 @@ __all__ = [
     "judge_segments",
     "judge_shards",
     "reject",
+    "resource_finding",
 ]
 
 WITHHELD = 2**32 - 1
 BAD_COMMITMENT = 2**32 - 2
+EXCEEDED_RESOURCES = 2**32 - 3
+
+# The finding each sentinel segment records; any other segment is a comparison of digests.
+_FINDINGS = {
+    WITHHELD: VoteReason.RESULT_WITHHELD,
+    BAD_COMMITMENT: VoteReason.BAD_COMMITMENT,
+    EXCEEDED_RESOURCES: VoteReason.EXCEEDS_DECLARED_RESOURCES,
+}
 
 
 @dataclass(frozen=True)
@@ -62,7 +80,24 @@ def abstain(reason: str) -> Verdict:
 
 
 def reject(reason: str, segment: int, committed: bytes, recomputed: bytes = ZERO_BYTES32) -> Verdict:
-    return Verdict(False, reason, Evidence(segment, committed, recomputed))
+    """A rejection; a sentinel `segment` (WITHHELD, BAD_COMMITMENT, EXCEEDED_RESOURCES) also sets the
+    evidence's `reason`."""
+    finding = _FINDINGS.get(segment, VoteReason.RECOMPUTED)
+    return Verdict(False, reason, Evidence(segment, committed, recomputed, finding))
+
+
+def resource_finding(result: ExecutionResult, what: str, checkpoint_root: bytes) -> Verdict | None:
+    """For a re-run that ended without its output: a rejection when it was killed at the job's declared
+    memory limit (the provider cannot have produced its result within the resources the job declares:
+    EXCEEDS_DECLARED_RESOURCES); None otherwise. A timeout, a crash or a lost container may be this
+    validator's own problem (slower hardware, its engine), so they are no finding."""
+    if result.state is not ExecutionState.OOM_KILLED:
+        return None
+    return reject(
+        f"the {what} could not run in the resources the job declares ({result.reason})",
+        EXCEEDED_RESOURCES,
+        checkpoint_root,
+    )
 
 
 def _hex(value: Any) -> bytes | None:

@@ -50,6 +50,7 @@ from validator.verdict import (
     judge_segments,
     judge_shards,
     reject,
+    resource_finding,
 )
 
 __all__ = ["Submission", "Verifier"]
@@ -217,6 +218,9 @@ class Verifier:
             env = replay_env(segments=",".join(labels))
         run = self._run(submission, bundle, folder, files, env, tries)
         if run.document is None:
+            finding = resource_finding(run.result, "replay", submission.checkpoint_root)
+            if finding is not None:
+                return finding.with_cost(labels, run.cpu_s)
             return abstain(
                 f"the replay wrote no replay.json ({run.result.state.value}: {run.result.reason})"
             ).with_cost(labels, run.cpu_s)
@@ -264,6 +268,9 @@ class Verifier:
         run = self._run(submission, bundle, folder, [], {}, tries, output_limit=limit)
         labels = ["whole job"]
         if not run.result.ok:
+            finding = resource_finding(run.result, "re-run", submission.checkpoint_root)
+            if finding is not None:
+                return finding.with_cost(labels, run.cpu_s)
             return abstain(
                 f"the re-run did not finish ({run.result.state.value}: {run.result.reason})"
             ).with_cost(labels, run.cpu_s)

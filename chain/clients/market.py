@@ -16,6 +16,7 @@ from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 from eth_utils import to_checksum_address
 
+from chain import committee
 from chain import votes as vote_rows
 from chain.abi import ContractCodec, DecodedLog
 from chain.clients.base import ContractClient, first
@@ -30,6 +31,9 @@ from chain.results import (
     ClaimedJob,
     ExpiredJob,
     FinalizedJob,
+    Payment,
+    PayWith,
+    Permit,
     PostedJob,
     RegisteredProvider,
     RegisteredValidator,
@@ -56,7 +60,7 @@ from chain.types import (
     MarketConfig,
     Outcome,
     ResultCommitment,
-    VerificationMode,
+    TxResult,
     Wei,
 )
 from chain.votes import SignedVote
@@ -128,27 +132,30 @@ class MarketClient(ContractClient):
 
     # ----- jobs -----------------------------------------------------------------------------------------
 
-    def post_job(self, spec: JobSpec) -> PostedJob:
-        """Post a job; the market pulls the escrow (budget + committee fees) from the caller.
+    def post_job(self, spec: JobSpec, *, pay: PayWith = PayWith.AUTO) -> PostedJob:
+        """Post a job; the market pulls the escrow (budget + committee fees) from this account's allowance.
 
-        No approve is needed: the market is the token's minter and may move its own caller's tokens
-        (docs/protocol.md, "Decisions").
+        `pay` says how the market gets that allowance (`PayWith`): by default the standing allowance when it
+        covers the escrow, else an EIP-2612 permit in the same transaction, else an approve of exactly the
+        escrow first. Never more than the escrow is approved.
         """
-        tx, events = self.transact("postJob", spec.to_abi())
-        return self._posted(tx, events)
+        return self._post(spec, pay)
 
     def post_job_with_permit(self, spec: JobSpec, *, deadline: int | None = None) -> PostedJob:
         """Post a job paying the escrow through an EIP-2612 permit (one transaction, no approve)."""
-        permit = self.token.sign_permit(self.address, spec.escrow, deadline=deadline)
-        tx, events = self.transact(
-            "postJobWithPermit", spec.to_abi(), permit.deadline, permit.v, permit.r, permit.s
-        )
-        return self._posted(tx, events)
+        return self._post(spec, PayWith.PERMIT, deadline=deadline)
 
-    def _posted(self, tx: Any, events: list[DecodedLog]) -> PostedJob:
+    def _post(self, spec: JobSpec, pay: PayWith, *, deadline: int | None = None) -> PostedJob:
+        payment, permit = self._allow(spec.escrow, pay, deadline=deadline)
+        if permit is None:
+            tx, events = self.transact("postJob", spec.to_abi())
+        else:
+            tx, events = self.transact(
+                "postJobWithPermit", spec.to_abi(), permit.deadline, permit.v, permit.r, permit.s
+            )
         self.jobs.apply(events)
         job_id = JobId(first(events, "JobPosted").args["jobId"])
-        return PostedJob(job_id, self.jobs.job(job_id), tx=tx, events=tuple(events))
+        return PostedJob(job_id, self.jobs.job(job_id), payment=payment, tx=tx, events=tuple(events))
 
     def cancel_job(self, job_id: JobId) -> CancelledJob:
         tx, events = self._job_call("cancelJob", job_id)
@@ -258,16 +265,23 @@ class MarketClient(ContractClient):
         args = first(events, "ValidatorRegistered").args
         return RegisteredValidator(args["validator"], args["index"], tx=tx, events=tuple(events))
 
-    def stake(self, amount: int, *, permit: bool = False) -> StakeAdded:
-        """Add stake; the market pulls it from the caller (no approve needed; a permit is optional)."""
-        if permit:
-            p = self.token.sign_permit(self.address, amount)
-            tx, events = self.transact("stakeWithPermit", amount, p.deadline, p.v, p.r, p.s)
-        else:
+    def stake(self, amount: int, *, pay: PayWith = PayWith.AUTO) -> StakeAdded:
+        """Add stake, pulled from this account's allowance, given as `pay` says (as `post_job`)."""
+        payment, permit = self._allow(amount, pay)
+        if permit is None:
             tx, events = self.transact("stake", amount)
+        else:
+            tx, events = self.transact(
+                "stakeWithPermit", amount, permit.deadline, permit.v, permit.r, permit.s
+            )
         args = first(events, "Staked").args
         return StakeAdded(
-            args["account"], Wei(args["amount"]), Wei(args["totalStake"]), tx=tx, events=tuple(events)
+            args["account"],
+            Wei(args["amount"]),
+            Wei(args["totalStake"]),
+            payment=payment,
+            tx=tx,
+            events=tuple(events),
         )
 
     def request_unbond(self, amount: int) -> UnbondRequested:
@@ -288,6 +302,39 @@ class MarketClient(ContractClient):
         return Withdrawal(
             args["account"], Wei(args["amount"]), Wei(args["reward"]), tx=tx, events=tuple(events)
         )
+
+    # ----- governance ----------------------------------------------------------------------------------
+
+    def pause(self) -> TxResult:
+        """Refuse new posts, claims and registrations (the guardian only)."""
+        tx, _ = self.transact("pause")
+        return tx
+
+    def unpause(self) -> TxResult:
+        """Accept new posts, claims and registrations again (the guardian; the governor via its timelock)."""
+        tx, _ = self.transact("unpause")
+        return tx
+
+    # ----- paying the market ----------------------------------------------------------------------------
+
+    def payment_method(self, amount: int) -> PayWith:
+        """How `PayWith.AUTO` pays the market `amount` from this account now: the standing allowance when it
+        covers `amount`, else a permit when the token takes one, else an approve of exactly `amount`."""
+        if self.token.allowance(self.me, self.address) >= amount:
+            return PayWith.ALLOWANCE
+        return PayWith.PERMIT if self.token.supports_permit else PayWith.APPROVE
+
+    def _allow(
+        self, amount: int, pay: PayWith, *, deadline: int | None = None
+    ) -> tuple[Payment, Permit | None]:
+        """Give the market the allowance to take `amount` as `pay` says: the approve is sent here, the permit
+        is returned for the paying call to carry."""
+        method = self.payment_method(amount) if pay == PayWith.AUTO else PayWith(pay)
+        if method == PayWith.PERMIT:
+            permit = self.token.sign_permit(self.address, amount, deadline=deadline)
+            return Payment(method, Wei(amount)), permit
+        approval = self.token.ensure_allowance(self.address, amount) if method == PayWith.APPROVE else None
+        return Payment(method, Wei(amount), approval), None
 
     # ----- views ----------------------------------------------------------------------------------------
 
@@ -317,7 +364,18 @@ class MarketClient(ContractClient):
         return Wei(self.call("rewardsRemaining"))
 
     def config(self) -> MarketConfig:
+        """The parameters in force now (the governor may change them; the deployment record has the first)."""
         return MarketConfig.from_abi(self.call("config"))
+
+    def paused(self) -> bool:
+        """Whether the guardian paused new posts, claims and registrations."""
+        return bool(self.call("paused"))
+
+    def guardian(self) -> ChecksumAddress:
+        return to_checksum_address(self.call("guardian"))
+
+    def governor(self) -> ChecksumAddress:
+        return to_checksum_address(self.call("governor"))
 
     def validator_count(self) -> int:
         return int(self.call("validatorCount"))
@@ -345,6 +403,10 @@ class MarketClient(ContractClient):
         return vote_rows.seats_of(
             self.roster_of(job_id), self.seed_of(job_id), job.spec.committee_size, validator or self.me
         )
+
+    def seed_block_hash(self, submit_block: int) -> bytes:
+        """The hash of the block seeding a job submitted in `submit_block` (`RpcError` before it is mined)."""
+        return bytes.fromhex(self.rpc.get_block(committee.seed_block(submit_block))["hash"][2:])
 
     def seed_of(self, job_id: JobId) -> Bytes32:
         """The committee seed: readable once the block after the submission is mined."""

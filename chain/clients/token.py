@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import functools
+import logging
 from typing import Any
 
+from eth_abi.exceptions import DecodingError
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 from eth_utils import to_checksum_address
 
 from chain.clients.base import ContractClient
+from chain.errors import ChainError
 from chain.results import Permit
-from chain.types import TxResult, Wei
+from chain.types import ZERO_ADDRESS, TxResult, Wei
 
 PERMIT_TYPES = {
     "Permit": [
@@ -23,6 +26,8 @@ PERMIT_TYPES = {
         {"name": "deadline", "type": "uint256"},
     ],
 }
+log = logging.getLogger(__name__)
+
 _DOMAIN_TYPES = [
     {"name": "name", "type": "string"},
     {"name": "version", "type": "string"},
@@ -58,6 +63,7 @@ class TokenClient(ContractClient):
         return int(self.call("nonces", owner))
 
     def approve(self, spender: str, amount: int) -> TxResult:
+        """Set `spender`'s allowance over this account's tokens to `amount` (replacing the current one)."""
         tx, _ = self.transact("approve", spender, amount)
         return tx
 
@@ -66,6 +72,18 @@ class TokenClient(ContractClient):
         if self.allowance(self.me, spender) >= amount:
             return None
         return self.approve(spender, amount)
+
+    @functools.cached_property
+    def supports_permit(self) -> bool:
+        """Whether the token takes EIP-2612 permits that this client can sign: it answers `nonces` and its
+        EIP-712 domain (ERC-5267). Asked once per token; a token lacking either gets approvals instead."""
+        try:
+            self._eip712_domain  # noqa: B018 (read, and cached, for the domain of every permit)
+            self.call("nonces", ZERO_ADDRESS)
+        except (ChainError, DecodingError) as exc:  # a revert, or no return data to decode
+            log.info("the token at %s takes no permits (%s)", self.address, exc)
+            return False
+        return True
 
     def transfer(self, to: str, amount: int) -> TxResult:
         tx, _ = self.transact("transfer", to, amount)

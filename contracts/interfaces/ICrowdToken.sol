@@ -3,9 +3,8 @@ pragma solidity ^0.8.28;
 
 /// @title The CROWD token's minting surface
 /// @notice CROWD is an ERC20 with EIP-2612 permit and a hard cap. The market that deploys it is its only
-/// minter: rewards are minted when a provider withdraws them, never beyond the cap. The minter also moves
-/// tokens with `transferFrom` without an allowance: the market pulls a caller's escrow or stake only from that
-/// caller, so approving the market first is optional.
+/// minter: rewards are minted when a provider withdraws them, never beyond the cap. Minting is the minter's only
+/// privilege: it moves other accounts' tokens only within their allowances, as any spender does.
 interface ICrowdToken {
     /// @notice A caller other than the minter tried to mint.
     /// @param caller The account that called `mint`.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {Capability, Evidence, Job, JobSpec, JobSpecField, JobStatus, Outcome} from "../market/Types.sol";
+import {Capability, Evidence, Job, JobSpec, JobSpecField, JobStatus, Outcome, VoteReason} from "../market/Types.sol";
 import {SeatVote} from "../market/Votes.sol";
 
 /// @title The job state machine and its escrow
@@ -167,34 +167,50 @@ interface IJobMarket {
     /// @param seat The seat.
     error InvalidVoteSignature(uint256 jobId, uint256 seat);
 
+    /// @notice A vote that names a finding against the provider (any `VoteReason` but `Recomputed`) must reject.
+    /// @param jobId The job.
+    /// @param reason The reason given with an accepting vote.
+    error VoteReasonNeedsRejection(uint256 jobId, VoteReason reason);
+
     /// @notice The voting window is still open and some seat has not voted yet (votes are revealed together).
     /// @param jobId The job.
     /// @param untilBlock The window's last block; `finalize` works from the block after.
     error VerificationPending(uint256 jobId, uint256 untilBlock);
 
-    /// @notice The seed's block hash cannot be read: the seed block (the one after the submission) is not yet
-    /// sealed, or it is older than the chain keeps hashes for (256 blocks, 8191 with EIP-2935).
+    /// @notice The seed's block hash cannot be read: the seed block (`submitBlock + 1`) is not yet sealed, or it
+    /// is older than the chain keeps hashes for (256 blocks, 8191 with EIP-2935).
     /// @param jobId The job.
     /// @param seedBlock The block whose hash is the seed's source.
-    error SeedUnavailable(uint256 jobId, uint256 seedBlock);
+    error SeedUnavailable(uint256 jobId, uint64 seedBlock);
 
     // ------------------------------------------------------------------ requester
 
-    /// @notice Posts a job and pulls `budget + committeeSize * validatorFee` from the caller (no approval needed:
-    /// the market is the token's minter and spends its callers' payments without an allowance).
+    /// @notice Posts a job and pulls `budget + committeeSize * validatorFee` (the escrow) from the caller's
+    /// allowance to the market.
     /// @dev Emits `JobPosted`. The contract sets `spec.requester = msg.sender` and
     /// `spec.reward = min(budget * rewardBps / 10_000, rewardsRemaining())`, reserving the reward from the
-    /// emission budget. Requirements (`InvalidJobSpec` otherwise): `budget > 0`; `bundleDigest != 0`;
+    /// emission budget. Refused while the market is paused (`MarketPaused`, see `IGoverned`).
+    /// Requirements (`InvalidJobSpec` otherwise): `budget > 0`; `bundleDigest != 0`;
     /// `runTimeout > 0`; `committeeSize <= 8`, and `>= 1` unless `mode` is `None`; `samplesPerValidator >= 1`
     /// in modes `Segments` and `Shards`; `1 <= verifyBlocks <= 240`;
-    /// `collateral >= committeeSize * validatorFee`.
+    /// `collateral >= committeeSize * validatorFee`. The caller allowed the market at least the escrow (the token's
+    /// `ERC20InsufficientAllowance` otherwise) and holds it (`ERC20InsufficientBalance`).
     /// @param spec The job; `requester` and `reward` are ignored and overwritten.
     /// @return jobId The new job's id (ids start at 1).
     function postJob(JobSpec calldata spec) external returns (uint256 jobId);
 
-    /// @notice `postJob`, first applying an EIP-2612 permit for exactly `budget + committeeSize * validatorFee`.
-    /// @dev Kept for clients that sign permits: the market needs no allowance, so the permit only sets one. A permit
-    /// that fails (for example because someone already submitted it) is ignored.
+    /// @notice `postJob`, first applying the caller's EIP-2612 permit for the market to take exactly the escrow,
+    /// `budget + committeeSize * validatorFee` (approve and post in one transaction).
+    /// @dev A permit that fails (someone already submitted it, it expired, it was signed for another amount) is
+    /// ignored: the post then goes through if the allowance already covers the escrow, and otherwise reverts with
+    /// the token's `ERC20InsufficientAllowance`. A permit sets the allowance to the escrow (EIP-2612), replacing any
+    /// standing one; clients with a standing allowance that covers the escrow call `postJob` instead.
+    /// @param spec As for `postJob`.
+    /// @param deadline The permit's deadline.
+    /// @param v The permit signature's recovery id.
+    /// @param r The permit signature's r.
+    /// @param s The permit signature's s.
+    /// @return jobId The new job's id.
     function postJobWithPermit(JobSpec calldata spec, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
         external
         returns (uint256 jobId);
@@ -207,7 +223,8 @@ interface IJobMarket {
     // ------------------------------------------------------------------ provider
 
     /// @notice Claims an open job, locking `spec.collateral` of the caller's stake until the job closes.
-    /// @dev Emits `JobClaimed`. Requirements: status `Open`; the caller is a registered provider
+    /// @dev Emits `JobClaimed`. Refused while the market is paused (`MarketPaused`). Requirements: status
+    /// `Open`; the caller is a registered provider
     /// (`AccountNotInRole`) other than the requester (`RequesterCannotClaim`); each capability at least the
     /// job's minimum (`ProviderLacksCapability`); stake at least `config().minProviderStake`
     /// (`StakeBelowMinimum`); free stake at least `spec.collateral` (`InsufficientFreeStake`).
@@ -248,10 +265,13 @@ interface IJobMarket {
     /// then unbonding), shared equally among the winners (dust to the first; to the provider when nobody voted).
     /// Requirements: status `Submitted`; after the window (`block.number > submitBlock + 1 + verifyBlocks`), or
     /// earlier once every seat voted (`VerificationPending`); one entry per seat (`SeatCountMismatch`), each
-    /// proven (`NotSeatHolder`) and validly signed (`InvalidVoteSignature`); mode `None`: no seats.
+    /// proven (`NotSeatHolder`) and validly signed (`InvalidVoteSignature`), an approval carrying no finding
+    /// (`VoteReasonNeedsRejection`: a withheld result, a bad commitment or a false capability claim must reject);
+    /// mode `None`: no seats.
     function finalize(uint256 jobId, Job calldata job, SeatVote[] calldata seats) external;
 
-    /// @notice Expires a claimed job whose deadline passed: the provider's collateral is slashed.
+    /// @notice Expires a claimed job whose deadline passed: the provider's collateral is slashed. Anyone may call it
+    /// (a keeper, the requester, a rival provider), so no claim holds a job past its deadline.
     /// @dev Emits `StakeSlashed`, `JobExpired`, then either `JobReopened` (with `reopenOnFailure` and
     /// `attempts < 3`; the collateral is credited to the requester) or `BalanceCredited` to the
     /// requester for the escrow plus the collateral (the reward returns to `rewardsRemaining`).

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {Account, Capabilities, MarketConfig, Role} from "../market/Types.sol";
+import {Account, Capabilities, Role} from "../market/Types.sol";
 
 /// @title Accounts, registration, stake, unbonding and pull balances
 /// @notice Every account has one role (provider or validator, exclusive and permanent), a stake of which part
@@ -132,7 +132,8 @@ interface IStaking {
     // ------------------------------------------------------------------ registration
 
     /// @notice Registers the caller as a provider, or updates its capabilities and metadata.
-    /// @dev Emits `ProviderRegistered`. Requirements: the caller is not a validator (`RoleAlreadyAssigned`).
+    /// @dev Emits `ProviderRegistered`. Requirements: the caller is not a validator (`RoleAlreadyAssigned`); a
+    /// new provider (not an update) only while the market is not paused (`MarketPaused`).
     /// Capabilities may change while the provider holds jobs; they are only checked at claim.
     /// @param caps What the provider offers.
     /// @param metadataDigest sha2-256 digest of its metadata document's CID.
@@ -141,7 +142,8 @@ interface IStaking {
     /// @notice Makes the caller a validator and puts it on the roster, weighted by its stake.
     /// @dev Emits `ValidatorRegistered` and `ValidatorWeightChanged`. Requirements: the caller is not a provider
     /// (`RoleAlreadyAssigned`), not a validator already (`ValidatorAlreadyRegistered`), and has staked at least
-    /// `config().minValidatorStake` (`StakeBelowMinimum`). A validator stays on the roster while its bonded stake
+    /// `config().minValidatorStake` (`StakeBelowMinimum`), while the market is not paused (`MarketPaused`: a new
+    /// validator would be drawn into committees of jobs submitted during an incident). A validator stays on the roster while its bonded stake
     /// is at least the minimum: `requestUnbond` below it takes it off, `stake` back above it puts it on again.
     function registerValidator() external;
 
@@ -156,15 +158,25 @@ interface IStaking {
 
     // ------------------------------------------------------------------ stake
 
-    /// @notice Adds `amount` to the caller's stake, pulling the tokens with `transferFrom` (no approval needed: the
-    /// market is the token's minter and spends its callers' payments without an allowance).
-    /// @dev Emits `Staked`. Any account may stake, registered or not. Requirements: `amount > 0` (`ZeroAmount`).
+    /// @notice Adds `amount` to the caller's stake, pulling the tokens with `transferFrom` from the caller's
+    /// allowance to the market.
+    /// @dev Emits `Staked`. Any account may stake, registered or not. Requirements: `amount > 0` (`ZeroAmount`);
+    /// the caller allowed the market at least `amount` (the token's `ERC20InsufficientAllowance` otherwise) and
+    /// holds it (`ERC20InsufficientBalance`).
     /// @param amount Tokens to stake.
     function stake(uint96 amount) external;
 
-    /// @notice `stake`, first applying an EIP-2612 permit for exactly `amount`.
-    /// @dev Kept for clients that sign permits: the market needs no allowance, so the permit only sets one. A permit
-    /// that fails (for example because someone already submitted it) is ignored.
+    /// @notice `stake`, first applying the caller's EIP-2612 permit for the market to take exactly `amount`
+    /// (approve and stake in one transaction).
+    /// @dev A permit that fails (someone already submitted it, it expired, it was signed for another amount) is
+    /// ignored: the stake then goes through if the allowance already covers `amount`, and otherwise reverts with the
+    /// token's `ERC20InsufficientAllowance`. A permit sets the allowance to `amount` (EIP-2612), replacing any
+    /// standing one; clients with a standing allowance that covers the stake call `stake` instead.
+    /// @param amount Tokens to stake; also the permit's value.
+    /// @param deadline The permit's deadline.
+    /// @param v The permit signature's recovery id.
+    /// @param r The permit signature's r.
+    /// @param s The permit signature's s.
     function stakeWithPermit(uint96 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external;
 
     /// @notice Moves `amount` of free stake to unbonding; it can be withdrawn after `config().unbondingDelay`.
@@ -206,9 +218,6 @@ interface IStaking {
 
     /// @notice Whether `validator` is live, and its roster leaf if so.
     function rosterLeafOf(address validator) external view returns (bool live, uint256 leaf);
-
-    /// @notice The market's deploy-time parameters.
-    function config() external view returns (MarketConfig memory);
 
     /// @notice The CROWD token.
     function token() external view returns (address);

@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {ICrowdMarket} from "../interfaces/ICrowdMarket.sol";
 import {CrowdToken} from "../token/CrowdToken.sol";
+import {Governed} from "./Governed.sol";
 import {JobMarket} from "./JobMarket.sol";
 import {JobSettlement} from "./JobSettlement.sol";
 import {Staking} from "./Staking.sol";
@@ -11,25 +12,30 @@ import {MarketConfig} from "./Types.sol";
 /// @title The crowdcompute market
 /// @notice Staking, the job market and settlement composed into one contract; deploys the CROWD token.
 contract CrowdMarket is ICrowdMarket, JobSettlement {
-    uint256 private constant MAX_BPS = 10_000;
-
-    /// @param marketConfig Immutable parameters; `rewardBps <= 10_000` (`InvalidRewardBps`).
+    /// @param marketConfig Initial parameters; `rewardBps <= 10_000` (`InvalidRewardBps`). The governor may
+    /// change them later (`setConfig`).
     /// @param treasury Receives the token's initial supply.
     /// @param initialSupply Tokens minted to `treasury` now.
     /// @param cap The token's cap, at most `type(uint96).max` and at least `initialSupply` (`InvalidSupply`);
     /// `cap - initialSupply` is the emission budget for provider rewards.
-    constructor(MarketConfig memory marketConfig, address treasury, uint256 initialSupply, uint256 cap)
-        Staking(marketConfig, _deployToken(marketConfig, treasury, initialSupply, cap))
+    /// @param governor The timelock that alone changes parameters and the guardian (nonzero: `InvalidGovernor`).
+    /// @param guardian The account that may pause new posts, claims and registrations.
+    constructor(
+        MarketConfig memory marketConfig,
+        address treasury,
+        uint256 initialSupply,
+        uint256 cap,
+        address governor,
+        address guardian
+    )
+        Governed(marketConfig, governor, guardian)
+        Staking(_deployToken(treasury, initialSupply, cap))
         JobMarket(_emission(initialSupply, cap))
     {}
 
-    /// @dev Validates the parameters, then deploys the token with this market as its minter.
-    function _deployToken(MarketConfig memory marketConfig, address treasury, uint256 initialSupply, uint256 cap)
-        private
-        returns (address)
-    {
+    /// @dev Deploys the token with this market as its minter, after checking the supply parameters.
+    function _deployToken(address treasury, uint256 initialSupply, uint256 cap) private returns (address) {
         _emission(initialSupply, cap);
-        if (marketConfig.rewardBps > MAX_BPS) revert InvalidRewardBps(marketConfig.rewardBps, MAX_BPS);
         return address(new CrowdToken(treasury, initialSupply, cap));
     }
 

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {Blockhash} from "@openzeppelin/contracts/utils/Blockhash.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 
 import {IJobMarket} from "../interfaces/IJobMarket.sol";
 import {CapabilityWord} from "./AccountWords.sol";
+import {ChallengeSeed} from "./ChallengeSeed.sol";
 import {EncodedJob, JobCodec} from "./JobCodec.sol";
 import {Staking} from "./Staking.sol";
 import {
@@ -17,7 +17,8 @@ import {
     JobStatus,
     MAX_COMMITTEE_SIZE,
     MAX_VERIFY_BLOCKS,
-    VerificationMode
+    VerificationMode,
+    VoteReason
 } from "./Types.sol";
 
 /// @title Posting, cancelling, claiming and submitting jobs; the committee's seed and vote digests
@@ -28,7 +29,7 @@ abstract contract JobMarket is IJobMarket, Staking, EIP712 {
 
     /// @dev The EIP-712 type a committee seat signs (`Evidence` flattened, so wallets show every field).
     bytes32 internal constant VOTE_TYPEHASH = keccak256(
-        "Vote(uint256 jobId,bytes32 resultHash,uint8 seat,bool approve,uint32 segment,bytes32 committedDigest,bytes32 recomputedDigest)"
+        "Vote(uint256 jobId,bytes32 resultHash,uint8 seat,bool approve,uint32 segment,bytes32 committedDigest,bytes32 recomputedDigest,uint8 reason)"
     );
 
     /// @dev Written by every post: one slot for both.
@@ -48,8 +49,9 @@ abstract contract JobMarket is IJobMarket, Staking, EIP712 {
     // ------------------------------------------------------------------ requester
 
     /// @inheritdoc IJobMarket
-    /// @dev No reentrancy guard on the posts: their one external call is the last step, into CrowdToken, which
-    /// has no hooks and cannot call back; the guard would cost the hottest path ~400 gas for nothing.
+    /// @dev No reentrancy guard on the posts: their external calls (the permit, then the pull) come last, into
+    /// CrowdToken, which has no hooks and cannot call back; the guard would cost the hottest path ~400 gas for
+    /// nothing.
     function postJob(JobSpec calldata spec) external returns (uint256 jobId) {
         uint256 escrow;
         (jobId, escrow) = _post(spec);
@@ -217,12 +219,12 @@ abstract contract JobMarket is IJobMarket, Staking, EIP712 {
     /// nor the submission block's producer knows it when the result is committed. (A VRF or a beacon replaces
     /// `_seedBlock` and `_seedFrom` together.)
     function _seedBlock(uint256 submitBlock) internal pure returns (uint256) {
-        return submitBlock + 1;
+        return ChallengeSeed.seedBlock(submitBlock);
     }
 
-    /// @dev `keccak256(abi.encode(seedBlockHash, jobId))`.
+    /// @dev `keccak256(abi.encode(seedBlockHash, jobId))` (`ChallengeSeed`).
     function _seedFrom(bytes32 blockHash, uint256 jobId) internal pure returns (bytes32) {
-        return keccak256(abi.encode(blockHash, jobId));
+        return ChallengeSeed.seed(blockHash, jobId);
     }
 
     /// @dev The EIP-712 digest seat `seat` signs to vote on job `jobId`'s result.
@@ -241,7 +243,8 @@ abstract contract JobMarket is IJobMarket, Staking, EIP712 {
                     approve,
                     evidence.segment,
                     evidence.committedDigest,
-                    evidence.recomputedDigest
+                    evidence.recomputedDigest,
+                    evidence.reason
                 )
             )
         );
@@ -254,13 +257,14 @@ abstract contract JobMarket is IJobMarket, Staking, EIP712 {
         EncodedJob encoded = JobCodec.fromSpec(spec);
         if (!encoded.isCanonicalSpec()) revert JobSpecNotCanonical();
         escrow = _validateSpec(encoded);
+        uint256 rewardBps = _rewardBpsForPost();
 
         Counters memory counters = _counters;
         uint256 remaining = counters.rewardsRemaining;
         uint256 reward;
         // budget < 2^96 and rewardBps <= 10_000; reward <= remaining
         unchecked {
-            reward = uint256(encoded.budget()) * _rewardBps / BPS;
+            reward = uint256(encoded.budget()) * rewardBps / BPS;
             if (reward > remaining) reward = remaining;
             jobId = counters.nextJobId;
             // a 64-bit id cannot be exhausted by transactions
@@ -329,8 +333,9 @@ abstract contract JobMarket is IJobMarket, Staking, EIP712 {
     /// @dev The seed, reverting if the seed block's hash cannot be read (not mined yet, or too old).
     function _readableSeed(uint256 jobId, uint64 submitBlock) internal view returns (bytes32) {
         uint256 seedBlock = _seedBlock(submitBlock);
-        bytes32 blockHash = block.number > seedBlock ? Blockhash.blockHash(seedBlock) : bytes32(0);
-        if (blockHash == 0) revert SeedUnavailable(jobId, seedBlock);
+        bytes32 blockHash = ChallengeSeed.readableHash(seedBlock);
+        // the seed block follows a 64-bit submission block
+        if (blockHash == 0) revert SeedUnavailable(jobId, uint64(seedBlock));
         return _seedFrom(blockHash, jobId);
     }
 

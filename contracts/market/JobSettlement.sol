@@ -8,7 +8,7 @@ import {IJobMarket} from "../interfaces/IJobMarket.sol";
 import {EncodedJob, JobCodec} from "./JobCodec.sol";
 import {JobMarket} from "./JobMarket.sol";
 import {Roster} from "./Roster.sol";
-import {Job, JobStatus, MAX_REOPENS, Outcome, VerificationMode} from "./Types.sol";
+import {Job, JobStatus, MAX_REOPENS, Outcome, VerificationMode, VoteReason} from "./Types.sol";
 import {Ballot, SeatVote} from "./Votes.sol";
 
 /// @title Settling jobs: finalize with the committee's signed votes, expire after a missed deadline
@@ -131,6 +131,10 @@ abstract contract JobSettlement is JobMarket {
             Ballot ballot = vote.ballot;
             if (ballot == Ballot.Silent) continue;
             bool approve = ballot == Ballot.Approve;
+            // A finding against the provider (withheld result, bad commitment, false capability) is a rejection.
+            if (approve && vote.evidence.reason != VoteReason.Recomputed) {
+                revert VoteReasonNeedsRejection(jobId, vote.evidence.reason);
+            }
             (address signer, ECDSA.RecoverError failure,) =
                 ECDSA.tryRecover(_voteDigest(jobId, resultHash, seat, approve, vote.evidence), vote.r, vote.vs);
             if (failure != ECDSA.RecoverError.NoError || signer != holder) revert InvalidVoteSignature(jobId, seat);

@@ -9,8 +9,9 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {ICrowdToken} from "../interfaces/ICrowdToken.sol";
 import {IStaking} from "../interfaces/IStaking.sol";
 import {AccountWords, BalanceWord, CapabilityWord, StakeWord} from "./AccountWords.sol";
+import {Governed} from "./Governed.sol";
 import {Roster} from "./Roster.sol";
-import {Account, Capabilities, MarketConfig, Role} from "./Types.sol";
+import {Account, Capabilities, Role} from "./Types.sol";
 
 /// @title Accounts, stake, unbonding, balances, slashing and the live validator roster
 /// @notice Each account's data is packed so the hot paths touch one slot per concern: stake, collateral and role
@@ -18,7 +19,7 @@ import {Account, Capabilities, MarketConfig, Role} from "./Types.sol";
 /// unbonding, or when slashing a validator).
 /// @dev The whole token supply fits in 96 bits (the market's constructor enforces it), so no stake, balance or
 /// sum of them can overflow its field; arithmetic stays checked anyway except where commented.
-abstract contract Staking is IStaking, ReentrancyGuardTransient {
+abstract contract Staking is IStaking, Governed, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using Roster for Roster.Tree;
 
@@ -29,11 +30,6 @@ abstract contract Staking is IStaking, ReentrancyGuardTransient {
     }
 
     address private immutable _token;
-    uint64 private immutable _unbondingDelay;
-    uint96 private immutable _minProviderStake;
-    uint96 private immutable _minValidatorStake;
-    uint96 private immutable _validatorSlash;
-    uint16 internal immutable _rewardBps;
 
     mapping(address account => StakeWord) private _stakes;
     mapping(address account => BalanceWord) private _balances;
@@ -45,13 +41,8 @@ abstract contract Staking is IStaking, ReentrancyGuardTransient {
     /// @dev Who holds each live leaf (the tree keeps only hashes); read to evict the holder.
     mapping(uint256 leaf => address validator) private _leafHolders;
 
-    constructor(MarketConfig memory marketConfig, address crowdToken) {
+    constructor(address crowdToken) {
         _token = crowdToken;
-        _unbondingDelay = marketConfig.unbondingDelay;
-        _minProviderStake = marketConfig.minProviderStake;
-        _minValidatorStake = marketConfig.minValidatorStake;
-        _validatorSlash = marketConfig.validatorSlash;
-        _rewardBps = marketConfig.rewardBps;
     }
 
     // ------------------------------------------------------------------ registration
@@ -62,6 +53,8 @@ abstract contract Staking is IStaking, ReentrancyGuardTransient {
         Role role = account.role();
         if (role == Role.Validator) revert RoleAlreadyAssigned(msg.sender, role);
         if (role == Role.None) {
+            // A paused market takes no new providers; a registered one may still update its capabilities.
+            _requireNotPaused();
             _stakes[msg.sender] = account.withRole(Role.Provider, 0);
             _prime(msg.sender);
         }
@@ -76,9 +69,10 @@ abstract contract Staking is IStaking, ReentrancyGuardTransient {
         Role role = account.role();
         if (role == Role.Provider) revert RoleAlreadyAssigned(msg.sender, role);
         if (role == Role.Validator) revert ValidatorAlreadyRegistered(msg.sender, account.validatorIndex());
-        if (account.stake() < _minValidatorStake) {
-            revert StakeBelowMinimum(msg.sender, account.stake(), _minValidatorStake);
-        }
+        // New validators would be drawn into committees of jobs submitted during the incident.
+        _requireNotPaused();
+        uint96 minimum = _minValidatorStake();
+        if (account.stake() < minimum) revert StakeBelowMinimum(msg.sender, account.stake(), minimum);
         if (_roster.live() == Roster.CAPACITY) revert Roster.RosterFull(Roster.CAPACITY);
         _prime(msg.sender);
         account = _syncRoster(msg.sender, account.withRole(Role.Validator, 0));
@@ -95,8 +89,10 @@ abstract contract Staking is IStaking, ReentrancyGuardTransient {
         Role role = account.role();
         if (role == Role.Provider) revert RoleAlreadyAssigned(msg.sender, role);
         if (account.validatorIndex() != 0) revert ValidatorAlreadyRegistered(msg.sender, account.validatorIndex());
+        _requireNotPaused();
         uint96 staked = account.stake();
-        if (staked < _minValidatorStake) revert StakeBelowMinimum(msg.sender, staked, _minValidatorStake);
+        uint96 minimum = _minValidatorStake();
+        if (staked < minimum) revert StakeBelowMinimum(msg.sender, staked, minimum);
         if (_roster.live() < Roster.CAPACITY) revert RosterNotFull(Roster.CAPACITY);
         address holder = _leafHolders[leaf];
         uint256 held = Roster.sumOf(_roster.nodeAt(Roster.CAPACITY + leaf));
@@ -147,7 +143,7 @@ abstract contract Staking is IStaking, ReentrancyGuardTransient {
         if (account.role() == Role.Validator) account = _syncRoster(msg.sender, account);
         _stakes[msg.sender] = account;
         Unbonding memory unbonding = _unbonding[msg.sender];
-        uint256 release = block.timestamp + _unbondingDelay;
+        uint256 release = block.timestamp + _unbondingDelay();
         // An absurdly long configured delay saturates instead of making every unbond revert.
         uint64 releaseAt = release > type(uint64).max ? type(uint64).max : uint64(release);
         _unbonding[msg.sender] = Unbonding(unbonding.amount + amount, releaseAt);
@@ -226,24 +222,21 @@ abstract contract Staking is IStaking, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IStaking
-    function config() external view returns (MarketConfig memory) {
-        return MarketConfig(_unbondingDelay, _minProviderStake, _minValidatorStake, _validatorSlash, _rewardBps);
-    }
-
-    /// @inheritdoc IStaking
     function token() external view returns (address) {
         return _token;
     }
 
     // ------------------------------------------------------------------ internal: used by the job market
 
-    /// @dev Checks that `provider` may take on `amount` more collateral and locks it.
+    /// @dev Checks that the market is not paused and that `provider` may take on `amount` more collateral, and
+    /// locks it.
     function _lockCollateral(address provider, uint96 amount) internal {
+        uint96 minimum = _minProviderStakeForClaim();
         StakeWord account = _stakes[provider];
         Role role = account.role();
         if (role != Role.Provider) revert AccountNotInRole(provider, role, Role.Provider);
         uint96 staked = account.stake();
-        if (staked < _minProviderStake) revert StakeBelowMinimum(provider, staked, _minProviderStake);
+        if (staked < minimum) revert StakeBelowMinimum(provider, staked, minimum);
         uint96 locked = account.locked();
         uint256 free;
         // locked <= stake always holds
@@ -316,7 +309,7 @@ abstract contract Staking is IStaking, ReentrancyGuardTransient {
 
     /// @dev The least a committee seat's bond can be.
     function _validatorSlashAmount() internal view returns (uint96) {
-        return _validatorSlash;
+        return _validatorSlash();
     }
 
     /// @dev The roster's root word (the hash of who is live and, in its low 96 bits, their total weight).
@@ -324,7 +317,8 @@ abstract contract Staking is IStaking, ReentrancyGuardTransient {
         return _roster.root();
     }
 
-    /// @dev Pulls `amount` from `from`; CrowdToken lets its minter, this market, do so without an allowance.
+    /// @dev Pulls `amount` from `from` within the allowance `from` gave this market; the token's own error
+    /// (`ERC20InsufficientAllowance`, `ERC20InsufficientBalance`) bubbles up unchanged.
     function _pullTokens(address from, uint256 amount) internal {
         IERC20(_token).safeTransferFrom(from, address(this), amount);
     }
@@ -334,8 +328,9 @@ abstract contract Staking is IStaking, ReentrancyGuardTransient {
         IERC20(_token).safeTransfer(to, amount);
     }
 
-    /// @dev Applies an EIP-2612 permit from the caller to the market. A failed permit is ignored: it may have been
-    /// submitted by someone else already, and the market's transfer needs no allowance anyway.
+    /// @dev Applies the caller's EIP-2612 permit for this market to take `amount`. A failed permit is ignored:
+    /// someone may have submitted it already (front-running sets the same allowance); the pull that follows then
+    /// needs the allowance to be there, and fails with the token's error otherwise.
     function _permit(uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) internal {
         try IERC20Permit(_token).permit(msg.sender, address(this), amount, deadline, v, r, s) {} catch {}
     }
@@ -358,7 +353,7 @@ abstract contract Staking is IStaking, ReentrancyGuardTransient {
     function _syncRoster(address validator, StakeWord account) private returns (StakeWord) {
         uint96 staked = account.stake();
         uint256 slot = account.validatorIndex();
-        if (staked >= _minValidatorStake) {
+        if (staked >= _minValidatorStake()) {
             uint256 leaf;
             if (slot == 0) {
                 // A full roster is joined only by evicting a smaller holder (`joinRoster`); stake changes never fail.

@@ -6,7 +6,8 @@ pragma solidity ^0.8.28;
 /// @dev Most seats a committee can have (odd sizes only, so a majority always exists).
 uint256 constant MAX_COMMITTEE_SIZE = 15;
 
-/// @dev Longest voting window: votes must fit in the 256 blocks whose hashes `BLOCKHASH` returns, with margin.
+/// @dev Longest voting window: votes (after the seed block) must fit in the 256 blocks whose hashes `BLOCKHASH`
+/// returns, with margin.
 uint256 constant MAX_VERIFY_BLOCKS = 240;
 
 /// @dev How many times a failed job may reopen (`JobState.attempts` counts reopenings).
@@ -55,6 +56,16 @@ enum Capability {
     Memory
 }
 
+/// @notice Why a validator voted as it did (in `Evidence`). Every reason but `Recomputed` is a finding against the
+/// provider: a vote carrying one must reject (`VoteReasonNeedsRejection`), so it counts against the provider like
+/// any rejection, and a rejected job slashes the provider's collateral.
+enum VoteReason {
+    Recomputed, // the sample was re-run and its digest compared with the committed one (accept or reject)
+    ResultWithheld, // the provider's result could not be fetched
+    BadCommitment, // the result's checkpoints do not hash to the committed root
+    ExceedsDeclaredResources // the job could not run in the resources the provider declared (a false capability)
+}
+
 /// @notice The single role an account registers for; roles are exclusive and permanent.
 enum Role {
     None,
@@ -89,7 +100,7 @@ struct JobSpec {
     VerificationMode mode; // how the result is checked (see VerificationMode)
     uint8 committeeSize; // seats drawn by stake (odd, <= MAX_COMMITTEE_SIZE; 0 in mode None)
     uint8 samplesPerValidator; // segments or shards each validator re-runs (off-chain, but committed)
-    uint16 verifyBlocks; // voting window after the submission block (1..MAX_VERIFY_BLOCKS)
+    uint16 verifyBlocks; // voting window after the seed block, submitBlock + 1 (1..MAX_VERIFY_BLOCKS)
     uint96 validatorFee; // paid to each committee member who votes
     uint96 reward; // set by the contract: budget * rewardBps / 10_000 minted to the provider on acceptance
     bool reopenOnFailure; // on rejection or expiry, reopen (up to MAX_REOPENS times) instead of refunding
@@ -126,6 +137,7 @@ struct Evidence {
     uint32 segment;
     bytes32 committedDigest;
     bytes32 recomputedDigest;
+    VoteReason reason;
 }
 
 /// @notice An account as `accountOf` reports it (a view; storage is packed differently).
@@ -139,7 +151,8 @@ struct Account {
     uint128 rewardOwed;
 }
 
-/// @notice Deploy-time parameters of the market (immutable).
+/// @notice The market's parameters: set at deploy, changed only by its governor (`setConfig`). Fields are read
+/// where `IGoverned.setConfig` says; new fields go at the end.
 struct MarketConfig {
     uint64 unbondingDelay; // seconds between requestUnbond and withdrawUnbonded
     uint96 minProviderStake; // stake a provider needs to claim

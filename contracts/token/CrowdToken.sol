@@ -10,10 +10,8 @@ import {ICrowdToken} from "../interfaces/ICrowdToken.sol";
 /// @title CROWD, the marketplace's payment, staking and reward token
 /// @notice ERC20 "Crowd Compute" / "CROWD" with EIP-2612 permit and a hard cap. The deployer (the market,
 /// which creates the token with `new` in its constructor) is the only minter.
-/// @dev The minter also spends without an allowance. The market is immutable and only ever pulls from the
-/// account that is calling it, the amount that account is paying (a job's escrow, a stake), so an allowance
-/// adds nothing but a storage read and write to every post; approvals and permits to the market are accepted
-/// and simply not needed.
+/// @dev Standard ERC20 and EIP-2612 semantics, with no spender special case: the minter, like anyone, moves
+/// another account's tokens only within the allowance that account gave it.
 contract CrowdToken is ICrowdToken, ERC20Capped, ERC20Permit {
     /// @inheritdoc ICrowdToken
     address public immutable minter;
@@ -34,11 +32,6 @@ contract CrowdToken is ICrowdToken, ERC20Capped, ERC20Permit {
     function mint(address to, uint256 amount) external {
         if (msg.sender != minter) revert CrowdTokenUnauthorizedMinter(msg.sender, minter);
         _mint(to, amount);
-    }
-
-    /// @dev The minter's transfers need no allowance (see the contract's note).
-    function _spendAllowance(address owner, address spender, uint256 value) internal override {
-        if (spender != minter) super._spendAllowance(owner, spender, value);
     }
 
     /// @dev ERC20Capped enforces the cap on mints; ERC20 moves the balances.

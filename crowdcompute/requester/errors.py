@@ -101,6 +101,11 @@ class UnpinnedRuntime(RequesterError, ValueError):
     """job.toml pins the examples' placeholder image id, and no real id is known to pin it to here."""
 
 
+class MarketIsPaused(RequesterError, PermissionError):
+    """The market's guardian paused it: no new job can be posted until it is unpaused (running jobs still
+    settle, and refunds and withdrawals still work)."""
+
+
 class NoProviderCanRun(RequesterError, ValueError):
     """No provider registered on the market can run the job as it stands; `reasons` say why, in words."""
 

@@ -10,14 +10,24 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from chain import ZERO_ADDRESS, JobId, JobStatus, JobView, MarketClient, enum_label
+from chain import (
+    ZERO_ADDRESS,
+    JobId,
+    JobStatus,
+    JobView,
+    MarketClient,
+    enum_label,
+    first_vote_block,
+    last_vote_block,
+    seed_block,
+)
 from crowdcompute.requester.errors import JobEnded, WaitTimeout
 from jobs.cid import Cid
 
 if TYPE_CHECKING:
     from crowdcompute.requester.votes import Ballot
 
-__all__ = ["ResultRef", "job_summary", "result_of", "state_of", "wait_for_status"]
+__all__ = ["ResultRef", "job_summary", "result_of", "state_of", "voting_window", "wait_for_status"]
 
 
 @dataclass(frozen=True)
@@ -85,6 +95,17 @@ def job_summary(view: JobView, ballots: Sequence[Ballot] = ()) -> dict[str, Any]
         "resultCid": str(result.cid) if result else None,
         "checkpointCount": result.checkpoint_count if result else None,
         "checkpointRoot": "0x" + result.checkpoint_root.hex() if result else None,
+        "votingWindow": voting_window(state.submit_block, spec.verify_blocks) if state.submit_block else None,
+    }
+
+
+def voting_window(submit_block: int, verify_blocks: int) -> dict[str, int]:
+    """The blocks that accept votes on a result submitted in `submit_block`: from the block after the seed
+    block (the one after the submission, whose hash seeds the committee) to `seedBlock + verifyBlocks`."""
+    return {
+        "seedBlock": seed_block(submit_block),
+        "firstBlock": first_vote_block(submit_block),
+        "lastBlock": last_vote_block(submit_block, verify_blocks),
     }
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chain import ChainError, JobId, JobSpec, MarketClient, PostedJob, TxResult
+from chain import MARKET_PAUSED_MESSAGE, JobId, JobSpec, MarketClient, Payment, PayWith, PostedJob, TxResult
 from cli_support import token_amount
 from crowdcompute.requester.checks import (
     LocalImageId,
@@ -30,6 +30,7 @@ from crowdcompute.requester.errors import (
     ContentMismatch,
     InsufficientTokens,
     InvalidJob,
+    MarketIsPaused,
     NoProviderCanRun,
     RequesterError,
 )
@@ -55,7 +56,9 @@ class SubmittedJob:
 
     job_id: JobId
     bundle_cid: Cid
-    tx: TxResult  # the postJob transaction
+    tx: TxResult  # the postJob (or postJobWithPermit) transaction
+    payment: Payment
+    """How the market was allowed to take the escrow (and the approve transaction, if one was sent)."""
     warnings: tuple[str, ...] = ()
     """Why no registered provider would run it, when it was posted anyway (`force` or `confirm`)."""
     pinned_to: str | None = None
@@ -67,7 +70,8 @@ class SubmittedJob:
 
     @property
     def gas_used(self) -> int:
-        return self.tx.gas_used
+        """Gas of posting: the post, and the approve sent for it if one was."""
+        return self.tx.gas_used + self.payment.gas_used
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,7 @@ def submit_job(
     force: bool = False,
     confirm: Confirm | None = None,
     local_image_id: LocalImageId = _local_image_id,
+    pay: PayWith = PayWith.AUTO,
     **spec_overrides: Any,
 ) -> SubmittedJob:
     """Pack `job_dir`, put its bundle in `store` or upload it to `gateway_url` (exactly one), post the job.
@@ -139,15 +144,19 @@ def submit_job(
     reopen_on_failure). Before anything leaves the machine: an example's placeholder image id is pinned
     (`checks.pin_placeholder`, else `UnpinnedRuntime`), and when no registered provider would claim the
     job, `NoProviderCanRun` says why, unless `force` is set or `confirm(reasons)` answers True (the
-    reasons are then in `SubmittedJob.warnings`). Posts with an EIP-2612 permit when the token supports
-    it, else with plain `postJob` (the market needs no allowance, so no approve is sent). Returns once
-    the post is mined.
+    reasons are then in `SubmittedJob.warnings`). A paused market refuses the post: `MarketIsPaused`, before
+    anything is packed. The market takes the escrow from the requester's allowance,
+    given as `pay` says (`PayWith`; by default the standing allowance when it covers the escrow, else an
+    EIP-2612 permit in the posting transaction, else an approve of exactly the escrow). Returns once the
+    post is mined.
     """
     if (store is None) == (gateway_url is None):
         raise RequesterError(
             "give exactly one place for the bundle: a content store (--store-dir) or a gateway (--gateway)"
         )
     say: Progress = on_progress or (lambda _line: None)
+    if market.paused():  # checked before anything is packed or uploaded; the post would be refused
+        raise MarketIsPaused(f"{MARKET_PAUSED_MESSAGE} (see `crowdcompute market status`)")
     runtime_images = None
     if gateway_url is not None:
         with GatewayClient(gateway_url) as gateway:
@@ -174,12 +183,13 @@ def submit_job(
                 uploaded, size = gateway.upload_bundle(packed.tar_path, market.signer, market.rpc.chain_id)
             _same(packed.cid, parse_cid(uploaded), f"the gateway at {gateway_url}")
             say(f"uploaded bundle {uploaded} ({size} bytes) to {gateway_url}")
-    posted = _post(market, spec, say)
+    posted = _post(market, spec, pay, say)
     say(f"mined: job {posted.job_id} in block {posted.tx.block_number} (gas {posted.tx.gas_used})")
     return SubmittedJob(
         posted.job_id,
         packed.cid,
         posted.tx,
+        posted.payment,
         warnings=tuple(warnings),
         pinned_to=pin.digest if pin else None,
     )
@@ -220,14 +230,13 @@ def _same(expected: Cid, got: Cid, where: str) -> None:
         )
 
 
-def _post(market: MarketClient, spec: JobSpec, say: Progress) -> PostedJob:
-    try:
-        # A token without EIP-2612/ERC-5267 fails here, before anything is signed or sent.
-        market.token.domain()
-        market.token.nonces(market.me)
-    except ChainError as exc:
-        log.info("the token does not take permits (%s); posting without one", exc)
-        say(f"posting job, escrow {token_amount(spec.escrow)} (no permit: the market needs no approve)")
-        return market.post_job(spec)
-    say(f"signing a permit for the escrow of {token_amount(spec.escrow)} and posting the job")
-    return market.post_job_with_permit(spec)
+def _post(market: MarketClient, spec: JobSpec, pay: PayWith, say: Progress) -> PostedJob:
+    method = market.payment_method(spec.escrow) if pay == PayWith.AUTO else pay
+    escrow = token_amount(spec.escrow)
+    if method == PayWith.PERMIT:
+        say(f"signing a permit for the escrow of {escrow} and posting the job")
+    elif method == PayWith.APPROVE:
+        say(f"approving the market for exactly the escrow of {escrow} (no permit), then posting the job")
+    else:
+        say(f"posting the job; the escrow of {escrow} comes from the standing allowance")
+    return market.post_job(spec, pay=method)

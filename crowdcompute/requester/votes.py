@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chain import EventReader, JobView, MarketClient
+from chain import EventReader, JobView, MarketClient, VoteReason, enum_label
 from crowdcompute.requester.follow import result_of
 
 __all__ = ["Ballot", "read_ballots"]
@@ -27,6 +27,7 @@ class Ballot:
     committed_digest: bytes
     recomputed_digest: bytes
     block_number: int
+    reason: VoteReason = VoteReason.RECOMPUTED  # a finding against the provider, or RECOMPUTED
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -36,6 +37,7 @@ class Ballot:
             "segment": self.segment,
             "committedDigest": "0x" + self.committed_digest.hex(),
             "recomputedDigest": "0x" + self.recomputed_digest.hex(),
+            "reason": enum_label(self.reason),
             "block": self.block_number,
         }
 
@@ -66,5 +68,6 @@ def read_ballots(market: MarketClient, view: JobView) -> tuple[Ballot, ...]:
             committed_digest=bytes(evidence["committedDigest"]),
             recomputed_digest=bytes(evidence["recomputedDigest"]),
             block_number=event.block_number,
+            reason=VoteReason(int(evidence.get("reason", 0))),
         )
     return tuple(ballots[slot] for slot in sorted(ballots))

@@ -2,6 +2,7 @@
 import { Suspense, useEffect } from "react";
 import { Link, NavLink, Outlet, useLocation } from "react-router";
 import { Loading } from "./components/common";
+import { PausedBanner } from "./components/PausedBanner";
 import { TestWalletBanner, WalletButton } from "./components/WalletButton";
 import { shortAddress } from "./lib/format";
 import { paths } from "./lib/paths";
@@ -69,6 +70,7 @@ export function Frame() {
         <WalletButton />
       </header>
       <TestWalletBanner />
+      <PausedBanner />
       <main className="main">
         <Suspense fallback={<Loading what={handle?.loading ?? "Loading the page"} />}>
           <Outlet />

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ChainEventPublic } from "../src/lib/api";
-import { foldTimeline, timelineSteps, type StepContext } from "../src/lib/timeline";
+import { foldTimeline, timelineSteps, votingWindow, type StepContext } from "../src/lib/timeline";
 
 const ALICE = "0x70997970c51812dc3a010c7d01b54e7ad8f3d0ea";
 const BOB = "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc";
@@ -39,6 +39,18 @@ describe("the job timeline reducer", () => {
     expect(state.paid?.payment).toBe("10");
     expect(timelineSteps(state, context).map((s) => s.status)).toEqual(["done", "done", "done", "done", "done", "done"]);
     expect(timelineSteps(state, context).at(-1)).toMatchObject({ title: "Accepted", detail: "provider paid" });
+  });
+
+  it("names the voting window: it opens after the seed block, the one after the submission", () => {
+    expect(votingWindow(100, 20)).toEqual({ seedBlock: 101, first: 102, last: 121 });
+    const posted = event("JobPosted");
+    const claimed = event("JobClaimed", { provider: BOB, deadline: 1_700_001_000 });
+    const submitted = event("ResultSubmitted", { provider: BOB, checkpointCount: 4, validatorCount: 4 });
+    const steps = timelineSteps(foldTimeline([posted, claimed, submitted]), { ...context, verifyBlocks: 5 });
+    const { first, last } = votingWindow(submitted.block_number, 5);
+    expect(steps.find((s) => s.key === "verification")?.detail).toBe(
+      `votes so far: 0 accept, 0 reject of 3 (votes in blocks ${first}–${last})`,
+    );
   });
 
   it("marks a rejection as failed verification", () => {

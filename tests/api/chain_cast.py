@@ -7,12 +7,14 @@ from dataclasses import dataclass
 
 from chain import (
     Capabilities,
+    DevChain,
     JobSpec,
     MarketClient,
     ResultCommitment,
     Role,
     VerificationMode,
     dev_account,
+    seed_block,
     tokens,
 )
 
@@ -46,6 +48,8 @@ class Cast:
         return next(v for v in self.validators if v.me.lower() == address.lower())
 
     def vote_all(self, job_id: int, approve: bool = True) -> None:
+        """Every committee member votes `approve` (the seed block is mined first if it is not yet)."""
+        DevChain(self.requester.rpc).mine_until(seed_block(self.requester.job(job_id).job.state.submit_block))
         for member in self.requester.predict_committee(job_id):
             self.validator(member).vote(job_id, approve)
 

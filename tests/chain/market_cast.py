@@ -61,14 +61,15 @@ class Cast:
         return next(v for v in self.validators if v.me == address)
 
     def posted_and_submitted(self, spec: JobSpec | None = None) -> PostedJob:
+        """Posted, claimed and submitted, then one block mined: the seed block, so votes can be sent."""
         posted = self.requester.post_job(spec or BASE_SPEC)
         self.provider.claim_job(posted.job_id)
         self.provider.submit_result(posted.job_id, RESULT)
+        DevChain(self.requester.rpc).mine(1)
         return posted
 
     def signed_votes(self, job_id: int, ballots: Sequence[bool | None]) -> list[SignedVote]:
         """Seat i signs ballots[i] (None: stays silent); returns the signed votes (revealed by `finalize`)."""
-        DevChain(self.requester.rpc).mine(1)  # the seed block
         committee = self.requester.committee_of(JobId(job_id))
         return [
             self.validator(committee[seat]).sign_vote(JobId(job_id), seat, approve)

@@ -21,6 +21,7 @@ from chain import (
     REPO_ROOT,
     Deployment,
     Rpc,
+    dev_account,
     save_deployment,
     tokens,
     write_keystore,
@@ -88,6 +89,10 @@ def test_deploy_with_a_keystore_records_the_deployment(
         str(tmp_path),
         "--reward-bps",
         "500",
+        "--timelock-delay",
+        "120",
+        "--guardian",
+        dev_account(5).address,
         "--json",
         env=env,
     )
@@ -96,6 +101,10 @@ def test_deploy_with_a_keystore_records_the_deployment(
     recorded = json.loads((tmp_path / "31337.json").read_text())
     assert recorded["market"] == deployed["market"] and recorded["deployer"] == deployer.address
     assert recorded["config"]["rewardBps"] == 500
+    governance = recorded["governance"]
+    assert governance["minDelay"] == 120 and governance["guardian"] == dev_account(5).address
+    assert governance["proposers"] == governance["executors"] == [deployer.address]
+    assert rpc.code(governance["timelock"]) != b""
     assert rpc.code(deployed["market"]) != b""
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+
 from chain import (
+    ContractRevert,
     DevChain,
     Evidence,
     JobStatus,
     MarketClient,
     Outcome,
+    PayWith,
     Role,
     VerificationMode,
     seed_of,
@@ -33,6 +37,7 @@ def test_accepted_job_pays_provider_validators_and_refunds_unused_fees(cast: Cas
     submitted = cast.provider.submit_result(posted.job_id, RESULT)
     assert submitted.job.state.submit_block == submitted.tx.block_number
     assert submitted.job.state.validator_count == 5
+    DevChain(cast.requester.rpc).mine(1)  # the seed block: the committee is drawn from its hash
 
     evidence = Evidence(segment=4, committed_digest=b"\x05" * 32, recomputed_digest=b"\x05" * 32)
     committee = cast.requester.predict_committee(posted.job_id)
@@ -133,6 +138,7 @@ def test_rejected_job_reopens_and_another_provider_finishes_it(cast: Cast) -> No
     assert (view.status, view.job) == (JobStatus.OPEN, done.job)
     fresh.claim_job(posted.job_id)
     fresh.submit_result(posted.job_id, RESULT)
+    DevChain(cast.requester.rpc).mine(1)  # the seed block
     cast.vote_in_order(posted.job_id, [True, True])
     accepted = cast.outsider.finalize(posted.job_id)
     assert accepted.outcome == Outcome.ACCEPTED
@@ -144,12 +150,59 @@ def test_permits_pay_for_posting_and_staking(cast: Cast) -> None:
     posted = cast.requester.post_job_with_permit(BASE_SPEC)
     assert [e.name for e in posted.events] == ["JobPosted"]
     assert cast.requester.status_of(posted.job_id) == JobStatus.OPEN
-    staked = cast.outsider.stake(tokens(150), permit=True)
-    assert staked.total_stake == tokens(150)
+    assert posted.payment.method == PayWith.PERMIT and posted.payment.approval is None
+    staked = cast.outsider.stake(tokens(150), pay=PayWith.PERMIT)
+    assert staked.total_stake == tokens(150) and staked.payment.method == PayWith.PERMIT
+    assert cast.outsider.token.allowance(cast.outsider.me, cast.outsider.address) == 0  # spent in full
     registered = cast.outsider.register_validator()
     assert registered.index == 5
     assert cast.outsider.account_of().role == Role.VALIDATOR
     assert cast.outsider.validators()[-1] == cast.outsider.me
+
+
+def test_auto_pay_uses_the_standing_allowance_else_a_permit_never_approving_more(cast: Cast) -> None:
+    requester, market = cast.requester, cast.requester.address
+    escrow = BASE_SPEC.escrow
+    requester.token.approve(market, escrow * 2)
+    assert requester.payment_method(escrow) == PayWith.ALLOWANCE
+    first = requester.post_job(BASE_SPEC)
+    assert first.payment.method == PayWith.ALLOWANCE and first.payment.approval is None
+    assert requester.token.allowance(requester.me, market) == escrow
+    requester.post_job(BASE_SPEC)
+    assert requester.token.allowance(requester.me, market) == 0
+    # Nothing left: the third post carries a permit for exactly its escrow.
+    third = requester.post_job(BASE_SPEC)
+    assert third.payment.method == PayWith.PERMIT and third.payment.amount == escrow
+    assert requester.token.allowance(requester.me, market) == 0
+
+
+def test_approve_pays_exactly_the_amount_first_and_reports_the_approve(cast: Cast) -> None:
+    staked = cast.outsider.stake(tokens(150), pay=PayWith.APPROVE)
+    approval = staked.payment.approval
+    assert staked.payment.method == PayWith.APPROVE and approval is not None
+    assert approval.gas_used > 0 and approval.block_number <= staked.tx.block_number
+    assert staked.payment.gas_used == approval.gas_used
+    assert cast.outsider.token.allowance(cast.outsider.me, cast.outsider.address) == 0
+
+
+def test_a_token_without_permits_is_paid_by_approving_exactly_the_amount(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cast.requester.token, "supports_permit", False)
+    assert cast.requester.payment_method(BASE_SPEC.escrow) == PayWith.APPROVE
+    posted = cast.requester.post_job(BASE_SPEC)
+    assert posted.payment.method == PayWith.APPROVE and posted.payment.approval is not None
+    assert cast.requester.token.allowance(cast.requester.me, cast.requester.address) == 0
+
+
+def test_paying_from_a_missing_allowance_names_the_shortfall_and_the_fix(cast: Cast) -> None:
+    with pytest.raises(ContractRevert) as info:
+        cast.requester.post_job(BASE_SPEC, pay=PayWith.ALLOWANCE)
+    assert info.value.error_name == "ERC20InsufficientAllowance"
+    message = str(info.value)
+    needed = f"{BASE_SPEC.escrow // 10**18} CROWD needed"
+    assert f"is allowed to spend 0 CROWD of the payer's tokens; {needed}" in message
+    assert "approve it for at least" in message and "EIP-2612 permit" in message
 
 
 def test_python_committee_draw_matches_the_contract(cast: Cast) -> None:
@@ -159,8 +212,10 @@ def test_python_committee_draw_matches_the_contract(cast: Cast) -> None:
         assert predicted == cast.requester.committee_of(posted.job_id)
         assert len(predicted) == min(committee_size, 5) == len(set(predicted))
         submit_block = cast.requester.job(posted.job_id).job.state.submit_block
-        block_hash = bytes.fromhex(cast.requester.rpc.get_block(submit_block)["hash"][2:])
-        assert seed_of(block_hash, posted.job_id) == cast.requester.seed_of(posted.job_id)
+        next_hash = bytes.fromhex(cast.requester.rpc.get_block(submit_block + 1)["hash"][2:])
+        assert seed_of(next_hash, posted.job_id) == cast.requester.seed_of(posted.job_id)
+        own_hash = bytes.fromhex(cast.requester.rpc.get_block(submit_block)["hash"][2:])
+        assert seed_of(own_hash, posted.job_id) != cast.requester.seed_of(posted.job_id)
 
 
 def test_job_view_rebuilt_from_events_matches_the_word(cast: Cast) -> None:

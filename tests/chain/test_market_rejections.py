@@ -6,7 +6,19 @@ import dataclasses
 
 import pytest
 
-from chain import Capabilities, Capability, ContractRevert, DevChain, JobSpecField, JobStatus, Role, tokens
+from chain import (
+    Capabilities,
+    Capability,
+    ContractRevert,
+    DevChain,
+    JobSpecField,
+    JobStatus,
+    Role,
+    first_vote_block,
+    last_vote_block,
+    seed_block,
+    tokens,
+)
 from tests.chain.market_cast import (
     BASE_SPEC,
     PROVIDER_CAPS,
@@ -103,13 +115,35 @@ def test_validator_off_the_committee_cannot_vote(cast: Cast) -> None:
         outsider.vote(posted.job_id, True, slot=3)
 
 
+def test_vote_opens_only_after_the_seed_block(cast: Cast, dev_chain: DevChain) -> None:
+    """The seed is the hash of the block after the submission: a vote mined in that block is refused,
+    naming the first block that takes votes; once it is mined the committee is known and votes go in."""
+    posted = cast.requester.post_job(BASE_SPEC)
+    cast.provider.claim_job(posted.job_id)
+    submit_block = cast.provider.submit_result(posted.job_id, RESULT).tx.block_number
+    with reverts("VotingNotOpen") as info:
+        cast.validators[0].vote(posted.job_id, True, slot=0)  # would be mined in the seed block
+    assert info.value.fields["firstBlock"] == first_vote_block(submit_block) == submit_block + 2
+    with reverts("SeedUnavailable") as unavailable:
+        cast.requester.seed_of(posted.job_id)
+    assert unavailable.value.fields["seedBlock"] == seed_block(submit_block)
+
+    dev_chain.mine(1)  # the seed block
+    committee = cast.requester.predict_committee(posted.job_id)
+    assert committee == cast.requester.committee_of(posted.job_id)
+    cast.validator(committee[0]).vote(posted.job_id, True)
+    assert cast.requester.job(posted.job_id).votes == (1, 0)
+
+
 def test_vote_after_the_window_is_refused(cast: Cast, dev_chain: DevChain) -> None:
     posted = cast.posted_and_submitted()
     committee = cast.requester.predict_committee(posted.job_id)
     dev_chain.mine(BASE_SPEC.verify_blocks)
     with reverts("VoteWindowClosed") as info:
         cast.validator(committee[0]).vote(posted.job_id, True)
-    assert info.value.fields["lastBlock"] == posted.tx.block_number + 2 + BASE_SPEC.verify_blocks
+    submit_block = posted.tx.block_number + 2  # claimed, then submitted
+    assert info.value.fields["lastBlock"] == last_vote_block(submit_block, BASE_SPEC.verify_blocks)
+    assert info.value.fields["lastBlock"] == submit_block + 1 + BASE_SPEC.verify_blocks
 
 
 def test_finalize_waits_for_a_majority_or_the_window(cast: Cast) -> None:

@@ -20,6 +20,7 @@ from web3 import Web3
 from chain import (
     DEV_ADDRESSES,
     Capabilities,
+    DevChain,
     JobSpec,
     MarketClient,
     ResultCommitment,
@@ -242,7 +243,7 @@ def test_monte_carlo_with_the_real_draw_agrees_with_the_bounds() -> None:
 
 def test_the_seed_sampling_starts_from_is_the_contracts_seed_of(market: MarketClient) -> None:
     """Only the seed is derived on chain (no contract draws segments): a submitted job's `seedOf`, read
-    through anvil, is what the validator's `seed_of(blockhash(submitBlock), jobId)` feeds the draw."""
+    through anvil, is what the validator's `seed_of(blockhash(submitBlock + 1), jobId)` feeds the draw."""
     provider = market.with_account(dev_account(2))
     provider.register_provider(
         Capabilities(cpu_cores=2, memory_mib=2048, price_per_hour=tokens(1)), b"\x01" * 32
@@ -269,10 +270,11 @@ def test_the_seed_sampling_starts_from_is_the_contracts_seed_of(market: MarketCl
     job_id = requester.post_job(spec).job_id
     provider.claim_job(job_id)
     provider.submit_result(job_id, ResultCommitment(b"\x33" * 32, b"\x44" * 32, 9))
+    DevChain(requester.rpc).mine(1)  # the seed block
 
     on_chain = bytes(requester.seed_of(job_id))
     submit_block = requester.job(job_id).job.state.submit_block
-    block_hash = bytes.fromhex(requester.rpc.get_block(submit_block)["hash"][2:])
+    block_hash = requester.seed_block_hash(submit_block)
     assert on_chain == bytes(seed_of(block_hash, job_id))
     assert requester.committee_of(job_id) == [validator.me]
     drawn = sample_indices(on_chain, job_id, validator.me, spec.samples_per_validator, 8)

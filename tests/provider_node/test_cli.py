@@ -70,8 +70,9 @@ def test_register_takes_the_probe_and_the_overrides(cli: Any, market: MarketClie
 def test_stake_unstake_withdraw_and_status_follow_the_chain(cli: Any, dev_chain: DevChain) -> None:
     cli("register", "--price", "1")
     assert cli("stake", "150")["totalStake"] == str(tokens(150))
-    permitted = cli("stake", "50", "--permit")
-    assert permitted["permit"] is True and permitted["totalStake"] == str(tokens(200))
+    permitted = cli("stake", "50", "--pay", "permit")
+    assert permitted["totalStake"] == str(tokens(200)) and permitted["status"] == "success"
+    assert permitted["payment"] == {"method": "permit", "amount": str(tokens(50)), "approval": None}
     unbond = cli("unstake", "50")
     assert unbond["unbonding"] == str(tokens(50)) and unbond["releaseAt"] > 0
     status = cli("status")

@@ -197,3 +197,27 @@ def test_a_result_finished_before_a_stop_is_submitted_after_the_restart(
     assert record is not None and record.phase is Phase.SUBMITTED
     args = submitted_args(requester, job_id)
     assert args["resultDigest"].hex() == record.result["digest"]  # type: ignore[union-attr,index]
+
+
+def test_a_paused_market_is_not_claimed_from_and_the_node_says_so_once(
+    make_node: NodeFactory,
+    market: MarketClient,
+    provider: MarketClient,
+    requester: MarketClient,
+    store: EmbeddedStore,
+    tmp_path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    job_id = post_job(requester, make_bundle(store, tmp_path / "job"))
+    market.pause()  # the deployer is the dev chain's guardian
+    node = make_node(provider, NestedOutputExecutor(OUTPUT), account_refresh_s=0.0)
+    with caplog.at_level(logging.INFO, logger="provider_node"):
+        assert node.step().claimed == []
+        assert node.step().claimed == []
+    paused = [r for r in caplog.records if "the market is paused by its guardian" in r.getMessage()]
+    assert len(paused) == 1 and paused[0].levelno == logging.WARNING
+    assert requester.status_of(job_id) == JobStatus.OPEN
+
+    market.unpause()
+    assert node.step().claimed == [job_id]
+    assert node.wait_idle(30)

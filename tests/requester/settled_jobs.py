@@ -12,6 +12,7 @@ from torch import nn
 
 from chain import (
     VALIDATOR_ACCOUNTS,
+    DevChain,
     JobId,
     JobSpec,
     MarketClient,
@@ -19,6 +20,7 @@ from chain import (
     ResultCommitment,
     VerificationMode,
     dev_account,
+    seed_block,
     tokens,
 )
 from jobs.bundle import pack_output
@@ -125,7 +127,9 @@ def register_validators(market: MarketClient, accounts: Sequence[int] = VALIDATO
 
 
 def vote_and_finalize(market: MarketClient, job_id: JobId, approvals: Sequence[bool]) -> Outcome:
-    """Committee seat i votes approvals[i] (dev accounts of `register_validators`), then finalize."""
+    """Committee seat i votes approvals[i] (dev accounts of `register_validators`), then finalize; the seed
+    block is mined first if it is not yet."""
+    DevChain(market.rpc).mine_until(seed_block(market.job(job_id).job.state.submit_block))
     committee = market.predict_committee(job_id)
     by_address = {dev_account(i).address: i for i in VALIDATOR_ACCOUNTS}
     for slot, approve in enumerate(approvals):

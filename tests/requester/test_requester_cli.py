@@ -41,6 +41,7 @@ def test_submit_status_and_cancel_follow_the_chain(
     assert posted["state"] == "Open" and posted["escrow"] == str(tokens("8.5"))
     assert posted["gas_used"] > 0 and posted["bundleCid"].startswith("bafk")
     assert posted["status"] == "success" and posted["tx_hash"].startswith("0x") and posted["block"] > 0
+    assert posted["payment"] == {"method": "permit", "amount": str(tokens("8.5")), "approval": None}
     spec = market.job(job_id).job.spec
     assert spec.budget == tokens("7.5") and spec.reopen_on_failure is False
 
@@ -77,6 +78,22 @@ def test_status_and_download_of_a_submitted_job(
     got = cli("download", str(job_id), str(tmp_path / "result"), "--store-dir", str(store.root))
     assert got["resultCid"] == str(cid) and sorted(got["files"]) == sorted(files)
     assert (tmp_path / "result" / "model.pt").read_bytes() == files["model.pt"]
+
+
+def test_submit_with_pay_approve_reports_the_approve_beside_the_post(
+    cli: Cli, requester: MarketClient, provider: MarketClient, store: EmbeddedStore, tmp_path: Path
+) -> None:
+    args = ("--store-dir", str(store.root), "--budget", "7.5")
+    posted = cli("submit", str(write_job(tmp_path / "job")), *args, "--pay", "approve")
+    approval = posted["payment"]["approval"]
+    assert posted["payment"]["method"] == "approve" and posted["payment"]["amount"] == str(tokens("8.5"))
+    assert set(approval) == {"tx_hash", "block", "gas_used", "status"} and approval["status"] == "success"
+    assert approval["tx_hash"] != posted["tx_hash"] and approval["block"] <= posted["block"]
+    assert requester.token.allowance(requester.me, requester.address) == 0
+
+    short = cli("submit", str(write_job(tmp_path / "again")), *args, "--pay", "allowance", ok=False)
+    assert short["error"] == "ContractRevert"
+    assert "is allowed to spend 0 CROWD" in short["message"] and "approve it for at least" in short["message"]
 
 
 def test_errors_are_one_line_naming_the_problem(cli: Cli, store: EmbeddedStore, tmp_path: Path) -> None:

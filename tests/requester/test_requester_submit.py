@@ -9,7 +9,7 @@ import httpx
 import pytest
 from eth_utils import keccak
 
-from chain import JobStatus, MarketClient, RpcError, tokens
+from chain import JobStatus, MarketClient, PayWith, RpcError, tokens
 from chain.anvil import free_port
 from crowdcompute.requester import (
     GatewayUnreachable,
@@ -39,7 +39,7 @@ def _check_posted(market: MarketClient, requester: MarketClient, job_dir: Path, 
     assert got.pop("reward") >= 0 and expected.pop("reward") == 0
     assert got == expected
     receipt = market.rpc.receipt(job.tx_hash)
-    assert receipt is not None and int(receipt["gasUsed"], 16) == job.gas_used > 0
+    assert receipt is not None and int(receipt["gasUsed"], 16) == job.tx.gas_used > 0
 
 
 def test_submit_through_a_store_packs_stores_and_posts_with_a_permit(
@@ -128,7 +128,7 @@ def test_no_gateway_listening_is_named_with_the_fix(
     assert market.next_job_id() == first_free
 
 
-def test_a_token_without_permits_falls_back_to_a_plain_post(
+def test_a_token_without_permits_is_paid_by_approving_exactly_the_escrow(
     market: MarketClient,
     requester: MarketClient,
     provider: MarketClient,
@@ -138,16 +138,38 @@ def test_a_token_without_permits_falls_back_to_a_plain_post(
 ) -> None:
     # Fake fault: our token always supports EIP-2612, so a token without it is simulated by making its
     # ERC-5267 domain read fail the way a contract lacking the function does.
-    def no_domain() -> dict[str, object]:
-        raise RpcError("eth_call", 3, "execution reverted")
+    call = requester.token.call
 
-    monkeypatch.setattr(requester.token, "domain", no_domain)
+    def no_domain(name: str, *args: object) -> object:
+        if name == "eip712Domain":
+            raise RpcError("eth_call", 3, "execution reverted")
+        return call(name, *args)
+
+    monkeypatch.setattr(requester.token, "call", no_domain)
     job_dir = write_job(tmp_path / "job")
     progress: list[str] = []
     job = submit_job(requester, job_dir, store=store, on_progress=progress.append)
 
     _check_posted(market, requester, job_dir, job)
-    assert "no permit" in progress[2]
+    assert "approving the market for exactly the escrow of 11 CROWD (no permit)" in progress[2]
+    assert job.payment.method == PayWith.APPROVE and job.payment.approval is not None
+    assert job.gas_used == job.tx.gas_used + job.payment.approval.gas_used
+    assert requester.token.allowance(requester.me, requester.address) == 0  # exactly the escrow, spent
+
+
+def test_a_standing_allowance_pays_without_a_permit_or_an_approve(
+    market: MarketClient,
+    requester: MarketClient,
+    provider: MarketClient,
+    store: EmbeddedStore,
+    tmp_path: Path,
+) -> None:
+    requester.token.approve(requester.address, tokens(100))
+    progress: list[str] = []
+    job = submit_job(requester, write_job(tmp_path / "job"), store=store, on_progress=progress.append)
+    assert job.payment.method == PayWith.ALLOWANCE and job.payment.approval is None
+    assert "comes from the standing allowance" in progress[2]
+    assert requester.token.allowance(requester.me, requester.address) == tokens(89)
     receipt = market.rpc.receipt(job.tx_hash)
     assert receipt is not None
     assert not [log for log in receipt["logs"] if log["topics"][0] == APPROVAL]

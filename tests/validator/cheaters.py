@@ -27,7 +27,7 @@ from typing import Any
 
 import torch
 
-from chain import Evidence, MarketClient, ResultCommitment
+from chain import DevChain, Evidence, MarketClient, ResultCommitment
 from jobs.bundle import pack_output
 from jobs.cid import Cid
 from jobs.commitments import checkpoint_commitment, checkpoint_digests
@@ -199,6 +199,7 @@ class ScriptedProvider:
             result_codec=codec,
         )
         self.market.submit_result(job_id, result)
+        DevChain(self.market.rpc).mine(1)  # the seed block: on a live chain the next block comes anyway
         return Submitted(job_id, cid, result, checkpoint_digests(out), publish)
 
 

@@ -194,7 +194,7 @@ def test_register_without_tokens_fails_with_the_decoded_revert(cli: Cli, me: Mar
     me.token.transfer(DEV_ADDRESSES[0], me.token.balance_of())
     out = cli("register", ok=False)
     assert out["error"] == "ContractRevert"
-    assert out["message"].endswith("holds 0 CROWD; 100 CROWD needed")
+    assert "holds 0 CROWD; 100 CROWD needed: send it 100 CROWD more first" in out["message"]
     assert me.account_of().role == Role.NONE and me.validators().count(ADDRESS) == 0
     too_much = cli("register", "--stake", "999999", ok=False)
     assert "999999 CROWD needed" in too_much["message"]

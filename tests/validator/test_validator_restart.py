@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from eth_account.signers.local import LocalAccount
 
-from chain import CastVote, DevChain, Evidence, MarketClient, Outcome, Rpc, TxSender
+from chain import CastVote, DevChain, Evidence, MarketClient, Outcome, Rpc, TxSender, seed_block
 from jobs.executors import ExecutionId, ExecutionRequest
 from jobs.executors.base import LogCallback
 from jobs.executors.docker import LABEL_NODE, DockerExecutor
@@ -161,7 +161,7 @@ def test_vote_still_in_the_mempool_restarted_node_records_the_slot_as_voted(
     sent, lands in the same block as the first and reverts there. Either way the first vote stands and
     the node must record its slot as voted, not as refused."""
     job_id, seat = submit_honest_work(requester, digits_job, provider)
-    dev_chain.mine(1)  # a block after the submission's, as on a live chain: voting is open at "latest"
+    dev_chain.mine(1)  # a block after the seed block, as on a live chain: voting is open at "latest"
     mined = rpc.nonce(seat, "latest")
     victim = make_node(seat, kind=MortalNode, tx_sender=DiesWhileMining(rpc))
     rpc.request("evm_setAutomine", [False])
@@ -205,9 +205,9 @@ def test_vote_refused_as_too_early_stays_saved_and_is_sent_once_a_block_follows(
     dev_chain: DevChain,
     rpc: Rpc,
 ) -> None:
-    """Estimating against the latest block, a vote sent before any block followed the submission's is
-    refused with VotingNotOpen. That is no reason to give the seat up: the verdict stays saved and goes
-    out once the chain has moved on."""
+    """Estimating against the latest block, a vote sent while the seed block (the one after the submission)
+    is the latest is refused with VotingNotOpen. That is no reason to give the seat up: the verdict stays
+    saved and goes out once the chain has moved on."""
     job_id, seat = submit_honest_work(requester, digits_job, provider)
     node = make_node(seat, tx_sender=EstimatesAtLatest(rpc))
     deadline = time.monotonic() + 120
@@ -216,7 +216,7 @@ def test_vote_refused_as_too_early_stays_saved_and_is_sent_once_a_block_follows(
         node.step()
         node.wait_idle(max(1.0, deadline - time.monotonic()))
     (early,) = node.state.records()
-    assert rpc.block_number() == early.submit_block, "no block has followed the submission yet"
+    assert rpc.block_number() == seed_block(early.submit_block), "no block has followed the seed block yet"
     assert early.phase is Phase.VOTING and early.approve is True, early
     node.step()
     assert node.state.records()[0].phase is Phase.VOTING, "still waiting, not abstained"

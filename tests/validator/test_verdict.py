@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 
-from chain import ZERO_BYTES32, Evidence
+from chain import ZERO_BYTES32, Evidence, VoteReason
 from jobs.commitments import merkle_root
+from jobs.executors import ExecutionId, ExecutionResult, ExecutionState
 from validator.verdict import (
     BAD_COMMITMENT,
+    EXCEEDED_RESOURCES,
     WITHHELD,
     Verdict,
     abstain,
@@ -20,6 +22,7 @@ from validator.verdict import (
     judge_segments,
     judge_shards,
     reject,
+    resource_finding,
 )
 
 # 9 checkpoints d_0..d_8: 8 segments (segment i runs from checkpoint i to checkpoint i + 1).
@@ -71,9 +74,13 @@ def drop_entry(document: dict[str, Any], key: str | int) -> dict[str, Any]:
     return {**document, "replays": [e for e in document["replays"] if e["segment"] != key]}
 
 
+FINDINGS = {BAD_COMMITMENT: VoteReason.BAD_COMMITMENT, WITHHELD: VoteReason.RESULT_WITHHELD}
+
+
 def assert_rejected(verdict: Verdict, segment_: int, committed: bytes, recomputed: bytes) -> None:
     assert verdict.approve is False and verdict.label == "reject", verdict
-    assert verdict.evidence == Evidence(segment_, committed, recomputed)
+    finding = FINDINGS.get(segment_, VoteReason.RECOMPUTED)
+    assert verdict.evidence == Evidence(segment_, committed, recomputed, finding)
 
 
 # -- check_commitment ---------------------------------------------------------------------------------
@@ -301,9 +308,11 @@ def test_replicate_compares_the_whole_rerun() -> None:
 
 
 def test_helpers_and_the_evidence_sentinels() -> None:
-    assert {WITHHELD, BAD_COMMITMENT} == {2**32 - 1, 2**32 - 2}  # uint32 segment ids no job can reach
+    # uint32 segment ids no job can reach
+    assert {WITHHELD, BAD_COMMITMENT, EXCEEDED_RESOURCES} == {2**32 - 1, 2**32 - 2, 2**32 - 3}
     withheld = reject("gone", WITHHELD, other(7))
-    assert withheld.evidence == Evidence(WITHHELD, other(7), ZERO_BYTES32)
+    assert withheld.evidence == Evidence(WITHHELD, other(7), ZERO_BYTES32, VoteReason.RESULT_WITHHELD)
+    assert reject("differs", 3, other(1), other(2)).evidence.reason is VoteReason.RECOMPUTED
     quiet = abstain("no engine")
     assert (quiet.approve, quiet.label, quiet.reason, quiet.evidence) == (
         None,
@@ -314,3 +323,30 @@ def test_helpers_and_the_evidence_sentinels() -> None:
     costed = judge_replicate(ROOT, ROOT, "root").with_cost(["whole job"], 12.5)
     assert (costed.approve, costed.segments, costed.cpu_s) == (True, ("whole job",), 12.5)
     assert costed.evidence == Evidence(0, ROOT, ROOT)
+
+
+def ended(state: ExecutionState, reason: str = "") -> ExecutionResult:
+    return ExecutionResult(
+        ExecutionId("replay-1"), state, 137 if state is ExecutionState.OOM_KILLED else 1, reason
+    )
+
+
+def test_a_rerun_killed_at_the_declared_memory_limit_rejects_as_exceeding_declared_resources() -> None:
+    killed = ended(
+        ExecutionState.OOM_KILLED, "killed by the out-of-memory killer at its 512 MiB memory limit"
+    )
+    verdict = resource_finding(killed, "replay", ROOT)
+    assert verdict is not None and verdict.approve is False, verdict
+    assert verdict.evidence == Evidence(
+        EXCEEDED_RESOURCES, ROOT, ZERO_BYTES32, VoteReason.EXCEEDS_DECLARED_RESOURCES
+    )
+    assert "could not run in the resources the job declares" in verdict.reason and "512 MiB" in verdict.reason
+
+
+@pytest.mark.parametrize(
+    "state",
+    [ExecutionState.TIMED_OUT, ExecutionState.FAILED, ExecutionState.LOST, ExecutionState.OUTPUT_TOO_LARGE],
+)
+def test_other_unfinished_reruns_are_no_finding_against_the_provider(state: ExecutionState) -> None:
+    """A timeout depends on this validator's hardware, a crash or a lost container on its engine."""
+    assert resource_finding(ended(state), "replay", ROOT) is None

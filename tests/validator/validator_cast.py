@@ -25,6 +25,7 @@ from chain import (
     MarketClient,
     VerificationMode,
     Wei,
+    seed_block,
     tokens,
 )
 from jobs.cid import Cid
@@ -135,6 +136,7 @@ class Committee:
         blocks pass between rounds (anvil mines only on transactions) for verdicts that wait on the window."""
         submitted = self.observer.job(job_id).job.state.submit_block
         assert submitted, f"job {job_id} has no submission to verify"
+        self.mine_seed_block(submitted)
         deadline = time.monotonic() + timeout_s
         while True:
             for node in self.nodes:
@@ -163,6 +165,7 @@ class Committee:
         the window closes and one of the daemons settles the job."""
         submitted = self.observer.job(job_id).job.state.submit_block
         assert submitted, f"job {job_id} has no submission to verify"
+        self.mine_seed_block(submitted)
         deadline = time.monotonic() + timeout_s
         while True:
             for node in self.nodes:
@@ -178,6 +181,11 @@ class Committee:
                 raise AssertionError(f"job {job_id} was not settled in {timeout_s} s: {self.records(job_id)}")
             self.chain.mine(mine_per_round)
             time.sleep(0.05)
+
+    def mine_seed_block(self, submit_block: int) -> None:
+        """Mine the block after the submission (anvil mines only on transactions): the committee is drawn
+        from its hash, so no validator takes its seat before it exists."""
+        self.chain.mine_until(seed_block(submit_block))
 
     def records(self, job_id: int) -> dict[str, Verification]:
         found: dict[str, Verification] = {}

@@ -29,6 +29,7 @@ export {
   ROLE,
   VERIFICATION_MODE,
   VERIFICATION_MODE_NAMES,
+  VOTE_REASON,
 } from "../generated/jobLayout";
 
 export type ModeName = (typeof VERIFICATION_MODE_NAMES)[number];

@@ -1,7 +1,10 @@
-// Posting a job, step by step: sign and upload the bundle, post the spec on chain, wait for the index.
+// Posting a job, step by step: sign and upload the bundle, allow the escrow and post the spec on chain, wait
+// for the index.
 import { parseEventLogs, type Address, type Hash, type PublicClient, type WalletClient } from "viem";
 import { api } from "./api";
 import { crowdMarketAbi, type PostJobSpec } from "./contracts";
+import { escrowOf } from "./jobSpec";
+import { allowPayment, type PaymentMethod } from "./payment";
 import { signerOf } from "./signer";
 import { signedRequestHeaders, type RequestTypedData } from "./signing";
 import { uploadBundle, type UploadResult } from "./upload";
@@ -42,32 +45,67 @@ export interface PostRequest {
   account: Address;
   market: Address;
   spec: PostJobSpec;
+  /** Called with how the escrow will be allowed, before the wallet is asked to sign a permit or an approve. */
+  onPayment?: (method: PaymentMethod) => void;
+  /** Called once the market may take the escrow, before the wallet is asked to send the post. */
+  onAllowed?: (method: PaymentMethod) => void;
   onSent?: (hash: Hash) => void;
 }
 
+export interface PostedJob {
+  jobId: bigint;
+  hash: Hash;
+  /** How the market was allowed to take the escrow, and the approve transaction if one was sent. */
+  payment: PaymentMethod;
+  approveHash: Hash | null;
+}
+
 /**
- * Simulate `postJob(spec)` first (a revert is decoded before anything is signed), send it from the
- * wallet, wait for the receipt and return the new job's id from its `JobPosted` event.
+ * Allow the market to take the escrow (`allowPayment`: the standing allowance, else a permit signed in the
+ * wallet, else an approve of exactly the escrow), simulate `postJob(spec)` (or `postJobWithPermit` carrying
+ * the permit) so a revert is decoded before anything is sent, send it from the wallet, wait for the receipt
+ * and return the new job's id from its `JobPosted` event.
  */
-export async function postJob(request: PostRequest): Promise<{ jobId: bigint; hash: Hash }> {
-  const { request: call } = await request.publicClient.simulateContract({
-    address: request.market,
-    abi: crowdMarketAbi,
-    functionName: "postJob",
-    args: [request.spec],
+export async function postJob(request: PostRequest): Promise<PostedJob> {
+  const { spec } = request;
+  const allowed = await allowPayment({
+    publicClient: request.publicClient,
+    walletClient: request.walletClient,
     account: request.account,
+    market: request.market,
+    amount: escrowOf(spec.budget, spec.committeeSize, spec.validatorFee),
+    ...(request.onPayment ? { onMethod: request.onPayment } : {}),
   });
-  const hash = await request.walletClient.writeContract({
-    ...call,
-    account: signerOf(request.walletClient, request.account),
-    chain: request.walletClient.chain ?? null,
-  });
+  request.onAllowed?.(allowed.method);
+  const { permit } = allowed;
+  const signer = signerOf(request.walletClient, request.account);
+  const chain = request.walletClient.chain ?? null;
+  let hash: Hash;
+  if (permit) {
+    const { request: call } = await request.publicClient.simulateContract({
+      address: request.market,
+      abi: crowdMarketAbi,
+      functionName: "postJobWithPermit",
+      args: [spec, permit.deadline, permit.v, permit.r, permit.s],
+      account: request.account,
+    });
+    hash = await request.walletClient.writeContract({ ...call, account: signer, chain });
+  } else {
+    const { request: call } = await request.publicClient.simulateContract({
+      address: request.market,
+      abi: crowdMarketAbi,
+      functionName: "postJob",
+      args: [spec],
+      account: request.account,
+    });
+    hash = await request.walletClient.writeContract({ ...call, account: signer, chain });
+  }
   request.onSent?.(hash);
   const receipt = await request.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 1_000 });
   if (receipt.status !== "success") throw new Error(`the transaction ${hash} reverted`);
   const [posted] = parseEventLogs({ abi: crowdMarketAbi, logs: receipt.logs, eventName: "JobPosted" });
   if (!posted) throw new Error("the transaction succeeded but emitted no JobPosted event");
-  return { jobId: posted.args.jobId, hash };
+  return { jobId: posted.args.jobId, hash, payment: allowed.method, approveHash: allowed.approveHash };
 }
 
 /** Poll the gateway until its index has job `jobId` (true), or give up after `timeoutMs` (false). */

@@ -9,7 +9,16 @@ import {
   type Abi,
   type Hex,
 } from "viem";
-import { CAPABILITY, JOB_SPEC_FIELD, JOB_STATUS, ROLE, crowdMarketAbi, crowdTokenAbi, enumLabel } from "./contracts";
+import {
+  CAPABILITY,
+  JOB_SPEC_FIELD,
+  JOB_STATUS,
+  ROLE,
+  VOTE_REASON,
+  crowdMarketAbi,
+  crowdTokenAbi,
+  enumLabel,
+} from "./contracts";
 import { shortAddress, tokenAmountPlain } from "./format";
 
 export type Fields = Record<string, unknown>;
@@ -27,6 +36,10 @@ export interface DecodedRevert {
 const addr = (value: unknown) => shortAddress(String(value));
 const tokens = (value: unknown) => tokenAmountPlain(BigInt(value as bigint));
 const str = (value: unknown) => String(value);
+const shortfall = (needed: unknown, held: unknown) => {
+  const short = BigInt(needed as bigint) - BigInt(held as bigint);
+  return short > 0n ? short : 0n;
+};
 
 const CAPABILITY_UNITS: Record<string, [string, string]> = {
   GpuCount: ["{} GPUs", "{}"],
@@ -71,10 +84,12 @@ const TEMPLATES: Record<string, (f: Fields) => string> = {
   NotOnCommittee: (f) =>
     `${addr(f.caller)} is not the validator at committee slot ${str(f.slot)} of job ${str(f.jobId)}`,
   AlreadyVoted: (f) => `committee slot ${str(f.slot)} has already voted on job ${str(f.jobId)}`,
+  VoteReasonNeedsRejection: (f) =>
+    `job ${str(f.jobId)}: a vote giving the finding ${enumLabel(VOTE_REASON, f.reason)} must reject`,
   VerificationPending: (f) =>
     `job ${str(f.jobId)} has no majority yet; it can be finalized after block ${str(f.untilBlock)}`,
   SeedUnavailable: (f) =>
-    `job ${str(f.jobId)}: the hash of block ${str(f.submitBlock)} (its seed) cannot be read now`,
+    `job ${str(f.jobId)}: the hash of its seed block ${str(f.seedBlock)} cannot be read now`,
   // Accounts and stake (IStaking)
   ZeroAmount: () => "the amount must be more than zero",
   AccountNotInRole: (f) =>
@@ -89,14 +104,22 @@ const TEMPLATES: Record<string, (f: Fields) => string> = {
   NothingUnbonding: (f) => `${addr(f.account)} has nothing unbonding`,
   UnbondingLocked: (f) => `${addr(f.account)}'s unbonding stake is released at ${str(f.releaseAt)}`,
   ValidatorIndexOutOfRange: (f) => `there is no validator ${str(f.index)} (the list has ${str(f.count)})`,
+  // Governance and pause (IGoverned)
+  MarketPaused: () => "the market is paused by its guardian: new posts and claims are refused; running jobs settle and withdrawals work",
+  NotGovernor: (f) => `only the market's governor (its timelock) may do this; caller is ${addr(f.caller)}`,
+  NotGuardian: (f) => `only the market's guardian may do this; caller is ${addr(f.caller)}`,
+  InvalidGovernor: () => "the market needs a governor (a nonzero timelock address)",
   // Deployment (ICrowdMarket) and the token
   InvalidSupply: (f) =>
     `initial supply ${tokens(f.initialSupply)} and cap ${tokens(f.cap)} do not fit (the cap may be at most ${tokens(f.maxCap)})`,
   InvalidRewardBps: (f) => `rewardBps ${str(f.rewardBps)} is above ${str(f.max)}`,
   CrowdTokenUnauthorizedMinter: (f) => `${addr(f.caller)} may not mint; only ${addr(f.minter)} can`,
-  ERC20InsufficientBalance: (f) => `${addr(f.sender)} holds ${tokens(f.balance)}; ${tokens(f.needed)} needed`,
+  ERC20InsufficientBalance: (f) =>
+    `${addr(f.sender)} holds ${tokens(f.balance)}; ${tokens(f.needed)} needed: ` +
+    `send it ${tokens(shortfall(f.needed, f.balance))} more first, or pay less`,
   ERC20InsufficientAllowance: (f) =>
-    `${addr(f.spender)} may spend ${tokens(f.allowance)}; ${tokens(f.needed)} needed (approve first, or sign a permit)`,
+    `${addr(f.spender)} is allowed to spend ${tokens(f.allowance)} of the payer's tokens; ${tokens(f.needed)} needed: ` +
+    `approve it for at least ${tokens(f.needed)} first, or pay with an EIP-2612 permit in the same transaction`,
   ERC2612ExpiredSignature: (f) => `the permit expired at ${str(f.deadline)}`,
   ERC2612InvalidSigner: (f) => `the permit was signed by ${addr(f.signer)}, not by ${addr(f.owner)}`,
   ERC20ExceededCap: (f) =>

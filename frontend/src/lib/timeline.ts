@@ -112,9 +112,25 @@ export interface TimelineStep {
   txHash?: string;
 }
 
+/** The blocks that accept votes on a result submitted in `submitBlock`, mirroring the contract: the seed is
+ * the hash of the next block (the seed block), readable from the block after it, and the window runs
+ * `verifyBlocks` blocks past the seed block. `finalize` without a majority works from `last + 1`. */
+export interface VotingWindow {
+  seedBlock: number;
+  first: number;
+  last: number;
+}
+
+export function votingWindow(submitBlock: number, verifyBlocks: number): VotingWindow {
+  const seedBlock = submitBlock + 1;
+  return { seedBlock, first: seedBlock + 1, last: seedBlock + verifyBlocks };
+}
+
 export interface StepContext {
   committeeSize: number;
   mode: string;
+  /** The job's voting window length (`spec.verifyBlocks`); the timeline names the window's blocks with it. */
+  verifyBlocks?: number;
   /** The provider has pushed log lines for the current attempt. */
   logsSeen: boolean;
 }
@@ -149,8 +165,10 @@ export function timelineSteps(state: TimelineState, context: StepContext): Timel
   }
 
   const tally = `${accepts} accept, ${rejects} reject of ${context.committeeSize}`;
+  const voting = submitted && context.verifyBlocks !== undefined ? votingWindow(submitted.block, context.verifyBlocks) : null;
+  const during = voting ? ` (votes in blocks ${voting.first}–${voting.last})` : "";
   if (!submitted) steps.push(step("verification", "Verification", kind ? "skipped" : "pending", optimistic ? "optimistic" : ""));
-  else if (!kind) steps.push(step("verification", "Verification", "current", optimistic && !votes.length ? "optimistic: accepted unless validators object" : `votes so far: ${tally}`));
+  else if (!kind) steps.push(step("verification", "Verification", "current", (optimistic && !votes.length ? "optimistic: accepted unless validators object" : `votes so far: ${tally}`) + during));
   else steps.push(step("verification", "Verification", kind === "Rejected" ? "failed" : "done", votes.length ? tally : "no votes"));
 
   if (closed) {

@@ -5,6 +5,7 @@ import { Link, useNavigate } from "react-router";
 import type { Hash } from "viem";
 import { useConfig } from "wagmi";
 import { ManifestView } from "../components/ManifestView";
+import { PAUSED_TEXT, useMarketPaused } from "../components/PausedBanner";
 import { Amount, ProgressBar } from "../components/common";
 import { zipJobFiles, totalSize } from "../lib/archive";
 import type { BundlePublic } from "../lib/api";
@@ -12,6 +13,7 @@ import { parseCid } from "../lib/cid";
 import { bytes, shortHash, tokenAmount } from "../lib/format";
 import { buildJobSpec, checkSpecForm, escrowOf, formFromManifest, requirementsOf, type SpecField, type SpecForm } from "../lib/jobSpec";
 import { checkManifest, type FieldProblem } from "../lib/manifest";
+import type { PaymentMethod } from "../lib/payment";
 import { postJob, signAndUpload, waitForIndexedJob } from "../lib/postFlow";
 import { connectedClients } from "../lib/connectedClients";
 import { paths } from "../lib/paths";
@@ -29,19 +31,27 @@ type Phase =
   | { step: "packing" }
   | { step: "signing" }
   | { step: "uploading"; sent: number; total: number }
-  | { step: "posting" }
+  | { step: "allowing"; method: PaymentMethod | null }
+  | { step: "posting"; method: PaymentMethod }
   | { step: "confirming"; hash: Hash }
   | { step: "indexing"; jobId: bigint; hash: Hash }
   | { step: "failed"; message: string };
 
-const STEP_ORDER = ["packing", "signing", "uploading", "posting", "confirming", "indexing"] as const;
+const STEP_ORDER = ["packing", "signing", "uploading", "allowing", "posting", "confirming", "indexing"] as const;
 const STEP_TEXT: Record<(typeof STEP_ORDER)[number], string> = {
   packing: "Pack the job folder",
   signing: "Sign the upload in your wallet (no gas)",
   uploading: "Upload the bundle to the gateway",
+  allowing: "Allow the market to take the escrow: sign a permit (no gas), or approve exactly the escrow",
   posting: "Confirm postJob in your wallet",
   confirming: "Wait for the transaction",
   indexing: "Wait for the gateway to index the job",
+};
+
+const ALLOWING_TEXT: Record<PaymentMethod, string> = {
+  allowance: "The market may take the escrow: your standing allowance covers it",
+  permit: "Sign a permit for exactly the escrow in your wallet (no gas; it travels with the post)",
+  approve: "Confirm an approve of exactly the escrow in your wallet (the token takes no permits)",
 };
 
 function differences(form: SpecForm, fromManifest: SpecForm): Partial<Record<SpecField, string>> {
@@ -55,6 +65,7 @@ function differences(form: SpecForm, fromManifest: SpecForm): Partial<Record<Spe
 export function PostJobPage() {
   const { config } = useAppConfig();
   const wallet = useWallet();
+  const paused = useMarketPaused();
   const { balance, refresh: refreshBalance } = useCrowdBalance();
   const wagmiConfig = useConfig();
   const queryClient = useQueryClient();
@@ -103,7 +114,9 @@ export function PostJobPage() {
         ? `Switch your wallet to chain ${config.chainId}.`
         : !config.market
           ? "The market's address is unknown (no deployment); start the devnet and reload."
-          : check.problems.length
+          : paused
+            ? PAUSED_TEXT
+            : check.problems.length
             ? "Fix the manifest first."
             : placeholder
               ? "job.toml pins the examples' placeholder runtime id, which no provider has: set [runtime] digest to the id of your providers' image."
@@ -140,7 +153,7 @@ export function PostJobPage() {
         bundle = result.bundle;
         setUploaded({ text: manifestText, bundle });
       }
-      setPhase({ step: "posting" });
+      setPhase({ step: "allowing", method: null });
       const jobSpec = buildJobSpec(spec.values, requirementsOf(bundle.manifest), parseCid(bundle.cid));
       const { jobId, hash } = await postJob({
         publicClient,
@@ -148,6 +161,8 @@ export function PostJobPage() {
         account,
         market: config.market,
         spec: jobSpec,
+        onPayment: (method) => setPhase({ step: "allowing", method }),
+        onAllowed: (method) => setPhase({ step: "posting", method }),
         onSent: (sent) => setPhase({ step: "confirming", hash: sent }),
       });
       void refreshBalance();
@@ -250,7 +265,7 @@ export function PostJobPage() {
               <ol className="steps">
                 {STEP_ORDER.map((step, index) => (
                   <li key={step} className={index < current ? "done" : index === current ? "current" : "pending"}>
-                    {STEP_TEXT[step]}
+                    {step === "allowing" && phase.step === "allowing" && phase.method ? ALLOWING_TEXT[phase.method] : STEP_TEXT[step]}
                     {step === "uploading" && phase.step === "uploading" && (
                       <ProgressBar value={phase.total ? phase.sent / phase.total : 0} label={`${bytes(phase.sent)} of ${bytes(phase.total)}`} />
                     )}

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IGoverned} from "../../../contracts/interfaces/IGoverned.sol";
 import {ICrowdMarket} from "../../../contracts/interfaces/ICrowdMarket.sol";
 import {MarketConfig} from "../../../contracts/market/Types.sol";
 import {Fixture} from "../utils/Fixture.sol";
@@ -34,20 +35,22 @@ contract CrowdMarketTest is Fixture {
 
     function test_constructor_revertsWhenInitialSupplyAboveCap() public {
         vm.expectRevert(abi.encodeWithSelector(ICrowdMarket.InvalidSupply.selector, 2, 1, type(uint96).max));
-        this.deploy("CrowdMarket.sol:CrowdMarket", abi.encode(_config(), treasury, 2, 1));
+        this.deploy("CrowdMarket.sol:CrowdMarket", abi.encode(_config(), treasury, 2, 1, address(timelock), guardian));
     }
 
     function test_constructor_revertsWhenCapExceeds96Bits() public {
         uint256 cap = uint256(type(uint96).max) + 1;
         vm.expectRevert(abi.encodeWithSelector(ICrowdMarket.InvalidSupply.selector, 0, cap, type(uint96).max));
-        this.deploy("CrowdMarket.sol:CrowdMarket", abi.encode(_config(), treasury, 0, cap));
+        this.deploy("CrowdMarket.sol:CrowdMarket", abi.encode(_config(), treasury, 0, cap, address(timelock), guardian));
     }
 
     function test_constructor_revertsWhenRewardBpsAboveOneHundredPercent() public {
         MarketConfig memory cfg = _config();
         cfg.rewardBps = 10_001;
-        vm.expectRevert(abi.encodeWithSelector(ICrowdMarket.InvalidRewardBps.selector, 10_001, 10_000));
-        this.deploy("CrowdMarket.sol:CrowdMarket", abi.encode(cfg, treasury, INITIAL_SUPPLY, CAP));
+        vm.expectRevert(abi.encodeWithSelector(IGoverned.InvalidRewardBps.selector, 10_001, 10_000));
+        this.deploy(
+            "CrowdMarket.sol:CrowdMarket", abi.encode(cfg, treasury, INITIAL_SUPPLY, CAP, address(timelock), guardian)
+        );
     }
 
     function testFuzz_constructor_emissionIsCapMinusInitialSupply(uint96 cap, uint96 initialSupply) public {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
+
 import {IJobMarket} from "../../../contracts/interfaces/IJobMarket.sol";
 import {Job, JobSpec, JobSpecField, JobStatus, VerificationMode} from "../../../contracts/market/Types.sol";
 import {Fixture} from "../utils/Fixture.sol";
@@ -53,25 +55,73 @@ contract JobPostingTest is Fixture {
         assertEq(job.spec.reward, 0, "no reward left");
     }
 
-    function test_postJobWithPermit_postsWithSignedPermit() public {
+    function test_postJob_spendsStandingAllowance() public {
         JobSpec memory spec = _spec();
-        uint256 escrow = _escrowOf(spec);
-        bytes32 structHash = keccak256(
-            abi.encode(
-                keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"),
-                requester,
-                address(market),
-                escrow,
-                token.nonces(requester),
-                1e12
+        uint256 allowanceBefore = token.allowance(requester, address(market));
+        _post(spec);
+        assertEq(allowanceBefore - token.allowance(requester, address(market)), _escrowOf(spec), "allowance spent");
+    }
+
+    function test_postJob_revertsWithoutAllowance() public {
+        address stranger = address(0x5157);
+        _fund(stranger, 10_000e18);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IERC20Errors.ERC20InsufficientAllowance.selector, address(market), 0, _escrowOf(_spec())
             )
         );
-        (uint8 v, bytes32 r, bytes32 s) =
-            vm.sign(requesterKey, keccak256(abi.encodePacked("\x19\x01", token.DOMAIN_SEPARATOR(), structHash)));
+        vm.prank(stranger);
+        market.postJob(_spec());
+    }
+
+    function test_postJob_revertsWhenAllowanceShort() public {
+        uint256 escrow = _escrowOf(_spec());
+        _approveMarket(requester, escrow - 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IERC20Errors.ERC20InsufficientAllowance.selector, address(market), escrow - 1, escrow
+            )
+        );
+        vm.prank(requester);
+        market.postJob(_spec());
+    }
+
+    function test_postJobWithPermit_postsWithSignedPermit() public {
+        JobSpec memory spec = _spec();
+        _approveMarket(requester, 0);
+        (uint8 v, bytes32 r, bytes32 s) = _signPermit(requesterKey, _escrowOf(spec), 1e12);
+        uint256 walletBefore = token.balanceOf(requester);
         vm.prank(requester);
         uint256 jobId = market.postJobWithPermit(spec, 1e12, v, r, s);
         assertEq(uint8(market.statusOf(jobId)), uint8(JobStatus.Open), "posted");
-        assertEq(token.allowance(requester, address(market)), escrow, "permit applied, allowance not needed");
+        assertEq(walletBefore - token.balanceOf(requester), _escrowOf(spec), "escrow pulled");
+        assertEq(token.nonces(requester), 1, "permit applied");
+        assertEq(token.allowance(requester, address(market)), 0, "permitted allowance spent");
+    }
+
+    function test_postJobWithPermit_succeedsWhenPermitWasFrontRun() public {
+        JobSpec memory spec = _spec();
+        _approveMarket(requester, 0);
+        (uint8 v, bytes32 r, bytes32 s) = _signPermit(requesterKey, _escrowOf(spec), 1e12);
+        token.permit(requester, address(market), _escrowOf(spec), 1e12, v, r, s); // seen in the mempool
+        vm.prank(requester);
+        uint256 jobId = market.postJobWithPermit(spec, 1e12, v, r, s);
+        assertEq(uint8(market.statusOf(jobId)), uint8(JobStatus.Open), "posted");
+        assertEq(token.allowance(requester, address(market)), 0, "front-run allowance spent");
+    }
+
+    function test_postJobWithPermit_revertsWithInsufficientAllowanceWhenPermitFails() public {
+        JobSpec memory spec = _spec();
+        uint256 escrow = _escrowOf(spec);
+        _approveMarket(requester, 0);
+        (uint8 v, bytes32 r, bytes32 s) = _signPermit(requesterKey, escrow, 1e12);
+        token.permit(requester, address(market), escrow, 1e12, v, r, s);
+        _approveMarket(requester, 0); // the front-run permit is used up elsewhere: no allowance is left
+        vm.expectRevert(
+            abi.encodeWithSelector(IERC20Errors.ERC20InsufficientAllowance.selector, address(market), 0, escrow)
+        );
+        vm.prank(requester);
+        market.postJobWithPermit(spec, 1e12, v, r, s);
     }
 
     function test_postJob_acceptsOptimisticJobWithoutCommittee() public {
@@ -152,7 +202,9 @@ contract JobPostingTest is Fixture {
 
     function test_postJob_revertsWhenRequesterCannotPay() public {
         address poor = address(0x9009);
-        vm.expectRevert();
+        uint256 escrow = _escrowOf(_spec());
+        _approveMarket(poor, escrow);
+        vm.expectRevert(abi.encodeWithSelector(IERC20Errors.ERC20InsufficientBalance.selector, poor, 0, escrow));
         vm.prank(poor);
         market.postJob(_spec());
     }

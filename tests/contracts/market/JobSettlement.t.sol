@@ -471,6 +471,48 @@ contract JobSettlementTest is Fixture {
         market.finalize(jobId, job, seats);
     }
 
+    // ------------------------------------------------------------------ capability claims found false
+
+    function test_finalize_slashesProviderWhoseJobExceededItsDeclaredResources() public {
+        (uint256 jobId, Job memory job) = _submitted(_spec());
+        address[] memory committee = _committee(jobId, job);
+        Evidence memory finding = Evidence({
+            segment: 0,
+            committedDigest: keccak256("committed"),
+            recomputedDigest: bytes32(0),
+            reason: VoteReason.ExceedsDeclaredResources
+        });
+        for (uint8 slot; slot < 2; ++slot) {
+            vm.expectEmit(address(market));
+            emit IJobMarket.VoteCast(jobId, committee[slot], slot, false, finding);
+            vm.prank(committee[slot]);
+            market.vote(jobId, job, slot, false, finding);
+        }
+        vm.expectEmit(address(market));
+        emit IJobMarket.JobFinalized(jobId, Outcome.Rejected, 0, 2);
+        vm.expectEmit(address(market));
+        emit IStaking.StakeSlashed(provider, jobId, job.spec.collateral);
+        market.finalize(jobId, job);
+
+        assertEq(_account(provider).stake, PROVIDER_STAKE - job.spec.collateral, "provider slashed");
+        assertEq(_account(provider).balance, 0, "nothing paid");
+        assertEq(uint8(market.statusOf(jobId)), uint8(JobStatus.Closed), "closed");
+    }
+
+    function test_vote_revertsWhenAcceptingWithAFindingAgainstTheProvider() public {
+        (uint256 jobId, Job memory job) = _submitted(_spec());
+        address member = _committee(jobId, job)[0];
+        Evidence memory finding = _evidence(0);
+        finding.reason = VoteReason.ExceedsDeclaredResources;
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IJobMarket.VoteReasonNeedsRejection.selector, jobId, VoteReason.ExceedsDeclaredResources
+            )
+        );
+        vm.prank(member);
+        market.vote(jobId, job, 0, true, finding);
+    }
+
     // ------------------------------------------------------------------ expireJob
 
     function test_expireJob_slashesCollateralAndRefundsRequester() public {

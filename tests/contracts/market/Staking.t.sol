@@ -11,9 +11,6 @@ import {Fixture} from "../utils/Fixture.sol";
 
 /// @notice Registration, stake, unbonding, withdrawals and the account views.
 contract StakingTest is Fixture {
-    bytes32 private constant PERMIT_TYPEHASH =
-        keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)");
-
     address private newcomer = address(0xC0FFEE);
 
     // ------------------------------------------------------------------ registerProvider
@@ -193,14 +190,37 @@ contract StakingTest is Fixture {
 
     // ------------------------------------------------------------------ stake
 
-    function test_stake_addsToStakeAndPullsTokensWithoutApproval() public {
+    function test_stake_addsToStakeAndSpendsAllowance() public {
         _fund(newcomer, 30e18);
+        _approveMarket(newcomer, 50e18);
         vm.expectEmit(address(market));
         emit IStaking.Staked(newcomer, 30e18, 30e18);
         vm.prank(newcomer);
         market.stake(30e18);
         assertEq(_account(newcomer).stake, 30e18, "stake");
         assertEq(token.balanceOf(newcomer), 0, "pulled");
+        assertEq(token.allowance(newcomer, address(market)), 20e18, "allowance spent");
+    }
+
+    function test_stake_revertsWithoutAllowance() public {
+        _fund(newcomer, 30e18);
+        vm.expectRevert(
+            abi.encodeWithSelector(IERC20Errors.ERC20InsufficientAllowance.selector, address(market), 0, 30e18)
+        );
+        vm.prank(newcomer);
+        market.stake(30e18);
+    }
+
+    function test_stake_revertsWhenAllowanceShort() public {
+        _fund(newcomer, 30e18);
+        _approveMarket(newcomer, 30e18 - 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IERC20Errors.ERC20InsufficientAllowance.selector, address(market), 30e18 - 1, 30e18
+            )
+        );
+        vm.prank(newcomer);
+        market.stake(30e18);
     }
 
     function test_stake_revertsOnZero() public {
@@ -211,6 +231,7 @@ contract StakingTest is Fixture {
 
     function test_stake_revertsWhenBalanceTooLow() public {
         _fund(newcomer, 1e18);
+        _approveMarket(newcomer, 2e18);
         vm.expectRevert(abi.encodeWithSelector(IERC20Errors.ERC20InsufficientBalance.selector, newcomer, 1e18, 2e18));
         vm.prank(newcomer);
         market.stake(2e18);
@@ -227,21 +248,46 @@ contract StakingTest is Fixture {
     function test_stakeWithPermit_stakesWithSignedPermit() public {
         (address signer, uint256 key) = (vm.addr(0xD00D), 0xD00D);
         _fund(signer, 40e18);
-        (uint8 v, bytes32 r, bytes32 s) = _signPermit(key, signer, 40e18, 1e12);
+        (uint8 v, bytes32 r, bytes32 s) = _signPermit(key, 40e18, 1e12);
         vm.prank(signer);
         market.stakeWithPermit(40e18, 1e12, v, r, s);
         assertEq(_account(signer).stake, 40e18, "stake");
         assertEq(token.nonces(signer), 1, "permit used");
+        assertEq(token.allowance(signer, address(market)), 0, "permitted allowance spent");
     }
 
     function test_stakeWithPermit_succeedsWhenPermitWasAlreadyUsed() public {
         (address signer, uint256 key) = (vm.addr(0xD00D), 0xD00D);
         _fund(signer, 40e18);
-        (uint8 v, bytes32 r, bytes32 s) = _signPermit(key, signer, 40e18, 1e12);
+        (uint8 v, bytes32 r, bytes32 s) = _signPermit(key, 40e18, 1e12);
         token.permit(signer, address(market), 40e18, 1e12, v, r, s); // someone front-runs the permit
         vm.prank(signer);
         market.stakeWithPermit(40e18, 1e12, v, r, s);
         assertEq(_account(signer).stake, 40e18, "stake");
+        assertEq(token.allowance(signer, address(market)), 0, "front-run allowance spent");
+    }
+
+    function test_stakeWithPermit_revertsWithInsufficientAllowanceWhenPermitFails() public {
+        (address signer, uint256 key) = (vm.addr(0xD00D), 0xD00D);
+        _fund(signer, 40e18);
+        (uint8 v, bytes32 r, bytes32 s) = _signPermit(key, 39e18, 1e12); // signed for another amount
+        vm.expectRevert(
+            abi.encodeWithSelector(IERC20Errors.ERC20InsufficientAllowance.selector, address(market), 0, 40e18)
+        );
+        vm.prank(signer);
+        market.stakeWithPermit(40e18, 1e12, v, r, s);
+    }
+
+    function test_stakeWithPermit_usesStandingAllowanceWhenPermitFails() public {
+        (address signer, uint256 key) = (vm.addr(0xD00D), 0xD00D);
+        _fund(signer, 40e18);
+        _approveMarket(signer, 40e18);
+        (uint8 v, bytes32 r, bytes32 s) = _signPermit(key, 40e18, 1e12);
+        vm.warp(1e12 + 1); // the permit expired on the way
+        vm.prank(signer);
+        market.stakeWithPermit(40e18, 1e12, v, r, s);
+        assertEq(_account(signer).stake, 40e18, "stake");
+        assertEq(token.nonces(signer), 0, "permit not applied");
     }
 
     // ------------------------------------------------------------------ unbonding
@@ -382,15 +428,5 @@ contract StakingTest is Fixture {
     function _weightOf(address validator) private view returns (uint256) {
         (bool live, uint256 leaf) = market.rosterLeafOf(validator);
         return live ? Roster.sumOf(market.rosterNode(Roster.CAPACITY + leaf)) : 0;
-    }
-
-    function _signPermit(uint256 key, address owner, uint256 value, uint256 deadline)
-        private
-        view
-        returns (uint8, bytes32, bytes32)
-    {
-        bytes32 structHash =
-            keccak256(abi.encode(PERMIT_TYPEHASH, owner, address(market), value, token.nonces(owner), deadline));
-        return vm.sign(key, keccak256(abi.encodePacked("\x19\x01", token.DOMAIN_SEPARATOR(), structHash)));
     }
 }

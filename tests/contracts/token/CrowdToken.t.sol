@@ -14,7 +14,8 @@ interface ITokenErrors {
     error ERC2612ExpiredSignature(uint256 deadline);
 }
 
-/// @notice The token on its own, deployed by this test contract (which is therefore its minter).
+/// @notice The token on its own, deployed by this test contract (which is therefore its minter). The minter is an
+/// ordinary spender: standard ERC20 allowances and EIP-2612 permits, no exception.
 contract CrowdTokenTest is Test {
     uint256 private constant INITIAL = 1_000e18;
     uint256 private constant CAP = 5_000e18;
@@ -87,12 +88,38 @@ contract CrowdTokenTest is Test {
         assertLe(token.totalSupply(), CAP, "supply within cap");
     }
 
-    function test_transferFrom_minterSpendsWithoutAllowance() public {
+    function test_transferFrom_minterNeedsAnAllowanceLikeAnySpender() public {
+        vm.expectRevert(
+            abi.encodeWithSelector(IERC20Errors.ERC20InsufficientAllowance.selector, address(this), 0, 10e18)
+        );
+        token.transferFrom(treasury, owner, 10e18);
+        assertEq(token.balanceOf(treasury), INITIAL, "nothing moved");
+    }
+
+    function test_transferFrom_minterSpendsItsAllowance() public {
         vm.prank(treasury);
-        token.transferFrom(treasury, owner, 0); // a zero transfer from someone else's account is harmless
+        token.approve(address(this), 15e18);
         token.transferFrom(treasury, owner, 10e18);
         assertEq(token.balanceOf(owner), 10e18, "moved");
-        assertEq(token.allowance(treasury, address(this)), 0, "allowance untouched");
+        assertEq(token.allowance(treasury, address(this)), 5e18, "allowance spent");
+    }
+
+    function testFuzz_transferFrom_neverMovesMoreThanTheAllowance(uint256 allowance, uint256 amount) public {
+        allowance %= INITIAL + 1;
+        amount %= INITIAL + 1;
+        vm.prank(treasury);
+        token.approve(address(this), allowance);
+        if (amount > allowance) {
+            vm.expectRevert(
+                abi.encodeWithSelector(
+                    IERC20Errors.ERC20InsufficientAllowance.selector, address(this), allowance, amount
+                )
+            );
+        }
+        token.transferFrom(treasury, owner, amount);
+        uint256 moved = token.balanceOf(owner);
+        assertLe(moved, allowance, "moved within the allowance");
+        assertEq(token.allowance(treasury, address(this)), allowance - moved, "allowance decremented");
     }
 
     function test_transferFrom_revertsForOtherSpendersWithoutAllowance() public {

@@ -12,10 +12,12 @@ import {
     JobState,
     MarketConfig,
     ROSTER_DEPTH,
-    VerificationMode
+    VerificationMode,
+    VoteReason
 } from "../../../contracts/market/Types.sol";
 import {Ballot, SeatVote} from "../../../contracts/market/Votes.sol";
 import {ICrowdTokenFull} from "./ICrowdTokenFull.sol";
+import {ITimelock} from "./ITimelock.sol";
 import {Test} from "./Test.sol";
 
 /// @notice A deployed market with funded actors: one requester, two providers, six staked validators, and
@@ -31,16 +33,23 @@ abstract contract Fixture is Test {
     uint96 internal constant PROVIDER_STAKE = 10_000e18;
     uint96 internal constant VALIDATOR_STAKE = 1_000e18;
     uint256 internal constant VALIDATORS = 6;
+    uint256 internal constant TIMELOCK_DELAY = 2 days;
 
     bytes32 internal constant RESULT_DIGEST = keccak256("result");
     uint8 internal constant RESULT_CODEC = 0x55;
     bytes32 internal constant CHECKPOINT_ROOT = keccak256("checkpoints");
     uint32 internal constant CHECKPOINT_COUNT = 12;
+    bytes32 internal constant PERMIT_TYPEHASH =
+        keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)");
 
     ICrowdMarket internal market;
     ICrowdTokenFull internal token;
 
     address internal treasury = address(0x7EA5);
+    /// @dev Proposes and executes on the timelock (a multisig in production).
+    address internal proposer = address(0x9409);
+    address internal guardian = address(0x6A4D);
+    ITimelock internal timelock;
     uint256 internal requesterKey = 0xA11CE;
     address internal requester;
     address internal provider = address(0xB0B);
@@ -61,8 +70,10 @@ abstract contract Fixture is Test {
         vm.label(requester, "requester");
         vm.label(provider, "provider");
 
-        // No approvals anywhere: the market, the token's minter, pulls its callers' payments without one.
+        // The market pulls only what it was allowed to: the requester keeps a standing (finite) allowance, as a
+        // client that approved once does; every stake approves exactly what it pays.
         _fund(requester, 1_000_000e18);
+        _approveMarket(requester, 1_000_000e18);
 
         _registerProvider(provider, _caps());
         _stakeAs(provider, PROVIDER_STAKE);
@@ -90,12 +101,26 @@ abstract contract Fixture is Test {
         return ICrowdTokenFull(deployed.token());
     }
 
-    /// @dev Deploys the market from its build artifact (compiled as production compiles it).
+    /// @dev Deploys the market from its build artifact (compiled as production compiles it), governed by a
+    /// fresh timelock (`proposer` proposes and executes) and guarded by `guardian`.
     function _deployMarket(MarketConfig memory cfg, uint256 initialSupply, uint256 cap)
         internal
         returns (ICrowdMarket)
     {
-        return ICrowdMarket(deploy("CrowdMarket.sol:CrowdMarket", abi.encode(cfg, treasury, initialSupply, cap)));
+        timelock = ITimelock(_deployTimelock(TIMELOCK_DELAY, proposer));
+        return ICrowdMarket(
+            deploy(
+                "CrowdMarket.sol:CrowdMarket",
+                abi.encode(cfg, treasury, initialSupply, cap, address(timelock), guardian)
+            )
+        );
+    }
+
+    /// @dev A MarketTimelock with one proposer who is also its only executor, administering itself.
+    function _deployTimelock(uint256 delay, address proposer_) internal returns (address) {
+        address[] memory roles = new address[](1);
+        roles[0] = proposer_;
+        return deploy("MarketTimelock.sol:MarketTimelock", abi.encode(delay, roles, roles, address(0)));
     }
 
     function _config() internal pure returns (MarketConfig memory) {
@@ -144,8 +169,14 @@ abstract contract Fixture is Test {
         token.transfer(account, amount);
     }
 
+    function _approveMarket(address account, uint256 amount) internal {
+        vm.prank(account);
+        token.approve(address(market), amount);
+    }
+
     function _stakeAs(address account, uint96 amount) internal {
         _fund(account, amount);
+        _approveMarket(account, amount);
         vm.prank(account);
         market.stake(amount);
     }
@@ -165,6 +196,18 @@ abstract contract Fixture is Test {
         return uint256(spec.budget) + uint256(spec.committeeSize) * spec.validatorFee;
     }
 
+    /// @dev An EIP-2612 permit by `key`'s account for the market to take `value`, signed with the current nonce.
+    function _signPermit(uint256 key, uint256 value, uint256 deadline)
+        internal
+        view
+        returns (uint8 v, bytes32 r, bytes32 s)
+    {
+        address owner = vm.addr(key);
+        bytes32 structHash =
+            keccak256(abi.encode(PERMIT_TYPEHASH, owner, address(market), value, token.nonces(owner), deadline));
+        return vm.sign(key, keccak256(abi.encodePacked("\x19\x01", token.DOMAIN_SEPARATOR(), structHash)));
+    }
+
     function _expectedReward(uint96 budget) internal view returns (uint96) {
         uint256 reward = uint256(budget) * REWARD_BPS / 10_000;
         uint256 remaining = market.rewardsRemaining();
@@ -177,6 +220,8 @@ abstract contract Fixture is Test {
 
     function _postAs(address who, JobSpec memory spec) internal returns (uint256 jobId, Job memory job) {
         uint96 reward = _expectedReward(spec.budget);
+        uint256 escrow = _escrowOf(spec);
+        if (token.allowance(who, address(market)) < escrow) _approveMarket(who, escrow);
         vm.prank(who);
         jobId = market.postJob(spec);
         spec.requester = who;
@@ -214,9 +259,22 @@ abstract contract Fixture is Test {
         _mine(2);
     }
 
+    /// @dev The block whose hash seeds a submitted job: the one after the submission.
+    function _seedBlock(Job memory job) internal pure returns (uint256) {
+        return uint256(job.state.submitBlock) + 1;
+    }
+
+    /// @dev The last block that accepts a vote on a submitted job.
+    function _lastVoteBlock(Job memory job) internal pure returns (uint256) {
+        return _seedBlock(job) + job.spec.verifyBlocks;
+    }
+
     function _evidence(uint256 seat) internal pure returns (Evidence memory) {
         return Evidence({
-            segment: uint32(seat), committedDigest: keccak256("committed"), recomputedDigest: keccak256("ok")
+            segment: uint32(seat),
+            committedDigest: keccak256("committed"),
+            recomputedDigest: keccak256("ok"),
+            reason: VoteReason.Recomputed
         });
     }
 

@@ -3,6 +3,7 @@
 import { AddressLink, Empty } from "../../components/common";
 import type { JobDetailPublic, VotePublic } from "../../lib/api";
 import { shortHash } from "../../lib/format";
+import { votingWindow } from "../../lib/timeline";
 
 function bySlot(votes: VotePublic[]): VotePublic[] {
   return [...votes].sort((a, b) => a.slot - b.slot || a.block_number - b.block_number);
@@ -10,7 +11,10 @@ function bySlot(votes: VotePublic[]): VotePublic[] {
 
 export function Verification({ job }: { job: JobDetailPublic }) {
   const optimistic = job.mode.toLowerCase() === "none";
-  const votingWindow = job.submit_block !== null ? `blocks ${job.submit_block + 1}–${job.submit_block + job.verify_blocks}` : `${job.verify_blocks} blocks after submission`;
+  const voting = job.submit_block !== null ? votingWindow(job.submit_block, job.verify_blocks) : null;
+  const windowText = voting
+    ? `blocks ${voting.first}–${voting.last} (seeded by block ${voting.seedBlock})`
+    : `${job.verify_blocks} blocks after the block that follows the submission`;
   const unit = job.mode.toLowerCase() === "shards" ? "shard" : "segment";
   return (
     <div className="verification">
@@ -32,7 +36,7 @@ export function Verification({ job }: { job: JobDetailPublic }) {
         </div>
         <div>
           <dt>Voting window</dt>
-          <dd>{votingWindow}</dd>
+          <dd>{windowText}</dd>
         </div>
         <div>
           <dt>Checkpoints</dt>
