@@ -65,9 +65,7 @@ contract PullWithoutAllowanceAttackTest is Fixture {
     function test_attack_forwardedPostRevertsWithInsufficientAllowance() public {
         bytes memory post = abi.encodeCall(IJobMarket.postJob, (_drainSpec()));
         vm.expectRevert(
-            abi.encodeWithSelector(
-                IERC20Errors.ERC20InsufficientAllowance.selector, address(market), 0, RELAYER_FLOAT
-            )
+            abi.encodeWithSelector(IERC20Errors.ERC20InsufficientAllowance.selector, address(market), 0, RELAYER_FLOAT)
         );
         vm.prank(attacker);
         relayer.relay(address(market), post);
@@ -79,9 +77,7 @@ contract PullWithoutAllowanceAttackTest is Fixture {
             IJobMarket.postJobWithPermit, (_drainSpec(), type(uint256).max, 27, keccak256("r"), keccak256("s"))
         );
         vm.expectRevert(
-            abi.encodeWithSelector(
-                IERC20Errors.ERC20InsufficientAllowance.selector, address(market), 0, RELAYER_FLOAT
-            )
+            abi.encodeWithSelector(IERC20Errors.ERC20InsufficientAllowance.selector, address(market), 0, RELAYER_FLOAT)
         );
         vm.prank(attacker);
         relayer.relay(address(market), post);
@@ -89,9 +85,7 @@ contract PullWithoutAllowanceAttackTest is Fixture {
 
     function test_attack_forwardedStakeRevertsWithInsufficientAllowance() public {
         vm.expectRevert(
-            abi.encodeWithSelector(
-                IERC20Errors.ERC20InsufficientAllowance.selector, address(market), 0, RELAYER_FLOAT
-            )
+            abi.encodeWithSelector(IERC20Errors.ERC20InsufficientAllowance.selector, address(market), 0, RELAYER_FLOAT)
         );
         vm.prank(attacker);
         relayer.relay(address(market), abi.encodeCall(IStaking.stake, (RELAYER_FLOAT)));

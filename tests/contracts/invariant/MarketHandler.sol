@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
-
 import {ICrowdMarket} from "../../../contracts/interfaces/ICrowdMarket.sol";
 import {IJobMarket} from "../../../contracts/interfaces/IJobMarket.sol";
 import {IStaking} from "../../../contracts/interfaces/IStaking.sol";
@@ -16,7 +14,8 @@ import {
     JobStatus,
     MarketConfig,
     ROSTER_DEPTH,
-    VerificationMode
+    VerificationMode,
+    VoteReason
 } from "../../../contracts/market/Types.sol";
 import {Ballot, SeatVote} from "../../../contracts/market/Votes.sol";
 import {ICrowdTokenFull} from "../utils/ICrowdTokenFull.sol";
@@ -73,11 +72,6 @@ contract MarketHandler is Test {
     uint256 public doubleSettlements;
     /// @notice StakeSlashed amounts that exceeded what the account had at risk.
     uint256 public slashViolations;
-    /// @notice Tokens that left an account during a market call beyond its allowance to the market (or left
-    /// its allowance other than reduced by exactly what was taken).
-    uint256 public unauthorizedPulls;
-    /// @notice Payments that should have failed for want of an allowance but failed otherwise.
-    uint256 public unexpectedRefusals;
     /// @notice How many actions of each kind really ran (not skipped), to show the runs reach every state.
     mapping(bytes32 action => uint256) public performed;
 
@@ -99,10 +93,12 @@ contract MarketHandler is Test {
         token = ICrowdTokenFull(market.token());
 
         for (uint256 i; i < 3; ++i) {
-            address requester = _keyed(0x1000 + i);
+            address requester = address(uint160(0x1000 + i));
             _requesters.push(requester);
-            address provider = _keyed(0x2000 + i);
+            _actors.push(requester);
+            address provider = address(uint160(0x2000 + i));
             _providers.push(provider);
+            _actors.push(provider);
             vm.prank(provider);
             market.registerProvider(
                 Capabilities({
@@ -110,7 +106,7 @@ contract MarketHandler is Test {
                 }),
                 bytes32(i)
             );
-            _stake(provider, 3_000e18, uint8(Pay.Exact));
+            _stake(provider, 3_000e18);
         }
         for (uint256 i; i < POOL; ++i) {
             uint256 key = 0x3000 + i;
@@ -120,18 +116,11 @@ contract MarketHandler is Test {
             _actors.push(validator);
             if (i < REGULAR) _join(validator, 200e18);
         }
-        // Holds CROWD and forwards anyone's calls to the market; never approved it. Its market account (none,
-        // unless a forwarded payment got through) is counted with the others'.
-        relayer = new TargetLimitedRelayer(address(market));
-        _actors.push(address(relayer));
-        _fund(address(relayer), RELAYER_FLOAT);
     }
 
     // ------------------------------------------------------------------ actions
 
-    function post(uint256 who, uint96 budget, uint8 committee, uint96 fee, uint8 flags, uint32 timeout, uint8 how)
-        external
-    {
+    function post(uint256 who, uint96 budget, uint8 committee, uint96 fee, uint8 flags, uint32 timeout) external {
         if (_liveIds.length >= MAX_LIVE) return;
         JobSpec memory spec;
         spec.budget = uint96(uint256(budget) % 1_000e18) + 1;
@@ -153,53 +142,18 @@ contract MarketHandler is Test {
         uint256 reward = uint256(spec.budget) * REWARD_BPS / 10_000;
         if (reward > market.rewardsRemaining()) reward = market.rewardsRemaining();
 
-        (bool paid, bytes memory result) = _pay(requester, escrow, how, abi.encodeCall(IJobMarket.postJob, (spec)));
-        if (!paid) return;
+        vm.prank(requester);
+        token.approve(address(market), escrow);
+        vm.prank(requester);
+        uint256 jobId = market.postJob(spec);
         spec.requester = requester;
         spec.reward = uint96(reward);
-        _track(abi.decode(result, (uint256)), spec);
+        _jobs[jobId].spec = spec;
+        _liveIds.push(jobId);
         ++performed["post"];
     }
 
-    /// @notice An attacker makes the relayer forward a post (an optimistic job paying its float) or a stake.
-    function relay(uint96 amount, uint8 op) external {
-        uint256 held = token.balanceOf(address(relayer));
-        if (held == 0) return;
-        uint96 value = uint96(uint256(amount) % held) + 1;
-        JobSpec memory spec;
-        spec.budget = value;
-        spec.bundleDigest = keccak256(abi.encode("relayed", value));
-        spec.runTimeout = 3_600;
-        spec.verifyBlocks = 1;
-        bytes memory call;
-        if (op % 3 == 0) call = abi.encodeCall(IJobMarket.postJob, (spec));
-        else if (op % 3 == 1) call = abi.encodeCall(IJobMarket.postJobWithPermit, (spec, type(uint256).max, 27, 0, 0));
-        else call = abi.encodeCall(IStaking.stake, (value));
-
-        address attacker = _providers[op % _providers.length];
-        (bool ok, bytes memory result) = _watched(
-            attacker,
-            address(relayer),
-            abi.encodeCall(TargetLimitedRelayer.relay, (address(market), call)),
-            address(relayer),
-            false,
-            0
-        );
-        if (ok) {
-            // Only a market that pulls without an allowance gets here (the watch has counted it); keep the
-            // books straight so the other invariants still describe the market.
-            if (op % 3 != 2) {
-                spec.requester = address(relayer);
-                spec.reward = uint96(_min(uint256(value) * REWARD_BPS / 10_000, market.rewardsRemaining()));
-                _track(abi.decode(abi.decode(result, (bytes)), (uint256)), spec);
-            }
-            return;
-        }
-        _expectAllowanceError(result, address(relayer), value);
-        ++performed["relay refused"];
-    }
-
-    function cancel(uint256 index) external takesNothing {
+    function cancel(uint256 index) external {
         if (index % 4 != 0) return; // requesters cancel now and then, not at every chance
         (bool found, uint256 jobId) = _pick(index / 4, JobStatus.Open);
         if (!found) return;
@@ -290,7 +244,7 @@ contract MarketHandler is Test {
                 node >>= 1;
             }
             vote.ballot = seat < ballots.length ? ballots[seat] : Ballot.Silent;
-            vote.evidence = Evidence(uint32(seat), bytes32(jobId), bytes32(seat));
+            vote.evidence = Evidence(uint32(seat), bytes32(jobId), bytes32(seat), VoteReason.Recomputed);
             if (vote.ballot == Ballot.Silent) continue;
             bytes32 digest = market.voteDigest(
                 jobId, job.state.resultHash, uint8(seat), vote.ballot == Ballot.Approve, vote.evidence
@@ -311,7 +265,7 @@ contract MarketHandler is Test {
         else if (status == JobStatus.Submitted) finalize(index | 1, ballotBits); // odd: never waits
     }
 
-    function expire(uint256 index) external takesNothing {
+    function expire(uint256 index) external {
         (bool found, uint256 jobId) = _pick(index, JobStatus.Claimed);
         if (!found) return;
         Job memory job = _jobs[jobId];
@@ -322,7 +276,7 @@ contract MarketHandler is Test {
         _settle(jobId, job, new SeatVote[](0), false);
     }
 
-    function advance(uint16 secondsToWait, uint8 blocks) external takesNothing {
+    function advance(uint16 secondsToWait, uint8 blocks) external {
         _mine(blocks % 6);
         vm.warp(vm.getBlockTimestamp() + secondsToWait % 1 hours);
     }
@@ -348,7 +302,6 @@ contract MarketHandler is Test {
             vm.prank(account);
             market.withdrawUnbonded();
         }
-        _check(watch, address(0), 0);
     }
 
     /// @notice A later validator joins with a random stake of at least the minimum.
@@ -387,7 +340,7 @@ contract MarketHandler is Test {
     }
 
     /// @notice Tries to settle an already closed job again; success would be a double payment or refund.
-    function resettle(uint256 index, uint8 how) external takesNothing {
+    function resettle(uint256 index, uint8 how) external {
         if (_closedIds.length == 0) return;
         uint256 jobId = _closedIds[index % _closedIds.length];
         Job memory job = _jobs[jobId];
@@ -559,179 +512,10 @@ contract MarketHandler is Test {
 
     function _stake(address account, uint96 amount) private {
         _fund(account, amount);
-        (bool paid,) = _pay(account, amount, how, abi.encodeCall(IStaking.stake, (amount)));
-        if (paid) ++performed["stake"];
-    }
-
-    function _track(uint256 jobId, JobSpec memory spec) private {
-        _jobs[jobId].spec = spec;
-        _liveIds.push(jobId);
-    }
-
-    // ------------------------------------------------------------------ payments and the allowance watch
-
-    /// @notice Checks that no market call inside the action moved tokens out of an account or touched an
-    /// allowance (the actions that pay go through `_pay` instead).
-    modifier takesNothing() {
-        Watch memory watch = _snapshot();
-        _;
-        _check(watch, address(0), 0);
-    }
-
-    /// @dev Pays the market `amount` from `payer` by calling `plainCall` (a `postJob` or `stake`), or its
-    /// `*WithPermit` twin, as `how` picks. Returns whether the market took the payment, and what it returned.
-    function _pay(address payer, uint256 amount, uint8 how, bytes memory plainCall)
-        private
-        returns (bool ok, bytes memory result)
-    {
-        Pay pay = Pay(how % 4);
-        bytes memory call = plainCall;
-        bool permitFresh;
-        if (pay == Pay.Standing) {
-            if (token.allowance(payer, address(market)) < amount) _approve(payer, amount * 3);
-        } else if (pay == Pay.Exact) {
-            _approve(payer, amount);
-        } else if (pay == Pay.Permit) {
-            call = _withPermit(plainCall, payer, amount);
-            permitFresh = how & 0x10 == 0;
-            if (!permitFresh) {
-                // Someone saw the permit in the mempool and submitted it first: the post must still go through.
-                _submitPermit(call, payer);
-                ++performed["permit front-run"];
-            }
-        } else {
-            uint256 short = amount - 1 - uint256(keccak256(abi.encode(how, amount))) % amount;
-            _approve(payer, short);
-            if (how & 0x10 != 0) call = _withPermit(plainCall, payer, amount - 1); // signed for another amount
-        }
-
-        (ok, result) = _watched(payer, address(market), call, payer, permitFresh, amount);
-        if (pay != Pay.Short) {
-            if (!ok) ++unexpectedRefusals; // funded and authorized: the payment must succeed
-            if (pay == Pay.Permit && ok) ++performed["paid by permit"];
-            return (ok, result);
-        }
-        if (!ok) {
-            _expectAllowanceError(result, payer, amount);
-            ++performed["short allowance refused"];
-        }
-    }
-
-    /// @dev `caller` calls `target` with `data`, watching every account: the token's balances may only fall by
-    /// an account's authorization to the market, and its allowance must fall by exactly what was taken.
-    /// `payer`'s authorization is the permit's value when `permitFresh` (a permit that will apply in the call),
-    /// else its allowance.
-    function _watched(
-        address caller,
-        address target,
-        bytes memory data,
-        address payer,
-        bool permitFresh,
-        uint256 permitValue
-    ) private returns (bool ok, bytes memory result) {
-        Watch memory watch = _snapshot();
-        vm.prank(caller);
-        (ok, result) = target.call(data);
-        _check(watch, permitFresh ? payer : address(0), permitValue);
-    }
-
-    function _snapshot() private view returns (Watch memory watch) {
-        uint256 count = _actors.length;
-        watch.balances = new uint256[](count);
-        watch.allowances = new uint256[](count);
-        for (uint256 i; i < count; ++i) {
-            watch.balances[i] = token.balanceOf(_actors[i]);
-            watch.allowances[i] = token.allowance(_actors[i], address(market));
-        }
-    }
-
-    function _check(Watch memory watch, address permitted, uint256 permitValue) private {
-        for (uint256 i; i < _actors.length; ++i) {
-            address account = _actors[i];
-            uint256 authorized = account == permitted ? permitValue : watch.allowances[i];
-            uint256 balance = token.balanceOf(account);
-            uint256 allowance = token.allowance(account, address(market));
-            if (balance >= watch.balances[i]) {
-                // Nothing taken: a permit alone may set the allowance, nothing else may touch it.
-                if (allowance != watch.allowances[i] && !(account == permitted && allowance == permitValue)) {
-                    ++unauthorizedPulls;
-                }
-                continue;
-            }
-            uint256 taken = watch.balances[i] - balance;
-            if (taken > authorized || allowance != authorized - taken) ++unauthorizedPulls;
-        }
-    }
-
-    /// @dev A refused payment must fail with the token's own error naming the market, the allowance and the need.
-    function _expectAllowanceError(bytes memory reason, address payer, uint256 amount) private {
-        bytes memory expected = abi.encodeWithSelector(
-            IERC20Errors.ERC20InsufficientAllowance.selector,
-            address(market),
-            token.allowance(payer, address(market)),
-            amount
-        );
-        if (keccak256(reason) != keccak256(expected)) ++unexpectedRefusals;
-    }
-
-    function _approve(address account, uint256 amount) private {
         vm.prank(account);
         token.approve(address(market), amount);
-    }
-
-    /// @dev `plainCall` (`postJob(spec)` or `stake(amount)`) as its `*WithPermit` twin, signed by `payer` for
-    /// `value`, valid for an hour.
-    function _withPermit(bytes memory plainCall, address payer, uint256 value) private view returns (bytes memory) {
-        uint256 deadline = vm.getBlockTimestamp() + 1 hours;
-        bytes32 structHash =
-            keccak256(abi.encode(PERMIT_TYPEHASH, payer, address(market), value, token.nonces(payer), deadline));
-        (uint8 v, bytes32 r, bytes32 s) =
-            vm.sign(_keys[payer], keccak256(abi.encodePacked("\x19\x01", token.DOMAIN_SEPARATOR(), structHash)));
-        if (bytes4(plainCall) == IJobMarket.postJob.selector) {
-            JobSpec memory spec = abi.decode(_arguments(plainCall), (JobSpec));
-            return abi.encodeCall(IJobMarket.postJobWithPermit, (spec, deadline, v, r, s));
-        }
-        uint96 amount = abi.decode(_arguments(plainCall), (uint96));
-        return abi.encodeCall(IStaking.stakeWithPermit, (amount, deadline, v, r, s));
-    }
-
-    /// @dev Submits the permit inside a `*WithPermit` call straight to the token, as a front-runner would.
-    function _submitPermit(bytes memory permitCall, address owner) private {
-        bytes memory args = _arguments(permitCall);
-        uint256 value;
-        uint256 deadline;
-        uint8 v;
-        bytes32 r;
-        bytes32 s;
-        if (bytes4(permitCall) == IJobMarket.postJobWithPermit.selector) {
-            JobSpec memory spec;
-            (spec, deadline, v, r, s) = abi.decode(args, (JobSpec, uint256, uint8, bytes32, bytes32));
-            value = uint256(spec.budget) + uint256(spec.committeeSize) * spec.validatorFee;
-        } else {
-            uint96 amount;
-            (amount, deadline, v, r, s) = abi.decode(args, (uint96, uint256, uint8, bytes32, bytes32));
-            value = amount;
-        }
-        token.permit(owner, address(market), value, deadline, v, r, s);
-    }
-
-    /// @dev A call's ABI-encoded arguments (the calldata after the selector).
-    function _arguments(bytes memory call) private pure returns (bytes memory args) {
-        args = new bytes(call.length - 4);
-        for (uint256 i; i < args.length; ++i) {
-            args[i] = call[i + 4];
-        }
-    }
-
-    /// @dev A new actor whose key the handler holds (to sign permits).
-    function _keyed(uint256 key) private returns (address account) {
-        account = vm.addr(key);
-        _keys[account] = key;
-        _actors.push(account);
-    }
-
-    function _min(uint256 a, uint256 b) private pure returns (uint256) {
-        return a < b ? a : b;
+        vm.prank(account);
+        market.stake(amount);
     }
 
     function _fund(address account, uint256 amount) private {

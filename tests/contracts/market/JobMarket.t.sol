@@ -13,7 +13,8 @@ import {
     JobStatus,
     MAX_COMMITTEE_SIZE,
     Role,
-    VerificationMode
+    VerificationMode,
+    VoteReason
 } from "../../../contracts/market/Types.sol";
 import {Ballot} from "../../../contracts/market/Votes.sol";
 import {Fixture} from "../utils/Fixture.sol";
@@ -282,13 +283,17 @@ contract JobMarketTest is Fixture {
         bool approve,
         uint32 segment,
         bytes32 committed,
-        bytes32 recomputed
+        uint8 reasonIndex
     ) public view {
-        Evidence memory evidence = Evidence(segment, committed, recomputed);
-        bytes32 typeHash = keccak256(
-            "Vote(uint256 jobId,bytes32 resultHash,uint8 seat,bool approve,uint32 segment,bytes32 committedDigest,bytes32 recomputedDigest)"
-        );
-        bytes32 domain = keccak256(
+        Evidence memory evidence =
+            Evidence(segment, committed, keccak256(abi.encode(committed)), VoteReason(reasonIndex % 4));
+        bytes32 expected =
+            keccak256(abi.encodePacked("\x19\x01", _domain(), _voteStruct(jobId, resultHash, seat, approve, evidence)));
+        assertEq(market.voteDigest(jobId, resultHash, seat, approve, evidence), expected, "digest");
+    }
+
+    function _domain() private view returns (bytes32) {
+        return keccak256(
             abi.encode(
                 keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
                 keccak256("CrowdMarket"),
@@ -297,10 +302,29 @@ contract JobMarketTest is Fixture {
                 address(market)
             )
         );
-        bytes32 structHash =
-            keccak256(abi.encode(typeHash, jobId, resultHash, seat, approve, segment, committed, recomputed));
-        bytes32 expected = keccak256(abi.encodePacked("\x19\x01", domain, structHash));
-        assertEq(market.voteDigest(jobId, resultHash, seat, approve, evidence), expected, "digest");
+    }
+
+    function _voteStruct(uint256 jobId, bytes32 resultHash, uint8 seat, bool approve, Evidence memory evidence)
+        private
+        pure
+        returns (bytes32)
+    {
+        bytes32 typeHash = keccak256(
+            "Vote(uint256 jobId,bytes32 resultHash,uint8 seat,bool approve,uint32 segment,bytes32 committedDigest,bytes32 recomputedDigest,uint8 reason)"
+        );
+        return keccak256(
+            abi.encode(
+                typeHash,
+                jobId,
+                resultHash,
+                seat,
+                approve,
+                evidence.segment,
+                evidence.committedDigest,
+                evidence.recomputedDigest,
+                evidence.reason
+            )
+        );
     }
 
     // ------------------------------------------------------------------ views

@@ -3,7 +3,16 @@ pragma solidity ^0.8.28;
 
 import {IJobMarket} from "../../../contracts/interfaces/IJobMarket.sol";
 import {IStaking} from "../../../contracts/interfaces/IStaking.sol";
-import {Account, Job, JobSpec, JobStatus, Outcome, VerificationMode} from "../../../contracts/market/Types.sol";
+import {
+    Account,
+    Evidence,
+    Job,
+    JobSpec,
+    JobStatus,
+    Outcome,
+    VerificationMode,
+    VoteReason
+} from "../../../contracts/market/Types.sol";
 import {Ballot, SeatVote} from "../../../contracts/market/Votes.sol";
 import {Fixture} from "../utils/Fixture.sol";
 
@@ -482,35 +491,54 @@ contract JobSettlementTest is Fixture {
             recomputedDigest: bytes32(0),
             reason: VoteReason.ExceedsDeclaredResources
         });
-        for (uint8 slot; slot < 2; ++slot) {
-            vm.expectEmit(address(market));
-            emit IJobMarket.VoteCast(jobId, committee[slot], slot, false, finding);
-            vm.prank(committee[slot]);
-            market.vote(jobId, job, slot, false, finding);
+        SeatVote[] memory seats = new SeatVote[](committee.length);
+        for (uint256 seat; seat < committee.length; ++seat) {
+            seats[seat] = _seatVote(jobId, job, seat, committee[seat], Ballot.Silent);
         }
+        for (uint256 seat; seat < 2; ++seat) {
+            seats[seat] = _signedSeat(jobId, job, seat, committee[seat], false, finding);
+        }
+        _closeWindow(job);
         vm.expectEmit(address(market));
-        emit IJobMarket.JobFinalized(jobId, Outcome.Rejected, 0, 2);
-        vm.expectEmit(address(market));
-        emit IStaking.StakeSlashed(provider, jobId, job.spec.collateral);
-        market.finalize(jobId, job);
+        emit IJobMarket.VoteCast(jobId, committee[0], 0, false, finding);
+        market.finalize(jobId, job, seats);
 
         assertEq(_account(provider).stake, PROVIDER_STAKE - job.spec.collateral, "provider slashed");
         assertEq(_account(provider).balance, 0, "nothing paid");
         assertEq(uint8(market.statusOf(jobId)), uint8(JobStatus.Closed), "closed");
     }
 
-    function test_vote_revertsWhenAcceptingWithAFindingAgainstTheProvider() public {
+    function test_finalize_revertsWhenAnApprovalCarriesAFindingAgainstTheProvider() public {
         (uint256 jobId, Job memory job) = _submitted(_spec());
-        address member = _committee(jobId, job)[0];
+        address[] memory committee = _committee(jobId, job);
         Evidence memory finding = _evidence(0);
         finding.reason = VoteReason.ExceedsDeclaredResources;
+        SeatVote[] memory seats = _seats(jobId, job, _ballots(Ballot.Approve, 3));
+        seats[0] = _signedSeat(jobId, job, 0, committee[0], true, finding);
         vm.expectRevert(
             abi.encodeWithSelector(
                 IJobMarket.VoteReasonNeedsRejection.selector, jobId, VoteReason.ExceedsDeclaredResources
             )
         );
-        vm.prank(member);
-        market.vote(jobId, job, 0, true, finding);
+        market.finalize(jobId, job, seats);
+    }
+
+    /// @dev Seat `seat` held by `holder`, signed with `evidence` (which `_seatVote` does not let a test choose).
+    function _signedSeat(
+        uint256 jobId,
+        Job memory job,
+        uint256 seat,
+        address holder,
+        bool approve,
+        Evidence memory evidence
+    ) private view returns (SeatVote memory vote) {
+        vote = _seatVote(jobId, job, seat, holder, Ballot.Silent);
+        vote.ballot = approve ? Ballot.Approve : Ballot.Reject;
+        vote.evidence = evidence;
+        bytes32 digest = market.voteDigest(jobId, job.state.resultHash, uint8(seat), approve, evidence);
+        (uint8 v, bytes32 r, bytes32 sig) = vm.sign(validatorKeys[holder], digest);
+        vote.r = r;
+        vote.vs = bytes32(uint256(v - 27) << 255 | uint256(sig));
     }
 
     // ------------------------------------------------------------------ expireJob
@@ -676,7 +704,7 @@ contract JobSettlementTest is Fixture {
         for (uint256 i; i < n; ++i) {
             Account memory account = _account(knownValidators[i]);
             (before.stake[i], before.unbonding[i], before.balance[i]) =
-                (account.stake, account.unbonding, account.balance);
+            (account.stake, account.unbonding, account.balance);
         }
         before.requesterBalance = _account(requester).balance;
     }

@@ -36,19 +36,23 @@ contract RosterHarness {
         }
     }
 
-    function verify(bytes32 rootWord, uint256 index, address validator, uint96 weight, bytes32[ROSTER_DEPTH] calldata siblings)
-        external
-        pure
-        returns (bool, uint256)
-    {
+    function verify(
+        bytes32 rootWord,
+        uint256 index,
+        address validator,
+        uint96 weight,
+        bytes32[ROSTER_DEPTH] calldata siblings
+    ) external pure returns (bool, uint256) {
         return Roster.verify(rootWord, index, validator, weight, siblings);
     }
 
-    function verifyGas(bytes32 rootWord, uint256 index, address validator, uint96 weight, bytes32[ROSTER_DEPTH] calldata siblings)
-        external
-        view
-        returns (uint256 used)
-    {
+    function verifyGas(
+        bytes32 rootWord,
+        uint256 index,
+        address validator,
+        uint96 weight,
+        bytes32[ROSTER_DEPTH] calldata siblings
+    ) external view returns (uint256 used) {
         used = gasleft();
         Roster.verify(rootWord, index, validator, weight, siblings);
         used -= gasleft();
@@ -183,7 +187,8 @@ contract RosterTest is Test {
         uint256 left;
         for (uint256 index; index < slots; ++index) {
             if (weights[index] == 0) continue;
-            (bool valid, uint256 offset) = roster.verify(rootWord, index, owners[index], weights[index], roster.proof(index));
+            (bool valid, uint256 offset) =
+                roster.verify(rootWord, index, owners[index], weights[index], roster.proof(index));
             assertTrue(valid, "live leaf proves");
             assertEq(offset, left, "weight to the left");
             left += weights[index];
