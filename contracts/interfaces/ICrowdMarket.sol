@@ -20,4 +20,14 @@ interface ICrowdMarket is IJobMarket, IStaking {
     /// @param rewardBps The value given.
     /// @param max 10,000.
     error InvalidRewardBps(uint256 rewardBps, uint256 max);
+
+    /// @notice `config.feeBps` is above 100%, or not above a non-zero `config.rewardBps` (the reward must stay
+    /// below the fee for every budget, so that a requester and provider dealing with each other lose tokens).
+    /// @param feeBps The value given.
+    /// @param rewardBps The reward rate it must exceed (unless that is zero).
+    /// @param max 10,000.
+    error InvalidFeeBps(uint256 feeBps, uint256 rewardBps, uint256 max);
+
+    /// @notice `config.epochLength` is zero.
+    error InvalidEpochLength();
 }

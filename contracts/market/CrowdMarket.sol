@@ -13,7 +13,8 @@ import {MarketConfig} from "./Types.sol";
 contract CrowdMarket is ICrowdMarket, JobSettlement {
     uint256 private constant MAX_BPS = 10_000;
 
-    /// @param marketConfig Immutable parameters; `rewardBps <= 10_000` (`InvalidRewardBps`).
+    /// @param marketConfig Immutable parameters; `rewardBps <= 10_000` (`InvalidRewardBps`); `feeBps <= 10_000`
+    /// and `rewardBps < feeBps` unless `rewardBps == 0` (`InvalidFeeBps`); `epochLength > 0` (`InvalidEpochLength`).
     /// @param treasury Receives the token's initial supply.
     /// @param initialSupply Tokens minted to `treasury` now.
     /// @param cap The token's cap, at most `type(uint96).max` and at least `initialSupply` (`InvalidSupply`);
@@ -29,7 +30,14 @@ contract CrowdMarket is ICrowdMarket, JobSettlement {
         returns (address)
     {
         _emission(initialSupply, cap);
-        if (marketConfig.rewardBps > MAX_BPS) revert InvalidRewardBps(marketConfig.rewardBps, MAX_BPS);
+        uint256 rewardBps = marketConfig.rewardBps;
+        uint256 feeBps = marketConfig.feeBps;
+        if (rewardBps > MAX_BPS) revert InvalidRewardBps(rewardBps, MAX_BPS);
+        // floor(b * rewardBps) < ceil(b * feeBps) for every budget b >= 1 exactly when rewardBps < feeBps
+        if (feeBps > MAX_BPS || (rewardBps != 0 && rewardBps >= feeBps)) {
+            revert InvalidFeeBps(feeBps, rewardBps, MAX_BPS);
+        }
+        if (marketConfig.epochLength == 0) revert InvalidEpochLength();
         return address(new CrowdToken(treasury, initialSupply, cap));
     }
 

@@ -34,7 +34,11 @@ abstract contract Staking is IStaking, ReentrancyGuardTransient {
     uint96 private immutable _minProviderStake;
     uint96 private immutable _minValidatorStake;
     uint96 private immutable _validatorSlash;
-    uint16 internal immutable _rewardBps;
+    uint16 private immutable _rewardBps;
+    uint16 private immutable _feeBps;
+    uint16 private immutable _minCollateralBps;
+    uint64 private immutable _epochLength;
+    uint96 private immutable _epochRewardCap;
 
     mapping(address account => StakeWord) private _stakes;
     mapping(address account => BalanceWord) private _balances;
@@ -51,6 +55,10 @@ abstract contract Staking is IStaking, ReentrancyGuardTransient {
         _minValidatorStake = marketConfig.minValidatorStake;
         _validatorSlash = marketConfig.validatorSlash;
         _rewardBps = marketConfig.rewardBps;
+        _feeBps = marketConfig.feeBps;
+        _minCollateralBps = marketConfig.minCollateralBps;
+        _epochLength = marketConfig.epochLength;
+        _epochRewardCap = marketConfig.epochRewardCap;
     }
 
     // ------------------------------------------------------------------ registration
@@ -188,7 +196,17 @@ abstract contract Staking is IStaking, ReentrancyGuardTransient {
 
     /// @inheritdoc IStaking
     function config() external view returns (MarketConfig memory) {
-        return MarketConfig(_unbondingDelay, _minProviderStake, _minValidatorStake, _validatorSlash, _rewardBps);
+        return MarketConfig(
+            _unbondingDelay,
+            _minProviderStake,
+            _minValidatorStake,
+            _validatorSlash,
+            _rewardBps,
+            _feeBps,
+            _minCollateralBps,
+            _epochLength,
+            _epochRewardCap
+        );
     }
 
     /// @inheritdoc IStaking
@@ -292,6 +310,36 @@ abstract contract Staking is IStaking, ReentrancyGuardTransient {
     /// @dev Taken from each voter on the losing side of a decided job.
     function _validatorSlashAmount() internal view returns (uint96) {
         return _validatorSlash;
+    }
+
+    /// @dev Reward for committee-verified work, in basis points of the budget.
+    function _rewardBpsConfig() internal view returns (uint256) {
+        return _rewardBps;
+    }
+
+    /// @dev Protocol fee, in basis points of the budget.
+    function _feeBpsConfig() internal view returns (uint256) {
+        return _feeBps;
+    }
+
+    /// @dev Least collateral a job may ask for, in basis points of its budget.
+    function _minCollateralBpsConfig() internal view returns (uint256) {
+        return _minCollateralBps;
+    }
+
+    /// @dev Seconds per reward epoch.
+    function _epochLengthConfig() internal view returns (uint256) {
+        return _epochLength;
+    }
+
+    /// @dev Most reward owed to providers per epoch.
+    function _epochRewardCapConfig() internal view returns (uint256) {
+        return _epochRewardCap;
+    }
+
+    /// @dev Burns `amount` of the market's own tokens (the protocol fee of an accepted job).
+    function _burnTokens(uint256 amount) internal {
+        ICrowdToken(_token).burn(amount);
     }
 
     /// @dev Pulls `amount` from `from` within the allowance `from` gave this market; the token's own error
