@@ -61,8 +61,21 @@ def main(
         float, typer.Option(help="Tokens taken from a validator on the losing side.")
     ] = 10,
     reward_bps: Annotated[
-        int, typer.Option(help="Reward minted on acceptance, in basis points of the budget.")
+        int,
+        typer.Option(help="Reward for committee-verified work, in basis points of the budget (< fee-bps)."),
     ] = (DEFAULT_CONFIG.reward_bps),
+    fee_bps: Annotated[
+        int, typer.Option(help="Protocol fee burned on acceptance, in basis points of the budget.")
+    ] = (DEFAULT_CONFIG.fee_bps),
+    min_collateral_bps: Annotated[
+        int, typer.Option(help="Least collateral a job may ask for, in basis points of its budget.")
+    ] = (DEFAULT_CONFIG.min_collateral_bps),
+    epoch_length: Annotated[int, typer.Option(help="Seconds per reward epoch.")] = (
+        DEFAULT_CONFIG.epoch_length
+    ),
+    epoch_reward_cap: Annotated[
+        float, typer.Option(help="Most reward tokens owed to providers per epoch.")
+    ] = 250_000,
     deployments_dir: Annotated[Path, typer.Option(help="Where deployments/<chainId>.json is written.")] = (
         DEPLOYMENTS_DIR
     ),
@@ -75,6 +88,10 @@ def main(
         min_validator_stake=tokens(min_validator_stake),
         validator_slash=tokens(validator_slash),
         reward_bps=reward_bps,
+        fee_bps=fee_bps,
+        min_collateral_bps=min_collateral_bps,
+        epoch_length=epoch_length,
+        epoch_reward_cap=tokens(epoch_reward_cap),
     )
     try:
         deployment = deploy(

@@ -82,16 +82,14 @@ struct JobSpec {
     uint8 gpuClass; // 0..255, higher is newer
     uint16 cpuCores;
     uint32 memoryMiB;
-    uint96 collateral; // provider stake locked while it holds the job; >= committeeSize * validatorFee and
-    // >= budget * minCollateralBps / 10_000
+    uint96 collateral; // provider stake locked while it holds the job; >= committee fees and the minimum ratio
     uint32 runTimeout; // seconds from claim to the submit deadline
     VerificationMode mode; // how the result is checked (see VerificationMode)
     uint8 committeeSize; // validators drawn (<= MAX_COMMITTEE_SIZE)
     uint8 samplesPerValidator; // segments or shards each validator re-runs (off-chain, but committed)
     uint16 verifyBlocks; // voting window after the submission block (1..MAX_VERIFY_BLOCKS)
     uint96 validatorFee; // paid to each committee member who votes
-    uint96 reward; // set by the contract: budget * rewardBps / 10_000 (rounded down; 0 in mode None), owed to the
-    // provider when a committee majority accepts
+    uint96 reward; // set by the contract: budget * rewardBps / 10_000 rounded down, 0 in mode None
     uint96 protocolFee; // set by the contract: budget * feeBps / 10_000 rounded up, escrowed, burned on acceptance
     bool reopenOnFailure; // on rejection or expiry, reopen (up to MAX_REOPENS times) instead of refunding
 }

@@ -87,7 +87,7 @@ def test_deploy_with_a_keystore_records_the_deployment(
         "--deployments-dir",
         str(tmp_path),
         "--reward-bps",
-        "500",
+        "150",
         "--json",
         env=env,
     )
@@ -95,7 +95,7 @@ def test_deploy_with_a_keystore_records_the_deployment(
     deployed = json.loads(out)
     recorded = json.loads((tmp_path / "31337.json").read_text())
     assert recorded["market"] == deployed["market"] and recorded["deployer"] == deployer.address
-    assert recorded["config"]["rewardBps"] == 500
+    assert recorded["config"]["rewardBps"] == 150
     assert rpc.code(deployed["market"]) != b""
 
 

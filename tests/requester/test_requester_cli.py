@@ -38,7 +38,7 @@ def test_submit_status_and_cancel_follow_the_chain(
     job_dir = write_job(tmp_path / "job")
     posted = cli("submit", str(job_dir), "--store-dir", str(store.root), "--budget", "7.5", "--no-reopen")
     job_id = posted["jobId"]
-    assert posted["state"] == "Open" and posted["escrow"] == str(tokens("8.5"))
+    assert posted["state"] == "Open" and posted["escrow"] == str(tokens("8.65"))  # + 2 % protocol fee
     assert posted["gas_used"] > 0 and posted["bundleCid"].startswith("bafk")
     assert posted["status"] == "success" and posted["tx_hash"].startswith("0x") and posted["block"] > 0
     spec = market.job(job_id).job.spec
