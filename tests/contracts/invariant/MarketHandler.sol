@@ -155,7 +155,8 @@ contract MarketHandler is Test {
         spec.mode = spec.committeeSize == 0 ? VerificationMode.None : VerificationMode(flags % 4);
         spec.samplesPerValidator = 1;
         spec.validatorFee = uint96(uint256(fee) % 20e18);
-        uint256 floor = _max(uint256(spec.committeeSize) * spec.validatorFee, uint256(spec.budget) * MIN_COLLATERAL_BPS / 10_000);
+        uint256 floor =
+            _max(uint256(spec.committeeSize) * spec.validatorFee, uint256(spec.budget) * MIN_COLLATERAL_BPS / 10_000);
         spec.collateral = uint96(floor + uint256(fee % 500e18));
         spec.runTimeout = 3_600 + timeout % 1 days;
         spec.verifyBlocks = uint16(1 + (flags >> 2) % 30);
@@ -600,9 +601,8 @@ contract MarketHandler is Test {
     /// `value`, valid for an hour.
     function _withPermit(bytes memory plainCall, address payer, uint256 value) private view returns (bytes memory) {
         uint256 deadline = vm.getBlockTimestamp() + 1 hours;
-        bytes32 structHash = keccak256(
-            abi.encode(PERMIT_TYPEHASH, payer, address(market), value, token.nonces(payer), deadline)
-        );
+        bytes32 structHash =
+            keccak256(abi.encode(PERMIT_TYPEHASH, payer, address(market), value, token.nonces(payer), deadline));
         (uint8 v, bytes32 r, bytes32 s) =
             vm.sign(_keys[payer], keccak256(abi.encodePacked("\x19\x01", token.DOMAIN_SEPARATOR(), structHash)));
         if (bytes4(plainCall) == IJobMarket.postJob.selector) {

@@ -193,8 +193,8 @@ contract MarketInvariantsTest is Test {
         for (; voted != 0; voted &= voted - 1) {
             ++votes;
         }
-        return uint256(job.spec.budget) + job.spec.protocolFee
-            + (uint256(job.spec.committeeSize) - votes) * job.spec.validatorFee;
+        return uint256(job.spec.budget) + job.spec.protocolFee + (uint256(job.spec.committeeSize) - votes)
+            * job.spec.validatorFee;
     }
 
     function _mine(uint256 blocks) private {

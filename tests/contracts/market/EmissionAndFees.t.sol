@@ -3,7 +3,14 @@ pragma solidity ^0.8.28;
 
 import {ICrowdMarket} from "../../../contracts/interfaces/ICrowdMarket.sol";
 import {IJobMarket} from "../../../contracts/interfaces/IJobMarket.sol";
-import {Job, JobSpec, JobSpecField, JobStatus, MarketConfig, VerificationMode} from "../../../contracts/market/Types.sol";
+import {
+    Job,
+    JobSpec,
+    JobSpecField,
+    JobStatus,
+    MarketConfig,
+    VerificationMode
+} from "../../../contracts/market/Types.sol";
 import {Fixture} from "../utils/Fixture.sol";
 
 /// @notice The protocol fee (escrowed at post, burned on acceptance, refunded on every other path), rewards only
