@@ -75,6 +75,14 @@ interface IJobMarket {
     /// @param reward `spec.reward`, added to its owed rewards (minted on `withdraw`).
     event ProviderPaid(uint256 indexed jobId, address indexed provider, uint96 payment, uint96 reward);
 
+    /// @notice An accepted job's reward did not fit in the current epoch's cap: only `paid` was owed to the
+    /// provider; the rest returned to `rewardsRemaining`.
+    /// @param jobId The job.
+    /// @param reward `spec.reward`, what the job reserved.
+    /// @param paid What the epoch's cap still allowed (also reported by `ProviderPaid`).
+    /// @param epoch The epoch, `block.timestamp / config().epochLength` (its lowest 24 bits).
+    event RewardCapped(uint256 indexed jobId, uint96 reward, uint96 paid, uint256 epoch);
+
     /// @notice A claimed job passed its deadline without a result; the provider's collateral was slashed.
     /// @param jobId The job.
     /// @param provider The provider that let it expire.
@@ -200,22 +208,25 @@ interface IJobMarket {
 
     // ------------------------------------------------------------------ requester
 
-    /// @notice Posts a job and pulls `budget + committeeSize * validatorFee` (the escrow) from the caller's
-    /// allowance to the market.
-    /// @dev Emits `JobPosted`. The contract sets `spec.requester = msg.sender` and
-    /// `spec.reward = min(budget * rewardBps / 10_000, rewardsRemaining())`, reserving the reward from the
-    /// emission budget. Refused while the market is paused (`MarketPaused`, see `IGoverned`).
-    /// Requirements (`InvalidJobSpec` otherwise): `budget > 0`; `bundleDigest != 0`;
+    /// @notice Posts a job and pulls `budget + protocolFee + committeeSize * validatorFee` (the escrow) from the
+    /// caller's allowance to the market.
+    /// @dev Emits `JobPosted`. The contract sets `spec.requester = msg.sender`,
+    /// `spec.protocolFee = ceil(budget * feeBps / 10_000)` and
+    /// `spec.reward = min(floor(budget * rewardBps / 10_000), rewardsRemaining())` (0 in mode `None`: only work a
+    /// committee verified earns a reward), reserving the reward from the emission budget. Since
+    /// `rewardBps < feeBps` (or `rewardBps == 0`), `reward < protocolFee` for every budget. Refused while the
+    /// market is paused (`MarketPaused`, see `IGoverned`). Requirements (`InvalidJobSpec` otherwise): `budget > 0`;
+    /// `bundleDigest != 0`;
     /// `runTimeout > 0`; `committeeSize <= 8`, and `>= 1` unless `mode` is `None`; `samplesPerValidator >= 1`
     /// in modes `Segments` and `Shards`; `1 <= verifyBlocks <= 240`;
-    /// `collateral >= committeeSize * validatorFee`. The caller allowed the market at least the escrow (the token's
+    /// `collateral >= max(committeeSize * validatorFee, budget * minCollateralBps / 10_000)`. The caller allowed the market at least the escrow (the token's
     /// `ERC20InsufficientAllowance` otherwise) and holds it (`ERC20InsufficientBalance`).
-    /// @param spec The job; `requester` and `reward` are ignored and overwritten.
+    /// @param spec The job; `requester`, `reward` and `protocolFee` are ignored and overwritten.
     /// @return jobId The new job's id (ids start at 1).
     function postJob(JobSpec calldata spec) external returns (uint256 jobId);
 
     /// @notice `postJob`, first applying the caller's EIP-2612 permit for the market to take exactly the escrow,
-    /// `budget + committeeSize * validatorFee` (approve and post in one transaction).
+    /// `budget + protocolFee + committeeSize * validatorFee` (approve and post in one transaction).
     /// @dev A permit that fails (someone already submitted it, it expired, it was signed for another amount) is
     /// ignored: the post then goes through if the allowance already covers the escrow, and otherwise reverts with
     /// the token's `ERC20InsufficientAllowance`. A permit sets the allowance to the escrow (EIP-2612), replacing any
@@ -231,7 +242,8 @@ interface IJobMarket {
         returns (uint256 jobId);
 
     /// @notice Cancels an open job and transfers its escrow back to the requester at once.
-    /// @dev Emits `JobCancelled`. The reserved reward returns to `rewardsRemaining`. Requirements: status
+    /// @dev Emits `JobCancelled`. The whole escrow (protocol fee included) is refunded; the reserved reward
+    /// returns to `rewardsRemaining`. Requirements: status
     /// `Open`, caller is `spec.requester` (`NotJobRequester`).
     function cancelJob(uint256 jobId, Job calldata job) external;
 
@@ -280,13 +292,18 @@ interface IJobMarket {
     /// voting window.
     /// @dev Emits `JobFinalized`, then by outcome:
     /// - Accepted (more accepts than rejects, or no votes in mode `None`): `ProviderPaid`; the provider's
-    ///   collateral is unlocked; fees of slots that did not vote are credited back to the requester.
+    ///   collateral is unlocked; the protocol fee is burned; fees of slots that did not vote are credited back to
+    ///   the requester. The reward is owed only when approving votes are a strict majority of the committee
+    ///   (`min(committeeSize, validatorCount)`) in a mode other than `None`, and only up to what is left of the
+    ///   epoch's `epochRewardCap` (`RewardCapped` when less); whatever is not owed returns to `rewardsRemaining`.
     /// - Rejected (more rejects than accepts): `StakeSlashed` for the whole collateral. With
     ///   `reopenOnFailure` and `attempts < 3` the job reopens (`JobReopened`): the collateral first
     ///   restores the fees the votes consumed, the rest is credited to the requester. Otherwise the requester
-    ///   is credited the remaining escrow plus the collateral, and the reward returns to `rewardsRemaining`.
+    ///   is credited the remaining escrow (protocol fee included) plus the collateral, and the reward returns to
+    ///   `rewardsRemaining`.
     /// - Unverified (a tie, or no votes outside mode `None`): nobody is slashed, the collateral is unlocked,
-    ///   the requester is credited the remaining escrow, the reward returns to `rewardsRemaining`.
+    ///   the requester is credited the remaining escrow (protocol fee included), the reward returns to
+    ///   `rewardsRemaining`.
     /// On a decided outcome each voter on the losing side loses up to `validatorSlash` (stake first, then
     /// unbonding), shared equally among the winning voters (division dust to the lowest winning slot). If the
     /// seed's block hash can no longer be read, this sharing is skipped.
@@ -316,6 +333,12 @@ interface IJobMarket {
     /// @notice Reward tokens still available to reserve (the emission budget `cap - initialSupply`, less
     /// rewards reserved by live jobs or owed or minted).
     function rewardsRemaining() external view returns (uint256);
+
+    /// @notice The current reward epoch (`block.timestamp / config().epochLength`, lowest 24 bits) as last
+    /// recorded, and the rewards owed to providers in it so far (at most `config().epochRewardCap`).
+    /// @return epoch The epoch of the last rewarded acceptance.
+    /// @return rewarded Rewards owed in that epoch.
+    function epochRewards() external view returns (uint256 epoch, uint256 rewarded);
 
     /// @notice `keccak256(abi.encode(job))`; the stored word keeps its upper 232 bits.
     function hashJob(Job calldata job) external pure returns (bytes32);

@@ -10,7 +10,8 @@ import {Job, JobStatus, MAX_REOPENS, Outcome, VerificationMode} from "./Types.so
 
 /// @title Settling jobs: finalize after verification, expire after a missed deadline
 /// @notice Every path moves each escrowed and slashed token to a balance, back into the job's escrow (reopen),
-/// or back to the requester; nothing is pushed, so settlement never calls out.
+/// or back to the requester, except an accepted job's protocol fee, which is burned; nothing is pushed, and the
+/// only call out is that burn, last, into CrowdToken (which has no hooks).
 abstract contract JobSettlement is JobMarket {
     /// @inheritdoc IJobMarket
     function finalize(uint256 jobId, Job calldata job) external {
@@ -20,10 +21,10 @@ abstract contract JobSettlement is JobMarket {
         uint256 voted = JobCodec.votedMask(word);
         uint256 accepts = JobCodec.countVotes(approved);
         uint256 rejects;
+        uint256 size = _committeeSize(encoded.committeeSize(), encoded.validatorCount());
         // approved is a subset of voted, so accepts <= votes <= committee size <= 8
         unchecked {
             rejects = JobCodec.countVotes(voted) - accepts;
-            uint256 size = _committeeSize(encoded.committeeSize(), encoded.validatorCount());
             if (accepts * 2 <= size && rejects * 2 <= size) {
                 uint256 lastBlock = ChallengeSeed.seedBlock(encoded.submitBlock()) + encoded.verifyBlocks();
                 if (block.number <= lastBlock) revert VerificationPending(jobId, lastBlock);
@@ -32,8 +33,11 @@ abstract contract JobSettlement is JobMarket {
 
         if (accepts > rejects || (rejects == 0 && encoded.mode() == VerificationMode.None)) {
             emit JobFinalized(jobId, Outcome.Accepted, uint8(accepts), uint8(rejects));
-            _accept(jobId, encoded, voted);
+            // The reward is for verified work only: approvals from a strict majority of the whole committee.
+            _accept(jobId, encoded, voted, accepts * 2 > size);
             if (rejects != 0) _settleVoters(jobId, encoded, voted & ~approved, approved);
+            uint96 fee = encoded.protocolFee();
+            if (fee != 0) _burnTokens(fee);
         } else if (rejects > accepts) {
             emit JobFinalized(jobId, Outcome.Rejected, uint8(accepts), uint8(rejects));
             _slashCollateral(encoded.provider(), jobId, encoded.collateral());
@@ -64,19 +68,28 @@ abstract contract JobSettlement is JobMarket {
         _fail(jobId, encoded, 0, encoded.fullEscrow());
     }
 
-    /// @dev Closes an accepted job: the provider is paid and its collateral released; fees of slots that did not
-    /// vote go back to the requester.
-    function _accept(uint256 jobId, EncodedJob encoded, uint256 voted) private {
+    /// @dev Closes an accepted job: the provider is paid and its collateral released; the reward is owed when
+    /// `verified` (within the epoch's cap), else it returns to the emission budget; fees of slots that did not
+    /// vote go back to the requester. The protocol fee stays with the market for the caller to burn.
+    function _accept(uint256 jobId, EncodedJob encoded, uint256 voted, bool verified) private {
         _deleteJob(jobId);
         address provider = encoded.provider();
         uint96 budget = encoded.budget();
         uint96 reward = encoded.reward();
+        if (reward != 0) {
+            if (verified) {
+                reward = _grantReward(jobId, reward);
+            } else {
+                _releaseReward(reward);
+                reward = 0;
+            }
+        }
         _releaseCollateral(provider, encoded.collateral(), budget, reward);
         emit ProviderPaid(jobId, provider, budget, reward);
         uint256 unusedFees;
-        // fullEscrow = budget + committeeSize * fee >= budget + spent fees
+        // fullEscrow = budget + protocolFee + committeeSize * fee >= budget + protocolFee + spent fees
         unchecked {
-            unusedFees = encoded.fullEscrow() - budget - _spentFees(encoded, voted);
+            unusedFees = encoded.fullEscrow() - budget - encoded.protocolFee() - _spentFees(encoded, voted);
         }
         if (unusedFees != 0) _credit(encoded.requester(), jobId, unusedFees);
     }

@@ -77,7 +77,9 @@ contract LifecycleGasTest is Fixture {
         uint256 lifecycle = costs.post + costs.claim + costs.submit + costs.finalize;
         emit log_named_uint("finalize after 2 of 3 votes", costs.finalize);
         emit log_named_uint("lifecycle after 2 of 3 votes", lifecycle);
-        assertLe(costs.finalize, 50_000, "finalize gas with a refund");
+        // An accepted job's finalize also burns the protocol fee (a call into the token: ~15,000) and counts the
+        // reward against the epoch's cap (~5,000).
+        assertLe(costs.finalize, 75_000, "finalize gas with a refund");
     }
 
     function _postWithPermit() private returns (uint256) {

@@ -37,6 +37,11 @@ contract MarketHandler is Test {
     uint96 public constant MIN_VALIDATOR_STAKE = 50e18;
     uint96 public constant VALIDATOR_SLASH = 10e18;
     uint16 public constant REWARD_BPS = 500;
+    uint16 public constant FEE_BPS = 600;
+    uint16 public constant MIN_COLLATERAL_BPS = 1_000;
+    /// @dev Short epochs and a cap below a few rewards, so runs both hit the cap and cross epochs.
+    uint64 public constant EPOCH_LENGTH = 2 hours;
+    uint96 public constant EPOCH_REWARD_CAP = 60e18;
     uint64 public constant UNBONDING_DELAY = 1 days;
     uint256 private constant MAX_LIVE = 12;
     uint96 public constant RELAYER_FLOAT = 100_000e18;
@@ -85,6 +90,11 @@ contract MarketHandler is Test {
     uint256 public unauthorizedPulls;
     /// @notice Payments that should have failed for want of an allowance but failed otherwise.
     uint256 public unexpectedRefusals;
+    /// @notice Rewards owed to providers (ProviderPaid) per epoch, and the most any epoch got.
+    mapping(uint256 epoch => uint256) public epochRewarded;
+    uint256 public maxEpochRewarded;
+    /// @notice Protocol fees burned by settlements (the fall of the token's supply during finalize).
+    uint256 public burned;
     /// @notice How many actions of each kind really ran (not skipped), to show the runs reach every state.
     mapping(bytes32 action => uint256) public performed;
 
@@ -94,7 +104,11 @@ contract MarketHandler is Test {
             minProviderStake: MIN_PROVIDER_STAKE,
             minValidatorStake: MIN_VALIDATOR_STAKE,
             validatorSlash: VALIDATOR_SLASH,
-            rewardBps: REWARD_BPS
+            rewardBps: REWARD_BPS,
+            feeBps: FEE_BPS,
+            minCollateralBps: MIN_COLLATERAL_BPS,
+            epochLength: EPOCH_LENGTH,
+            epochRewardCap: EPOCH_REWARD_CAP
         });
         // Nobody pauses here (PauseHandler does): the governor and guardian are inert addresses.
         market = ICrowdMarket(
@@ -148,21 +162,25 @@ contract MarketHandler is Test {
         spec.mode = spec.committeeSize == 0 ? VerificationMode.None : VerificationMode(flags % 4);
         spec.samplesPerValidator = 1;
         spec.validatorFee = uint96(uint256(fee) % 20e18);
-        spec.collateral = uint96(uint256(spec.committeeSize) * spec.validatorFee + uint256(fee % 500e18));
+        uint256 floor =
+            _max(uint256(spec.committeeSize) * spec.validatorFee, uint256(spec.budget) * MIN_COLLATERAL_BPS / 10_000);
+        spec.collateral = uint96(floor + uint256(fee % 500e18));
         spec.runTimeout = 3_600 + timeout % 1 days;
         spec.verifyBlocks = uint16(1 + (flags >> 2) % 30);
         spec.reopenOnFailure = flags & 0x80 != 0;
 
         address requester = _requesters[who % _requesters.length];
-        uint256 escrow = uint256(spec.budget) + uint256(spec.committeeSize) * spec.validatorFee;
+        uint96 protocolFee = _feeOf(spec.budget);
+        uint256 escrow = uint256(spec.budget) + protocolFee + uint256(spec.committeeSize) * spec.validatorFee;
         if (token.balanceOf(requester) < escrow) _fund(requester, escrow);
-        uint256 reward = uint256(spec.budget) * REWARD_BPS / 10_000;
+        uint256 reward = spec.mode == VerificationMode.None ? 0 : uint256(spec.budget) * REWARD_BPS / 10_000;
         if (reward > market.rewardsRemaining()) reward = market.rewardsRemaining();
 
         (bool paid, bytes memory result) = _pay(requester, escrow, how, abi.encodeCall(IJobMarket.postJob, (spec)));
         if (!paid) return;
         spec.requester = requester;
         spec.reward = uint96(reward);
+        spec.protocolFee = protocolFee;
         _track(abi.decode(result, (uint256)), spec);
         ++performed["post"];
     }
@@ -174,6 +192,7 @@ contract MarketHandler is Test {
         uint96 value = uint96(uint256(amount) % held) + 1;
         JobSpec memory spec;
         spec.budget = value;
+        spec.collateral = value; // above the minimum ratio: the post gets as far as the payment
         spec.bundleDigest = keccak256(abi.encode("relayed", value));
         spec.runTimeout = 3_600;
         spec.verifyBlocks = 1;
@@ -196,12 +215,12 @@ contract MarketHandler is Test {
             // books straight so the other invariants still describe the market.
             if (op % 3 != 2) {
                 spec.requester = address(relayer);
-                spec.reward = uint96(_min(uint256(value) * REWARD_BPS / 10_000, market.rewardsRemaining()));
+                spec.protocolFee = _feeOf(value); // mode None: no reward
                 _track(abi.decode(abi.decode(result, (bytes)), (uint256)), spec);
             }
             return;
         }
-        _expectAllowanceError(result, address(relayer), value);
+        _expectAllowanceError(result, address(relayer), op % 3 == 2 ? value : uint256(value) + _feeOf(value));
         ++performed["relay refused"];
     }
 
@@ -380,16 +399,25 @@ contract MarketHandler is Test {
             before[i] = market.accountOf(_actors[i]);
         }
 
+        uint256 supply = token.totalSupply();
         vm.recordLogs();
         if (isFinalize) market.finalize(jobId, job);
         else market.expireJob(jobId, job);
         Vm.Log[] memory logs = vm.getRecordedLogs();
+        burned += supply - token.totalSupply();
         for (uint256 i; i < logs.length; ++i) {
             bytes32 topic = logs[i].topics[0];
             if (topic == IJobMarket.ProviderPaid.selector) {
                 ++performed["paid"];
                 uint256 paid = ++timesPaid[uint256(logs[i].topics[1])];
                 if (paid > maxTimesPaid) maxTimesPaid = paid;
+                (, uint96 reward) = abi.decode(logs[i].data, (uint96, uint96));
+                uint256 epoch = vm.getBlockTimestamp() / EPOCH_LENGTH;
+                uint256 rewarded = epochRewarded[epoch] += reward;
+                if (rewarded > maxEpochRewarded) maxEpochRewarded = rewarded;
+                if (reward != 0) ++performed["rewarded"];
+            } else if (topic == IJobMarket.RewardCapped.selector) {
+                ++performed["reward capped"];
             } else if (topic == IStaking.StakeSlashed.selector) {
                 ++performed["slashed"];
                 _checkSlash(
@@ -451,6 +479,14 @@ contract MarketHandler is Test {
         _fund(account, amount);
         (bool paid,) = _pay(account, amount, how, abi.encodeCall(IStaking.stake, (amount)));
         if (paid) ++performed["stake"];
+    }
+
+    function _feeOf(uint96 budget) private pure returns (uint96) {
+        return uint96((uint256(budget) * FEE_BPS + 9_999) / 10_000);
+    }
+
+    function _max(uint256 a, uint256 b) private pure returns (uint256) {
+        return a > b ? a : b;
     }
 
     function _track(uint256 jobId, JobSpec memory spec) private {
@@ -596,7 +632,7 @@ contract MarketHandler is Test {
         if (bytes4(permitCall) == IJobMarket.postJobWithPermit.selector) {
             JobSpec memory spec;
             (spec, deadline, v, r, s) = abi.decode(args, (JobSpec, uint256, uint8, bytes32, bytes32));
-            value = uint256(spec.budget) + uint256(spec.committeeSize) * spec.validatorFee;
+            value = uint256(spec.budget) + _feeOf(spec.budget) + uint256(spec.committeeSize) * spec.validatorFee;
         } else {
             uint96 amount;
             (amount, deadline, v, r, s) = abi.decode(args, (uint96, uint256, uint8, bytes32, bytes32));

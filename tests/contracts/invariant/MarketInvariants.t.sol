@@ -51,7 +51,7 @@ contract MarketInvariantsTest is Test {
 
     /// @notice Reports how often each action really ran (visible with -vv).
     function afterInvariant() public {
-        bytes32[17] memory actions = [
+        bytes32[19] memory actions = [
             bytes32("post"),
             "stake",
             "paid by permit",
@@ -66,6 +66,8 @@ contract MarketInvariantsTest is Test {
             "expire",
             "reopen",
             "paid",
+            "rewarded",
+            "reward capped",
             "slashed",
             "withdraw",
             bytes32(0)
@@ -91,9 +93,10 @@ contract MarketInvariantsTest is Test {
         assertEq(token.balanceOf(address(market)), owed, "market balance");
     }
 
-    /// @notice Rewards are conserved: unreserved + reserved by live jobs + owed + minted = the emission budget.
+    /// @notice Rewards are conserved: unreserved + reserved by live jobs + owed + minted = the emission budget
+    /// (minted = the supply above the initial one, plus the protocol fees burned since).
     function invariant_rewardsNeverExceedEmission() public view {
-        uint256 total = market.rewardsRemaining() + token.totalSupply() - handler.INITIAL_SUPPLY();
+        uint256 total = market.rewardsRemaining() + token.totalSupply() + handler.burned() - handler.INITIAL_SUPPLY();
         uint256 live = handler.liveCount();
         for (uint256 i; i < live; ++i) {
             (, Job memory job) = handler.liveJob(i);
@@ -105,6 +108,14 @@ contract MarketInvariantsTest is Test {
         }
         assertEq(total, handler.CAP() - handler.INITIAL_SUPPLY(), "emission");
         assertLe(token.totalSupply(), handler.CAP(), "cap");
+    }
+
+    /// @notice Emission never exceeds the epoch cap: the rewards owed to providers in any epoch (summed from
+    /// `ProviderPaid`) stay within `epochRewardCap`, and so does the market's own count.
+    function invariant_emissionNeverExceedsEpochCap() public view {
+        assertLe(handler.maxEpochRewarded(), handler.EPOCH_REWARD_CAP(), "rewards in one epoch");
+        (, uint256 rewarded) = market.epochRewards();
+        assertLe(rewarded, handler.EPOCH_REWARD_CAP(), "market's epoch count");
     }
 
     /// @notice Tokens only ever move from an account to the market within that account's allowance (set by approve
@@ -182,7 +193,8 @@ contract MarketInvariantsTest is Test {
         for (; voted != 0; voted &= voted - 1) {
             ++votes;
         }
-        return uint256(job.spec.budget) + (uint256(job.spec.committeeSize) - votes) * job.spec.validatorFee;
+        return uint256(job.spec.budget) + job.spec.protocolFee + (uint256(job.spec.committeeSize) - votes)
+            * job.spec.validatorFee;
     }
 
     function _mine(uint256 blocks) private {

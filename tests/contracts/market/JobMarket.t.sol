@@ -294,7 +294,6 @@ contract JobMarketTest is Fixture {
         market.registerValidator();
         JobSpec memory spec = _spec();
         spec.committeeSize = 8; // every one of the 7 validators sits on the committee
-        spec.collateral = 8 * spec.validatorFee;
         (uint256 jobId, Job memory job) = _submitted(spec);
         address[] memory committee = _committee(jobId, job);
         uint8 slot;
@@ -416,7 +415,6 @@ contract JobMarketTest is Fixture {
     function test_committeeOf_isCappedByValidatorCount() public {
         JobSpec memory spec = _spec();
         spec.committeeSize = 8;
-        spec.collateral = 8 * spec.validatorFee;
         (uint256 jobId, Job memory job) = _submitted(spec);
         assertEq(_committee(jobId, job).length, VALIDATORS, "all validators");
     }

@@ -87,14 +87,20 @@ contract JobSettlementTest is Fixture {
         vm.expectEmit(address(market));
         emit IStaking.StakeSlashed(provider, jobId, job.spec.collateral);
         vm.expectEmit(address(market));
-        emit IStaking.BalanceCredited(requester, jobId, uint128(job.spec.budget) + job.spec.collateral);
+        emit IStaking.BalanceCredited(
+            requester, jobId, uint128(job.spec.budget) + job.spec.protocolFee + job.spec.collateral
+        );
         market.finalize(jobId, job);
 
         Account memory slashed = _account(provider);
         assertEq(slashed.stake, PROVIDER_STAKE - job.spec.collateral, "collateral slashed");
         assertEq(slashed.locked, 0, "nothing locked");
         assertEq(slashed.balance, 0, "unpaid");
-        assertEq(_account(requester).balance, uint256(job.spec.budget) + job.spec.collateral, "refund");
+        assertEq(
+            _account(requester).balance,
+            uint256(job.spec.budget) + job.spec.protocolFee + job.spec.collateral,
+            "refund, the protocol fee included"
+        );
         assertEq(market.rewardsRemaining(), remaining, "reward released");
         assertEq(uint8(market.statusOf(jobId)), uint8(JobStatus.Closed), "closed");
     }
@@ -190,7 +196,11 @@ contract JobSettlementTest is Fixture {
         }
         assertEq(uint8(market.statusOf(jobId)), uint8(JobStatus.Closed), "closed after the third reopen");
         uint256 compensation = 4 * uint256(spec.collateral) - 3 * 3 * uint256(spec.validatorFee);
-        assertEq(_account(requester).balance, compensation + spec.budget, "refund and compensation");
+        assertEq(
+            _account(requester).balance,
+            compensation + spec.budget + _expectedFee(spec.budget),
+            "refund (the protocol fee included) and compensation"
+        );
     }
 
     // ------------------------------------------------------------------ unverified and optimistic
@@ -209,7 +219,11 @@ contract JobSettlementTest is Fixture {
         assertEq(_account(provider).locked, 0, "collateral released");
         assertEq(_account(committee[0]).stake, VALIDATOR_STAKE, "validator not slashed");
         assertEq(_account(committee[1]).stake, VALIDATOR_STAKE, "validator not slashed");
-        assertEq(_account(requester).balance, uint256(job.spec.budget) + job.spec.validatorFee, "refund");
+        assertEq(
+            _account(requester).balance,
+            uint256(job.spec.budget) + job.spec.protocolFee + job.spec.validatorFee,
+            "refund, the protocol fee included"
+        );
         assertEq(market.rewardsRemaining(), remaining, "reward released");
     }
 
@@ -386,7 +400,7 @@ contract JobSettlementTest is Fixture {
         spec.reopenOnFailure = reopen;
         spec.budget = uint96(uint256(budget) % 10_000e18) + 1;
         spec.validatorFee = uint96(uint256(fee) % 50e18);
-        spec.collateral = 3 * spec.validatorFee + 1e18;
+        spec.collateral = 3 * spec.validatorFee + 1e18 + uint96(uint256(spec.budget) * MIN_COLLATERAL_BPS / 10_000);
         uint256 marketBefore = token.balanceOf(address(market)) - _totalHeld();
         (uint256 jobId, Job memory job) = _submitted(spec);
 
@@ -408,6 +422,7 @@ contract JobSettlementTest is Fixture {
         spec.reopenOnFailure = reopen;
         spec.collateral = uint96(uint256(collateral) % PROVIDER_STAKE);
         if (spec.collateral < 3 * spec.validatorFee) spec.collateral = 3 * spec.validatorFee;
+        if (spec.collateral < 100e18) spec.collateral = 100e18; // 10 % of the budget
         uint256 marketBefore = token.balanceOf(address(market)) - _totalHeld();
         (uint256 jobId, Job memory job) = _post(spec);
         job = _claim(jobId, job, provider);
