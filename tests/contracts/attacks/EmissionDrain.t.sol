@@ -199,7 +199,7 @@ contract EmissionDrainTest is Fixture {
         (uint256 jobId, Job memory job) = _post(spec);
         job = _claim(jobId, job, pairProvider);
         job = _submit(jobId, job);
-        _mine(1);
+        _mine(2); // the seed block, then votes open
         address[] memory committee = market.committeeOf(jobId, job);
         uint256 approvals;
         for (uint256 slot; slot < committee.length; ++slot) {

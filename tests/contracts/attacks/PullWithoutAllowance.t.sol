@@ -88,9 +88,7 @@ contract PullWithoutAllowanceAttackTest is Fixture {
 
     function test_attack_forwardedStakeRevertsWithInsufficientAllowance() public {
         vm.expectRevert(
-            abi.encodeWithSelector(
-                IERC20Errors.ERC20InsufficientAllowance.selector, address(market), 0, RELAYER_FLOAT
-            )
+            abi.encodeWithSelector(IERC20Errors.ERC20InsufficientAllowance.selector, address(market), 0, RELAYER_FLOAT)
         );
         vm.prank(attacker);
         relayer.relay(address(market), abi.encodeCall(IStaking.stake, (RELAYER_FLOAT)));

@@ -280,7 +280,13 @@ contract MarketHandler is Test {
             if ((uint256(market.jobWord(jobId)) >> (8 + slot)) & 1 == 1) continue;
             if (market.accountOf(committee[slot]).stake < MIN_VALIDATOR_STAKE) continue;
             vm.prank(committee[slot]);
-            market.vote(jobId, job, slot, (approvals >> slot) & 1 == 1, Evidence(slot, bytes32(0), bytes32(0), VoteReason.Recomputed));
+            market.vote(
+                jobId,
+                job,
+                slot,
+                (approvals >> slot) & 1 == 1,
+                Evidence(slot, bytes32(0), bytes32(0), VoteReason.Recomputed)
+            );
             ++performed["vote"];
         }
     }

@@ -86,7 +86,8 @@ contract PauseInvariantsTest is Test {
             for (; voted != 0; voted &= voted - 1) {
                 ++votes;
             }
-            owed += uint256(job.spec.budget) + uint256(job.spec.committeeSize - votes) * job.spec.validatorFee;
+            owed += uint256(job.spec.budget) + job.spec.protocolFee + uint256(job.spec.committeeSize - votes)
+            * job.spec.validatorFee;
         }
         address[] memory actors = handler.actors();
         for (uint256 i; i < actors.length; ++i) {

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {ICrowdMarket} from "../../../contracts/interfaces/ICrowdMarket.sol";
+import {IGoverned} from "../../../contracts/interfaces/IGoverned.sol";
 import {IJobMarket} from "../../../contracts/interfaces/IJobMarket.sol";
 import {
     Job,
@@ -29,22 +30,31 @@ contract EmissionAndFeesTest is Fixture {
     function test_constructor_revertsWhenRewardBpsNotBelowFeeBps() public {
         MarketConfig memory cfg = _config();
         cfg.rewardBps = cfg.feeBps;
-        vm.expectRevert(abi.encodeWithSelector(ICrowdMarket.InvalidFeeBps.selector, cfg.feeBps, cfg.rewardBps, 10_000));
-        this.deploy("CrowdMarket.sol:CrowdMarket", abi.encode(cfg, treasury, INITIAL_SUPPLY, CAP));
+        vm.expectRevert(abi.encodeWithSelector(IGoverned.InvalidFeeBps.selector, cfg.feeBps, cfg.rewardBps, 10_000));
+        this.deploy(
+            "CrowdMarket.sol:CrowdMarket",
+            abi.encode(cfg, treasury, INITIAL_SUPPLY, CAP, address(0x6077), address(0x6A4D))
+        );
     }
 
     function test_constructor_revertsWhenFeeBpsAboveOneHundredPercent() public {
         MarketConfig memory cfg = _config();
         cfg.feeBps = 10_001;
-        vm.expectRevert(abi.encodeWithSelector(ICrowdMarket.InvalidFeeBps.selector, 10_001, cfg.rewardBps, 10_000));
-        this.deploy("CrowdMarket.sol:CrowdMarket", abi.encode(cfg, treasury, INITIAL_SUPPLY, CAP));
+        vm.expectRevert(abi.encodeWithSelector(IGoverned.InvalidFeeBps.selector, 10_001, cfg.rewardBps, 10_000));
+        this.deploy(
+            "CrowdMarket.sol:CrowdMarket",
+            abi.encode(cfg, treasury, INITIAL_SUPPLY, CAP, address(0x6077), address(0x6A4D))
+        );
     }
 
     function test_constructor_revertsOnZeroEpochLength() public {
         MarketConfig memory cfg = _config();
         cfg.epochLength = 0;
-        vm.expectRevert(abi.encodeWithSelector(ICrowdMarket.InvalidEpochLength.selector));
-        this.deploy("CrowdMarket.sol:CrowdMarket", abi.encode(cfg, treasury, INITIAL_SUPPLY, CAP));
+        vm.expectRevert(abi.encodeWithSelector(IGoverned.InvalidEpochLength.selector));
+        this.deploy(
+            "CrowdMarket.sol:CrowdMarket",
+            abi.encode(cfg, treasury, INITIAL_SUPPLY, CAP, address(0x6077), address(0x6A4D))
+        );
     }
 
     function test_constructor_acceptsNeitherRewardNorFee() public {

@@ -113,9 +113,7 @@ contract StakingTest is Fixture {
         _fund(newcomer, 30e18);
         _approveMarket(newcomer, 30e18 - 1);
         vm.expectRevert(
-            abi.encodeWithSelector(
-                IERC20Errors.ERC20InsufficientAllowance.selector, address(market), 30e18 - 1, 30e18
-            )
+            abi.encodeWithSelector(IERC20Errors.ERC20InsufficientAllowance.selector, address(market), 30e18 - 1, 30e18)
         );
         vm.prank(newcomer);
         market.stake(30e18);
