@@ -201,4 +201,8 @@ MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     CREATE INDEX energy_reports_by_provider ON energy_reports (provider, job_id);
     """,
+    # 3: the protocol fee the market records at post (JobSpec.protocolFee); jobs indexed before it paid none
+    """
+    ALTER TABLE jobs ADD COLUMN protocol_fee TEXT NOT NULL DEFAULT '0';
+    """,
 ]

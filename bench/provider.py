@@ -69,7 +69,11 @@ CONFIG = MarketConfig(
     min_provider_stake=tokens(10),
     min_validator_stake=tokens(10),
     validator_slash=tokens(1),
-    reward_bps=1_000,
+    reward_bps=100,
+    fee_bps=200,
+    min_collateral_bps=1_000,
+    epoch_length=24 * 3600,
+    epoch_reward_cap=tokens(250_000),
 )
 CAPS = Capabilities(cpu_cores=2, memory_mib=2048, price_per_hour=tokens("0.1"))
 SPEC = JobSpec(

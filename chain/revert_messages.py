@@ -149,6 +149,11 @@ _TEMPLATES: dict[str, Callable[[Fields], str]] = {
         f"(the cap may be at most {_tokens(f['maxCap'])})"
     ),
     "InvalidRewardBps": lambda f: f"rewardBps {f['rewardBps']} is above {f['max']}",
+    "InvalidFeeBps": lambda f: (
+        f"feeBps {f['feeBps']} must be at most {f['max']} and above rewardBps {f['rewardBps']} "
+        "(unless rewardBps is 0)"
+    ),
+    "InvalidEpochLength": lambda f: "epochLength must be more than 0 seconds",
     "CrowdTokenUnauthorizedMinter": lambda f: (
         f"{_address(f['caller'])} may not mint; only {_address(f['minter'])} can"
     ),

@@ -60,6 +60,7 @@ from chain.primitives import (
     Wei,
     tokens,
 )
+from chain.struct_methods import min_collateral_for, protocol_fee_for, reward_for
 
 JOB_SPEC_LAYOUT: tuple[FieldLayout, ...] = tuple(f for f in JOB_LAYOUT if f.path[0] == "spec")
 """The `JobSpec` fields in ABI order, with their Solidity types and widths."""
@@ -216,5 +217,8 @@ __all__ = [
     "VoteReason",
     "Wei",
     "enum_label",
+    "min_collateral_for",
+    "protocol_fee_for",
+    "reward_for",
     "tokens",
 ]

@@ -191,6 +191,7 @@ def submit(
         "bundleCid": str(submitted.bundle_cid),
         **sent_tx(submitted.tx),
         "budget": str(spec.budget),
+        "protocolFee": str(spec.protocol_fee),
         "escrow": str(spec.escrow),
         "state": "Open",
         "warnings": list(submitted.warnings),
@@ -254,7 +255,8 @@ def status(
         f"  requester  {summary['requester']}",
         f"  provider   {summary['provider'] or '-'}",
         f"  bundle     {summary['bundleCid']}",
-        f"  budget     {token_amount(view.job.spec.budget)} (escrow {token_amount(view.job.spec.escrow)})",
+        f"  budget     {token_amount(view.job.spec.budget)} (escrow {token_amount(view.job.spec.escrow)}, "
+        f"protocol fee {token_amount(view.job.spec.protocol_fee)})",
         f"  votes      {votes['accepts']} accept, {votes['rejects']} reject "
         f"(committee of {summary['committeeSize']}, mode {summary['mode']})",
         *(

@@ -62,7 +62,8 @@ def main(
         float, typer.Option(help="Tokens taken from a validator on the losing side.")
     ] = 10,
     reward_bps: Annotated[
-        int, typer.Option(help="Reward minted on acceptance, in basis points of the budget.")
+        int,
+        typer.Option(help="Reward for committee-verified work, in basis points of the budget (< fee-bps)."),
     ] = (DEFAULT_CONFIG.reward_bps),
     timelock_delay: Annotated[
         int | None,
@@ -85,6 +86,18 @@ def main(
     guardian: Annotated[
         str | None, typer.Option(help="May pause new posts and claims at once (default: the deployer).")
     ] = None,
+    fee_bps: Annotated[
+        int, typer.Option(help="Protocol fee burned on acceptance, in basis points of the budget.")
+    ] = (DEFAULT_CONFIG.fee_bps),
+    min_collateral_bps: Annotated[
+        int, typer.Option(help="Least collateral a job may ask for, in basis points of its budget.")
+    ] = (DEFAULT_CONFIG.min_collateral_bps),
+    epoch_length: Annotated[int, typer.Option(help="Seconds per reward epoch.")] = (
+        DEFAULT_CONFIG.epoch_length
+    ),
+    epoch_reward_cap: Annotated[
+        float, typer.Option(help="Most reward tokens owed to providers per epoch.")
+    ] = 250_000,
     deployments_dir: Annotated[Path, typer.Option(help="Where deployments/<chainId>.json is written.")] = (
         DEPLOYMENTS_DIR
     ),
@@ -97,6 +110,10 @@ def main(
         min_validator_stake=tokens(min_validator_stake),
         validator_slash=tokens(validator_slash),
         reward_bps=reward_bps,
+        fee_bps=fee_bps,
+        min_collateral_bps=min_collateral_bps,
+        epoch_length=epoch_length,
+        epoch_reward_cap=tokens(epoch_reward_cap),
     )
     try:
         deployment = deploy(

@@ -39,7 +39,11 @@ TEST_CONFIG = MarketConfig(
     min_provider_stake=tokens(100),
     min_validator_stake=tokens(100),
     validator_slash=tokens(10),
-    reward_bps=1_000,
+    reward_bps=100,
+    fee_bps=200,
+    min_collateral_bps=1_000,
+    epoch_length=24 * 3600,
+    epoch_reward_cap=tokens(250_000),
 )
 # Every dev account but the deployer starts with this many tokens.
 TEST_FUNDING = tokens(10_000)

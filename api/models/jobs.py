@@ -35,6 +35,7 @@ class JobPublic(BaseModel):
     bundle_cid: str | None
     budget: Amount
     reward: Amount
+    protocol_fee: Amount = Field(description="burned if the job is accepted, refunded otherwise")
     collateral: Amount
     validator_fee: Amount
     gpu_count: int

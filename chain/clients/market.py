@@ -133,7 +133,9 @@ class MarketClient(ContractClient):
     # ----- jobs -----------------------------------------------------------------------------------------
 
     def post_job(self, spec: JobSpec, *, pay: PayWith = PayWith.AUTO) -> PostedJob:
-        """Post a job; the market pulls the escrow (budget + committee fees) from this account's allowance.
+        """Post a job; the market pulls the escrow (budget + protocol fee + committee fees) from this
+        account's allowance. The spec's protocol fee is filled in from the market's `feeBps` (the contract
+        sets it).
 
         `pay` says how the market gets that allowance (`PayWith`): by default the standing allowance when it
         covers the escrow, else an EIP-2612 permit in the same transaction, else an approve of exactly the
@@ -146,6 +148,7 @@ class MarketClient(ContractClient):
         return self._post(spec, PayWith.PERMIT, deadline=deadline)
 
     def _post(self, spec: JobSpec, pay: PayWith, *, deadline: int | None = None) -> PostedJob:
+        spec = spec.with_protocol_fee(self.fee_bps())
         payment, permit = self._allow(spec.escrow, pay, deadline=deadline)
         if permit is None:
             tx, events = self.transact("postJob", spec.to_abi())
@@ -376,6 +379,15 @@ class MarketClient(ContractClient):
 
     def governor(self) -> ChecksumAddress:
         return to_checksum_address(self.call("governor"))
+
+    def fee_bps(self) -> int:
+        """The protocol fee rate in force now (the governor may change it, so it is read each time)."""
+        return self.config().fee_bps
+
+    def epoch_rewards(self) -> tuple[int, Wei]:
+        """The current reward epoch as last recorded and the rewards owed in it."""
+        epoch, rewarded = self.call("epochRewards")
+        return int(epoch), Wei(rewarded)
 
     def validator_count(self) -> int:
         return int(self.call("validatorCount"))

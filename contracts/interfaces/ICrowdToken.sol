@@ -18,6 +18,12 @@ interface ICrowdToken {
     /// @param amount How many tokens (18 decimals).
     function mint(address to, uint256 amount) external;
 
+    /// @notice Destroys `amount` of the caller's own tokens (the market burns protocol fees this way).
+    /// @dev Requirements: the caller holds `amount` (`ERC20InsufficientBalance` otherwise). Burned tokens leave
+    /// `totalSupply`; the cap does not change, and the market never mints beyond its emission budget.
+    /// @param amount How many tokens (18 decimals).
+    function burn(uint256 amount) external;
+
     /// @notice The only account allowed to mint: the market that deployed the token.
     function minter() external view returns (address);
 }

@@ -48,6 +48,16 @@ interface IGoverned {
     /// @param max 10,000.
     error InvalidRewardBps(uint256 rewardBps, uint256 max);
 
+    /// @notice `config.feeBps` is above 100%, or not above a non-zero `config.rewardBps` (the reward must stay
+    /// below the fee for every budget, so that a requester and provider dealing with each other lose tokens).
+    /// @param feeBps The value given.
+    /// @param rewardBps The reward rate it must exceed (unless that is zero).
+    /// @param max 10,000.
+    error InvalidFeeBps(uint256 feeBps, uint256 rewardBps, uint256 max);
+
+    /// @notice `config.epochLength` is zero.
+    error InvalidEpochLength();
+
     /// @notice The market was deployed without a governor.
     error InvalidGovernor();
 
@@ -58,7 +68,8 @@ interface IGoverned {
     /// release time. Read at the action: `minProviderStake` (claim), `minValidatorStake` (registration, vote),
     /// `validatorSlash` (finalize of a decided job), `unbondingDelay` (requestUnbond), `rewardBps` (post).
     /// @dev Emits `ConfigChanged`. Requirements: the caller is the governor (`NotGovernor`) and
-    /// `rewardBps <= 10_000` (`InvalidRewardBps`). Leaves the pause flag as it is.
+    /// `rewardBps <= 10_000` (`InvalidRewardBps`), `rewardBps < feeBps <= 10_000` unless `rewardBps == 0`
+    /// (`InvalidFeeBps`), `epochLength > 0` (`InvalidEpochLength`). Leaves the pause flag as it is.
     /// @param config The new parameters.
     function setConfig(MarketConfig calldata config) external;
 

@@ -76,6 +76,14 @@ interface IJobMarket {
     /// @param reward `spec.reward`, added to its owed rewards (minted on `withdraw`).
     event ProviderPaid(uint256 indexed jobId, address indexed provider, uint96 payment, uint96 reward);
 
+    /// @notice An accepted job's reward did not fit in the current epoch's cap: only `paid` was owed to the
+    /// provider; the rest returned to `rewardsRemaining`.
+    /// @param jobId The job.
+    /// @param reward `spec.reward`, what the job reserved.
+    /// @param paid What the epoch's cap still allowed (also reported by `ProviderPaid`).
+    /// @param epoch The epoch, `block.timestamp / config().epochLength` (its lowest 24 bits).
+    event RewardCapped(uint256 indexed jobId, uint96 reward, uint96 paid, uint256 epoch);
+
     /// @notice A claimed job passed its deadline without a result; the provider's collateral was slashed.
     /// @param jobId The job.
     /// @param provider The provider that let it expire.
@@ -185,22 +193,25 @@ interface IJobMarket {
 
     // ------------------------------------------------------------------ requester
 
-    /// @notice Posts a job and pulls `budget + committeeSize * validatorFee` (the escrow) from the caller's
-    /// allowance to the market.
-    /// @dev Emits `JobPosted`. The contract sets `spec.requester = msg.sender` and
-    /// `spec.reward = min(budget * rewardBps / 10_000, rewardsRemaining())`, reserving the reward from the
-    /// emission budget. Refused while the market is paused (`MarketPaused`, see `IGoverned`).
-    /// Requirements (`InvalidJobSpec` otherwise): `budget > 0`; `bundleDigest != 0`;
+    /// @notice Posts a job and pulls `budget + protocolFee + committeeSize * validatorFee` (the escrow) from the
+    /// caller's allowance to the market.
+    /// @dev Emits `JobPosted`. The contract sets `spec.requester = msg.sender`,
+    /// `spec.protocolFee = ceil(budget * feeBps / 10_000)` and
+    /// `spec.reward = min(floor(budget * rewardBps / 10_000), rewardsRemaining())` (0 in mode `None`: only work a
+    /// committee verified earns a reward), reserving the reward from the emission budget. Since
+    /// `rewardBps < feeBps` (or `rewardBps == 0`), `reward < protocolFee` for every budget. Refused while the
+    /// market is paused (`MarketPaused`, see `IGoverned`). Requirements (`InvalidJobSpec` otherwise): `budget > 0`;
+    /// `bundleDigest != 0`;
     /// `runTimeout > 0`; `committeeSize <= 8`, and `>= 1` unless `mode` is `None`; `samplesPerValidator >= 1`
     /// in modes `Segments` and `Shards`; `1 <= verifyBlocks <= 240`;
-    /// `collateral >= committeeSize * validatorFee`. The caller allowed the market at least the escrow (the token's
+    /// `collateral >= max(committeeSize * validatorFee, budget * minCollateralBps / 10_000)`. The caller allowed the market at least the escrow (the token's
     /// `ERC20InsufficientAllowance` otherwise) and holds it (`ERC20InsufficientBalance`).
-    /// @param spec The job; `requester` and `reward` are ignored and overwritten.
+    /// @param spec The job; `requester`, `reward` and `protocolFee` are ignored and overwritten.
     /// @return jobId The new job's id (ids start at 1).
     function postJob(JobSpec calldata spec) external returns (uint256 jobId);
 
     /// @notice `postJob`, first applying the caller's EIP-2612 permit for the market to take exactly the escrow,
-    /// `budget + committeeSize * validatorFee` (approve and post in one transaction).
+    /// `budget + protocolFee + committeeSize * validatorFee` (approve and post in one transaction).
     /// @dev A permit that fails (someone already submitted it, it expired, it was signed for another amount) is
     /// ignored: the post then goes through if the allowance already covers the escrow, and otherwise reverts with
     /// the token's `ERC20InsufficientAllowance`. A permit sets the allowance to the escrow (EIP-2612), replacing any
@@ -216,7 +227,8 @@ interface IJobMarket {
         returns (uint256 jobId);
 
     /// @notice Cancels an open job and transfers its escrow back to the requester at once.
-    /// @dev Emits `JobCancelled`. The reserved reward returns to `rewardsRemaining`. Requirements: status
+    /// @dev Emits `JobCancelled`. The whole escrow (protocol fee included) is refunded; the reserved reward
+    /// returns to `rewardsRemaining`. Requirements: status
     /// `Open`, caller is `spec.requester` (`NotJobRequester`).
     function cancelJob(uint256 jobId, Job calldata job) external;
 
@@ -253,13 +265,15 @@ interface IJobMarket {
     /// `Vote(jobId, resultHash, seat, approve, evidence)` (`voteDigest`). Seats held by the requester are set aside:
     /// they never vote, earn or lose, and the other seats decide. Emits `VoteCast` per vote and `JobFinalized`, then:
     /// - Accepted (approvals are a strict majority of the deciding seats; in mode `None`, always; and when every seat
-    ///   is the requester's, without a reward): `ProviderPaid`; the collateral is unlocked; fees of seats not paid
-    ///   go back to the requester.
+    ///   is the requester's): `ProviderPaid`; the collateral is unlocked; the protocol fee is burned; fees of seats
+    ///   not paid go back to the requester. The reward is owed only when a majority of the deciding seats approved,
+    ///   and only up to what is left of the epoch's `epochRewardCap` (`RewardCapped` when less); whatever is not
+    ///   owed returns to `rewardsRemaining`.
     /// - Rejected (rejections are a strict majority): `StakeSlashed` for the whole collateral; the job reopens
     ///   (`reopenOnFailure`, `attempts < 3`; the collateral first restores the fees paid) or the requester is
-    ///   credited the remaining escrow plus the collateral.
+    ///   credited the remaining escrow (protocol fee included) plus the collateral.
     /// - Unverified (no majority, no roster, or the seed is gone): nobody's collateral is slashed; the requester
-    ///   is credited the escrow less the fees paid.
+    ///   is credited the escrow (protocol fee included) less the fees paid.
     /// Seats: each winning seat (every voter when Unverified) earns `validatorFee`; each other seat (silent, or
     /// on the losing side) loses its bond `max(validatorSlash, budget / ((committeeSize + 1) / 2))` (stake first,
     /// then unbonding), shared equally among the winners (dust to the first; to the provider when nobody voted).
@@ -292,6 +306,12 @@ interface IJobMarket {
     /// @notice Reward tokens still available to reserve (the emission budget `cap - initialSupply`, less
     /// rewards reserved by live jobs or owed or minted).
     function rewardsRemaining() external view returns (uint256);
+
+    /// @notice The current reward epoch (`block.timestamp / config().epochLength`, lowest 24 bits) as last
+    /// recorded, and the rewards owed to providers in it so far (at most `config().epochRewardCap`).
+    /// @return epoch The epoch of the last rewarded acceptance.
+    /// @return rewarded Rewards owed in that epoch.
+    function epochRewards() external view returns (uint256 epoch, uint256 rewarded);
 
     /// @notice `keccak256(abi.encode(job))`; the stored word keeps its upper 232 bits.
     function hashJob(Job calldata job) external pure returns (bytes32);

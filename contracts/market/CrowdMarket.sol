@@ -12,8 +12,9 @@ import {MarketConfig} from "./Types.sol";
 /// @title The crowdcompute market
 /// @notice Staking, the job market and settlement composed into one contract; deploys the CROWD token.
 contract CrowdMarket is ICrowdMarket, JobSettlement {
-    /// @param marketConfig Initial parameters; `rewardBps <= 10_000` (`InvalidRewardBps`). The governor may
-    /// change them later (`setConfig`).
+    /// @param marketConfig Initial parameters; `rewardBps <= 10_000` (`InvalidRewardBps`); `feeBps <= 10_000`
+    /// and `rewardBps < feeBps` unless `rewardBps == 0` (`InvalidFeeBps`); `epochLength > 0`
+    /// (`InvalidEpochLength`). The governor may change them later (`setConfig`).
     /// @param treasury Receives the token's initial supply.
     /// @param initialSupply Tokens minted to `treasury` now.
     /// @param cap The token's cap, at most `type(uint96).max` and at least `initialSupply` (`InvalidSupply`);

@@ -19,17 +19,21 @@ abstract contract Governed is IGoverned {
         uint16 rewardBps;
         bool paused;
         uint64 unbondingDelay;
+        uint16 feeBps;
+        uint16 minCollateralBps;
     }
 
     /// @dev One slot: read by registerValidator, vote (minValidatorStake) and finalize of a decided job.
     struct ColdConfig {
         uint96 minValidatorStake;
         uint96 validatorSlash;
+        uint64 epochLength;
     }
 
     address private immutable _governor;
     HotConfig private _hot;
     ColdConfig private _cold;
+    uint96 private _epochRewardCap;
     address private _guardian;
 
     /// @param marketConfig Initial parameters; `rewardBps <= 10_000` (`InvalidRewardBps`).
@@ -90,7 +94,11 @@ abstract contract Governed is IGoverned {
             minProviderStake: hot.minProviderStake,
             minValidatorStake: cold.minValidatorStake,
             validatorSlash: cold.validatorSlash,
-            rewardBps: hot.rewardBps
+            rewardBps: hot.rewardBps,
+            feeBps: hot.feeBps,
+            minCollateralBps: hot.minCollateralBps,
+            epochLength: cold.epochLength,
+            epochRewardCap: _epochRewardCap
         });
     }
 
@@ -116,13 +124,6 @@ abstract contract Governed is IGoverned {
         if (_hot.paused) revert MarketPaused();
     }
 
-    /// @dev The reward for a post, reverting while paused: one slot read for both.
-    function _rewardBpsForPost() internal view returns (uint16) {
-        HotConfig storage hot = _hot;
-        if (hot.paused) revert MarketPaused();
-        return hot.rewardBps;
-    }
-
     /// @dev The stake a provider needs to claim, reverting while paused: one slot read for both.
     function _minProviderStakeForClaim() internal view returns (uint96) {
         HotConfig storage hot = _hot;
@@ -142,20 +143,57 @@ abstract contract Governed is IGoverned {
         return _cold.validatorSlash;
     }
 
+    /// @dev Reward for committee-verified work, in basis points of the budget (the hot slot, read at post).
+    function _rewardBpsConfig() internal view returns (uint256) {
+        return _hot.rewardBps;
+    }
+
+    /// @dev Protocol fee, in basis points of the budget (the hot slot).
+    function _feeBpsConfig() internal view returns (uint256) {
+        return _hot.feeBps;
+    }
+
+    /// @dev Least collateral a job may ask for, in basis points of its budget (the hot slot).
+    function _minCollateralBpsConfig() internal view returns (uint256) {
+        return _hot.minCollateralBps;
+    }
+
+    /// @dev Seconds per reward epoch.
+    function _epochLengthConfig() internal view returns (uint256) {
+        return _cold.epochLength;
+    }
+
+    /// @dev Most reward owed to providers per epoch.
+    function _epochRewardCapConfig() internal view returns (uint256) {
+        return _epochRewardCap;
+    }
+
     // ------------------------------------------------------------------ private
 
     /// @dev Validates and stores every parameter; the pause flag is kept.
     function _storeConfig(MarketConfig memory marketConfig) private {
-        if (marketConfig.rewardBps > MAX_BPS) revert InvalidRewardBps(marketConfig.rewardBps, MAX_BPS);
+        uint256 rewardBps = marketConfig.rewardBps;
+        uint256 feeBps = marketConfig.feeBps;
+        if (rewardBps > MAX_BPS) revert InvalidRewardBps(rewardBps, MAX_BPS);
+        // floor(b * rewardBps) < ceil(b * feeBps) for every budget b >= 1 exactly when rewardBps < feeBps
+        if (feeBps > MAX_BPS || (rewardBps != 0 && rewardBps >= feeBps)) {
+            revert InvalidFeeBps(feeBps, rewardBps, MAX_BPS);
+        }
+        if (marketConfig.epochLength == 0) revert InvalidEpochLength();
         _hot = HotConfig({
             minProviderStake: marketConfig.minProviderStake,
             rewardBps: marketConfig.rewardBps,
             paused: _hot.paused,
-            unbondingDelay: marketConfig.unbondingDelay
+            unbondingDelay: marketConfig.unbondingDelay,
+            feeBps: marketConfig.feeBps,
+            minCollateralBps: marketConfig.minCollateralBps
         });
         _cold = ColdConfig({
-            minValidatorStake: marketConfig.minValidatorStake, validatorSlash: marketConfig.validatorSlash
+            minValidatorStake: marketConfig.minValidatorStake,
+            validatorSlash: marketConfig.validatorSlash,
+            epochLength: marketConfig.epochLength
         });
+        _epochRewardCap = marketConfig.epochRewardCap;
         emit ConfigChanged(marketConfig);
     }
 }

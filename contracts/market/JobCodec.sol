@@ -25,6 +25,7 @@ import {
     JOB_MEMORY_MIB_BITS,
     JOB_MODE,
     JOB_MODE_BITS,
+    JOB_PROTOCOL_FEE,
     JOB_PROVIDER,
     JOB_REOPEN_ON_FAILURE,
     JOB_REOPEN_ON_FAILURE_BITS,
@@ -98,8 +99,8 @@ library JobCodec {
         }
     }
 
-    /// @notice Whether every spec field the requester controls fits its type (`requester` and `reward` are
-    /// overwritten by the market and not checked).
+    /// @notice Whether every spec field the requester controls fits its type (`requester`, `reward` and
+    /// `protocolFee` are overwritten by the market and not checked).
     function isCanonicalSpec(EncodedJob encoded) internal pure returns (bool canonical) {
         assembly ("memory-safe") {
             // Bits above each field's width, OR-ed together: zero iff all fields fit.
@@ -231,6 +232,10 @@ library JobCodec {
         v = uint96(_at(e, JOB_REWARD));
     }
 
+    function protocolFee(EncodedJob e) internal pure returns (uint96 v) {
+        v = uint96(_at(e, JOB_PROTOCOL_FEE));
+    }
+
     function reopenOnFailure(EncodedJob e) internal pure returns (bool v) {
         v = _at(e, JOB_REOPEN_ON_FAILURE) != 0;
     }
@@ -259,11 +264,11 @@ library JobCodec {
         v = uint16(_at(e, JOB_ATTEMPTS));
     }
 
-    /// @notice `budget + committeeSize * validatorFee`: what the requester pays at post.
+    /// @notice `budget + protocolFee + committeeSize * validatorFee`: what the requester pays at post.
     function fullEscrow(EncodedJob e) internal pure returns (uint256 v) {
-        // 96-bit budget plus at most 255 times a 96-bit fee: far below 2^256
+        // two 96-bit amounts plus at most 255 times a 96-bit fee: far below 2^256
         unchecked {
-            v = _at(e, JOB_BUDGET) + _at(e, JOB_COMMITTEE_SIZE) * _at(e, JOB_VALIDATOR_FEE);
+            v = _at(e, JOB_BUDGET) + _at(e, JOB_PROTOCOL_FEE) + _at(e, JOB_COMMITTEE_SIZE) * _at(e, JOB_VALIDATOR_FEE);
         }
     }
 
@@ -276,6 +281,10 @@ library JobCodec {
 
     function setReward(EncodedJob e, uint96 v) internal pure {
         _put(e, JOB_REWARD, v);
+    }
+
+    function setProtocolFee(EncodedJob e, uint96 v) internal pure {
+        _put(e, JOB_PROTOCOL_FEE, v);
     }
 
     /// @notice The state a claim sets.

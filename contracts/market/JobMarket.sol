@@ -23,7 +23,8 @@ import {
 
 /// @title Posting, cancelling, claiming and submitting jobs; the committee's seed and vote digests
 /// @notice Settlement (`finalize` with the committee's signed votes, `expireJob`) lives in `JobSettlement`.
-/// @dev Storage per job is one word (see `JobCodec`); the job id counter and the unreserved emission share a slot.
+/// @dev Storage per job is one word (see `JobCodec`); the job id counter, the unreserved emission and the current
+/// epoch's rewards share a slot.
 abstract contract JobMarket is IJobMarket, Staking, EIP712 {
     uint256 internal constant BPS = 10_000;
 
@@ -32,18 +33,25 @@ abstract contract JobMarket is IJobMarket, Staking, EIP712 {
         "Vote(uint256 jobId,bytes32 resultHash,uint8 seat,bool approve,uint32 segment,bytes32 committedDigest,bytes32 recomputedDigest,uint8 reason)"
     );
 
-    /// @dev Written by every post: one slot for both.
+    /// @dev Written by every post and every rewarded acceptance: one slot for all four. 40 bits of job ids last
+    /// centuries at any block gas limit (a post costs over 50,000 gas); the supply fits in 96 bits (the
+    /// constructor checks the cap). `epoch` keeps the lowest 24 bits of `block.timestamp / epochLength`: it can only
+    /// alias after 2^24 epochs without a rewarded acceptance, and aliasing can only lower a reward, never raise it.
     struct Counters {
-        uint64 nextJobId;
-        uint192 rewardsRemaining;
+        uint40 nextJobId;
+        uint96 rewardsRemaining;
+        uint24 epoch;
+        uint96 epochRewarded;
     }
+
+    uint256 private constant EPOCH_MASK = type(uint24).max;
 
     mapping(uint256 jobId => bytes32 word) private _jobWords;
     Counters private _counters;
 
     /// @param emission Tokens the market may mint as rewards over its life.
     constructor(uint256 emission) EIP712("CrowdMarket", "2") {
-        _counters = Counters(1, uint192(emission));
+        _counters = Counters(1, uint96(emission), 0, 0);
     }
 
     // ------------------------------------------------------------------ requester
@@ -150,6 +158,12 @@ abstract contract JobMarket is IJobMarket, Staking, EIP712 {
     }
 
     /// @inheritdoc IJobMarket
+    function epochRewards() external view returns (uint256 epoch, uint256 rewarded) {
+        Counters memory counters = _counters;
+        return (counters.epoch, counters.epochRewarded);
+    }
+
+    /// @inheritdoc IJobMarket
     function hashJob(Job calldata job) external pure returns (bytes32) {
         return JobCodec.hashCalldata(job);
     }
@@ -250,26 +264,63 @@ abstract contract JobMarket is IJobMarket, Staking, EIP712 {
         );
     }
 
+    /// @dev Owes what the current epoch's cap still allows of an accepted job's `reward`; the rest returns to the
+    /// emission budget (`RewardCapped`). Returns what is owed.
+    function _grantReward(uint256 jobId, uint96 reward) internal returns (uint96 paid) {
+        Counters memory counters = _counters;
+        uint256 epoch = (block.timestamp / _epochLengthConfig()) & EPOCH_MASK;
+        uint256 rewarded = counters.epoch == epoch ? counters.epochRewarded : 0;
+        uint256 cap = _epochRewardCapConfig();
+        uint256 room;
+        // room = cap - rewarded when positive; the sums stay within the 96-bit supply
+        unchecked {
+            room = cap > rewarded ? cap - rewarded : 0;
+            paid = reward < room ? reward : uint96(room);
+            counters.epoch = uint24(epoch);
+            counters.epochRewarded = uint96(rewarded + paid);
+            if (paid != reward) counters.rewardsRemaining += reward - paid;
+        }
+        _counters = counters;
+        if (paid != reward) emit RewardCapped(jobId, reward, paid, epoch);
+    }
+
+
+    /// @dev The committee's size: `min(committeeSize, validatorCount)`.
+    function _committeeSize(uint256 committeeSize, uint256 validators) internal pure returns (uint256) {
+        return committeeSize < validators ? committeeSize : validators;
+    }
+
     // ------------------------------------------------------------------ private
 
     /// @dev Validates and stores a new job; returns its id and the escrow to pull.
     function _post(JobSpec calldata spec) private returns (uint256 jobId, uint256 escrow) {
         EncodedJob encoded = JobCodec.fromSpec(spec);
         if (!encoded.isCanonicalSpec()) revert JobSpecNotCanonical();
+        // The pause check reads the slot the fee, reward and collateral rates share, so it costs nothing extra.
+        _requireNotPaused();
+        uint256 budget = encoded.budget();
+        uint256 reward;
+        uint256 fee;
+        // budget < 2^96 and both rates <= 10_000, so fee <= budget and reward <= budget.
+        // The fee rounds up and the reward down: with rewardBps < feeBps, reward < fee for every budget >= 1.
+        unchecked {
+            fee = (budget * _feeBpsConfig() + (BPS - 1)) / BPS;
+            // Only work a committee verifies earns a reward; mode None reserves none.
+            if (encoded.mode() != VerificationMode.None) reward = budget * _rewardBpsConfig() / BPS;
+        }
+        encoded.setProtocolFee(uint96(fee));
         escrow = _validateSpec(encoded);
-        uint256 rewardBps = _rewardBpsForPost();
 
         Counters memory counters = _counters;
         uint256 remaining = counters.rewardsRemaining;
-        uint256 reward;
-        // budget < 2^96 and rewardBps <= 10_000; reward <= remaining
+        // reward <= remaining after the clamp; a 40-bit id cannot be exhausted by transactions (see Counters)
         unchecked {
-            reward = uint256(encoded.budget()) * rewardBps / BPS;
             if (reward > remaining) reward = remaining;
             jobId = counters.nextJobId;
-            // a 64-bit id cannot be exhausted by transactions
-            _counters = Counters(uint64(jobId + 1), uint192(remaining - reward));
+            counters.nextJobId = uint40(jobId + 1);
+            counters.rewardsRemaining = uint96(remaining - reward);
         }
+        _counters = counters;
 
         encoded.setRequester(msg.sender);
         encoded.setReward(uint96(reward)); // at most the 96-bit budget
@@ -278,8 +329,8 @@ abstract contract JobMarket is IJobMarket, Staking, EIP712 {
         encoded.logSpec(JobPosted.selector, jobId, msg.sender);
     }
 
-    /// @dev Enforces the post requirements listed on `postJob`; returns the escrow.
-    function _validateSpec(EncodedJob spec) private pure returns (uint256 escrow) {
+    /// @dev Enforces the post requirements listed on `postJob` (the protocol fee already set); returns the escrow.
+    function _validateSpec(EncodedJob spec) private view returns (uint256 escrow) {
         if (spec.budget() == 0) revert InvalidJobSpec(JobSpecField.Budget, 0, 1);
         if (spec.bundleDigest() == 0) revert InvalidJobSpec(JobSpecField.BundleDigest, 0, 1);
         if (spec.runTimeout() == 0) revert InvalidJobSpec(JobSpecField.RunTimeout, 0, 1);
@@ -304,8 +355,15 @@ abstract contract JobMarket is IJobMarket, Staking, EIP712 {
             revert InvalidJobSpec(JobSpecField.VerifyBlocks, verifyBlocks, MAX_VERIFY_BLOCKS);
         }
         escrow = spec.fullEscrow();
-        uint256 fees = escrow - spec.budget();
-        if (spec.collateral() < fees) revert InvalidJobSpec(JobSpecField.Collateral, spec.collateral(), fees);
+        uint256 required;
+        // escrow = budget + protocolFee + committee fees; budget * bps fits easily in 256 bits
+        unchecked {
+            required = escrow - spec.budget() - spec.protocolFee();
+            uint256 ratio = uint256(spec.budget()) * _minCollateralBpsConfig() / BPS;
+            if (ratio > required) required = ratio;
+        }
+        // Collateral covers the committee's fees (a rejected job's votes are paid from it) and scales with value.
+        if (spec.collateral() < required) revert InvalidJobSpec(JobSpecField.Collateral, spec.collateral(), required);
     }
 
     /// @dev Reverts with the capability the caller lacks, if any.

@@ -13,7 +13,8 @@ import {Ballot, SeatVote} from "./Votes.sol";
 
 /// @title Settling jobs: finalize with the committee's signed votes, expire after a missed deadline
 /// @notice Every path moves each escrowed and slashed token to a balance, back into the job's escrow (reopen),
-/// or back to the requester; nothing is pushed, so settlement never calls out.
+/// or back to the requester, except an accepted job's protocol fee, which is burned; nothing is pushed, and the
+/// only call out is that burn, last, into CrowdToken (which has no hooks).
 abstract contract JobSettlement is JobMarket {
     /// @dev What the seats said, as bit masks over seat numbers, and who holds each seat.
     struct Tally {
@@ -37,7 +38,9 @@ abstract contract JobSettlement is JobMarket {
             if (seats.length != 0) revert SeatCountMismatch(jobId, seats.length, 0);
             if (block.number <= lastBlock) revert VerificationPending(jobId, lastBlock);
             emit JobFinalized(jobId, Outcome.Accepted, 0, 0);
-            _accept(jobId, encoded, 0);
+            // Nothing was checked: no reward (mode None reserves none anyway).
+            _accept(jobId, encoded, 0, false);
+            _burnFee(encoded);
             return;
         }
         if (block.number <= seedBlock) revert VerificationPending(jobId, lastBlock);
@@ -65,12 +68,14 @@ abstract contract JobSettlement is JobMarket {
         // requester's seats cannot judge its own job: the provider is paid (without a reward: nothing was checked).
         if (size != 0 && judges == 0) {
             emit JobFinalized(jobId, Outcome.Accepted, 0, 0);
-            _releaseReward(encoded.reward());
-            _acceptUnrewarded(jobId, encoded);
+            _accept(jobId, encoded, 0, false);
+            _burnFee(encoded);
         } else if (approvals * 2 > judges) {
             emit JobFinalized(jobId, Outcome.Accepted, uint8(approvals), uint8(rejections));
             uint256 paid = _settleSeats(jobId, encoded, tally, tally.approved);
-            _accept(jobId, encoded, paid);
+            // A majority of the deciding seats approved: the work was verified and earns its reward.
+            _accept(jobId, encoded, paid, true);
+            _burnFee(encoded);
         } else if (rejections * 2 > judges) {
             emit JobFinalized(jobId, Outcome.Rejected, uint8(approvals), uint8(rejections));
             _slashCollateral(encoded.provider(), jobId, encoded.collateral());
@@ -187,37 +192,36 @@ abstract contract JobSettlement is JobMarket {
         return scaled > floor ? uint96(scaled) : floor;
     }
 
-    /// @dev Closes a job accepted without a check: the provider is paid its budget, no reward; the committee's
-    /// fees go back to the requester.
-    function _acceptUnrewarded(uint256 jobId, EncodedJob encoded) private {
-        _deleteJob(jobId);
-        address provider = encoded.provider();
-        uint96 budget = encoded.budget();
-        _releaseCollateral(provider, encoded.collateral(), budget, 0);
-        emit ProviderPaid(jobId, provider, budget, 0);
-        uint256 fees;
-        // fullEscrow = budget + committeeSize * fee
-        unchecked {
-            fees = encoded.fullEscrow() - budget;
-        }
-        if (fees != 0) _credit(encoded.requester(), jobId, fees);
-    }
-
-    /// @dev Closes an accepted job: the provider is paid and its collateral released; fees of seats that were not
-    /// paid go back to the requester.
-    function _accept(uint256 jobId, EncodedJob encoded, uint256 paidSeats) private {
+    /// @dev Closes an accepted job: the provider is paid and its collateral released; the reward is owed only for
+    /// verified work (within the epoch's cap), else returned to the emission budget; fees of seats that were not
+    /// paid go back to the requester. The protocol fee stays for `_burnFee`.
+    function _accept(uint256 jobId, EncodedJob encoded, uint256 paidSeats, bool verified) private {
         _deleteJob(jobId);
         address provider = encoded.provider();
         uint96 budget = encoded.budget();
         uint96 reward = encoded.reward();
+        if (reward != 0) {
+            if (verified) {
+                reward = _grantReward(jobId, reward);
+            } else {
+                _releaseReward(reward);
+                reward = 0;
+            }
+        }
         _releaseCollateral(provider, encoded.collateral(), budget, reward);
         emit ProviderPaid(jobId, provider, budget, reward);
         uint256 unusedFees;
-        // fullEscrow = budget + committeeSize * fee >= budget + paid fees
+        // fullEscrow = budget + protocolFee + committeeSize * fee >= budget + protocolFee + paid fees
         unchecked {
-            unusedFees = encoded.fullEscrow() - budget - paidSeats * encoded.validatorFee();
+            unusedFees = encoded.fullEscrow() - budget - encoded.protocolFee() - paidSeats * encoded.validatorFee();
         }
         if (unusedFees != 0) _credit(encoded.requester(), jobId, unusedFees);
+    }
+
+    /// @dev Burns an accepted job's protocol fee: the last step, the only call out (into CrowdToken, no hooks).
+    function _burnFee(EncodedJob encoded) private {
+        uint96 fee = encoded.protocolFee();
+        if (fee != 0) _burnTokens(fee);
     }
 
     /// @dev After the provider's collateral was slashed: reopen the job, or close it and credit the requester.

@@ -317,6 +317,11 @@ abstract contract Staking is IStaking, Governed, ReentrancyGuardTransient {
         return _roster.root();
     }
 
+    /// @dev Burns `amount` of the market's own tokens (the protocol fee of an accepted job).
+    function _burnTokens(uint256 amount) internal {
+        ICrowdToken(_token).burn(amount);
+    }
+
     /// @dev Pulls `amount` from `from` within the allowance `from` gave this market; the token's own error
     /// (`ERC20InsufficientAllowance`, `ERC20InsufficientBalance`) bubbles up unchanged.
     function _pullTokens(address from, uint256 amount) internal {

@@ -95,14 +95,15 @@ struct JobSpec {
     uint8 gpuClass; // 0..255, higher is newer
     uint16 cpuCores;
     uint32 memoryMiB;
-    uint96 collateral; // provider stake locked while it holds the job; >= committeeSize * validatorFee
+    uint96 collateral; // provider stake locked while it holds the job; >= committee fees and the minimum ratio
     uint32 runTimeout; // seconds from claim to the submit deadline
     VerificationMode mode; // how the result is checked (see VerificationMode)
     uint8 committeeSize; // seats drawn by stake (odd, <= MAX_COMMITTEE_SIZE; 0 in mode None)
     uint8 samplesPerValidator; // segments or shards each validator re-runs (off-chain, but committed)
     uint16 verifyBlocks; // voting window after the seed block, submitBlock + 1 (1..MAX_VERIFY_BLOCKS)
     uint96 validatorFee; // paid to each committee member who votes
-    uint96 reward; // set by the contract: budget * rewardBps / 10_000 minted to the provider on acceptance
+    uint96 reward; // set by the contract: budget * rewardBps / 10_000 rounded down, 0 in mode None
+    uint96 protocolFee; // set by the contract: budget * feeBps / 10_000 rounded up, escrowed, burned on acceptance
     bool reopenOnFailure; // on rejection or expiry, reopen (up to MAX_REOPENS times) instead of refunding
 }
 
@@ -158,5 +159,9 @@ struct MarketConfig {
     uint96 minProviderStake; // stake a provider needs to claim
     uint96 minValidatorStake; // stake a validator needs to register and to vote
     uint96 validatorSlash; // taken from each voter on the losing side of a decided job
-    uint16 rewardBps; // reward minted on acceptance, in basis points of the budget
+    uint16 rewardBps; // reward for committee-verified work, in basis points of the budget; < feeBps unless 0
+    uint16 feeBps; // protocol fee escrowed at post and burned on acceptance, in basis points of the budget
+    uint16 minCollateralBps; // least collateral a job may ask for, in basis points of its budget
+    uint64 epochLength; // seconds per reward epoch (> 0)
+    uint96 epochRewardCap; // most reward tokens owed to providers per epoch
 }

@@ -34,6 +34,11 @@ contract CrowdToken is ICrowdToken, ERC20Capped, ERC20Permit {
         _mint(to, amount);
     }
 
+    /// @inheritdoc ICrowdToken
+    function burn(uint256 amount) external {
+        _burn(msg.sender, amount);
+    }
+
     /// @dev ERC20Capped enforces the cap on mints; ERC20 moves the balances.
     function _update(address from, address to, uint256 value) internal override(ERC20, ERC20Capped) {
         super._update(from, to, value);

@@ -3,8 +3,9 @@
 Public API (the `crowdcompute job ...` commands and the demo are built on these):
 
 * `job_spec_for(manifest, bundle_cid, *, budget=None, collateral=None, validator_fee=None,
-  verify_blocks=None, run_timeout=None) -> JobSpec`: the on-chain spec for a manifest, with the dApp's rules
-  and defaults (frontend/src/lib/jobSpec.ts `buildJobSpec`); amounts in base units;
+  verify_blocks=None, run_timeout=None, fee_bps=0, min_collateral_bps=0) -> JobSpec`: the on-chain spec for a
+  manifest, with the dApp's rules and defaults (frontend/src/lib/jobSpec.ts `buildJobSpec`) and the market's
+  protocol fee and collateral ratio; amounts in base units;
 * `submit_job(market, job_dir, *, store=None, gateway_url=None, budget=None, on_progress=None,
   force=False, confirm=None, **spec_overrides) -> SubmittedJob`: pin an example's placeholder image id,
   pack, validate, check that a registered provider would run it (`checks`; else `NoProviderCanRun` unless

@@ -16,6 +16,8 @@ from chain import (
     JobSpecFields,
     VerificationMode,
     Wei,
+    min_collateral_for,
+    protocol_fee_for,
     tokens,
 )
 from cli_support import token_amount
@@ -59,25 +61,33 @@ def job_spec_for(
     verify_blocks: int | None = None,
     run_timeout: int | None = None,
     reopen_on_failure: bool = True,
+    fee_bps: int = 0,
+    min_collateral_bps: int = 0,
 ) -> JobSpec:
     """The spec `postJob` takes for `manifest`, its bundle at `bundle_cid`.
 
     Each amount is, in order: the argument (base units), the manifest's `[payment]` hint, the dApp's
     default. Raises `InvalidSpec` naming the field when a value breaks a rule the contract enforces, so
-    nothing that would revert gets signed.
+    nothing that would revert gets signed. `fee_bps` and `min_collateral_bps` are the market's (`config()`):
+    the protocol fee is filled in as the contract will set it (so `escrow` is what the post pulls), and the
+    default collateral is raised to the ratio's minimum for the budget.
     """
     hints = manifest.payment.in_base_units() if manifest.payment is not None else None
     verification = manifest.verification
     mode = VerificationMode[verification.mode.upper()]
     chosen_budget = _first(budget, hints.budget if hints else None, DEFAULT_BUDGET)
     chosen_fee = _first(validator_fee, hints.validatorFee if hints else None, DEFAULT_VALIDATOR_FEE)
-    chosen_collateral = _first(collateral, hints.collateral if hints else None, DEFAULT_COLLATERAL)
+    chosen_collateral = _first(collateral, hints.collateral if hints else None, -1)
     timeout = _first(run_timeout, manifest.resources.timeout_s)
     blocks = _first(verify_blocks, verification.verify_blocks, DEFAULT_VERIFY_BLOCKS)
     committee = verification.committee_size
     default_samples = 0 if mode in (VerificationMode.REPLICATE, VerificationMode.NONE) else 1
     samples = _first(verification.samples_per_validator, default_samples)
 
+    fees = verification.committee_size * chosen_fee
+    ratio = min_collateral_for(chosen_budget, min_collateral_bps)
+    if chosen_collateral < 0:  # no choice made: the dApp's default, raised to the market's ratio
+        chosen_collateral = max(DEFAULT_COLLATERAL, ratio)
     for name, amount in (
         ("budget", chosen_budget),
         ("validator_fee", chosen_fee),
@@ -93,13 +103,19 @@ def job_spec_for(
     needs_samples = mode in (VerificationMode.SEGMENTS, VerificationMode.SHARDS)
     _check_range("samples_per_validator", samples, 1 if needs_samples else 0, MAX_SAMPLES, "samples")
     _check_range("verify_blocks", blocks, 1, MAX_VERIFY_BLOCKS, "blocks")
-    fees = committee * chosen_fee
     if chosen_collateral < fees:
         raise InvalidSpec(
             "collateral",
             f"{token_amount(chosen_collateral)} does not cover the committee's fees: committee_size x "
             f"validator_fee = {committee} x {token_amount(chosen_fee)} = {token_amount(fees)}; "
             "raise the collateral or lower the validator fee",
+        )
+    if chosen_collateral < ratio:
+        raise InvalidSpec(
+            "collateral",
+            f"{token_amount(chosen_collateral)} is below the market's minimum of "
+            f"{min_collateral_bps / 100:g} % of the budget ({token_amount(ratio)}); "
+            "raise the collateral or lower the budget",
         )
 
     requirements = manifest.to_requirements()
@@ -123,6 +139,9 @@ def job_spec_for(
         "verify_blocks": blocks,
         "validator_fee": Wei(chosen_fee),
         "reward": Wei(0),  # set by the contract
+        "protocol_fee": protocol_fee_for(
+            chosen_budget, fee_bps
+        ),  # set by the contract; filled in for `escrow`
         "reopen_on_failure": reopen_on_failure,
     }
     return JobSpec(**fields)

@@ -104,7 +104,8 @@ def pack_job(job_dir: Path, dest: Path) -> PackedJob:
 
 
 def check_balance(market: MarketClient, spec: JobSpec) -> None:
-    """Raise `InsufficientTokens` unless the account holds the job's escrow (budget + committee fees)."""
+    """Raise `InsufficientTokens` unless the account holds the job's escrow (budget + protocol fee +
+    committee fees)."""
     balance = market.token.balance_of(market.me)
     if balance >= spec.escrow:
         return
@@ -113,8 +114,9 @@ def check_balance(market: MarketClient, spec: JobSpec) -> None:
         balance,
         spec.escrow,
         f"{market.me} holds {token_amount(balance)}; this job's escrow is {token_amount(spec.escrow)} "
-        f"(budget {token_amount(spec.budget)} + {spec.committee_size} x {token_amount(spec.validator_fee)} "
-        f"validator fee): get {token_amount(spec.escrow - balance)} more, or lower the budget or fee",
+        f"(budget {token_amount(spec.budget)} + protocol fee {token_amount(spec.protocol_fee)} + "
+        f"{spec.committee_size} x {token_amount(spec.validator_fee)} validator fee): "
+        f"get {token_amount(spec.escrow - balance)} more, or lower the budget or fee",
     )
 
 
@@ -170,7 +172,15 @@ def submit_job(
             )
         packed = pack_job(pin.folder if pin else job_dir, Path(tmp) / "bundle.tar")
         say(f"packed {job_dir}: {packed.size} bytes, bundle {packed.cid}")
-        spec = job_spec_for(packed.manifest, packed.cid, budget=budget, **spec_overrides)
+        config = market.config()
+        spec = job_spec_for(
+            packed.manifest,
+            packed.cid,
+            budget=budget,
+            fee_bps=config.fee_bps,
+            min_collateral_bps=config.min_collateral_bps,
+            **spec_overrides,
+        )
         check_balance(market, spec)
         warnings = _runnable_or_agreed(market, spec, packed.manifest, runtime_images, force, confirm, say)
         if store is not None:

@@ -24,6 +24,7 @@ const job: Job = {
     verifyBlocks: Number(raw.spec.verifyBlocks),
     validatorFee: BigInt(raw.spec.validatorFee),
     reward: BigInt(raw.spec.reward),
+    protocolFee: BigInt(raw.spec.protocolFee ?? 0),
     reopenOnFailure: raw.spec.reopenOnFailure,
   },
   state: {

@@ -17,6 +17,7 @@ from chain import (
     seed_block,
     tokens,
 )
+from tests.conftest import TEST_CONFIG
 
 PROVIDER_CAPS = Capabilities(
     gpu_count=1, gpu_memory_mib=8192, gpu_class=1, cpu_cores=8, memory_mib=16384, price_per_hour=tokens(1)
@@ -34,8 +35,10 @@ SPEC = JobSpec(
     samples_per_validator=2,
     verify_blocks=10,
     validator_fee=tokens(1),
-)
-CHEAP_SPEC = dataclasses.replace(SPEC, committee_size=1, collateral=tokens(1), budget=tokens(1))
+).with_protocol_fee(TEST_CONFIG.fee_bps)  # as the client fills it in: `escrow` is what a post pulls
+CHEAP_SPEC = dataclasses.replace(
+    SPEC, committee_size=1, collateral=tokens(1), budget=tokens(1)
+).with_protocol_fee(TEST_CONFIG.fee_bps)
 
 
 @dataclass

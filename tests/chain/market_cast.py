@@ -19,6 +19,7 @@ from chain import (
     VerificationMode,
     tokens,
 )
+from tests.conftest import TEST_CONFIG
 
 PROVIDER_CAPS = Capabilities(
     gpu_count=1, gpu_memory_mib=8192, gpu_class=1, cpu_cores=8, memory_mib=16384, price_per_hour=tokens(1)
@@ -39,11 +40,11 @@ BASE_SPEC = JobSpec(
     samples_per_validator=2,
     verify_blocks=10,
     validator_fee=tokens(1),
-)
+).with_protocol_fee(TEST_CONFIG.fee_bps)  # as the client fills it in, so `escrow` is what a post pulls
 
 
 def make_spec(**changes: Any) -> JobSpec:
-    return dataclasses.replace(BASE_SPEC, **changes)
+    return dataclasses.replace(BASE_SPEC, **changes).with_protocol_fee(TEST_CONFIG.fee_bps)
 
 
 @dataclass

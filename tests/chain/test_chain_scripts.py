@@ -88,7 +88,7 @@ def test_deploy_with_a_keystore_records_the_deployment(
         "--deployments-dir",
         str(tmp_path),
         "--reward-bps",
-        "500",
+        "150",
         "--timelock-delay",
         "120",
         "--guardian",
@@ -100,7 +100,7 @@ def test_deploy_with_a_keystore_records_the_deployment(
     deployed = json.loads(out)
     recorded = json.loads((tmp_path / "31337.json").read_text())
     assert recorded["market"] == deployed["market"] and recorded["deployer"] == deployer.address
-    assert recorded["config"]["rewardBps"] == 500
+    assert recorded["config"]["rewardBps"] == 150
     governance = recorded["governance"]
     assert governance["minDelay"] == 120 and governance["guardian"] == dev_account(5).address
     assert governance["proposers"] == governance["executors"] == [deployer.address]

@@ -27,7 +27,8 @@ def test_accepted_job_pays_provider_validators_and_refunds_unused_fees(cast: Cas
     posted = cast.requester.post_job(BASE_SPEC)
     assert posted.job_id == 1
     assert posted.job.spec.requester == cast.requester.me
-    assert posted.job.spec.reward == BASE_SPEC.budget // 10  # rewardBps 1000
+    assert posted.job.spec.reward == BASE_SPEC.budget // 100  # rewardBps 100
+    assert posted.job.spec.protocol_fee == BASE_SPEC.budget // 50  # feeBps 200
     assert cast.requester.token.balance_of() == requester_tokens - BASE_SPEC.escrow
     assert cast.requester.status_of(posted.job_id) == JobStatus.OPEN
 
@@ -116,8 +117,12 @@ def test_rejection_by_majority_slashes_provider_and_minority_validator(cast: Cas
     assert (loser.stake, loser.balance) == (VALIDATOR_STAKE - slash, FEE)
     for winner in committee[1:]:
         assert cast.deployer.account_of(winner).balance == FEE + slash // 2
-    # The requester gets its budget back (every fee was spent on votes) plus the provider's collateral.
-    assert cast.requester.account_of().balance == BASE_SPEC.budget + BASE_SPEC.collateral
+    # The requester gets its budget and protocol fee back (every validator fee was spent on votes) plus the
+    # provider's collateral.
+    assert (
+        cast.requester.account_of().balance
+        == BASE_SPEC.budget + BASE_SPEC.protocol_fee + BASE_SPEC.collateral
+    )
     assert cast.requester.status_of(posted.job_id) == JobStatus.CLOSED
 
 

@@ -12,6 +12,7 @@ from chain import Capabilities, JobId, JobSpec, MarketClient, VerificationMode, 
 from jobs.bundle import pack_directory
 from jobs.cid import Cid
 from jobs.store import ContentStore
+from tests.conftest import TEST_CONFIG
 
 PROVIDER_CAPS = Capabilities(
     gpu_count=0, gpu_memory_mib=0, gpu_class=0, cpu_cores=2, memory_mib=2048, price_per_hour=tokens(1)
@@ -32,7 +33,7 @@ SPEC = JobSpec(
     committee_size=1,
     verify_blocks=5,
     validator_fee=tokens(1),
-)
+).with_protocol_fee(TEST_CONFIG.fee_bps)  # as the client fills it in: `escrow` is what a post pulls
 
 SUCCESS_SCRIPT = """
 import json, hashlib, os

@@ -29,6 +29,7 @@ from jobs.commitments import merkle_root
 from jobs.store import ContentStore
 from sdk.checkpoint import CheckpointEntry, capture_state, checkpoint_file, save_checkpoint, write_manifest
 from sdk.digest import state_digest
+from tests.conftest import TEST_CONFIG
 
 VALIDATOR_STAKE = tokens(200)
 
@@ -45,7 +46,7 @@ SPEC = JobSpec(
     samples_per_validator=1,
     verify_blocks=5,
     validator_fee=tokens(1),
-)
+).with_protocol_fee(TEST_CONFIG.fee_bps)  # as the client fills it in: `escrow` is what a post pulls
 
 
 def write_checkpoints(folder: Path, count: int = 7) -> list[bytes]:

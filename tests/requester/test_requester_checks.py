@@ -144,7 +144,7 @@ def test_an_unpinned_example_is_pinned_to_the_image_the_gateway_advertises(
 ) -> None:
     posted = cli("submit", str(EXAMPLES / "digits_mlp"), "--gateway", advertising_gateway)
     assert posted["pinnedTo"] == RUNTIME_ID and posted["warnings"] == []
-    assert posted["escrow"] == str(tokens(13))  # 10 budget + 3 validators x 1 fee
+    assert posted["escrow"] == str(tokens("13.2"))  # 10 budget + 0.2 protocol fee + 3 validators x 1 fee
     bundle = httpx.get(
         f"{advertising_gateway}/bundles/{posted['bundleCid']}/manifest", trust_env=False
     ).json()

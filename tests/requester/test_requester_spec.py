@@ -63,7 +63,9 @@ def _dapp_specs(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _as_dapp(spec: JobSpec) -> dict[str, Any]:
     abi = spec.to_abi()
     return {
-        name: str(value) if name in ("budget", "collateral", "validatorFee", "reward") else value
+        name: str(value)
+        if name in ("budget", "collateral", "validatorFee", "reward", "protocolFee")
+        else value
         for name, value in abi.items()
     } | {"bundleDigest": "0x" + spec.bundle_digest.hex()}
 

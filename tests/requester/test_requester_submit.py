@@ -33,7 +33,13 @@ def _check_posted(market: MarketClient, requester: MarketClient, job_dir: Path, 
     assert view.status == JobStatus.OPEN
     posted = next(e for e in view.events if e.name == "JobPosted")
     assert posted.tx_hash == job.tx_hash
-    expected = job_spec_for(read_job_manifest(job_dir), parse_cid(job.bundle_cid)).to_abi()
+    config = market.config()
+    expected = job_spec_for(
+        read_job_manifest(job_dir),
+        parse_cid(job.bundle_cid),
+        fee_bps=config.fee_bps,
+        min_collateral_bps=config.min_collateral_bps,
+    ).to_abi()
     expected["requester"] = requester.me
     got = dict(posted.args["spec"])
     assert got.pop("reward") >= 0 and expected.pop("reward") == 0
@@ -60,7 +66,8 @@ def test_submit_through_a_store_packs_stores_and_posts_with_a_permit(
         pack_directory(job_dir, out)
     assert store.read_bytes(job.bundle_cid) == (tmp_path / "again.tar").read_bytes()
     assert parse_cid(job.bundle_cid) in store.pins()
-    assert requester.token.balance_of(requester.me) == before - tokens(11)  # 10 budget + 1 x 1 fee
+    # 10 budget + 0.2 protocol fee + 1 x 1 fee
+    assert requester.token.balance_of(requester.me) == before - tokens("11.2")
     assert [line.split()[0] for line in progress] == ["packed", "stored", "signing", "mined:"]
     # The permit path: the token recorded the permit's allowance in the same transaction.
     receipt = market.rpc.receipt(job.tx_hash)
@@ -109,9 +116,9 @@ def test_too_few_tokens_is_refused_with_both_amounts(
     balance = requester.token.balance_of(requester.me)
     with pytest.raises(InsufficientTokens) as caught:
         submit_job(requester, job_dir, store=store, budget=balance)
-    assert (caught.value.balance, caught.value.needed) == (balance, balance + tokens(1))
-    assert "holds 10000 CROWD; this job's escrow is 10001 CROWD" in str(caught.value)
-    assert "get 1 CROWD more" in str(caught.value)
+    assert (caught.value.balance, caught.value.needed) == (balance, balance + tokens(201))  # 2 % fee + 1 fee
+    assert "holds 10000 CROWD; this job's escrow is 10201 CROWD" in str(caught.value)
+    assert "get 201 CROWD more" in str(caught.value)
     assert store.pins() == []
 
 

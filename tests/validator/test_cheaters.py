@@ -118,8 +118,8 @@ def assert_provider_slashed_and_requester_refunded(
     assert settled.slashed() == {cheater: spec.collateral}
     assert before.delta(after, cheater) == {"stake": -spec.collateral}
     # The remaining escrow (the budget; every fee went to a voter) plus the whole collateral.
-    assert before.delta(after, asker) == {"balance": spec.budget + spec.collateral}
-    assert settled.credited(asker) == spec.budget + spec.collateral
+    assert before.delta(after, asker) == {"balance": spec.budget + spec.protocol_fee + spec.collateral}
+    assert settled.credited(asker) == spec.budget + spec.protocol_fee + spec.collateral
     for index in VALIDATORS:
         assert before.delta(after, DEV_ADDRESSES[index]) == {"balance": spec.validator_fee}
     assert requester.status_of(job_id) == JobStatus.CLOSED
@@ -346,5 +346,5 @@ def test_lazy_validator_is_outvoted_by_honest_ones_and_slashed(
         # Its fee and an equal share of the lazy validator's slashed stake.
         assert before.delta(after, address) == {"balance": spec.validator_fee + slash // 2}
     asker = DEV_ADDRESSES[REQUESTER]
-    assert before.delta(after, asker) == {"balance": spec.budget + spec.collateral}
+    assert before.delta(after, asker) == {"balance": spec.budget + spec.protocol_fee + spec.collateral}
     assert before.delta(after, DEV_ADDRESSES[CHEATER]) == {"stake": -spec.collateral}

@@ -30,6 +30,7 @@ from chain import (
 )
 from jobs.cid import Cid
 from jobs.executors import ImageRef
+from tests.conftest import TEST_CONFIG
 from validator.daemon import ValidatorNode
 from validator.state import Phase, Verification
 
@@ -52,7 +53,7 @@ SPEC = JobSpec(
     samples_per_validator=2,
     verify_blocks=20,
     validator_fee=tokens(1),
-)
+).with_protocol_fee(TEST_CONFIG.fee_bps)  # as the client fills it in: `escrow` is what a post pulls
 
 
 def job_spec(bundle: Cid, **changes: Any) -> JobSpec:

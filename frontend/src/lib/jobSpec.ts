@@ -1,6 +1,7 @@
 // The post form: defaults from the manifest, checks that mirror `postJob`'s InvalidJobSpec rules, and the
-// `JobSpec` struct it posts (requester and reward are filled in by the contract).
-import type { Hex } from "viem";
+// `JobSpec` struct it posts (requester, reward and protocolFee are set by the contract; the protocol fee is filled
+// in beforehand, as the market will set it, so that the escrow shown is what the post pulls).
+import { formatUnits, type Hex } from "viem";
 import type { ChainCid } from "./cid";
 import { MODE_INDEX, SPEC_LIMITS, VERIFICATION_MODE_NAMES, ZERO_ADDRESS, type ModeName, type PostJobSpec } from "./contracts";
 import { parseInteger, parseTokenAmount, type Parsed } from "./format";
@@ -39,15 +40,36 @@ export interface SpecValues {
 /** The capabilities a manifest asks for, as `JobSpec` takes them (jobs/manifest/requirements.py). */
 export type Requirements = Pick<PostJobSpec, "gpuCount" | "gpuMemoryMiB" | "gpuClass" | "cpuCores" | "memoryMiB">;
 
+/** The market's rates a post depends on (`config()`): the protocol fee and the least collateral, in basis points. */
+export interface MarketRates {
+  feeBps: number;
+  minCollateralBps: number;
+}
+
+export const NO_RATES: MarketRates = { feeBps: 0, minCollateralBps: 0 };
+
+const BPS = 10_000n;
+
+/** The protocol fee the market records at post: budget × feeBps / 10,000, rounded up. */
+export function protocolFeeOf(budget: bigint, feeBps: number): bigint {
+  return (budget * BigInt(feeBps) + BPS - 1n) / BPS;
+}
+
+/** The least collateral the ratio allows: budget × minCollateralBps / 10,000, rounded down. */
+export function minCollateralOf(budget: bigint, minCollateralBps: number): bigint {
+  return (budget * BigInt(minCollateralBps)) / BPS;
+}
+
 const text = (value: unknown, fallback: string) =>
   value === undefined || value === null || value === "" ? fallback : String(value);
 
-export function formFromManifest(manifest: ManifestData | null): SpecForm {
+export function formFromManifest(manifest: ManifestData | null, rates: MarketRates = NO_RATES): SpecForm {
   const mode = valueAt(manifest, "verification.mode");
+  const budget = text(valueAt(manifest, "payment.budget"), "10");
   return {
-    budget: text(valueAt(manifest, "payment.budget"), "10"),
+    budget,
     validatorFee: text(valueAt(manifest, "payment.validator_fee"), "1"),
-    collateral: text(valueAt(manifest, "payment.collateral"), "5"),
+    collateral: text(valueAt(manifest, "payment.collateral"), defaultCollateral(budget, rates)),
     runTimeout: text(valueAt(manifest, "resources.timeout_s"), "3600"),
     mode: MODES.includes(mode as ModeName) ? (mode as ModeName) : "segments",
     committeeSize: text(valueAt(manifest, "verification.committee_size"), "3"),
@@ -55,6 +77,14 @@ export function formFromManifest(manifest: ManifestData | null): SpecForm {
     verifyBlocks: text(valueAt(manifest, "verification.verify_blocks"), String(DEFAULT_VERIFY_BLOCKS)),
     reopenOnFailure: true,
   };
+}
+
+/** "5" tokens, or the ratio's minimum for the budget when that is more. */
+function defaultCollateral(budget: string, rates: MarketRates): string {
+  const parsed = parseTokenAmount(budget);
+  const floor = 5n * 10n ** 18n;
+  const least = parsed.ok ? minCollateralOf(parsed.value, rates.minCollateralBps) : 0n;
+  return least > floor ? formatUnits(least, 18) : "5";
 }
 
 export function requirementsOf(manifest: ManifestData | null): Requirements {
@@ -71,9 +101,9 @@ export function requirementsOf(manifest: ManifestData | null): Requirements {
   };
 }
 
-/** What the requester pays at post: the budget plus every committee member's fee. */
-export function escrowOf(budget: bigint, committeeSize: number, validatorFee: bigint): bigint {
-  return budget + BigInt(committeeSize) * validatorFee;
+/** What the requester pays at post: the budget, the protocol fee and every committee member's fee. */
+export function escrowOf(budget: bigint, committeeSize: number, validatorFee: bigint, protocolFee = 0n): bigint {
+  return budget + protocolFee + BigInt(committeeSize) * validatorFee;
 }
 
 export interface SpecCheck {
@@ -82,7 +112,7 @@ export interface SpecCheck {
 }
 
 /** Parse the form and apply the contract's rules, so a post that would revert is caught before signing. */
-export function checkSpecForm(form: SpecForm): SpecCheck {
+export function checkSpecForm(form: SpecForm, rates: MarketRates = NO_RATES): SpecCheck {
   const errors: Partial<Record<SpecField, string>> = {};
   const take = <T>(field: SpecField, parsed: Parsed<T>): T | null => {
     if (parsed.ok) return parsed.value;
@@ -106,6 +136,9 @@ export function checkSpecForm(form: SpecForm): SpecCheck {
     const needed = BigInt(committeeSize) * validatorFee;
     if (collateral < needed) errors.collateral = "must cover the committee's fees (committee size × validator fee)";
   }
+  if (collateral !== null && budget !== null && collateral < minCollateralOf(budget, rates.minCollateralBps)) {
+    errors.collateral = `must be at least ${rates.minCollateralBps / 100} % of the budget`;
+  }
   if (Object.keys(errors).length) return { values: null, errors };
   return {
     values: {
@@ -124,7 +157,12 @@ export function checkSpecForm(form: SpecForm): SpecCheck {
 }
 
 /** The struct `postJob` takes. */
-export function buildJobSpec(values: SpecValues, requirements: Requirements, bundle: ChainCid): PostJobSpec {
+export function buildJobSpec(
+  values: SpecValues,
+  requirements: Requirements,
+  bundle: ChainCid,
+  rates: MarketRates = NO_RATES,
+): PostJobSpec {
   return {
     requester: ZERO_ADDRESS,
     budget: values.budget,
@@ -143,6 +181,7 @@ export function buildJobSpec(values: SpecValues, requirements: Requirements, bun
     verifyBlocks: values.verifyBlocks,
     validatorFee: values.validatorFee,
     reward: 0n,
+    protocolFee: protocolFeeOf(values.budget, rates.feeBps),
     reopenOnFailure: values.reopenOnFailure,
   };
 }

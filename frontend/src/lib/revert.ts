@@ -113,6 +113,9 @@ const TEMPLATES: Record<string, (f: Fields) => string> = {
   InvalidSupply: (f) =>
     `initial supply ${tokens(f.initialSupply)} and cap ${tokens(f.cap)} do not fit (the cap may be at most ${tokens(f.maxCap)})`,
   InvalidRewardBps: (f) => `rewardBps ${str(f.rewardBps)} is above ${str(f.max)}`,
+  InvalidFeeBps: (f) =>
+    `feeBps ${str(f.feeBps)} must be at most ${str(f.max)} and above rewardBps ${str(f.rewardBps)} (unless rewardBps is 0)`,
+  InvalidEpochLength: () => "epochLength must be more than 0 seconds",
   CrowdTokenUnauthorizedMinter: (f) => `${addr(f.caller)} may not mint; only ${addr(f.minter)} can`,
   ERC20InsufficientBalance: (f) =>
     `${addr(f.sender)} holds ${tokens(f.balance)}; ${tokens(f.needed)} needed: ` +

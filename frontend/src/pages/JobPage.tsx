@@ -15,7 +15,7 @@ import { JobEnergy, SkipReports } from "./job/ProviderReports";
 import { Verification } from "./job/Verification";
 
 function Terms({ job }: { job: JobDetailPublic }) {
-  const escrow = BigInt(job.budget) + BigInt(job.committee_size) * BigInt(job.validator_fee);
+  const escrow = BigInt(job.budget) + BigInt(job.protocol_fee) + BigInt(job.committee_size) * BigInt(job.validator_fee);
   return (
     <dl className="facts">
       <div>
@@ -35,7 +35,7 @@ function Terms({ job }: { job: JobDetailPublic }) {
           {BigInt(job.reward) > 0n && (
             <span className="muted small">
               {" "}
-              + <Amount units={job.reward} /> reward
+              + <Amount units={job.reward} /> reward (if a committee majority accepts)
             </span>
           )}
         </dd>
@@ -44,6 +44,12 @@ function Terms({ job }: { job: JobDetailPublic }) {
         <dt>Escrow</dt>
         <dd>
           <Amount units={escrow} />
+        </dd>
+      </div>
+      <div>
+        <dt>Protocol fee</dt>
+        <dd>
+          <Amount units={job.protocol_fee} /> <span className="muted small">burned if accepted, refunded otherwise</span>
         </dd>
       </div>
       <div>

@@ -3,7 +3,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useMemo, useState } from "react";
 import { Link, useNavigate } from "react-router";
 import type { Hash } from "viem";
-import { useConfig } from "wagmi";
+import { useConfig, useReadContract } from "wagmi";
 import { ManifestView } from "../components/ManifestView";
 import { PAUSED_TEXT, useMarketPaused } from "../components/PausedBanner";
 import { Amount, ProgressBar } from "../components/common";
@@ -11,7 +11,19 @@ import { zipJobFiles, totalSize } from "../lib/archive";
 import type { BundlePublic } from "../lib/api";
 import { parseCid } from "../lib/cid";
 import { bytes, shortHash, tokenAmount } from "../lib/format";
-import { buildJobSpec, checkSpecForm, escrowOf, formFromManifest, requirementsOf, type SpecField, type SpecForm } from "../lib/jobSpec";
+import { crowdMarketAbi } from "../lib/contracts";
+import {
+  NO_RATES,
+  buildJobSpec,
+  checkSpecForm,
+  escrowOf,
+  formFromManifest,
+  protocolFeeOf,
+  requirementsOf,
+  type MarketRates,
+  type SpecField,
+  type SpecForm,
+} from "../lib/jobSpec";
 import { checkManifest, type FieldProblem } from "../lib/manifest";
 import type { PaymentMethod } from "../lib/payment";
 import { postJob, signAndUpload, waitForIndexedJob } from "../lib/postFlow";
@@ -78,9 +90,18 @@ export function PostJobPage() {
   const [uploaded, setUploaded] = useState<{ text: string; bundle: BundlePublic } | null>(null);
   const [pinned, setPinned] = useState<Extract<RuntimePin, { kind: "pinned" }> | null>(null);
 
+  // The protocol fee and the collateral ratio are the market's (immutable) configuration.
+  const marketConfig = useReadContract({
+    address: config.market ?? undefined,
+    abi: crowdMarketAbi,
+    functionName: "config",
+    query: { enabled: config.market !== null, staleTime: Infinity },
+  });
+  const rates: MarketRates = marketConfig.status === "success" ? marketConfig.data : NO_RATES;
   const check = useMemo(() => checkManifest(manifestText), [manifestText]);
-  const fromManifest = useMemo(() => formFromManifest(check.manifest), [check.manifest]);
-  const spec = useMemo(() => checkSpecForm(form), [form]);
+  const fromManifest = useMemo(() => formFromManifest(check.manifest, rates), [check.manifest, rates]);
+  const spec = useMemo(() => checkSpecForm(form, rates), [form, rates]);
+  const protocolFee = spec.values ? protocolFeeOf(spec.values.budget, rates.feeBps) : null;
   // Still the examples' placeholder image id (with no id from the gateway, or edited back): runs nowhere.
   const placeholder = useMemo(() => pinRuntime(manifestText, {}).kind === "placeholder", [manifestText]);
   useEffect(() => setGatewayProblems(null), [manifestText]);
@@ -98,14 +119,16 @@ export function PostJobPage() {
     setSource(picked);
     setPinned(pin?.kind === "pinned" ? pin : null);
     setManifestText(text);
-    setForm(formFromManifest(checkManifest(text).manifest));
+    setForm(formFromManifest(checkManifest(text).manifest, rates));
     setUploaded(null);
     setPhase({ step: "idle" });
   };
 
   const busy = !["idle", "failed"].includes(phase.step);
   const problems = gatewayProblems ?? check.problems;
-  const escrow = spec.values ? escrowOf(spec.values.budget, spec.values.committeeSize, spec.values.validatorFee) : null;
+  const escrow = spec.values
+    ? escrowOf(spec.values.budget, spec.values.committeeSize, spec.values.validatorFee, protocolFee ?? 0n)
+    : null;
   const short = escrow !== null && balance !== null && balance < escrow;
   const blocker =
     wallet.account === null
@@ -154,7 +177,7 @@ export function PostJobPage() {
         setUploaded({ text: manifestText, bundle });
       }
       setPhase({ step: "allowing", method: null });
-      const jobSpec = buildJobSpec(spec.values, requirementsOf(bundle.manifest), parseCid(bundle.cid));
+      const jobSpec = buildJobSpec(spec.values, requirementsOf(bundle.manifest), parseCid(bundle.cid), rates);
       const { jobId, hash } = await postJob({
         publicClient,
         walletClient,
@@ -246,7 +269,8 @@ export function PostJobPage() {
                 {spec.values && (
                   <span className="muted small">
                     {" "}
-                    = budget <Amount units={spec.values.budget} /> + {spec.values.committeeSize} × fee <Amount units={spec.values.validatorFee} />
+                    = budget <Amount units={spec.values.budget} /> + protocol fee <Amount units={protocolFee ?? 0n} /> ({rates.feeBps / 100} %, burned
+                    when the job is accepted, refunded otherwise) + {spec.values.committeeSize} × fee <Amount units={spec.values.validatorFee} />
                   </span>
                 )}
               </div>

@@ -33,7 +33,7 @@ contract PullWithoutAllowanceAttackTest is Fixture {
     function test_attack_relayerFloatPostedAsJobIsNotPaidToAttacker() public {
         uint256 attackerBefore = _wealth(attacker);
         JobSpec memory spec = _drainSpec();
-        uint96 reward = _expectedReward(spec.budget);
+        uint96 reward = _expectedReward(spec);
 
         vm.prank(attacker);
         try relayer.relay(address(market), abi.encodeCall(IJobMarket.postJob, (spec))) returns (bytes memory result) {
@@ -65,7 +65,9 @@ contract PullWithoutAllowanceAttackTest is Fixture {
     function test_attack_forwardedPostRevertsWithInsufficientAllowance() public {
         bytes memory post = abi.encodeCall(IJobMarket.postJob, (_drainSpec()));
         vm.expectRevert(
-            abi.encodeWithSelector(IERC20Errors.ERC20InsufficientAllowance.selector, address(market), 0, RELAYER_FLOAT)
+            abi.encodeWithSelector(
+                IERC20Errors.ERC20InsufficientAllowance.selector, address(market), 0, _escrowOf(_drainSpec())
+            )
         );
         vm.prank(attacker);
         relayer.relay(address(market), post);
@@ -77,7 +79,9 @@ contract PullWithoutAllowanceAttackTest is Fixture {
             IJobMarket.postJobWithPermit, (_drainSpec(), type(uint256).max, 27, keccak256("r"), keccak256("s"))
         );
         vm.expectRevert(
-            abi.encodeWithSelector(IERC20Errors.ERC20InsufficientAllowance.selector, address(market), 0, RELAYER_FLOAT)
+            abi.encodeWithSelector(
+                IERC20Errors.ERC20InsufficientAllowance.selector, address(market), 0, _escrowOf(_drainSpec())
+            )
         );
         vm.prank(attacker);
         relayer.relay(address(market), post);
@@ -91,14 +95,15 @@ contract PullWithoutAllowanceAttackTest is Fixture {
         relayer.relay(address(market), abi.encodeCall(IStaking.stake, (RELAYER_FLOAT)));
     }
 
-    /// @dev An optimistic job with no committee and no collateral whose escrow is the relayer's whole float.
+    /// @dev An optimistic job with no committee and the least collateral allowed, whose budget is the relayer's
+    /// whole float.
     function _drainSpec() private pure returns (JobSpec memory spec) {
         spec = _spec();
         spec.budget = RELAYER_FLOAT;
         spec.mode = VerificationMode.None;
         spec.committeeSize = 0;
         spec.validatorFee = 0;
-        spec.collateral = 0;
+        spec.collateral = uint96(uint256(RELAYER_FLOAT) * MIN_COLLATERAL_BPS / 10_000);
         spec.verifyBlocks = 1;
     }
 

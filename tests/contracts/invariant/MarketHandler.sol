@@ -36,6 +36,11 @@ contract MarketHandler is Test {
     uint96 public constant MIN_VALIDATOR_STAKE = 50e18;
     uint96 public constant VALIDATOR_SLASH = 10e18;
     uint16 public constant REWARD_BPS = 500;
+    uint16 public constant FEE_BPS = 600;
+    uint16 public constant MIN_COLLATERAL_BPS = 1_000;
+    /// @dev Short epochs and a cap below a few rewards, so runs both hit the cap and cross epochs.
+    uint64 public constant EPOCH_LENGTH = 2 hours;
+    uint96 public constant EPOCH_REWARD_CAP = 60e18;
     uint64 public constant UNBONDING_DELAY = 1 days;
     uint256 private constant MAX_LIVE = 12;
     uint256 private constant REGULAR = 5;
@@ -81,7 +86,11 @@ contract MarketHandler is Test {
             minProviderStake: MIN_PROVIDER_STAKE,
             minValidatorStake: MIN_VALIDATOR_STAKE,
             validatorSlash: VALIDATOR_SLASH,
-            rewardBps: REWARD_BPS
+            rewardBps: REWARD_BPS,
+            feeBps: FEE_BPS,
+            minCollateralBps: MIN_COLLATERAL_BPS,
+            epochLength: EPOCH_LENGTH,
+            epochRewardCap: EPOCH_REWARD_CAP
         });
         // Nobody pauses here (PauseHandler does): the governor and guardian are inert addresses.
         market = ICrowdMarket(
@@ -131,15 +140,18 @@ contract MarketHandler is Test {
         spec.committeeSize = spec.mode == VerificationMode.None ? 0 : 2 * (committee % 4) + 1; // 1, 3, 5, 7
         spec.samplesPerValidator = 1;
         spec.validatorFee = uint96(uint256(fee) % 20e18);
-        spec.collateral = uint96(uint256(spec.committeeSize) * spec.validatorFee + uint256(fee % 500e18));
+        uint256 floor =
+            _max(uint256(spec.committeeSize) * spec.validatorFee, uint256(spec.budget) * MIN_COLLATERAL_BPS / 10_000);
+        spec.collateral = uint96(floor + uint256(fee % 500e18));
         spec.runTimeout = 3_600 + timeout % 1 days;
         spec.verifyBlocks = uint16(1 + (flags >> 2) % 30);
         spec.reopenOnFailure = flags & 0x80 != 0;
 
         address requester = _requesters[who % _requesters.length];
-        uint256 escrow = uint256(spec.budget) + uint256(spec.committeeSize) * spec.validatorFee;
+        uint96 protocolFee = _feeOf(spec.budget);
+        uint256 escrow = uint256(spec.budget) + protocolFee + uint256(spec.committeeSize) * spec.validatorFee;
         if (token.balanceOf(requester) < escrow) _fund(requester, escrow);
-        uint256 reward = uint256(spec.budget) * REWARD_BPS / 10_000;
+        uint256 reward = spec.mode == VerificationMode.None ? 0 : uint256(spec.budget) * REWARD_BPS / 10_000;
         if (reward > market.rewardsRemaining()) reward = market.rewardsRemaining();
 
         vm.prank(requester);
@@ -397,16 +409,25 @@ contract MarketHandler is Test {
             before[i] = market.accountOf(_actors[i]);
         }
 
+        uint256 supply = token.totalSupply();
         vm.recordLogs();
         if (isFinalize) market.finalize(jobId, job, seats);
         else market.expireJob(jobId, job);
         Vm.Log[] memory logs = vm.getRecordedLogs();
+        burned += supply - token.totalSupply();
         for (uint256 i; i < logs.length; ++i) {
             bytes32 topic = logs[i].topics[0];
             if (topic == IJobMarket.ProviderPaid.selector) {
                 ++performed["paid"];
                 uint256 paid = ++timesPaid[uint256(logs[i].topics[1])];
                 if (paid > maxTimesPaid) maxTimesPaid = paid;
+                (, uint96 reward) = abi.decode(logs[i].data, (uint96, uint96));
+                uint256 epoch = vm.getBlockTimestamp() / EPOCH_LENGTH;
+                uint256 rewarded = epochRewarded[epoch] += reward;
+                if (rewarded > maxEpochRewarded) maxEpochRewarded = rewarded;
+                if (reward != 0) ++performed["rewarded"];
+            } else if (topic == IJobMarket.RewardCapped.selector) {
+                ++performed["reward capped"];
             } else if (topic == IStaking.StakeSlashed.selector) {
                 ++performed["slashed"];
                 _checkSlash(

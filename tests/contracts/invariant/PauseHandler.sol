@@ -63,7 +63,11 @@ contract PauseHandler is Test {
             minProviderStake: MIN_PROVIDER_STAKE,
             minValidatorStake: MIN_VALIDATOR_STAKE,
             validatorSlash: 10e18,
-            rewardBps: 500
+            rewardBps: 100,
+            feeBps: 200,
+            minCollateralBps: 1_000,
+            epochLength: 1 days,
+            epochRewardCap: 250_000e18
         });
         market = ICrowdMarket(
             deploy("CrowdMarket.sol:CrowdMarket", abi.encode(cfg, treasury, INITIAL_SUPPLY, CAP, governor, guardian))
@@ -119,16 +123,18 @@ contract PauseHandler is Test {
         spec.committeeSize = committee % 4;
         spec.mode = spec.committeeSize == 0 ? VerificationMode.None : VerificationMode.Replicate;
         spec.validatorFee = uint96(uint256(fee) % 10e18);
-        spec.collateral = uint96(uint256(spec.committeeSize) * spec.validatorFee + 1e18);
+        // at least the committee's fees and a tenth of the budget (minCollateralBps)
+        spec.collateral = uint96(uint256(spec.committeeSize) * spec.validatorFee + uint256(spec.budget) / 10 + 1e18);
         spec.runTimeout = 3_600;
         spec.verifyBlocks = 5;
 
         address requester = _requesters[who % _requesters.length];
-        uint256 escrow = uint256(spec.budget) + uint256(spec.committeeSize) * spec.validatorFee;
+        uint256 protocolFee = (uint256(spec.budget) * 200 + 9_999) / 10_000;
+        uint256 escrow = uint256(spec.budget) + protocolFee + uint256(spec.committeeSize) * spec.validatorFee;
         _fund(requester, escrow);
         vm.prank(requester);
         token.approve(address(market), escrow);
-        uint256 reward = uint256(spec.budget) * 500 / 10_000;
+        uint256 reward = spec.mode == VerificationMode.None ? 0 : uint256(spec.budget) * 100 / 10_000;
         if (reward > market.rewardsRemaining()) reward = market.rewardsRemaining();
 
         (bool ok, bytes memory result) = _refusedWhilePaused(requester, abi.encodeCall(IJobMarket.postJob, (spec)));
@@ -139,6 +145,7 @@ contract PauseHandler is Test {
         }
         spec.requester = requester;
         spec.reward = uint96(reward);
+        spec.protocolFee = uint96(protocolFee);
         uint256 jobId = abi.decode(result, (uint256));
         _jobs[jobId].spec = spec;
         _liveIds.push(jobId);

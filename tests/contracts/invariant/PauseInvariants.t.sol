@@ -80,7 +80,8 @@ contract PauseInvariantsTest is Test {
         for (uint256 i; i < handler.liveCount(); ++i) {
             (, Job memory job) = handler.liveJob(i);
             // Fees are paid only when votes are revealed at finalize: a live job holds its whole escrow.
-            owed += uint256(job.spec.budget) + uint256(job.spec.committeeSize) * job.spec.validatorFee;
+            owed += uint256(job.spec.budget) + job.spec.protocolFee + uint256(job.spec.committeeSize)
+            * job.spec.validatorFee;
         }
         address[] memory actors = handler.actors();
         for (uint256 i; i < actors.length; ++i) {

@@ -175,7 +175,7 @@ contract GovernedTest is Fixture {
     function test_setConfig_throughTimelockAfterDelay() public {
         MarketConfig memory cfg = _config();
         cfg.minProviderStake = 5_000e18;
-        cfg.rewardBps = 9_000;
+        cfg.rewardBps = 150;
         cfg.unbondingDelay = 1 days;
         bytes memory call = abi.encodeCall(IGoverned.setConfig, (cfg));
         _schedule(call);
@@ -187,7 +187,7 @@ contract GovernedTest is Fixture {
 
         MarketConfig memory stored = market.config();
         assertEq(stored.minProviderStake, 5_000e18, "min provider stake");
-        assertEq(stored.rewardBps, 9_000, "reward bps");
+        assertEq(stored.rewardBps, 150, "reward bps");
         assertEq(stored.unbondingDelay, 1 days, "unbonding delay");
         assertEq(stored.minValidatorStake, MIN_VALIDATOR_STAKE, "unchanged");
         assertEq(stored.validatorSlash, VALIDATOR_SLASH, "unchanged");

@@ -45,7 +45,7 @@ contract JobCodecTest is Test {
 
     function test_isCanonicalSpec_flagsEveryOversizedField() public view {
         // Word index of each checked field and the lowest value that does not fit its type.
-        uint256[15] memory words = [uint256(1), 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17];
+        uint256[15] memory words = [uint256(1), 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 18];
         uint256[15] memory tooBig = [
             uint256(1) << 96,
             1 << 8,
@@ -129,6 +129,7 @@ contract JobCodecTest is Test {
         assertEq(e.verifyBlocks(), job.spec.verifyBlocks, "verifyBlocks");
         assertEq(e.validatorFee(), job.spec.validatorFee, "fee");
         assertEq(e.reward(), job.spec.reward, "reward");
+        assertEq(e.protocolFee(), job.spec.protocolFee, "protocolFee");
         assertEq(e.reopenOnFailure(), job.spec.reopenOnFailure, "reopen");
         assertEq(e.provider(), job.state.provider, "provider");
         assertEq(e.deadline(), job.state.deadline, "deadline");
@@ -136,7 +137,9 @@ contract JobCodecTest is Test {
         assertEq(e.rosterRoot(), job.state.rosterRoot, "rosterRoot");
         assertEq(e.attempts(), job.state.attempts, "attempts");
         assertEq(
-            e.fullEscrow(), uint256(job.spec.budget) + uint256(job.spec.committeeSize) * job.spec.validatorFee, "escrow"
+            e.fullEscrow(),
+            uint256(job.spec.budget) + job.spec.protocolFee + uint256(job.spec.committeeSize) * job.spec.validatorFee,
+            "escrow"
         );
     }
 
@@ -159,6 +162,7 @@ contract JobCodecTest is Test {
             verifyBlocks: 10,
             validatorFee: 11,
             reward: 12,
+            protocolFee: 16,
             reopenOnFailure: true
         });
         job.state.provider = address(0xB2);

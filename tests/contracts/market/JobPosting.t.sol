@@ -28,9 +28,11 @@ contract JobPostingTest is Fixture {
         JobSpec memory spec = _spec();
         spec.requester = address(0xBAD); // ignored
         spec.reward = 12345; // ignored
+        spec.protocolFee = 678; // ignored
         JobSpec memory stored = _spec();
         stored.requester = requester;
-        stored.reward = _expectedReward(spec.budget);
+        stored.reward = _expectedReward(spec);
+        stored.protocolFee = _expectedFee(spec.budget);
         vm.expectEmit(address(market));
         emit IJobMarket.JobPosted(1, requester, stored);
         vm.prank(requester);
@@ -186,6 +188,7 @@ contract JobPostingTest is Fixture {
 
     function test_postJob_revertsWhenCollateralBelowCommitteeFees() public {
         JobSpec memory spec = _spec();
+        spec.budget = 100e18; // the ratio asks for 10 tokens, the three fees for 15
         spec.collateral = 3 * spec.validatorFee - 1;
         _expectInvalidSpec(spec, JobSpecField.Collateral, spec.collateral, 3 * spec.validatorFee);
     }
@@ -216,6 +219,8 @@ contract JobPostingTest is Fixture {
         spec.mode = spec.committeeSize == 0 ? VerificationMode.None : VerificationMode.Segments;
         spec.validatorFee = uint96(uint256(fee) % 1_000e18);
         spec.collateral = uint96(uint256(spec.committeeSize) * spec.validatorFee);
+        uint256 ratio = uint256(spec.budget) * MIN_COLLATERAL_BPS / 10_000;
+        if (spec.collateral < ratio) spec.collateral = uint96(ratio);
         uint256 walletBefore = token.balanceOf(requester);
         uint256 remainingBefore = market.rewardsRemaining();
         (uint256 jobId, Job memory job) = _post(spec);

@@ -200,7 +200,11 @@ contract JobSettlementTest is Fixture {
         }
         assertEq(uint8(market.statusOf(jobId)), uint8(JobStatus.Closed), "closed after MAX_REOPENS");
         uint256 compensation = 4 * uint256(spec.collateral) - 3 * 3 * uint256(spec.validatorFee);
-        assertEq(_account(requester).balance, compensation + spec.budget, "refund and compensation");
+        assertEq(
+            _account(requester).balance,
+            compensation + spec.budget + _expectedFee(spec.budget),
+            "refund (the protocol fee included) and compensation"
+        );
     }
 
     // ------------------------------------------------------------------ unverified
@@ -602,7 +606,7 @@ contract JobSettlementTest is Fixture {
         // Bonds are budget / 2: even a validator holding all three seats can cover three of them.
         spec.budget = uint96(uint256(budget) % 600e18) + 1;
         spec.validatorFee = uint96(uint256(fee) % 50e18);
-        spec.collateral = 3 * spec.validatorFee + 1e18;
+        spec.collateral = 3 * spec.validatorFee + 1e18 + uint96(uint256(spec.budget) * MIN_COLLATERAL_BPS / 10_000);
         uint256 marketBefore = token.balanceOf(address(market)) - _totalHeld();
         (uint256 jobId, Job memory job) = _submitted(spec);
 
@@ -625,6 +629,7 @@ contract JobSettlementTest is Fixture {
         spec.reopenOnFailure = reopen;
         spec.collateral = uint96(uint256(collateral) % PROVIDER_STAKE);
         if (spec.collateral < 3 * spec.validatorFee) spec.collateral = 3 * spec.validatorFee;
+        if (spec.collateral < 100e18) spec.collateral = 100e18; // 10 % of the budget
         uint256 marketBefore = token.balanceOf(address(market)) - _totalHeld();
         (uint256 jobId, Job memory job) = _post(spec);
         job = _claim(jobId, job, provider);

@@ -30,6 +30,10 @@ abstract contract Fixture is Test {
     uint96 internal constant MIN_VALIDATOR_STAKE = 50e18;
     uint96 internal constant VALIDATOR_SLASH = 10e18;
     uint16 internal constant REWARD_BPS = 500;
+    uint16 internal constant FEE_BPS = 600;
+    uint16 internal constant MIN_COLLATERAL_BPS = 1_000;
+    uint64 internal constant EPOCH_LENGTH = 1 days;
+    uint96 internal constant EPOCH_REWARD_CAP = 1_000_000e18;
     uint96 internal constant PROVIDER_STAKE = 10_000e18;
     uint96 internal constant VALIDATOR_STAKE = 1_000e18;
     uint256 internal constant VALIDATORS = 6;
@@ -123,13 +127,17 @@ abstract contract Fixture is Test {
         return deploy("MarketTimelock.sol:MarketTimelock", abi.encode(delay, roles, roles, address(0)));
     }
 
-    function _config() internal pure returns (MarketConfig memory) {
+    function _config() internal pure virtual returns (MarketConfig memory) {
         return MarketConfig({
             unbondingDelay: UNBONDING_DELAY,
             minProviderStake: MIN_PROVIDER_STAKE,
             minValidatorStake: MIN_VALIDATOR_STAKE,
             validatorSlash: VALIDATOR_SLASH,
-            rewardBps: REWARD_BPS
+            rewardBps: REWARD_BPS,
+            feeBps: FEE_BPS,
+            minCollateralBps: MIN_COLLATERAL_BPS,
+            epochLength: EPOCH_LENGTH,
+            epochRewardCap: EPOCH_REWARD_CAP
         });
     }
 
@@ -158,6 +166,7 @@ abstract contract Fixture is Test {
             verifyBlocks: 20,
             validatorFee: 5e18,
             reward: 0,
+            protocolFee: 0,
             reopenOnFailure: false
         });
     }
@@ -192,8 +201,14 @@ abstract contract Fixture is Test {
 
     // ------------------------------------------------------------------ job steps (return the updated Job)
 
-    function _escrowOf(JobSpec memory spec) internal pure returns (uint256) {
-        return uint256(spec.budget) + uint256(spec.committeeSize) * spec.validatorFee;
+    /// @dev What a post pulls: the budget, the protocol fee the market sets, and the committee's fees.
+    function _escrowOf(JobSpec memory spec) internal view returns (uint256) {
+        return uint256(spec.budget) + _expectedFee(spec.budget) + uint256(spec.committeeSize) * spec.validatorFee;
+    }
+
+    /// @dev `ceil(budget * feeBps / 10_000)` at the deployed market's rate.
+    function _expectedFee(uint96 budget) internal view returns (uint96) {
+        return uint96((uint256(budget) * market.config().feeBps + 9_999) / 10_000);
     }
 
     /// @dev An EIP-2612 permit by `key`'s account for the market to take `value`, signed with the current nonce.
@@ -208,8 +223,9 @@ abstract contract Fixture is Test {
         return vm.sign(key, keccak256(abi.encodePacked("\x19\x01", token.DOMAIN_SEPARATOR(), structHash)));
     }
 
-    function _expectedReward(uint96 budget) internal view returns (uint96) {
-        uint256 reward = uint256(budget) * REWARD_BPS / 10_000;
+    function _expectedReward(JobSpec memory spec) internal view returns (uint96) {
+        if (spec.mode == VerificationMode.None) return 0;
+        uint256 reward = uint256(spec.budget) * market.config().rewardBps / 10_000;
         uint256 remaining = market.rewardsRemaining();
         return uint96(reward < remaining ? reward : remaining);
     }
@@ -219,13 +235,15 @@ abstract contract Fixture is Test {
     }
 
     function _postAs(address who, JobSpec memory spec) internal returns (uint256 jobId, Job memory job) {
-        uint96 reward = _expectedReward(spec.budget);
+        uint96 reward = _expectedReward(spec);
+        uint96 protocolFee = _expectedFee(spec.budget);
         uint256 escrow = _escrowOf(spec);
         if (token.allowance(who, address(market)) < escrow) _approveMarket(who, escrow);
         vm.prank(who);
         jobId = market.postJob(spec);
         spec.requester = who;
         spec.reward = reward;
+        spec.protocolFee = protocolFee;
         job.spec = spec;
     }
 

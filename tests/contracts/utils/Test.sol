@@ -63,4 +63,16 @@ abstract contract Test {
             revert(string.concat(what, ": ", vm.toString(actual), " < bound ", vm.toString(bound)));
         }
     }
+
+    function assertLt(uint256 actual, uint256 bound, string memory what) internal pure {
+        if (actual >= bound) {
+            revert(string.concat(what, ": ", vm.toString(actual), " >= bound ", vm.toString(bound)));
+        }
+    }
+
+    function assertGt(uint256 actual, uint256 bound, string memory what) internal pure {
+        if (actual <= bound) {
+            revert(string.concat(what, ": ", vm.toString(actual), " <= bound ", vm.toString(bound)));
+        }
+    }
 }
