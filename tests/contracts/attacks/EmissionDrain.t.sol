@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {Account, Job, JobSpec, MarketConfig, VerificationMode} from "../../../contracts/market/Types.sol";
+import {Ballot, SeatVote} from "../../../contracts/market/Votes.sol";
 import {Fixture} from "../utils/Fixture.sol";
 
 /// @notice Attack 3, emission drain: a requester and a provider that are the same person trade with each other and
@@ -200,18 +201,17 @@ contract EmissionDrainTest is Fixture {
         job = _claim(jobId, job, pairProvider);
         job = _submit(jobId, job);
         _mine(2); // the seed block, then votes open
-        address[] memory committee = market.committeeOf(jobId, job);
-        uint256 approvals;
-        for (uint256 slot; slot < committee.length; ++slot) {
-            if ((votedMask >> slot) & 1 == 0) continue;
-            bool approve = (approveMask >> slot) & 1 == 1;
-            if (approve) ++approvals;
-            vm.prank(committee[slot]);
-            market.vote(jobId, job, uint8(slot), approve, _evidence(uint8(slot)));
+        Ballot[] memory ballots = new Ballot[](spec.committeeSize);
+        for (uint256 seat; seat < ballots.length; ++seat) {
+            if ((votedMask >> seat) & 1 == 0) continue;
+            ballots[seat] = (approveMask >> seat) & 1 == 1 ? Ballot.Approve : Ballot.Reject;
         }
-        _mine(spec.verifyBlocks);
+        SeatVote[] memory seats = spec.mode == VerificationMode.None || market.validatorCount() == 0
+            ? new SeatVote[](0)
+            : _seats(jobId, job, ballots);
+        _closeWindow(job);
         uint256 paidBefore = _account(pairProvider).balance;
-        market.finalize(jobId, job);
+        market.finalize(jobId, job, seats);
         accepted = _account(pairProvider).balance > paidBefore;
         _collect(pairProvider);
         for (uint256 i; i < sybils.length; ++i) {
@@ -246,11 +246,7 @@ contract EmissionDrainTest is Fixture {
 
     function _registerSybils(uint256 count) private {
         for (uint256 i; i < count; ++i) {
-            address sybil = address(uint160(0x5B1 + i));
-            sybils.push(sybil);
-            _stakeAs(sybil, DEPLOY_MIN_STAKE);
-            vm.prank(sybil);
-            market.registerValidator();
+            sybils.push(_addValidator(0x5B1 + i, DEPLOY_MIN_STAKE));
         }
     }
 

@@ -69,6 +69,11 @@ contract MarketHandler is Test {
     mapping(uint256 jobId => Job) private _jobs;
     uint256[] private _closedIds;
 
+    /// @notice Rewards owed to providers (ProviderPaid) per epoch, and the most any epoch got.
+    mapping(uint256 epoch => uint256) public epochRewarded;
+    uint256 public maxEpochRewarded;
+    /// @notice Protocol fees burned by settlements (the fall of the token's supply during finalize).
+    uint256 public burned;
     /// @notice Times each job paid its provider (ProviderPaid events).
     mapping(uint256 jobId => uint256) public timesPaid;
     /// @notice The most any job was paid.
@@ -160,6 +165,7 @@ contract MarketHandler is Test {
         uint256 jobId = market.postJob(spec);
         spec.requester = requester;
         spec.reward = uint96(reward);
+        spec.protocolFee = protocolFee;
         _jobs[jobId].spec = spec;
         _liveIds.push(jobId);
         ++performed["post"];
@@ -413,8 +419,8 @@ contract MarketHandler is Test {
         vm.recordLogs();
         if (isFinalize) market.finalize(jobId, job, seats);
         else market.expireJob(jobId, job);
-        Vm.Log[] memory logs = vm.getRecordedLogs();
         burned += supply - token.totalSupply();
+        Vm.Log[] memory logs = vm.getRecordedLogs();
         for (uint256 i; i < logs.length; ++i) {
             bytes32 topic = logs[i].topics[0];
             if (topic == IJobMarket.ProviderPaid.selector) {
@@ -529,6 +535,14 @@ contract MarketHandler is Test {
     function _seatBond(Job memory job) private pure returns (uint256) {
         uint256 scaled = uint256(job.spec.budget) / ((uint256(job.spec.committeeSize) + 1) / 2);
         return scaled > VALIDATOR_SLASH ? scaled : VALIDATOR_SLASH;
+    }
+
+    function _feeOf(uint96 budget) private pure returns (uint96) {
+        return uint96((uint256(budget) * FEE_BPS + 9_999) / 10_000);
+    }
+
+    function _max(uint256 a, uint256 b) private pure returns (uint256) {
+        return a > b ? a : b;
     }
 
     function _stake(address account, uint96 amount) private {

@@ -54,8 +54,10 @@ contract MarketInvariantsTest is Test {
 
     /// @notice Reports how often each action really ran (visible with -vv).
     function afterInvariant() public {
-        bytes32[16] memory actions = [
+        bytes32[18] memory actions = [
             bytes32("post"),
+            "rewarded",
+            "reward capped",
             "cancel",
             "claim",
             "submit",
@@ -64,8 +66,6 @@ contract MarketInvariantsTest is Test {
             "expire",
             "reopen",
             "paid",
-            "rewarded",
-            "reward capped",
             "slashed",
             "withdraw",
             "join",
@@ -95,9 +95,9 @@ contract MarketInvariantsTest is Test {
         assertEq(token.balanceOf(address(market)), owed, "market balance");
     }
 
-    /// @notice Rewards are conserved: unreserved + reserved by live jobs + owed + minted = the emission budget
-    /// (minted = the supply above the initial one, plus the protocol fees burned since).
+    /// @notice Rewards are conserved: unreserved + reserved by live jobs + owed + minted = the emission budget.
     function invariant_rewardsNeverExceedEmission() public view {
+        // minted = the supply above the initial one, plus the protocol fees burned since
         uint256 total = market.rewardsRemaining() + token.totalSupply() + handler.burned() - handler.INITIAL_SUPPLY();
         uint256 live = handler.liveCount();
         for (uint256 i; i < live; ++i) {
@@ -207,8 +207,16 @@ contract MarketInvariantsTest is Test {
     }
 
     /// @dev A live job holds its whole escrow: fees are paid only when it closes (a reopened job had them restored).
+    /// @notice Emission never exceeds the epoch cap: the rewards owed to providers in any epoch (summed from
+    /// `ProviderPaid`) stay within `epochRewardCap`, and so does the market's own count.
+    function invariant_emissionNeverExceedsEpochCap() public view {
+        assertLe(handler.maxEpochRewarded(), handler.EPOCH_REWARD_CAP(), "rewards in one epoch");
+        (, uint256 rewarded) = market.epochRewards();
+        assertLe(rewarded, handler.EPOCH_REWARD_CAP(), "market's epoch count");
+    }
+
     function _escrowLeft(uint256, Job memory job) private pure returns (uint256) {
-        return uint256(job.spec.budget) + uint256(job.spec.committeeSize) * job.spec.validatorFee;
+        return uint256(job.spec.budget) + job.spec.protocolFee + uint256(job.spec.committeeSize) * job.spec.validatorFee;
     }
 
     function _mine(uint256 blocks) private {

@@ -10,8 +10,10 @@ import {
     JobSpecField,
     JobStatus,
     MarketConfig,
+    Outcome,
     VerificationMode
 } from "../../../contracts/market/Types.sol";
+import {Ballot, SeatVote} from "../../../contracts/market/Votes.sol";
 import {Fixture} from "../utils/Fixture.sol";
 
 /// @notice The protocol fee (escrowed at post, burned on acceptance, refunded on every other path), rewards only
@@ -139,8 +141,7 @@ contract EmissionAndFeesTest is Fixture {
         (uint256 jobId, Job memory job) = _submitted(_spec());
         uint256 supply = token.totalSupply();
         uint256 held = token.balanceOf(address(market));
-        _votes(jobId, job, _bools(true, true, true));
-        market.finalize(jobId, job);
+        _finalize(jobId, job, _ballots(Ballot.Approve, Ballot.Approve, Ballot.Approve));
         assertEq(supply - token.totalSupply(), job.spec.protocolFee, "fee burned");
         assertEq(held - token.balanceOf(address(market)), job.spec.protocolFee, "fee left the market");
         assertEq(_account(requester).balance, 0, "no refund of the fee");
@@ -157,8 +158,7 @@ contract EmissionAndFeesTest is Fixture {
     function test_finalize_refundsFeeWhenRejected() public {
         uint256 supply = token.totalSupply();
         (uint256 jobId, Job memory job) = _submitted(_spec());
-        _votes(jobId, job, _bools(false, false, false));
-        market.finalize(jobId, job);
+        _finalize(jobId, job, _ballots(Ballot.Reject, Ballot.Reject, Ballot.Reject));
         assertEq(
             _account(requester).balance,
             uint256(job.spec.budget) + job.spec.protocolFee + job.spec.collateral,
@@ -170,8 +170,9 @@ contract EmissionAndFeesTest is Fixture {
     function test_finalize_refundsFeeWhenUnverified() public {
         uint256 supply = token.totalSupply();
         (uint256 jobId, Job memory job) = _submitted(_spec());
-        _mine(job.spec.verifyBlocks);
-        market.finalize(jobId, job);
+        SeatVote[] memory silent = _seats(jobId, job, _ballots(Ballot.Silent, 3));
+        _closeWindow(job);
+        market.finalize(jobId, job, silent);
         assertEq(_account(requester).balance, _escrowOf(job.spec), "whole escrow, fee included");
         assertEq(token.totalSupply(), supply, "nothing burned");
     }
@@ -205,8 +206,9 @@ contract EmissionAndFeesTest is Fixture {
 
     function test_finalize_rewardsCommitteeMajority() public {
         (uint256 jobId, Job memory job) = _submitted(_spec());
-        _votes(jobId, job, _bools(true, true));
-        market.finalize(jobId, job);
+        SeatVote[] memory seats = _seats(jobId, job, _ballots(Ballot.Approve, Ballot.Approve, Ballot.Silent));
+        _closeWindow(job);
+        market.finalize(jobId, job, seats);
         assertEq(_account(provider).rewardOwed, 50e18, "5 % of the budget");
     }
 
@@ -214,11 +216,12 @@ contract EmissionAndFeesTest is Fixture {
         uint256 remaining = market.rewardsRemaining();
         (uint256 jobId, Job memory job) = _submitted(_spec());
         assertEq(market.rewardsRemaining(), remaining - 50e18, "reserved at post");
-        _votes(jobId, job, _bools(true)); // one approval of three seats: accepted, but not verified
-        _mine(job.spec.verifyBlocks);
+        // One approval of three seats decides nothing: the job closes Unverified and the reward goes back.
+        SeatVote[] memory seats = _seats(jobId, job, _ballots(Ballot.Approve, Ballot.Silent, Ballot.Silent));
+        _closeWindow(job);
         vm.expectEmit(address(market));
-        emit IJobMarket.ProviderPaid(jobId, provider, job.spec.budget, 0);
-        market.finalize(jobId, job);
+        emit IJobMarket.JobFinalized(jobId, Outcome.Unverified, 1, 0);
+        market.finalize(jobId, job, seats);
         assertEq(_account(provider).rewardOwed, 0, "no reward");
         assertEq(market.rewardsRemaining(), remaining, "reward returned to the emission");
     }
@@ -227,8 +230,8 @@ contract EmissionAndFeesTest is Fixture {
         JobSpec memory spec = _spec();
         (spec.mode, spec.committeeSize, spec.samplesPerValidator) = (VerificationMode.None, 0, 0);
         (uint256 jobId, Job memory job) = _submitted(spec);
-        _mine(spec.verifyBlocks);
-        market.finalize(jobId, job);
+        _closeWindow(job);
+        market.finalize(jobId, job, new SeatVote[](0));
         assertEq(_account(provider).balance, spec.budget, "paid");
         assertEq(_account(provider).rewardOwed, 0, "no reward");
     }
@@ -239,11 +242,11 @@ contract EmissionAndFeesTest is Fixture {
         uint256 remaining = market.rewardsRemaining();
         _acceptOne(); // 50 of the epoch's 70
         (uint256 jobId, Job memory job) = _submitted(_spec());
-        _votes(jobId, job, _bools(true, true));
+        SeatVote[] memory seats = _seats(jobId, job, _ballots(Ballot.Approve, Ballot.Approve, Ballot.Approve));
         uint256 epoch = (_now() / EPOCH_LENGTH) & type(uint24).max;
         vm.expectEmit(address(market));
         emit IJobMarket.RewardCapped(jobId, 50e18, 20e18, epoch);
-        market.finalize(jobId, job);
+        market.finalize(jobId, job, seats);
 
         assertEq(_account(provider).rewardOwed, 70e18, "the cap, no more");
         assertEq(market.rewardsRemaining(), remaining - 70e18, "the unpaid 30 back in the emission");
@@ -261,7 +264,6 @@ contract EmissionAndFeesTest is Fixture {
 
     function _acceptOne() private {
         (uint256 jobId, Job memory job) = _submitted(_spec());
-        _votes(jobId, job, _bools(true, true));
-        market.finalize(jobId, job);
+        _finalize(jobId, job, _ballots(Ballot.Approve, Ballot.Approve, Ballot.Approve));
     }
 }

@@ -398,7 +398,7 @@ abstract contract Fixture is Test {
     }
 
     /// @dev Tokens the market must hold for one live job: its escrow (fees are paid only at finalize).
-    function _escrowLeft(uint256, Job memory job) internal pure returns (uint256) {
+    function _escrowLeft(uint256, Job memory job) internal view returns (uint256) {
         return _escrowOf(job.spec);
     }
 
