@@ -225,7 +225,7 @@ contract JobMarketTest is Fixture {
         for (uint8 size = 1; size <= MAX_COMMITTEE_SIZE; size += 2) {
             JobSpec memory spec = _spec();
             spec.committeeSize = size;
-            spec.collateral = uint96(size) * spec.validatorFee;
+            spec.collateral = uint96(size) * spec.validatorFee + spec.budget / 10; // and the collateral ratio
             (uint256 jobId,) = _post(spec);
             assertEq(uint8(market.statusOf(jobId)), uint8(JobStatus.Open), "posted");
         }
@@ -235,7 +235,7 @@ contract JobMarketTest is Fixture {
         for (uint8 size = 0; size <= MAX_COMMITTEE_SIZE + 1; size += 2) {
             JobSpec memory spec = _spec();
             spec.committeeSize = size;
-            spec.collateral = uint96(size) * spec.validatorFee;
+            spec.collateral = uint96(size) * spec.validatorFee + spec.budget / 10; // and the collateral ratio
             _expectInvalidSpec(spec, JobSpecField.CommitteeSize, size, MAX_COMMITTEE_SIZE);
         }
     }

@@ -294,7 +294,7 @@ contract JobSettlementTest is Fixture {
         _addValidator(requesterKey, 20_000e18);
         JobSpec memory spec = _spec();
         spec.committeeSize = 5;
-        spec.collateral = 5 * spec.validatorFee;
+        spec.collateral = 5 * spec.validatorFee + spec.budget / 10; // and the collateral ratio
         (uint256 jobId, Job memory job) = _submitted(spec);
         address[] memory holders = _committee(jobId, job);
         Ballot[] memory ballots = new Ballot[](5);

@@ -85,6 +85,7 @@ contract StakingTest is Fixture {
         address validator = validators[1];
         uint256 totalBefore = Roster.sumOf(market.rosterRoot());
         _fund(validator, 250e18);
+        _approveMarket(validator, 250e18);
         vm.expectEmit(address(market));
         emit IStaking.ValidatorWeightChanged(validator, 1, VALIDATOR_STAKE + 250e18);
         vm.prank(validator);
@@ -130,6 +131,7 @@ contract StakingTest is Fixture {
 
         // Staking back above the minimum puts the leaver on the roster again.
         _fund(leaving, 1);
+        _approveMarket(leaving, 1);
         vm.prank(leaving);
         market.stake(1);
         (live,) = market.rosterLeafOf(leaving);
