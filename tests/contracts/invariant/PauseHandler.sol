@@ -120,7 +120,7 @@ contract PauseHandler is Test {
         JobSpec memory spec;
         spec.budget = uint96(uint256(budget) % 1_000e18) + 1;
         spec.bundleDigest = keccak256(abi.encode(who, budget));
-        spec.committeeSize = committee % 4;
+        spec.committeeSize = committee % 4 == 0 ? 0 : uint8(2 * (committee % 4) - 1); // none, or 1, 3, 5 seats
         spec.mode = spec.committeeSize == 0 ? VerificationMode.None : VerificationMode.Replicate;
         spec.validatorFee = uint96(uint256(fee) % 10e18);
         // at least the committee's fees and a tenth of the budget (minCollateralBps)
