@@ -250,10 +250,11 @@ contract PauseHandler is Test {
         }
     }
 
+    /// @dev Who holds a roster leaf: any actor (newcomers registered by `registerNewcomer` hold leaves too).
     function _holder(uint256 leaf) private view returns (address) {
-        for (uint256 i; i < _validators.length; ++i) {
-            (bool live, uint256 held) = market.rosterLeafOf(_validators[i]);
-            if (live && held == leaf) return _validators[i];
+        for (uint256 i; i < _actors.length; ++i) {
+            (bool live, uint256 held) = market.rosterLeafOf(_actors[i]);
+            if (live && held == leaf) return _actors[i];
         }
         return address(0);
     }
