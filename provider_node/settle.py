@@ -4,7 +4,8 @@ The committee's validators finalize first (early, once every seat voted, or when
 submitted job still not finalized `finalize_after_blocks` blocks after its window (block > submit block
 + 1 + verify blocks) is finalized here with every vote the gateway reveals (`GET /jobs/{id}/votes`).
 Without a gateway, or while it does not reveal the votes, the node waits: finalizing without the votes
-would count every seat as silent. A job settled by someone else first is noted, not an error.
+would count every seat as silent. A job without a committee (mode none) needs no votes: it is finalized
+here after its window. A job settled by someone else first is noted, not an error.
 """
 
 from __future__ import annotations
@@ -13,7 +14,16 @@ import logging
 
 import requests
 
-from chain import ChainError, ContractRevert, JobId, JobStatus, MarketClient, enum_label
+from chain import (
+    ChainError,
+    ContractRevert,
+    JobId,
+    JobStatus,
+    MarketClient,
+    SignedVote,
+    VerificationMode,
+    enum_label,
+)
 from gateway_protocol.votes import VoteRelayError, fetch_votes
 from provider_node.state import JobRecord, Phase, StateStore
 
@@ -69,6 +79,8 @@ class Finalizer:
         if head < due:
             self._due[key] = due
             return False
+        if view.job.spec.mode == VerificationMode.NONE:
+            return self._finalize(record, head, [])
         if not self.gateway_url:
             if not self._warned:
                 log.warning(
@@ -89,6 +101,10 @@ class Finalizer:
         if votes is None:
             self._due[key] = head + 1
             return False
+        return self._finalize(record, head, votes)
+
+    def _finalize(self, record: JobRecord, head: int, votes: list[SignedVote]) -> bool:
+        key = (record.job_id, record.attempt)
         try:
             finalized = self.market.finalize(record.job_id, votes)
         except ContractRevert as exc:

@@ -107,12 +107,11 @@ def test_status_shows_the_stake_and_the_seats_of_the_data_dir(
             job_id=4,
             attempt=1,
             phase=Phase.VOTED,
-            slot=1,
+            seats=[1],
             approve=False,
             reason="segment 5 recomputes to another state",
             evidence={"segment": 6, "committed": "aa" * 32, "recomputed": "bb" * 32},
             cpu_s=3.5,
-            vote_tx="0x" + "12" * 32,
         )
     )
     store.put(Verification(job_id=2, attempt=1, phase=Phase.ABSTAINED, reason="no engine"))
