@@ -37,6 +37,7 @@ from chain import (
     ChainError,
     DecodedLog,
     JobId,
+    JobStatus,
     MarketClient,
     Outcome,
     Role,
@@ -211,10 +212,11 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
                 continue  # the seed is the hash of the block after the submission
             try:
                 view = self.market.job(record.job_id)
-                if (
-                    view.job.state.attempts != record.attempt
-                    or view.job.state.submit_block != record.submit_block
-                ):
+                state = view.job.state
+                moved_on = state.attempts != record.attempt or state.submit_block != record.submit_block
+                if moved_on or view.status != JobStatus.SUBMITTED:
+                    # Settled before its seats were drawn here (history read on a fresh data folder):
+                    # nothing to verify, and the seed is no longer readable.
                     self.state.delete(record.job_id, record.attempt)
                     continue
                 seed = self.market.seed_of(record.job_id)
