@@ -94,7 +94,13 @@ export function checkSpecForm(form: SpecForm): SpecCheck {
   const collateral = take("collateral", parseTokenAmount(form.collateral));
   const runTimeout = take("runTimeout", parseInteger(form.runTimeout, 1, SPEC_LIMITS.maxRunTimeout));
   const needsCommittee = form.mode !== "none";
-  const committeeSize = take("committeeSize", parseInteger(form.committeeSize, needsCommittee ? 1 : 0, SPEC_LIMITS.maxCommittee));
+  // Mode none has no committee (the market wants 0 seats); otherwise a side needs a strict majority: odd sizes.
+  const committeeSize = needsCommittee
+    ? take("committeeSize", parseInteger(form.committeeSize, 1, SPEC_LIMITS.maxCommittee))
+    : 0;
+  if (committeeSize !== null && needsCommittee && committeeSize % 2 === 0) {
+    errors.committeeSize = "must be odd: a side needs a strict majority of the committee";
+  }
   const needsSamples = form.mode === "segments" || form.mode === "shards";
   const samplesPerValidator = take(
     "samplesPerValidator",
