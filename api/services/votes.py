@@ -35,8 +35,7 @@ from api.errors import (
 from api.gateway import Gateway
 from api.indexer.checkpoint import load_checkpoint, market_identity
 from api.models.votes import SignedVoteWire, VoteAccepted, VotesPublic
-from chain import JobId, SignedVote, result_hash, vote_digest
-from chain.roster import Roster, RosterError, WeightChange, replay
+from chain import JobId, Roster, RosterError, SignedVote, result_hash, vote_digest
 
 __all__ = ["JobWindow", "read_votes", "store_vote", "vote_window"]
 
@@ -153,20 +152,12 @@ def _snapshot(conn: sqlite3.Connection, window: JobWindow) -> Roster:
         " AND block_number <= ? ORDER BY block_number, log_index",
         (window.submit_block,),
     ).fetchall()
-    changes = []
-    for row in rows:
-        args = json.loads(row["args"])
-        changes.append(
-            WeightChange(
-                (row["block_number"], row["log_index"]),
-                str(args["validator"]),
-                int(args["leaf"]),
-                int(args["weight"]),
-            )
-        )
-    before = sum(1 for change in changes if change.position[0] < window.submit_block)
+    changes = [json.loads(row["args"]) for row in rows]
+    before = sum(1 for row in rows if row["block_number"] < window.submit_block)
     for cut in range(len(changes), before - 1, -1):
-        roster = replay(changes[:cut])
+        roster = Roster()
+        for change in changes[:cut]:
+            roster.set(int(change["leaf"]), str(change["validator"]), int(change["weight"]))
         if roster.root == window.roster_root:
             return roster
     raise ServiceUnavailableError(
