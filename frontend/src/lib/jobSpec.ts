@@ -102,6 +102,10 @@ export function checkSpecForm(form: SpecForm): SpecCheck {
   );
   const verifyBlocks = take("verifyBlocks", parseInteger(form.verifyBlocks, 1, SPEC_LIMITS.maxVerifyBlocks));
   if (budget === 0n) errors.budget = "must be more than 0";
+  // An odd committee always has a strict majority (the market refuses even sizes).
+  if (needsCommittee && committeeSize !== null && committeeSize % 2 === 0) {
+    errors.committeeSize = "must be odd, so that one side always has a strict majority";
+  }
   if (collateral !== null && validatorFee !== null && committeeSize !== null) {
     const needed = BigInt(committeeSize) * validatorFee;
     if (collateral < needed) errors.collateral = "must cover the committee's fees (committee size × validator fee)";
