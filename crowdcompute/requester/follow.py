@@ -107,7 +107,8 @@ def wait_for_status(
     seen: tuple[object, ...] | None = None
     while True:
         view = market.job(job_id)
-        key = (view.status, view.voted_mask, view.approve_mask, view.closed_by, view.job.state.attempts)
+        # Votes are revealed only by finalize, which also closes the job: the status says when they moved.
+        key = (view.status, view.votes, view.closed_by, view.job.state.attempts)
         if key != seen:
             seen = key
             if on_change is not None:
