@@ -239,3 +239,15 @@ def test_the_nodes_client_tells_what_may_succeed_later(app: FastAPI, chain: Chai
         with pytest.raises(VoteRelayError) as unknown:
             fetch_votes(url, 99, timeout=5)
         assert unknown.value.status == 404
+
+
+def test_a_reopened_job_forgets_the_votes_of_its_last_attempt(client: TestClient, chain: Chain) -> None:
+    assert client.post(f"/jobs/{JOB}/votes", json=chain.vote(0).to_json()).status_code == 202
+    chain.log.reject(JOB)
+    chain.log.reopen(JOB)
+    chain.log.claim(JOB)
+    chain.log.submit(JOB)  # the same result again: only a new attempt's votes may count
+    chain.head = chain.log.block
+    chain.index()
+    with chain.gateway.db.read() as conn:
+        assert conn.execute("SELECT COUNT(*) FROM seat_votes").fetchone()[0] == 0
