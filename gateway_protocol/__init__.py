@@ -69,7 +69,14 @@ from gateway_protocol.signing import (
     request_typed_data,
     sign_typed_data,
 )
-from gateway_protocol.votes import VoteRelayError, fetch_votes, post_vote, votes_path
+from gateway_protocol.votes import (
+    VOTES_PENDING,
+    VOTES_REVEALED,
+    VoteRelayError,
+    fetch_votes,
+    post_vote,
+    votes_path,
+)
 
 __all__ = [
     "ADDRESS_HEADER",
@@ -85,6 +92,8 @@ __all__ = [
     "REPORT_REASON_MAX_CHARS",
     "REQUEST_TYPE",
     "SIGNATURE_HEADER",
+    "VOTES_PENDING",
+    "VOTES_REVEALED",
     "EnergyReportWire",
     "LogLineWire",
     "LogStream",

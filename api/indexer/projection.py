@@ -145,6 +145,8 @@ def _job_expired(b: Batch, e: DecodedLog) -> None:
 
 
 def _job_reopened(b: Batch, e: DecodedLog) -> None:
+    # Votes handed to the relay for the closed attempt are void: the next one draws a new committee.
+    b.conn.execute("DELETE FROM seat_votes WHERE job_id = ?", (_job(e),))
     b.update_job(
         e,
         state="Open",

@@ -29,14 +29,16 @@ from api.errors import (
     ConflictError,
     ForbiddenError,
     InvalidRequestError,
+    JobClosedError,
     NotFoundError,
     ServiceUnavailableError,
+    VotesNotYetError,
+    VotesRevealedError,
 )
 from api.gateway import Gateway
 from api.indexer.checkpoint import load_checkpoint, market_identity
 from api.models.votes import SignedVoteWire, VoteAccepted, VotesPublic
-from chain import JobId, SignedVote, result_hash, vote_digest
-from chain.roster import Roster, RosterError, WeightChange, replay
+from chain import JobId, Roster, RosterError, SignedVote, result_hash, vote_digest
 
 __all__ = ["JobWindow", "read_votes", "store_vote", "vote_window"]
 
@@ -83,7 +85,7 @@ def store_vote(gateway: Gateway, job_id: JobId, wire: SignedVoteWire, ip: str) -
     conn = gateway.db.connection()
     window = vote_window(conn, job_id)
     if window.state != "Submitted":
-        raise ConflictError(
+        raise (VotesNotYetError if window.state in ("Open", "Claimed") else JobClosedError)(
             f"job {job_id} is {window.state} (as this gateway's index has it): votes are taken only while "
             "a result is submitted and awaits its committee"
         )
@@ -93,7 +95,7 @@ def store_vote(gateway: Gateway, job_id: JobId, wire: SignedVoteWire, ip: str) -
             f"(0..{window.committee_size - 1})"
         )
     if window.revealed:
-        raise ConflictError(
+        raise VotesRevealedError(
             f"the votes on job {job_id} are already revealed (block {window.window_end} has passed, or every "
             "seat voted): no vote is taken or replaced any more"
         )
@@ -133,7 +135,7 @@ def _seat_holder(gateway: Gateway, conn: sqlite3.Connection, window: JobWindow, 
     seed_block = window.submit_block + 1
     block_hash = gateway.block_hash(seed_block)
     if block_hash is None:
-        raise ConflictError(
+        raise VotesNotYetError(
             f"job {window.job_id}'s committee is drawn from block {seed_block}'s hash, which is not mined "
             "yet: send the vote once it is"
         )
@@ -153,20 +155,12 @@ def _snapshot(conn: sqlite3.Connection, window: JobWindow) -> Roster:
         " AND block_number <= ? ORDER BY block_number, log_index",
         (window.submit_block,),
     ).fetchall()
-    changes = []
-    for row in rows:
-        args = json.loads(row["args"])
-        changes.append(
-            WeightChange(
-                (row["block_number"], row["log_index"]),
-                str(args["validator"]),
-                int(args["leaf"]),
-                int(args["weight"]),
-            )
-        )
-    before = sum(1 for change in changes if change.position[0] < window.submit_block)
+    changes = [json.loads(row["args"]) for row in rows]
+    before = sum(1 for row in rows if row["block_number"] < window.submit_block)
     for cut in range(len(changes), before - 1, -1):
-        roster = replay(changes[:cut])
+        roster = Roster()
+        for change in changes[:cut]:
+            roster.set(int(change["leaf"]), str(change["validator"]), int(change["weight"]))
         if roster.root == window.roster_root:
             return roster
     raise ServiceUnavailableError(
@@ -208,7 +202,7 @@ def read_votes(conn: sqlite3.Connection, job_id: JobId) -> VotesPublic:
     """Every stored vote on the job's current result, once revealed; `ConflictError` (409) before."""
     window = vote_window(conn, job_id)
     if not window.revealed:
-        raise ConflictError(
+        raise VotesNotYetError(
             f"votes on job {job_id} are revealed together after block {window.window_end} (or once every "
             f"seat has voted): {window.voted} of {window.committee_size} seats have voted so far",
             reveal_after_block=window.window_end,
@@ -231,7 +225,7 @@ def vote_window(conn: sqlite3.Connection, job_id: JobId) -> JobWindow:
     if row is None:
         raise NotFoundError(f"job {job_id} is not in the index (not posted, or not indexed yet)")
     if row["submit_block"] is None:
-        raise ConflictError(
+        raise (VotesNotYetError if row["state"] in ("Open", "Claimed") else JobClosedError)(
             f"job {job_id} is {row['state']} with no submitted result (as this gateway's index has it): "
             "there is nothing to vote on yet"
         )
@@ -260,7 +254,7 @@ def _current_result_hash(conn: sqlite3.Connection, job_id: JobId) -> bytes:
         (job_id,),
     ).fetchone()
     if row is None:
-        raise ConflictError(f"job {job_id} has no indexed ResultSubmitted event yet")
+        raise VotesNotYetError(f"job {job_id} has no indexed ResultSubmitted event yet")
     args = json.loads(row["args"])
     return bytes(
         result_hash(

@@ -108,6 +108,7 @@ def wait_for_status(
     seen: tuple[object, ...] | None = None
     while True:
         view = market.job(job_id)
+        # Votes are revealed only by finalize, which also closes the job: the status says when they moved.
         key = (view.status, view.votes, view.closed_by, view.job.state.attempts)
         if key != seen:
             seen = key

@@ -20,7 +20,7 @@ from api.indexer.projection import project_batch
 from api.main import create_app
 from api.settings import Settings
 from chain import Evidence, SignedVote, result_hash, sign_vote
-from gateway_protocol import fetch_votes, post_vote
+from gateway_protocol import VOTES_PENDING, VOTES_REVEALED, VoteRelayError, fetch_votes, post_vote
 from tests.api.live_gateway import serve
 from tests.api.market_events import MARKET, RESULT_DIGEST, EventLog
 
@@ -218,3 +218,36 @@ def test_the_nodes_client_posts_and_fetches(app: FastAPI, chain: Chain) -> None:
         assert fetch_votes(url, JOB, timeout=5) is None
         chain.mine(VERIFY_BLOCKS + 1)
         assert fetch_votes(url, JOB, timeout=5) == [chain.vote(1)]
+
+
+def test_the_nodes_client_tells_what_may_succeed_later(app: FastAPI, chain: Chain) -> None:
+    with serve(app) as url:
+        with pytest.raises(VoteRelayError) as intruder:
+            post_vote(url, chain.vote(0, signer=chain.other_than_holder(0)), timeout=5)
+        assert (intruder.value.status, intruder.value.retryable) == (403, False)
+        assert "held by" in intruder.value.detail
+
+        chain.gateway.block_hash = lambda block: None
+        with pytest.raises(VoteRelayError) as early:
+            post_vote(url, chain.vote(0), timeout=5)
+        assert (early.value.code, early.value.retryable) == (VOTES_PENDING, True)
+
+        chain.mine(VERIFY_BLOCKS + 1)
+        with pytest.raises(VoteRelayError) as late:
+            post_vote(url, chain.vote(0), timeout=5)
+        assert (late.value.code, late.value.retryable) == (VOTES_REVEALED, False)
+        with pytest.raises(VoteRelayError) as unknown:
+            fetch_votes(url, 99, timeout=5)
+        assert unknown.value.status == 404
+
+
+def test_a_reopened_job_forgets_the_votes_of_its_last_attempt(client: TestClient, chain: Chain) -> None:
+    assert client.post(f"/jobs/{JOB}/votes", json=chain.vote(0).to_json()).status_code == 202
+    chain.log.reject(JOB)
+    chain.log.reopen(JOB)
+    chain.log.claim(JOB)
+    chain.log.submit(JOB)  # the same result again: only a new attempt's votes may count
+    chain.head = chain.log.block
+    chain.index()
+    with chain.gateway.db.read() as conn:
+        assert conn.execute("SELECT COUNT(*) FROM seat_votes").fetchone()[0] == 0

@@ -125,7 +125,12 @@ export function JobPage({ id }: { id: number }) {
     }
     return <ErrorBox error={error} title={`Job ${id} could not be loaded`} onRetry={reload} />;
   }
-  const steps = timelineSteps(timeline, { committeeSize: job.committee_size, mode: job.mode, logsSeen: stream.total > 0 });
+  const steps = timelineSteps(timeline, {
+    committeeSize: job.committee_size,
+    mode: job.mode,
+    verifyBlocks: job.verify_blocks,
+    logsSeen: stream.total > 0,
+  });
   return (
     <div className="page">
       <p className="crumbs">
