@@ -373,16 +373,10 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
             log.warning("job %d: the vote could not be delivered (%s); trying again", record.job_id, exc)
             return
         except RelayRefused as exc:
-            if self.market.rpc.block_number() >= record.last_block:
-                # Too late to relay: the votes stay here, and this node reveals them if it finalizes.
-                self.state.update(record, phase=Phase.VOTED, reason=f"{record.reason} (not relayed: {exc})")
-                log.warning(
-                    "job %d: the gateway took no more votes (%s); kept for finalize", record.job_id, exc
-                )
-                return
-            # The gateway may not have indexed the submission yet: try again.
-            self._retry_at[key] = time.monotonic() + max(self.config.retry_s, 1.0)
-            log.warning("job %d: the gateway refused the vote (%s); trying again", record.job_id, exc)
+            # For good (revealed already, the job closed, the vote refused): the votes stay saved here, and
+            # this node reveals them itself if it finalizes.
+            self.state.update(record, phase=Phase.VOTED, reason=f"{record.reason} (not relayed: {exc})")
+            log.warning("job %d: the gateway refused the vote for good (%s)", record.job_id, exc)
             return
         self.state.update(record, phase=Phase.VOTED)
         log.info(

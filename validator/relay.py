@@ -20,11 +20,11 @@ __all__ = ["GatewayRelay", "RelayRefused", "RelayUnavailable", "VoteRelay"]
 
 
 class RelayUnavailable(ValidatorError):
-    """The relay could not be reached, or answered that it cannot serve now (5xx, 429): try again later."""
+    """The relay could not be reached, or answered "not now" (its index behind, busy): try again later."""
 
 
 class RelayRefused(ValidatorError):
-    """The relay answered and refused (a bad vote, a job it does not know yet, votes already revealed)."""
+    """The relay answered and refused for good (votes already revealed, a closed job, a vote it rejects)."""
 
     def __init__(self, message: str, *, status: int = 0) -> None:
         super().__init__(message)
@@ -68,6 +68,6 @@ class GatewayRelay:
 
 
 def _classified(exc: VoteRelayError) -> ValidatorError:
-    if exc.status >= 500 or exc.status == 429:
+    if exc.retryable:
         return RelayUnavailable(str(exc))
     return RelayRefused(str(exc), status=exc.status)
