@@ -206,7 +206,7 @@ class _Follower:
                 f"checkpoints under root 0x{bytes(args['checkpointRoot']).hex()[:16]}…"
             )
         elif name == "VoteCast":
-            self.mark("first_vote")  # revealed by the finalize transaction, with every other vote
+            self.mark("revealed")  # by the finalize transaction, every vote at once
             evidence = args.get("evidence") or {}
             segment = evidence.get("segment")
             verdict = "accepts" if args["approve"] else "rejects"
