@@ -61,7 +61,7 @@ def register(
     *,
     opts: ChainOptions,
 ) -> None:
-    """Stake (to the minimum, or --stake more) and join the validator list, once."""
+    """Stake (to the minimum, or --stake more) and join the validator roster (seats are drawn by stake)."""
     out = opts.output()
     payload: dict[str, Any] = {}
     try:
@@ -93,11 +93,11 @@ def register(
             payload["index"] = None
             text = f"{market.me} is already a validator"
         else:
-            with out.progress("Joining the validator list"):
+            with out.progress("Joining the validator roster"):
                 joined = market.register_validator()
             payload["index"] = joined.index
             payload["registered"] = sent_tx(joined.tx)
-            text = f"{market.me} joined the validator list at index {joined.index}"
+            text = f"{market.me} joined the validator roster (leaf {joined.index}), drawn for seats by stake"
         now = market.account_of()
     except _FAILURES as exc:
         out.fail(exc)
