@@ -115,7 +115,11 @@ class Settled:
         return Counter(event.args["validator"] for event in self.named("VoteCast"))
 
     def slashed(self) -> dict[str, Wei]:
-        return {e.args["account"]: Wei(e.args["amount"]) for e in self.named("StakeSlashed")}
+        """Stake slashed by account, summed (a validator loses one bond per seat it lost)."""
+        total: Counter[str] = Counter()
+        for event in self.named("StakeSlashed"):
+            total[event.args["account"]] += int(event.args["amount"])
+        return {account: Wei(amount) for account, amount in total.items()}
 
     def credited(self, address: str) -> int:
         return sum(e.args["amount"] for e in self.named("BalanceCredited") if e.args["account"] == address)
