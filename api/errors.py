@@ -78,6 +78,24 @@ class ConflictError(GatewayError, ValueError):
     code = "conflict"
 
 
+class VotesRevealedError(ConflictError):
+    """A job's votes were already revealed: no vote is taken or replaced any more (retrying cannot help)."""
+
+    code = "votes_revealed"
+
+
+class VotesNotYetError(ConflictError):
+    """A job's votes cannot be taken or revealed yet (no result indexed, no seed block, window open)."""
+
+    code = "votes_pending"
+
+
+class JobClosedError(ConflictError):
+    """The job has no vote to take any more: it was decided, cancelled or expired."""
+
+    code = "job_closed"
+
+
 class RangeNotSatisfiableError(GatewayError, ValueError):
     status_code = 416
     code = "range_not_satisfiable"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from api.db import Database
 from api.errors import ServiceUnavailableError
@@ -11,6 +12,7 @@ from api.indexer.runner import Indexer, SourceFactory, default_source_factory
 from api.services.auth import Authenticator
 from api.services.nonces import MemoryNonceStore, NonceStore, SqliteNonceStore
 from api.services.ratelimit import RateLimiter
+from api.services.seeds import BlockHashes
 from api.settings import Settings
 from jobs.store import ContentStore, StoreError, open_store
 
@@ -30,6 +32,13 @@ class Gateway:
         self.report_limiter = RateLimiter(
             settings.report_rate_limit_per_minute / 60.0, settings.report_rate_limit_burst
         )
+        self.vote_limiter = RateLimiter(
+            settings.vote_rate_limit_per_minute / 60.0, settings.vote_rate_limit_burst
+        )
+        self.block_hash: Callable[[int], bytes | None] = BlockHashes(
+            settings.rpc_url, settings.chain_id, settings.rpc_timeout_s
+        )
+        """A block's hash (None while not mined): the seed of a committee; tests replace it."""
         self.indexer = Indexer(
             self.db,
             source_factory or default_source_factory(settings),

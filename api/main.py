@@ -27,6 +27,7 @@ from api.routes import (
     schema,
     stats,
     validators,
+    votes,
 )
 from api.settings import Settings
 
@@ -60,7 +61,20 @@ def create_app(settings: Settings | None = None, *, source_factory: SourceFactor
     )
     app.add_middleware(SharedPathPages, index=settings.frontend_dist / "index.html")
     app.add_middleware(AccessLogMiddleware)
-    for module in (health, config, bundles, ipfs, schema, jobs, logs, reports, providers, validators, stats):
+    for module in (
+        health,
+        config,
+        bundles,
+        ipfs,
+        schema,
+        jobs,
+        logs,
+        reports,
+        votes,
+        providers,
+        validators,
+        stats,
+    ):
         app.include_router(module.router)
     app.include_router(results.router)
     app.include_router(frontend.router)  # last: its catch-all serves the dApp's client-side routes

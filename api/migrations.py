@@ -205,4 +205,24 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE jobs ADD COLUMN protocol_fee TEXT NOT NULL DEFAULT '0';
     """,
+    # 4: committee v2. A job keeps the roster root its committee is drawn from (instead of a validator
+    # count); validators carry their roster leaf and weight (bonded stake, 0 once they left); seat holders'
+    # signed votes wait here, private, until the job's window closes (`api.services.votes`).
+    """
+    ALTER TABLE jobs DROP COLUMN validator_count;
+    ALTER TABLE jobs ADD COLUMN roster_root TEXT;
+
+    ALTER TABLE validators RENAME COLUMN list_index TO leaf;
+    ALTER TABLE validators ADD COLUMN weight TEXT NOT NULL DEFAULT '0';
+
+    CREATE TABLE seat_votes (
+        job_id INTEGER NOT NULL,
+        seat INTEGER NOT NULL,
+        validator TEXT NOT NULL,
+        result_hash TEXT NOT NULL,
+        vote TEXT NOT NULL,
+        received_at REAL NOT NULL,
+        PRIMARY KEY (job_id, seat)
+    ) WITHOUT ROWID;
+    """,
 ]

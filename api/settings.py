@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     report_rate_limit_per_minute: float = Field(default=120.0, gt=0)
     """Provider reports (skip reasons, energy) an address may send per minute, after its burst."""
     report_rate_limit_burst: int = Field(default=60, gt=0)
+    vote_rate_limit_per_minute: float = Field(default=120.0, gt=0)
+    """Signed committee votes a client address (and, once checked, a validator) may hand in per minute."""
+    vote_rate_limit_burst: int = Field(default=60, gt=0)
 
     # http
     cors_origins: list[str] = Field(default_factory=lambda: list(DEV_SERVER_ORIGINS))

@@ -1,4 +1,4 @@
-"""The committee's timing and seed, mirrored from `contracts/market/ChallengeSeed.sol` (tested against `seedOf`).
+"""The committee's timing and seed, mirrored from `contracts/market/ChallengeSeed.sol` (tested with `seedOf`).
 
 seed = keccak256(abi.encode(blockhash(seedBlock), jobId)) with seedBlock = submitBlock + 1 (the block after
 the submission, which nobody in the job controls). Seats are drawn from the job's roster snapshot

@@ -1,7 +1,8 @@
 """Committee votes as the market checks them: EIP-712 `Vote` signatures and the `SeatVote` rows of `finalize`.
 
-A seat's holder signs `Vote(jobId, resultHash, seat, approve, segment, committedDigest, recomputedDigest, reason)` in
-the domain ("CrowdMarket", "2", chainId, market). Signed votes travel off chain (the gateway relays them) and
+A seat's holder signs `Vote(jobId, resultHash, seat, approve, segment, committedDigest,
+recomputedDigest, reason)` in the domain ("CrowdMarket", "2", chainId, market). Signed votes travel off
+chain (the gateway relays them) and
 are revealed together by whoever calls `finalize`, with every seat proven against the job's roster snapshot.
 """
 

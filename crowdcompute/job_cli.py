@@ -19,7 +19,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from chain import ChainError, JobId, Payment, PayWith, VoteReason, enum_label
+from chain import ChainError, JobId, JobStatus, Payment, PayWith, VoteReason, enum_label
 from cli_support import (
     ChainOptions,
     Output,
@@ -257,8 +257,12 @@ def status(
         f"  bundle     {summary['bundleCid']}",
         f"  budget     {token_amount(view.job.spec.budget)} (escrow {token_amount(view.job.spec.escrow)}, "
         f"protocol fee {token_amount(view.job.spec.protocol_fee)})",
-        f"  votes      {votes['accepts']} accept, {votes['rejects']} reject "
-        f"(committee of {summary['committeeSize']}, mode {summary['mode']})",
+        (
+            f"  votes      {votes['accepts']} accept, {votes['rejects']} reject "
+            if ballots or view.status == JobStatus.CLOSED
+            else "  votes      not revealed yet (finalize reveals them together) "
+        )
+        + f"(committee of {summary['committeeSize']}, mode {summary['mode']})",
         *(
             f"    seat {b.slot}  {b.validator}  {'accept' if b.approve else 'reject'} (segment {b.segment}"
             + (f", {enum_label(b.reason)})" if b.reason != VoteReason.RECOMPUTED else ")")

@@ -22,6 +22,11 @@ be a provider registered on chain (energy: the job's provider). Headers: ``X-Cro
 ``X-Crowd-Expiry``, ``X-Crowd-Signature``. The gateway keeps the latest report of each kind per
 (job, provider) and limits how often an address reports.
 
+Committee votes (`gateway_protocol.votes`): ``POST /jobs/{jobId}/votes`` with a seat's signed vote
+(`chain.votes.SignedVote.to_json()`, signed EIP-712 ``Vote`` of the market's own domain, the signature
+``finalize`` checks; no request headers), ``GET /jobs/{jobId}/votes`` for every vote once revealed
+(after the window, or once every seat voted). Clients: `post_vote`, `fetch_votes`.
+
 A caller without a key of its own (a script, an operator) sends ``X-API-Key`` instead.
 """
 
@@ -64,6 +69,14 @@ from gateway_protocol.signing import (
     request_typed_data,
     sign_typed_data,
 )
+from gateway_protocol.votes import (
+    VOTES_PENDING,
+    VOTES_REVEALED,
+    VoteRelayError,
+    fetch_votes,
+    post_vote,
+    votes_path,
+)
 
 __all__ = [
     "ADDRESS_HEADER",
@@ -79,18 +92,23 @@ __all__ = [
     "REPORT_REASON_MAX_CHARS",
     "REQUEST_TYPE",
     "SIGNATURE_HEADER",
+    "VOTES_PENDING",
+    "VOTES_REVEALED",
     "EnergyReportWire",
     "LogLineWire",
     "LogStream",
     "ProviderReportWire",
     "Signer",
     "SkipReportWire",
+    "VoteRelayError",
+    "fetch_votes",
     "lines_hash",
     "log_batch_body",
     "log_batch_headers",
     "log_batch_typed_data",
     "log_path",
     "new_nonce",
+    "post_vote",
     "provider_report_headers",
     "provider_report_typed_data",
     "recover_signer",
@@ -99,4 +117,5 @@ __all__ = [
     "request_headers",
     "request_typed_data",
     "sign_typed_data",
+    "votes_path",
 ]

@@ -44,6 +44,9 @@ class NodeConfig(NodeConfigBase):
     """After a bundle could not be fetched, wait this long before trying that CID again."""
     account_refresh_s: float = 10.0
     """How long the registered capabilities and the stake read from chain are trusted."""
+    finalize_after_blocks: int | None = 3
+    """A submitted job nobody finalized this many blocks after its voting window is finalized by this node
+    with the votes the gateway reveals (the validators usually finalize first); None: never."""
     tie_break: bool = True
     """Order equally good jobs by a per-node hash, so identical nodes do not all race for the same job."""
 

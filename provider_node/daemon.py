@@ -1,11 +1,12 @@
 """The provider daemon: follow the market, decide per job (saying why it skips), claim, run, submit.
 
 `ProviderNode.step()` is one round: read new events (JobPosted, JobReopened, JobClaimed, JobCancelled)
-from the checkpointed reader, then, while slots are free, claim the best acceptable open job. Work starts
-only after the claim is mined, on a worker thread per job (`runner.JobRunner`); a claim that loses the race
-costs at most one reverted transaction (usually none: the gas estimate already fails) and is logged as
-"lost the race". The loop, its backoff, `wait_idle` and `close` are the nodes' base (`node_base`). State
-lives in the data dir, so a restarted node resumes its jobs (`recovery.recover`).
+from the checkpointed reader, then, while slots are free, claim the best acceptable open job; a submitted
+job nobody finalized after its voting window is finalized with the votes the gateway reveals (`settle`).
+Work starts only after the claim is mined, on a worker thread per job (`runner.JobRunner`); a claim that
+loses the race costs at most one reverted transaction (usually none: the gas estimate already fails) and
+is logged as "lost the race". The loop, its backoff, `wait_idle` and `close` are the nodes' base
+(`node_base`). State lives in the data dir, so a restarted node resumes its jobs (`recovery.recover`).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from provider_node.open_jobs import OpenJobs
 from provider_node.recovery import reconcile_claim, recover
 from provider_node.reporting import ProviderReporter
 from provider_node.runner import JobRunner, RunnerContext
+from provider_node.settle import Finalizer
 from provider_node.state import JobRecord, Phase, StateStore
 
 __all__ = ["FAILURE_POLICY", "ProviderNode", "StepReport"]
@@ -122,6 +124,9 @@ class ProviderNode(PollingNode[StepReport, JobId]):
             reporter=self.reporter,
         )
         self.open = OpenJobs(market, self.state, verdict_ttl_s=self.config.account_refresh_s)
+        self.finalizer = Finalizer(
+            market, self.state, self.config.gateway_url, self.config.finalize_after_blocks
+        )
         self._last_active = -1
         self._next_round = 0.0
         self._paused = False  # the market's pause as last seen (logged when it changes)
@@ -141,6 +146,7 @@ class ProviderNode(PollingNode[StepReport, JobId]):
         self._finished_workers()
         self._settle_claims()
         self._claim_round(report)
+        self.finalizer.settle()
         return report
 
     def _apply(self, events: list[DecodedLog]) -> None:

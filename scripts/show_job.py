@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Show one job as the chain has it: spec, state, status, votes, committee and its event history.
+"""Show one job as the chain has it: spec, state, status, votes (once revealed), seat holders and events.
 
 The job is rebuilt from its events and checked against the word the market stores for it.
 """
@@ -15,6 +15,7 @@ import typer
 from chain import (
     DEPLOYMENTS_DIR,
     ChainError,
+    JobId,
     JobStatus,
     JobView,
     MarketClient,
@@ -51,20 +52,31 @@ def _describe(view: JobView, committee: list[str]) -> str:
     if state.provider != "0x" + "00" * 20:
         lines.append(f"  provider   {state.provider} (deadline {state.deadline})")
     if state.submit_block:
-        lines.append(
-            f"  submitted  block {state.submit_block}; votes {view.votes[0]} accept, {view.votes[1]} reject"
+        votes = (
+            f"votes {view.votes[0]} accept, {view.votes[1]} reject"
+            if view.status == JobStatus.CLOSED
+            else "votes revealed together by finalize"
         )
+        lines.append(f"  submitted  block {state.submit_block}; {votes}")
         lines.append(
             f"  voting     blocks {first_vote_block(state.submit_block)}.."
             f"{last_vote_block(state.submit_block, spec.verify_blocks)} "
             f"(seeded by block {seed_block(state.submit_block)})"
         )
     if committee:
-        lines.append("  committee  " + ", ".join(committee))
+        lines.append("  committee  " + ", ".join(f"seat {seat} {who}" for seat, who in enumerate(committee)))
     elif view.status == JobStatus.SUBMITTED:
         lines.append(f"  committee  drawn once block {seed_block(state.submit_block)} is mined")
     lines.append("  events     " + ", ".join(f"{e.name}@{e.block_number}" for e in view.events))
     return "\n".join(lines)
+
+
+def _committee(market: MarketClient, job_id: int) -> list[str]:
+    """The seat holders (drawn by stake from the job's roster snapshot); none before the seed block."""
+    try:
+        return [str(a) for a in market.committee_of(JobId(job_id))]
+    except ChainError:
+        return []
 
 
 @app.command(help=__doc__)
@@ -80,12 +92,8 @@ def main(
 ) -> None:
     try:
         market = MarketClient.connect(Rpc.connect(rpc_url), deployments_dir=deployments_dir)
-        view = market.job(job_id)
-        committee: list[str] = []
-        if view.status == JobStatus.SUBMITTED and market.rpc.block_number() >= seed_block(
-            view.job.state.submit_block
-        ):
-            committee = list(market.predict_committee(job_id))
+        view = market.job(JobId(job_id))
+        committee = _committee(market, job_id) if view.status == JobStatus.SUBMITTED else []
     except ChainError as exc:
         typer.echo(f"{type(exc).__name__}: {exc}", err=True)
         raise typer.Exit(1) from None

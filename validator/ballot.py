@@ -1,23 +1,42 @@
-"""After the vote: settling decided jobs, and the small conversions between records and the chain.
+"""After the verdict: the signed votes a record keeps, finalizing, and the small record conversions.
 
-`Settler.settle()` finalizes the jobs this node took a seat on once a side holds a majority or the
-window has closed. A majority with seats still voting waits `finalize_grace_s` first: a vote arriving
-after finalize is refused, and an honest but slower validator would lose its fee.
+`Settler.settle()` finalizes the jobs this node sat on once the gateway reveals their votes: after the
+window (block > submit block + 1 + verify blocks), or earlier once every seat has voted (the contract
+refuses an early finalize with a seat still silent, so nobody's fee is cut short). It calls
+`finalize(job_id, votes)` with every vote the gateway revealed plus this node's own. Every seat-holder
+tries; the first transaction wins and the others find the job settled, which is logged, not an error.
+A gateway that cannot be reached once the window has closed does not hold the job up: the node finalizes
+with the votes it holds (its own), and says that the other seats count as silent.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import replace
 
-from chain import ChainError, ContractRevert, Evidence, JobId, JobStatus, JobView, MarketClient, VoteReason
+from chain import (
+    ChainError,
+    ContractRevert,
+    Evidence,
+    JobId,
+    JobStatus,
+    JobView,
+    MarketClient,
+    SignedVote,
+    VoteReason,
+)
 from validator.config import ValidatorConfig
+from validator.relay import RelayRefused, RelayUnavailable, VoteRelay
 from validator.state import Phase, Verification, VerificationStore
 
-__all__ = ["Settler", "evidence_of", "outcome_of", "settled"]
+__all__ = ["Settler", "evidence_of", "outcome_of", "settled", "votes_of"]
 
 log = logging.getLogger(__name__)
+
+# While the window is open, the gateway is asked at most this often whether every seat has voted.
+_EARLY_CHECK_S = 1.0
 
 
 def evidence_of(record: Verification) -> Evidence:
@@ -33,76 +52,135 @@ def evidence_of(record: Verification) -> Evidence:
     )
 
 
+def votes_of(record: Verification) -> list[SignedVote]:
+    """The signed votes the record keeps (one per seat; none for an abstention)."""
+    return [SignedVote.from_json(vote) for vote in record.votes or []]
+
+
 def outcome_of(view: JobView) -> str:
     return view.outcome.name.lower() if view.outcome is not None else "closed"
 
 
 def settled(record: Verification, outcome: str) -> Verification:
-    """The record once its job is settled: a sent vote becomes `finalized`, a seat not verified yet
+    """The record once its job is settled: a signed vote becomes `finalized`, a seat not verified yet
     `abstained` (nothing to replay any more); other phases stay."""
-    if record.phase is Phase.PENDING:
+    if record.phase in (Phase.PENDING, Phase.DRAWING):
         reason = f"the job was settled ({outcome}) before this node verified it"
         return replace(record, phase=Phase.ABSTAINED, outcome=outcome, reason=reason)
     phase = Phase.FINALIZED if record.phase in (Phase.VOTED, Phase.VOTING) else record.phase
     return replace(record, phase=phase, outcome=outcome)
 
 
+def merged(revealed: Iterable[SignedVote], own: Iterable[SignedVote]) -> list[SignedVote]:
+    """One vote per seat, this node's own where it has one (what it signed itself is what it reveals)."""
+    by_seat = {vote.seat: vote for vote in revealed}
+    by_seat.update({vote.seat: vote for vote in own})
+    return [by_seat[seat] for seat in sorted(by_seat)]
+
+
 class Settler:
-    def __init__(self, market: MarketClient, state: VerificationStore, config: ValidatorConfig) -> None:
+    def __init__(
+        self, market: MarketClient, state: VerificationStore, config: ValidatorConfig, relay: VoteRelay
+    ) -> None:
         self.market = market
         self.state = state
         self.config = config
-        self._decided_at: dict[tuple[JobId, int], float] = {}
+        self.relay = relay
+        self._next_check: dict[tuple[JobId, int], float] = {}
 
     def settle(self) -> list[JobId]:
         """Finalize what is ready; the ids of the jobs this call finalized."""
         finalized: list[JobId] = []
         head: int | None = None
-        for record in self.state.records([Phase.VOTED, Phase.ABSTAINED]):
-            if record.outcome:
+        for record in self.state.records([Phase.VOTING, Phase.VOTED, Phase.ABSTAINED]):
+            if record.outcome or not record.seats:
                 continue
+            key = (record.job_id, record.attempt)
             try:
                 view = self.market.job(record.job_id)
             except ChainError:
                 continue
             if view.status != JobStatus.SUBMITTED or view.job.state.attempts != record.attempt:
-                self.state.put(settled(record, outcome_of(view)))
+                self._settled_elsewhere(record, view)
                 continue
             head = head if head is not None else self.market.rpc.block_number()
-            if not self._ready(record, view, head):
+            closed = head >= record.last_block  # the next block is past the window
+            if not closed and self._next_check.get(key, 0.0) > time.monotonic():
                 continue
-            try:
-                done = self.market.finalize(record.job_id)
-            except ContractRevert as exc:
-                log.debug(
-                    "job %d: finalize refused (%s); someone else may have settled it",
-                    record.job_id,
-                    exc.message,
-                )
+            self._next_check[key] = time.monotonic() + _EARLY_CHECK_S
+            votes = self._votes(record, head, closed)
+            if votes is None:
                 continue
-            outcome = done.outcome.name.lower()
-            self.state.put(settled(record, outcome))
-            finalized.append(record.job_id)
-            log.info(
-                "job %d: finalized: %s (%d accept, %d reject)",
-                record.job_id,
-                outcome,
-                done.accepts,
-                done.rejects,
-            )
+            done = self._finalize(record, votes)
+            if done:
+                finalized.append(record.job_id)
+                self._next_check.pop(key, None)
         return finalized
 
-    def _ready(self, record: Verification, view: JobView, head: int) -> bool:
-        seats = min(view.job.spec.committee_size, view.job.state.validator_count)
-        accepts, rejects = view.votes
-        decided = max(accepts, rejects) > seats // 2
-        window_open = head + 1 <= record.last_block
-        if not window_open:
-            return True
-        if not decided:
+    def _votes(self, record: Verification, head: int, closed: bool) -> list[SignedVote] | None:
+        """The votes to reveal now, or None to wait."""
+        own = votes_of(record)
+        try:
+            revealed = self.relay.revealed(record.job_id)
+        except (RelayUnavailable, RelayRefused) as exc:
+            if not closed or not own:
+                if closed:
+                    log.warning(
+                        "job %d: cannot read the votes (%s); waiting for the gateway", record.job_id, exc
+                    )
+                return None
+            log.warning(
+                "job %d: the gateway cannot give the votes (%s): finalizing with this validator's own %d "
+                "vote(s); the other seats count as silent",
+                record.job_id,
+                exc,
+                len(own),
+            )
+            return own
+        if revealed is not None:
+            return merged(revealed, own)
+        if not closed or head < record.last_block + self.config.reveal_patience_blocks or not own:
+            return None
+        log.warning(
+            "job %d: the gateway has not revealed the votes %d blocks after the window: finalizing with this "
+            "validator's own %d vote(s); the other seats count as silent",
+            record.job_id,
+            head - record.last_block,
+            len(own),
+        )
+        return own
+
+    def _finalize(self, record: Verification, votes: list[SignedVote]) -> bool:
+        try:
+            done = self.market.finalize(record.job_id, votes)
+        except ContractRevert as exc:
+            try:
+                view = self.market.job(record.job_id)
+            except ChainError:
+                return False
+            if view.status != JobStatus.SUBMITTED or view.job.state.attempts != record.attempt:
+                self._settled_elsewhere(record, view)
+            elif exc.error_name == "VerificationPending":
+                log.debug("job %d: the window is not over on chain yet", record.job_id)
+            else:
+                log.warning("job %d: finalize was refused: %s", record.job_id, exc.message)
             return False
-        if accepts + rejects >= seats:
-            return True
-        first_seen = self._decided_at.setdefault((record.job_id, record.attempt), time.monotonic())
-        # give the seats still re-executing time to vote (and be paid)
-        return time.monotonic() - first_seen >= self.config.finalize_grace_s
+        except ChainError as exc:
+            log.warning("job %d: finalize could not be sent (%s); trying again", record.job_id, exc)
+            return False
+        outcome = done.outcome.name.lower()
+        self.state.put(settled(record, outcome))
+        log.info(
+            "job %d: finalized with %d revealed vote(s): %s (%d accept, %d reject)",
+            record.job_id,
+            len(votes),
+            outcome,
+            done.accepts,
+            done.rejects,
+        )
+        return True
+
+    def _settled_elsewhere(self, record: Verification, view: JobView) -> None:
+        outcome = outcome_of(view)
+        self.state.put(settled(record, outcome))
+        log.info("job %d: settled by another node (%s)", record.job_id, outcome)

@@ -64,9 +64,9 @@ def register(
     *,
     opts: ChainOptions,
 ) -> None:
-    """Stake (to the minimum, or --stake more) and join the validator list, once. The market takes the
-    stake from your allowance: by default the standing one when it covers the stake, else an EIP-2612
-    permit in the staking transaction, else an approve of exactly the stake first."""
+    """Stake (to the minimum, or --stake more) and join the validator roster (seats are drawn by stake). The
+    market takes the stake from your allowance: by default the standing one when it covers the stake, else an
+    EIP-2612 permit in the staking transaction, else an approve of exactly the stake first."""
     out = opts.output()
     payload: dict[str, Any] = {}
     try:
@@ -99,11 +99,11 @@ def register(
             payload["index"] = None
             text = f"{market.me} is already a validator"
         else:
-            with out.progress("Joining the validator list"):
+            with out.progress("Joining the validator roster"):
                 joined = market.register_validator()
             payload["index"] = joined.index
             payload["registered"] = sent_tx(joined.tx)
-            text = f"{market.me} joined the validator list at index {joined.index}"
+            text = f"{market.me} joined the validator roster (leaf {joined.index}), drawn for seats by stake"
         now = market.account_of()
     except _FAILURES as exc:
         out.fail(exc)
@@ -170,22 +170,26 @@ def run(
     poll_interval: PollIntervalOption = 1.0,
     confirmations: ConfirmationsOption = 0,
     workers: Annotated[int, typer.Option(min=1, help="Verifications run at once.")] = 1,
-    finalize: Annotated[bool, typer.Option(help="Settle decided jobs this node voted on.")] = True,
+    finalize: Annotated[
+        bool, typer.Option(help="Finalize the jobs this node sat on once their votes are revealed.")
+    ] = True,
     keep_work: Annotated[bool, typer.Option(help="Keep fetched results and replay outputs.")] = False,
-    finalize_grace: Annotated[
-        float,
-        typer.Option(min=0, help="Seconds to wait for the seats still voting once a side has a majority."),
-    ] = 15.0,
     *,
     opts: ChainOptions,
 ) -> None:
-    """Run the validator daemon until interrupted: verify sampled work in Docker, vote, settle."""
+    """Run the validator daemon until interrupted: verify sampled work in Docker, sign votes, hand them to
+    the gateway (--gateway relays them: required), finalize."""
     from jobs.executors.docker import DockerExecutor
     from jobs.store import ContentStore
     from node_base import DataDirLock
     from validator.daemon import ValidatorNode
 
     def build() -> tuple[ValidatorNode, tuple[DockerExecutor, ContentStore, DataDirLock]]:
+        if not gateway:
+            raise ValidatorError(
+                "--gateway is required: the gateway relays the signed votes of a committee (set it, or "
+                "CROWDCOMPUTE_GATEWAY_URL, to the gateway's URL)"
+            )
         market = opts.connect()
         folder = hold_data_dir(data_dir, Role.VALIDATOR, market.me)  # held until the daemon stops
         config = ValidatorConfig(
@@ -195,7 +199,7 @@ def run(
             workers=workers,
             finalize=finalize,
             keep_work=keep_work,
-            finalize_grace_s=finalize_grace,
+            gateway_url=gateway,
         )
         store = open_node_store(store_dir, gateway)
         engine = DockerExecutor(node_id=f"validator-{market.me.lower()}")

@@ -1,6 +1,6 @@
 """How a validator node behaves, and where it keeps its files.
 
-<data_dir>/state.db        one record per committee seat: phase, verdict, evidence, CPU, vote tx (SQLite)
+<data_dir>/state.db        one record per submission it sits on: seats, verdict, evidence, CPU, signed votes
 <data_dir>/events.json     the event reader's checkpoint (last block fully processed)
 <data_dir>/bundles/<cid>/  job bundles fetched from the store, extracted
 <data_dir>/work/<job>-<attempt>-<address>/  the provider's result, the staged replay input, the replay output
@@ -27,12 +27,16 @@ class ValidatorConfig(NodeConfigBase):
     data_dir: Path = DEFAULT_DATA_DIR
     workers: int = 1
     """Submissions verified at once (each re-execution takes the job's CPU limit)."""
+    gateway_url: str | None = None
+    """The gateway that relays signed votes (`POST /jobs/{id}/votes`) and reveals them after the window.
+    Required: a vote nobody relays is revealed only if this node finalizes, and then every other seat
+    counts as silent and loses its bond."""
     finalize: bool = True
-    """Settle jobs this node voted on once a side has a majority or the window closed."""
-    finalize_grace_s: float = 15.0
-    """Once a side has a majority but a seat has not voted yet, wait this long (or to the window's end)
-    before settling: a vote arriving after finalize is refused, and an honest but slower validator
-    would lose its fee."""
+    """Finalize the jobs this node sat on once the window closed (or every seat voted), revealing every
+    vote the gateway holds."""
+    reveal_patience_blocks: int = 5
+    """After the window, blocks to wait for the gateway to reveal the votes before finalizing with this
+    node's own votes alone (a gateway that answers but lags behind the chain)."""
     withheld_after: float = 0.5
     """Share of the voting window after which a result still missing from the store is voted withheld."""
     retry_s: float = 2.0
@@ -43,8 +47,8 @@ class ValidatorConfig(NodeConfigBase):
     def __post_init__(self) -> None:
         if self.workers < 1:
             raise ValueError("workers must be at least 1")
-        if self.finalize_grace_s < 0:
-            raise ValueError("finalize_grace_s cannot be negative")
+        if self.reveal_patience_blocks < 0:
+            raise ValueError("reveal_patience_blocks cannot be negative")
         if not 0 < self.withheld_after <= 1:
             raise ValueError("withheld_after must be in (0, 1]")
         super().__post_init__()

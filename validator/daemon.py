@@ -1,29 +1,26 @@
-"""The validator daemon: follow submissions, verify those it sits on the committee of, vote once, settle.
+"""The validator daemon: follow submissions, verify those it holds seats on, sign, deliver, finalize.
 
 `ValidatorNode.step()` is one round: read new events (ResultSubmitted, JobFinalized) from the
-checkpointed reader; record each submission whose committee (drawn, as the contract draws it, from the hash
-of the seed block: the block after the submission) holds this account; start verifications on worker
-threads; settle jobs that are decided. A submission whose seed block is not mined yet waits for it: the
-reader's checkpoint stays before it, so a restart reads it again. The loop, its backoff, `wait_idle` and
-`close` are the nodes' base (`node_base`); a worker that has voted wakes the loop, so a decided job is
-settled at once.
+checkpointed reader; record each submission (`drawing`) and, once the block after it is mined (the seed
+block), find this account's seats in the committee drawn by stake from the job's roster snapshot (none:
+the record is dropped); start verifications on worker threads; deliver signed votes; finalize. The loop,
+its backoff, `wait_idle` and `close` are the nodes' base (`node_base`).
 
-Never voting twice: the verdict and the phase `voting` are saved before the vote is sent; a restarted
-node finds `voting` records and asks the chain (the job word's vote mask) whether its slot has voted
-before sending again. A vote refused with `AlreadyVoted`, or refused while the chain shows the slot has
-voted (an earlier send mined in the same block), is recorded as voted. A vote that could not be sent
-(the RPC failed, or voting was not open yet at the block the estimate ran against) stays `voting` and is
-sent again on a later step, asking the vote mask first.
+One re-execution per submission, one signed vote per seat (draws are with replacement, so a validator may
+hold several seats). Votes are EIP-712 signatures, not transactions: they are saved in the state file
+(`voting`) before they are handed to the gateway's relay, and marked `voted` once it stored them, so a
+restarted node sends its saved votes again and never re-runs the work for them. Whoever finalizes reveals
+every vote together (`ballot.Settler`).
 
 Never a replay for nothing (`resume`): a seat is checked against the chain's state of its job when it is
-read from the events (a fresh data folder reads the whole history), at start, and again before its replay;
-a job settled, reopened or voted on by this slot, or a window that has closed, ends the seat without a
-replay. At start, replay containers an earlier run left are re-attached to by their seat's verification
-(`Verifier`) or, when their result can no longer be used, removed.
+drawn, at start, and again before its replay; a job settled or reopened, or a window that has closed, ends
+the seat without a replay. At start, replay containers an earlier run left are re-attached to by their
+seat's verification (`Verifier`) or, when their result can no longer be used, removed.
 
 Withheld results: when the store answers that the provider's result is not there, the node keeps trying
 until `withheld_after` of the voting window has passed, then votes reject with the WITHHELD evidence.
-When the store itself fails, the node abstains instead (its own problem must not slash anyone).
+When the store itself fails, the node abstains instead (its own problem must not slash anyone): it signs
+nothing, and its seats count as silent.
 """
 
 from __future__ import annotations
@@ -33,12 +30,11 @@ import logging
 import shutil
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, cast
 
 from chain import (
     ChainError,
-    ContractRevert,
     DecodedLog,
     JobId,
     JobStatus,
@@ -46,12 +42,7 @@ from chain import (
     Outcome,
     Role,
     VerificationMode,
-    committee_of,
     enum_label,
-    last_vote_block,
-    seed_block,
-    seed_of,
-    slot_of,
 )
 from jobs.bundle import BundleCache
 from jobs.cid import Cid
@@ -59,9 +50,10 @@ from jobs.executors import Executor
 from jobs.store import ContentStore
 from node_base import PollingNode, address_tag
 from node_base import StepReport as NodeStepReport
-from validator.ballot import Settler, evidence_of, outcome_of, settled
+from validator.ballot import Settler, evidence_of, settled, votes_of
 from validator.config import ValidatorConfig
 from validator.errors import ResultUnavailable, ValidatorError
+from validator.relay import GatewayRelay, RelayRefused, RelayUnavailable, VoteRelay
 from validator.resume import check_open_seats, check_seat, finished_seat, tidy_replays
 from validator.state import EvidenceRecord, Phase, SubmittedResult, Verification, VerificationStore
 from validator.verdict import WITHHELD, Verdict, abstain, reject
@@ -101,82 +93,80 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
         store: ContentStore,
         executor: Executor,
         config: ValidatorConfig | None = None,
+        *,
+        relay: VoteRelay | None = None,
     ) -> None:
         self.config = config or ValidatorConfig()
+        if relay is None:
+            if not self.config.gateway_url:
+                raise ValidatorError(
+                    "a validator needs a gateway to relay its signed votes (--gateway / "
+                    "CROWDCOMPUTE_GATEWAY_URL, `gateway_url` in its config): without one its votes reach "
+                    "the chain only if it finalizes itself, and every other seat then counts as silent"
+                )
+            relay = GatewayRelay(self.config.gateway_url)
         super().__init__(market, self.config, VerificationStore(self.config.state_path))
+        self.relay = relay
         self.bundles = BundleCache(store, self.config.bundles_dir)
         self.verifier = Verifier(store, executor, self.bundles, self.config.work_dir, self.me)
         self._retry_at: dict[tuple[JobId, int], float] = {}
-        self._settler = Settler(market, self.state, self.config)
+        self._settler = Settler(market, self.state, self.config, relay)
         self._lock = threading.Lock()
-        # Submissions read before their seed block was mined, by (job id, submission block).
-        self._unseeded: dict[tuple[JobId, int], DecodedLog] = {}
 
     # -- the loop --------------------------------------------------------------------------------------
 
     def _round(self) -> StepReport:
         report = StepReport()
         self._read_events(report, lambda events: self._on_events(events, report))
-        self._seat_seeded(report)
+        self._draw(report)
         self._reap(report)
-        self._revote()
+        self._redeliver()
         self._dispatch()
         if self.config.finalize:
             report.finalized.extend(self._settler.settle())
         return report
 
     def _start(self) -> None:
-        """Votes saved as `voting` may or may not be on chain: each is checked before it is sent again.
-        Pending seats whose job moved on are closed, and replays left by an earlier run tidied."""
+        """Signed votes saved as `voting` are delivered again (their work is not re-run). Pending seats
+        whose job moved on are closed, and replays left by an earlier run tidied."""
         account = self._registered_account()
         minimum = self.market.config().min_validator_stake
         if account.stake < minimum:
             log.warning(
-                "stake %d is below the validator minimum %d: committee seats drawn for this account "
-                "cannot vote until it stakes more (`crowdcompute validator register --stake ...`)",
+                "stake %d is below the validator minimum %d: this account is not on the roster and is "
+                "drawn for no seat until it stakes more (`crowdcompute validator register --stake ...`)",
                 account.stake,
                 minimum,
             )
-        for record in self.state.records([Phase.VOTING]):
-            self._resume_vote(record)
+        log.info("votes are relayed by the gateway at %s", self.relay.url)
         # Seats whose job moved on while the node was away are closed; the replays they left are removed.
         check_open_seats(self.market, self.state)
         tidy_replays(self.verifier.executor, self.state, address_tag(self.me))
 
     # -- events ----------------------------------------------------------------------------------------
 
-    def _on_events(self, events: list[DecodedLog], report: StepReport) -> int | None:
-        """Handle a batch; returns the first block holding a submission whose seed block is not mined yet
-        (the reader commits only up to the block before)."""
+    def _on_events(self, events: list[DecodedLog], report: StepReport) -> None:
         for event in events:
             if event.name == "JobFinalized":
                 job_id = JobId(int(event.args["jobId"]))
                 self._on_finalized(job_id, Outcome(event.args["outcome"]).name.lower())
             else:
-                self._unseeded[(JobId(int(event.args["jobId"])), event.block_number)] = event
-        self._seat_seeded(report)
-        return min((block for _, block in self._unseeded), default=None)
-
-    def _seat_seeded(self, report: StepReport) -> None:
-        """Seat this node on the submissions whose seed block is mined; the others wait for it."""
-        if not self._unseeded:
-            return
-        head = self.market.rpc.block_number()
-        for key, event in sorted(self._unseeded.items(), key=lambda item: item[0][1]):
-            if head < seed_block(event.block_number):
-                continue
-            del self._unseeded[key]
-            self._on_submitted(event, report)
+                self._on_submitted(event)
 
     def _on_finalized(self, job_id: JobId, outcome: str) -> None:
         """Record the outcome (a seat not verified yet ends without a replay); a verification still
-        running finds the job closed when it votes."""
+        running finds the job closed when it concludes."""
         for record in self.state.records():
             worker = self._workers.get((job_id, record.attempt))
-            if record.job_id == job_id and not record.outcome and not (worker and worker.is_alive()):
+            if record.job_id != job_id or record.outcome or (worker and worker.is_alive()):
+                continue
+            if record.phase is Phase.DRAWING:
+                self.state.delete(record.job_id, record.attempt)  # settled before its seats were drawn
+            else:
                 self.state.put(settled(record, outcome))
 
-    def _on_submitted(self, event: DecodedLog, report: StepReport) -> None:
+    def _on_submitted(self, event: DecodedLog) -> None:
+        """Note the submission; its seats are drawn once the seed block is mined (`_draw`)."""
         job_id = JobId(int(event.args["jobId"]))
         self.market.jobs.apply([event])
         try:
@@ -189,49 +179,74 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
         job = view.job
         if job.state.submit_block != event.block_number:
             return  # an older attempt's submission, read while catching up
+        if job.spec.mode == VerificationMode.NONE:
+            return
         attempt = job.state.attempts
         if self.state.get(job_id, attempt) is not None:
             return
-        seed = seed_of(self.market.seed_block_hash(event.block_number), job_id)
-        validators = self.market.validators()[: job.state.validator_count]
-        slot = slot_of(committee_of(job, seed, validators), self.me)
-        if slot is None:
-            log.debug("job %d: not on its committee", job_id)
-            return
-        spec = job.spec
         result: SubmittedResult = {
             "digest": bytes(event.args["resultDigest"]).hex(),
             "codec": int(event.args["resultCodec"]),
             "root": bytes(event.args["checkpointRoot"]).hex(),
             "count": int(event.args["checkpointCount"]),
-            "seed": bytes(seed).hex(),
+            "seed": "",
         }
-        record = Verification(
-            job_id=job_id,
-            attempt=attempt,
-            phase=Phase.PENDING,
-            slot=slot,
-            submit_block=event.block_number,
-            last_block=last_vote_block(event.block_number, spec.verify_blocks),
-            mode=int(spec.mode),
-            result=result,
+        self.state.put(
+            Verification(
+                job_id=job_id,
+                attempt=attempt,
+                phase=Phase.DRAWING,
+                submit_block=event.block_number,
+                last_block=event.block_number + 1 + job.spec.verify_blocks,
+                mode=int(job.spec.mode),
+                result=result,
+            )
         )
-        # The chain's state now, not the events read so far: history read on a fresh data folder holds
-        # seats that were settled long ago.
-        done = finished_seat(record, view, self.market.rpc.block_number())
-        if done is not None:
-            self.state.put(done)
-            log.info("job %d: on its committee (slot %d), but %s", job_id, slot, done.reason)
-            return
-        self.state.put(record)
-        report.seated.append(job_id)
-        log.info(
-            "job %d: on its committee (slot %d, mode %s, votes until block %d)",
-            job_id,
-            slot,
-            enum_label(VerificationMode(spec.mode)),
-            record.last_block,
-        )
+
+    def _draw(self, report: StepReport) -> None:
+        """Submissions whose seed block is mined: this account's seats, or the record goes."""
+        head: int | None = None
+        for record in self.state.records([Phase.DRAWING]):
+            head = head if head is not None else self.market.rpc.block_number()
+            if head <= record.submit_block:
+                continue  # the seed is the hash of the block after the submission
+            try:
+                view = self.market.job(record.job_id)
+                state = view.job.state
+                moved_on = state.attempts != record.attempt or state.submit_block != record.submit_block
+                if moved_on or view.status != JobStatus.SUBMITTED:
+                    # Settled before its seats were drawn here (history read on a fresh data folder):
+                    # nothing to verify, and the seed is no longer readable.
+                    self.state.delete(record.job_id, record.attempt)
+                    continue
+                seed = self.market.seed_of(record.job_id)
+                seats = self.market.seats_of(record.job_id)
+            except ChainError as exc:
+                log.warning("job %d: cannot draw its committee yet (%s)", record.job_id, exc)
+                continue
+            if not seats:
+                log.debug("job %d: not on its committee", record.job_id)
+                self.state.delete(record.job_id, record.attempt)
+                continue
+            result = cast(SubmittedResult, {**(record.result or {}), "seed": bytes(seed).hex()})
+            seated = replace(record, phase=Phase.PENDING, seats=list(seats), result=result)
+            # The chain's state now, not the events read so far: history read on a fresh data folder holds
+            # seats that were settled long ago.
+            done = finished_seat(seated, view, head)
+            if done is not None:
+                self.state.put(done)
+                log.info("job %d: holds seat(s) %s, but %s", record.job_id, seats, done.reason)
+                continue
+            self.state.put(seated)
+            report.seated.append(record.job_id)
+            log.info(
+                "job %d: holds seat(s) %s of %d (mode %s, votes until block %d)",
+                record.job_id,
+                ", ".join(map(str, seats)),
+                view.job.spec.committee_size,
+                enum_label(VerificationMode(view.job.spec.mode)),
+                record.last_block,
+            )
 
     # -- verifying ------------------------------------------------------------------------------------
 
@@ -253,7 +268,7 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
 
     def _submission(self, record: Verification) -> Submission:
         result = record.result
-        if result is None:
+        if result is None or not result["seed"]:
             raise ValidatorError(f"job {record.job_id}: the seat's record holds no submission")
         return Submission(
             job_id=record.job_id,
@@ -283,7 +298,7 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
         except Exception as exc:  # a worker leaves a record behind, never dies silently
             log.exception("job %d: verification failed in this node", record.job_id)
             self.state.update(record, phase=Phase.ABSTAINED, reason=f"node error: {exc!r}")
-        self._wake.set()  # the job may be decided now: settle it without waiting for the next poll
+        self._wake.set()  # the votes may be complete now: finalize without waiting for the next poll
         if not self.config.keep_work:
             shutil.rmtree(self.verifier.folder(*key), ignore_errors=True)
 
@@ -308,7 +323,6 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
             "segment": verdict.evidence.segment,
             "committed": verdict.evidence.committed_digest.hex(),
             "recomputed": verdict.evidence.recomputed_digest.hex(),
-            "reason": int(verdict.evidence.reason),
         }
         log.info("job %d: verdict %s: %s", record.job_id, verdict.label, verdict.reason)
         changes: dict[str, Any] = {
@@ -319,84 +333,66 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
             "cpu_s": verdict.cpu_s,
         }
         if verdict.approve is None:
+            # Nothing is signed: the seats stay silent (and lose their bonds, as a seat that did not vote).
             self.state.update(record, phase=Phase.ABSTAINED, **changes)
             return
-        record = self.state.update(record, phase=Phase.VOTING, **changes)
-        self._send_vote(record)
-
-    # -- voting ---------------------------------------------------------------------------------------
-
-    def _send_vote(self, record: Verification) -> None:
-        head = self.market.rpc.block_number()
-        if head + 1 > record.last_block:
+        if self.market.rpc.block_number() >= record.last_block:
+            # The gateway reveals the votes once the window is over; a vote signed after it is one that
+            # could copy the others.
             self.state.update(
                 record,
                 phase=Phase.ABSTAINED,
-                reason=f"{record.reason} (the window closed at block {record.last_block} before the vote)",
+                **{
+                    **changes,
+                    "reason": f"{verdict.reason} (the window closed at block {record.last_block} first)",
+                },
             )
-            log.warning("job %d: the voting window closed before the vote could be sent", record.job_id)
+            log.warning(
+                "job %d: the voting window closed before the verdict; nothing is signed", record.job_id
+            )
             return
-        approve = bool(record.approve)
+        record = self.state.update(record, **changes)
+        votes = [
+            self.market.sign_vote(record.job_id, seat, bool(verdict.approve), evidence_of(record)).to_json()
+            for seat in record.seats
+        ]
+        record = self.state.update(record, phase=Phase.VOTING, votes=votes)
+        self._deliver(record)
+
+    # -- delivering ------------------------------------------------------------------------------------
+
+    def _deliver(self, record: Verification) -> None:
+        """Hand the record's signed votes to the gateway; `voted` once it has them all."""
         key = (record.job_id, record.attempt)
+        label = "accept" if record.approve else "reject"
         try:
-            cast = self.market.vote(record.job_id, approve, evidence_of(record), slot=record.slot)
-        except ContractRevert as exc:
-            if exc.error_name == "AlreadyVoted" or self._slot_voted(record):
-                # An earlier send of this vote (before a restart) was mined, perhaps in this very block.
-                self.state.update(record, phase=Phase.VOTED)
-                log.info("job %d: its slot %d has voted already", record.job_id, record.slot)
-                return
-            if exc.error_name == "VotingNotOpen":
-                # Estimated against a block that does not follow the submission yet: send it later.
-                self._retry_at[key] = time.monotonic() + self.config.retry_s
-                log.info("job %d: voting is not open yet; the vote waits for the next block", record.job_id)
-                return
-            self.state.update(record, phase=Phase.ABSTAINED, reason=f"the vote was refused: {exc.message}")
-            log.warning("job %d: the vote was refused: %s", record.job_id, exc.message)
-            return
-        except ChainError as exc:
-            # The node may or may not have the transaction; the saved verdict stays `voting`, and the
-            # next try asks the chain's vote mask before sending again.
+            for vote in votes_of(record):
+                self.relay.deliver(vote)
+        except RelayUnavailable as exc:
             self._retry_at[key] = time.monotonic() + self.config.retry_s
-            log.warning("job %d: the vote could not be sent (%s); trying again", record.job_id, exc)
+            log.warning("job %d: the vote could not be delivered (%s); trying again", record.job_id, exc)
             return
-        self.state.update(record, phase=Phase.VOTED, vote_tx=str(cast.tx.tx_hash))
+        except RelayRefused as exc:
+            # For good (revealed already, the job closed, the vote refused): the votes stay saved here, and
+            # this node reveals them itself if it finalizes.
+            self.state.update(record, phase=Phase.VOTED, reason=f"{record.reason} (not relayed: {exc})")
+            log.warning("job %d: the gateway refused the vote for good (%s)", record.job_id, exc)
+            return
+        self.state.update(record, phase=Phase.VOTED)
         log.info(
-            "job %d: voted %s at slot %d (fee %d)",
+            "job %d: voted %s at seat(s) %s (signed, delivered to %s)",
             record.job_id,
-            "accept" if approve else "reject",
-            record.slot,
-            cast.fee,
+            label,
+            ", ".join(map(str, record.seats)),
+            self.relay.url,
         )
 
-    def _slot_voted(self, record: Verification) -> bool:
-        try:
-            return bool(self.market.job(record.job_id).voted_mask >> record.slot & 1)
-        except ChainError:
-            return False
-
-    def _revote(self) -> None:
-        """Send again the saved votes that are not on chain yet (too early, or the RPC failed)."""
+    def _redeliver(self) -> None:
+        """Send again the signed votes the gateway does not have yet (it failed, or the node restarted)."""
         now = time.monotonic()
         for record in self.state.records([Phase.VOTING]):
             key = (record.job_id, record.attempt)
             if key in self._workers or self._retry_at.get(key, 0.0) > now:
                 continue
             self._retry_at.pop(key, None)
-            self._resume_vote(record)
-
-    def _resume_vote(self, record: Verification) -> None:
-        """A vote that may or may not have been sent before a restart: ask the chain before sending."""
-        try:
-            view = self.market.job(record.job_id)
-        except ChainError as exc:
-            log.warning("job %d: cannot read it to resume the vote (%s)", record.job_id, exc)
-            return
-        if view.status != JobStatus.SUBMITTED or view.job.state.attempts != record.attempt:
-            self.state.put(settled(record, outcome_of(view)))
-            return
-        if view.voted_mask >> record.slot & 1:
-            self.state.update(record, phase=Phase.VOTED)
-            log.info("job %d: its vote was mined before the restart", record.job_id)
-            return
-        self._send_vote(record)
+            self._deliver(record)

@@ -1,9 +1,9 @@
 """Before a seat is worked on: is there still anything to do? A node never replays for nothing.
 
 A validator restarted after a while, or started on a fresh data folder (it reads the market's whole
-history), meets seats whose job is already settled, reopened, voted on by its slot (from an earlier data
-folder) or whose voting window has closed. `finished_seat` reads that from the chain's state of the job,
-not from the events it happens to have read, and says what the seat's record becomes instead of a replay.
+history), meets seats whose job is already settled or reopened, or whose voting window has closed.
+`finished_seat` reads that from the chain's state of the job, not from the events it happens to have read,
+and says what the seat's record becomes instead of a replay.
 `tidy_replays` removes, at start, the replay containers an earlier run of the node left behind whose result
 can no longer be used; those of seats still open stay, and the verification re-attaches to them.
 """
@@ -33,11 +33,7 @@ def finished_seat(record: Verification, view: JobView, head: int) -> Verificatio
         else:
             why = f"the job was {_state_name(view)} before this node verified it"
         return replace(record, phase=Phase.ABSTAINED, reason=why, outcome=outcome_of(view))
-    if view.voted_mask >> record.slot & 1:
-        return replace(
-            record, phase=Phase.VOTED, reason="its slot has voted already (an earlier data folder)"
-        )
-    if head + 1 > record.last_block:
+    if head >= record.last_block:
         why = f"the voting window closed at block {record.last_block} before this node verified it"
         return replace(record, phase=Phase.ABSTAINED, reason=why)
     return None
@@ -54,7 +50,7 @@ def check_seat(market: MarketClient, state: VerificationStore, record: Verificat
 
 def tidy_replays(executor: Executor, state: VerificationStore, node: str) -> list[str]:
     """Remove this node's replay containers whose result can no longer be used: a seat that is settled,
-    closed or voted, an older try, or one this data folder has no record of. Returns the ids removed."""
+    closed or signed, an older try, or one this data folder has no record of. Returns the ids removed."""
     try:
         found = replays_of(executor, node)
     except ExecutorError as exc:

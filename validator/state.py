@@ -1,9 +1,9 @@
 """The validator's memory across restarts: one SQLite file in its data dir.
 
-One row per submission it sits on the committee of (job id + attempt): the phase reached, its slot,
-the verdict and its evidence, the CPU its replays used, and the vote's transaction. The phase is written
-before each irreversible step, so a restarted node knows whether a vote may already be on chain (`voting`)
-and checks the chain instead of voting again.
+One row per submission it may sit on the committee of (job id + attempt): the phase reached, its seats,
+the verdict and its evidence, the CPU its replays used, and its signed votes. The phase is written before
+each step that cannot be taken twice for free: a restarted node finds its signed votes (`voting`: not
+delivered to the gateway yet) and sends them again instead of re-running the work.
 """
 
 from __future__ import annotations
@@ -24,14 +24,15 @@ __all__ = ["OPEN_PHASES", "EvidenceRecord", "Phase", "SubmittedResult", "Verific
 
 
 class Phase(enum.StrEnum):
-    PENDING = "pending"  # on the committee; not verified yet
-    VOTING = "voting"  # verdict reached; the vote may be on its way (check the chain before re-sending)
-    VOTED = "voted"  # the vote is mined
-    ABSTAINED = "abstained"  # no vote: data could not be had, the window closed, ... (reason says)
+    DRAWING = "drawing"  # submitted; the seed block is not mined yet, so the seats are not known
+    PENDING = "pending"  # on the committee (`seats`); not verified yet
+    VOTING = "voting"  # verdict reached, votes signed and saved; not delivered to the gateway yet
+    VOTED = "voted"  # the signed votes are with the gateway (and kept here for finalize)
+    ABSTAINED = "abstained"  # no vote, nothing signed: data could not be had, the window closed, ...
     FINALIZED = "finalized"  # the job was settled (by anyone)
 
 
-OPEN_PHASES = frozenset({Phase.PENDING, Phase.VOTING, Phase.VOTED})
+OPEN_PHASES = frozenset({Phase.DRAWING, Phase.PENDING, Phase.VOTING, Phase.VOTED})
 
 
 class SubmittedResult(TypedDict):
@@ -58,9 +59,9 @@ class Verification:
     job_id: JobId
     attempt: int
     phase: Phase
-    slot: int = 0
+    seats: list[int] = field(default_factory=list, compare=False)  # seat numbers (several: one vote each)
     submit_block: int = 0
-    last_block: int = 0  # the last block in which a vote is accepted
+    last_block: int = 0  # the window's last block: submit block + 1 (the seed) + verify blocks
     mode: int = 0
     approve: bool | None = None
     reason: str = ""
@@ -68,7 +69,7 @@ class Verification:
     segments: list[str] | None = field(default=None, compare=False)  # the verdict's checks, by label
     result: SubmittedResult | None = field(default=None, compare=False)
     cpu_s: float | None = None
-    vote_tx: str = ""
+    votes: list[dict[str, Any]] | None = field(default=None, compare=False)  # `SignedVote.to_json()`s
     outcome: str = ""
     tries: int = 0
     updated_at: float = 0.0
@@ -84,7 +85,8 @@ class Verification:
 
 
 _COLUMNS = tuple(f.name for f in fields(Verification))
-_JSON_COLUMNS = frozenset({"evidence", "segments", "result"})
+_JSON_COLUMNS = frozenset({"evidence", "segments", "result", "seats", "votes"})
+_COLUMN_TYPES = {"cpu_s": "REAL", "reason": "TEXT", "outcome": "TEXT"} | dict.fromkeys(_JSON_COLUMNS, "TEXT")
 
 
 class VerificationStore:
@@ -96,11 +98,18 @@ class VerificationStore:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS verifications ("
-            " job_id INTEGER NOT NULL, attempt INTEGER NOT NULL, phase TEXT NOT NULL, slot INTEGER,"
+            " job_id INTEGER NOT NULL, attempt INTEGER NOT NULL, phase TEXT NOT NULL, seats TEXT,"
             " submit_block INTEGER, last_block INTEGER, mode INTEGER, approve INTEGER, reason TEXT,"
-            " evidence TEXT, segments TEXT, result TEXT, cpu_s REAL, vote_tx TEXT, outcome TEXT,"
+            " evidence TEXT, segments TEXT, result TEXT, cpu_s REAL, votes TEXT, outcome TEXT,"
             " tries INTEGER, updated_at REAL, PRIMARY KEY (job_id, attempt))"
         )
+        # A state file written before seats and signed votes: add their columns (old ones stay unused).
+        present = {row[1] for row in self._db.execute("PRAGMA table_info(verifications)")}
+        for name in _COLUMNS:
+            if name not in present:
+                self._db.execute(
+                    f"ALTER TABLE verifications ADD COLUMN {name} {_COLUMN_TYPES.get(name, 'INTEGER')}"
+                )
 
     def close(self) -> None:
         with self._lock:
@@ -111,6 +120,7 @@ class VerificationStore:
         for name in _JSON_COLUMNS:
             values[name] = json.loads(values[name]) if values[name] else None
         values["phase"] = Phase(values["phase"])
+        values["seats"] = values["seats"] or []
         values["approve"] = None if values["approve"] is None else bool(values["approve"])
         return Verification(**values)
 
@@ -133,6 +143,11 @@ class VerificationStore:
 
     def update(self, record: Verification, **changes: Any) -> Verification:
         return self.put(replace(record, **changes))
+
+    def delete(self, job_id: JobId, attempt: int) -> None:
+        """Forget a submission (drawn without a seat for this node)."""
+        with self._lock:
+            self._db.execute("DELETE FROM verifications WHERE job_id = ? AND attempt = ?", (job_id, attempt))
 
     def get(self, job_id: JobId, attempt: int) -> Verification | None:
         with self._lock:

@@ -30,7 +30,7 @@ INDEX_TABLES = (
 )
 """Everything derived from chain events; the log relay, nonces and uploads are not."""
 
-_MARKET_TABLES = (*INDEX_TABLES, "job_logs", "skip_reports", "energy_reports")
+_MARKET_TABLES = (*INDEX_TABLES, "job_logs", "skip_reports", "energy_reports", "seat_votes")
 """What belongs to one market: dropped when the index starts following another (job ids start over)."""
 
 
@@ -41,6 +41,15 @@ def load_checkpoint(conn: sqlite3.Connection) -> int | None:
 
 def save_checkpoint(conn: sqlite3.Connection, block: int) -> None:
     conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (_LAST_BLOCK, str(block)))
+
+
+def market_identity(conn: sqlite3.Connection) -> tuple[int, str] | None:
+    """(chain id, market address) of the market this index follows, None before it followed one."""
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (_IDENTITY,)).fetchone()
+    if row is None:
+        return None
+    chain_id, market = str(row[0]).split(":", 1)
+    return int(chain_id), market
 
 
 def ensure_identity(conn: sqlite3.Connection, chain_id: int, market: str) -> bool:

@@ -1,5 +1,5 @@
-"""Turn decoded market events into rows: jobs, the event timeline, accounts, providers, validators, votes,
-payouts and slashes.
+"""Turn decoded market events into rows: jobs, the event timeline, accounts, providers, validators (with their
+roster leaf and weight), votes (revealed together by `finalize`), payouts and slashes.
 
 `project_batch` runs inside the caller's write transaction together with the checkpoint, so a batch is
 either wholly indexed or not at all. Every event is keyed by (block, logIndex); an event already in
@@ -78,7 +78,7 @@ def _result_submitted(b: Batch, e: DecodedLog) -> None:
         result_cid=cid_of(a["resultDigest"], a["resultCodec"]),
         checkpoint_root=_hex(a["checkpointRoot"]),
         checkpoint_count=int(a["checkpointCount"]),
-        validator_count=int(a["validatorCount"]),
+        roster_root=_hex(a["rosterRoot"]),
     )
 
 
@@ -145,6 +145,8 @@ def _job_expired(b: Batch, e: DecodedLog) -> None:
 
 
 def _job_reopened(b: Batch, e: DecodedLog) -> None:
+    # Votes handed to the relay for the closed attempt are void: the next one draws a new committee.
+    b.conn.execute("DELETE FROM seat_votes WHERE job_id = ?", (_job(e),))
     b.update_job(
         e,
         state="Open",
@@ -152,7 +154,7 @@ def _job_reopened(b: Batch, e: DecodedLog) -> None:
         provider=None,
         deadline=None,
         submit_block=None,
-        validator_count=None,
+        roster_root=None,
         result_cid=None,
         checkpoint_root=None,
         checkpoint_count=None,
@@ -195,10 +197,20 @@ def _provider_registered(b: Batch, e: DecodedLog) -> None:
 def _validator_registered(b: Batch, e: DecodedLog) -> None:
     validator = _addr(e.args["validator"])
     b.conn.execute(
-        "INSERT OR IGNORE INTO validators (address, list_index, registered_block) VALUES (?, ?, ?)",
+        """INSERT INTO validators (address, leaf, registered_block) VALUES (?, ?, ?)
+           ON CONFLICT (address) DO UPDATE SET leaf = excluded.leaf""",
         (validator, int(e.args["index"]), e.block_number),
     )
     b.amounts.account(validator, e.block_number)
+
+
+def _validator_weight_changed(b: Batch, e: DecodedLog) -> None:
+    # The roster's leaf: weight is the bonded stake, 0 once the validator left (its leaf is then reused).
+    b.conn.execute(
+        """INSERT INTO validators (address, leaf, weight, registered_block) VALUES (?, ?, ?, ?)
+           ON CONFLICT (address) DO UPDATE SET leaf = excluded.leaf, weight = excluded.weight""",
+        (_addr(e.args["validator"]), int(e.args["leaf"]), str(int(e.args["weight"])), e.block_number),
+    )
 
 
 def _staked(b: Batch, e: DecodedLog) -> None:
@@ -263,6 +275,7 @@ _HANDLERS: dict[str, Callable[[Batch, DecodedLog], None]] = {
     "JobReopened": _job_reopened,
     "ProviderRegistered": _provider_registered,
     "ValidatorRegistered": _validator_registered,
+    "ValidatorWeightChanged": _validator_weight_changed,
     "Staked": _staked,
     "UnbondRequested": _unbond_requested,
     "UnbondedWithdrawn": _unbonded_withdrawn,

@@ -43,7 +43,9 @@ class ProviderDetailPublic(ProviderPublic):
 
 class ValidatorPublic(BaseModel):
     address: str
-    list_index: int
+    leaf: int = Field(description="its leaf in the roster (a leaf freed by a validator that left is reused)")
+    weight: Amount = Field(description="its roster weight: the bonded stake it is drawn by (0: it left)")
+    live: bool = Field(description="on the roster now, so it can be drawn onto committees")
     stake: Amount
     unbonding: Amount
     votes: int

@@ -52,7 +52,9 @@ class JobPublic(BaseModel):
     attempts: int
     deadline: int | None
     submit_block: int | None
-    validator_count: int | None
+    roster_root: str | None = Field(
+        description="the validator roster's root the committee is drawn from (set at submission)"
+    )
     result_cid: str | None
     checkpoint_root: str | None
     checkpoint_count: int | None

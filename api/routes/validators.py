@@ -19,6 +19,9 @@ async def read_validators(
     db: DatabaseDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
+    include_left: Annotated[bool, Query(description="also those that left the roster")] = False,
 ) -> ValidatorsPublic:
-    """Registered validators with their stake, votes and earnings."""
-    return await run_in_threadpool(db.snapshot, queries.list_validators, limit=limit, offset=offset)
+    """Live validators (on the roster) with their leaf, weight (bonded stake), votes and earnings."""
+    return await run_in_threadpool(
+        db.snapshot, queries.list_validators, limit=limit, offset=offset, include_left=include_left
+    )

@@ -135,14 +135,19 @@ def read_provider(conn: sqlite3.Connection, address: str, *, recent: int = 20) -
     )
 
 
-def list_validators(conn: sqlite3.Connection, *, limit: int = 50, offset: int = 0) -> ValidatorsPublic:
-    count: int = conn.execute("SELECT COUNT(*) FROM validators").fetchone()[0]
+def list_validators(
+    conn: sqlite3.Connection, *, limit: int = 50, offset: int = 0, include_left: bool = False
+) -> ValidatorsPublic:
+    """Live validators (on the roster, weight > 0) by leaf; with `include_left`, those that left too."""
+    where = "" if include_left else " WHERE v.weight != '0'"
+    count: int = conn.execute("SELECT COUNT(*) FROM validators v" + where).fetchone()[0]
     rows = conn.execute(
-        "SELECT v.address, v.list_index, v.votes, v.approvals, v.registered_block,"
-        " COALESCE(a.stake, '0') AS stake, COALESCE(a.unbonding, '0') AS unbonding,"
+        "SELECT v.address, v.leaf, v.weight, v.weight != '0' AS live, v.votes, v.approvals,"
+        " v.registered_block, COALESCE(a.stake, '0') AS stake, COALESCE(a.unbonding, '0') AS unbonding,"
         " COALESCE(a.credited, '0') AS earnings, COALESCE(a.slashed, '0') AS slashed"
         " FROM validators v LEFT JOIN accounts a ON a.address = v.address"
-        " ORDER BY v.list_index LIMIT ? OFFSET ?",
+        + where
+        + " ORDER BY v.weight = '0', v.leaf, v.address LIMIT ? OFFSET ?",
         (limit, offset),
     ).fetchall()
     return ValidatorsPublic(data=[ValidatorPublic.model_validate(dict(r)) for r in rows], count=count)
@@ -155,7 +160,7 @@ def read_stats(conn: sqlite3.Connection) -> StatsPublic:
         jobs=sum(by_state.values()),
         jobs_by_state=by_state,
         providers=conn.execute("SELECT COUNT(*) FROM providers").fetchone()[0],
-        validators=conn.execute("SELECT COUNT(*) FROM validators").fetchone()[0],
+        validators=conn.execute("SELECT COUNT(*) FROM validators WHERE weight != '0'").fetchone()[0],
         votes=int(totals.get("votes", 0)),
         budget_posted=totals.get("budget_posted", "0"),
         paid_to_providers=totals.get("paid_to_providers", "0"),

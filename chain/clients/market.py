@@ -61,6 +61,7 @@ from chain.types import (
     Outcome,
     ResultCommitment,
     TxResult,
+    VerificationMode,
     Wei,
 )
 from chain.votes import SignedVote

@@ -1,10 +1,13 @@
 """The figures the demo prints for a finished job: gas, energy, verification cost.
 
-* gas: every transaction of the job (post with its permit, claim, submit, each vote, finalize), each
-  counted once from its receipt, grouped by what it did;
+* gas: every transaction of the job (post with its permit, claim, submit, finalize: the votes are signed
+  off chain and revealed inside the finalize transaction), each counted once from its receipt, grouped
+  by what it did;
 * energy: what the provider metered for the run, from its own records (`<data-dir>/state.db`);
-* verification cost: the CPU seconds each validator's re-execution took (its `state.db`) against the CPU
-  seconds of the provider's run: the share of the work that checking it cost.
+* verification cost: the CPU seconds each seat holder's re-execution took (its `state.db`; one replay per
+  validator however many seats it holds) against the CPU seconds of the provider's run: the share of the
+  work that checking it cost;
+* committee: who held each seat (`committee_text`), drawn by stake from the job's roster snapshot.
 """
 
 from __future__ import annotations
@@ -17,12 +20,19 @@ from typing import Any
 
 from chain import JobId, JobView, Rpc
 
-__all__ = ["GasUse", "ProviderRun", "VerificationCost", "job_gas", "provider_run", "verification_cost"]
+__all__ = [
+    "GasUse",
+    "ProviderRun",
+    "VerificationCost",
+    "committee_text",
+    "job_gas",
+    "provider_run",
+    "verification_cost",
+]
 
 # What a transaction did, named by the first of these events it emitted.
 _KINDS = (
     ("JobFinalized", "finalize"),
-    ("VoteCast", "vote"),
     ("ResultSubmitted", "submit"),
     ("JobClaimed", "claim"),
     ("JobPosted", "post"),
@@ -138,3 +148,17 @@ def verification_cost(
             cpu[name] = float(record.cpu_s)
         verdicts[name] = {True: "accept", False: "reject", None: "no vote"}[record.approve]
     return VerificationCost(cpu, verdicts, provider_cpu_s)
+
+
+def committee_text(holders: Iterable[str]) -> str:
+    """Seat holders as one line: each validator with the seats it held (draws are with replacement)."""
+    seats: dict[str, list[int]] = {}
+    for seat, holder in enumerate(holders):
+        seats.setdefault(holder, []).append(seat)
+    if not seats:
+        return "not drawn"
+    parts = [
+        f"{holder} (seat{'s' if len(held) > 1 else ''} {', '.join(map(str, held))})"
+        for holder, held in seats.items()
+    ]
+    return f"{sum(map(len, seats.values()))} seats drawn by stake: " + "; ".join(parts)

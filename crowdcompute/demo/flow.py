@@ -2,8 +2,8 @@
 
 1. pin a copy of examples/digits_mlp to the local runtime image with a shortened schedule (the output
    says so), and post it as the requester (dev account 1), uploading the bundle through the gateway;
-2. follow the chain (claim, submission, each vote, the verdict) while the job's own log lines come in
-   through the gateway's log relay;
+2. follow the chain (claim, submission, the committee drawn by stake, the votes revealed together by
+   `finalize`, the verdict) while the job's own log lines come in through the gateway's log relay;
 3. for an accepted job: download the result by the CID the provider committed, check its checkpoints
    against the committed Merkle root, and score the model on the held-out digits (evaluate.py);
 4. the figures: gas of every transaction of the job, the provider's metered energy, and the
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chain import JobId, JobStatus, JobView, Outcome, enum_label
+from chain import ChainError, JobId, JobStatus, JobView, Outcome, enum_label
 from cli_support import token_amount
 from crowdcompute.demo.errors import FlowError
 from crowdcompute.demo.example_jobs import example_schedule
@@ -52,7 +52,7 @@ class FlowSettings:
     timeout_s: float = 300.0
     expect: str = "Accepted"  # the verdict the flow must see ("Rejected" for a cheating provider)
     # The committee's voting window: with 1 s blocks, two minutes, so validators on a busy two-core
-    # machine still vote in time. An honest job closes as soon as a majority has voted, not at its end.
+    # machine still vote in time. A job closes as soon as every seat has voted, not at the window's end.
     verify_blocks: int = 120
     # The examples may run 900 s; a claim deadline a minute later leaves the provider time to pack and
     # submit (with the deadline equal to the run limit, the provider warns that the job is risky).
@@ -75,6 +75,7 @@ class FlowResult:
     provider_cpu_s: float | None
     provider_run_s: float | None
     votes: tuple[int, int]
+    committee: list[str]  # seat holders by name, seat by seat (drawn by stake, with replacement)
     timeline: dict[str, float]  # seconds from the submit call to each milestone
     result_dir: Path | None
     slashed: int = 0
@@ -96,6 +97,7 @@ class FlowResult:
             "gas_by_kind": self.gas.by_kind,
             "provider": self.provider_address,
             "votes": {"accepts": self.votes[0], "rejects": self.votes[1]},
+            "committee": self.committee,
             "energy_kwh": self.energy.get("kwh") if self.energy else None,
             "energy_method": self.energy.get("method") if self.energy else None,
             "provider_cpu_s": self.provider_cpu_s,
@@ -142,8 +144,10 @@ class _LogTail(threading.Thread):
 class _Follower:
     """Prints each new event of the job once, and notes when each milestone was first seen."""
 
-    def __init__(self, stack: DemoStack, narrator: Narrator, started: float) -> None:
+    def __init__(self, stack: DemoStack, narrator: Narrator, started: float, market: Any) -> None:
         self.names = {node.address.lower(): node.name for node in stack.nodes}
+        self.market = market
+        self.committee: list[str] = []
         self.narrator = narrator
         self.started = started
         self.seen: set[tuple[int, int]] = set()
@@ -163,15 +167,30 @@ class _Follower:
                 continue
             self.seen.add(event.position)
             self._show(event.name, event.args, view)
-        accepts, rejects = view.votes
-        voted = accepts + rejects
         if view.status == JobStatus.OPEN:
             self.narrator.waiting("waiting for a provider to claim the job")
         elif view.status == JobStatus.CLAIMED:
             self.narrator.waiting("the provider is training (its log follows)")
         elif view.status == JobStatus.SUBMITTED:
-            size = view.job.spec.committee_size
-            self.narrator.waiting(f"validators re-run sampled segments: {voted}/{size} votes")
+            self.draw(view.job_id)
+            self.narrator.waiting(
+                "validators re-run sampled segments and hand their signed votes to the gateway; "
+                "finalize reveals them together"
+            )
+
+    def draw(self, job_id: JobId) -> None:
+        """The seat holders, once the block after the submission (the seed) is mined (once)."""
+        if self.committee or self.status != JobStatus.SUBMITTED:
+            return
+        try:
+            holders = self.market.committee_of(job_id)
+        except ChainError:
+            return  # the seed block is not mined yet
+        if not holders:
+            return
+        self.committee = [self.name(holder) for holder in holders]
+        seats = ", ".join(f"seat {seat} {name}" for seat, name in enumerate(self.committee))
+        self.narrator.good(f"committee drawn by stake from the roster snapshot: {seats}")
 
     def _show(self, name: str, args: dict[str, Any], view: JobView) -> None:
         say = self.narrator
@@ -187,7 +206,7 @@ class _Follower:
                 f"checkpoints under root 0x{bytes(args['checkpointRoot']).hex()[:16]}…"
             )
         elif name == "VoteCast":
-            self.mark("first_vote")
+            self.mark("revealed")  # by the finalize transaction, every vote at once
             evidence = args.get("evidence") or {}
             segment = evidence.get("segment")
             verdict = "accepts" if args["approve"] else "rejects"
@@ -196,7 +215,10 @@ class _Follower:
                 committed = bytes(evidence.get("committedDigest", b"")).hex()[:12]
                 recomputed = bytes(evidence.get("recomputedDigest", b"")).hex()[:12]
                 detail = f"segment {segment}: committed {committed}…, recomputed {recomputed}…"
-            (say.good if args["approve"] else say.bad)(f"{self.name(args['validator'])} {verdict} ({detail})")
+            seat = f"seat {args['slot']}: " if "slot" in args else ""
+            (say.good if args["approve"] else say.bad)(
+                f"{seat}{self.name(args['validator'])} {verdict} ({detail})"
+            )
         elif name == "JobFinalized":
             self.mark("closed")
             outcome = enum_label(Outcome(int(args["outcome"])))
@@ -237,7 +259,7 @@ def run_flow(stack: DemoStack, settings: FlowSettings, narrator: Narrator) -> Fl
     stakes = {node.address: requester.account_of(node.address).stake for node in stack.providers}
 
     started = time.monotonic()
-    follower = _Follower(stack, narrator, started)
+    follower = _Follower(stack, narrator, started, requester)
     submitted = submit_job(
         requester,
         job_dir,
@@ -265,7 +287,7 @@ def run_flow(stack: DemoStack, settings: FlowSettings, narrator: Narrator) -> Fl
             tail.finish()
     follower.mark("closed")
     state = state_of(view)
-    # A closed job's word is cleared, so its vote masks read 0: the tally is in JobFinalized.
+    # Votes are revealed by finalize: the tally is in JobFinalized.
     final = next((e.args for e in view.events if e.name == "JobFinalized"), None)
     accepts, rejects = (int(final["accepts"]), int(final["rejects"])) if final else view.votes
     if state != settings.expect:
@@ -307,6 +329,7 @@ def run_flow(stack: DemoStack, settings: FlowSettings, narrator: Narrator) -> Fl
         provider_cpu_s=run.cpu_s if run else None,
         provider_run_s=run.run_s if run else None,
         votes=(accepts, rejects),
+        committee=follower.committee,
         timeline=follower.timeline,
         result_dir=result_dir,
         slashed=max(0, stakes.get(node.address, stake_after) - stake_after),
@@ -330,6 +353,7 @@ def _follow(
                 requester, job_id, {JobStatus.CLOSED}, timeout_s=1.0, poll_s=poll_s, on_change=follower
             )
         except WaitTimeout as exc:
+            follower.draw(job_id)
             if time.monotonic() >= deadline:
                 raise FlowError(
                     f"job {job_id} did not close within {timeout_s:g} s ({exc}); "

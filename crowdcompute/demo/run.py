@@ -23,6 +23,7 @@ from chain import DEV_PRIVATE_KEYS, REPO_ROOT, ChainError
 from cli_support import token_amount
 from crowdcompute.demo.errors import DemoError
 from crowdcompute.demo.example_jobs import example_schedule
+from crowdcompute.demo.figures import committee_text
 from crowdcompute.demo.flow import FlowResult, FlowSettings, run_flow
 from crowdcompute.demo.narration import Narrator
 from crowdcompute.demo.stack import REQUESTER_ACCOUNT, DemoStack
@@ -141,6 +142,7 @@ def _print_figures(narrator: Narrator, result: FlowResult, *, cheat: bool) -> No
     kinds = ", ".join(f"{kind} {gas:,}" for kind, gas in sorted(result.gas.by_kind.items()))
     table.add_row("gas", f"{result.gas.total:,} in {result.gas.transactions} transactions ({kinds})")
     table.add_row("energy", _energy_text(result.energy))
+    table.add_row("committee", committee_text(result.committee))
     cost = result.verification
     per = ", ".join(f"{name} {cpu:.1f}" for name, cpu in sorted(cost.cpu_s.items()))
     if cost.ratio is not None and result.provider_cpu_s:

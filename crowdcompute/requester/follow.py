@@ -120,7 +120,8 @@ def wait_for_status(
 ) -> JobView:
     """Poll the chain until job `job_id`'s status is one of `until`; returns that view.
 
-    `on_change` sees the first view and every later one whose status or votes moved. Raises `WaitTimeout`
+    `on_change` sees the first view and every later one whose status moved (votes are revealed together
+    when the job is finalized, so they move with it). Raises `WaitTimeout`
     (naming the state it stayed in) after `timeout_s`, and `JobEnded` at once when the job closed without
     reaching one of `until` (waiting longer cannot help).
     """
@@ -128,7 +129,8 @@ def wait_for_status(
     seen: tuple[object, ...] | None = None
     while True:
         view = market.job(job_id)
-        key = (view.status, view.voted_mask, view.approve_mask, view.closed_by, view.job.state.attempts)
+        # Votes are revealed only by finalize, which also closes the job: the status says when they moved.
+        key = (view.status, view.votes, view.closed_by, view.job.state.attempts)
         if key != seen:
             seen = key
             if on_change is not None:

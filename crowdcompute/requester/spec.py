@@ -80,7 +80,9 @@ def job_spec_for(
     chosen_collateral = _first(collateral, hints.collateral if hints else None, -1)
     timeout = _first(run_timeout, manifest.resources.timeout_s)
     blocks = _first(verify_blocks, verification.verify_blocks, DEFAULT_VERIFY_BLOCKS)
-    committee = verification.committee_size
+    # Mode none has no committee at all (the contract wants 0 seats); otherwise a side needs a strict
+    # majority, so committees are odd.
+    committee = verification.committee_size if mode is not VerificationMode.NONE else 0
     default_samples = 0 if mode in (VerificationMode.REPLICATE, VerificationMode.NONE) else 1
     samples = _first(verification.samples_per_validator, default_samples)
 
@@ -100,6 +102,10 @@ def job_spec_for(
     _check_range("run_timeout", timeout, 1, MAX_RUN_TIMEOUT, "seconds")
     needs_committee = mode is not VerificationMode.NONE
     _check_range("committee_size", committee, 1 if needs_committee else 0, MAX_COMMITTEE, "validators")
+    if needs_committee and committee % 2 == 0:
+        raise InvalidSpec(
+            "committee_size", f"{committee} is even; a side needs a strict majority, so use an odd size"
+        )
     needs_samples = mode in (VerificationMode.SEGMENTS, VerificationMode.SHARDS)
     _check_range("samples_per_validator", samples, 1 if needs_samples else 0, MAX_SAMPLES, "samples")
     _check_range("verify_blocks", blocks, 1, MAX_VERIFY_BLOCKS, "blocks")

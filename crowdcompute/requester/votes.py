@@ -1,7 +1,9 @@
 """The committee's votes on a job, seat by seat, read from the market's `VoteCast` events.
 
-The stored word holds the vote masks only while the job is live (settling deletes it), so the votes are
-read from the events, which stay: each `VoteCast` of the current attempt, i.e. after its `ResultSubmitted`.
+Validators sign their votes off chain and hand them to the gateway, which keeps them private; `finalize`
+reveals them all at once, emitting one `VoteCast` per seat that voted. So a job being verified shows no
+vote, and a finalized one shows every vote of its current attempt (the events after its `ResultSubmitted`).
+Seats that stayed silent have no event.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ class Ballot:
 
 
 def read_ballots(market: MarketClient, view: JobView) -> tuple[Ballot, ...]:
-    """The votes cast on `view`'s current attempt, by seat; () before its result is submitted."""
+    """The votes revealed on `view`'s current attempt, by seat; () before its finalize."""
     result = result_of(view)
     if result is None:
         return ()

@@ -31,7 +31,7 @@ const job: Job = {
     provider: raw.state.provider as Hex,
     deadline: BigInt(raw.state.deadline),
     submitBlock: BigInt(raw.state.submitBlock),
-    validatorCount: Number(raw.state.validatorCount),
+    rosterRoot: raw.state.rosterRoot as Hex,
     attempts: Number(raw.state.attempts),
     resultHash: raw.state.resultHash as Hex,
   },
@@ -55,7 +55,7 @@ describe("rebuilding a Job from its events", () => {
     { eventName: "JobClaimed", args: { jobId: 1n, provider: job.state.provider, deadline: job.state.deadline }, blockNumber: 30n, logIndex: 0 },
     {
       eventName: "ResultSubmitted",
-      args: { jobId: 1n, resultDigest: result.digest, resultCodec: result.codec, checkpointRoot: result.root, checkpointCount: result.count, validatorCount: 4 },
+      args: { jobId: 1n, resultDigest: result.digest, resultCodec: result.codec, checkpointRoot: result.root, checkpointCount: result.count, rosterRoot: raw.state.rosterRoot },
       blockNumber: 42n,
       logIndex: 3,
     },
@@ -66,7 +66,7 @@ describe("rebuilding a Job from its events", () => {
     const folded = foldJobEvents([...events].reverse());
     expect(folded.closedBy).toBeNull();
     expect(folded.job).toEqual(job);
-    const word = (BigInt(reference.hashJob.hash) & ~0xffffffn) | 0x010103n; // one accept vote, Submitted
+    const word = (BigInt(reference.hashJob.hash) & ~0xffffffn) | 0x03n; // Submitted (the word holds no votes)
     expect(wordMatches(word, folded)).toBe(true);
     expect(wordMatches(word ^ (1n << 200n), folded)).toBe(false);
   });

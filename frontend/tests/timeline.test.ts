@@ -9,7 +9,8 @@ function event(name: string, args: Record<string, unknown> = {}): ChainEventPubl
   block += 1;
   return { event: name, block_number: block, log_index: 0, tx_hash: `0x${block.toString(16).padStart(64, "0")}`, timestamp: 1_700_000_000 + block, args: { jobId: 1, ...args } };
 }
-const context: StepContext = { committeeSize: 3, mode: "Segments", logsSeen: false };
+const context: StepContext = { committeeSize: 3, mode: "Segments", verifyBlocks: 20, logsSeen: false };
+const ROSTER = `0x${"5a".repeat(32)}`;
 const statuses = (events: ChainEventPublic[], ctx: StepContext = context) =>
   Object.fromEntries(timelineSteps(foldTimeline(events), ctx).map((s) => [s.key, s.status]));
 
@@ -25,14 +26,19 @@ describe("the job timeline reducer", () => {
     });
   });
 
-  it("follows claim, run, submission, votes and acceptance", () => {
+  it("follows claim, run, submission, the revealed votes and acceptance", () => {
     const posted = event("JobPosted");
     const claimed = event("JobClaimed", { provider: BOB, deadline: 1_700_001_000 });
     expect(statuses([posted, claimed], { ...context, logsSeen: true })).toMatchObject({ claimed: "done", running: "current" });
-    const submitted = event("ResultSubmitted", { provider: BOB, checkpointCount: 250, validatorCount: 4 });
-    const votes = [event("VoteCast", { validator: ALICE, slot: 0, approve: true }), event("VoteCast", { validator: BOB, slot: 1, approve: true })];
-    const voting = timelineSteps(foldTimeline([posted, claimed, submitted, ...votes]), context);
-    expect(voting.find((s) => s.key === "verification")).toMatchObject({ status: "current", detail: "votes so far: 2 accept, 0 reject of 3" });
+    const submitted = event("ResultSubmitted", { provider: BOB, checkpointCount: 250, rosterRoot: ROSTER });
+    const signing = foldTimeline([posted, claimed, submitted]);
+    expect(signing.submitted?.rosterRoot).toBe(ROSTER);
+    expect(timelineSteps(signing, context).find((s) => s.key === "verification")).toMatchObject({
+      status: "current",
+      detail: `3 seats sign their votes privately; all are revealed together at finalize (window ends at block ${submitted.block_number + 1 + 20})`,
+    });
+    // finalize reveals every vote and decides, in one transaction
+    const votes = [event("VoteCast", { validator: ALICE, slot: 0, approve: true }), { ...event("VoteCast", { validator: BOB, slot: 1, approve: true }), log_index: 1 }];
     const finalized = event("JobFinalized", { outcome: 0, accepts: 2, rejects: 0 });
     const paid = event("ProviderPaid", { provider: BOB, payment: "10", reward: "1" });
     const state = foldTimeline([paid, finalized, ...votes, submitted, claimed, posted]); // order restored by block

@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from chain import (
     Capabilities,
     DevChain,
+    JobId,
     JobSpec,
     MarketClient,
     ResultCommitment,
     Role,
+    SignedVote,
     VerificationMode,
     dev_account,
-    seed_block,
     tokens,
 )
 from tests.conftest import TEST_CONFIG
@@ -31,7 +32,7 @@ SPEC = JobSpec(
     collateral=tokens(5),
     run_timeout=3600,
     gpu_memory_mib=4096,
-    committee_size=2,
+    committee_size=3,
     samples_per_validator=2,
     verify_blocks=10,
     validator_fee=tokens(1),
@@ -50,11 +51,20 @@ class Cast:
     def validator(self, address: str) -> MarketClient:
         return next(v for v in self.validators if v.me.lower() == address.lower())
 
-    def vote_all(self, job_id: int, approve: bool = True) -> None:
-        """Every committee member votes `approve` (the seed block is mined first if it is not yet)."""
-        DevChain(self.requester.rpc).mine_until(seed_block(self.requester.job(job_id).job.state.submit_block))
-        for member in self.requester.predict_committee(job_id):
-            self.validator(member).vote(job_id, approve)
+    def sign_all(self, job_id: int, approve: bool = True) -> list[SignedVote]:
+        """Every seat's signed vote (mines the seed block first)."""
+        DevChain(self.requester.rpc).mine(1)
+        committee = self.requester.committee_of(JobId(job_id))
+        return [
+            self.validator(holder).sign_vote(JobId(job_id), seat, approve)
+            for seat, holder in enumerate(committee)
+        ]
+
+    def vote_all(self, job_id: int, approve: bool = True) -> list[SignedVote]:
+        """Every seat votes `approve`; the requester reveals the votes with `finalize`."""
+        votes = self.sign_all(job_id, approve)
+        self.requester.finalize(JobId(job_id), votes)
+        return votes
 
 
 def make_cast(market: MarketClient) -> Cast:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from chain import Capabilities, DecodedLog, Evidence, JobSpec, VerificationMode, Wei
+from chain import Capabilities, DecodedLog, Evidence, JobSpec, Roster, VerificationMode, Wei
 
 MARKET = "0x" + "aa" * 20
 REQUESTER = "0x" + "11" * 20
@@ -22,6 +22,8 @@ class EventLog:
         self.block = first_block - 1
         self.log_index = 0
         self.events: list[DecodedLog] = []
+        self.roster = Roster()
+        """The validator roster these events built (its root is what `submit` snapshots)."""
 
     def emit(self, name: str, args: dict[str, Any], *, same_block: bool = False) -> DecodedLog:
         if same_block and self.events:
@@ -58,10 +60,25 @@ class EventLog:
         )
         self.emit("Staked", {"account": provider, "amount": stake, "totalStake": stake})
 
-    def register_validator(self, index: int, stake: int = 500) -> None:
-        validator = VALIDATORS[index]
-        self.emit("ValidatorRegistered", {"validator": validator, "index": index})
+    def register_validator(self, index: int, stake: int = 500, address: str | None = None) -> None:
+        """Stake, then register: the validator joins the roster at leaf `index` with its stake as weight
+        (`address`: another validator than `VALIDATORS[index]`)."""
+        validator = address or VALIDATORS[index]
         self.emit("Staked", {"account": validator, "amount": stake, "totalStake": stake})
+        self.emit("ValidatorRegistered", {"validator": validator, "index": index})
+        self.set_weight(index, stake, address=validator, same_block=True)
+
+    def set_weight(
+        self, index: int, weight: int, *, address: str | None = None, same_block: bool = False
+    ) -> None:
+        """The validator at roster leaf `index` changes weight (0: it leaves the roster)."""
+        validator = address or VALIDATORS[index]
+        self.roster.set(index, validator, weight)
+        self.emit(
+            "ValidatorWeightChanged",
+            {"validator": validator, "leaf": index, "weight": weight},
+            same_block=same_block,
+        )
 
     # -- a job
 
@@ -105,11 +122,12 @@ class EventLog:
                 "resultCodec": 0x55,
                 "checkpointRoot": b"\x07" * 32,
                 "checkpointCount": 4,
-                "validatorCount": 3,
+                "rosterRoot": self.roster.root,
             },
         )
 
-    def vote(self, job_id: int, index: int, approve: bool = True) -> None:
+    def vote(self, job_id: int, index: int, approve: bool = True, *, same_block: bool = False) -> None:
+        """One vote revealed by `finalize` (the votes, then `accept`/`reject`, share its block)."""
         evidence = Evidence(segment=index, committed_digest=b"\x08" * 32, recomputed_digest=b"\x08" * 32)  # type: ignore[arg-type]
         self.emit(
             "VoteCast",
@@ -120,13 +138,26 @@ class EventLog:
                 "approve": approve,
                 "evidence": evidence.to_abi(),
             },
+            same_block=same_block,
         )
         self.emit(
             "BalanceCredited", {"account": VALIDATORS[index], "jobId": job_id, "amount": 5}, same_block=True
         )
 
-    def accept(self, job_id: int, provider: str = PROVIDER, accepts: int = 2, budget: int = 100) -> None:
-        self.emit("JobFinalized", {"jobId": job_id, "outcome": 0, "accepts": accepts, "rejects": 0})
+    def accept(
+        self,
+        job_id: int,
+        provider: str = PROVIDER,
+        accepts: int = 2,
+        budget: int = 100,
+        *,
+        same_block: bool = False,
+    ) -> None:
+        self.emit(
+            "JobFinalized",
+            {"jobId": job_id, "outcome": 0, "accepts": accepts, "rejects": 0},
+            same_block=same_block,
+        )
         self.emit(
             "ProviderPaid",
             {"jobId": job_id, "provider": provider, "payment": budget, "reward": 10},
@@ -149,6 +180,7 @@ class EventLog:
         self.post(job_id)
         self.claim(job_id)
         self.submit(job_id)
+        # One finalize transaction reveals the votes and decides.
         self.vote(job_id, 0)
-        self.vote(job_id, 1)
-        self.accept(job_id)
+        self.vote(job_id, 1, same_block=True)
+        self.accept(job_id, same_block=True)

@@ -23,7 +23,7 @@ from api.indexer.checkpoint import INDEX_TABLES, load_checkpoint
 from api.indexer.runner import Indexer, default_source_factory
 from api.main import create_app
 from api.settings import Settings
-from chain import Deployment, MarketClient, Rpc, save_deployment
+from chain import Deployment, MarketClient, Outcome, Rpc, SignedVote, save_deployment
 from chain.anvil import AnvilProcess, DevChain, free_port
 from tests.api.chain_cast import CHEAP_SPEC, RESULT, SPEC, Cast, make_cast
 
@@ -72,8 +72,8 @@ def test_a_jobs_life_through_the_api(cast: Cast, chain_settings: Settings, dev_c
     job_id = posted.job_id
     cast.provider.claim_job(job_id)
     cast.provider.submit_result(job_id, RESULT)
-    cast.vote_all(job_id)
-    cast.requester.finalize(job_id)
+    roster = cast.requester.roster_of(job_id)
+    votes = cast.vote_all(job_id)
     cancelled = cast.requester.post_job(SPEC).job_id
     cast.requester.cancel_job(cancelled)
 
@@ -88,25 +88,29 @@ def test_a_jobs_life_through_the_api(cast: Cast, chain_settings: Settings, dev_c
         job = client.get(f"/jobs/{job_id}").json()
         assert job["state"] == "Accepted" and job["provider"] == cast.provider.me.lower()
         assert job["budget"] == str(SPEC.budget) and job["reward"] == str(posted.job.spec.reward)
-        assert job["checkpoint_count"] == RESULT.checkpoint_count and job["accepts"] == 2
+        assert job["checkpoint_count"] == RESULT.checkpoint_count and job["accepts"] == 3
+        assert job["roster_root"] == "0x" + bytes(cast.requester.jobs.job(job_id).state.roster_root).hex()
         events = [e["event"] for e in job["timeline"]]
         assert events[:3] == ["JobPosted", "JobClaimed", "ResultSubmitted"]
         assert (
-            events.count("VoteCast") == 2
+            events.count("VoteCast") == 3
             and "JobFinalized" in events
             and events[-1] in ("ProviderPaid", "BalanceCredited")
         )
         assert all(e["timestamp"] for e in job["timeline"])
-        assert {v["validator"] for v in job["votes"]} == {
-            a.lower() for a in cast.requester.predict_committee(job_id)
-        }
+        assert {v["validator"] for v in job["votes"]} == {v.validator.lower() for v in votes}
 
         provider = client.get(f"/providers/{cast.provider.me}").json()
         assert provider["completed_jobs"] >= 1 and int(provider["earnings"]) >= SPEC.budget
         assert provider["locked"] == "0" and provider["gpu_memory_mib"] == 8192
         assert int(provider["stake"]) == cast.provider.account_of().stake
         validators = client.get("/validators").json()
-        assert validators["count"] >= 3
+        assert validators["count"] >= 3 and all(
+            v["live"] and int(v["weight"]) > 0 for v in validators["data"]
+        )
+        assert {(m.validator.lower(), m.index, m.weight) for m in roster.members()} <= {
+            (v["address"], v["leaf"], int(v["weight"])) for v in validators["data"]
+        }
         voters = [v for v in validators["data"] if v["address"] in {x["validator"] for x in job["votes"]}]
         assert all(int(v["earnings"]) >= SPEC.validator_fee for v in voters)
         stats = client.get("/stats").json()
@@ -298,3 +302,28 @@ def test_the_indexer_rides_out_an_rpc_outage(
         proxy.start()
         wait_for(lambda: client.get(f"/jobs/{second}").status_code == 200, what="indexing to resume")
         assert indexer.status.waiting_for is None
+
+
+def test_votes_relayed_through_the_gateway_decide_the_job(
+    cast: Cast, chain_settings: Settings, dev_chain: DevChain
+) -> None:
+    """On a real chain: the gateway checks each seat against the job's snapshot and seed, keeps the votes
+    private until every seat voted, and the votes it reveals are the ones `finalize` accepts."""
+    job_id = cast.requester.post_job(SPEC).job_id
+    cast.provider.claim_job(job_id)
+    cast.provider.submit_result(job_id, RESULT)
+    votes = cast.sign_all(job_id)
+    app = create_app(chain_settings)
+    with TestClient(app) as client:
+        app.state.gateway.indexer.catch_up()
+        intruder = next(v for v in cast.validators if v.me != votes[0].validator)
+        stolen = intruder.sign_vote(job_id, 0, True)
+        assert client.post(f"/jobs/{job_id}/votes", json=stolen.to_json()).status_code == 403
+        for vote in votes:
+            answer = client.post(f"/jobs/{job_id}/votes", json=vote.to_json())
+            assert answer.status_code == 202, answer.text
+            if vote is not votes[-1]:
+                assert client.get(f"/jobs/{job_id}/votes").status_code == 409
+        revealed = client.get(f"/jobs/{job_id}/votes").json()["votes"]
+    done = cast.provider.finalize(job_id, [SignedVote.from_json(v) for v in revealed])
+    assert (done.outcome, done.accepts) == (Outcome.ACCEPTED, 3)

@@ -10,6 +10,7 @@ from api.db import Database
 from api.indexer.checkpoint import ensure_identity, load_checkpoint, save_checkpoint
 from api.indexer.projection import project_batch
 from api.services import queries
+from chain import JobId
 from tests.api.market_events import PROVIDER, REQUESTER, VALIDATORS, EventLog
 
 
@@ -158,3 +159,42 @@ def test_a_new_market_drops_the_old_index(db: Database) -> None:
     conn = db.connection()
     assert queries.list_jobs(conn).count == 0 and load_checkpoint(conn) is None
     assert conn.execute("SELECT COUNT(*) FROM job_logs").fetchone()[0] == 0
+
+
+def test_roster_weights_list_live_validators_with_leaf_and_weight(db: Database) -> None:
+    log = EventLog()
+    for i in range(3):
+        log.register_validator(i, stake=100 * (i + 1))
+    log.set_weight(1, 250)  # bonded more
+    log.set_weight(2, 0)  # left the roster
+    log.register_provider()
+    log.post(1)
+    log.claim(1)
+    log.submit(1)
+    index(db, log)
+    conn = db.connection()
+
+    live = queries.list_validators(conn)
+    assert live.count == 2
+    assert [(v.address, v.leaf, v.weight, v.live) for v in live.data] == [
+        (VALIDATORS[0], 0, "100", True),
+        (VALIDATORS[1], 1, "250", True),
+    ]
+    every = queries.list_validators(conn, include_left=True)
+    assert every.count == 3 and (every.data[-1].address, every.data[-1].live) == (VALIDATORS[2], False)
+    assert queries.read_stats(conn).validators == 2
+    assert queries.read_job(conn, JobId(1)).roster_root == "0x" + log.roster.root.hex()
+
+
+def test_a_reopened_job_forgets_its_roster_snapshot(db: Database) -> None:
+    log = EventLog()
+    log.register_validator(0)
+    log.register_provider()
+    log.post(1, reopen=True)
+    log.claim(1)
+    log.submit(1)
+    log.reject(1)
+    log.reopen(1)
+    index(db, log)
+    job = queries.read_job(db.connection(), JobId(1))
+    assert job.state == "Open" and job.roster_root is None and job.submit_block is None

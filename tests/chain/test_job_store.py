@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from chain import JobNotFound, JobStatus, JobStore, JobWord, Rpc, job_events
+from chain import JOB_WORD_HASH_SHIFT, JobNotFound, JobStatus, JobStore, JobWord, Rpc, job_events
 from tests.chain.market_cast import BASE_SPEC, Cast
 
 
@@ -63,8 +63,10 @@ def test_unknown_job_is_not_found(cast: Cast) -> None:
 
 
 def test_word_fields() -> None:
-    word = JobWord((0xAB << 24) | (0b101 << 16) | (0b111 << 8) | int(JobStatus.SUBMITTED))
-    assert (word.status, word.voted_mask, word.approve_mask) == (JobStatus.SUBMITTED, 0b111, 0b101)
+    job_hash = bytes([0xAB]) * 32
+    word = JobWord((int.from_bytes(job_hash, "big") >> JOB_WORD_HASH_SHIFT << JOB_WORD_HASH_SHIFT) | 3)
+    assert word.status == JobStatus(3)
+    assert word.matches(job_hash) and not word.matches(bytes(32))
 
 
 def test_job_events_are_the_abis_events_keyed_by_job(cast: Cast) -> None:

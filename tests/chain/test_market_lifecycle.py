@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from chain import (
@@ -14,7 +16,6 @@ from chain import (
     PayWith,
     Role,
     VerificationMode,
-    seed_of,
     tokens,
 )
 from tests.chain.market_cast import BASE_SPEC, PROVIDER_STAKE, RESULT, VALIDATOR_STAKE, Cast, make_spec
@@ -22,7 +23,9 @@ from tests.chain.market_cast import BASE_SPEC, PROVIDER_STAKE, RESULT, VALIDATOR
 FEE = BASE_SPEC.validator_fee
 
 
-def test_accepted_job_pays_provider_validators_and_refunds_unused_fees(cast: Cast) -> None:
+def test_accepted_job_pays_provider_validators_and_refunds_unused_fees(
+    cast: Cast, dev_chain: DevChain
+) -> None:
     requester_tokens = cast.requester.token.balance_of()
     posted = cast.requester.post_job(BASE_SPEC)
     assert posted.job_id == 1
@@ -37,29 +40,29 @@ def test_accepted_job_pays_provider_validators_and_refunds_unused_fees(cast: Cas
     assert cast.provider.account_of().locked == BASE_SPEC.collateral
     submitted = cast.provider.submit_result(posted.job_id, RESULT)
     assert submitted.job.state.submit_block == submitted.tx.block_number
-    assert submitted.job.state.validator_count == 5
-    DevChain(cast.requester.rpc).mine(1)  # the seed block: the committee is drawn from its hash
+    assert submitted.job.state.roster_root == cast.requester.roster_root()
 
     evidence = Evidence(segment=4, committed_digest=b"\x05" * 32, recomputed_digest=b"\x05" * 32)
-    committee = cast.requester.predict_committee(posted.job_id)
-    first = cast.validator(committee[0]).vote(posted.job_id, True, evidence)
-    assert (first.slot, first.fee) == (0, FEE)
-    assert first.events_named("VoteCast")[0].args["evidence"]["segment"] == 4
-    second = cast.validator(committee[1]).vote(posted.job_id, True)
-    assert second.slot == 1
-    assert cast.requester.job(posted.job_id).votes == (2, 0)
+    dev_chain.mine(1)  # the seed block
+    committee = cast.requester.committee_of(posted.job_id)
+    first = cast.validator(committee[0]).sign_vote(posted.job_id, 0, True, evidence)
+    second = cast.validator(committee[1]).sign_vote(posted.job_id, 1, True)
+    assert cast.requester.job(posted.job_id).votes == (0, 0)  # signed off chain: nothing shows yet
 
-    # Two of three is a strict majority: no need to wait for the window.
-    done = cast.outsider.finalize(posted.job_id)
+    # Two of three is a majority of the committee, but the silent seat may still vote until the window ends.
+    dev_chain.mine(BASE_SPEC.verify_blocks)
+    done = cast.outsider.finalize(posted.job_id, [first, second])
     assert (done.outcome, done.accepts, done.rejects, done.reopened) == (Outcome.ACCEPTED, 2, 0, False)
     assert (done.payment, done.reward) == (BASE_SPEC.budget, posted.job.spec.reward)
-    assert done.slashed == {}
+    revealed = done.events_named("VoteCast")
+    assert [(e.args["slot"], e.args["evidence"]["segment"]) for e in revealed] == [(0, 4), (1, 0)]
+    bond = cast.deployer.config().validator_slash
+    assert done.slashed == {committee[2]: bond}  # the silent seat's bond
 
     provider = cast.provider.account_of()
     assert (provider.locked, provider.stake) == (0, PROVIDER_STAKE)
     assert (provider.balance, provider.reward_owed) == (BASE_SPEC.budget, posted.job.spec.reward)
-    assert cast.requester.account_of().balance == FEE  # the slot that never voted
-    assert cast.validator(committee[0]).account_of().balance == FEE
+    assert cast.requester.account_of().balance == FEE  # the fee of the seat that never voted
     assert cast.requester.status_of(posted.job_id) == JobStatus.CLOSED
 
     before = cast.provider.token.balance_of()
@@ -71,7 +74,7 @@ def test_accepted_job_pays_provider_validators_and_refunds_unused_fees(cast: Cas
 def test_optimistic_job_is_accepted_without_votes_after_the_window(cast: Cast, dev_chain: DevChain) -> None:
     spec = make_spec(mode=VerificationMode.NONE, committee_size=0, samples_per_validator=0, validator_fee=0)
     posted = cast.posted_and_submitted(spec)
-    dev_chain.mine(spec.verify_blocks)
+    dev_chain.mine(spec.verify_blocks + 1)
     done = cast.outsider.finalize(posted.job_id)
     assert (done.outcome, done.accepts, done.rejects) == (Outcome.ACCEPTED, 0, 0)
     assert cast.provider.account_of().balance == spec.budget
@@ -79,33 +82,42 @@ def test_optimistic_job_is_accepted_without_votes_after_the_window(cast: Cast, d
 
 def test_job_without_votes_outside_optimistic_mode_is_unverified(cast: Cast, dev_chain: DevChain) -> None:
     posted = cast.posted_and_submitted()
-    dev_chain.mine(BASE_SPEC.verify_blocks)
+    dev_chain.mine(BASE_SPEC.verify_blocks + 1)
+    silent = cast.requester.committee_of(posted.job_id)
     done = cast.outsider.finalize(posted.job_id)
-    assert (done.outcome, done.payment, done.slashed) == (Outcome.UNVERIFIED, 0, {})
+    assert (done.outcome, done.payment) == (Outcome.UNVERIFIED, 0)
+    bond = cast.deployer.config().validator_slash
+    assert sum(done.slashed.values()) == bond * len(silent)  # every seat was silent
+    assert cast.provider.me not in done.slashed
     assert cast.provider.account_of().locked == 0
     assert cast.provider.account_of().stake == PROVIDER_STAKE
-    assert cast.requester.account_of().balance == BASE_SPEC.escrow  # budget + every unused fee
+    # budget + every unused fee, and the silent seats' bonds (no seat won them)
+    assert cast.requester.account_of().balance == BASE_SPEC.escrow + bond * len(silent)
     assert cast.requester.rewards_remaining() + 0 == cast.deployer.rewards_remaining()
 
 
-def test_tied_vote_is_unverified_and_slashes_nobody(cast: Cast, dev_chain: DevChain) -> None:
-    spec = make_spec(committee_size=2)
-    posted = cast.posted_and_submitted(spec)
-    committee, _ = cast.vote_in_order(posted.job_id, [True, False])
-    dev_chain.mine(spec.verify_blocks)
-    done = cast.outsider.finalize(posted.job_id)
-    assert (done.outcome, done.accepts, done.rejects, done.slashed) == (Outcome.UNVERIFIED, 1, 1, {})
-    for address in committee:
-        assert cast.deployer.account_of(address).stake == VALIDATOR_STAKE
+def test_split_vote_without_a_majority_is_unverified(cast: Cast, dev_chain: DevChain) -> None:
+    posted = cast.posted_and_submitted()
+    votes = cast.signed_votes(posted.job_id, [True, False, None])
+    dev_chain.mine(BASE_SPEC.verify_blocks)
+    done = cast.outsider.finalize(posted.job_id, votes)
+    assert (done.outcome, done.accepts, done.rejects) == (Outcome.UNVERIFIED, 1, 1)
+    assert cast.provider.me not in done.slashed
 
 
 def test_rejection_by_majority_slashes_provider_and_minority_validator(cast: Cast) -> None:
     posted = cast.posted_and_submitted()
-    committee, _ = cast.vote_in_order(posted.job_id, [True, False, False])
-    done = cast.outsider.finalize(posted.job_id)
+    votes = cast.signed_votes(posted.job_id, [True, False, False])
+    committee = cast.requester.committee_of(posted.job_id)
+    done = cast.outsider.finalize(posted.job_id, votes)  # every seat voted: no need to wait for the window
     assert (done.outcome, done.accepts, done.rejects, done.reopened) == (Outcome.REJECTED, 1, 2, False)
     slash = cast.deployer.config().validator_slash
-    assert done.slashed == {cast.provider.me: BASE_SPEC.collateral, committee[0]: slash}
+    # One validator may hold several seats (drawn by stake, with replacement): expectations add up by holder.
+    lost: Counter[str] = Counter({committee[0]: slash})
+    earned: Counter[str] = Counter()
+    for seat in (1, 2):
+        earned[committee[seat]] += FEE + slash // 2
+    assert done.slashed == {cast.provider.me: BASE_SPEC.collateral, **lost}
 
     provider = cast.provider.account_of()
     assert (provider.stake, provider.locked, provider.balance) == (
@@ -113,15 +125,14 @@ def test_rejection_by_majority_slashes_provider_and_minority_validator(cast: Cas
         0,
         0,
     )
-    loser = cast.deployer.account_of(committee[0])
-    assert (loser.stake, loser.balance) == (VALIDATOR_STAKE - slash, FEE)
-    for winner in committee[1:]:
-        assert cast.deployer.account_of(winner).balance == FEE + slash // 2
-    # The requester gets its budget and protocol fee back (every validator fee was spent on votes) plus the
+    for holder in set(committee):
+        account = cast.deployer.account_of(holder)
+        assert (account.stake, account.balance) == (VALIDATOR_STAKE - lost[holder], earned[holder])
+    # The requester gets its budget, its protocol fee and the losing seat's unpaid fee back, plus the
     # provider's collateral.
     assert (
         cast.requester.account_of().balance
-        == BASE_SPEC.budget + BASE_SPEC.protocol_fee + BASE_SPEC.collateral
+        == BASE_SPEC.budget + BASE_SPEC.protocol_fee + FEE + BASE_SPEC.collateral
     )
     assert cast.requester.status_of(posted.job_id) == JobStatus.CLOSED
 
@@ -129,13 +140,12 @@ def test_rejection_by_majority_slashes_provider_and_minority_validator(cast: Cas
 def test_rejected_job_reopens_and_another_provider_finishes_it(cast: Cast) -> None:
     spec = make_spec(reopen_on_failure=True)
     posted = cast.posted_and_submitted(spec)
-    cast.vote_in_order(posted.job_id, [False, False])
-    done = cast.outsider.finalize(posted.job_id)
+    done = cast.outsider.finalize(posted.job_id, cast.signed_votes(posted.job_id, [False, False, False]))
     assert (done.outcome, done.reopened) == (Outcome.REJECTED, True)
     assert done.job is not None and done.job.state.attempts == 1
     assert done.job.state.provider == "0x" + "00" * 20
-    # The collateral first restores the two spent fees, the rest compensates the requester.
-    assert cast.requester.account_of().balance == spec.collateral - 2 * FEE
+    # The collateral first restores the three spent fees, the rest compensates the requester.
+    assert cast.requester.account_of().balance == spec.collateral - 3 * FEE
 
     # A client that never saw these events rebuilds the reopened job from the chain.
     fresh = MarketClient(cast.provider_b.rpc, cast.provider_b.deployment, account=cast.provider_b.account)
@@ -143,9 +153,7 @@ def test_rejected_job_reopens_and_another_provider_finishes_it(cast: Cast) -> No
     assert (view.status, view.job) == (JobStatus.OPEN, done.job)
     fresh.claim_job(posted.job_id)
     fresh.submit_result(posted.job_id, RESULT)
-    DevChain(cast.requester.rpc).mine(1)  # the seed block
-    cast.vote_in_order(posted.job_id, [True, True])
-    accepted = cast.outsider.finalize(posted.job_id)
+    accepted = cast.outsider.finalize(posted.job_id, cast.signed_votes(posted.job_id, [True, True, True]))
     assert accepted.outcome == Outcome.ACCEPTED
     assert cast.provider_b.account_of().balance == spec.budget
 
@@ -162,7 +170,13 @@ def test_permits_pay_for_posting_and_staking(cast: Cast) -> None:
     registered = cast.outsider.register_validator()
     assert registered.index == 5
     assert cast.outsider.account_of().role == Role.VALIDATOR
-    assert cast.outsider.validators()[-1] == cast.outsider.me
+    assert cast.outsider.validator_count() == len(cast.validators) + 1
+    assert cast.outsider.me in {
+        m.validator
+        for m in cast.outsider.roster_feed.at(
+            cast.outsider.roster_root(), cast.outsider.rpc.block_number()
+        ).members()
+    }
 
 
 def test_auto_pay_uses_the_standing_allowance_else_a_permit_never_approving_more(cast: Cast) -> None:
@@ -210,25 +224,30 @@ def test_paying_from_a_missing_allowance_names_the_shortfall_and_the_fix(cast: C
     assert "approve it for at least" in message and "EIP-2612 permit" in message
 
 
-def test_python_committee_draw_matches_the_contract(cast: Cast) -> None:
-    for committee_size in (1, 3, 5, 8):
+def test_python_committee_draw_is_proven_by_the_contract(cast: Cast, dev_chain: DevChain) -> None:
+    """Seats drawn in Python (by stake, with replacement) are the ones finalize accepts as proven."""
+    for committee_size in (1, 3, 5, 7):
         posted = cast.posted_and_submitted(make_spec(committee_size=committee_size))
-        predicted = cast.requester.predict_committee(posted.job_id)
-        assert predicted == cast.requester.committee_of(posted.job_id)
-        assert len(predicted) == min(committee_size, 5) == len(set(predicted))
-        submit_block = cast.requester.job(posted.job_id).job.state.submit_block
-        next_hash = bytes.fromhex(cast.requester.rpc.get_block(submit_block + 1)["hash"][2:])
-        assert seed_of(next_hash, posted.job_id) == cast.requester.seed_of(posted.job_id)
-        own_hash = bytes.fromhex(cast.requester.rpc.get_block(submit_block)["hash"][2:])
-        assert seed_of(own_hash, posted.job_id) != cast.requester.seed_of(posted.job_id)
+        dev_chain.mine(1)
+        committee = cast.requester.committee_of(posted.job_id)
+        assert len(committee) == committee_size
+        assert set(committee) <= {v.me for v in cast.validators}
+        for validator in cast.validators:
+            seats = cast.requester.seats_of(posted.job_id, validator.me)
+            assert seats == [seat for seat, who in enumerate(committee) if who == validator.me]
+        votes = [
+            cast.validator(who).sign_vote(posted.job_id, seat, True) for seat, who in enumerate(committee)
+        ]
+        done = cast.outsider.finalize(posted.job_id, votes)  # NotSeatHolder had a seat been drawn wrong
+        assert (done.outcome, done.accepts) == (Outcome.ACCEPTED, committee_size)
 
 
 def test_job_view_rebuilt_from_events_matches_the_word(cast: Cast) -> None:
     posted = cast.posted_and_submitted()
-    cast.vote_in_order(posted.job_id, [True])
+    cast.signed_votes(posted.job_id, [True])
     fresh = MarketClient(cast.requester.rpc, cast.requester.deployment)
     view = fresh.job(posted.job_id)
     assert view.job == cast.provider.job(posted.job_id).job
     assert fresh.hash_job(view.job) == fresh.jobs.hash_job(view.job)
-    assert (view.status, view.votes) == (JobStatus.SUBMITTED, (1, 0))
-    assert [e.name for e in view.events] == ["JobPosted", "JobClaimed", "ResultSubmitted", "VoteCast"]
+    assert (view.status, view.votes) == (JobStatus.SUBMITTED, (0, 0))  # signed votes stay off chain
+    assert [e.name for e in view.events] == ["JobPosted", "JobClaimed", "ResultSubmitted"]

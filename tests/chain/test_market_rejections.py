@@ -13,10 +13,8 @@ from chain import (
     DevChain,
     JobSpecField,
     JobStatus,
+    Outcome,
     Role,
-    first_vote_block,
-    last_vote_block,
-    seed_block,
     tokens,
 )
 from tests.chain.market_cast import (
@@ -94,64 +92,36 @@ def test_expired_job_without_reopening_refunds_the_requester(cast: Cast, dev_cha
     assert cast.outsider.job(posted.job_id).closed_by == "JobExpired"
 
 
-def test_double_vote_is_refused(cast: Cast) -> None:
+def test_seed_is_unreadable_until_the_block_after_the_submission(cast: Cast, dev_chain: DevChain) -> None:
     posted = cast.posted_and_submitted()
-    committee, _ = cast.vote_in_order(posted.job_id, [True])
-    with reverts("AlreadyVoted") as info:
-        cast.validator(committee[0]).vote(posted.job_id, False)
-    assert info.value.fields == {"jobId": 1, "slot": 0}
-
-
-def test_validator_off_the_committee_cannot_vote(cast: Cast) -> None:
-    posted = cast.posted_and_submitted()
-    committee = cast.requester.predict_committee(posted.job_id)
-    outsider = next(v for v in cast.validators if v.me not in committee)
-    with reverts("NotOnCommittee") as info:
-        outsider.vote(posted.job_id, True)
-    assert info.value.fields["caller"] == outsider.me
-    with reverts("NotOnCommittee"):
-        outsider.vote(posted.job_id, True, slot=2)
-    with reverts("CommitteeSlotOutOfRange"):
-        outsider.vote(posted.job_id, True, slot=3)
-
-
-def test_vote_opens_only_after_the_seed_block(cast: Cast, dev_chain: DevChain) -> None:
-    """The seed is the hash of the block after the submission: a vote mined in that block is refused,
-    naming the first block that takes votes; once it is mined the committee is known and votes go in."""
-    posted = cast.requester.post_job(BASE_SPEC)
-    cast.provider.claim_job(posted.job_id)
-    submit_block = cast.provider.submit_result(posted.job_id, RESULT).tx.block_number
-    with reverts("VotingNotOpen") as info:
-        cast.validators[0].vote(posted.job_id, True, slot=0)  # would be mined in the seed block
-    assert info.value.fields["firstBlock"] == first_vote_block(submit_block) == submit_block + 2
-    with reverts("SeedUnavailable") as unavailable:
+    with reverts("SeedUnavailable") as info:
         cast.requester.seed_of(posted.job_id)
-    assert unavailable.value.fields["seedBlock"] == seed_block(submit_block)
-
-    dev_chain.mine(1)  # the seed block
-    committee = cast.requester.predict_committee(posted.job_id)
-    assert committee == cast.requester.committee_of(posted.job_id)
-    cast.validator(committee[0]).vote(posted.job_id, True)
-    assert cast.requester.job(posted.job_id).votes == (1, 0)
+    assert info.value.fields["seedBlock"] == cast.requester.job(posted.job_id).job.state.submit_block + 1
+    dev_chain.mine(1)
+    assert len(cast.requester.seed_of(posted.job_id)) == 32
 
 
-def test_vote_after_the_window_is_refused(cast: Cast, dev_chain: DevChain) -> None:
+def test_a_vote_by_a_validator_off_the_committee_counts_as_silent(cast: Cast, dev_chain: DevChain) -> None:
     posted = cast.posted_and_submitted()
-    committee = cast.requester.predict_committee(posted.job_id)
+    votes = cast.signed_votes(posted.job_id, [True, True, None])
+    committee = cast.requester.committee_of(posted.job_id)
+    outsider = next(v for v in cast.validators if v.me not in committee)  # 3 seats, 5 validators
+    assert cast.requester.seats_of(posted.job_id, outsider.me) == []
+    forged = outsider.sign_vote(posted.job_id, 2, False)
     dev_chain.mine(BASE_SPEC.verify_blocks)
-    with reverts("VoteWindowClosed") as info:
-        cast.validator(committee[0]).vote(posted.job_id, True)
-    submit_block = posted.tx.block_number + 2  # claimed, then submitted
-    assert info.value.fields["lastBlock"] == last_vote_block(submit_block, BASE_SPEC.verify_blocks)
-    assert info.value.fields["lastBlock"] == submit_block + 1 + BASE_SPEC.verify_blocks
+    done = cast.outsider.finalize(posted.job_id, [*votes, forged])
+    assert (done.outcome, done.accepts, done.rejects) == (Outcome.ACCEPTED, 2, 0)
+    assert outsider.me not in {e.args["validator"] for e in done.events_named("VoteCast")}
 
 
-def test_finalize_waits_for_a_majority_or_the_window(cast: Cast) -> None:
+def test_finalize_waits_for_every_seat_or_the_window(cast: Cast, dev_chain: DevChain) -> None:
     posted = cast.posted_and_submitted()
-    cast.vote_in_order(posted.job_id, [True])
+    votes = cast.signed_votes(posted.job_id, [True, True, None])  # a majority, but a seat may still vote
     with reverts("VerificationPending") as info:
-        cast.outsider.finalize(posted.job_id)
+        cast.outsider.finalize(posted.job_id, votes)
     assert "can be finalized after block" in str(info.value)
+    dev_chain.mine(BASE_SPEC.verify_blocks)
+    assert cast.outsider.finalize(posted.job_id, votes).outcome == Outcome.ACCEPTED
 
 
 def test_capability_shortfall_names_the_capability(cast: Cast) -> None:
@@ -194,9 +164,12 @@ def test_unregistered_account_and_requester_cannot_claim(cast: Cast) -> None:
 
 def test_invalid_spec_names_the_field(cast: Cast) -> None:
     with reverts("InvalidJobSpec") as info:
-        cast.requester.post_job(make_spec(committee_size=9))
+        cast.requester.post_job(make_spec(committee_size=17))
     assert info.value.fields["field"] == JobSpecField.COMMITTEE_SIZE
-    assert str(info.value) == "invalid job spec: CommitteeSize is 9; the limit is 8"
+    assert str(info.value) == "invalid job spec: CommitteeSize is 17; the limit is 15"
+    with reverts("InvalidJobSpec") as info:  # even sizes could tie
+        cast.requester.post_job(make_spec(committee_size=4))
+    assert info.value.fields["field"] == JobSpecField.COMMITTEE_SIZE
 
 
 def test_stale_job_data_is_refused(cast: Cast) -> None:
@@ -211,7 +184,7 @@ def test_roles_are_exclusive_and_validators_register_once(cast: Cast) -> None:
         cast.provider.register_validator()
     with reverts("ValidatorAlreadyRegistered") as info:
         cast.validators[0].register_validator()
-    assert info.value.fields["index"] == 0
+    assert info.value.fields["validator"] == cast.validators[0].me
 
 
 def test_unbonding_waits_for_the_delay(cast: Cast, dev_chain: DevChain) -> None:

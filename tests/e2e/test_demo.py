@@ -116,7 +116,14 @@ def test_demo_exit_accepts_a_verified_job_and_leaves_nothing_running(
     assert report["provider"] in {DEV_ADDRESSES[i] for i in PROVIDER_ACCOUNTS}
     assert report["accuracy"] > 0.9  # the digits MLP after 2,000 steps; a broken model scores ~0.1
     kinds = report["gas_by_kind"]
-    assert {"post", "claim", "submit", "vote", "finalize"} <= set(kinds)
+    # Votes are signed off chain and revealed inside the finalize transaction: no vote transactions.
+    assert {"post", "claim", "submit", "finalize"} == set(kinds)
+    assert len(report["committee"]) == 3 and set(report["committee"]) <= {
+        "validator-1",
+        "validator-2",
+        "validator-3",
+    }
+    assert "committee drawn by stake" in output
     assert report["gas_total"] == sum(kinds.values())
     assert 0 < report["reexec_ratio"] < 5
     assert report["energy_kwh"] is not None and report["energy_kwh"] > 0
@@ -141,6 +148,7 @@ def test_demo_cheat_is_rejected_and_slashed(runtime_image: str, tmp_path: Path) 
     assert report["state"] == "Rejected"
     assert report["provider"] == DEV_ADDRESSES[CHEATER_ACCOUNT]
     assert report["votes"]["rejects"] >= 2 and report["votes"]["accepts"] == 0
+    assert len(report["committee"]) == 3
     assert int(report["slashed"]) > 0 and int(report["paid"]) == 0
     assert report["accuracy"] is None
     assert "forged" in (root / "logs" / "cheater-1.log").read_text()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from eth_abi import encode as abi_encode
+from eth_utils import keccak
 from web3 import Web3
 
 from chain import (
@@ -26,7 +27,6 @@ from chain import (
     ResultCommitment,
     VerificationMode,
     dev_account,
-    seed_of,
     tokens,
 )
 from jobs.sampling import detection_bound, escape_probability, sample_indices
@@ -272,10 +272,11 @@ def test_the_seed_sampling_starts_from_is_the_contracts_seed_of(market: MarketCl
     provider.submit_result(job_id, ResultCommitment(b"\x33" * 32, b"\x44" * 32, 9))
     DevChain(requester.rpc).mine(1)  # the seed block
 
+    DevChain(requester.rpc).mine(1)  # the seed is the hash of the block after the submission
     on_chain = bytes(requester.seed_of(job_id))
-    submit_block = requester.job(job_id).job.state.submit_block
-    block_hash = requester.seed_block_hash(submit_block)
-    assert on_chain == bytes(seed_of(block_hash, job_id))
+    seed_block = requester.job(job_id).job.state.submit_block + 1
+    block_hash = bytes.fromhex(requester.rpc.get_block(seed_block)["hash"][2:])
+    assert on_chain == keccak(abi_encode(["bytes32", "uint256"], [block_hash, job_id]))
     assert requester.committee_of(job_id) == [validator.me]
     drawn = sample_indices(on_chain, job_id, validator.me, spec.samples_per_validator, 8)
     assert drawn == reference_sample(on_chain, job_id, validator.me, spec.samples_per_validator, 8)

@@ -30,7 +30,7 @@ SPEC = JobSpec(
     cpu_cores=1,
     memory_mib=128,
     mode=VerificationMode.NONE,
-    committee_size=1,
+    committee_size=0,  # mode none has no committee
     verify_blocks=5,
     validator_fee=tokens(1),
 ).with_protocol_fee(TEST_CONFIG.fee_bps)  # as the client fills it in: `escrow` is what a post pulls

@@ -221,3 +221,36 @@ def test_a_paused_market_is_not_claimed_from_and_the_node_says_so_once(
     market.unpause()
     assert node.step().claimed == [job_id]
     assert node.wait_idle(30)
+
+
+def test_node_finalizes_its_own_job_once_nobody_did_after_the_window(
+    make_node: NodeFactory,
+    provider: MarketClient,
+    requester: MarketClient,
+    store: EmbeddedStore,
+    dev_chain: DevChain,
+    tmp_path,
+) -> None:
+    """The provider wants to be paid: a submitted job still not finalized a few blocks after its window
+    is finalized by the node itself (mode none needs no votes; a committee's come from the gateway)."""
+    job_id = post_job(requester, make_bundle(store, tmp_path / "job"))
+    node = make_node(provider, NestedOutputExecutor(OUTPUT), finalize_after_blocks=2)
+    assert node.step().claimed == [job_id]
+    assert node.wait_idle(30)
+    submit_block = requester.job(job_id).job.state.submit_block
+    window_end = submit_block + 1 + requester.job(job_id).job.spec.verify_blocks
+
+    dev_chain.mine(window_end + 1 - requester.rpc.block_number())  # the window is over, the grace is not
+    node.step()
+    assert requester.status_of(job_id) == JobStatus.SUBMITTED, "the validators get the first chance"
+
+    dev_chain.mine(2)
+    node.step()
+    view = requester.job(job_id)
+    assert view.status == JobStatus.CLOSED and view.outcome is not None and view.outcome.name == "ACCEPTED"
+    assert provider.account_of().balance == requester.job(job_id).job.spec.budget
+    record = node.state.get(job_id)
+    assert record is not None and record.phase is Phase.SUBMITTED
+    assert record.note == "settled: Accepted (finalized by this node)", record.note
+    node.step()  # a settled record is left alone
+    assert node.state.get(job_id) == record

@@ -20,7 +20,6 @@ from chain import (
     ResultCommitment,
     VerificationMode,
     dev_account,
-    seed_block,
     tokens,
 )
 from jobs.bundle import pack_output
@@ -128,11 +127,13 @@ def register_validators(market: MarketClient, accounts: Sequence[int] = VALIDATO
 
 
 def vote_and_finalize(market: MarketClient, job_id: JobId, approvals: Sequence[bool]) -> Outcome:
-    """Committee seat i votes approvals[i] (dev accounts of `register_validators`), then finalize; the seed
-    block is mined first if it is not yet."""
-    DevChain(market.rpc).mine_until(seed_block(market.job(job_id).job.state.submit_block))
-    committee = market.predict_committee(job_id)
+    """Seat i's holder (dev accounts of `register_validators`) signs approvals[i] once the seed block is
+    mined; `market` reveals the votes with finalize (every seat voted: no need to wait for the window)."""
+    DevChain(market.rpc).mine(1)
+    committee = market.committee_of(job_id)
     by_address = {dev_account(i).address: i for i in VALIDATOR_ACCOUNTS}
-    for slot, approve in enumerate(approvals):
-        market.with_account(dev_account(by_address[committee[slot]])).vote(job_id, approve)
-    return market.finalize(job_id).outcome
+    votes = [
+        market.with_account(dev_account(by_address[committee[seat]])).sign_vote(job_id, seat, approve)
+        for seat, approve in enumerate(approvals)
+    ]
+    return market.finalize(job_id, votes).outcome

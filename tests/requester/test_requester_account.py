@@ -39,7 +39,9 @@ def test_withdraw_moves_an_unverified_jobs_refund_to_the_wallet(
     dev_chain.mine(SPEC.verify_blocks + 1)  # nobody votes within the window
     assert market.finalize(job_id).outcome == Outcome.UNVERIFIED
     refund = requester.account_of().balance
-    assert refund == SPEC.escrow  # no seat voted: the budget and every fee come back
+    bond = market.config().validator_slash
+    # No seat voted: the budget and every fee come back, and the silent seats' bonds (nobody won them).
+    assert refund == SPEC.escrow + SPEC.committee_size * bond
 
     status = cli("status")
     wallet = requester.token.balance_of(ME)

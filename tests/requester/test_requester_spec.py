@@ -131,8 +131,20 @@ def test_arguments_beat_manifest_hints_which_beat_defaults(tmp_path: Path) -> No
 def test_a_spec_that_would_revert_is_refused_naming_the_field(
     tmp_path: Path, overrides: dict[str, Any], field: str, words: str
 ) -> None:
-    manifest = load_manifest(write_job(tmp_path / "job") / "job.toml")
+    manifest = load_manifest(write_job(tmp_path / "job", mode="segments") / "job.toml")  # with a committee
     with pytest.raises(InvalidSpec) as caught:
         job_spec_for(manifest, CID, **overrides)
     assert caught.value.field == field
     assert str(caught.value).startswith(f"{field}: ") and words in str(caught.value)
+
+
+def test_mode_none_has_no_committee_and_other_modes_an_odd_one(tmp_path: Path) -> None:
+    none = load_manifest(write_job(tmp_path / "none") / "job.toml")  # committee_size = 1 in its TOML
+    spec = job_spec_for(none, CID)
+    assert (spec.committee_size, spec.escrow) == (0, spec.budget)
+    even = write_job(tmp_path / "even", mode="segments")
+    toml = even / "job.toml"
+    toml.write_text(toml.read_text().replace("committee_size = 1", "committee_size = 2"))
+    with pytest.raises(InvalidSpec) as caught:
+        job_spec_for(load_manifest(toml), CID)
+    assert caught.value.field == "committee_size" and "odd" in str(caught.value)

@@ -66,8 +66,8 @@ def test_submit_through_a_store_packs_stores_and_posts_with_a_permit(
         pack_directory(job_dir, out)
     assert store.read_bytes(job.bundle_cid) == (tmp_path / "again.tar").read_bytes()
     assert parse_cid(job.bundle_cid) in store.pins()
-    # 10 budget + 0.2 protocol fee + 1 x 1 fee
-    assert requester.token.balance_of(requester.me) == before - tokens("11.2")
+    # 10 budget + 0.2 protocol fee: mode none has no committee fees
+    assert requester.token.balance_of(requester.me) == before - tokens("10.2")
     assert [line.split()[0] for line in progress] == ["packed", "stored", "signing", "mined:"]
     # The permit path: the token recorded the permit's allowance in the same transaction.
     receipt = market.rpc.receipt(job.tx_hash)
@@ -112,7 +112,7 @@ def test_an_invalid_manifest_is_refused_naming_the_field_before_anything_happens
 def test_too_few_tokens_is_refused_with_both_amounts(
     market: MarketClient, requester: MarketClient, store: EmbeddedStore, tmp_path: Path
 ) -> None:
-    job_dir = write_job(tmp_path / "job")
+    job_dir = write_job(tmp_path / "job", mode="segments")  # a committee of one: one fee on top
     balance = requester.token.balance_of(requester.me)
     with pytest.raises(InsufficientTokens) as caught:
         submit_job(requester, job_dir, store=store, budget=balance)

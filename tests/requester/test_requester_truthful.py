@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from chain import DEV_PRIVATE_KEYS, REQUESTER_ACCOUNT, JobStatus, MarketClient, Outcome
+from chain import (
+    DEV_PRIVATE_KEYS,
+    REQUESTER_ACCOUNT,
+    VALIDATOR_ACCOUNTS,
+    JobStatus,
+    MarketClient,
+    Outcome,
+    dev_account,
+)
 from chain.anvil import AnvilProcess
 from crowdcompute.job_cli import job_app
 from crowdcompute.requester import JobEnded, wait_for_status
@@ -53,7 +61,7 @@ def test_status_after_settlement_counts_the_three_accepts_and_shows_the_root(
     register_validators(market)
     job_id, digests = submitted_job(requester, provider, store, tmp_path / "work")
     assert vote_and_finalize(market, job_id, [True, True, True]) == Outcome.ACCEPTED
-    assert market.status_of(job_id) == JobStatus.CLOSED  # the word (and its vote masks) is gone
+    assert market.status_of(job_id) == JobStatus.CLOSED  # the word is gone; the votes are in the events
 
     status = cli("status", str(job_id))
     assert status["state"] == "Accepted"
@@ -61,7 +69,7 @@ def test_status_after_settlement_counts_the_three_accepts_and_shows_the_root(
     committee = [seat["validator"] for seat in status["votes"]["seats"]]
     assert [seat["slot"] for seat in status["votes"]["seats"]] == [0, 1, 2]
     assert {seat["vote"] for seat in status["votes"]["seats"]} == {"accept"}
-    assert len(set(committee)) == 3
+    assert set(committee) <= {dev_account(i).address for i in VALIDATOR_ACCOUNTS}  # one may hold two seats
     assert status["checkpointCount"] == 7
     root = "0x" + merkle_root(digests).hex()
     assert status["checkpointRoot"] == root

@@ -24,6 +24,7 @@ from jobs.executors import ImageRef
 from jobs.executors.docker import LABEL_NODE, DockerExecutor
 from jobs.store import ContentStore, EmbeddedStore
 from tests.provider_node.provider_jobs import register_provider
+from tests.validator.relays import MemoryRelay
 from tests.validator.validator_cast import (
     CHEATER,
     HONEST_PROVIDER,
@@ -36,6 +37,7 @@ from tests.validator.validator_cast import (
 )
 from validator.config import ValidatorConfig
 from validator.daemon import ValidatorNode
+from validator.relay import VoteRelay
 
 # One segment of 20 steps per checkpoint, 10 segments: a few seconds of training, a second of replay.
 INTERVAL = 20
@@ -123,6 +125,14 @@ def provider(requester: MarketClient, store: EmbeddedStore, digits_job: Verifiab
 
 
 @pytest.fixture
+def relay(
+    rpc: Rpc, deployment: Deployment, artifacts: Artifacts, sender: TxSender, registered: None
+) -> MemoryRelay:
+    """The votes relay every daemon of a test shares (the gateway's reveal rule, in memory)."""
+    return MemoryRelay(MarketClient(rpc, deployment, artifacts=artifacts, sender=sender))
+
+
+@pytest.fixture
 def node_label() -> Iterator[Callable[[str], str]]:
     """Unique container node labels for this test; their containers are removed afterwards."""
     made: list[str] = []
@@ -157,6 +167,7 @@ def make_committee(
     dev_chain: DevChain,
     requester: MarketClient,
     node_label: Callable[[str], str],
+    relay: MemoryRelay,
 ) -> Iterator[CommitteeFactory]:
     """Build the three validators' daemons (own client, data dir, Docker executor); `kinds` maps a dev
     account index to another daemon class (the lazy one). Closed after the test."""
@@ -174,7 +185,7 @@ def make_committee(
                 data_dir=tmp_path / f"validator-{index}", poll_interval_s=0.05, retry_s=0.0
             )
             kind = (kinds or {}).get(index, ValidatorNode)
-            nodes.append(kind(client, store, executor, config))
+            nodes.append(kind(client, store, executor, config, relay=relay))
         return Committee(nodes[-len(VALIDATORS) :], requester, dev_chain)
 
     yield make
@@ -195,9 +206,11 @@ def make_node(
     docker_client: Any,
     node_label: Callable[[str], str],
     registered: None,
+    relay: MemoryRelay,
 ) -> Iterator[Callable[..., ValidatorNode]]:
     """One validator daemon for a dev account `address`: `make(address, kind=..., client_kind=...,
-    tx_sender=..., executor_kind=..., node_id=..., content_store=..., **config)`. Its data dir is
+    tx_sender=..., executor_kind=..., node_id=..., content_store=..., vote_relay=..., **config)` (the
+    test's shared `relay` unless `vote_relay` is given). Its data dir is
     `validator-<index>` under the test's tmp_path whatever the call, so a second daemon for the same
     address is that validator restarted. Every daemon and executor is closed after the test."""
     nodes: list[ValidatorNode] = []
@@ -212,6 +225,7 @@ def make_node(
         executor_kind: type[DockerExecutor] = DockerExecutor,
         node_id: str | None = None,
         content_store: ContentStore | None = None,
+        vote_relay: VoteRelay | None = None,
         **config: Any,
     ) -> ValidatorNode:
         index = DEV_ADDRESSES.index(address)
@@ -228,7 +242,9 @@ def make_node(
             "retry_s": 0.0,
             **config,
         }
-        node = kind(client, content_store or store, executor, ValidatorConfig(**settings))
+        node = kind(
+            client, content_store or store, executor, ValidatorConfig(**settings), relay=vote_relay or relay
+        )
         nodes.append(node)
         return node
 

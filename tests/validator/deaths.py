@@ -1,11 +1,11 @@
 """A validator process dying at one exact instant: the one fault the restart tests inject.
 
-A real `kill -9` cannot be timed to land between saving a verdict and sending its vote, or between a vote
-being mined and its receipt being recorded, so the test raises `Killed` at that instant instead. It is a
-BaseException: no `except Exception` in the daemon turns it into an abstention or a retry, and nothing
-the daemon would have done after that instant runs (its worker thread simply ends, as the process
-would). Everything else is real: the chain, the store, Docker, and the daemon that is started afterwards
-on the same data dir.
+A real `kill -9` cannot be timed to land between saving the signed votes and delivering them, or between
+the gateway storing a vote and the node recording that, so the test raises `Killed` at that instant
+instead. It is a BaseException: no `except Exception` in the daemon turns it into an abstention or a
+retry, and nothing the daemon would have done after that instant runs (its worker thread simply ends, as
+the process would). Everything else is real: the chain, the store, Docker, and the daemon that is started
+afterwards on the same data dir.
 """
 
 from __future__ import annotations
@@ -13,19 +13,19 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from chain import CastVote, Evidence, MarketClient, PendingTx, TxResult, TxSender
+from chain import SignedVote
 from jobs.executors import ExecutionId, ExecutionResult
 from jobs.executors.docker import DockerExecutor
+from tests.validator.relays import MemoryRelay
 from validator.daemon import ValidatorNode
 from validator.state import Verification
 
 __all__ = [
-    "DiesBeforeSending",
-    "DiesWhileMining",
+    "DeliverThenDie",
+    "DiesBeforeDelivering",
     "DiesWhileReplaying",
     "Killed",
     "MortalNode",
-    "VoteThenDie",
 ]
 
 
@@ -49,28 +49,27 @@ class MortalNode(ValidatorNode):
             self.died.set()
 
 
-class DiesBeforeSending(MortalNode):
-    """Dies after the verdict is saved (phase `voting`) and before the vote transaction is signed."""
+class DiesBeforeDelivering(MortalNode):
+    """Dies after its signed votes are saved (phase `voting`) and before any reaches the gateway."""
 
-    def _send_vote(self, record: Verification) -> None:
-        raise Killed(f"died with the verdict of job {record.job_id} saved and its vote unsent")
-
-
-class VoteThenDie(MarketClient):
-    """A client whose process dies as soon as its vote is mined, before the daemon hears back."""
-
-    def vote(
-        self, job_id: int, approve: bool, evidence: Evidence | None = None, *, slot: int | None = None
-    ) -> CastVote:
-        cast = super().vote(job_id, approve, evidence, slot=slot)
-        raise Killed(f"died after vote {cast.tx.tx_hash} was mined, before recording it")
+    def _deliver(self, record: Verification) -> None:
+        raise Killed(f"died with the signed votes of job {record.job_id} saved and undelivered")
 
 
-class DiesWhileMining(TxSender):
-    """Sends for real, then dies before the transaction is mined (the test holds anvil's automine off)."""
+class DeliverThenDie:
+    """A relay in front of `inner` whose node dies as soon as the gateway stored a vote, before the node
+    hears back (so before it records the delivery)."""
 
-    def wait(self, pending: PendingTx, timeout: float | None = None) -> TxResult:
-        raise Killed(f"died with {pending.tx_hash} in the mempool")
+    def __init__(self, inner: MemoryRelay) -> None:
+        self.inner = inner
+        self.url = inner.url
+
+    def deliver(self, vote: SignedVote) -> None:
+        self.inner.deliver(vote)
+        raise Killed(f"died after the gateway stored the vote at seat {vote.seat}, before recording it")
+
+    def revealed(self, job_id: Any) -> Any:
+        return self.inner.revealed(job_id)
 
 
 class DiesWhileReplaying(DockerExecutor):

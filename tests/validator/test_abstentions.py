@@ -3,9 +3,10 @@ the provider for its own trouble.
 
 Real faults only: the node's content store is a Kubo API address where nothing listens (a daemon that
 is down), and a job pinned to a runtime image this host does not have. The job is the digits example
-with a committee of one, submitted by an honest scripted provider; with its only seat abstaining, the
-window closes without votes and the job settles Unverified: nobody slashed, the provider's collateral
-unlocked, the requester refunded.
+with a committee of one, submitted by an honest scripted provider; with its only seat abstaining (it
+signs nothing), the window closes without votes and the job settles Unverified: the provider's collateral
+unlocked, the requester refunded. The silent seat loses its bond (to the requester, as nobody won): a
+seat that cannot verify costs its holder, so it is worth keeping the node's store and images in order.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ ABSENT_IMAGE = "crowdcompute/runtime-cpu:not-built-here"
 def assert_settled_unverified(
     settled: Settled, seat: str, before: Ledger, requester: MarketClient, job_id: int
 ) -> None:
-    """No vote, no slashing: the job closes Unverified and every token goes back where it came from."""
+    """No vote: the job closes Unverified, the provider loses nothing, the silent seat its bond."""
     assert not settled.named("VoteCast")
     finalized = settled.finalized.args
     assert (Outcome(finalized["outcome"]), finalized["accepts"], finalized["rejects"]) == (
@@ -53,12 +54,13 @@ def assert_settled_unverified(
         0,
         0,
     )
-    assert not settled.slashed() and not settled.named("ProviderPaid")
+    bond = requester.config().validator_slash  # a small job's seat bond is the configured minimum
+    assert settled.slashed() == {seat: bond} and not settled.named("ProviderPaid")
     spec = requester.job(job_id).job.spec
     after = Ledger.read(requester, WATCHED)
     assert before.delta(after, DEV_ADDRESSES[HONEST_PROVIDER]) == {}, "collateral unlocked, nothing taken"
-    assert before.delta(after, DEV_ADDRESSES[REQUESTER]) == {"balance": spec.escrow}
-    assert before.delta(after, seat) == {}, "no fee for a seat that did not vote, and no slash either"
+    assert before.delta(after, DEV_ADDRESSES[REQUESTER]) == {"balance": spec.escrow + bond}
+    assert before.delta(after, seat) == {"stake": -bond}, "no fee for a silent seat, and its bond is lost"
     assert requester.status_of(job_id) == JobStatus.CLOSED
     record = settled.records[seat]
     assert (record.phase, record.approve, record.outcome) == (Phase.ABSTAINED, None, "unverified")

@@ -1,5 +1,6 @@
 """Cheaters against the real thing: anvil and the market contracts, the runtime image in Docker, three
-in-process validator daemons (committee of 3, mode segments) and, for the honest run, a real provider node.
+in-process validator daemons (3 seats drawn among them by stake, mode segments) and, for the honest run, a
+real provider node.
 
 Each scripted cheat produces a well-formed commitment (its manifest's digests match the root it submits),
 so only re-executing a sample can catch it; each must end Rejected with the provider's collateral slashed
@@ -10,12 +11,13 @@ and slashed. The job is the digits example cut to 10 segments of 20 steps.
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from chain import DEV_ADDRESSES, ZERO_BYTES32, JobStatus, MarketClient, Outcome, dev_account
+from chain import DEV_ADDRESSES, ZERO_BYTES32, DevChain, JobStatus, MarketClient, Outcome, dev_account, tokens
 from jobs.executors.docker import DockerExecutor
 from jobs.store import EmbeddedStore
 from provider_node.config import NodeConfig
@@ -43,6 +45,7 @@ from tests.validator.validator_cast import (
     VerifiableJob,
     job_spec,
 )
+from validator.daemon import ValidatorNode
 from validator.state import Phase
 from validator.verdict import WITHHELD
 
@@ -61,6 +64,14 @@ def cheater(
     )
 
 
+def assert_fees_per_seat(settled: Settled, before: Ledger, after: Ledger, fee: int) -> None:
+    """Every seat voted on the winning side: each holder earns one fee per seat, the others nothing."""
+    seats = settled.seats()
+    for index in VALIDATORS:
+        address = DEV_ADDRESSES[index]
+        assert before.delta(after, address) == ({"balance": fee * seats[address]} if seats[address] else {})
+
+
 def cheat_and_settle(
     requester: MarketClient,
     digits_job: VerifiableJob,
@@ -70,21 +81,30 @@ def cheat_and_settle(
     *,
     publish: bool = True,
     mine_per_round: int = 0,
-    lazy: int | None = None,
+    lazy: bool = False,
     **spec: Any,
 ) -> tuple[Submitted, Settled, Ledger, Ledger]:
     """Post, let the cheater claim and submit, run the committee to a verdict; the ledgers around it.
-    `lazy`: the dev account index whose daemon is the lazy one."""
+    `lazy`: the seat holder with the fewest seats runs the lazy daemon (a minority while two or more
+    validators hold seats)."""
     before = Ledger.read(requester, WATCHED)
     job_id = requester.post_job(job_spec(digits_job.cid, **spec)).job_id
     submitted = cheater.run(job_id, cheat, publish=publish)
-    committee = make_committee({lazy: LazyValidatorNode} if lazy is not None else None)
+    kinds: dict[int, type[ValidatorNode]] = {}
+    if lazy:
+        DevChain(requester.rpc).mine(1)  # the seed block: the seats are known
+        seats = Counter(requester.committee_of(job_id))
+        assert len(seats) >= 2, f"one validator holds every seat: {seats}"
+        fewest = min(seats, key=lambda address: seats[address])
+        kinds[DEV_ADDRESSES.index(fewest)] = LazyValidatorNode
+    committee = make_committee(kinds)
     settled = committee.run_until_final(job_id, mine_per_round=mine_per_round)
     return submitted, settled, before, Ledger.read(requester, WATCHED)
 
 
 def assert_rejected_by_all(settled: Settled, submitted: Submitted) -> dict[str, dict[str, Any]]:
-    """Rejected 3-0, each reject carrying evidence that names a committed digest; returns the evidence."""
+    """Rejected by every seat, each reject carrying evidence that names a committed digest; returns the
+    evidence by validator."""
     finalized = settled.finalized.args
     assert (Outcome(finalized["outcome"]), finalized["accepts"], finalized["rejects"]) == (
         Outcome.REJECTED,
@@ -92,7 +112,7 @@ def assert_rejected_by_all(settled: Settled, submitted: Submitted) -> dict[str, 
         3,
     )
     votes = settled.votes()
-    assert sorted(votes) == sorted(DEV_ADDRESSES[i] for i in VALIDATORS)
+    assert set(votes) == {address for address, record in settled.records.items() if record.seats}
     evidence = {}
     for address, vote in votes.items():
         assert vote.args["approve"] is False
@@ -120,8 +140,7 @@ def assert_provider_slashed_and_requester_refunded(
     # The remaining escrow (the budget; every fee went to a voter) plus the whole collateral.
     assert before.delta(after, asker) == {"balance": spec.budget + spec.protocol_fee + spec.collateral}
     assert settled.credited(asker) == spec.budget + spec.protocol_fee + spec.collateral
-    for index in VALIDATORS:
-        assert before.delta(after, DEV_ADDRESSES[index]) == {"balance": spec.validator_fee}
+    assert_fees_per_seat(settled, before, after, spec.validator_fee)
     assert requester.status_of(job_id) == JobStatus.CLOSED
     assert not settled.named("ProviderPaid") and not settled.named("JobReopened")
 
@@ -176,9 +195,8 @@ def test_honest_provider_is_accepted_by_the_committee_and_paid(
         "reward_owed": spec.reward,
     }
     assert before.delta(after, DEV_ADDRESSES[REQUESTER]) == {}, "every fee was earned: nothing comes back"
-    for index in VALIDATORS:
-        address = DEV_ADDRESSES[index]
-        assert before.delta(after, address) == {"balance": spec.validator_fee}
+    assert_fees_per_seat(settled, before, after, spec.validator_fee)
+    for address in settled.seats():
         record = settled.records[address]
         # Each validator really re-ran its own sample in Docker: init, two segments, final.
         assert record.approve is True and record.outcome == "accepted", record
@@ -237,8 +255,7 @@ def test_random_final_model_is_rejected_and_the_job_reopens(
     # again); the requester is credited the rest.
     compensation = spec.collateral - spec.committee_size * spec.validator_fee
     assert before.delta(after, asker) == {"balance": compensation}
-    for index in VALIDATORS:
-        assert before.delta(after, DEV_ADDRESSES[index]) == {"balance": spec.validator_fee}
+    assert_fees_per_seat(settled, before, after, spec.validator_fee)
 
 
 def test_provider_training_on_other_data_is_rejected_and_slashed(
@@ -300,16 +317,12 @@ def test_provider_withholding_the_whole_result_is_rejected_once_it_had_its_time(
         assert found["recomputedDigest"] == ZERO_BYTES32
         assert "withheld" in found["reason"]
         record = settled.records[address]
-        # It kept trying until half the window had passed, then voted within the window.
+        # It kept trying until half the window had passed, then signed within the window; votes are
+        # revealed by the finalize, which came once every seat had voted.
         assert record.tries > 1
-        vote_block = settled.votes()[address].block_number
-        assert (
-            record.submit_block + window // 2
-            <= vote_block
-            <= record.last_block
-            == record.submit_block + 1 + window
-        )
-        assert vote_block <= finalized_block
+        assert record.updated_at > 0 and finalized_block <= record.last_block
+        assert settled.votes()[address].block_number == finalized_block
+    assert finalized_block >= job.state.submit_block + window // 2
     assert_provider_slashed_and_requester_refunded(settled, before, after, requester, submitted.job_id)
 
 
@@ -319,32 +332,47 @@ def test_lazy_validator_is_outvoted_by_honest_ones_and_slashed(
     cheater: ScriptedProvider,
     make_committee: CommitteeFactory,
 ) -> None:
-    lazy_index = VALIDATORS[0]
+    """Fifteen seats among three validators: the one drawn for the fewest is lazy, the others a majority."""
     submitted, settled, before, after = cheat_and_settle(
-        requester, digits_job, cheater, make_committee, skip_steps, lazy=lazy_index
+        requester,
+        digits_job,
+        cheater,
+        make_committee,
+        skip_steps,
+        lazy=True,
+        committee_size=15,
+        collateral=tokens(20),
     )
+    seats = settled.seats()
+    lazy = next(
+        address for address, record in settled.records.items() if record.reason == "looks fine (not checked)"
+    )
+    honest = [address for address in seats if address != lazy]
     finalized = settled.finalized.args
     assert (Outcome(finalized["outcome"]), finalized["accepts"], finalized["rejects"]) == (
         Outcome.REJECTED,
-        1,
-        2,
+        seats[lazy],
+        15 - seats[lazy],
     )
     job_id = submitted.job_id
     spec = requester.job(job_id).job.spec
     slash = requester.config().validator_slash
-    lazy, honest = DEV_ADDRESSES[lazy_index], [DEV_ADDRESSES[i] for i in VALIDATORS[1:]]
     votes = settled.votes()
     assert votes[lazy].args["approve"] is True
     assert all(votes[address].args["approve"] is False for address in honest)
     assert settled.records[lazy].cpu_s is None, "the lazy validator re-ran nothing"
-    assert settled.records[lazy].reason == "looks fine (not checked)"
     assert all((settled.records[a].cpu_s or 0) > 0 for a in honest)
 
-    assert settled.slashed() == {DEV_ADDRESSES[CHEATER]: spec.collateral, lazy: slash}
-    assert before.delta(after, lazy) == {"stake": -slash, "balance": spec.validator_fee}
-    for address in honest:
-        # Its fee and an equal share of the lazy validator's slashed stake.
-        assert before.delta(after, address) == {"balance": spec.validator_fee + slash // 2}
+    lost = slash * seats[lazy]  # each of its seats loses its bond, and earns no fee on the losing side
+    assert settled.slashed() == {DEV_ADDRESSES[CHEATER]: spec.collateral, lazy: lost}
+    assert before.delta(after, lazy) == {"stake": -lost}
+    winners = 15 - seats[lazy]
+    share, dust = divmod(lost, winners)
+    earned = sum(before.delta(after, address).get("balance", 0) for address in honest)
+    assert earned == winners * (spec.validator_fee + share) + dust  # fees and the lazy seats' bonds
     asker = DEV_ADDRESSES[REQUESTER]
-    assert before.delta(after, asker) == {"balance": spec.budget + spec.protocol_fee + spec.collateral}
+    # The budget and the losing seats' unpaid fees come back, with the whole collateral.
+    assert before.delta(after, asker) == {
+        "balance": spec.budget + spec.protocol_fee + seats[lazy] * spec.validator_fee + spec.collateral
+    }
     assert before.delta(after, DEV_ADDRESSES[CHEATER]) == {"stake": -spec.collateral}

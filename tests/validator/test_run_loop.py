@@ -1,5 +1,6 @@
 """The daemon's own loop (`ValidatorNode.run`), as `crowdcompute validator run` drives it: once its vote
-is in, a decided job is settled at once rather than after the next idle poll, and a stop ends an idle
+is with the relay and every seat has voted, the job is finalized at once rather than after the next idle
+poll, and a stop ends an idle
 wait at once. Real anvil, contracts and a replay in Docker; a committee of one, so the seat's vote
 decides the job. The poll interval is a minute, so waiting for a poll could not pass."""
 
@@ -13,6 +14,7 @@ import pytest
 
 from chain import JobStatus, MarketClient
 from tests.validator.cheaters import ScriptedProvider
+from tests.validator.relays import MemoryRelay
 from tests.validator.seats import submit_to_one_seat
 from tests.validator.validator_cast import VerifiableJob
 
@@ -22,7 +24,11 @@ POLL_S = 60.0
 
 
 def test_run_settles_right_after_its_vote_and_stops_at_once_while_idle(
-    requester: MarketClient, digits_job: VerifiableJob, provider: ScriptedProvider, make_node: Any
+    requester: MarketClient,
+    digits_job: VerifiableJob,
+    provider: ScriptedProvider,
+    make_node: Any,
+    relay: MemoryRelay,
 ) -> None:
     job_id, seat = submit_to_one_seat(requester, digits_job.cid, provider)
     node = make_node(seat, poll_interval_s=POLL_S)
@@ -35,8 +41,7 @@ def test_run_settles_right_after_its_vote_and_stops_at_once_while_idle(
         while closed_at is None and time.monotonic() < deadline and loop.is_alive():
             view = requester.job(job_id)
             now = time.monotonic()
-            accepts, rejects = view.votes
-            if voted_at is None and (accepts + rejects or view.status == JobStatus.CLOSED):
+            if voted_at is None and (relay.held(job_id) or view.status == JobStatus.CLOSED):
                 voted_at = now
             if view.status == JobStatus.CLOSED:
                 closed_at = now

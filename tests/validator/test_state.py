@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -32,12 +33,23 @@ def store(path: Path) -> Iterator[VerificationStore]:
     opened.close()
 
 
+VOTE: dict[str, Any] = {
+    "job_id": 7,
+    "seat": 2,
+    "validator": "0x" + "11" * 20,
+    "approve": False,
+    "evidence": {"segment": 6, "committed_digest": "0x" + "aa" * 32, "recomputed_digest": "0x" + "bb" * 32},
+    "r": "0x" + "cd" * 32,
+    "vs": "0x" + "ef" * 32,
+}
+
+
 def seat(job_id: int = 7, attempt: int = 1, **changes: Any) -> Verification:
     record = Verification(
         job_id=job_id,
         attempt=attempt,
         phase=Phase.PENDING,
-        slot=2,
+        seats=[0, 2],
         submit_block=100,
         last_block=110,
         mode=1,
@@ -56,7 +68,7 @@ def test_a_record_comes_back_whole(store: VerificationStore, path: Path) -> None
             evidence={"segment": 6, "committed": "aa" * 32, "recomputed": "bb" * 32},
             segments=["init", "5", "final"],
             cpu_s=12.25,
-            vote_tx="0x" + "cd" * 32,
+            votes=[VOTE],
             tries=2,
         )
     )
@@ -67,7 +79,7 @@ def test_a_record_comes_back_whole(store: VerificationStore, path: Path) -> None
     assert got.evidence == {"segment": 6, "committed": "aa" * 32, "recomputed": "bb" * 32}
     assert got.segments == ["init", "5", "final"]
     assert got.result == seat().result
-    assert (got.approve, got.cpu_s, got.vote_tx, got.tries) == (False, 12.25, "0x" + "cd" * 32, 2)
+    assert (got.approve, got.cpu_s, got.votes, got.seats, got.tries) == (False, 12.25, [VOTE], [0, 2], 2)
     assert isinstance(got.phase, Phase) and got.phase is Phase.VOTED
 
 
@@ -131,20 +143,23 @@ def test_a_write_survives_a_process_that_dies_without_closing(path: Path) -> Non
 
 
 def test_phase_transitions_replace_the_seats_row(store: VerificationStore) -> None:
-    """The daemon's path: pending -> voting (verdict) -> voted (tx) -> finalized (outcome); one row."""
-    record = store.put(seat())
+    """The daemon's path: drawing -> pending (seats) -> voting (signed) -> voted (delivered) -> finalized
+    (outcome); one row."""
+    record = store.put(seat(phase=Phase.DRAWING, seats=[]))
+    record = store.update(record, phase=Phase.PENDING, seats=[1])
     record = store.update(record, tries=record.tries + 1)
-    record = store.update(record, phase=Phase.VOTING, approve=True, reason="4 checks matched")
+    record = store.update(record, phase=Phase.VOTING, approve=True, reason="4 checks matched", votes=[VOTE])
     assert [r.phase for r in store.records()] == [Phase.VOTING]
-    record = store.update(record, phase=Phase.VOTED, vote_tx="0x01")
+    record = store.update(record, phase=Phase.VOTED)
     record = store.update(record, phase=Phase.FINALIZED, outcome="accepted")
     rows = store.records()
     assert len(rows) == 1
     final = rows[0]
-    assert (final.phase, final.approve, final.vote_tx, final.outcome, final.tries) == (
+    assert (final.phase, final.approve, final.votes, final.seats, final.outcome, final.tries) == (
         Phase.FINALIZED,
         True,
-        "0x01",
+        [VOTE],
+        [1],
         "accepted",
         1,
     )
@@ -155,7 +170,7 @@ def test_update_returns_what_it_stored(store: VerificationStore) -> None:
     record = store.put(seat())
     updated = store.update(record, phase=Phase.ABSTAINED, reason="window closed")
     assert updated == store.get(7, 1)
-    assert updated.phase is Phase.ABSTAINED and updated.slot == record.slot
+    assert updated.phase is Phase.ABSTAINED and updated.seats == record.seats
 
 
 def test_tries_count_across_updates_and_restarts(path: Path) -> None:
@@ -195,7 +210,7 @@ def test_records_are_listed_by_phase_in_job_order(store: VerificationStore) -> N
 
 
 def test_open_phases_are_the_ones_the_daemon_still_acts_on() -> None:
-    assert {Phase.PENDING, Phase.VOTING, Phase.VOTED} == OPEN_PHASES
+    assert {Phase.DRAWING, Phase.PENDING, Phase.VOTING, Phase.VOTED} == OPEN_PHASES
     assert seat(phase=Phase.VOTED).open and not seat(phase=Phase.ABSTAINED).open
     assert not seat(phase=Phase.FINALIZED).open
 
@@ -205,7 +220,7 @@ def test_to_json_is_plain_json(store: VerificationStore) -> None:
     data = json.loads(json.dumps(record.to_json()))
     assert data["phase"] == "voted" and data["approve"] is True
     assert data["evidence"] == {"segment": 1} and data["result"]["count"] == 9
-    assert set(data) >= {"job_id", "attempt", "slot", "last_block", "cpu_s", "vote_tx", "outcome", "tries"}
+    assert set(data) >= {"job_id", "attempt", "seats", "last_block", "cpu_s", "votes", "outcome", "tries"}
 
 
 def test_worker_threads_share_one_store(store: VerificationStore) -> None:
@@ -224,3 +239,28 @@ def test_worker_threads_share_one_store(store: VerificationStore) -> None:
         thread.join(timeout=30)
     rows = store.records([Phase.VOTED])
     assert [(r.job_id, r.tries) for r in rows] == [(job_id, 20) for job_id in range(8)]
+
+
+def test_a_state_file_from_before_signed_votes_gains_their_columns(path: Path) -> None:
+    """A file written when votes were transactions (a slot and a vote tx per row) opens and stores seats."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    old = sqlite3.connect(path)
+    old.execute(
+        "CREATE TABLE verifications (job_id INTEGER NOT NULL, attempt INTEGER NOT NULL, phase TEXT NOT NULL,"
+        " slot INTEGER, submit_block INTEGER, last_block INTEGER, mode INTEGER, approve INTEGER, reason TEXT,"
+        " evidence TEXT, segments TEXT, result TEXT, cpu_s REAL, vote_tx TEXT, outcome TEXT, tries INTEGER,"
+        " updated_at REAL, PRIMARY KEY (job_id, attempt))"
+    )
+    old.execute("INSERT INTO verifications (job_id, attempt, phase, slot) VALUES (3, 0, 'finalized', 1)")
+    old.commit()
+    old.close()
+    store = VerificationStore(path)
+    try:
+        (kept,) = store.records()
+        assert (kept.job_id, kept.phase, kept.seats, kept.votes) == (3, Phase.FINALIZED, [], None)
+        store.put(seat(votes=[VOTE]))
+        assert store.get(7, 1) is not None and store.get(7, 1).votes == [VOTE]  # type: ignore[union-attr]
+        store.delete(7, 1)
+        assert store.get(7, 1) is None
+    finally:
+        store.close()

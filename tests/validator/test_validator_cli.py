@@ -59,17 +59,23 @@ def me(market: MarketClient) -> MarketClient:
     return market.with_account(dev_account(KEY_INDEX))
 
 
+def roster_weights(market: MarketClient) -> dict[str, int]:
+    """The live roster now, validator -> weight (its bonded stake)."""
+    roster = market.roster_feed.at(market.roster_root(), market.rpc.block_number())
+    return {member.validator: member.weight for member in roster.members()}
+
+
 def test_register_stakes_the_minimum_and_joins_the_list(cli: Cli, me: MarketClient) -> None:
-    before = me.validators()
+    before = roster_weights(me)
     out = cli("register")
     assert out["address"] == ADDRESS
     assert out["staked"]["amount"] == out["staked"]["total"] == out["stake"] == str(MINIMUM)
-    assert out["index"] == len(before) and out["registered"]["tx_hash"].startswith("0x")
+    assert out["index"] is not None and out["registered"]["tx_hash"].startswith("0x")
     for sent in (out["registered"], out["staked"]):  # the one shape of a sent transaction
         assert sent["status"] == "success" and sent["block"] > 0 and sent["gas_used"] > 0
     account = me.account_of()
     assert (account.role, account.stake) == (Role.VALIDATOR, MINIMUM)
-    assert me.validators() == [*before, ADDRESS]
+    assert roster_weights(me) == {**before, ADDRESS: MINIMUM}, "on the roster, weighted by its stake"
     assert me.token.balance_of() == FUNDING - MINIMUM
 
 
@@ -81,7 +87,7 @@ def test_register_with_more_stake_then_tops_up_once_registered(cli: Cli, me: Mar
     assert again["staked"]["amount"] == str(tokens(10)) and again["stake"] == str(tokens("260.5"))
     nothing = cli("register")
     assert nothing["index"] is None and "staked" not in nothing and nothing["stake"] == str(tokens("260.5"))
-    assert me.validators().count(ADDRESS) == 1
+    assert roster_weights(me)[ADDRESS] == tokens("260.5"), "one leaf, its weight the whole stake"
     assert me.account_of().stake == tokens("260.5")
 
 
@@ -107,12 +113,11 @@ def test_status_shows_the_stake_and_the_seats_of_the_data_dir(
             job_id=4,
             attempt=1,
             phase=Phase.VOTED,
-            slot=1,
+            seats=[1],
             approve=False,
             reason="segment 5 recomputes to another state",
             evidence={"segment": 6, "committed": "aa" * 32, "recomputed": "bb" * 32},
             cpu_s=3.5,
-            vote_tx="0x" + "12" * 32,
         )
     )
     store.put(Verification(job_id=2, attempt=1, phase=Phase.ABSTAINED, reason="no engine"))
@@ -195,7 +200,7 @@ def test_register_without_tokens_fails_with_the_decoded_revert(cli: Cli, me: Mar
     out = cli("register", ok=False)
     assert out["error"] == "ContractRevert"
     assert "holds 0 CROWD; 100 CROWD needed: send it 100 CROWD more first" in out["message"]
-    assert me.account_of().role == Role.NONE and me.validators().count(ADDRESS) == 0
+    assert me.account_of().role == Role.NONE and ADDRESS not in roster_weights(me)
     too_much = cli("register", "--stake", "999999", ok=False)
     assert "999999 CROWD needed" in too_much["message"]
 
@@ -240,6 +245,12 @@ def test_help_of_each_command(command: str, options: list[str]) -> None:
     assert result.exit_code == 0, result.output
     for option in options:
         assert option in result.stdout, (command, option)
+
+
+def test_run_without_a_gateway_refuses_to_start_naming_the_option(cli: Cli, tmp_path: Path) -> None:
+    cli("register")
+    out = cli("run", "--gateway", "", "--data-dir", str(tmp_path / "node"), ok=False)
+    assert "--gateway is required" in out["message"] and "signed votes" in out["message"]
 
 
 def test_the_crowdcompute_command_carries_the_validator_noun() -> None:

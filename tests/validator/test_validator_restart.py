@@ -1,4 +1,5 @@
-"""A validator that dies and is started again on the same data dir votes once, never twice, never not.
+"""A validator that dies and is started again on the same data dir delivers the votes it signed, never
+re-runs the work for them, and never goes silent.
 
 Real anvil, the market contracts, the shared store and replays in Docker; the job is the digits example
 cut to 10 segments, submitted by an honest scripted provider, with a committee of one so the seat's vote
@@ -12,27 +13,21 @@ meanwhile; either way it replays nothing twice and leaves no container behind.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from typing import Any
 
 import pytest
-from eth_account.signers.local import LocalAccount
 
-from chain import CastVote, DevChain, Evidence, MarketClient, Outcome, Rpc, TxSender, seed_block
+from chain import DevChain, Evidence, JobId, MarketClient, Outcome, SignedVote
 from jobs.executors import ExecutionId, ExecutionRequest
 from jobs.executors.base import LogCallback
 from jobs.executors.docker import LABEL_NODE, DockerExecutor
 from tests.validator.cheaters import ScriptedProvider
-from tests.validator.deaths import (
-    DiesBeforeSending,
-    DiesWhileMining,
-    DiesWhileReplaying,
-    MortalNode,
-    VoteThenDie,
-)
+from tests.validator.deaths import DeliverThenDie, DiesBeforeDelivering, DiesWhileReplaying, MortalNode
+from tests.validator.relays import MemoryRelay
 from tests.validator.seats import submit_to_one_seat
 from tests.validator.validator_cast import Committee, Settled, VerifiableJob
+from validator.ballot import votes_of
 from validator.daemon import ValidatorNode
 from validator.state import Phase, Verification
 
@@ -40,17 +35,17 @@ pytestmark = pytest.mark.slow
 
 
 class CountingClient(MarketClient):
-    """The real client, counting the votes it is asked to send."""
+    """The real client, counting the votes it is asked to sign."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.votes_asked = 0
+        self.votes_signed = 0
 
-    def vote(
-        self, job_id: int, approve: bool, evidence: Evidence | None = None, *, slot: int | None = None
-    ) -> CastVote:
-        self.votes_asked += 1
-        return super().vote(job_id, approve, evidence, slot=slot)
+    def sign_vote(
+        self, job_id: JobId, seat: int, approve: bool, evidence: Evidence | None = None
+    ) -> SignedVote:
+        self.votes_signed += 1
+        return super().sign_vote(job_id, seat, approve, evidence)
 
 
 def submit_honest_work(
@@ -77,7 +72,9 @@ def reader_checkpoint(node: ValidatorNode) -> int:
 
 
 def assert_voted_once(settled: Settled, seat: str) -> None:
+    """One seat, one signed vote revealed by the one finalize."""
     (vote,) = settled.named("VoteCast")
+    assert vote.tx_hash == settled.finalized.tx_hash
     assert vote.args["validator"] == seat and vote.args["approve"] is True
     finalized = settled.finalized.args
     assert (Outcome(finalized["outcome"]), finalized["accepts"], finalized["rejects"]) == (
@@ -89,141 +86,79 @@ def assert_voted_once(settled: Settled, seat: str) -> None:
     assert (record.phase, record.outcome, record.approve) == (Phase.FINALIZED, "accepted", True)
 
 
-def test_verdict_saved_but_vote_unsent_restarted_node_sends_it_once(
+def test_votes_signed_but_undelivered_restarted_node_delivers_the_saved_ones(
     requester: MarketClient,
     digits_job: VerifiableJob,
     provider: ScriptedProvider,
     make_node: Any,
     dev_chain: DevChain,
+    relay: MemoryRelay,
 ) -> None:
     job_id, seat = submit_honest_work(requester, digits_job, provider)
-    victim = make_node(seat, kind=DiesBeforeSending)
+    victim = make_node(seat, kind=DiesBeforeDelivering)
     saved = until_dead(victim)
-    assert saved.phase is Phase.VOTING and saved.approve is True, saved
-    assert requester.job(job_id).voted_mask == 0, "nothing was sent before the death"
+    assert saved.phase is Phase.VOTING and saved.approve is True and saved.votes, saved
+    assert relay.held(job_id) == {}, "nothing reached the gateway before the death"
     assert reader_checkpoint(victim) >= saved.submit_block
 
     reborn = make_node(seat, client_kind=CountingClient)
     settled = Committee([reborn], requester, dev_chain).run_until_final(job_id)
 
     assert_voted_once(settled, seat)
-    assert isinstance(reborn.market, CountingClient) and reborn.market.votes_asked == 1
+    assert isinstance(reborn.market, CountingClient) and reborn.market.votes_signed == 0, "nothing re-signed"
+    assert relay.delivered == votes_of(saved), "the saved signature went out as it was"
     record = settled.records[seat]
-    assert record.vote_tx.lower() == settled.named("VoteCast")[0].tx_hash.lower()
-    # The saved verdict was sent as it was: no second replay, same evidence and CPU figure.
+    # No second replay: same evidence and CPU figure.
     assert (record.tries, record.cpu_s, record.evidence) == (1, saved.cpu_s, saved.evidence)
 
 
-def test_vote_mined_but_not_recorded_restarted_node_reads_the_chain_and_does_not_vote_again(
+def test_vote_delivered_but_not_recorded_restarted_node_delivers_it_again_harmlessly(
     requester: MarketClient,
     digits_job: VerifiableJob,
     provider: ScriptedProvider,
     make_node: Any,
     dev_chain: DevChain,
+    relay: MemoryRelay,
 ) -> None:
     job_id, seat = submit_honest_work(requester, digits_job, provider)
-    victim = make_node(seat, kind=MortalNode, client_kind=VoteThenDie)
+    victim = make_node(seat, kind=MortalNode, vote_relay=DeliverThenDie(relay))
     saved = until_dead(victim)
-    assert saved.phase is Phase.VOTING, "the death came before the daemon recorded the vote"
-    view = requester.job(job_id)
-    assert view.voted_mask >> saved.slot & 1 and view.votes == (1, 0), "but the vote is on chain"
+    assert saved.phase is Phase.VOTING, "the death came before the daemon recorded the delivery"
+    assert list(relay.held(job_id).values()) == votes_of(saved), "but the gateway has the vote"
 
     reborn = make_node(seat, client_kind=CountingClient)
     settled = Committee([reborn], requester, dev_chain).run_until_final(job_id)
 
     assert_voted_once(settled, seat)
-    assert isinstance(reborn.market, CountingClient)
-    assert reborn.market.votes_asked == 0, "the vote mask answered; no vote (nor AlreadyVoted) was tried"
+    assert isinstance(reborn.market, CountingClient) and reborn.market.votes_signed == 0
+    assert relay.delivered == votes_of(saved) * 2, "the same signed vote, handed in twice, revealed once"
 
 
-class EstimatesAtLatest(TxSender):
-    """The real sender, estimating gas against the latest block as geth does by default (anvil estimates
-    against the pending one, where a vote already in the mempool makes a second one revert at once)."""
-
-    def estimate(self, account: LocalAccount, to: str | None, data: bytes, value: int = 0) -> int:
-        call = {"from": account.address, "to": to, "data": "0x" + data.hex(), "value": hex(value)}
-        return int(int(self.rpc.request("eth_estimateGas", [call, "latest"]), 16) * self.gas_margin)
-
-
-@pytest.mark.parametrize("estimate_at", ["pending", "latest"])
-def test_vote_still_in_the_mempool_restarted_node_records_the_slot_as_voted(
-    estimate_at: str,
+def test_gateway_down_the_signed_vote_stays_saved_and_goes_out_once_it_is_back(
     requester: MarketClient,
     digits_job: VerifiableJob,
     provider: ScriptedProvider,
     make_node: Any,
     dev_chain: DevChain,
-    rpc: Rpc,
+    relay: MemoryRelay,
 ) -> None:
-    """The hardest instant: the vote was broadcast but not mined when the node died, so the restarted
-    node finds no vote on chain and votes again. Estimating against the pending block (anvil), the second
-    vote fails its gas estimate with AlreadyVoted and is never sent; against the latest block (geth), it is
-    sent, lands in the same block as the first and reverts there. Either way the first vote stands and
-    the node must record its slot as voted, not as refused."""
     job_id, seat = submit_honest_work(requester, digits_job, provider)
-    dev_chain.mine(1)  # a block after the seed block, as on a live chain: voting is open at "latest"
-    mined = rpc.nonce(seat, "latest")
-    victim = make_node(seat, kind=MortalNode, tx_sender=DiesWhileMining(rpc))
-    rpc.request("evm_setAutomine", [False])
-    try:
-        saved = until_dead(victim)
-        assert saved.phase is Phase.VOTING and requester.job(job_id).voted_mask == 0
-        assert rpc.nonce(seat, "pending") == mined + 1, "the vote waits in the mempool"
-
-        sender = EstimatesAtLatest(rpc) if estimate_at == "latest" else None
-        reborn = make_node(seat, tx_sender=sender, finalize=False)
-        restart = threading.Thread(target=reborn.step, name="restarted-node")
-        restart.start()
-        deadline = time.monotonic() + 60
-        while restart.is_alive() and rpc.nonce(seat, "pending") < mined + 2:
-            assert time.monotonic() < deadline, "the restarted node neither voted nor finished its step"
-            time.sleep(0.05)
-    finally:
-        rpc.request("evm_setAutomine", [True])  # mines whatever waits in the mempool, soon
-    restart.join(60)
-    assert not restart.is_alive()
-    while rpc.nonce(seat, "latest") < rpc.nonce(seat, "pending"):
-        assert time.monotonic() < deadline + 60, "the mempool was not mined"
-        time.sleep(0.05)
-
-    sent = rpc.nonce(seat, "latest") - mined
-    assert sent == (2 if estimate_at == "latest" else 1)
-    view = requester.job(job_id)
-    assert view.voted_mask >> saved.slot & 1 and view.votes == (1, 0)
-    (record,) = reborn.state.records()
-    assert record.phase is Phase.VOTED, record
-    reborn.close()
-    settled = Committee([make_node(seat)], requester, dev_chain).run_until_final(job_id)
-    assert_voted_once(settled, seat)
-
-
-def test_vote_refused_as_too_early_stays_saved_and_is_sent_once_a_block_follows(
-    requester: MarketClient,
-    digits_job: VerifiableJob,
-    provider: ScriptedProvider,
-    make_node: Any,
-    dev_chain: DevChain,
-    rpc: Rpc,
-) -> None:
-    """Estimating against the latest block, a vote sent while the seed block (the one after the submission)
-    is the latest is refused with VotingNotOpen. That is no reason to give the seat up: the verdict stays
-    saved and goes out once the chain has moved on."""
-    job_id, seat = submit_honest_work(requester, digits_job, provider)
-    node = make_node(seat, tx_sender=EstimatesAtLatest(rpc))
+    relay.down = True
+    node = make_node(seat)
     deadline = time.monotonic() + 120
     while not node.state.records() or node.state.records()[0].phase is Phase.PENDING:
         assert time.monotonic() < deadline, "no verdict"
         node.step()
         node.wait_idle(max(1.0, deadline - time.monotonic()))
     (early,) = node.state.records()
-    assert rpc.block_number() == seed_block(early.submit_block), "no block has followed the seed block yet"
-    assert early.phase is Phase.VOTING and early.approve is True, early
+    assert early.phase is Phase.VOTING and early.approve is True and early.votes, early
     node.step()
-    assert node.state.records()[0].phase is Phase.VOTING, "still waiting, not abstained"
+    assert node.state.records()[0].phase is Phase.VOTING, "still waiting to deliver, not abstained"
 
-    dev_chain.mine(1)
+    relay.down = False
     settled = Committee([node], requester, dev_chain).run_until_final(job_id)
     assert_voted_once(settled, seat)
+    assert relay.delivered == votes_of(early)
 
 
 class RecordingExecutor(DockerExecutor):

@@ -2,13 +2,15 @@
 
 Accounts (anvil's public dev keys; registered per test module and rolled back, see conftest.py):
 dev 1 requests, dev 2 is the honest provider (a real ProviderNode), dev 3 the scripted cheater, and
-dev 7, 8, 9 are the three validators, so with committee_size 3 every one of them sits on every committee.
+dev 7, 8, 9 are the three validators, equally staked: a committee's seats are drawn among them by stake,
+with replacement, so one of them may hold several seats of a job and another none.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,10 +109,19 @@ class Settled:
         return event
 
     def votes(self) -> dict[str, DecodedLog]:
+        """One revealed vote per validator (a holder of several seats signs the same verdict on each)."""
         return {event.args["validator"]: event for event in self.named("VoteCast")}
 
+    def seats(self) -> Counter[str]:
+        """Revealed votes by validator: the seats each one voted on."""
+        return Counter(event.args["validator"] for event in self.named("VoteCast"))
+
     def slashed(self) -> dict[str, Wei]:
-        return {e.args["account"]: Wei(e.args["amount"]) for e in self.named("StakeSlashed")}
+        """Stake slashed by account, summed (a validator loses one bond per seat it lost)."""
+        total: Counter[str] = Counter()
+        for event in self.named("StakeSlashed"):
+            total[event.args["account"]] += int(event.args["amount"])
+        return {account: Wei(amount) for account, amount in total.items()}
 
     def credited(self, address: str) -> int:
         return sum(e.args["amount"] for e in self.named("BalanceCredited") if e.args["account"] == address)
@@ -134,10 +145,12 @@ class Committee:
 
     def run_until_final(self, job_id: int, *, mine_per_round: int = 0, timeout_s: float = 240.0) -> Settled:
         """Step the daemons until the job's submission is finalized (by one of them); `mine_per_round`
-        blocks pass between rounds (anvil mines only on transactions) for verdicts that wait on the window."""
+        blocks pass between rounds (anvil mines only on transactions) for verdicts that wait on the window.
+        The seed block is mined first (the committee is drawn from its hash)."""
         submitted = self.observer.job(job_id).job.state.submit_block
         assert submitted, f"job {job_id} has no submission to verify"
-        self.mine_seed_block(submitted)
+        if self.chain.rpc.block_number() <= submitted:
+            self.chain.mine(1)
         deadline = time.monotonic() + timeout_s
         while True:
             for node in self.nodes:
@@ -150,7 +163,7 @@ class Committee:
                     node.step()
                 return Settled(job_id, events, self.records(job_id))
             records = self.records(job_id)
-            if len(records) == len(self.nodes) and all(r.phase is Phase.ABSTAINED for r in records.values()):
+            if records and all(r.phase is Phase.ABSTAINED for r in records.values()):
                 reasons = {address: record.reason for address, record in records.items()}
                 raise AssertionError(f"job {job_id}: every validator abstained: {reasons}")
             if time.monotonic() > deadline:

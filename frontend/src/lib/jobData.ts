@@ -15,7 +15,6 @@ import {
   JOB_STATUS,
   JOB_WORD_HASH_SHIFT,
   JOB_WORD_STATUS_SHIFT,
-  JOB_WORD_VOTED_SHIFT,
   ZERO_JOB_STATE,
 } from "../generated/jobLayout";
 import { OUTCOME, crowdMarketAbi, enumLabel, type Job, type JobState } from "./contracts";
@@ -27,7 +26,7 @@ export const JOB_EVENTS: readonly string[] = crowdMarketAbi
 
 // The stored word (Types.sol, JOB_WORD_*_SHIFT): each part runs up to where the next one starts.
 const HASH_MASK = ((1n << 256n) - 1n) ^ ((1n << BigInt(JOB_WORD_HASH_SHIFT)) - 1n);
-const STATUS_MASK = (1n << BigInt(JOB_WORD_VOTED_SHIFT - JOB_WORD_STATUS_SHIFT)) - 1n;
+const STATUS_MASK = (1n << BigInt(JOB_WORD_HASH_SHIFT - JOB_WORD_STATUS_SHIFT)) - 1n;
 export type ChainStatus = (typeof JOB_STATUS)[number];
 
 export const EMPTY_STATE: JobState = ZERO_JOB_STATE;
@@ -83,7 +82,7 @@ export function foldJobEvents(events: JobEvent[]): FoldedJob {
       const state = {
         ...job.state,
         submitBlock: event.blockNumber,
-        validatorCount: Number(args.validatorCount),
+        rosterRoot: args.rosterRoot as Hex,
         resultHash: resultHash(
           args.resultDigest as Hex,
           Number(args.resultCodec),

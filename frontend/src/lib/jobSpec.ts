@@ -124,7 +124,10 @@ export function checkSpecForm(form: SpecForm, rates: MarketRates = NO_RATES): Sp
   const collateral = take("collateral", parseTokenAmount(form.collateral));
   const runTimeout = take("runTimeout", parseInteger(form.runTimeout, 1, SPEC_LIMITS.maxRunTimeout));
   const needsCommittee = form.mode !== "none";
-  const committeeSize = take("committeeSize", parseInteger(form.committeeSize, needsCommittee ? 1 : 0, SPEC_LIMITS.maxCommittee));
+  // Mode none has no committee: the market wants 0 seats.
+  const committeeSize = needsCommittee
+    ? take("committeeSize", parseInteger(form.committeeSize, 1, SPEC_LIMITS.maxCommittee))
+    : 0;
   const needsSamples = form.mode === "segments" || form.mode === "shards";
   const samplesPerValidator = take(
     "samplesPerValidator",
@@ -132,6 +135,10 @@ export function checkSpecForm(form: SpecForm, rates: MarketRates = NO_RATES): Sp
   );
   const verifyBlocks = take("verifyBlocks", parseInteger(form.verifyBlocks, 1, SPEC_LIMITS.maxVerifyBlocks));
   if (budget === 0n) errors.budget = "must be more than 0";
+  // An odd committee always has a strict majority (the market refuses even sizes).
+  if (needsCommittee && committeeSize !== null && committeeSize % 2 === 0) {
+    errors.committeeSize = "must be odd, so that one side always has a strict majority";
+  }
   if (collateral !== null && validatorFee !== null && committeeSize !== null) {
     const needed = BigInt(committeeSize) * validatorFee;
     if (collateral < needed) errors.collateral = "must cover the committee's fees (committee size × validator fee)";

@@ -28,7 +28,9 @@ export interface TimelineState {
   attempt: number;
   posted: EventMark | null;
   claimed: (EventMark & { provider: string; deadline: number }) | null;
-  submitted: (EventMark & { validatorCount: number; checkpointCount: number }) | null;
+  /** `rosterRoot`: the roster snapshot the committee is drawn from, with the seed of block `block + 1`. */
+  submitted: (EventMark & { rosterRoot: string; checkpointCount: number }) | null;
+  /** Revealed together by `finalize` (none while the committee is still signing). */
   votes: VoteMark[];
   closed: (EventMark & { kind: ClosedKind; accepts?: number; rejects?: number }) | null;
   paid: (EventMark & { payment: string; reward: string }) | null;
@@ -63,7 +65,7 @@ export function timelineReducer(state: TimelineState, event: ChainEventPublic): 
     case "ResultSubmitted":
       return {
         ...state,
-        submitted: { ...mark(event), validatorCount: num(args.validatorCount), checkpointCount: num(args.checkpointCount) },
+        submitted: { ...mark(event), rosterRoot: String(args.rosterRoot ?? ""), checkpointCount: num(args.checkpointCount) },
       };
     case "VoteCast":
       return {
@@ -129,7 +131,7 @@ export function votingWindow(submitBlock: number, verifyBlocks: number): VotingW
 export interface StepContext {
   committeeSize: number;
   mode: string;
-  /** The job's voting window length (`spec.verifyBlocks`); the timeline names the window's blocks with it. */
+  /** The job's window after its seed block (`verify_blocks`). */
   verifyBlocks?: number;
   /** The provider has pushed log lines for the current attempt. */
   logsSeen: boolean;
@@ -137,6 +139,11 @@ export interface StepContext {
 
 function step(key: StepKey, title: string, status: StepStatus, detail: string, at: EventMark | null = null): TimelineStep {
   return { key, title, status, detail, at: at?.at ?? null, ...(at ? { txHash: at.txHash } : {}) };
+}
+
+/** The block whose hash seeds the committee: the one after the submission. */
+export function seedBlock(submitted: EventMark): number {
+  return submitted.block + 1;
 }
 
 /** The six steps of the current attempt, each done, current, pending, failed or skipped. */
@@ -168,7 +175,13 @@ export function timelineSteps(state: TimelineState, context: StepContext): Timel
   const voting = submitted && context.verifyBlocks !== undefined ? votingWindow(submitted.block, context.verifyBlocks) : null;
   const during = voting ? ` (votes in blocks ${voting.first}–${voting.last})` : "";
   if (!submitted) steps.push(step("verification", "Verification", kind ? "skipped" : "pending", optimistic ? "optimistic" : ""));
-  else if (!kind) steps.push(step("verification", "Verification", "current", (optimistic && !votes.length ? "optimistic: accepted unless validators object" : `votes so far: ${tally}`) + during));
+  else if (!kind) {
+    const windowEnd = seedBlock(submitted) + (context.verifyBlocks ?? 0);
+    const detail = optimistic
+      ? "optimistic: accepted unless validators object"
+      : `${context.committeeSize} seats sign their votes privately; all are revealed together at finalize (window ends at block ${windowEnd})`;
+    steps.push(step("verification", "Verification", "current", detail));
+  }
   else steps.push(step("verification", "Verification", kind === "Rejected" ? "failed" : "done", votes.length ? tally : "no votes"));
 
   if (closed) {
@@ -179,7 +192,7 @@ export function timelineSteps(state: TimelineState, context: StepContext): Timel
         : kind === "Cancelled"
           ? "escrow refunded"
           : kind === "Unverified"
-            ? "no majority; requester refunded, nobody slashed"
+            ? "no majority of the committee; requester refunded, silent seats lose a bond"
             : "collateral slashed";
     steps.push(step("outcome", kind ?? "Closed", failed ? "failed" : "done", detail, closed));
   } else {

@@ -1,33 +1,63 @@
-// How the result was checked: the committee, each validator's vote, the segment it re-ran and the
-// digests it compared (committed by the provider vs recomputed by the validator).
+// How the result was checked: the committee as seats, drawn by stake from the roster snapshot taken at
+// submission with the seed of the next block. Seat holders sign their votes privately and hand them to the
+// gateway; every vote is revealed together by `finalize` (its `VoteCast` events), with the segment each seat
+// re-ran and the digests it compared (committed by the provider vs recomputed by the validator).
 import { AddressLink, Empty } from "../../components/common";
 import type { JobDetailPublic, VotePublic } from "../../lib/api";
 import { shortHash } from "../../lib/format";
-import { votingWindow } from "../../lib/timeline";
 
-function bySlot(votes: VotePublic[]): VotePublic[] {
-  return [...votes].sort((a, b) => a.slot - b.slot || a.block_number - b.block_number);
+/** The seed block (`submitBlock + 1`) and the window's last block (`seed + verify_blocks`). */
+export function votingWindow(job: Pick<JobDetailPublic, "submit_block" | "verify_blocks">): { seedBlock: number; windowEnd: number } | null {
+  if (job.submit_block === null) return null;
+  const seedBlock = job.submit_block + 1;
+  return { seedBlock, windowEnd: seedBlock + job.verify_blocks };
+}
+
+export interface Seat {
+  seat: number;
+  /** The revealed vote of this seat (the latest, if a reopened job voted before). */
+  vote: VotePublic | null;
+}
+
+/** Seats 0..committee_size-1, each with its revealed vote (holders are known only from `VoteCast`). */
+export function committeeSeats(job: Pick<JobDetailPublic, "committee_size" | "votes">): Seat[] {
+  const latest = new Map<number, VotePublic>();
+  for (const vote of [...job.votes].sort((a, b) => a.block_number - b.block_number)) latest.set(vote.slot, vote);
+  return Array.from({ length: job.committee_size }, (_, seat) => ({ seat, vote: latest.get(seat) ?? null }));
+}
+
+function seatStatus(job: JobDetailPublic, seat: Seat): { text: string; className: string } {
+  if (seat.vote) return seat.vote.approve ? { text: "accept", className: "badge badge-good" } : { text: "reject", className: "badge badge-bad" };
+  if (job.outcome) return { text: "silent (bond lost)", className: "badge badge-bad" };
+  return { text: "signing privately", className: "badge" };
 }
 
 export function Verification({ job }: { job: JobDetailPublic }) {
   const optimistic = job.mode.toLowerCase() === "none";
-  const voting = job.submit_block !== null ? votingWindow(job.submit_block, job.verify_blocks) : null;
-  const windowText = voting
-    ? `blocks ${voting.first}–${voting.last} (seeded by block ${voting.seedBlock})`
-    : `${job.verify_blocks} blocks after the block that follows the submission`;
+  const window = votingWindow(job);
   const unit = job.mode.toLowerCase() === "shards" ? "shard" : "segment";
+  const seats = committeeSeats(job);
+  const revealed = job.votes.length > 0;
   return (
     <div className="verification">
       <dl className="facts">
         <div>
           <dt>Mode</dt>
-          <dd>{job.mode}{optimistic ? " (optimistic)" : ""}</dd>
+          <dd>
+            {job.mode}
+            {optimistic ? " (optimistic)" : ""}
+          </dd>
         </div>
         <div>
           <dt>Committee</dt>
           <dd>
-            {job.committee_size} validator{job.committee_size === 1 ? "" : "s"}
-            {job.validator_count !== null ? ` drawn from ${job.validator_count}` : ""}
+            {job.committee_size} seat{job.committee_size === 1 ? "" : "s"}, drawn by stake
+            {job.roster_root && (
+              <span className="mono small" title={job.roster_root}>
+                {" "}
+                from roster {shortHash(job.roster_root)}
+              </span>
+            )}
           </dd>
         </div>
         <div>
@@ -35,37 +65,48 @@ export function Verification({ job }: { job: JobDetailPublic }) {
           <dd>{job.samples_per_validator ? `${job.samples_per_validator} ${unit}(s) each` : "whole job"}</dd>
         </div>
         <div>
+          <dt>Seed block</dt>
+          <dd>{window ? window.seedBlock : "the block after submission"}</dd>
+        </div>
+        <div>
           <dt>Voting window</dt>
-          <dd>{windowText}</dd>
+          <dd>{window ? `blocks ${window.seedBlock + 1}–${window.windowEnd}` : `${job.verify_blocks} blocks after the seed block`}</dd>
         </div>
         <div>
           <dt>Checkpoints</dt>
           <dd>
             {job.checkpoint_count ?? "—"}
-            {job.checkpoint_root && <span className="mono small" title={job.checkpoint_root}> root {shortHash(job.checkpoint_root)}</span>}
+            {job.checkpoint_root && (
+              <span className="mono small" title={job.checkpoint_root}>
+                {" "}
+                root {shortHash(job.checkpoint_root)}
+              </span>
+            )}
           </dd>
         </div>
         {job.outcome && (
           <div>
             <dt>Tally</dt>
             <dd>
-              {job.accepts ?? 0} accept · {job.rejects ?? 0} reject
+              {job.accepts ?? 0} accept · {job.rejects ?? 0} reject of {job.committee_size} (a side needs a strict majority)
             </dd>
           </div>
         )}
       </dl>
-      {job.votes.length === 0 ? (
-        <Empty title={job.submit_block === null ? "Nothing to verify yet" : "No votes yet"}>
-          {job.submit_block === null
-            ? "Validators re-run sampled work once the provider submits its result."
-            : "Committee validators are re-running their sampled work."}
-        </Empty>
+      <p className="muted small votes-note">
+        Votes are signed privately by each seat&apos;s holder and revealed together at finalize
+        {window ? `, after block ${window.windowEnd} or once every seat has voted` : ""}: nobody can copy another seat&apos;s vote.
+      </p>
+      {job.submit_block === null ? (
+        <Empty title="Nothing to verify yet">Validators re-run sampled work once the provider submits its result.</Empty>
+      ) : optimistic || job.committee_size === 0 ? (
+        <Empty title="No committee">Optimistic mode: accepted unless validators object.</Empty>
       ) : (
         <table className="table votes">
           <thead>
             <tr>
-              <th>Slot</th>
-              <th>Validator</th>
+              <th>Seat</th>
+              <th>Holder</th>
               <th>Vote</th>
               <th>{unit === "shard" ? "Shard" : "Segment"} re-run</th>
               <th>Committed digest</th>
@@ -74,25 +115,26 @@ export function Verification({ job }: { job: JobDetailPublic }) {
             </tr>
           </thead>
           <tbody>
-            {bySlot(job.votes).map((vote) => {
-              const match = vote.committed_digest === vote.recomputed_digest;
+            {seats.map((seat) => {
+              const status = seatStatus(job, seat);
+              const vote = seat.vote;
               return (
-                <tr key={`${vote.slot}-${vote.tx_hash}`}>
-                  <td>{vote.slot}</td>
+                <tr key={seat.seat}>
+                  <td>{seat.seat}</td>
+                  <td>{vote ? <AddressLink address={vote.validator} /> : <span className="muted">{revealed || job.outcome ? "—" : "revealed at finalize"}</span>}</td>
                   <td>
-                    <AddressLink address={vote.validator} />
+                    <span className={status.className}>{status.text}</span>
+                  </td>
+                  <td>{vote ? vote.segment : "—"}</td>
+                  <td className="mono small" title={vote?.committed_digest}>
+                    {vote ? shortHash(vote.committed_digest) : "—"}
+                  </td>
+                  <td className="mono small" title={vote?.recomputed_digest}>
+                    {vote ? shortHash(vote.recomputed_digest) : "—"}
                   </td>
                   <td>
-                    <span className={`badge ${vote.approve ? "badge-good" : "badge-bad"}`}>{vote.approve ? "accept" : "reject"}</span>
+                    {!vote ? "—" : vote.committed_digest === vote.recomputed_digest ? <span className="good">digests match</span> : <span className="bad">digests differ</span>}
                   </td>
-                  <td>{vote.segment}</td>
-                  <td className="mono small" title={vote.committed_digest}>
-                    {shortHash(vote.committed_digest)}
-                  </td>
-                  <td className="mono small" title={vote.recomputed_digest}>
-                    {shortHash(vote.recomputed_digest)}
-                  </td>
-                  <td>{match ? <span className="good">digests match</span> : <span className="bad">digests differ</span>}</td>
                 </tr>
               );
             })}

@@ -1,6 +1,6 @@
 // The terms of a job: budget, fees, collateral, run timeout and how the result is verified.
 import { Field } from "../../components/common";
-import { MODE_INDEX, VERIFICATION_MODE, type ModeName } from "../../lib/contracts";
+import { MODE_INDEX, SPEC_LIMITS, VERIFICATION_MODE, type ModeName } from "../../lib/contracts";
 import { duration, parseInteger } from "../../lib/format";
 import { MODES, type SpecField, type SpecForm } from "../../lib/jobSpec";
 
@@ -63,7 +63,7 @@ export function SpecFields({ form, errors, manifestDiffers, onChange, disabled }
           ))}
         </select>
       </Field>
-      <Field label="Committee size" error={errors.committeeSize} hint={note("committeeSize") ?? "validators drawn to vote (at most 8)"}>
+      <Field label="Committee size" error={errors.committeeSize} hint={note("committeeSize") ?? `seats drawn by stake to vote (odd, at most ${SPEC_LIMITS.maxCommittee})`}>
         {input("committeeSize", "numeric")}
       </Field>
       <Field label="Samples per validator" error={errors.samplesPerValidator} hint={note("samplesPerValidator") ?? "segments or shards each validator re-runs"}>
