@@ -45,8 +45,7 @@ def test_paused_market_settles_running_jobs_and_pays_out(cast: Cast, dev_chain: 
     cast.requester.cancel_job(cancelled.job_id)
     cast.provider.submit_result(running.job_id, RESULT)
     dev_chain.mine(1)
-    cast.vote_in_order(running.job_id, [True, True])
-    cast.requester.finalize(running.job_id)
+    cast.requester.finalize(running.job_id, cast.signed_votes(running.job_id, [True, True, True]))
     assert cast.requester.status_of(running.job_id) == JobStatus.CLOSED
     assert cast.provider.withdraw().amount == BASE_SPEC.budget
     cast.provider.request_unbond(cast.provider.account_of().stake)

@@ -18,6 +18,7 @@ from chain import (
     VerificationMode,
     tokens,
 )
+from cli_support import token_amount
 from tests.chain.market_cast import BASE_SPEC, PROVIDER_STAKE, RESULT, VALIDATOR_STAKE, Cast, make_spec
 
 FEE = BASE_SPEC.validator_fee
@@ -91,8 +92,9 @@ def test_job_without_votes_outside_optimistic_mode_is_unverified(cast: Cast, dev
     assert cast.provider.me not in done.slashed
     assert cast.provider.account_of().locked == 0
     assert cast.provider.account_of().stake == PROVIDER_STAKE
-    # budget + every unused fee, and the silent seats' bonds (no seat won them)
-    assert cast.requester.account_of().balance == BASE_SPEC.escrow + bond * len(silent)
+    # budget, fee and every unused validator fee back; the silent seats' bonds go to the unjudged provider
+    assert cast.requester.account_of().balance == BASE_SPEC.escrow
+    assert cast.provider.account_of().balance == bond * len(silent)
     assert cast.requester.rewards_remaining() + 0 == cast.deployer.rewards_remaining()
 
 
@@ -153,6 +155,7 @@ def test_rejected_job_reopens_and_another_provider_finishes_it(cast: Cast) -> No
     assert (view.status, view.job) == (JobStatus.OPEN, done.job)
     fresh.claim_job(posted.job_id)
     fresh.submit_result(posted.job_id, RESULT)
+    DevChain(cast.requester.rpc).mine(1)  # the seed block
     accepted = cast.outsider.finalize(posted.job_id, cast.signed_votes(posted.job_id, [True, True, True]))
     assert accepted.outcome == Outcome.ACCEPTED
     assert cast.provider_b.account_of().balance == spec.budget
@@ -219,7 +222,7 @@ def test_paying_from_a_missing_allowance_names_the_shortfall_and_the_fix(cast: C
         cast.requester.post_job(BASE_SPEC, pay=PayWith.ALLOWANCE)
     assert info.value.error_name == "ERC20InsufficientAllowance"
     message = str(info.value)
-    needed = f"{BASE_SPEC.escrow // 10**18} CROWD needed"
+    needed = f"{token_amount(BASE_SPEC.escrow)} needed"
     assert f"is allowed to spend 0 CROWD of the payer's tokens; {needed}" in message
     assert "approve it for at least" in message and "EIP-2612 permit" in message
 

@@ -93,7 +93,9 @@ def test_expired_job_without_reopening_refunds_the_requester(cast: Cast, dev_cha
 
 
 def test_seed_is_unreadable_until_the_block_after_the_submission(cast: Cast, dev_chain: DevChain) -> None:
-    posted = cast.posted_and_submitted()
+    posted = cast.requester.post_job(BASE_SPEC)
+    cast.provider.claim_job(posted.job_id)
+    cast.provider.submit_result(posted.job_id, RESULT)
     with reverts("SeedUnavailable") as info:
         cast.requester.seed_of(posted.job_id)
     assert info.value.fields["seedBlock"] == cast.requester.job(posted.job_id).job.state.submit_block + 1
