@@ -22,6 +22,7 @@ class EvidenceWire(_Wire):
     segment: int = Field(ge=0, lt=2**32)
     committed_digest: str = Field(pattern=_HEX32)
     recomputed_digest: str = Field(pattern=_HEX32)
+    reason: int = Field(default=0, ge=0, lt=4)  # VoteReason: 0 Recomputed, else a finding (which must reject)
 
 
 class SignedVoteWire(_Wire):

@@ -40,8 +40,9 @@ def test_withdraw_moves_an_unverified_jobs_refund_to_the_wallet(
     assert market.finalize(job_id).outcome == Outcome.UNVERIFIED
     refund = requester.account_of().balance
     bond = market.config().validator_slash
-    # No seat voted: the budget and every fee come back, and the silent seats' bonds (nobody won them).
-    assert refund == SPEC.escrow + SPEC.committee_size * bond
+    # No seat voted: the budget and every fee come back; the silent seats' bonds go to the unjudged provider.
+    assert refund == SPEC.escrow
+    assert provider.account_of().balance == SPEC.committee_size * bond
 
     status = cli("status")
     wallet = requester.token.balance_of(ME)
