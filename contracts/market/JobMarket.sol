@@ -272,6 +272,7 @@ abstract contract JobMarket is IJobMarket, Staking {
     function _grantReward(uint256 jobId, uint96 reward) internal returns (uint96 paid) {
         Counters memory counters = _counters;
         uint256 epoch = (block.timestamp / _epochLengthConfig()) & EPOCH_MASK;
+        // slither-disable-next-line incorrect-equality an epoch number, not a balance: the same epoch or a new one
         uint256 rewarded = counters.epoch == epoch ? counters.epochRewarded : 0;
         uint256 cap = _epochRewardCapConfig();
         uint256 room;
@@ -302,7 +303,7 @@ abstract contract JobMarket is IJobMarket, Staking {
         // The pause check reads the slot the fee, reward and collateral rates share, so it costs nothing extra.
         _requireNotPaused();
         uint256 budget = encoded.budget();
-        uint256 reward;
+        uint256 reward = 0;
         uint256 fee;
         // budget < 2^96 and both rates <= 10_000, so fee <= budget and reward <= budget.
         // The fee rounds up and the reward down: with rewardBps < feeBps, reward < fee for every budget >= 1.
