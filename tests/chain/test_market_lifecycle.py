@@ -17,6 +17,7 @@ from chain import (
     seed_of,
     tokens,
 )
+from cli_support import token_amount
 from tests.chain.market_cast import BASE_SPEC, PROVIDER_STAKE, RESULT, VALIDATOR_STAKE, Cast, make_spec
 
 FEE = BASE_SPEC.validator_fee
@@ -205,7 +206,7 @@ def test_paying_from_a_missing_allowance_names_the_shortfall_and_the_fix(cast: C
         cast.requester.post_job(BASE_SPEC, pay=PayWith.ALLOWANCE)
     assert info.value.error_name == "ERC20InsufficientAllowance"
     message = str(info.value)
-    needed = f"{BASE_SPEC.escrow // 10**18} CROWD needed"
+    needed = f"{token_amount(BASE_SPEC.escrow)} needed"
     assert f"is allowed to spend 0 CROWD of the payer's tokens; {needed}" in message
     assert "approve it for at least" in message and "EIP-2612 permit" in message
 

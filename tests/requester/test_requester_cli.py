@@ -41,7 +41,7 @@ def test_submit_status_and_cancel_follow_the_chain(
     assert posted["state"] == "Open" and posted["escrow"] == str(tokens("8.65"))  # + 2 % protocol fee
     assert posted["gas_used"] > 0 and posted["bundleCid"].startswith("bafk")
     assert posted["status"] == "success" and posted["tx_hash"].startswith("0x") and posted["block"] > 0
-    assert posted["payment"] == {"method": "permit", "amount": str(tokens("8.5")), "approval": None}
+    assert posted["payment"] == {"method": "permit", "amount": str(tokens("8.65")), "approval": None}
     spec = market.job(job_id).job.spec
     assert spec.budget == tokens("7.5") and spec.reopen_on_failure is False
 
@@ -86,7 +86,7 @@ def test_submit_with_pay_approve_reports_the_approve_beside_the_post(
     args = ("--store-dir", str(store.root), "--budget", "7.5")
     posted = cli("submit", str(write_job(tmp_path / "job")), *args, "--pay", "approve")
     approval = posted["payment"]["approval"]
-    assert posted["payment"]["method"] == "approve" and posted["payment"]["amount"] == str(tokens("8.5"))
+    assert posted["payment"]["method"] == "approve" and posted["payment"]["amount"] == str(tokens("8.65"))
     assert set(approval) == {"tx_hash", "block", "gas_used", "status"} and approval["status"] == "success"
     assert approval["tx_hash"] != posted["tx_hash"] and approval["block"] <= posted["block"]
     assert requester.token.allowance(requester.me, requester.address) == 0

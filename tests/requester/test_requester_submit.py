@@ -158,7 +158,7 @@ def test_a_token_without_permits_is_paid_by_approving_exactly_the_escrow(
     job = submit_job(requester, job_dir, store=store, on_progress=progress.append)
 
     _check_posted(market, requester, job_dir, job)
-    assert "approving the market for exactly the escrow of 11 CROWD (no permit)" in progress[2]
+    assert "approving the market for exactly the escrow of 11.2 CROWD (no permit)" in progress[2]
     assert job.payment.method == PayWith.APPROVE and job.payment.approval is not None
     assert job.gas_used == job.tx.gas_used + job.payment.approval.gas_used
     assert requester.token.allowance(requester.me, requester.address) == 0  # exactly the escrow, spent
@@ -176,7 +176,7 @@ def test_a_standing_allowance_pays_without_a_permit_or_an_approve(
     job = submit_job(requester, write_job(tmp_path / "job"), store=store, on_progress=progress.append)
     assert job.payment.method == PayWith.ALLOWANCE and job.payment.approval is None
     assert "comes from the standing allowance" in progress[2]
-    assert requester.token.allowance(requester.me, requester.address) == tokens(89)
+    assert requester.token.allowance(requester.me, requester.address) == tokens("88.8")
     receipt = market.rpc.receipt(job.tx_hash)
     assert receipt is not None
     assert not [log for log in receipt["logs"] if log["topics"][0] == APPROVAL]
