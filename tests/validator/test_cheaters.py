@@ -123,6 +123,7 @@ def assert_rejected_by_all(settled: Settled, submitted: Submitted) -> dict[str, 
             "segment": found["segment"],
             "committed": found["committedDigest"].hex(),
             "recomputed": found["recomputedDigest"].hex(),
+            "reason": int(found["reason"]),
         }, "the vote carries the evidence the daemon recorded"
         if found["segment"] < len(submitted.digests):
             assert found["committedDigest"] == submitted.digests[found["segment"]]

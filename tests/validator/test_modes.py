@@ -175,6 +175,7 @@ def evidence_of(settled: Settled) -> dict[str, dict[str, Any]]:
             "segment": evidence["segment"],
             "committed": evidence["committedDigest"].hex(),
             "recomputed": evidence["recomputedDigest"].hex(),
+            "reason": int(evidence["reason"]),
         }
         found[address] = evidence
     assert set(found) <= {DEV_ADDRESSES[i] for i in VALIDATORS}

@@ -73,7 +73,7 @@ export async function postJob(request: PostRequest): Promise<PostedJob> {
     walletClient: request.walletClient,
     account: request.account,
     market: request.market,
-    amount: escrowOf(spec.budget, spec.committeeSize, spec.validatorFee),
+    amount: escrowOf(spec.budget, spec.committeeSize, spec.validatorFee, spec.protocolFee),
     ...(request.onPayment ? { onMethod: request.onPayment } : {}),
   });
   request.onAllowed?.(allowed.method);

@@ -275,7 +275,7 @@ export function PostJobPage() {
                 )}
               </div>
               <div className="muted small">
-                No token approval needed: the market takes the escrow from your balance when you post. Unused fees come back.
+                The market takes the escrow within the allowance you give it: a permit you sign (no gas), or an approve of exactly the escrow. Unused fees come back.
               </div>
               {short && <div className="warning">Your balance ({tokenAmount(balance ?? 0n)}) is below the escrow.</div>}
             </div>
