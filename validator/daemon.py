@@ -323,6 +323,7 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
             "segment": verdict.evidence.segment,
             "committed": verdict.evidence.committed_digest.hex(),
             "recomputed": verdict.evidence.recomputed_digest.hex(),
+            "reason": int(verdict.evidence.reason),
         }
         log.info("job %d: verdict %s: %s", record.job_id, verdict.label, verdict.reason)
         changes: dict[str, Any] = {
