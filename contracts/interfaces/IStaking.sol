@@ -128,7 +128,6 @@ interface IStaking {
     /// @param releaseAt When it passes.
     error UnbondingLocked(address account, uint64 releaseAt);
 
-
     // ------------------------------------------------------------------ registration
 
     /// @notice Registers the caller as a provider, or updates its capabilities and metadata.

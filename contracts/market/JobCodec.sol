@@ -47,14 +47,7 @@ import {
     JOB_VERIFY_BLOCKS,
     JOB_VERIFY_BLOCKS_BITS
 } from "../generated/JobLayout.sol";
-import {
-    JOB_WORD_HASH_SHIFT,
-    JOB_WORD_STATUS_SHIFT,
-    Job,
-    JobSpec,
-    JobStatus,
-    VerificationMode
-} from "./Types.sol";
+import {JOB_WORD_HASH_SHIFT, JOB_WORD_STATUS_SHIFT, Job, JobSpec, JobStatus, VerificationMode} from "./Types.sol";
 
 /// @dev A memory pointer to `abi.encode(job)`: one word per field, the `JobSpec` fields then the `JobState` fields
 /// (offsets and widths in the generated `JobLayout.sol`).

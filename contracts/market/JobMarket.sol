@@ -63,7 +63,7 @@ abstract contract JobMarket is IJobMarket, Staking, EIP712 {
     function postJob(JobSpec calldata spec) external returns (uint256 jobId) {
         uint256 escrow;
         (jobId, escrow) = _post(spec);
-        _pullTokens(msg.sender, escrow);
+        _pullFromCaller(escrow);
     }
 
     /// @inheritdoc IJobMarket
@@ -74,7 +74,7 @@ abstract contract JobMarket is IJobMarket, Staking, EIP712 {
         uint256 escrow;
         (jobId, escrow) = _post(spec);
         _permit(escrow, deadline, v, r, s);
-        _pullTokens(msg.sender, escrow);
+        _pullFromCaller(escrow);
     }
 
     /// @inheritdoc IJobMarket
@@ -129,7 +129,9 @@ abstract contract JobMarket is IJobMarket, Staking, EIP712 {
         // stake that leaves later cannot move a seat. A job without a committee needs none.
         bytes32 roster = encoded.mode() == VerificationMode.None ? bytes32(0) : _rosterRoot();
         encoded.setSubmission(
-            uint64(block.number), roster, keccak256(abi.encode(resultDigest, resultCodec, checkpointRoot, checkpointCount))
+            uint64(block.number),
+            roster,
+            keccak256(abi.encode(resultDigest, resultCodec, checkpointRoot, checkpointCount))
         );
         _jobWords[jobId] = JobCodec.word(encoded.hash(), JobStatus.Submitted);
         emit ResultSubmitted(jobId, provider, resultDigest, resultCodec, checkpointRoot, checkpointCount, roster);
@@ -269,7 +271,6 @@ abstract contract JobMarket is IJobMarket, Staking, EIP712 {
     function _grantReward(uint256 jobId, uint96 reward) internal returns (uint96 paid) {
         Counters memory counters = _counters;
         uint256 epoch = (block.timestamp / _epochLengthConfig()) & EPOCH_MASK;
-        // slither-disable-next-line incorrect-equality an epoch number, not a balance: the same epoch or a new one
         uint256 rewarded = counters.epoch == epoch ? counters.epochRewarded : 0;
         uint256 cap = _epochRewardCapConfig();
         uint256 room;
@@ -284,7 +285,6 @@ abstract contract JobMarket is IJobMarket, Staking, EIP712 {
         _counters = counters;
         if (paid != reward) emit RewardCapped(jobId, reward, paid, epoch);
     }
-
 
     /// @dev The committee's size: `min(committeeSize, validatorCount)`.
     function _committeeSize(uint256 committeeSize, uint256 validators) internal pure returns (uint256) {

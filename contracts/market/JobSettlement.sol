@@ -140,6 +140,7 @@ abstract contract JobSettlement is JobMarket {
             if (approve && vote.evidence.reason != VoteReason.Recomputed) {
                 revert VoteReasonNeedsRejection(jobId, vote.evidence.reason);
             }
+            // slither-disable-next-line unused-return the third value is the failure's detail; any failure is an invalid vote
             (address signer, ECDSA.RecoverError failure,) =
                 ECDSA.tryRecover(_voteDigest(jobId, resultHash, seat, approve, vote.evidence), vote.r, vote.vs);
             if (failure != ECDSA.RecoverError.NoError || signer != holder) revert InvalidVoteSignature(jobId, seat);

@@ -124,13 +124,11 @@ library Roster {
 
     /// @notice Checks that `validator` with `weight` is the leaf at `index` under `rootWord`, given the leaf's
     /// `DEPTH` siblings from the bottom up; returns whether it is, and the weight of every leaf left of it.
-    function verify(
-        bytes32 rootWord,
-        uint256 index,
-        address validator,
-        uint96 weight,
-        bytes32[DEPTH] calldata siblings
-    ) internal pure returns (bool valid, uint256 offset) {
+    function verify(bytes32 rootWord, uint256 index, address validator, uint96 weight, bytes32[DEPTH] calldata siblings)
+        internal
+        pure
+        returns (bool valid, uint256 offset)
+    {
         if (index >= CAPACITY || weight == 0) return (false, 0);
         bytes32 node = leaf(validator, weight);
         for (uint256 level; level < DEPTH; ++level) {
@@ -171,7 +169,8 @@ library Roster {
         uint256 node = CAPACITY + index;
         tree.nodes[node] = word;
         for (uint256 level; level < DEPTH; ++level) {
-            bytes32 sibling = tree.nodes[node ^ 1];
+            // the other child of the same parent: node + 1 for a left child, node - 1 for a right one
+            bytes32 sibling = tree.nodes[node & 1 == 0 ? node + 1 : node - 1];
             word = node & 1 == 0 ? parent(word, sibling) : parent(sibling, word);
             node >>= 1;
             tree.nodes[node] = word;

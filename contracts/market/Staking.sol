@@ -322,10 +322,11 @@ abstract contract Staking is IStaking, Governed, ReentrancyGuardTransient {
         ICrowdToken(_token).burn(amount);
     }
 
-    /// @dev Pulls `amount` from `from` within the allowance `from` gave this market; the token's own error
-    /// (`ERC20InsufficientAllowance`, `ERC20InsufficientBalance`) bubbles up unchanged.
-    function _pullTokens(address from, uint256 amount) internal {
-        IERC20(_token).safeTransferFrom(from, address(this), amount);
+    /// @dev Pulls `amount` from the caller within the allowance it gave this market; the token's own error
+    /// (`ERC20InsufficientAllowance`, `ERC20InsufficientBalance`) bubbles up unchanged. Only ever the caller: the
+    /// market never moves a third party's tokens.
+    function _pullFromCaller(uint256 amount) internal {
+        IERC20(_token).safeTransferFrom(msg.sender, address(this), amount);
     }
 
     /// @dev Pays `amount` to `to`.
@@ -349,7 +350,7 @@ abstract contract Staking is IStaking, Governed, ReentrancyGuardTransient {
         if (account.role() == Role.Validator) account = _syncRoster(msg.sender, account);
         _stakes[msg.sender] = account;
         emit Staked(msg.sender, amount, total);
-        _pullTokens(msg.sender, amount);
+        _pullFromCaller(amount);
     }
 
     /// @dev Puts a validator's roster leaf in line with its stake: a leaf weighing its stake while that is at least
