@@ -18,7 +18,15 @@ Other packages import from here (`from chain import MarketClient, JobSpec`); the
 from chain.abi import AbiEntry, ContractCodec, DecodedLog, decode_params, encode_params
 from chain.anvil import AnvilProcess, DevChain
 from chain.clients import MarketClient, TokenClient
-from chain.committee import first_vote_block, last_vote_block, seed_block, seed_of
+from chain.committee import (
+    appeal_window,
+    first_vote_block,
+    last_vote_block,
+    round_seats,
+    seed_block,
+    seed_of,
+    settle_block,
+)
 from chain.compiler import Artifacts, ContractArtifact, compile_contracts, load_settings, source_files
 from chain.deploy import DEFAULT_CONFIG, GovernanceSetup, Supply, deploy, deploy_market
 from chain.deployments import deployment_path, load_deployment, save_deployment
@@ -209,6 +217,9 @@ __all__ = [
     "job_events",
     "is_dev_chain",
     "last_vote_block",
+    "appeal_window",
+    "round_seats",
+    "settle_block",
     "load_account",
     "load_deployment",
     "load_settings",

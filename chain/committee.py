@@ -3,7 +3,9 @@
 seed = keccak256(abi.encode(blockhash(seedBlock), jobId)) with seedBlock = submitBlock + 1 (the block after
 the submission, which nobody in the job controls). Seats are drawn from the job's roster snapshot
 (`chain.roster`); votes are signed during (seedBlock, seedBlock + verifyBlocks] and revealed together by
-`finalize` after that window (or as soon as every seat has voted).
+`finalize` after that window and, below the final round, an appeal window as long (in the final round, as soon
+as every seat has voted). An appeal starts round r + 1 with a larger committee: its `submitBlock` is the
+appeal's block, its roster the roster at the appeal.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
+from chain.generated.job_layout import FINAL_ROUND, ROUND_1_SEATS, ROUND_2_SEATS
 from chain.types import Bytes32, JobId
 
 
@@ -27,6 +30,28 @@ def first_vote_block(submit_block: int) -> int:
 def last_vote_block(submit_block: int, verify_blocks: int) -> int:
     """The window's last block; `finalize` with silent seats works from the block after."""
     return seed_block(submit_block) + verify_blocks
+
+
+def appeal_window(submit_block: int, verify_blocks: int) -> tuple[int, int]:
+    """The first and last block in which the round started at `submit_block` may be appealed."""
+    opens = last_vote_block(submit_block, verify_blocks) + 1
+    return opens, opens + verify_blocks - 1
+
+
+def settle_block(submit_block: int, verify_blocks: int, round_: int, *, has_committee: bool = True) -> int:
+    """The last block at which `finalize` still waits: the vote window's end and, below the final round of a
+    job with a committee, the appeal window's end (`finalize` works from the block after)."""
+    last = last_vote_block(submit_block, verify_blocks)
+    if has_committee and round_ < FINAL_ROUND:
+        last += verify_blocks
+    return last
+
+
+def round_seats(committee_size: int, round_: int) -> int:
+    """Seats in round `round_`: the requester's committee, then `ROUND_1_SEATS` and `ROUND_2_SEATS`."""
+    if round_ == 0:
+        return committee_size
+    return ROUND_1_SEATS if round_ == 1 else ROUND_2_SEATS
 
 
 def seed_of(seed_block_hash: bytes, job_id: JobId) -> Bytes32:

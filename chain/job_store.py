@@ -132,6 +132,14 @@ class _Folded:
                 ),
             )
             self.job = dataclasses.replace(self.job, state=state)
+        elif name == "JobAppealed":
+            state = dataclasses.replace(
+                self.job.state,
+                round=int(args["round"]),
+                submit_block=BlockNumber(event.block_number),
+                roster_root=Bytes32(args["rosterRoot"]),
+            )
+            self.job = dataclasses.replace(self.job, state=state)
         elif name == "JobReopened":
             self.job = dataclasses.replace(self.job, state=JobState(attempts=args["attempts"]))
             self.closed_by = None

@@ -101,6 +101,18 @@ class FinalizedJob(_Mined):
 
 
 @dataclass(frozen=True)
+class AppealedJob(_Mined):
+    job_id: JobId
+    round: int
+    """The new round (1 or 2)."""
+    appellant: ChecksumAddress
+    bond: Wei
+    payment: Payment
+    job: Job
+    """The job as it stands in the new round."""
+
+
+@dataclass(frozen=True)
 class ExpiredJob(_Mined):
     job_id: JobId
     provider: ChecksumAddress

@@ -105,7 +105,19 @@ _TEMPLATES: dict[str, Callable[[Fields], str]] = {
     ),
     "ProviderCannotVote": lambda f: f"{_address(f['provider'])} ran job {f['jobId']} and may not vote on it",
     "VerificationPending": lambda f: (
-        f"job {f['jobId']} has no majority yet; it can be finalized after block {f['untilBlock']}"
+        f"job {f['jobId']} is still in its voting or appeal window; it can be finalized after block "
+        f"{f['untilBlock']}"
+    ),
+    "NoFurtherAppeal": lambda f: (
+        f"job {f['jobId']} cannot be appealed: it is in its final round, or it has no committee"
+    ),
+    "AppealNotOpen": lambda f: (
+        f"job {f['jobId']} can be appealed only in blocks {f['fromBlock']}..{f['untilBlock']} "
+        "(after its votes closed); not now"
+    ),
+    "NotEntitledToAppeal": lambda f: (
+        f"{_address(f['caller'])} may not appeal job {f['jobId']}: only its requester, its provider or a "
+        "seat whose vote lost the round may"
     ),
     "SeedUnavailable": lambda f: (
         f"job {f['jobId']}: the hash of its seed block {f['seedBlock']} cannot be read now"

@@ -17,6 +17,7 @@ from eth_utils import to_checksum_address
 
 from chain.abi_struct import AbiStruct, FieldLayout, enum_label
 from chain.generated.job_layout import (
+    FINAL_ROUND,
     JOB_LAYOUT,
     JOB_SIZE,
     JOB_SPEC_OFFSET,
@@ -28,6 +29,8 @@ from chain.generated.job_layout import (
     MAX_COMMITTEE_SIZE,
     MAX_REOPENS,
     MAX_VERIFY_BLOCKS,
+    ROUND_1_SEATS,
+    ROUND_2_SEATS,
     Account,
     AccountFields,
     Capabilities,
@@ -171,6 +174,7 @@ class TxResult:
 
 __all__ = [
     "DEV_CHAIN_IDS",
+    "FINAL_ROUND",
     "JOB_LAYOUT",
     "JOB_SIZE",
     "JOB_SPEC_LAYOUT",
@@ -183,6 +187,8 @@ __all__ = [
     "MAX_COMMITTEE_SIZE",
     "MAX_REOPENS",
     "MAX_VERIFY_BLOCKS",
+    "ROUND_1_SEATS",
+    "ROUND_2_SEATS",
     "TOKEN_DECIMALS",
     "ZERO_ADDRESS",
     "ZERO_BYTES32",

@@ -1,6 +1,6 @@
 """Committee votes as the market checks them: EIP-712 `Vote` signatures and the `SeatVote` rows of `finalize`.
 
-A seat's holder signs `Vote(jobId, resultHash, seat, approve, segment, committedDigest,
+A seat's holder signs `Vote(jobId, round, resultHash, seat, approve, segment, committedDigest,
 recomputedDigest, reason)` in the domain ("CrowdMarket", "2", chainId, market). Signed votes travel off
 chain (the gateway relays them) and
 are revealed together by whoever calls `finalize`, with every seat proven against the job's roster snapshot.
@@ -26,6 +26,7 @@ DOMAIN_VERSION = "2"
 VOTE_TYPES = {
     "Vote": [
         {"name": "jobId", "type": "uint256"},
+        {"name": "round", "type": "uint8"},
         {"name": "resultHash", "type": "bytes32"},
         {"name": "seat", "type": "uint8"},
         {"name": "approve", "type": "bool"},
@@ -56,10 +57,12 @@ class SignedVote:
     evidence: Evidence
     r: bytes
     vs: bytes
+    round: int = 0  # the committee round the vote belongs to (0, or an appeal's round)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "job_id": self.job_id,
+            "round": self.round,
             "seat": self.seat,
             "validator": self.validator,
             "approve": self.approve,
@@ -89,6 +92,7 @@ class SignedVote:
             ),
             r=_bytes32(data["r"]),
             vs=_bytes32(data["vs"]),
+            round=int(data.get("round", 0)),
         )
 
 
@@ -107,9 +111,10 @@ def vote_digest(
     seat: int,
     approve: bool,
     evidence: Evidence,
+    round_: int = 0,
 ) -> bytes:
     """The EIP-712 digest the contract's `voteDigest` returns."""
-    signable = _typed(chain_id, market, job_id, result_hash, seat, approve, evidence)
+    signable = _typed(chain_id, market, job_id, round_, result_hash, seat, approve, evidence)
     return keccak(b"\x19" + signable.version + signable.header + signable.body)
 
 
@@ -122,18 +127,25 @@ def sign_vote(
     seat: int,
     approve: bool,
     evidence: Evidence,
+    round_: int = 0,
 ) -> SignedVote:
-    """`account`'s signature of its vote at `seat`, in the compact (EIP-2098) form `finalize` takes."""
-    signed = account.sign_message(_typed(chain_id, market, job_id, result_hash, seat, approve, evidence))
+    """`account`'s signature of its vote at `seat` of round `round_`, in the compact (EIP-2098) form
+    `finalize` takes."""
+    signed = account.sign_message(
+        _typed(chain_id, market, job_id, round_, result_hash, seat, approve, evidence)
+    )
     y_parity = signed.v - 27
     vs = ((y_parity << 255) | signed.s).to_bytes(32, "big")
-    return SignedVote(job_id, seat, account.address, approve, evidence, signed.r.to_bytes(32, "big"), vs)
+    return SignedVote(
+        job_id, seat, account.address, approve, evidence, signed.r.to_bytes(32, "big"), vs, round=round_
+    )
 
 
 def _typed(
     chain_id: int,
     market: str,
     job_id: int,
+    round_: int,
     result_hash: bytes,
     seat: int,
     approve: bool,
@@ -149,6 +161,7 @@ def _typed(
         message_types=VOTE_TYPES,
         message_data={
             "jobId": job_id,
+            "round": round_,
             "resultHash": bytes(result_hash),
             "seat": seat,
             "approve": approve,

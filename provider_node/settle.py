@@ -23,6 +23,7 @@ from chain import (
     SignedVote,
     VerificationMode,
     enum_label,
+    settle_block,
 )
 from gateway_protocol.votes import VoteRelayError, fetch_votes
 from provider_node.state import JobRecord, Phase, StateStore
@@ -75,7 +76,11 @@ class Finalizer:
             self.state.update(record, note=f"{SETTLED_NOTE}{how}")
             self._due.pop(key, None)
             return False
-        due = state.submit_block + 1 + view.job.spec.verify_blocks + int(self.after_blocks or 0)
+        has_committee = view.job.spec.mode != VerificationMode.NONE
+        last = settle_block(
+            state.submit_block, view.job.spec.verify_blocks, state.round, has_committee=has_committee
+        )
+        due = last + 1 + int(self.after_blocks or 0)
         if head < due:
             self._due[key] = due
             return False

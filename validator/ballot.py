@@ -26,6 +26,7 @@ from chain import (
     MarketClient,
     SignedVote,
     VoteReason,
+    settle_block,
 )
 from validator.config import ValidatorConfig
 from validator.relay import RelayRefused, RelayUnavailable, VoteRelay
@@ -105,7 +106,11 @@ class Settler:
                 continue
             head = head if head is not None else self.market.rpc.block_number()
             closed = head >= record.last_block  # the next block is past the window
-            if not closed and self._next_check.get(key, 0.0) > time.monotonic():
+            # Below the final round a decision stands only after an appeal window as long as the vote window.
+            settle_after = settle_block(
+                record.submit_block, record.last_block - record.submit_block - 1, view.job.state.round
+            )
+            if head < settle_after:
                 continue
             self._next_check[key] = time.monotonic() + _EARLY_CHECK_S
             votes = self._votes(record, head, closed)

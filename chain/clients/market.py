@@ -27,6 +27,7 @@ from chain.events import EventReader
 from chain.job_store import JobStore, JobView
 from chain.paths import DEPLOYMENTS_DIR
 from chain.results import (
+    AppealedJob,
     CancelledJob,
     ClaimedJob,
     ExpiredJob,
@@ -196,21 +197,17 @@ class MarketClient(ContractClient):
             seat,
             approve,
             evidence or Evidence(),
+            job.state.round,
         )
 
     def finalize(self, job_id: JobId, votes: Sequence[SignedVote] = ()) -> FinalizedJob:
-        """Reveal `votes` (signed by their seats' holders) and decide the job; other seats count as silent.
+        """Reveal the current round's `votes` (signed by their seats' holders) and settle the job; other seats
+        count as silent.
 
-        The seats are proven from the roster the job was submitted under (rebuilt from the market's events).
+        The seats are proven from the roster the round was drawn from (rebuilt from the market's events).
         """
         job = self.jobs.job(job_id)
-        rows: list[Any] = []
-        if job.spec.mode != VerificationMode.NONE and self.rpc.block_number() > job.state.submit_block:
-            roster = self.roster_of(job_id)
-            if roster.total:
-                seed = self.seed_of(job_id)
-                rows = vote_rows.seat_rows(roster, seed, job.spec.committee_size, {v.seat: v for v in votes})
-        tx, events = self.transact("finalize", job_id, job.to_abi(), rows)
+        tx, events = self.transact("finalize", job_id, job.to_abi(), self._seat_rows(job_id, job, votes))
         self.jobs.apply(events)
         done = first(events, "JobFinalized").args
         paid = [e.args for e in events if e.name == "ProviderPaid"]
@@ -228,6 +225,49 @@ class MarketClient(ContractClient):
             tx=tx,
             events=tuple(events),
         )
+
+    def appeal(
+        self, job_id: JobId, votes: Sequence[SignedVote] = (), *, pay: PayWith = PayWith.AUTO
+    ) -> AppealedJob:
+        """Appeal the current round's decision with its `votes` revealed: a larger committee decides next.
+
+        Pays the bond (`appeal_bond`) from this account's allowance (an approve is sent first when it falls
+        short; the market takes no permit for appeals).
+        """
+        job = self.jobs.job(job_id)
+        bond = self.appeal_bond(job_id)
+        method = self.payment_method(bond) if pay == PayWith.AUTO else PayWith(pay)
+        payment, _ = self._allow(bond, PayWith.APPROVE if method == PayWith.PERMIT else method)
+        tx, events = self.transact("appeal", job_id, job.to_abi(), self._seat_rows(job_id, job, votes))
+        self.jobs.apply(events)
+        args = first(events, "JobAppealed").args
+        return AppealedJob(
+            JobId(job_id),
+            int(args["round"]),
+            to_checksum_address(args["appellant"]),
+            Wei(args["bond"]),
+            payment,
+            self.jobs.job(job_id),
+            tx=tx,
+            events=tuple(events),
+        )
+
+    def appeal_bond(self, job_id: JobId) -> Wei:
+        """What appealing the job's current round costs: the next round's fees, at least `validatorSlash`."""
+        job = self.jobs.job(job_id)
+        seats = committee.round_seats(job.spec.committee_size, job.state.round + 1)
+        return Wei(max(self.config().validator_slash, seats * job.spec.validator_fee))
+
+    def _seat_rows(self, job_id: JobId, job: Job, votes: Sequence[SignedVote]) -> list[Any]:
+        """Every seat of the job's current round, proven, with the `votes` of this round signed in."""
+        if job.spec.mode == VerificationMode.NONE or self.rpc.block_number() <= job.state.submit_block:
+            return []
+        roster = self.roster_of(job_id)
+        if not roster.total:
+            return []
+        size = committee.round_seats(job.spec.committee_size, job.state.round)
+        mine = {v.seat: v for v in votes if v.round == job.state.round}
+        return vote_rows.seat_rows(roster, self.seed_of(job_id), size, mine)
 
     def expire_job(self, job_id: JobId) -> ExpiredJob:
         tx, events = self._job_call("expireJob", job_id)
@@ -405,17 +445,18 @@ class MarketClient(ContractClient):
         return Bytes32(self.call("hashJob", job.to_abi()))
 
     def committee_of(self, job_id: JobId) -> list[ChecksumAddress]:
-        """The seat holders of a submitted job, seat by seat (empty without a roster; needs the seed)."""
+        """The seat holders of a submitted job's current round, seat by seat (empty without a roster; needs
+        the seed)."""
         job = self.jobs.job(job_id)
-        holders = vote_rows.holders(self.roster_of(job_id), self.seed_of(job_id), job.spec.committee_size)
+        size = committee.round_seats(job.spec.committee_size, job.state.round)
+        holders = vote_rows.holders(self.roster_of(job_id), self.seed_of(job_id), size)
         return [to_checksum_address(a) for a in holders]
 
     def seats_of(self, job_id: JobId, validator: str | None = None) -> list[int]:
         """The seats `validator` (default: this account) holds on a submitted job's committee."""
         job = self.jobs.job(job_id)
-        return vote_rows.seats_of(
-            self.roster_of(job_id), self.seed_of(job_id), job.spec.committee_size, validator or self.me
-        )
+        size = committee.round_seats(job.spec.committee_size, job.state.round)
+        return vote_rows.seats_of(self.roster_of(job_id), self.seed_of(job_id), size, validator or self.me)
 
     def seed_block_hash(self, submit_block: int) -> bytes:
         """The hash of the block seeding a job submitted in `submit_block` (`RpcError` before it is mined)."""
@@ -432,7 +473,13 @@ class MarketClient(ContractClient):
         job = self.jobs.job(job_id)
         return Bytes32(
             self.call(
-                "voteDigest", job_id, job.state.result_hash, seat, approve, (evidence or Evidence()).to_abi()
+                "voteDigest",
+                job_id,
+                job.state.round,
+                job.state.result_hash,
+                seat,
+                approve,
+                (evidence or Evidence()).to_abi(),
             )
         )
 

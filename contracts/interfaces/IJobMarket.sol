@@ -54,13 +54,24 @@ interface IJobMarket {
         bytes32 rosterRoot
     );
 
-    /// @notice A committee seat's signed vote was revealed by `finalize` (all votes are revealed together).
+    /// @notice A committee seat's signed vote was revealed by `finalize` or `appeal` (a round's votes are revealed
+    /// together; they belong to the job's round at the time of the event).
     /// @param jobId The job.
     /// @param validator The seat's holder.
     /// @param slot The seat.
     /// @param approve Whether it accepted the result.
     /// @param evidence The sample it re-ran and the digests it compared.
     event VoteCast(uint256 indexed jobId, address indexed validator, uint8 slot, bool approve, Evidence evidence);
+
+    /// @notice A round's decision was appealed: a fresh, larger committee (round `round`) is drawn from
+    /// `rosterRoot` with the next block's hash as seed; `state.submitBlock` is this event's block number.
+    /// @param jobId The job.
+    /// @param round `state.round` after the appeal (1 or 2).
+    /// @param appellant Who appealed and paid the bond.
+    /// @param bond Tokens the appellant put up: returned if the final round overturns what it appealed, else
+    /// shared by the seats that decided against it.
+    /// @param rosterRoot `state.rosterRoot` for the new round.
+    event JobAppealed(uint256 indexed jobId, uint8 round, address indexed appellant, uint96 bond, bytes32 rosterRoot);
 
     /// @notice A submitted job was decided.
     /// @param jobId The job.
@@ -96,6 +107,15 @@ interface IJobMarket {
     event JobReopened(uint256 indexed jobId, uint16 attempts);
 
     // ------------------------------------------------------------------ errors
+
+    /// @notice The job's current round can no longer be appealed (it is the final round, or the job has no committee).
+    error NoFurtherAppeal(uint256 jobId);
+
+    /// @notice An appeal came outside its window, the blocks `fromBlock..untilBlock` after the round's votes closed.
+    error AppealNotOpen(uint256 jobId, uint256 fromBlock, uint256 untilBlock);
+
+    /// @notice Only the requester, the provider or a seat whose vote lost the round may appeal it.
+    error NotEntitledToAppeal(uint256 jobId, address caller);
 
     /// @notice A `JobSpec` field is out of range. `limit` is the bound it crossed: the minimum for a value too
     /// small, the maximum for a value too large.
@@ -258,12 +278,14 @@ interface IJobMarket {
 
     // ------------------------------------------------------------------ anyone
 
-    /// @notice Decides a submitted job from its committee's signed votes, revealed together.
-    /// @dev `seats[j]` is seat `j`: its holder proven against `state.rosterRoot` (the leaf, the holder's weight and
-    /// the leaf's siblings; the seat's position `keccak256(abi.encode(seed, j)) % totalWeight` must fall in the
-    /// holder's weight interval), its ballot, and unless silent the holder's EIP-712 signature of
-    /// `Vote(jobId, resultHash, seat, approve, evidence)` (`voteDigest`). Seats held by the requester are set aside:
-    /// they never vote, earn or lose, and the other seats decide. Emits `VoteCast` per vote and `JobFinalized`, then:
+    /// @notice Decides a submitted job from its current round's signed votes, revealed together, and settles it.
+    /// @dev `seats[j]` is seat `j` of round `state.round`: its holder proven against `state.rosterRoot` (the leaf,
+    /// the holder's weight and the leaf's siblings; the seat's position `keccak256(abi.encode(seed, j)) %
+    /// totalWeight` must fall in the holder's weight interval), its ballot, and unless silent the holder's EIP-712
+    /// signature of `Vote(jobId, round, resultHash, seat, approve, evidence)` (`voteDigest`). Round 0 has
+    /// `committeeSize` seats, round 1 `ROUND_1_SEATS`, round 2 `ROUND_2_SEATS`. Seats held by the requester are set
+    /// aside: they never vote, earn or lose, and the other seats decide. Emits `VoteCast` per vote and
+    /// `JobFinalized`, then:
     /// - Accepted (approvals are a strict majority of the deciding seats; in mode `None`, always; and when every seat
     ///   is the requester's): `ProviderPaid`; the collateral is unlocked; the protocol fee is burned; fees of seats
     ///   not paid go back to the requester. The reward is owed only when a majority of the deciding seats approved,
@@ -274,15 +296,32 @@ interface IJobMarket {
     ///   credited the remaining escrow (protocol fee included) plus the collateral.
     /// - Unverified (no majority, no roster, or the seed is gone): nobody's collateral is slashed; the requester
     ///   is credited the escrow (protocol fee included) less the fees paid.
-    /// Seats: each winning seat (every voter when Unverified) earns `validatorFee`; each other seat (silent, or
-    /// on the losing side) loses its bond `max(validatorSlash, budget / ((committeeSize + 1) / 2))` (stake first,
-    /// then unbonding), shared equally among the winners (dust to the first; to the provider when nobody voted).
-    /// Requirements: status `Submitted`; after the window (`block.number > submitBlock + 1 + verifyBlocks`), or
-    /// earlier once every seat voted (`VerificationPending`); one entry per seat (`SeatCountMismatch`), each
+    /// Seats of every round are settled against this final outcome: a seat that voted with it (every voter when
+    /// Unverified) earns `validatorFee` (round 0 from the escrow, appeal rounds from the pool below); every other
+    /// seat (silent, or on the losing side) loses its bond `max(validatorSlash, budget / ((n + 1) / 2))` for its
+    /// round's `n` seats (stake first, then unbonding). The pool of lost bonds, plus the bonds of appellants whose
+    /// appeal the final outcome did not bear out, first returns the other appellants' bonds, then pays the appeal
+    /// rounds' fees, and is shared equally among the winning seats (dust to the first; to the provider when nobody
+    /// voted). Nothing beyond the pool is paid: the losing side pays for the appeals up to what it forfeits.
+    /// Requirements: status `Submitted`; after the round's window and, below the final round, its appeal window
+    /// (`block.number > submitBlock + 1 + 2 * verifyBlocks`; in the final round `submitBlock + 1 + verifyBlocks`, or
+    /// earlier once every seat voted) (`VerificationPending`); one entry per seat (`SeatCountMismatch`), each
     /// proven (`NotSeatHolder`) and validly signed (`InvalidVoteSignature`), an approval carrying no finding
     /// (`VoteReasonNeedsRejection`: a withheld result, a bad commitment or a false capability claim must reject);
     /// mode `None`: no seats.
     function finalize(uint256 jobId, Job calldata job, SeatVote[] calldata seats) external;
+
+    /// @notice Appeals the current round's decision: its votes are revealed (as for `finalize`) and a fresh, larger
+    /// committee is drawn for round `state.round + 1` from the roster as it stands now, seeded by the next block.
+    /// @dev Emits `VoteCast` per vote of the appealed round and `JobAppealed`; pulls the bond from the caller (an
+    /// allowance or a permit beforehand): `max(validatorSlash, seats of the next round * validatorFee)`. The round's
+    /// seats are settled only with the final round (see `finalize`).
+    /// Requirements: status `Submitted`; mode not `None` and `state.round < FINAL_ROUND` (`NoFurtherAppeal`); in the
+    /// appeal window, the `verifyBlocks` blocks after the round's window (`AppealNotOpen`); the caller is the
+    /// requester, the provider, or the holder of a seat whose vote lost the round (every voter when the round
+    /// decided nothing) (`NotEntitledToAppeal`); the seats as for `finalize`. Never paused: appeals settle running
+    /// jobs.
+    function appeal(uint256 jobId, Job calldata job, SeatVote[] calldata seats) external;
 
     /// @notice Expires a claimed job whose deadline passed: the provider's collateral is slashed. Anyone may call it
     /// (a keeper, the requester, a rival provider), so no claim holds a job past its deadline.
@@ -321,7 +360,14 @@ interface IJobMarket {
     function seedOf(uint256 jobId, Job calldata job) external view returns (bytes32);
 
     /// @notice The EIP-712 digest a seat signs to vote (domain "CrowdMarket", version "2", this market).
-    function voteDigest(uint256 jobId, bytes32 resultHash, uint8 seat, bool approve, Evidence calldata evidence)
+    function voteDigest(
+        uint256 jobId,
+        uint8 round,
+        bytes32 resultHash,
+        uint8 seat,
+        bool approve,
+        Evidence calldata evidence
+    )
         external
         view
         returns (bytes32);

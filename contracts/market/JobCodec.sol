@@ -32,6 +32,7 @@ import {
     JOB_REQUESTER,
     JOB_RESULT_HASH,
     JOB_ROSTER_ROOT,
+    JOB_ROUND,
     JOB_REWARD,
     JOB_RUN_TIMEOUT,
     JOB_RUN_TIMEOUT_BITS,
@@ -253,6 +254,10 @@ library JobCodec {
         v = bytes32(_at(e, JOB_ROSTER_ROOT));
     }
 
+    function round(EncodedJob e) internal pure returns (uint8 v) {
+        v = uint8(_at(e, JOB_ROUND));
+    }
+
     function attempts(EncodedJob e) internal pure returns (uint16 v) {
         v = uint16(_at(e, JOB_ATTEMPTS));
     }
@@ -293,6 +298,13 @@ library JobCodec {
         _put(e, JOB_RESULT_HASH, uint256(digest));
     }
 
+    /// @notice The state an appeal sets: the next round, drawn from `roster` with the block after this one as seed.
+    function setAppeal(EncodedJob e, uint8 newRound, uint64 blockNumber, bytes32 roster) internal pure {
+        _put(e, JOB_ROUND, newRound);
+        _put(e, JOB_SUBMIT_BLOCK, blockNumber);
+        _put(e, JOB_ROSTER_ROOT, uint256(roster));
+    }
+
     /// @notice A fresh `JobState` for a reopened job: all zero but `attempts`.
     function resetState(EncodedJob e, uint16 newAttempts) internal pure {
         _put(e, JOB_PROVIDER, 0);
@@ -301,6 +313,7 @@ library JobCodec {
         _put(e, JOB_ROSTER_ROOT, 0);
         _put(e, JOB_ATTEMPTS, newAttempts);
         _put(e, JOB_RESULT_HASH, 0);
+        _put(e, JOB_ROUND, 0);
     }
 
     function _at(EncodedJob e, uint256 offset) private pure returns (uint256 v) {

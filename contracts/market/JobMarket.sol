@@ -30,7 +30,7 @@ abstract contract JobMarket is IJobMarket, Staking, EIP712 {
 
     /// @dev The EIP-712 type a committee seat signs (`Evidence` flattened, so wallets show every field).
     bytes32 internal constant VOTE_TYPEHASH = keccak256(
-        "Vote(uint256 jobId,bytes32 resultHash,uint8 seat,bool approve,uint32 segment,bytes32 committedDigest,bytes32 recomputedDigest,uint8 reason)"
+        "Vote(uint256 jobId,uint8 round,bytes32 resultHash,uint8 seat,bool approve,uint32 segment,bytes32 committedDigest,bytes32 recomputedDigest,uint8 reason)"
     );
 
     /// @dev Written by every post and every rewarded acceptance: one slot for all four. 40 bits of job ids last
@@ -177,12 +177,15 @@ abstract contract JobMarket is IJobMarket, Staking, EIP712 {
     }
 
     /// @inheritdoc IJobMarket
-    function voteDigest(uint256 jobId, bytes32 resultHash, uint8 seat, bool approve, Evidence calldata evidence)
-        external
-        view
-        returns (bytes32)
-    {
-        return _voteDigest(jobId, resultHash, seat, approve, evidence);
+    function voteDigest(
+        uint256 jobId,
+        uint8 round,
+        bytes32 resultHash,
+        uint8 seat,
+        bool approve,
+        Evidence calldata evidence
+    ) external view returns (bytes32) {
+        return _voteDigest(jobId, round, resultHash, seat, approve, evidence);
     }
 
     // ------------------------------------------------------------------ internal: shared with settlement
@@ -243,17 +246,21 @@ abstract contract JobMarket is IJobMarket, Staking, EIP712 {
         return ChallengeSeed.seed(blockHash, jobId);
     }
 
-    /// @dev The EIP-712 digest seat `seat` signs to vote on job `jobId`'s result.
-    function _voteDigest(uint256 jobId, bytes32 resultHash, uint256 seat, bool approve, Evidence calldata evidence)
-        internal
-        view
-        returns (bytes32)
-    {
+    /// @dev The EIP-712 digest seat `seat` of round `round` signs to vote on job `jobId`'s result.
+    function _voteDigest(
+        uint256 jobId,
+        uint256 round,
+        bytes32 resultHash,
+        uint256 seat,
+        bool approve,
+        Evidence calldata evidence
+    ) internal view returns (bytes32) {
         return _hashTypedDataV4(
             keccak256(
                 abi.encode(
                     VOTE_TYPEHASH,
                     jobId,
+                    round,
                     resultHash,
                     seat,
                     approve,
@@ -284,11 +291,6 @@ abstract contract JobMarket is IJobMarket, Staking, EIP712 {
         }
         _counters = counters;
         if (paid != reward) emit RewardCapped(jobId, reward, paid, epoch);
-    }
-
-    /// @dev The committee's size: `min(committeeSize, validatorCount)`.
-    function _committeeSize(uint256 committeeSize, uint256 validators) internal pure returns (uint256) {
-        return committeeSize < validators ? committeeSize : validators;
     }
 
     // ------------------------------------------------------------------ private

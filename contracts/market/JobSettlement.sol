@@ -8,10 +8,20 @@ import {IJobMarket} from "../interfaces/IJobMarket.sol";
 import {EncodedJob, JobCodec} from "./JobCodec.sol";
 import {JobMarket} from "./JobMarket.sol";
 import {Roster} from "./Roster.sol";
-import {Job, JobStatus, MAX_REOPENS, Outcome, VerificationMode, VoteReason} from "./Types.sol";
+import {
+    FINAL_ROUND,
+    Job,
+    JobStatus,
+    MAX_REOPENS,
+    Outcome,
+    ROUND_1_SEATS,
+    ROUND_2_SEATS,
+    VerificationMode,
+    VoteReason
+} from "./Types.sol";
 import {Ballot, SeatVote} from "./Votes.sol";
 
-/// @title Settling jobs: finalize with the committee's signed votes, expire after a missed deadline
+/// @title Settling jobs: finalize or appeal with a round's signed votes, expire after a missed deadline
 /// @notice Every path moves each escrowed and slashed token to a balance, back into the job's escrow (reopen),
 /// or back to the requester, except an accepted job's protocol fee, which is burned; nothing is pushed, and the
 /// only call out is that burn, last, into CrowdToken (which has no hooks).
@@ -24,14 +34,24 @@ abstract contract JobSettlement is JobMarket {
         address[] holders;
     }
 
+    /// @dev An appealed round, kept until the final round settles its seats.
+    struct AppealedRound {
+        address appellant;
+        uint96 bond;
+        Tally tally;
+    }
+
+    mapping(uint256 jobId => AppealedRound[] rounds) private _appealedRounds;
+
     /// @inheritdoc IJobMarket
     function finalize(uint256 jobId, Job calldata job, SeatVote[] calldata seats) external {
         EncodedJob encoded = _verify(jobId, job, _wordOf(jobId), JobStatus.Submitted);
         uint256 seedBlock = _seedBlock(encoded.submitBlock());
+        uint256 window = encoded.verifyBlocks();
         uint256 lastBlock;
         // a 64-bit block number plus a 16-bit window
         unchecked {
-            lastBlock = seedBlock + encoded.verifyBlocks();
+            lastBlock = seedBlock + window;
         }
 
         if (encoded.mode() == VerificationMode.None) {
@@ -45,49 +65,41 @@ abstract contract JobSettlement is JobMarket {
         }
         if (block.number <= seedBlock) revert VerificationPending(jobId, lastBlock);
 
-        // Seats exist only with a roster to draw from and a seed still readable; otherwise nobody can prove one
-        // and the job closes Unverified once the window is over.
-        bytes32 root = encoded.rosterRoot();
-        uint256 total = Roster.sumOf(root);
-        bytes32 seedHash = Blockhash.blockHash(seedBlock);
-        uint256 size = total == 0 || seedHash == 0 ? 0 : encoded.committeeSize();
-        if (seats.length != size) revert SeatCountMismatch(jobId, seats.length, size);
-        Tally memory tally = _tally(jobId, encoded, _seedFrom(seedHash, jobId), root, seats);
-
+        Tally memory tally = _roundTally(jobId, encoded, seedBlock, seats);
+        uint256 size = tally.holders.length;
         uint256 approvals = _count(tally.approved);
         uint256 rejections = _count(tally.rejected);
         // The requester's own seats are set aside: it could otherwise block every majority by staying silent and
         // get the work for free. What is left is the committee that decides.
         uint256 judges = size - _count(tally.excluded);
-        // Votes are revealed together: before the window ends only when no seat is left to vote.
-        if (block.number <= lastBlock && (size == 0 || approvals + rejections < judges)) {
+        if (encoded.round() < FINAL_ROUND) {
+            // Below the final round a decision stands only once nobody appealed it in time.
+            // lastBlock + window stays far below 2^256
+            unchecked {
+                lastBlock += window;
+            }
+            if (block.number <= lastBlock) revert VerificationPending(jobId, lastBlock);
+        } else if (block.number <= lastBlock && (size == 0 || approvals + rejections < judges)) {
+            // The final round's votes are revealed together: before its window ends only when every seat voted.
             revert VerificationPending(jobId, lastBlock);
         }
 
-        // A side needs a majority of the committee's seats, not of the votes cast. A committee made only of the
-        // requester's seats cannot judge its own job: the provider is paid (without a reward: nothing was checked).
-        if (size != 0 && judges == 0) {
-            emit JobFinalized(jobId, Outcome.Accepted, 0, 0);
-            _accept(jobId, encoded, 0, false);
+        Outcome outcome = _decision(approvals, rejections, judges, size);
+        emit JobFinalized(jobId, outcome, uint8(approvals), uint8(rejections));
+        uint256 paid = _settleSeats(jobId, encoded, tally, outcome);
+        if (outcome == Outcome.Accepted) {
+            // Verified work (a majority of deciding seats approved) earns its reward; a committee made only of the
+            // requester's seats cannot judge its own job, so the provider is paid without one.
+            _accept(jobId, encoded, paid, judges != 0);
             _burnFee(encoded);
-        } else if (approvals * 2 > judges) {
-            emit JobFinalized(jobId, Outcome.Accepted, uint8(approvals), uint8(rejections));
-            uint256 paid = _settleSeats(jobId, encoded, tally, tally.approved);
-            // A majority of the deciding seats approved: the work was verified and earns its reward.
-            _accept(jobId, encoded, paid, true);
-            _burnFee(encoded);
-        } else if (rejections * 2 > judges) {
-            emit JobFinalized(jobId, Outcome.Rejected, uint8(approvals), uint8(rejections));
+        } else if (outcome == Outcome.Rejected) {
             _slashCollateral(encoded.provider(), jobId, encoded.collateral());
-            uint256 paid = _settleSeats(jobId, encoded, tally, tally.rejected);
             // paid <= committeeSize fees <= collateral; budget plus at most 15 fees of 96 bits
             unchecked {
                 uint256 spentFees = paid * encoded.validatorFee();
                 _fail(jobId, encoded, spentFees, encoded.fullEscrow() - spentFees);
             }
         } else {
-            emit JobFinalized(jobId, Outcome.Unverified, uint8(approvals), uint8(rejections));
-            uint256 paid = _settleSeats(jobId, encoded, tally, tally.approved | tally.rejected);
             _deleteJob(jobId);
             _releaseCollateral(encoded.provider(), encoded.collateral(), 0, 0);
             _releaseReward(encoded.reward());
@@ -96,6 +108,51 @@ abstract contract JobSettlement is JobMarket {
                 _credit(encoded.requester(), jobId, encoded.fullEscrow() - paid * encoded.validatorFee());
             }
         }
+    }
+
+    /// @inheritdoc IJobMarket
+    function appeal(uint256 jobId, Job calldata job, SeatVote[] calldata seats) external {
+        EncodedJob encoded = _verify(jobId, job, _wordOf(jobId), JobStatus.Submitted);
+        uint256 round = encoded.round();
+        if (encoded.mode() == VerificationMode.None || round >= FINAL_ROUND) revert NoFurtherAppeal(jobId);
+        uint256 seedBlock = _seedBlock(encoded.submitBlock());
+        uint256 window = encoded.verifyBlocks();
+        uint256 opens;
+        // a 64-bit block number plus two 16-bit windows
+        unchecked {
+            opens = seedBlock + window + 1;
+            if (block.number < opens || block.number >= opens + window) {
+                revert AppealNotOpen(jobId, opens, opens + window - 1);
+            }
+        }
+        Tally memory tally = _roundTally(jobId, encoded, seedBlock, seats);
+        Outcome decided = _decisionOf(tally);
+        if (msg.sender != encoded.requester() && msg.sender != encoded.provider()) {
+            // A seat may appeal only a decision its vote lost (when nothing was decided, every voter lost).
+            uint256 voters = tally.approved | tally.rejected;
+            uint256 lost = decided == Outcome.Unverified ? voters : voters & ~_winners(tally, decided);
+            bool entitled;
+            for (uint256 seat; lost >> seat != 0; ++seat) {
+                if ((lost >> seat) & 1 == 1 && tally.holders[seat] == msg.sender) entitled = true;
+            }
+            if (!entitled) revert NotEntitledToAppeal(jobId, msg.sender);
+        }
+
+        // round < FINAL_ROUND; the next round's fees: at most 193 fees of 96 bits
+        uint256 bond;
+        unchecked {
+            ++round;
+            bond = _roundSize(encoded.committeeSize(), round) * encoded.validatorFee();
+        }
+        uint96 floor = _validatorSlashAmount();
+        if (bond < floor) bond = floor;
+        // A bond that does not fit in 96 bits cannot be paid (the supply fits in 96 bits): the pull reverts below.
+        _appealedRounds[jobId].push(AppealedRound(msg.sender, uint96(bond), tally));
+        bytes32 roster = _rosterRoot();
+        encoded.setAppeal(uint8(round), uint64(block.number), roster);
+        _storeJob(jobId, JobCodec.word(encoded.hash(), JobStatus.Submitted));
+        emit JobAppealed(jobId, uint8(round), msg.sender, uint96(bond), roster);
+        _pullFromCaller(bond);
     }
 
     /// @inheritdoc IJobMarket
@@ -141,8 +198,9 @@ abstract contract JobSettlement is JobMarket {
                 revert VoteReasonNeedsRejection(jobId, vote.evidence.reason);
             }
             // slither-disable-next-line unused-return the third value is the failure's detail; any failure is an invalid vote
-            (address signer, ECDSA.RecoverError failure,) =
-                ECDSA.tryRecover(_voteDigest(jobId, resultHash, seat, approve, vote.evidence), vote.r, vote.vs);
+            (address signer, ECDSA.RecoverError failure,) = ECDSA.tryRecover(
+                _voteDigest(jobId, encoded.round(), resultHash, seat, approve, vote.evidence), vote.r, vote.vs
+            );
             if (failure != ECDSA.RecoverError.NoError || signer != holder) revert InvalidVoteSignature(jobId, seat);
             if (approve) tally.approved |= bit;
             else tally.rejected |= bit;
@@ -150,37 +208,118 @@ abstract contract JobSettlement is JobMarket {
         }
     }
 
-    /// @dev Pays each winning seat its fee and an equal share of the bonds the other seats lose (silent seats and
-    /// the losing side; the requester's seats neither pay nor earn). Division dust goes to the first winner; with no
-    /// winner the bonds go to the provider. Returns the number of seats paid a fee.
-    function _settleSeats(uint256 jobId, EncodedJob encoded, Tally memory tally, uint256 winners)
+    /// @dev The current round's seats, checked; no seats when the round has no roster or its seed is gone.
+    /// The round's size is `tally.holders.length`.
+    function _roundTally(uint256 jobId, EncodedJob encoded, uint256 seedBlock, SeatVote[] calldata seats)
         private
-        returns (uint256 paid)
+        returns (Tally memory)
     {
-        uint256 seats = tally.holders.length;
-        uint256 losers = ((1 << seats) - 1) & ~winners & ~tally.excluded;
-        uint96 bond = _seatBond(encoded.budget(), encoded.committeeSize());
+        bytes32 root = encoded.rosterRoot();
+        bytes32 seedHash = Blockhash.blockHash(seedBlock);
+        // Seats exist only with a roster to draw from and a seed still readable; otherwise nobody can prove one.
+        uint256 size = 0;
+        if (Roster.sumOf(root) != 0 && seedHash != 0) size = _roundSize(encoded.committeeSize(), encoded.round());
+        if (seats.length != size) revert SeatCountMismatch(jobId, seats.length, size);
+        return _tally(jobId, encoded, _seedFrom(seedHash, jobId), root, seats);
+    }
+
+    /// @dev Pays every round's winning seats (those that voted with the final `outcome`; every voter when it is
+    /// Unverified) and takes every other seat's bond (silent seats and the losing side; the requester's seats
+    /// neither pay nor earn). An appellant whose appeal the outcome bore out gets its bond back. The pool of taken
+    /// bonds, plus the bonds of the other appeals, pays the appeal rounds' fees (as far as it goes), and the rest is
+    /// shared equally among the winners: dust to the first; with no winner, to the provider.
+    /// Returns the number of round-0 seats paid a fee (that fee comes from the job's escrow).
+    function _settleSeats(uint256 jobId, EncodedJob encoded, Tally memory last, Outcome outcome)
+        private
+        returns (uint256 escrowPaid)
+    {
+        uint256 appeals = encoded.round();
+        AppealedRound[] storage history = _appealedRounds[jobId];
+        Tally[] memory tallies = new Tally[](appeals + 1);
         uint256 pool = 0;
-        for (uint256 seat; losers >> seat != 0; ++seat) {
-            if ((losers >> seat) & 1 == 1) pool += _slashBonded(tally.holders[seat], jobId, bond);
+        uint256 laterWinners = 0;
+        for (uint256 round; round <= appeals; ++round) {
+            Tally memory tally = round == appeals ? last : history[round].tally;
+            tallies[round] = tally;
+            uint256 won = _winners(tally, outcome);
+            pool += _slashLosers(
+                jobId, tally, won, _seatBond(encoded.budget(), _roundSize(encoded.committeeSize(), round))
+            );
+            if (round == 0) escrowPaid = _count(won);
+            else laterWinners += _count(won);
+            if (round == appeals) break;
+            // An appeal the outcome bore out gets its bond back; any other bond pays for the appeals.
+            AppealedRound storage appealed = history[round];
+            if (_decisionOf(tally) == outcome) pool += appealed.bond;
+            else _credit(appealed.appellant, jobId, appealed.bond);
         }
-        paid = _count(winners);
-        if (paid == 0) {
+        if (appeals != 0) delete _appealedRounds[jobId];
+
+        uint256 fee = encoded.validatorFee();
+        uint256 winners = escrowPaid + laterWinners;
+        if (winners == 0) {
             // Nobody voted: the provider did work nobody judged. (Crediting the requester would hand a requester's
             // own silent sybils their bonds back.)
             if (pool != 0) _credit(encoded.provider(), jobId, pool);
             return 0;
         }
-        uint256 fee = encoded.validatorFee();
-        uint256 share = pool / paid;
+        // Appeal rounds' fees come from the pool, as far as it goes.
+        uint256 laterFee = laterWinners == 0 || fee * laterWinners <= pool ? fee : pool / laterWinners;
+        pool -= laterFee * laterWinners;
+        uint256 share = pool / winners;
         // slither-disable-next-line divide-before-multiply -- the remainder of the split is the point: dust to the first winner
-        uint256 dust = pool - share * paid;
-        for (uint256 seat; winners >> seat != 0; ++seat) {
-            if ((winners >> seat) & 1 == 0) continue;
-            uint256 amount = fee + share + dust;
-            dust = 0;
-            if (amount != 0) _credit(tally.holders[seat], jobId, amount);
+        uint256 dust = pool - share * winners;
+        for (uint256 round; round <= appeals; ++round) {
+            Tally memory tally = tallies[round];
+            uint256 won = _winners(tally, outcome);
+            uint256 amount = (round == 0 ? fee : laterFee) + share;
+            for (uint256 seat; won >> seat != 0; ++seat) {
+                if ((won >> seat) & 1 == 0) continue;
+                if (amount + dust != 0) _credit(tally.holders[seat], jobId, amount + dust);
+                dust = 0;
+            }
         }
+    }
+
+    /// @dev Takes `bond` from every seat of a round that is not among the `won` seats nor the requester's; returns
+    /// what was taken.
+    function _slashLosers(uint256 jobId, Tally memory tally, uint256 won, uint96 bond) private returns (uint256 taken) {
+        uint256 lost = ((1 << tally.holders.length) - 1) & ~won & ~tally.excluded;
+        for (uint256 seat; lost >> seat != 0; ++seat) {
+            if ((lost >> seat) & 1 == 1) taken += _slashBonded(tally.holders[seat], jobId, bond);
+        }
+    }
+
+    /// @dev The seats that voted with `outcome`: the approvals, the rejections, or every voter when Unverified.
+    function _winners(Tally memory tally, Outcome outcome) private pure returns (uint256) {
+        if (outcome == Outcome.Accepted) return tally.approved;
+        if (outcome == Outcome.Rejected) return tally.rejected;
+        return tally.approved | tally.rejected;
+    }
+
+    /// @dev What a round decided: a side needs a strict majority of the deciding seats (`judges`, the `size` seats
+    /// less the requester's). A committee made only of the requester's seats accepts (it cannot judge its own job);
+    /// no seats at all, or no majority, decide nothing.
+    function _decision(uint256 approvals, uint256 rejections, uint256 judges, uint256 size)
+        private
+        pure
+        returns (Outcome)
+    {
+        if (approvals * 2 > judges || (size != 0 && judges == 0)) return Outcome.Accepted;
+        if (rejections * 2 > judges) return Outcome.Rejected;
+        return Outcome.Unverified;
+    }
+
+    /// @dev What a round's seats decided.
+    function _decisionOf(Tally memory tally) private pure returns (Outcome) {
+        uint256 size = tally.holders.length;
+        return _decision(_count(tally.approved), _count(tally.rejected), size - _count(tally.excluded), size);
+    }
+
+    /// @dev Seats in round `round`: the requester's committee, then `ROUND_1_SEATS` and `ROUND_2_SEATS`.
+    function _roundSize(uint256 committeeSize, uint256 round) private pure returns (uint256) {
+        if (round == 0) return committeeSize;
+        return round == 1 ? ROUND_1_SEATS : ROUND_2_SEATS;
     }
 
     /// @dev A seat's bond: the budget shared by a majority of the committee (`budget / ((size + 1) / 2)`), at least

@@ -6,9 +6,16 @@ pragma solidity ^0.8.28;
 /// @dev Most seats a committee can have (odd sizes only, so a majority always exists).
 uint256 constant MAX_COMMITTEE_SIZE = 15;
 
-/// @dev Longest voting window: votes (after the seed block) must fit in the 256 blocks whose hashes `BLOCKHASH`
-/// returns, with margin.
-uint256 constant MAX_VERIFY_BLOCKS = 240;
+/// @dev Longest voting window. A round's votes are checked against its seed block's hash, which `BLOCKHASH` returns
+/// for 256 blocks: the window, then an appeal window as long, leave at least 55 blocks to settle in.
+uint256 constant MAX_VERIFY_BLOCKS = 100;
+
+/// @dev Appeals: the last round a job can reach (round 0 is the committee the requester asked for), and the
+/// seats of each appeal round. A stake share `p` wins a majority of `n` seats drawn with replacement with
+/// probability `P(Bin(n, p) > n / 2)`; for `p = 1/3` that is below 10^-6 at 193 seats (docs/protocol.md).
+uint8 constant FINAL_ROUND = 2;
+uint256 constant ROUND_1_SEATS = 31;
+uint256 constant ROUND_2_SEATS = 193;
 
 /// @dev How many times a failed job may reopen (`JobState.attempts` counts reopenings).
 uint16 constant MAX_REOPENS = 3;
@@ -111,10 +118,11 @@ struct JobSpec {
 struct JobState {
     address provider; // claim
     uint64 deadline; // claim: block.timestamp + runTimeout
-    uint64 submitBlock; // submit: block.number
-    bytes32 rosterRoot; // submit: the validator roster's root (`Roster.sol`) the committee is drawn from
+    uint64 submitBlock; // submit: block.number; appeal: block.number (the new round's seed is the next block)
+    bytes32 rosterRoot; // submit, appeal: the validator roster's root (`Roster.sol`) the committee is drawn from
     uint16 attempts; // reopen: +1
     bytes32 resultHash; // submit: keccak256(abi.encode(resultDigest, resultCodec, checkpointRoot, checkpointCount))
+    uint8 round; // appeal: +1 (0 is the requester's committee; at most FINAL_ROUND)
 }
 
 /// @notice A job as every call that acts on it passes it; checked against the stored word.

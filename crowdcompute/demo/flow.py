@@ -49,11 +49,11 @@ class FlowSettings:
     example: str = "digits_mlp"
     interval: int = 100
     segments: int = 40
-    timeout_s: float = 300.0
+    timeout_s: float = 420.0
     expect: str = "Accepted"  # the verdict the flow must see ("Rejected" for a cheating provider)
-    # The committee's voting window: with 1 s blocks, two minutes, so validators on a busy two-core
-    # machine still vote in time. A job closes as soon as every seat has voted, not at the window's end.
-    verify_blocks: int = 120
+    # The committee's voting window: with 1 s blocks, 75 seconds, so validators on a busy two-core machine
+    # still vote in time; an appeal window as long follows before the job settles (nobody appeals here).
+    verify_blocks: int = 75
     # The examples may run 900 s; a claim deadline a minute later leaves the provider time to pack and
     # submit (with the deadline equal to the run limit, the provider warns that the job is risky).
     run_timeout_s: int = 960

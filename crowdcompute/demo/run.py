@@ -46,7 +46,7 @@ class DemoOptions:
     cheat: bool = False  # one cheating provider instead of two honest ones; the job must end Rejected
     interval: int = 100
     segments: int = 40
-    timeout_s: float = 300.0
+    timeout_s: float = 420.0
 
 
 def _interrupt(signum: int, _frame: FrameType | None) -> None:

@@ -17,6 +17,7 @@ from chain import (
     ResultCommitment,
     SignedVote,
     VerificationMode,
+    settle_block,
     tokens,
 )
 from tests.conftest import TEST_CONFIG
@@ -77,3 +78,16 @@ class Cast:
             for seat, approve in enumerate(ballots)
             if approve is not None
         ]
+
+
+def mine_until_settleable(market: MarketClient, job_id: int) -> None:
+    """Mine past the job's vote window and, with a committee below the final round, its appeal window:
+    `finalize` may settle it in the next block."""
+    job = market.jobs.job(JobId(job_id))
+    last = settle_block(
+        job.state.submit_block,
+        job.spec.verify_blocks,
+        job.state.round,
+        has_committee=job.spec.mode != VerificationMode.NONE,
+    )
+    DevChain(market.rpc).mine_until(last)

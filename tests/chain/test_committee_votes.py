@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from chain import DevChain, Evidence, JobId, MarketClient, Outcome, dev_account, vote_digest
+from chain import (
+    ROUND_1_SEATS,
+    DevChain,
+    Evidence,
+    JobId,
+    JobStatus,
+    MarketClient,
+    Outcome,
+    dev_account,
+    vote_digest,
+)
 from chain.errors import ContractRevert
 from tests.chain.market_cast import Cast, make_spec
 
@@ -32,16 +42,47 @@ def test_snapshot_roster_rebuilt_from_events_matches_the_job(cast: Cast) -> None
 def test_unanimous_signed_votes_accept_and_pay_every_seat(cast: Cast) -> None:
     posted = cast.posted_and_submitted()
     votes = cast.signed_votes(posted.job_id, [True, True, True])
+    DevChain(cast.requester.rpc).mine(2 * make_spec().verify_blocks + 1)  # past the vote and appeal windows
     done = cast.outsider.finalize(posted.job_id, votes)  # anyone may reveal the votes
     assert done.outcome == Outcome.ACCEPTED
     assert (done.accepts, done.rejects) == (3, 0)
     assert done.payment == make_spec().budget
 
 
+def test_an_appeal_draws_a_larger_committee_that_overturns_a_wrong_rejection(cast: Cast) -> None:
+    posted = cast.posted_and_submitted()
+    window = make_spec().verify_blocks
+    rejections = cast.signed_votes(posted.job_id, [False, False, False])
+    chain = DevChain(cast.requester.rpc)
+    chain.mine(window + 1)  # the votes are closed: the appeal window is open
+    stake_before = cast.provider.account_of().stake
+    bond = cast.provider.appeal_bond(posted.job_id)
+    assert bond == ROUND_1_SEATS * make_spec().validator_fee
+    appealed = cast.provider.appeal(posted.job_id, rejections)
+    assert (appealed.round, appealed.bond) == (1, bond)
+    assert appealed.job.state.round == 1
+    assert appealed.job.state.submit_block == appealed.tx.block_number
+    chain.mine(1)  # the new round's seed block
+    assert len(cast.requester.committee_of(posted.job_id)) == ROUND_1_SEATS
+    approvals = cast.signed_votes(posted.job_id, [True] * ROUND_1_SEATS)
+    assert {v.round for v in approvals} == {1}
+    with pytest.raises(ContractRevert) as pending:
+        cast.outsider.finalize(posted.job_id, approvals)
+    assert pending.value.error_name == "VerificationPending"
+    chain.mine(2 * window + 1)
+    done = cast.outsider.finalize(posted.job_id, approvals)
+    assert done.outcome == Outcome.ACCEPTED
+    assert (done.accepts, done.rejects) == (ROUND_1_SEATS, 0)
+    assert cast.requester.job(posted.job_id).status == JobStatus.CLOSED
+    provider = cast.provider.account_of()
+    assert provider.stake == stake_before  # never slashed
+    assert provider.balance >= make_spec().budget + bond  # paid, and its bond back
+
+
 def test_a_lone_vote_decides_nothing(cast: Cast) -> None:
     posted = cast.posted_and_submitted()
     votes = cast.signed_votes(posted.job_id, [False, None, None])
-    DevChain(cast.requester.rpc).mine(make_spec().verify_blocks + 1)
+    DevChain(cast.requester.rpc).mine(2 * make_spec().verify_blocks + 1)
     done = cast.outsider.finalize(posted.job_id, votes)
     assert done.outcome == Outcome.UNVERIFIED
     assert done.slashed  # the two silent seats lost their bonds

@@ -6,7 +6,7 @@ import pytest
 
 from chain import ContractRevert, DevChain, JobStatus, dev_account
 from chain.revert_messages import MARKET_PAUSED_MESSAGE
-from tests.chain.market_cast import BASE_SPEC, RESULT, Cast
+from tests.chain.market_cast import BASE_SPEC, RESULT, Cast, mine_until_settleable
 
 
 def reverts(name: str) -> pytest.RaisesExc[ContractRevert]:
@@ -45,6 +45,7 @@ def test_paused_market_settles_running_jobs_and_pays_out(cast: Cast, dev_chain: 
     cast.requester.cancel_job(cancelled.job_id)
     cast.provider.submit_result(running.job_id, RESULT)
     dev_chain.mine(1)
+    mine_until_settleable(cast.requester, running.job_id)
     cast.requester.finalize(running.job_id, cast.signed_votes(running.job_id, [True, True, True]))
     assert cast.requester.status_of(running.job_id) == JobStatus.CLOSED
     assert cast.provider.withdraw().amount == BASE_SPEC.budget

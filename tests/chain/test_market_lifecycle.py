@@ -19,7 +19,15 @@ from chain import (
     tokens,
 )
 from cli_support import token_amount
-from tests.chain.market_cast import BASE_SPEC, PROVIDER_STAKE, RESULT, VALIDATOR_STAKE, Cast, make_spec
+from tests.chain.market_cast import (
+    BASE_SPEC,
+    PROVIDER_STAKE,
+    RESULT,
+    VALIDATOR_STAKE,
+    Cast,
+    make_spec,
+    mine_until_settleable,
+)
 
 FEE = BASE_SPEC.validator_fee
 
@@ -51,7 +59,8 @@ def test_accepted_job_pays_provider_validators_and_refunds_unused_fees(
     assert cast.requester.job(posted.job_id).votes == (0, 0)  # signed off chain: nothing shows yet
 
     # Two of three is a majority of the committee, but the silent seat may still vote until the window ends.
-    dev_chain.mine(BASE_SPEC.verify_blocks)
+    dev_chain.mine(2 * BASE_SPEC.verify_blocks)
+    mine_until_settleable(cast.outsider, posted.job_id)
     done = cast.outsider.finalize(posted.job_id, [first, second])
     assert (done.outcome, done.accepts, done.rejects, done.reopened) == (Outcome.ACCEPTED, 2, 0, False)
     assert (done.payment, done.reward) == (BASE_SPEC.budget, posted.job.spec.reward)
@@ -75,7 +84,7 @@ def test_accepted_job_pays_provider_validators_and_refunds_unused_fees(
 def test_optimistic_job_is_accepted_without_votes_after_the_window(cast: Cast, dev_chain: DevChain) -> None:
     spec = make_spec(mode=VerificationMode.NONE, committee_size=0, samples_per_validator=0, validator_fee=0)
     posted = cast.posted_and_submitted(spec)
-    dev_chain.mine(spec.verify_blocks + 1)
+    dev_chain.mine(2 * spec.verify_blocks + 1)
     done = cast.outsider.finalize(posted.job_id)
     assert (done.outcome, done.accepts, done.rejects) == (Outcome.ACCEPTED, 0, 0)
     assert cast.provider.account_of().balance == spec.budget
@@ -83,7 +92,7 @@ def test_optimistic_job_is_accepted_without_votes_after_the_window(cast: Cast, d
 
 def test_job_without_votes_outside_optimistic_mode_is_unverified(cast: Cast, dev_chain: DevChain) -> None:
     posted = cast.posted_and_submitted()
-    dev_chain.mine(BASE_SPEC.verify_blocks + 1)
+    dev_chain.mine(2 * BASE_SPEC.verify_blocks + 1)
     silent = cast.requester.committee_of(posted.job_id)
     done = cast.outsider.finalize(posted.job_id)
     assert (done.outcome, done.payment) == (Outcome.UNVERIFIED, 0)
@@ -101,7 +110,8 @@ def test_job_without_votes_outside_optimistic_mode_is_unverified(cast: Cast, dev
 def test_split_vote_without_a_majority_is_unverified(cast: Cast, dev_chain: DevChain) -> None:
     posted = cast.posted_and_submitted()
     votes = cast.signed_votes(posted.job_id, [True, False, None])
-    dev_chain.mine(BASE_SPEC.verify_blocks)
+    dev_chain.mine(2 * BASE_SPEC.verify_blocks)
+    mine_until_settleable(cast.outsider, posted.job_id)
     done = cast.outsider.finalize(posted.job_id, votes)
     assert (done.outcome, done.accepts, done.rejects) == (Outcome.UNVERIFIED, 1, 1)
     assert cast.provider.me not in done.slashed
@@ -111,7 +121,8 @@ def test_rejection_by_majority_slashes_provider_and_minority_validator(cast: Cas
     posted = cast.posted_and_submitted()
     votes = cast.signed_votes(posted.job_id, [True, False, False])
     committee = cast.requester.committee_of(posted.job_id)
-    done = cast.outsider.finalize(posted.job_id, votes)  # every seat voted: no need to wait for the window
+    mine_until_settleable(cast.outsider, posted.job_id)
+    done = cast.outsider.finalize(posted.job_id, votes)
     assert (done.outcome, done.accepts, done.rejects, done.reopened) == (Outcome.REJECTED, 1, 2, False)
     slash = cast.deployer.config().validator_slash
     # One validator may hold several seats (drawn by stake, with replacement): expectations add up by holder.
@@ -142,6 +153,7 @@ def test_rejection_by_majority_slashes_provider_and_minority_validator(cast: Cas
 def test_rejected_job_reopens_and_another_provider_finishes_it(cast: Cast) -> None:
     spec = make_spec(reopen_on_failure=True)
     posted = cast.posted_and_submitted(spec)
+    mine_until_settleable(cast.outsider, posted.job_id)
     done = cast.outsider.finalize(posted.job_id, cast.signed_votes(posted.job_id, [False, False, False]))
     assert (done.outcome, done.reopened) == (Outcome.REJECTED, True)
     assert done.job is not None and done.job.state.attempts == 1
@@ -156,6 +168,7 @@ def test_rejected_job_reopens_and_another_provider_finishes_it(cast: Cast) -> No
     fresh.claim_job(posted.job_id)
     fresh.submit_result(posted.job_id, RESULT)
     DevChain(cast.requester.rpc).mine(1)  # the seed block
+    mine_until_settleable(cast.outsider, posted.job_id)
     accepted = cast.outsider.finalize(posted.job_id, cast.signed_votes(posted.job_id, [True, True, True]))
     assert accepted.outcome == Outcome.ACCEPTED
     assert cast.provider_b.account_of().balance == spec.budget
@@ -241,6 +254,7 @@ def test_python_committee_draw_is_proven_by_the_contract(cast: Cast, dev_chain: 
         votes = [
             cast.validator(who).sign_vote(posted.job_id, seat, True) for seat, who in enumerate(committee)
         ]
+        mine_until_settleable(cast.outsider, posted.job_id)
         done = cast.outsider.finalize(posted.job_id, votes)  # NotSeatHolder had a seat been drawn wrong
         assert (done.outcome, done.accepts) == (Outcome.ACCEPTED, committee_size)
 

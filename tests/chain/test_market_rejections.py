@@ -110,7 +110,7 @@ def test_a_vote_by_a_validator_off_the_committee_counts_as_silent(cast: Cast, de
     outsider = next(v for v in cast.validators if v.me not in committee)  # 3 seats, 5 validators
     assert cast.requester.seats_of(posted.job_id, outsider.me) == []
     forged = outsider.sign_vote(posted.job_id, 2, False)
-    dev_chain.mine(BASE_SPEC.verify_blocks)
+    dev_chain.mine(2 * BASE_SPEC.verify_blocks)
     done = cast.outsider.finalize(posted.job_id, [*votes, forged])
     assert (done.outcome, done.accepts, done.rejects) == (Outcome.ACCEPTED, 2, 0)
     assert outsider.me not in {e.args["validator"] for e in done.events_named("VoteCast")}
@@ -122,7 +122,7 @@ def test_finalize_waits_for_every_seat_or_the_window(cast: Cast, dev_chain: DevC
     with reverts("VerificationPending") as info:
         cast.outsider.finalize(posted.job_id, votes)
     assert "can be finalized after block" in str(info.value)
-    dev_chain.mine(BASE_SPEC.verify_blocks)
+    dev_chain.mine(2 * BASE_SPEC.verify_blocks)
     assert cast.outsider.finalize(posted.job_id, votes).outcome == Outcome.ACCEPTED
 
 

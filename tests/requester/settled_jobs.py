@@ -28,6 +28,7 @@ from jobs.commitments import merkle_root
 from jobs.store import ContentStore
 from sdk.checkpoint import CheckpointEntry, capture_state, checkpoint_file, save_checkpoint, write_manifest
 from sdk.digest import state_digest
+from tests.chain.market_cast import mine_until_settleable
 from tests.conftest import TEST_CONFIG
 
 VALIDATOR_STAKE = tokens(200)
@@ -128,7 +129,7 @@ def register_validators(market: MarketClient, accounts: Sequence[int] = VALIDATO
 
 def vote_and_finalize(market: MarketClient, job_id: JobId, approvals: Sequence[bool]) -> Outcome:
     """Seat i's holder (dev accounts of `register_validators`) signs approvals[i] once the seed block is
-    mined; `market` reveals the votes with finalize (every seat voted: no need to wait for the window)."""
+    mined; `market` reveals the votes with finalize once the vote and appeal windows are over."""
     DevChain(market.rpc).mine(1)
     committee = market.committee_of(job_id)
     by_address = {dev_account(i).address: i for i in VALIDATOR_ACCOUNTS}
@@ -136,4 +137,5 @@ def vote_and_finalize(market: MarketClient, job_id: JobId, approvals: Sequence[b
         market.with_account(dev_account(by_address[committee[seat]])).sign_vote(job_id, seat, approve)
         for seat, approve in enumerate(approvals)
     ]
+    mine_until_settleable(market, job_id)
     return market.finalize(job_id, votes).outcome

@@ -36,7 +36,7 @@ def test_withdraw_moves_an_unverified_jobs_refund_to_the_wallet(
     cli = json_cli(account_app, options, {"CROWDCOMPUTE_PRIVATE_KEY": DEV_PRIVATE_KEYS[REQUESTER_ACCOUNT]})
     register_validators(market)
     job_id, _ = submitted_job(requester, provider, store, tmp_path / "work")
-    dev_chain.mine(SPEC.verify_blocks + 1)  # nobody votes within the window
+    dev_chain.mine(2 * SPEC.verify_blocks + 1)  # nobody votes within the window, nobody appeals
     assert market.finalize(job_id).outcome == Outcome.UNVERIFIED
     refund = requester.account_of().balance
     bond = market.config().validator_slash

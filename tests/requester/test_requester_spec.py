@@ -123,7 +123,7 @@ def test_arguments_beat_manifest_hints_which_beat_defaults(tmp_path: Path) -> No
     [
         ({"budget": 0}, "budget", "more than 0"),
         ({"collateral": tokens(1), "validator_fee": tokens(2)}, "collateral", "1 x 2 CROWD = 2 CROWD"),
-        ({"verify_blocks": 241}, "verify_blocks", "1..240"),
+        ({"verify_blocks": 101}, "verify_blocks", "1..100"),
         ({"run_timeout": 0}, "run_timeout", "1..4294967295"),
         ({"budget": 2**96}, "budget", "uint96"),
     ],

@@ -81,6 +81,7 @@ contract CommitteeCaptureAttackTest is Fixture {
         market.finalize(jobId, job, forged);
 
         // The honest committee decides.
+        _closeWindow(job);
         market.finalize(jobId, job, honest);
         assertEq(_account(provider).stake, providerBefore - spec.collateral, "the cheating provider is slashed");
         assertEq(_account(provider).balance, 0, "and unpaid");

@@ -14,12 +14,13 @@ import {Fixture} from "../utils/Fixture.sol";
 /// @dev Isolated tests run every external call as its own transaction, so `vm.lastCallGas()` is what a receipt
 /// reports: the 21,000 base, calldata, cold storage and refunds included.
 contract LifecycleGasTest is Fixture {
-    /// @dev The issue's targets are 230,000 (lifecycle, met: about 224,000) and 300,000 (verified job, missed: about
-    /// 315,000). What the verified job spends beyond the target: the protocol fee's burn at acceptance (a call into
-    /// the token, about 15,000). Burning fees in batches (a pending-burn counter and `burnFees()`) would bring it
-    /// under. These bounds guard against regressions from here.
+    /// @dev The issue's targets are 230,000 (lifecycle, met: about 225,000) and 300,000 (verified job, missed: about
+    /// 321,000). What the verified job spends beyond the target: the protocol fee's burn at acceptance (a call into
+    /// the token, about 15,000) and, since appeals, the round in every call's `Job` and the optimizer's 1,000 runs
+    /// (5,000 no longer fit EIP-170), about 6,000. Burning fees in batches (a pending-burn counter and `burnFees()`)
+    /// would win back about 10,000. These bounds guard against regressions from here.
     uint256 private constant LIFECYCLE_BUDGET = 236_000;
-    uint256 private constant VERIFIED_JOB_TARGET = 320_000;
+    uint256 private constant VERIFIED_JOB_TARGET = 326_000;
     uint256 private constant VOTE_PER_SEAT_TARGET = 30_000;
 
     struct Costs {
@@ -51,7 +52,11 @@ contract LifecycleGasTest is Fixture {
         one.committeeSize = 1;
         _runLifecycle(three);
         _runLifecycle(one);
+        // The draw is by the seed: measure the first steady-state job whose three seats have distinct holders.
         Costs memory costs = _runLifecycle(three);
+        for (uint256 tries; costs.distinctHolders != 3 && tries < 10; ++tries) {
+            costs = _runLifecycle(three);
+        }
         Costs memory single = _runLifecycle(one);
         uint256 verified = _total(costs);
         uint256 perSeat = (costs.finalize - single.finalize) / 2;
@@ -97,6 +102,7 @@ contract LifecycleGasTest is Fixture {
             }
             if (!seen) ++costs.distinctHolders;
         }
+        _closeWindow(job);
         market.finalize(jobId, job, seats);
         costs.finalize = vm.lastCallGas().gasTotalUsed;
     }

@@ -212,8 +212,8 @@ contract MarketHandler is Test {
         ++performed["submit"];
     }
 
-    /// @notice Finalizes a submitted job with random ballots (two bits per seat: silent, approve or reject), early
-    /// when every seat voted, otherwise after the window (half the time it waits instead).
+    /// @notice Finalizes a submitted job with random ballots (two bits per seat: silent, approve or reject) once
+    /// the window and, with a committee, the appeal window are over (half the time it waits instead).
     function finalize(uint256 index, uint256 ballotBits) public {
         (bool found, uint256 jobId) = _pick(index, JobStatus.Submitted);
         if (!found) return;
@@ -221,15 +221,14 @@ contract MarketHandler is Test {
         uint256 seedBlock = uint256(job.state.submitBlock) + 1;
         if (vm.getBlockNumber() <= seedBlock + 1) _mine(seedBlock + 2 - vm.getBlockNumber());
         Ballot[] memory ballots = new Ballot[](job.spec.committeeSize);
-        bool everyoneVoted = true;
         for (uint256 seat; seat < ballots.length; ++seat) {
             ballots[seat] = Ballot(((ballotBits >> (2 * seat)) & 3) % 3);
-            if (ballots[seat] == Ballot.Silent) everyoneVoted = false;
         }
         SeatVote[] memory seats = seatsOf(jobId, ballots);
         uint256 lastBlock = seedBlock + job.spec.verifyBlocks;
-        if ((seats.length == 0 || !everyoneVoted) && vm.getBlockNumber() <= lastBlock) {
-            if (index % 2 == 0) return; // half the time, wait for the window to close
+        if (job.spec.mode != VerificationMode.None) lastBlock += job.spec.verifyBlocks; // the appeal window
+        if (vm.getBlockNumber() <= lastBlock) {
+            if (index % 2 == 0) return; // half the time, wait for the windows to close
             _mine(lastBlock + 1 - vm.getBlockNumber());
             seats = seatsOf(jobId, ballots); // the seed may have aged out meanwhile
         }
@@ -265,7 +264,7 @@ contract MarketHandler is Test {
             vote.evidence = Evidence(uint32(seat), bytes32(jobId), bytes32(seat), VoteReason.Recomputed);
             if (vote.ballot == Ballot.Silent) continue;
             bytes32 digest = market.voteDigest(
-                jobId, job.state.resultHash, uint8(seat), vote.ballot == Ballot.Approve, vote.evidence
+                jobId, job.state.round, job.state.resultHash, uint8(seat), vote.ballot == Ballot.Approve, vote.evidence
             );
             (uint8 v, bytes32 r, bytes32 s) = vm.sign(_keys[vote.validator], digest);
             (vote.r, vote.vs) = (r, bytes32(uint256(v - 27) << 255 | uint256(s)));

@@ -186,7 +186,7 @@ contract MarketInvariantsTest is Test {
             vm.warp(job.state.deadline + 1);
             market.expireJob(jobId, job);
         } else if (status == JobStatus.Submitted) {
-            _mine(uint256(job.spec.verifyBlocks) + 2);
+            _mine(2 * uint256(job.spec.verifyBlocks) + 2); // the window and the appeal window
             // Every seat silent: the requester needs nobody's vote to close the job.
             market.finalize(jobId, job, handler.seatsOf(jobId, new Ballot[](0)));
             if (job.state.provider != address(0)) {

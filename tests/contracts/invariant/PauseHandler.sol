@@ -211,6 +211,7 @@ contract PauseHandler is Test {
         if (!found) return;
         Job memory job = _jobs[jobId];
         uint256 lastBlock = uint256(job.state.submitBlock) + 1 + job.spec.verifyBlocks;
+        if (job.spec.mode != VerificationMode.None) lastBlock += job.spec.verifyBlocks; // the appeal window
         if (vm.getBlockNumber() <= lastBlock) _mine(lastBlock + 1 - vm.getBlockNumber());
         SeatVote[] memory seats;
         if (job.state.rosterRoot != 0) {

@@ -243,6 +243,7 @@ contract EmissionAndFeesTest is Fixture {
         _acceptOne(); // 50 of the epoch's 70
         (uint256 jobId, Job memory job) = _submitted(_spec());
         SeatVote[] memory seats = _seats(jobId, job, _ballots(Ballot.Approve, Ballot.Approve, Ballot.Approve));
+        _closeWindow(job); // past the appeal window: the decision stands
         uint256 epoch = (_now() / EPOCH_LENGTH) & type(uint24).max;
         vm.expectEmit(address(market));
         emit IJobMarket.RewardCapped(jobId, 50e18, 20e18, epoch);

@@ -278,6 +278,7 @@ contract JobMarketTest is Fixture {
 
     function testFuzz_voteDigest_isEip712OverTheVoteType(
         uint256 jobId,
+        uint8 round,
         bytes32 resultHash,
         uint8 seat,
         bool approve,
@@ -287,9 +288,10 @@ contract JobMarketTest is Fixture {
     ) public view {
         Evidence memory evidence =
             Evidence(segment, committed, keccak256(abi.encode(committed)), VoteReason(reasonIndex % 4));
-        bytes32 expected =
-            keccak256(abi.encodePacked("\x19\x01", _domain(), _voteStruct(jobId, resultHash, seat, approve, evidence)));
-        assertEq(market.voteDigest(jobId, resultHash, seat, approve, evidence), expected, "digest");
+        bytes32 expected = keccak256(
+            abi.encodePacked("\x19\x01", _domain(), _voteStruct(jobId, round, resultHash, seat, approve, evidence))
+        );
+        assertEq(market.voteDigest(jobId, round, resultHash, seat, approve, evidence), expected, "digest");
     }
 
     function _domain() private view returns (bytes32) {
@@ -304,18 +306,22 @@ contract JobMarketTest is Fixture {
         );
     }
 
-    function _voteStruct(uint256 jobId, bytes32 resultHash, uint8 seat, bool approve, Evidence memory evidence)
-        private
-        pure
-        returns (bytes32)
-    {
+    function _voteStruct(
+        uint256 jobId,
+        uint8 round,
+        bytes32 resultHash,
+        uint8 seat,
+        bool approve,
+        Evidence memory evidence
+    ) private pure returns (bytes32) {
         bytes32 typeHash = keccak256(
-            "Vote(uint256 jobId,bytes32 resultHash,uint8 seat,bool approve,uint32 segment,bytes32 committedDigest,bytes32 recomputedDigest,uint8 reason)"
+            "Vote(uint256 jobId,uint8 round,bytes32 resultHash,uint8 seat,bool approve,uint32 segment,bytes32 committedDigest,bytes32 recomputedDigest,uint8 reason)"
         );
         return keccak256(
             abi.encode(
                 typeHash,
                 jobId,
+                round,
                 resultHash,
                 seat,
                 approve,

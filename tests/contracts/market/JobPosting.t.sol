@@ -180,10 +180,10 @@ contract JobPostingTest is Fixture {
         _expectInvalidSpec(spec, JobSpecField.VerifyBlocks, 0, 1);
     }
 
-    function test_postJob_revertsWhenVerifyBlocksAbove240() public {
+    function test_postJob_revertsWhenVerifyBlocksAbove100() public {
         JobSpec memory spec = _spec();
-        spec.verifyBlocks = 241;
-        _expectInvalidSpec(spec, JobSpecField.VerifyBlocks, 241, 240);
+        spec.verifyBlocks = 101;
+        _expectInvalidSpec(spec, JobSpecField.VerifyBlocks, 101, 100);
     }
 
     function test_postJob_revertsWhenCollateralBelowCommitteeFees() public {

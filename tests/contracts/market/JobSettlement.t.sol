@@ -35,6 +35,7 @@ contract JobSettlementTest is Fixture {
         Before memory before = _before(jobId, job);
         Ballot[] memory ballots = _ballots(Ballot.Approve, 3);
         SeatVote[] memory seats = _seats(jobId, job, ballots);
+        _closeWindow(job); // past the appeal window: the decision stands
         vm.expectEmit(address(market));
         emit IJobMarket.JobFinalized(jobId, Outcome.Accepted, 3, 0);
         vm.expectEmit(address(market));
@@ -56,6 +57,7 @@ contract JobSettlementTest is Fixture {
         (uint256 jobId, Job memory job) = _submitted(_spec());
         address[] memory holders = _committee(jobId, job);
         SeatVote[] memory seats = _seats(jobId, job, _ballots(Ballot.Approve, Ballot.Reject, Ballot.Approve));
+        _closeWindow(job); // past the appeal window: the decision stands
         for (uint256 seat; seat < 3; ++seat) {
             vm.expectEmit(address(market));
             emit IJobMarket.VoteCast(jobId, holders[seat], uint8(seat), seat != 1, _evidence(seat));
@@ -69,6 +71,7 @@ contract JobSettlementTest is Fixture {
         Before memory before = _before(jobId, job);
         Ballot[] memory ballots = _ballots(Ballot.Approve, Ballot.Reject, Ballot.Approve);
         SeatVote[] memory seats = _seats(jobId, job, ballots);
+        _closeWindow(job); // past the appeal window: the decision stands
         vm.expectEmit(address(market));
         emit IJobMarket.JobFinalized(jobId, Outcome.Accepted, 2, 1);
         vm.expectEmit(address(market));
@@ -97,6 +100,7 @@ contract JobSettlementTest is Fixture {
         address[] memory holders = _committee(jobId, job);
         vm.assume(holders[2] != holders[0] && holders[2] != holders[1]);
         SeatVote[] memory seats = _seats(jobId, job, _ballots(Ballot.Approve, Ballot.Approve, Ballot.Reject));
+        _closeWindow(job); // past the appeal window: the decision stands
         // Stake that leaves after the submission cannot move a seat, nor escape its bond.
         vm.prank(holders[2]);
         market.requestUnbond(VALIDATOR_STAKE - 40e18);
@@ -111,6 +115,7 @@ contract JobSettlementTest is Fixture {
         address[] memory holders = _committee(jobId, job);
         vm.assume(holders[1] != holders[0] && holders[1] != holders[2] && holders[0] != holders[2]);
         SeatVote[] memory seats = _seats(jobId, job, _ballots(Ballot.Approve, Ballot.Reject, Ballot.Approve));
+        _closeWindow(job); // past the appeal window: the decision stands
         // The loser leaves 3 wei bonded and withdraws the rest: 3 = 2 * 1 + 1 of dust.
         vm.prank(holders[1]);
         market.requestUnbond(VALIDATOR_STAKE - 3);
@@ -130,6 +135,7 @@ contract JobSettlementTest is Fixture {
         Before memory before = _before(jobId, job);
         Ballot[] memory ballots = _ballots(Ballot.Reject, 3);
         SeatVote[] memory seats = _seats(jobId, job, ballots);
+        _closeWindow(job); // past the appeal window: the decision stands
         uint256 fees = 3 * uint256(job.spec.validatorFee);
         vm.expectEmit(address(market));
         emit IJobMarket.JobFinalized(jobId, Outcome.Rejected, 0, 3);
@@ -151,6 +157,7 @@ contract JobSettlementTest is Fixture {
         (uint256 jobId, Job memory job) = _submitted(_spec());
         Before memory before = _before(jobId, job);
         Ballot[] memory ballots = _ballots(Ballot.Reject, Ballot.Approve, Ballot.Reject);
+        _closeWindow(job); // past the appeal window: the decision stands
         market.finalize(jobId, job, _seats(jobId, job, ballots));
         assertEq(_account(provider).stake, PROVIDER_STAKE - job.spec.collateral, "provider slashed");
         _settled(before, jobId, job, ballots, Outcome.Rejected);
@@ -162,6 +169,7 @@ contract JobSettlementTest is Fixture {
         uint256 remaining = market.rewardsRemaining();
         (uint256 jobId, Job memory job) = _submitted(spec);
         SeatVote[] memory seats = _seats(jobId, job, _ballots(Ballot.Reject, 3));
+        _closeWindow(job); // past the appeal window: the decision stands
         uint256 held = _totalHeld();
         vm.expectEmit(address(market));
         emit IJobMarket.JobReopened(jobId, 1);
@@ -260,8 +268,7 @@ contract JobSettlementTest is Fixture {
         assertEq(uint256(job.state.rosterRoot), 0, "empty snapshot");
         vm.expectRevert(abi.encodeWithSelector(IJobMarket.SeatCountMismatch.selector, jobId, 1, 0));
         market.finalize(jobId, job, new SeatVote[](1));
-        uint256 lastBlock = job.state.submitBlock + 1 + job.spec.verifyBlocks;
-        vm.expectRevert(abi.encodeWithSelector(IJobMarket.VerificationPending.selector, jobId, lastBlock));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.VerificationPending.selector, jobId, _settleBlock(job)));
         market.finalize(jobId, job, new SeatVote[](0));
         _closeWindow(job);
         vm.expectEmit(address(market));
@@ -275,6 +282,7 @@ contract JobSettlementTest is Fixture {
     function test_finalize_unverifiedWithZeroSeatsOnceSeedIsGone() public {
         (uint256 jobId, Job memory job) = _submitted(_spec());
         SeatVote[] memory seats = _seats(jobId, job, _ballots(Ballot.Reject, 3));
+        _closeWindow(job); // past the appeal window: the decision stands
         vm.roll(job.state.submitBlock + 1 + 8192 + 1); // older than any block hash the chain keeps
         vm.expectRevert(abi.encodeWithSelector(IJobMarket.SeatCountMismatch.selector, jobId, 3, 0));
         market.finalize(jobId, job, seats);
@@ -309,6 +317,7 @@ contract JobSettlementTest is Fixture {
         Before memory before = _before(jobId, job);
         uint96 requesterStake = _account(requester).stake;
         SeatVote[] memory seats = _seats(jobId, job, ballots);
+        _closeWindow(job); // past the appeal window: the decision stands
         // Every seat not the requester's voted: no need to wait for the window.
         // The requester's seats are set aside: the others decide, and they all approved.
         uint256 approvals = 5 - requesterSeats;
@@ -322,24 +331,25 @@ contract JobSettlementTest is Fixture {
 
     // ------------------------------------------------------------------ timing
 
-    function test_finalize_earlyOnlyWhenEverySeatVoted() public {
+    function test_finalize_waitsForTheAppealWindowEvenWhenEverySeatVoted() public {
         (uint256 jobId, Job memory job) = _submitted(_spec());
-        SeatVote[] memory someSilent = _seats(jobId, job, _ballots(Ballot.Approve, Ballot.Approve, Ballot.Silent));
-        uint256 lastBlock = job.state.submitBlock + 1 + job.spec.verifyBlocks;
-        vm.expectRevert(abi.encodeWithSelector(IJobMarket.VerificationPending.selector, jobId, lastBlock));
-        market.finalize(jobId, job, someSilent);
-        _mine(lastBlock - _block()); // now at the window's last block: still pending
-        vm.expectRevert(abi.encodeWithSelector(IJobMarket.VerificationPending.selector, jobId, lastBlock));
-        market.finalize(jobId, job, someSilent);
+        SeatVote[] memory seats = _seats(jobId, job, _ballots(Ballot.Approve, 3));
+        uint256 settleBlock = _settleBlock(job);
+        assertEq(settleBlock, _lastVoteBlock(job) + job.spec.verifyBlocks, "a window, then an appeal window");
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.VerificationPending.selector, jobId, settleBlock));
+        market.finalize(jobId, job, seats);
+        _mine(settleBlock - _block()); // the appeal window's last block: still open to appeal
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.VerificationPending.selector, jobId, settleBlock));
+        market.finalize(jobId, job, seats);
         _mine(1);
-        market.finalize(jobId, job, someSilent);
-        assertEq(_account(provider).balance, job.spec.budget, "accepted after the window");
+        market.finalize(jobId, job, seats);
+        assertEq(_account(provider).balance, job.spec.budget, "accepted once nobody can appeal");
     }
 
-    function test_finalize_earlyWhenEverySeatVotedEvenIfSplit() public {
+    function test_finalize_splitCommitteeDecidesByMajority() public {
         (uint256 jobId, Job memory job) = _submitted(_spec());
         _finalize(jobId, job, _ballots(Ballot.Reject, Ballot.Approve, Ballot.Approve));
-        assertEq(_account(provider).balance, job.spec.budget, "accepted at once");
+        assertEq(_account(provider).balance, job.spec.budget, "accepted by two of three");
     }
 
     function test_finalize_revertsBeforeTheSeedBlock() public {
@@ -371,6 +381,7 @@ contract JobSettlementTest is Fixture {
         address[] memory holders = _committee(jobId, job);
         address other = validators[0] == holders[0] ? validators[1] : validators[0];
         SeatVote[] memory seats = _seats(jobId, job, _ballots(Ballot.Approve, 3));
+        _closeWindow(job); // past the appeal window: the decision stands
         // A valid roster proof of another validator, with its own valid signature: not the seat's holder.
         seats[0] = _seatVote(jobId, job, 0, other, Ballot.Approve);
         vm.expectRevert(abi.encodeWithSelector(IJobMarket.NotSeatHolder.selector, jobId, 0, other));
@@ -380,6 +391,7 @@ contract JobSettlementTest is Fixture {
     function test_finalize_revertsForInflatedWeight() public {
         (uint256 jobId, Job memory job) = _submitted(_spec());
         SeatVote[] memory seats = _seats(jobId, job, _ballots(Ballot.Approve, 3));
+        _closeWindow(job); // past the appeal window: the decision stands
         seats[1].weight += 1;
         vm.expectRevert(abi.encodeWithSelector(IJobMarket.NotSeatHolder.selector, jobId, 1, seats[1].validator));
         market.finalize(jobId, job, seats);
@@ -388,7 +400,8 @@ contract JobSettlementTest is Fixture {
     function test_finalize_revertsForSignatureByAnotherKey() public {
         (uint256 jobId, Job memory job) = _submitted(_spec());
         SeatVote[] memory seats = _seats(jobId, job, _ballots(Ballot.Approve, 3));
-        bytes32 digest = market.voteDigest(jobId, job.state.resultHash, 1, true, seats[1].evidence);
+        _closeWindow(job); // past the appeal window: the decision stands
+        bytes32 digest = market.voteDigest(jobId, 0, job.state.resultHash, 1, true, seats[1].evidence);
         (seats[1].r, seats[1].vs) = _sign(0xBAD, digest);
         vm.expectRevert(abi.encodeWithSelector(IJobMarket.InvalidVoteSignature.selector, jobId, 1));
         market.finalize(jobId, job, seats);
@@ -397,6 +410,7 @@ contract JobSettlementTest is Fixture {
     function test_finalize_revertsForSwappedSignatures() public {
         (uint256 jobId, Job memory job) = _submitted(_spec());
         SeatVote[] memory seats = _seats(jobId, job, _ballots(Ballot.Approve, 3));
+        _closeWindow(job); // past the appeal window: the decision stands
         // The seat number is signed: even one validator's signature for another of its seats is refused.
         (seats[0].r, seats[0].vs, seats[1].r, seats[1].vs) = (seats[1].r, seats[1].vs, seats[0].r, seats[0].vs);
         vm.expectRevert(abi.encodeWithSelector(IJobMarket.InvalidVoteSignature.selector, jobId, 0));
@@ -406,6 +420,7 @@ contract JobSettlementTest is Fixture {
     function test_finalize_revertsForFlippedBallot() public {
         (uint256 jobId, Job memory job) = _submitted(_spec());
         SeatVote[] memory seats = _seats(jobId, job, _ballots(Ballot.Approve, 3));
+        _closeWindow(job); // past the appeal window: the decision stands
         seats[2].ballot = Ballot.Reject;
         vm.expectRevert(abi.encodeWithSelector(IJobMarket.InvalidVoteSignature.selector, jobId, 2));
         market.finalize(jobId, job, seats);
@@ -414,6 +429,7 @@ contract JobSettlementTest is Fixture {
     function test_finalize_revertsForAlteredEvidence() public {
         (uint256 jobId, Job memory job) = _submitted(_spec());
         SeatVote[] memory seats = _seats(jobId, job, _ballots(Ballot.Approve, 3));
+        _closeWindow(job); // past the appeal window: the decision stands
         seats[0].evidence.recomputedDigest = keccak256("other");
         vm.expectRevert(abi.encodeWithSelector(IJobMarket.InvalidVoteSignature.selector, jobId, 0));
         market.finalize(jobId, job, seats);
@@ -422,7 +438,8 @@ contract JobSettlementTest is Fixture {
     function test_finalize_revertsForSignatureOverAnotherResult() public {
         (uint256 jobId, Job memory job) = _submitted(_spec());
         SeatVote[] memory seats = _seats(jobId, job, _ballots(Ballot.Approve, 3));
-        bytes32 digest = market.voteDigest(jobId, keccak256("another result"), 0, true, seats[0].evidence);
+        _closeWindow(job); // past the appeal window: the decision stands
+        bytes32 digest = market.voteDigest(jobId, 0, keccak256("another result"), 0, true, seats[0].evidence);
         (seats[0].r, seats[0].vs) = _sign(validatorKeys[seats[0].validator], digest);
         vm.expectRevert(abi.encodeWithSelector(IJobMarket.InvalidVoteSignature.selector, jobId, 0));
         market.finalize(jobId, job, seats);
@@ -431,6 +448,7 @@ contract JobSettlementTest is Fixture {
     function test_finalize_revertsForUnsignedVote() public {
         (uint256 jobId, Job memory job) = _submitted(_spec());
         SeatVote[] memory seats = _seats(jobId, job, _ballots(Ballot.Silent, 3));
+        _closeWindow(job); // past the appeal window: the decision stands
         seats[0].ballot = Ballot.Approve; // a vote nobody signed
         vm.expectRevert(abi.encodeWithSelector(IJobMarket.InvalidVoteSignature.selector, jobId, 0));
         market.finalize(jobId, job, seats);
@@ -442,8 +460,7 @@ contract JobSettlementTest is Fixture {
         JobSpec memory spec = _spec();
         (spec.mode, spec.committeeSize, spec.samplesPerValidator) = (VerificationMode.None, 0, 0);
         (uint256 jobId, Job memory job) = _submitted(spec);
-        uint256 lastBlock = job.state.submitBlock + 1 + job.spec.verifyBlocks;
-        vm.expectRevert(abi.encodeWithSelector(IJobMarket.VerificationPending.selector, jobId, lastBlock));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.VerificationPending.selector, jobId, _settleBlock(job)));
         market.finalize(jobId, job, new SeatVote[](0));
         _closeWindow(job);
         vm.expectRevert(abi.encodeWithSelector(IJobMarket.SeatCountMismatch.selector, jobId, 1, 0));
@@ -469,6 +486,7 @@ contract JobSettlementTest is Fixture {
     function test_finalize_revertsWhenAlreadyFinalized() public {
         (uint256 jobId, Job memory job) = _submitted(_spec());
         SeatVote[] memory seats = _seats(jobId, job, _ballots(Ballot.Approve, 3));
+        _closeWindow(job); // past the appeal window: the decision stands
         market.finalize(jobId, job, seats);
         vm.expectRevert(
             abi.encodeWithSelector(IJobMarket.JobNotInStatus.selector, jobId, JobStatus.Closed, JobStatus.Submitted)
@@ -479,6 +497,7 @@ contract JobSettlementTest is Fixture {
     function test_finalize_revertsOnDataMismatch() public {
         (uint256 jobId, Job memory job) = _submitted(_spec());
         SeatVote[] memory seats = _seats(jobId, job, _ballots(Ballot.Approve, 3));
+        _closeWindow(job); // past the appeal window: the decision stands
         job.state.rosterRoot = bytes32(uint256(job.state.rosterRoot) + 1); // a snapshot with more weight
         vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobDataMismatch.selector, jobId));
         market.finalize(jobId, job, seats);
@@ -518,6 +537,7 @@ contract JobSettlementTest is Fixture {
         Evidence memory finding = _evidence(0);
         finding.reason = VoteReason.ExceedsDeclaredResources;
         SeatVote[] memory seats = _seats(jobId, job, _ballots(Ballot.Approve, 3));
+        _closeWindow(job); // past the appeal window: the decision stands
         seats[0] = _signedSeat(jobId, job, 0, committee[0], true, finding);
         vm.expectRevert(
             abi.encodeWithSelector(
@@ -539,7 +559,7 @@ contract JobSettlementTest is Fixture {
         vote = _seatVote(jobId, job, seat, holder, Ballot.Silent);
         vote.ballot = approve ? Ballot.Approve : Ballot.Reject;
         vote.evidence = evidence;
-        bytes32 digest = market.voteDigest(jobId, job.state.resultHash, uint8(seat), approve, evidence);
+        bytes32 digest = market.voteDigest(jobId, 0, job.state.resultHash, uint8(seat), approve, evidence);
         (uint8 v, bytes32 r, bytes32 sig) = vm.sign(validatorKeys[holder], digest);
         vote.r = r;
         vote.vs = bytes32(uint256(v - 27) << 255 | uint256(sig));
@@ -646,7 +666,7 @@ contract JobSettlementTest is Fixture {
         Ballot third = thirdApproves ? Ballot.Approve : Ballot.Silent;
         SeatVote[] memory seats = _seats(jobId, job, _ballots(Ballot.Approve, Ballot.Approve, third));
         _mine(uint256(extraBlocks) % 40);
-        if (!thirdApproves) _closeWindow(job);
+        _closeWindow(job);
         market.finalize(jobId, job, seats);
         uint256 paid = _account(provider).balance;
         vm.expectRevert(
@@ -667,8 +687,7 @@ contract JobSettlementTest is Fixture {
         Before memory before = _before(jobId, job);
         Ballot[] memory ballots = _ballots(lone, Ballot.Silent, Ballot.Silent);
         SeatVote[] memory seats = _seats(jobId, job, ballots);
-        uint256 lastBlock = job.state.submitBlock + 1 + job.spec.verifyBlocks;
-        vm.expectRevert(abi.encodeWithSelector(IJobMarket.VerificationPending.selector, jobId, lastBlock));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.VerificationPending.selector, jobId, _settleBlock(job)));
         market.finalize(jobId, job, seats);
         _closeWindow(job);
         bool approve = lone == Ballot.Approve;

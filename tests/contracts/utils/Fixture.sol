@@ -7,11 +7,14 @@ import {
     Account,
     Capabilities,
     Evidence,
+    FINAL_ROUND,
     Job,
     JobSpec,
     JobState,
     MarketConfig,
     ROSTER_DEPTH,
+    ROUND_1_SEATS,
+    ROUND_2_SEATS,
     VerificationMode,
     VoteReason
 } from "../../../contracts/market/Types.sol";
@@ -301,7 +304,7 @@ abstract contract Fixture is Test {
     function _committee(uint256 jobId, Job memory job) internal view returns (address[] memory holders) {
         bytes32 seed = market.seedOf(jobId, job);
         uint256 total = Roster.sumOf(job.state.rosterRoot);
-        holders = new address[](job.spec.committeeSize);
+        holders = new address[](_roundSeats(job));
         for (uint256 seat; seat < holders.length; ++seat) {
             holders[seat] = _holderOfLeaf(_leafAt(Roster.seatPosition(seed, seat, total)));
         }
@@ -338,23 +341,47 @@ abstract contract Fixture is Test {
         vote.ballot = ballot;
         vote.evidence = _evidence(seat);
         if (ballot != Ballot.Silent) {
-            bytes32 digest =
-                market.voteDigest(jobId, job.state.resultHash, uint8(seat), ballot == Ballot.Approve, vote.evidence);
+            bytes32 digest = market.voteDigest(
+                jobId, job.state.round, job.state.resultHash, uint8(seat), ballot == Ballot.Approve, vote.evidence
+            );
             (uint8 v, bytes32 r, bytes32 sig) = vm.sign(validatorKeys[holder], digest);
             vote.r = r;
             vote.vs = bytes32(uint256(v - 27) << 255 | uint256(sig));
         }
     }
 
-    /// @dev Finalizes with every seat voting as `ballots` says.
+    /// @dev Finalizes with every seat voting as `ballots` says, once nobody can appeal any more (below the final
+    /// round a decision stands only after its appeal window).
     function _finalize(uint256 jobId, Job memory job, Ballot[] memory ballots) internal {
-        market.finalize(jobId, job, _seats(jobId, job, ballots));
+        SeatVote[] memory seats = _seats(jobId, job, ballots);
+        _closeWindow(job);
+        market.finalize(jobId, job, seats);
     }
 
-    /// @dev Mines past the job's voting window.
+    /// @dev Mines past the job's voting window and, below the final round, its appeal window: `finalize` may
+    /// settle it.
     function _closeWindow(Job memory job) internal {
-        uint256 last = uint256(job.state.submitBlock) + 1 + job.spec.verifyBlocks;
+        uint256 last = _settleBlock(job);
         if (_block() <= last) _mine(last + 1 - _block());
+    }
+
+    /// @dev The last block at which `finalize` still waits, once past the seed block: the voting window's end and,
+    /// below the final round, the appeal window's.
+    function _settleBlock(Job memory job) internal pure returns (uint256 last) {
+        last = _lastVoteBlock(job);
+        if (job.spec.mode != VerificationMode.None && job.state.round < FINAL_ROUND) last += job.spec.verifyBlocks;
+    }
+
+    /// @dev Mines past the job's voting window only: the round's decision may be appealed.
+    function _openAppeal(Job memory job) internal {
+        uint256 last = _lastVoteBlock(job);
+        if (_block() <= last) _mine(last + 1 - _block());
+    }
+
+    /// @dev Seats in the job's current round.
+    function _roundSeats(Job memory job) internal pure returns (uint256) {
+        if (job.state.round == 0) return job.spec.committeeSize;
+        return job.state.round == 1 ? ROUND_1_SEATS : ROUND_2_SEATS;
     }
 
     /// @dev The roster leaf whose weight interval holds `position` (walking down the stored tree).
@@ -434,7 +461,8 @@ abstract contract Fixture is Test {
             submitBlock: 0,
             rosterRoot: bytes32(0),
             attempts: job.state.attempts + 1,
-            resultHash: bytes32(0)
+            resultHash: bytes32(0),
+            round: 0
         });
         return job;
     }
