@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from chain import DEV_ADDRESSES, JobStatus, MarketClient, Outcome, VerificationMode, dev_account
+from crowdcompute.requester import job_summary, read_ballots
 from jobs.executors import ExecutionState, Executor, ImageRef
 from jobs.executors.docker import DockerExecutor
 from jobs.executors.noop import NoopExecutor
@@ -125,6 +126,10 @@ def test_a_job_that_always_fails_is_accepted_as_a_reproduced_failure_report(
     }
     assert not settled.slashed()
     assert requester.status_of(job_id) == JobStatus.CLOSED
+    # What `crowdcompute job status` shows the requester.
+    view = requester.job(job_id)
+    summary = job_summary(view, read_ballots(requester, view))
+    assert (summary["state"], summary["failureReport"]) == ("Accepted", {"reproduced": 3, "refuted": 0})
 
 
 def test_a_provider_that_reports_a_failure_for_a_job_that_succeeds_is_rejected(
