@@ -48,6 +48,7 @@ from crowdcompute.requester import (
 )
 from crowdcompute.requester.logs import Retry, follow_log, read_log
 from jobs.errors import JobsError
+from jobs.failure import FAILURE_SEGMENT
 from jobs.store import ContentStore, StoreSettings, open_store
 
 __all__ = ["job_app"]
@@ -264,12 +265,19 @@ def status(
         )
         + f"(committee of {summary['committeeSize']}, mode {summary['mode']})",
         *(
-            f"    seat {b.slot}  {b.validator}  {'accept' if b.approve else 'reject'} (segment {b.segment}"
+            f"    seat {b.slot}  {b.validator}  {'accept' if b.approve else 'reject'} ("
+            + ("failure re-run" if b.segment == FAILURE_SEGMENT else f"segment {b.segment}")
             + (f", {enum_label(b.reason)})" if b.reason != VoteReason.RECOMPUTED else ")")
             for b in ballots
         ),
         f"  result     {summary['resultCid'] or '-'}",
     ]
+    if failure := summary["failureReport"]:
+        lines.append(
+            "  failure    the result is a failure report: the provider says the job failed by its own fault; "
+            f"{failure['reproduced']} seat(s) reproduced the failure, {failure['refuted']} did not "
+            f"(`crowdcompute job download {job_id}` has the record, `crowdcompute job logs {job_id}` the log)"
+        )
     if summary["checkpointRoot"]:
         lines.append(f"  root       {summary['checkpointRoot']} ({summary['checkpointCount']} checkpoints)")
     if window := summary["votingWindow"]:
@@ -379,13 +387,20 @@ def download(
         "path": str(folder),
         "files": files,
         "checkpoints": downloaded.checkpoints.to_json(),
+        "failure": downloaded.failure.to_json() if downloaded.failure else None,
     }
-    _emit(
-        out,
-        payload,
+    text = (
         f"job {job_id} ({summary['state']}): result {summary['resultCid']} -> {folder} ({len(files)} files)\n"
-        f"{downloaded.checkpoints.describe()}",
+        f"{downloaded.checkpoints.describe()}"
     )
+    if failure := downloaded.failure:
+        segment = failure.segment
+        where = f"in segment {segment}" if segment is not None else "before its first checkpoint"
+        text += (
+            f"\nthe result is a failure report: the job {failure.outcome} {where} ({failure.reason}); "
+            f"its log: `crowdcompute job logs {job_id}`"
+        )
+    _emit(out, payload, text)
 
 
 @job_app.command("cancel")

@@ -37,6 +37,7 @@ __all__ = [
     "CommitmentError",
     "checkpoint_commitment",
     "checkpoint_digests",
+    "entry_digests",
     "merkle_proof",
     "merkle_root",
     "verify_merkle_proof",
@@ -163,6 +164,11 @@ def checkpoint_digests(output_dir: str | os.PathLike[str]) -> list[bytes]:
     entries = document.get("checkpoints") if isinstance(document, dict) else document
     if not isinstance(entries, list):
         raise CommitmentError(f"{CHECKPOINT_MANIFEST} must hold a list under 'checkpoints'")
+    return entry_digests(entries)
+
+
+def entry_digests(entries: list[Any]) -> list[bytes]:
+    """The digests of a manifest's entries, in index order (indices must run 0..n-1)."""
     if len(entries) > MAX_CHECKPOINTS:
         raise CommitmentError(f"{CHECKPOINT_MANIFEST} lists more than {MAX_CHECKPOINTS} checkpoints")
     indexed: dict[int, bytes] = {}

@@ -61,8 +61,9 @@ log = logging.getLogger(__name__)
 
 WATCHED_EVENTS = ("JobPosted", "JobReopened", "JobClaimed", "JobCancelled")
 FAILURE_POLICY = (
-    "a job that fails by its own fault (non-zero exit, out of memory, over its time or output limit) is not "
-    "submitted: the market cannot take a job back, so it expires and its collateral is slashed"
+    "a job that fails by its own fault (non-zero exit, out of memory, over its time or output limit) is "
+    "submitted as a failure report: validators re-run it, and when it fails the same way the requester pays "
+    "for the run and the collateral is kept"
 )
 _STALE_CLAIM_S = 120.0
 

@@ -6,10 +6,12 @@
     submitted | failed | expired
 
 Failure policy (docs in provider_node/README.md): a job that fails by its own fault (non-zero exit,
-out of memory, over its time or output limit, an unreadable checkpoint list) is not submitted, because
-validators would reject it and charge the committee's time for nothing; the market has no way to hand a
-job back, so it expires and the collateral is slashed. Failures of the node itself (the engine lost the
-container, the image vanished) are retried while the deadline leaves time.
+out of memory, over its declared time or output limit) is submitted as a failure report (`jobs.failure`):
+the validators re-run it, and when it fails the same way the job is accepted, so the requester pays for
+the failed run and the collateral stays the provider's. A run cut short by the deadline rather than by
+the job's own time limit, or an unreadable checkpoint list in a successful run, is not the job's failure
+to report: nothing is submitted and the job expires. Failures of the node itself (the engine lost the
+container, the image vanished) are retried while the deadline leaves time, never reported.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from jobs.executors import (
     WaitTimeout,
     request_for_manifest,
 )
+from jobs.failure import FAILURE_RECORD, FailureKind, FailureOutcome, write_failure_report
 from jobs.store import Cid, ContentStore, StoreError
 from node_base import address_tag
 from provider_node.config import NodeConfig
@@ -227,12 +230,18 @@ class JobRunner:
         if result.state in _NODE_FAULTS:
             self._retry_or_fail(f"execution {result.execution_id} was lost: {result.reason}")
             return
-        if not result.ok:
-            self._fail(f"the job failed by its own fault ({result.state.value}: {result.reason})")
+        outcome = None if result.ok else self._job_fault(result)
+        if not result.ok and outcome is None:
+            ended = f"{result.state.value}: {result.reason}"
+            self._fail(f"the job failed by its own fault, in a way no failure report can show ({ended})")
             return
+        if outcome is not None:
+            log.warning("job %d: the job %s (%s): reporting the failure", self.job_id, outcome, result.reason)
+            if self._pusher is not None:
+                self._pusher.add(f"[provider: the job {outcome}; submitting a failure report]")
         for attempt in range(1, MAX_TRIES + 1):
             try:
-                record = self._pack(result, energy.to_dict() if energy else None)
+                record = self._pack(result, energy.to_dict() if energy else None, outcome)
             except CommitmentError as exc:
                 self._fail(f"the job wrote an unusable checkpoint list: {exc}")
                 return
@@ -249,7 +258,19 @@ class JobRunner:
                 self.ctx.reporter.energy(self.job_id, energy.to_dict())
             return
 
-    def _pack(self, result: ExecutionResult, energy: dict[str, Any] | None) -> ResultRecord:
+    def _job_fault(self, result: ExecutionResult) -> FailureOutcome | None:
+        """The failure to report when the job failed by its own fault; None when the node may have caused
+        it (cancelled, lost) or the run had less than the job's declared time (the deadline cut it)."""
+        outcome = FailureOutcome.of(result)
+        if outcome is not None and outcome.kind is FailureKind.TIMEOUT:
+            declared = self.ctx.bundles.get(self.record.bundle_cid).manifest.resources.timeout_s
+            if result.duration_s is None or result.duration_s + 1.0 < declared:
+                return None
+        return outcome
+
+    def _pack(
+        self, result: ExecutionResult, energy: dict[str, Any] | None, failure: FailureOutcome | None = None
+    ) -> ResultRecord:
         manifest = self.ctx.bundles.get(self.record.bundle_cid).manifest
         run_dir = self.ctx.config.runs_dir / (self.record.execution_id or "")
         output = run_dir / "output"
@@ -257,10 +278,23 @@ class JobRunner:
         for part in PurePosixPath(manifest.outputs.path).parts:
             folder = folder / part
             if folder.is_symlink():  # written by the job: never followed out of its output folder
+                if failure is not None:
+                    break  # the failure is reported all the same, without checkpoints
                 raise CommitmentError(f"outputs.path {manifest.outputs.path!r} passes through a symlink")
+        report = None
+        if failure is not None:  # the report (record and checkpoints) is what gets packed
+            report = write_failure_report(
+                folder if not folder.is_symlink() else run_dir / "none",
+                run_dir / "failure-report",
+                failure,
+                result.reason,
+                max_bytes=manifest.outputs.max_size_mib * 1024 * 1024,
+            )
+            folder = run_dir / "failure-report"
         commitment = checkpoint_commitment(folder)
         run_dir.mkdir(parents=True, exist_ok=True)
-        packed = pack_output(folder, run_dir / "result.tar")
+        # A job cannot make its success look like a failure report: a record it wrote itself is left out.
+        packed = pack_output(folder, run_dir / "result.tar", leave_out=() if report else (FAILURE_RECORD,))
         cid = self.ctx.store.add_file(packed.path, pin=True)
         digest, codec = cid.to_chain()
         shutil.rmtree(run_dir, ignore_errors=True)  # the store holds the result now
@@ -284,6 +318,7 @@ class JobRunner:
             "energy": energy,
             "kwh": energy["kwh"] if energy else None,
             "gco2e": energy["gco2e"] if energy else None,
+            "failure": report.to_json() if report else None,
         }
 
     # -- submit --------------------------------------------------------------------------------------
@@ -316,7 +351,8 @@ class JobRunner:
                 delay = min(delay * 2, 15.0)
                 continue
             self._save(phase=Phase.SUBMITTED, submitted_at=time.time(), note="")
-            log.info("job %d: result %s submitted", self.job_id, result["cid"])
+            what = "failure report" if result.get("failure") else "result"
+            log.info("job %d: %s %s submitted", self.job_id, what, result["cid"])
             return
 
     def _publish(self, cid: Cid) -> None:

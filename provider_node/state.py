@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from chain import JobId, Wei
 from jobs.cid import Cid, parse_cid
@@ -53,6 +53,7 @@ class ResultRecord(TypedDict):
     energy: dict[str, Any] | None  # `EnergyReport.to_dict()`
     kwh: float | None
     gco2e: float | None
+    failure: NotRequired[dict[str, Any] | None]  # a failure report's record (`jobs.failure`); None: a result
 
 
 @dataclass(frozen=True)

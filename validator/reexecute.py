@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import shutil
 from collections.abc import Iterable, Mapping
@@ -39,6 +40,7 @@ __all__ = [
     "replay_execution_id",
     "replays_of",
     "run_job",
+    "seed_output",
     "stage_input",
 ]
 
@@ -174,11 +176,15 @@ def run_job(
     extra_env: Mapping[str, str] | None = None,
     output_limit_bytes: int = REPLAY_OUTPUT_LIMIT,
     timeout_s: float | None = None,
+    output_seed: Path | None = None,
 ) -> Reexecution:
     """Run the bundle's entrypoint in its pinned image with the manifest's limits; raises ExecutorError
-    when the engine cannot run it at all (the validator then abstains)."""
+    when the engine cannot run it at all (the validator then abstains). `output_seed`: a folder copied into
+    the job's output folder first (`outputs.path`), as a run that died leaves it, so the job resumes."""
     shutil.rmtree(output_dir, ignore_errors=True)
     output_dir.mkdir(parents=True)
+    if output_seed is not None:
+        seed_output(output_seed, output_dir / bundle.manifest.outputs.path)
     request = request_for_manifest(
         bundle.manifest,
         execution_id=execution_id,
@@ -201,6 +207,24 @@ def run_job(
         result.cpu_seconds or 0.0,
     )
     return Reexecution(result, output_dir, _read_replay(output_dir / "replay.json"))
+
+
+def seed_output(source: Path, dest: Path) -> None:
+    """Copy `source`'s regular files into `dest`, writable by whatever user the sandbox runs the job as
+    (the executor hands it the output folder itself, not what is already inside)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    dest.chmod(0o777)
+    if source.is_symlink() or not source.is_dir():
+        return
+    for folder, _, files in os.walk(source):
+        target = dest / Path(folder).relative_to(source)
+        target.mkdir(parents=True, exist_ok=True)
+        target.chmod(0o777)
+        for name in files:
+            path = Path(folder) / name
+            if path.is_file() and not path.is_symlink():
+                shutil.copyfile(path, target / name)
+                (target / name).chmod(0o666)
 
 
 def _read_replay(path: Path) -> Mapping[str, Any] | None:

@@ -11,7 +11,10 @@ what the provider committed, `recomputedDigest` what this validator got:
   (committed = the root, recomputed = the root of the list found);
 * `segment = EXCEEDED_RESOURCES` when the re-run was killed at the memory limit the job declares: the
   provider's result could not have come from a run within the declared resources (committed = the
-  checkpoint root).
+  checkpoint root);
+* `segment = FAILURE_SEGMENT` when the result is a failure report (`jobs.failure`) and the job was re-run
+  to see whether it fails the same way (committed = the reported outcome's digest, recomputed = the
+  digest of the re-run's outcome, zero when it succeeded): equal digests approve.
 
 Every rejection also names its `reason` (`VoteReason`): `RESULT_WITHHELD`, `BAD_COMMITMENT`,
 `EXCEEDS_DECLARED_RESOURCES` for the three cases above, `RECOMPUTED` when digests were compared. The
@@ -29,14 +32,17 @@ from typing import Any
 from chain import ZERO_BYTES32, Evidence, VoteReason
 from jobs.commitments import merkle_proof, merkle_root, verify_merkle_proof
 from jobs.executors import ExecutionResult, ExecutionState
+from jobs.failure import FAILURE_SEGMENT, FailureKind, FailureOutcome
 
 __all__ = [
     "BAD_COMMITMENT",
     "EXCEEDED_RESOURCES",
+    "FAILURE_SEGMENT",
     "WITHHELD",
     "Verdict",
     "abstain",
     "check_commitment",
+    "judge_failure",
     "judge_replicate",
     "judge_segments",
     "judge_shards",
@@ -240,3 +246,36 @@ def judge_replicate(committed: bytes, recomputed: bytes, what: str) -> Verdict:
     if recomputed == committed:
         return Verdict(True, f"the re-run gives the committed {what}", Evidence(0, committed, recomputed))
     return reject(f"the re-run gives another {what} than the one committed", 0, committed, recomputed)
+
+
+def judge_failure(reported: FailureOutcome, rerun: ExecutionResult) -> Verdict:
+    """Judge a failure report against an honest re-run in the limits the job declares.
+
+    The same failure (kind, and exit code for `exit`) approves: the requester's code is at fault and the
+    provider earned its pay. A success, or another failure, rejects: the provider reported a failure it did
+    not have, to skip the work. A re-run that ends in a way this node may have caused (lost, cancelled), or
+    that times out where the report says otherwise (this node may be slower), abstains."""
+    committed = reported.digest
+    if rerun.ok:
+        return reject(
+            f"the provider reported that the job {reported}, but it succeeded when re-run",
+            FAILURE_SEGMENT,
+            committed,
+        )
+    observed = FailureOutcome.of(rerun)
+    if observed is None:
+        return abstain(f"the re-run ended in a way that says nothing ({rerun.state.value}: {rerun.reason})")
+    if observed == reported:
+        return Verdict(
+            True,
+            f"the re-run failed the same way: the job {reported} ({rerun.reason})",
+            Evidence(FAILURE_SEGMENT, committed, observed.digest),
+        )
+    if observed.kind is FailureKind.TIMEOUT:
+        return abstain(f"the re-run timed out, where the provider reported that the job {reported}")
+    return reject(
+        f"the provider reported that the job {reported}, but when re-run it {observed}",
+        FAILURE_SEGMENT,
+        committed,
+        observed.digest,
+    )

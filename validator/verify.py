@@ -27,6 +27,13 @@ from jobs.bundle import (
 from jobs.cid import Cid
 from jobs.commitments import CHECKPOINT_MANIFEST, CommitmentError, checkpoint_commitment, checkpoint_digests
 from jobs.executors import ExecutionId, Executor
+from jobs.failure import (
+    FAILURE_RECORD,
+    FailureKind,
+    FailureRecordError,
+    is_failure_report,
+    read_failure_record,
+)
 from jobs.sampling import sample_indices
 from jobs.store import BlockNotFound, ContentStore, CorruptDag, NotAFile, StoreError
 from node_base import address_tag
@@ -39,6 +46,7 @@ from validator.reexecute import (
     replay_env,
     replay_execution_id,
     run_job,
+    seed_output,
     stage_input,
 )
 from validator.verdict import (
@@ -46,6 +54,7 @@ from validator.verdict import (
     Verdict,
     abstain,
     check_commitment,
+    judge_failure,
     judge_replicate,
     judge_segments,
     judge_shards,
@@ -113,7 +122,9 @@ class Verifier:
         folder = self.folder(submission.job_id, submission.attempt)
         try:
             result_dir = self._fetch_result(submission, bundle, folder, self._needed(submission, bundle))
-            if spec.mode == VerificationMode.REPLICATE:
+            if is_failure_report(result_dir):
+                verdict = self._failure_report(submission, bundle, folder, tries)
+            elif spec.mode == VerificationMode.REPLICATE:
                 verdict = self._replicate(submission, bundle, folder, tries)
             else:
                 verdict = self._sampled(submission, bundle, result_dir, folder, tries)
@@ -131,7 +142,7 @@ class Verifier:
         committed count is the one `_sampled` draws whenever the result's list matches the commitment;
         when it does not, the verdict is a rejection that reads the list alone."""
         mode = submission.job.spec.mode
-        names = {CHECKPOINT_MANIFEST.as_posix()}
+        names = {CHECKPOINT_MANIFEST.as_posix(), FAILURE_RECORD}
         if mode == VerificationMode.SEGMENTS:
             last = submission.checkpoint_count - 1
             sampled = self.sample(submission, last) if last >= 1 else []
@@ -147,8 +158,9 @@ class Verifier:
         bundle: Bundle,
         folder: Path,
         select: Callable[[str], bool] | None = None,
+        name: str = "result",
     ) -> Path:
-        dest = folder / "result"
+        dest = folder / name
         if dest.is_dir():
             return dest
         folder.mkdir(parents=True, exist_ok=True)
@@ -242,6 +254,7 @@ class Verifier:
         tries: int,
         *,
         output_limit: int | None = None,
+        output_seed: Path | None = None,
     ) -> Reexecution:
         earlier = find_replay(self.executor, submission.job_id, submission.attempt, address_tag(self.me))
         if earlier is not None:  # started before this node restarted: its result is as good as a new one
@@ -258,8 +271,45 @@ class Verifier:
             input_dir=staged,
             output_dir=folder / "output",
             extra_env=env,
+            output_seed=output_seed,
             **({"output_limit_bytes": output_limit} if output_limit else {}),
         )
+
+    # -- failure reports ---------------------------------------------------------------------------------
+
+    def _failure_report(self, submission: Submission, bundle: Bundle, folder: Path, tries: int) -> Verdict:
+        """The provider says the job failed by its own fault: re-run it honestly, in the limits and time
+        the job declares, from the last checkpoint reported (the job resumes from its output folder as
+        after a crash; from the start when it wrote none, or for a timeout, which needs the whole time),
+        and see whether it fails the same way (`judge_failure`)."""
+        report = self._fetch_result(submission, bundle, folder, name="report")  # small: every file
+        try:
+            record = read_failure_record(report)
+            listed = checkpoint_digests(report)
+        except (FailureRecordError, CommitmentError) as exc:
+            root = submission.checkpoint_root
+            return reject(f"its failure report is unusable: {exc}", BAD_COMMITMENT, root)
+        if listed != list(record.checkpoints):
+            return reject(
+                f"its failure record lists {len(record.checkpoints)} checkpoints, its "
+                f"{CHECKPOINT_MANIFEST} {len(listed)} others",
+                BAD_COMMITMENT,
+                submission.checkpoint_root,
+            )
+        bad = check_commitment(listed, submission.checkpoint_root, submission.checkpoint_count, [])
+        if bad is not None:
+            return bad
+        resume = bool(listed) and record.outcome.kind is not FailureKind.TIMEOUT
+        seed = folder / "seed"
+        shutil.rmtree(seed, ignore_errors=True)
+        if resume:  # the checkpoints alone (their files, when the report could hold them)
+            seed_output(report / "checkpoints", seed / "checkpoints")
+        limit = bundle.manifest.outputs.max_size_mib * MIB
+        start = seed if resume else None
+        run = self._run(submission, bundle, folder, [], {}, tries, output_limit=limit, output_seed=start)
+        where = f"from checkpoint {record.segment}" if resume else "from the start"
+        log.info("job %d: re-ran the reported failure %s: %s", submission.job_id, where, run.result.reason)
+        return judge_failure(record.outcome, run.result).with_cost([f"failure report ({where})"], run.cpu_s)
 
     # -- replicate ---------------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from crowdcompute.requester.checkpoints import CheckpointCheck, verify_checkpoin
 from crowdcompute.requester.errors import NoResult, RequesterError, ResultUnavailable
 from crowdcompute.requester.follow import result_of, state_of
 from jobs.bundle import DEFAULT_LIMITS, BundleError, BundleLimits, extract_bundle
+from jobs.failure import FailureRecord, FailureRecordError, is_failure_report, read_failure_record
 from jobs.store import ContentSources, ContentStore, StoreError, StoreSettings, sources_from
 
 __all__ = ["DownloadedResult", "download_result"]
@@ -29,6 +30,7 @@ class DownloadedResult:
 
     path: Path
     checkpoints: CheckpointCheck
+    failure: FailureRecord | None = None  # the result is a failure report (`jobs.failure`)
 
 
 def download_result(
@@ -53,7 +55,12 @@ def download_result(
         if existed:
             folder.mkdir()
         raise
-    return DownloadedResult(folder, check)
+    try:
+        failure = read_failure_record(folder) if is_failure_report(folder) else None
+    except FailureRecordError as exc:
+        unreadable = f"result {result.cid} is a failure report that cannot be read: {exc}"
+        raise ResultUnavailable(unreadable) from None
+    return DownloadedResult(folder, check, failure)
 
 
 def _fetch_and_extract(

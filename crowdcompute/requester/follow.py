@@ -23,11 +23,20 @@ from chain import (
 )
 from crowdcompute.requester.errors import JobEnded, WaitTimeout
 from jobs.cid import Cid
+from jobs.failure import FAILURE_SEGMENT
 
 if TYPE_CHECKING:
     from crowdcompute.requester.votes import Ballot
 
-__all__ = ["ResultRef", "job_summary", "result_of", "state_of", "voting_window", "wait_for_status"]
+__all__ = [
+    "ResultRef",
+    "failure_report_of",
+    "job_summary",
+    "result_of",
+    "state_of",
+    "voting_window",
+    "wait_for_status",
+]
 
 
 @dataclass(frozen=True)
@@ -96,7 +105,19 @@ def job_summary(view: JobView, ballots: Sequence[Ballot] = ()) -> dict[str, Any]
         "checkpointCount": result.checkpoint_count if result else None,
         "checkpointRoot": "0x" + result.checkpoint_root.hex() if result else None,
         "votingWindow": voting_window(state.submit_block, spec.verify_blocks) if state.submit_block else None,
+        "failureReport": failure_report_of(ballots),
     }
+
+
+def failure_report_of(ballots: Sequence[Ballot]) -> dict[str, int] | None:
+    """When the revealed votes judged a failure report (`jobs.failure`: the provider said the job failed by
+    its own fault, and the committee re-ran it): how many seats reproduced the failure and how many did not.
+    None for an ordinary result, and before the votes are revealed (the chain does not tell the two apart)."""
+    judged = [ballot for ballot in ballots if ballot.segment == FAILURE_SEGMENT]
+    if not judged:
+        return None
+    reproduced = sum(ballot.approve for ballot in judged)
+    return {"reproduced": reproduced, "refuted": len(judged) - reproduced}
 
 
 def voting_window(submit_block: int, verify_blocks: int) -> dict[str, int]:

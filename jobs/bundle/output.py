@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -42,15 +43,19 @@ class _Writer:
         self.written += len(data)
 
 
-def pack_output(folder: Path, dest: Path) -> PackedOutput:
-    """Write the canonical tar of `folder` to `dest` (replaced atomically); an empty folder is allowed."""
+def pack_output(folder: Path, dest: Path, *, leave_out: Collection[str] = ()) -> PackedOutput:
+    """Write the canonical tar of `folder` to `dest` (replaced atomically); an empty folder is allowed.
+    Files whose path relative to `folder` is in `leave_out` are not packed (a name the protocol reserves,
+    such as `jobs.failure.FAILURE_RECORD`, that a job wrote itself)."""
     tmp = dest.with_name(f".{dest.name}.partial")
     files = content = 0
     skipped: list[str] = []
     with tmp.open("wb") as handle:
         out = _Writer(handle)
         for entry, info in walk(folder) if folder.is_dir() else ():
-            if info is None:
+            if entry.path in leave_out:
+                skipped.append(f"{entry.path}: a reserved name")
+            elif info is None:
                 skipped.append(f"{entry.relative!r}: {entry.problem}")
             elif entry.kind is EntryKind.DIRECTORY:
                 out.write(entry_header(entry.path, EntryKind.DIRECTORY))

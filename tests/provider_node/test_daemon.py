@@ -16,6 +16,7 @@ from jobs.cid import Cid
 from jobs.commitments import merkle_root
 from jobs.executors import ExecutionState, ImageRef
 from jobs.executors.noop import NoopExecutor
+from jobs.failure import FAILURE_RECORD, SDK_JOURNAL
 from jobs.store import EmbeddedStore
 from provider_node.daemon import ProviderNode
 from provider_node.state import Phase
@@ -113,7 +114,7 @@ def test_node_logs_why_it_skips_each_job(
     assert node.wait_idle(30)
 
 
-def test_a_failed_execution_submits_nothing(
+def test_a_job_that_fails_by_its_own_fault_is_submitted_as_a_failure_report(
     make_node: NodeFactory,
     provider: MarketClient,
     requester: MarketClient,
@@ -122,18 +123,76 @@ def test_a_failed_execution_submits_nothing(
     caplog,
 ) -> None:
     job_id = post_job(requester, make_bundle(store, tmp_path / "job"))
-    node = make_node(
-        provider, NoopExecutor(state=ExecutionState.OOM_KILLED, reason="killed by the OOM killer")
+    # Two checkpoints in the SDK's journal, then the kernel's OOM killer: no manifest, no model.
+    journal = "".join(
+        json.dumps({"index": i, "digest": hashlib.sha256(d).hexdigest()}) + "\n"
+        for i, d in enumerate(CHECKPOINTS[:2])
     )
+    files = {"checkpoints/c0.bin": CHECKPOINTS[0], "checkpoints/c1.bin": CHECKPOINTS[1]}
+    executor = NestedOutputExecutor(
+        {**files, SDK_JOURNAL: journal.encode(), "partial.bin": b"half a model"},
+        state=ExecutionState.OOM_KILLED,
+        exit_code=137,
+        reason="killed by the OOM killer",
+    )
+    node = make_node(provider, executor)
+    with caplog.at_level(logging.INFO, logger="provider_node"):
+        node.step()
+        assert node.wait_idle(30)
+    record = node.state.get(job_id)
+    assert record is not None and record.phase is Phase.SUBMITTED, record
+    assert record.result is not None and record.result["failure"] is not None
+    assert record.result["failure"]["kind"] == "oom"
+    args = submitted_args(requester, job_id)
+    digests = [hashlib.sha256(d).digest() for d in CHECKPOINTS[:2]]
+    assert (args["checkpointRoot"], args["checkpointCount"]) == (merkle_root(digests), 2)
+    cid = Cid.from_chain(args["resultDigest"], args["resultCodec"])  # type: ignore[arg-type]
+    with tarfile.open(fileobj=io.BytesIO(store.read_bytes(cid))) as tar:
+        names = sorted(tar.getnames())
+        document = json.load(tar.extractfile(FAILURE_RECORD))  # type: ignore[arg-type]
+    assert names == [
+        "checkpoints",
+        *sorted(f"checkpoints/{n}" for n in ("c0.bin", "c1.bin", "manifest.json")),
+        FAILURE_RECORD,
+    ]
+    assert document["kind"] == "oom" and document["segment"] == 1
+    assert document["checkpoints"] == [d.hex() for d in digests]
+    assert any("failure report" in r.getMessage() and "submitted" in r.getMessage() for r in caplog.records)
+
+
+def test_a_run_the_deadline_cut_short_submits_nothing(
+    make_node: NodeFactory,
+    provider: MarketClient,
+    requester: MarketClient,
+    store: EmbeddedStore,
+    tmp_path,
+    caplog,
+) -> None:
+    # Timed out before the job's own 60 s limit: the deadline cut it, which is not the job's failure.
+    job_id = post_job(requester, make_bundle(store, tmp_path / "job"))
+    node = make_node(provider, NoopExecutor(state=ExecutionState.TIMED_OUT, reason="timed out after 5 s"))
     with caplog.at_level(logging.INFO, logger="provider_node"):
         node.step()
         assert node.wait_idle(30)
     record = node.state.get(job_id)
     assert record is not None and record.phase is Phase.FAILED
     assert requester.status_of(job_id) == JobStatus.CLAIMED
-    assert any(
-        "failed by its own fault" in r.getMessage() and "slashed" in r.getMessage() for r in caplog.records
-    )
+    assert any("Submitting nothing" in r.getMessage() and "slashed" in r.getMessage() for r in caplog.records)
+
+
+def test_a_successful_job_cannot_pass_its_result_off_as_a_failure_report(
+    make_node: NodeFactory, provider: MarketClient, requester: MarketClient, store: EmbeddedStore, tmp_path
+) -> None:
+    job_id = post_job(requester, make_bundle(store, tmp_path / "job"))
+    forged = {"format": 1, "kind": "exit", "exit_code": 1, "segment": None, "checkpoints": [], "reason": ""}
+    node = make_node(provider, NestedOutputExecutor({**OUTPUT, FAILURE_RECORD: json.dumps(forged).encode()}))
+    node.step()
+    assert node.wait_idle(30)
+    args = submitted_args(requester, job_id)
+    cid = Cid.from_chain(args["resultDigest"], args["resultCodec"])  # type: ignore[arg-type]
+    with tarfile.open(fileobj=io.BytesIO(store.read_bytes(cid))) as tar:
+        assert FAILURE_RECORD not in tar.getnames() and "model.bin" in tar.getnames()
+    assert node.state.get(job_id).result["failure"] is None  # type: ignore[union-attr,index]
 
 
 def test_an_output_path_through_a_symlink_is_never_packed(
@@ -161,7 +220,7 @@ def test_a_job_that_failed_here_is_not_claimed_again_when_it_reopens(
     tmp_path,
 ) -> None:
     job_id = post_job(requester, make_bundle(store, tmp_path / "job"), reopen_on_failure=True)
-    node = make_node(provider, NoopExecutor(state=ExecutionState.FAILED, reason="exited with code 1"))
+    node = make_node(provider, NoopExecutor(state=ExecutionState.TIMED_OUT, reason="timed out"))
     node.step()
     assert node.wait_idle(30)
     dev_chain.increase_time(3601)
