@@ -56,7 +56,7 @@ contract AlwaysFailingJobAttackTest is Fixture {
         for (uint256 seat; seat < seats.length; ++seat) {
             seats[seat].ballot = approve ? Ballot.Approve : Ballot.Reject;
             seats[seat].evidence = evidence;
-            bytes32 digest = market.voteDigest(jobId, job.state.resultHash, uint8(seat), approve, evidence);
+            bytes32 digest = market.voteDigest(jobId, job.state.round, job.state.resultHash, uint8(seat), approve, evidence);
             (uint8 v, bytes32 r, bytes32 s) = vm.sign(validatorKeys[seats[seat].validator], digest);
             seats[seat].r = r;
             seats[seat].vs = bytes32(uint256(v - 27) << 255 | uint256(s));
@@ -75,6 +75,7 @@ contract AlwaysFailingJobAttackTest is Fixture {
         job = _submitFailureReport(jobId, job);
 
         // Every seat re-ran the job, saw it exit with code 3 again, and approves the report.
+        _closeWindow(job);
         market.finalize(jobId, job, _failureVotes(jobId, job, true, EXIT_3));
 
         assertEq(uint8(market.statusOf(jobId)), uint8(JobStatus.Closed), "settled");
@@ -100,6 +101,7 @@ contract AlwaysFailingJobAttackTest is Fixture {
         (uint256 jobId, Job memory job) = _post(spec);
         job = _claim(jobId, job, provider);
         job = _submitFailureReport(jobId, job);
+        _closeWindow(job);
         market.finalize(jobId, job, _failureVotes(jobId, job, true, EXIT_3));
 
         assertLt(_wealth(requester), requesterBefore, "the requester is poorer, not richer");
@@ -115,6 +117,7 @@ contract AlwaysFailingJobAttackTest is Fixture {
         job = _claim(jobId, job, provider);
         job = _submitFailureReport(jobId, job);
 
+        _closeWindow(job);
         market.finalize(jobId, job, _failureVotes(jobId, job, false, bytes32(0)));
 
         assertEq(_account(provider).stake, stakeBefore - spec.collateral, "the lying provider is slashed");
