@@ -76,6 +76,7 @@ from chain import (
     dev_account,
     min_collateral_for,
     reward_for,
+    settle_block,
     tokens,
 )
 from chain.roster import Roster
@@ -326,6 +327,9 @@ class Bench:
             self.client(self.keys[holder]).sign_vote(job_id, seat, approve(holder, committee))
             for seat, holder in enumerate(committee)
         ]
+        job = self.market.jobs.job(job_id)
+        # past the vote window and the appeal window (nobody appeals here)
+        self.chain.mine_until(settle_block(job.state.submit_block, job.spec.verify_blocks, job.state.round))
         return self.market.finalize(job_id, votes)
 
 

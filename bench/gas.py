@@ -37,6 +37,7 @@ from chain import (
     VerificationMode,
     deploy_market,
     dev_account,
+    settle_block,
     tokens,
 )
 
@@ -92,7 +93,7 @@ def run_optimistic(chain: DevChain, requester: MarketClient, provider: MarketCli
 def run_verified(
     chain: DevChain, market: MarketClient, requester: MarketClient, provider: MarketClient, spec: JobSpec
 ) -> dict[str, int]:
-    """A job whose every seat approves, finalized as soon as every seat voted; gas per step."""
+    """A job whose every seat approves, finalized once nobody can appeal any more; gas per step."""
     posted = requester.post_job(spec, pay=PayWith.ALLOWANCE)
     claimed = provider.claim_job(posted.job_id)
     submitted = provider.submit_result(posted.job_id, RESULT)
@@ -102,6 +103,8 @@ def run_verified(
         market.with_account(_account_for(holder)).sign_vote(posted.job_id, seat, True)
         for seat, holder in enumerate(committee)
     ]
+    job = market.jobs.job(posted.job_id)
+    chain.mine_until(settle_block(job.state.submit_block, job.spec.verify_blocks, job.state.round))  # no appeal
     finalized = provider.finalize(posted.job_id, votes)
     gas = {
         "post_job": posted.tx.gas_used,
