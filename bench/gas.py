@@ -104,7 +104,9 @@ def run_verified(
         for seat, holder in enumerate(committee)
     ]
     job = market.jobs.job(posted.job_id)
-    chain.mine_until(settle_block(job.state.submit_block, job.spec.verify_blocks, job.state.round))  # no appeal
+    chain.mine_until(
+        settle_block(job.state.submit_block, job.spec.verify_blocks, job.state.round)
+    )  # no appeal
     finalized = provider.finalize(posted.job_id, votes)
     gas = {
         "post_job": posted.tx.gas_used,

@@ -29,6 +29,7 @@ class SignedVoteWire(_Wire):
     """One seat's EIP-712 `Vote`, signed by the seat's holder (compact EIP-2098 signature `r`, `vs`)."""
 
     job_id: int = Field(ge=0, lt=2**256)
+    round: int = Field(default=0, ge=0, le=2)  # the committee round (0, or an appeal's)
     seat: int = Field(ge=0, lt=256)
     validator: str = Field(pattern=_ADDRESS)
     approve: bool

@@ -82,6 +82,11 @@ def store_vote(gateway: Gateway, job_id: JobId, wire: SignedVoteWire, ip: str) -
     if wire.job_id != job_id:
         raise InvalidRequestError(f"the vote is for job {wire.job_id}, but was posted to job {job_id}")
     vote = SignedVote.from_json(wire.as_json())
+    if vote.round != 0:
+        raise InvalidRequestError(
+            f"the vote is for round {vote.round} of job {job_id}: this gateway relays the first round's "
+            "votes only; hand an appeal round's signed votes to whoever finalizes (`MarketClient.finalize`)"
+        )
     conn = gateway.db.connection()
     window = vote_window(conn, job_id)
     if window.state != "Submitted":
@@ -122,6 +127,7 @@ def _recover(gateway: Gateway, conn: sqlite3.Connection, vote: SignedVote, resul
         vote.seat,
         vote.approve,
         vote.evidence,
+        vote.round,
     )
     vs = int.from_bytes(vote.vs, "big")
     try:

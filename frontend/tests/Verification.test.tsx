@@ -76,7 +76,7 @@ describe("the verification panel", () => {
     expect(screen.getByText(/3 seats, drawn by stake/)).toBeTruthy();
     expect(screen.getByText("101")).toBeTruthy();
     expect(screen.getByText("blocks 102–121")).toBeTruthy();
-    expect(screen.getByText(/signed privately .* revealed together at finalize, after block 121/)).toBeTruthy();
+    expect(screen.getByText(/signed privately .* revealed together after block 121/)).toBeTruthy();
     expect(screen.getAllByText("signing privately")).toHaveLength(3);
     expect(screen.queryByText("accept")).toBeNull();
   });

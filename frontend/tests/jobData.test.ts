@@ -34,6 +34,7 @@ const job: Job = {
     rosterRoot: raw.state.rosterRoot as Hex,
     attempts: Number(raw.state.attempts),
     resultHash: raw.state.resultHash as Hex,
+    round: Number(raw.state.round),
   },
 };
 const result = reference.hashJob.result;

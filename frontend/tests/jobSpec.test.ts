@@ -31,7 +31,7 @@ describe("the post form", () => {
     [{ committeeSize: "2" }, "committeeSize", /must be odd/],
     [{ committeeSize: "0" }, "committeeSize", />= 1/],
     [{ samplesPerValidator: "0" }, "samplesPerValidator", />= 1/],
-    [{ verifyBlocks: "241" }, "verifyBlocks", /<= 240/],
+    [{ verifyBlocks: "101" }, "verifyBlocks", /<= 100/],
     [{ runTimeout: "0" }, "runTimeout", />= 1/],
     [{ validatorFee: "0.0000000000000000001" }, "validatorFee", /18 decimal/],
   ])("refuses %o (as postJob would)", (change, field, message) => {

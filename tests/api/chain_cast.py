@@ -18,6 +18,7 @@ from chain import (
     dev_account,
     tokens,
 )
+from tests.chain.market_cast import mine_until_settleable
 from tests.conftest import TEST_CONFIG
 
 PROVIDER_CAPS = Capabilities(
@@ -61,8 +62,9 @@ class Cast:
         ]
 
     def vote_all(self, job_id: int, approve: bool = True) -> list[SignedVote]:
-        """Every seat votes `approve`; the requester reveals the votes with `finalize`."""
+        """Every seat votes `approve`; the requester reveals them with `finalize` once nobody can appeal."""
         votes = self.sign_all(job_id, approve)
+        mine_until_settleable(self.requester, job_id)
         self.requester.finalize(JobId(job_id), votes)
         return votes
 

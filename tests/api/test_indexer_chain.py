@@ -26,6 +26,7 @@ from api.settings import Settings
 from chain import Deployment, MarketClient, Outcome, Rpc, SignedVote, save_deployment
 from chain.anvil import AnvilProcess, DevChain, free_port
 from tests.api.chain_cast import CHEAP_SPEC, RESULT, SPEC, Cast, make_cast
+from tests.chain.market_cast import mine_until_settleable
 
 pytestmark = pytest.mark.slow
 
@@ -325,5 +326,6 @@ def test_votes_relayed_through_the_gateway_decide_the_job(
             if vote is not votes[-1]:
                 assert client.get(f"/jobs/{job_id}/votes").status_code == 409
         revealed = client.get(f"/jobs/{job_id}/votes").json()["votes"]
+    mine_until_settleable(cast.provider, job_id)
     done = cast.provider.finalize(job_id, [SignedVote.from_json(v) for v in revealed])
     assert (done.outcome, done.accepts) == (Outcome.ACCEPTED, 3)

@@ -36,6 +36,7 @@ from jobs.cid import Cid
 from jobs.executors.noop import NoopExecutor
 from jobs.store import EmbeddedStore
 from tests.api.live_gateway import gateway_settings, serve
+from tests.chain.market_cast import mine_until_settleable
 from tests.validator.validator_cast import HONEST_PROVIDER, VALIDATOR_STAKE, VALIDATORS, job_spec
 from validator.ballot import votes_of
 from validator.config import ValidatorConfig
@@ -146,13 +147,18 @@ def test_two_validators_votes_go_through_the_gateway_and_one_finalize_reveals_th
 
     # Restarted with the gateway back, the first validator sends its saved votes without re-running.
     back = make_node(first, gateway_url)
+    relay = GatewayRelay(gateway_url)
+    step_until([back, other], lambda: relay.revealed(job_id) is not None, "every seat delivered")
+    mine_until_settleable(requester, job_id)  # nobody appeals
     step_until([back, other], lambda: requester.status_of(job_id) != JobStatus.SUBMITTED, "finalize")
 
     assert back.replays == [], "the restarted validator re-ran nothing"
     assert other.replays == [job_id]
     (finalized,) = (e for e in requester.job(job_id).events if e.name == "JobFinalized")
     assert (Outcome(finalized.args["outcome"]), finalized.args["accepts"]) == (Outcome.ACCEPTED, SEATS)
-    assert finalized.block_number <= submitted.tx.block_number + 1 + VERIFY_BLOCKS, "before the window's end"
+    assert finalized.block_number > submitted.tx.block_number + 1 + 2 * VERIFY_BLOCKS, (
+        "after the appeal window"
+    )
     revealed = [e for e in requester.job(job_id).events if e.name == "VoteCast"]
     assert {e.tx_hash for e in revealed} == {finalized.tx_hash}, "one transaction revealed every vote"
     assert sorted(e.args["slot"] for e in revealed) == list(range(SEATS))

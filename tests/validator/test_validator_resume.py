@@ -83,7 +83,7 @@ def test_a_validator_on_a_fresh_data_folder_replays_no_job_settled_in_history(
     settled = submitted_job(requester)
     unsettled = submitted_job(requester)
     account = dev_account(a_holder_of_each(requester, [settled, unsettled]))
-    dev_chain.mine(VERIFY_BLOCKS + 1)
+    dev_chain.mine(2 * VERIFY_BLOCKS + 1)  # the window and the appeal window
     assert requester.finalize(settled).outcome is Outcome.UNVERIFIED  # nobody verified it in its window
     assert requester.status_of(unsettled) == JobStatus.SUBMITTED  # its window closed too, still unsettled
 

@@ -91,6 +91,9 @@ export function foldJobEvents(events: JobEvent[]): FoldedJob {
         ),
       };
       folded = { ...folded, job: { ...job, state } };
+    } else if (event.eventName === "JobAppealed") {
+      const state = { ...job.state, round: Number(args.round), submitBlock: event.blockNumber, rosterRoot: args.rosterRoot as Hex };
+      folded = { ...folded, job: { ...job, state } };
     } else if (event.eventName === "JobReopened") {
       folded = { job: { ...job, state: { ...EMPTY_STATE, attempts: Number(args.attempts) } }, closedBy: null, outcome: null };
     } else if (event.eventName === "JobFinalized") {

@@ -87,7 +87,11 @@ const TEMPLATES: Record<string, (f: Fields) => string> = {
   VoteReasonNeedsRejection: (f) =>
     `job ${str(f.jobId)}: a vote giving the finding ${enumLabel(VOTE_REASON, f.reason)} must reject`,
   VerificationPending: (f) =>
-    `job ${str(f.jobId)} has no majority yet; it can be finalized after block ${str(f.untilBlock)}`,
+    `job ${str(f.jobId)} is still in its voting or appeal window; it can be finalized after block ${str(f.untilBlock)}`,
+  NoFurtherAppeal: (f) => `job ${str(f.jobId)} cannot be appealed: it is in its final round, or it has no committee`,
+  AppealNotOpen: (f) => `job ${str(f.jobId)} can be appealed only in blocks ${str(f.fromBlock)}..${str(f.untilBlock)}; not now`,
+  NotEntitledToAppeal: (f) =>
+    `${str(f.caller)} may not appeal job ${str(f.jobId)}: only its requester, its provider or a seat whose vote lost the round may`,
   SeedUnavailable: (f) =>
     `job ${str(f.jobId)}: the hash of its seed block ${str(f.seedBlock)} cannot be read now`,
   // Accounts and stake (IStaking)

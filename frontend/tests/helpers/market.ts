@@ -29,7 +29,7 @@ spec = JobSpec(budget=tokens(10), bundle_digest=b"\\x22" * 32, bundle_codec=0x55
 job = requester.post_job(spec).job_id
 provider.claim_job(job)
 provider.submit_result(job, ResultCommitment(b"\\x33" * 32, b"\\x44" * 32, 1))
-DevChain(rpc).mine(spec.verify_blocks + 1)
+DevChain(rpc).mine(2 * spec.verify_blocks + 1)  # the window, then the appeal window
 outcome = treasury.finalize(job).outcome
 json.dump({"market": deployment.market, "token": deployment.token, "block": deployment.block_number,
     "outcome": int(outcome), "refund": str(requester.account_of().balance)}, sys.stdout)

@@ -72,6 +72,15 @@ export function Verification({ job }: { job: JobDetailPublic }) {
           <dt>Voting window</dt>
           <dd>{window ? `blocks ${window.seedBlock + 1}–${window.windowEnd}` : `${job.verify_blocks} blocks after the seed block`}</dd>
         </div>
+        {!optimistic && (
+          <div>
+            <dt>Appeal window</dt>
+            <dd>
+              {window ? `blocks ${window.windowEnd + 1}–${window.windowEnd + job.verify_blocks}` : `${job.verify_blocks} blocks after the voting window`}
+              {" "}(the losing side may appeal to 31, then 193 seats)
+            </dd>
+          </div>
+        )}
         <div>
           <dt>Checkpoints</dt>
           <dd>
@@ -94,8 +103,9 @@ export function Verification({ job }: { job: JobDetailPublic }) {
         )}
       </dl>
       <p className="muted small votes-note">
-        Votes are signed privately by each seat&apos;s holder and revealed together at finalize
-        {window ? `, after block ${window.windowEnd} or once every seat has voted` : ""}: nobody can copy another seat&apos;s vote.
+        Votes are signed privately by each seat&apos;s holder and revealed together
+        {window ? ` after block ${window.windowEnd}` : ""}: nobody can copy another seat&apos;s vote. The job settles once its appeal window
+        {window ? ` (block ${window.windowEnd + job.verify_blocks})` : ""} has passed without an appeal.
       </p>
       {job.submit_block === null ? (
         <Empty title="Nothing to verify yet">Validators re-run sampled work once the provider submits its result.</Empty>
