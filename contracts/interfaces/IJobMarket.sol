@@ -367,8 +367,5 @@ interface IJobMarket {
         uint8 seat,
         bool approve,
         Evidence calldata evidence
-    )
-        external
-        view
-        returns (bytes32);
+    ) external view returns (bytes32);
 }

@@ -131,7 +131,7 @@ abstract contract JobSettlement is JobMarket {
             // A seat may appeal only a decision its vote lost (when nothing was decided, every voter lost).
             uint256 voters = tally.approved | tally.rejected;
             uint256 lost = decided == Outcome.Unverified ? voters : voters & ~_winners(tally, decided);
-            bool entitled;
+            bool entitled = false;
             for (uint256 seat; lost >> seat != 0; ++seat) {
                 if ((lost >> seat) & 1 == 1 && tally.holders[seat] == msg.sender) entitled = true;
             }
@@ -265,6 +265,7 @@ abstract contract JobSettlement is JobMarket {
         }
         // Appeal rounds' fees come from the pool, as far as it goes.
         uint256 laterFee = laterWinners == 0 || fee * laterWinners <= pool ? fee : pool / laterWinners;
+        // slither-disable-next-line divide-before-multiply -- a capped fee is the pool split evenly; the remainder stays in the pool
         pool -= laterFee * laterWinners;
         uint256 share = pool / winners;
         // slither-disable-next-line divide-before-multiply -- the remainder of the split is the point: dust to the first winner

@@ -56,7 +56,8 @@ contract AlwaysFailingJobAttackTest is Fixture {
         for (uint256 seat; seat < seats.length; ++seat) {
             seats[seat].ballot = approve ? Ballot.Approve : Ballot.Reject;
             seats[seat].evidence = evidence;
-            bytes32 digest = market.voteDigest(jobId, job.state.round, job.state.resultHash, uint8(seat), approve, evidence);
+            bytes32 digest =
+                market.voteDigest(jobId, job.state.round, job.state.resultHash, uint8(seat), approve, evidence);
             (uint8 v, bytes32 r, bytes32 s) = vm.sign(validatorKeys[seats[seat].validator], digest);
             seats[seat].r = r;
             seats[seat].vs = bytes32(uint256(v - 27) << 255 | uint256(s));
