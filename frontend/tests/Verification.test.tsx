@@ -35,6 +35,7 @@ function job(overrides: Partial<JobDetailPublic> = {}): JobDetailPublic {
     reopen_on_failure: false,
     attempts: 0,
     deadline: 1_900_000_000,
+    round: 0,
     submit_block: 100,
     roster_root: ROSTER,
     result_cid: null,
@@ -49,6 +50,7 @@ function job(overrides: Partial<JobDetailPublic> = {}): JobDetailPublic {
     updated_at: null,
     timeline: [],
     votes: [],
+    appeals: [],
     reports: { summary: null, skips: [], energy: [] },
     ...overrides,
   };
