@@ -225,4 +225,39 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (job_id, seat)
     ) WITHOUT ROWID;
     """,
+    # 5: appeals. A job carries its current round (its submit_block and roster_root are that round's, as on
+    # chain); each `JobAppealed` is kept for the job's page; relayed votes are keyed by (job, round, seat), so
+    # an appealed round's votes stay readable while the next round's are collected.
+    """
+    ALTER TABLE jobs ADD COLUMN round INTEGER NOT NULL DEFAULT 0;
+
+    CREATE TABLE appeals (
+        block_number INTEGER NOT NULL,
+        log_index INTEGER NOT NULL,
+        job_id INTEGER NOT NULL,
+        attempt INTEGER NOT NULL,
+        round INTEGER NOT NULL,
+        appellant TEXT NOT NULL,
+        bond TEXT NOT NULL,
+        roster_root TEXT NOT NULL,
+        tx_hash TEXT NOT NULL,
+        PRIMARY KEY (block_number, log_index)
+    ) WITHOUT ROWID;
+    CREATE INDEX appeals_by_job ON appeals (job_id, block_number, log_index);
+
+    CREATE TABLE seat_votes_by_round (
+        job_id INTEGER NOT NULL,
+        round INTEGER NOT NULL,
+        seat INTEGER NOT NULL,
+        validator TEXT NOT NULL,
+        result_hash TEXT NOT NULL,
+        vote TEXT NOT NULL,
+        received_at REAL NOT NULL,
+        PRIMARY KEY (job_id, round, seat)
+    ) WITHOUT ROWID;
+    INSERT INTO seat_votes_by_round (job_id, round, seat, validator, result_hash, vote, received_at)
+        SELECT job_id, 0, seat, validator, result_hash, vote, received_at FROM seat_votes;
+    DROP TABLE seat_votes;
+    ALTER TABLE seat_votes_by_round RENAME TO seat_votes;
+    """,
 ]

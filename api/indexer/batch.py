@@ -164,7 +164,7 @@ class Batch:
         )
 
 
-_ACCOUNT_KEYS = ("provider", "validator", "account", "requester")
+_ACCOUNT_KEYS = ("provider", "validator", "account", "requester", "appellant")
 
 
 def _job(event: DecodedLog) -> int:

@@ -1,5 +1,5 @@
-"""Turn decoded market events into rows: jobs, the event timeline, accounts, providers, validators (with their
-roster leaf and weight), votes (revealed together by `finalize`), payouts and slashes.
+"""Turn decoded market events into rows: jobs (with their appeals), the event timeline, accounts, providers,
+validators (with their roster leaf and weight), votes (revealed together by `finalize`), payouts and slashes.
 
 `project_batch` runs inside the caller's write transaction together with the checkpoint, so a batch is
 either wholly indexed or not at all. Every event is keyed by (block, logIndex); an event already in
@@ -110,6 +110,28 @@ def _vote_cast(b: Batch, e: DecodedLog) -> None:
     b.amounts.add_total("votes", 1)
 
 
+def _job_appealed(b: Batch, e: DecodedLog) -> None:
+    # Round r + 1 starts: as on chain, its committee is drawn from the appeal's block and the roster then.
+    a = e.args
+    row = b.conn.execute("SELECT attempts FROM jobs WHERE job_id = ?", (_job(e),)).fetchone()
+    b.conn.execute(
+        """INSERT INTO appeals (block_number, log_index, job_id, attempt, round, appellant, bond, roster_root,
+           tx_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        (
+            e.block_number,
+            e.log_index,
+            _job(e),
+            int(row["attempts"]) if row is not None else 0,
+            int(a["round"]),
+            _addr(a["appellant"]),
+            str(int(a["bond"])),
+            _hex(a["rosterRoot"]),
+            e.tx_hash,
+        ),
+    )
+    b.update_job(e, round=int(a["round"]), submit_block=e.block_number, roster_root=_hex(a["rosterRoot"]))
+
+
 def _job_finalized(b: Batch, e: DecodedLog) -> None:
     outcome = enum_label(Outcome(int(e.args["outcome"])))
     b.update_job(
@@ -151,6 +173,7 @@ def _job_reopened(b: Batch, e: DecodedLog) -> None:
         e,
         state="Open",
         attempts=int(e.args["attempts"]),
+        round=0,
         provider=None,
         deadline=None,
         submit_block=None,
@@ -269,6 +292,7 @@ _HANDLERS: dict[str, Callable[[Batch, DecodedLog], None]] = {
     "JobClaimed": _job_claimed,
     "ResultSubmitted": _result_submitted,
     "VoteCast": _vote_cast,
+    "JobAppealed": _job_appealed,
     "JobFinalized": _job_finalized,
     "ProviderPaid": _provider_paid,
     "JobExpired": _job_expired,

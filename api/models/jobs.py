@@ -1,4 +1,4 @@
-"""Jobs as the index knows them: spec fields, state, timeline and votes."""
+"""Jobs as the index knows them: spec fields, state, round, timeline, votes and appeals."""
 
 from __future__ import annotations
 
@@ -51,9 +51,14 @@ class JobPublic(BaseModel):
     reopen_on_failure: bool
     attempts: int
     deadline: int | None
-    submit_block: int | None
+    round: int = Field(
+        default=0, description="the committee round: 0, then one more per appeal (`FINAL_ROUND` is the last)"
+    )
+    submit_block: int | None = Field(
+        description="the block the current round started in: the result's submission, or the last appeal"
+    )
     roster_root: str | None = Field(
-        description="the validator roster's root the committee is drawn from (set at submission)"
+        description="the validator roster's root the current round's committee is drawn from"
     )
     result_cid: str | None
     checkpoint_root: str | None
@@ -92,9 +97,22 @@ class VotePublic(BaseModel):
     tx_hash: str
 
 
+class AppealPublic(BaseModel):
+    """One `JobAppealed`: `round` is the round it started; the appellant paid `bond`."""
+
+    round: int
+    appellant: str
+    bond: Amount
+    attempt: int = Field(description="the job's attempt (its reopen count) the appeal was made in")
+    roster_root: str
+    block_number: int
+    tx_hash: str
+
+
 class JobDetailPublic(JobPublic):
     timeline: list[ChainEventPublic]
     votes: list[VotePublic]
+    appeals: list[AppealPublic] = Field(description="every appeal of the job, oldest first")
     reports: JobReportsPublic = Field(
         description="what providers reported: why they skip it, the energy it used (their own claims)"
     )

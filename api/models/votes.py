@@ -1,7 +1,8 @@
 """Committee votes relayed by the gateway: a seat's signed vote in, a job's votes out once revealed.
 
 The body of `POST /jobs/{id}/votes` is `chain.votes.SignedVote.to_json()`; `GET /jobs/{id}/votes` answers the
-same JSON for every stored vote, and only once the job's window has closed or every seat has voted.
+same JSON for every stored vote of the current round, and only once its window has closed or every seat of
+it has voted; `?round=` reads an earlier, appealed round's votes.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ class VoteAccepted(BaseModel):
 
 
 class VotesPublic(BaseModel):
-    """Every stored vote of a job's current result, revealed together."""
+    """Every stored vote of one round of a job's current result, revealed together."""
 
+    round: int = Field(default=0, description="the committee round these votes belong to")
     votes: list[SignedVoteWire]
     revealed: bool = True

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ClientIpDep, DatabaseDep, GatewayDep
 from api.errors import error_responses
 from api.models.votes import SignedVoteWire, VoteAccepted, VotesPublic
 from api.services import votes
-from chain import JobId
+from chain import FINAL_ROUND, JobId
 
 router = APIRouter(prefix="/jobs", tags=["votes"])
 
@@ -28,13 +30,21 @@ async def create_vote(
 ) -> VoteAccepted:
     """Hand in a seat's signed vote (`chain.votes.SignedVote.to_json()`), kept private until revealed.
 
-    The signature must recover to `validator` over the job's current result, and `validator` must hold
-    the seat. One vote per seat: its holder may replace it until the votes are revealed."""
+    Only the job's current round takes votes (an appealed round's are refused, naming the current one).
+    The signature must recover to `validator` over the job's current result and round, and `validator`
+    must hold the seat of that round. One vote per seat: its holder may replace it until revealed."""
     return await run_in_threadpool(votes.store_vote, gateway, job_id, vote, ip)
 
 
 @router.get("/{job_id}/votes", response_model=VotesPublic, responses=error_responses(404, 409))
-async def read_votes(job_id: JobId, db: DatabaseDep) -> VotesPublic:
-    """Every vote on the job's current result, revealed together once its window has closed (the last
-    indexed block is past `submitBlock + 1 + verifyBlocks`) or every seat has voted; 409 before."""
-    return await run_in_threadpool(db.snapshot, votes.read_votes, job_id)
+async def read_votes(
+    job_id: JobId,
+    db: DatabaseDep,
+    round: Annotated[
+        int | None, Query(ge=0, le=FINAL_ROUND, description="the round to read; default: the current one")
+    ] = None,
+) -> VotesPublic:
+    """Every vote of a round on the job's current result: the current round's revealed together once its
+    window has closed (the last indexed block is past `submitBlock + 1 + verifyBlocks`, `submitBlock`
+    being the round's) or every seat has voted, 409 before; an appealed round's (`?round=`) always."""
+    return await run_in_threadpool(db.snapshot, votes.read_votes, job_id, round)

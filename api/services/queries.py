@@ -19,7 +19,14 @@ from api.models.accounts import (
     ValidatorPublic,
     ValidatorsPublic,
 )
-from api.models.jobs import ChainEventPublic, JobDetailPublic, JobPublic, JobsPublic, VotePublic
+from api.models.jobs import (
+    AppealPublic,
+    ChainEventPublic,
+    JobDetailPublic,
+    JobPublic,
+    JobsPublic,
+    VotePublic,
+)
 from api.services.reports import energy_totals, job_reports, provider_energy
 from chain import JobId
 
@@ -96,10 +103,16 @@ def read_job(conn: sqlite3.Connection, job_id: JobId) -> JobDetailPublic:
         " FROM votes WHERE job_id = ? ORDER BY block_number, log_index",
         (job_id,),
     ).fetchall()
+    appeals = conn.execute(
+        "SELECT round, appellant, bond, attempt, roster_root, block_number, tx_hash FROM appeals"
+        " WHERE job_id = ? ORDER BY block_number, log_index",
+        (job_id,),
+    ).fetchall()
     return JobDetailPublic(
         **_job(row).model_dump(),
         timeline=[ChainEventPublic(**{**dict(e), "args": json.loads(e["args"])}) for e in events],
         votes=[VotePublic.model_validate(dict(v)) for v in votes],
+        appeals=[AppealPublic.model_validate(dict(a)) for a in appeals],
         reports=job_reports(conn, job_id, row["provider"]),
     )
 

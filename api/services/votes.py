@@ -1,14 +1,16 @@
 """The votes relay: seat holders hand in their signed votes; they stay private until revealed together.
 
-A vote is stored once per (job, seat) for the job's current result; its seat's holder may replace it
-until the votes are revealed, nobody else may. The gateway checks what `finalize` will check: the
-signature recovers to the vote's validator over the job's current result hash, and that validator holds
-the seat (the job's roster snapshot, rebuilt from the indexed `ValidatorWeightChanged` events, drawn with
-the seed of block `submitBlock + 1`).
+A vote is stored once per (job, round, seat) for the job's current result, and only for the job's current
+round (an appeal starts the next one, `chain.round_seats` seats drawn afresh); its seat's holder may replace
+it until the round's votes are revealed, nobody else may. The gateway checks what `finalize` will check: the
+signature recovers to the vote's validator over the job's current result hash and round, and that validator
+holds the seat (the round's roster snapshot, rebuilt from the indexed `ValidatorWeightChanged` events, drawn
+with the seed of block `submitBlock + 1`, where `submitBlock` is the round's: the submission or the appeal).
 
-Votes are revealed (`read_votes`) only once the job's window has closed as the index sees the chain
-(last indexed block > submitBlock + 1 + verifyBlocks) or every seat has a stored vote; before that not
+A round's votes are revealed (`read_votes`) only once its window has closed as the index sees the chain
+(last indexed block > submitBlock + 1 + verifyBlocks) or every seat of it has a stored vote; before that not
 even how a seat voted leaks, only how many seats have voted. Once revealed, no vote is taken or replaced.
+An appealed round's votes are public for good (the appeal revealed them on chain too).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from api.errors import (
 from api.gateway import Gateway
 from api.indexer.checkpoint import load_checkpoint, market_identity
 from api.models.votes import SignedVoteWire, VoteAccepted, VotesPublic
-from chain import JobId, Roster, RosterError, SignedVote, result_hash, vote_digest
+from chain import JobId, Roster, RosterError, SignedVote, result_hash, round_seats, vote_digest
 
 __all__ = ["JobWindow", "read_votes", "store_vote", "vote_window"]
 
@@ -53,16 +55,20 @@ class JobWindow:
 
     job_id: int
     state: str
-    committee_size: int
+    round: int
+    """The job's current committee round (0, then one more per appeal)."""
+    seats: int
+    """The current round's seat count (`round_seats`)."""
     submit_block: int
+    """The block the current round started in: the result's submission, or the last appeal."""
     window_end: int
-    """The last block of the window: `submitBlock + 1 + verifyBlocks`."""
+    """The last block of the round's window: `submitBlock + 1 + verifyBlocks`."""
     head: int | None
     """The last block the index has processed."""
     roster_root: bytes
     result_hash: bytes
     voted: int
-    """Seats with a stored vote on the current result."""
+    """Seats of the current round with a stored vote on the current result."""
 
     @property
     def closed(self) -> bool:
@@ -70,7 +76,7 @@ class JobWindow:
 
     @property
     def revealed(self) -> bool:
-        return self.closed or (self.committee_size > 0 and self.voted >= self.committee_size)
+        return self.closed or (self.seats > 0 and self.voted >= self.seats)
 
 
 # -- writes
@@ -82,11 +88,6 @@ def store_vote(gateway: Gateway, job_id: JobId, wire: SignedVoteWire, ip: str) -
     if wire.job_id != job_id:
         raise InvalidRequestError(f"the vote is for job {wire.job_id}, but was posted to job {job_id}")
     vote = SignedVote.from_json(wire.as_json())
-    if vote.round != 0:
-        raise InvalidRequestError(
-            f"the vote is for round {vote.round} of job {job_id}: this gateway relays the first round's "
-            "votes only; hand an appeal round's signed votes to whoever finalizes (`MarketClient.finalize`)"
-        )
     conn = gateway.db.connection()
     window = vote_window(conn, job_id)
     if window.state != "Submitted":
@@ -94,15 +95,26 @@ def store_vote(gateway: Gateway, job_id: JobId, wire: SignedVoteWire, ip: str) -
             f"job {job_id} is {window.state} (as this gateway's index has it): votes are taken only while "
             "a result is submitted and awaits its committee"
         )
-    if vote.seat >= window.committee_size:
+    if vote.round < window.round:
+        raise VotesRevealedError(
+            f"the vote is for round {vote.round} of job {job_id}, which was appealed: the job is in round "
+            f"{window.round} now, whose {window.seats} seats are drawn afresh; only round {window.round}'s "
+            "votes are taken"
+        )
+    if vote.round > window.round:
+        raise VotesNotYetError(
+            f"the vote is for round {vote.round} of job {job_id}, but the job is in round {window.round} "
+            "(as this gateway's index has it): send it once the appeal is indexed"
+        )
+    if vote.seat >= window.seats:
         raise InvalidRequestError(
-            f"seat {vote.seat} does not exist: job {job_id}'s committee has {window.committee_size} seats "
-            f"(0..{window.committee_size - 1})"
+            f"seat {vote.seat} does not exist: job {job_id}'s committee has {window.seats} seats "
+            f"(0..{window.seats - 1}) in round {window.round}"
         )
     if window.revealed:
         raise VotesRevealedError(
-            f"the votes on job {job_id} are already revealed (block {window.window_end} has passed, or every "
-            "seat voted): no vote is taken or replaced any more"
+            f"the round {window.round} votes on job {job_id} are already revealed (block "
+            f"{window.window_end} has passed, or every seat voted): no vote is taken or replaced any more"
         )
     signer = _recover(gateway, conn, vote, window.result_hash)
     if signer is None or signer.lower() != vote.validator.lower():
@@ -170,8 +182,8 @@ def _snapshot(conn: sqlite3.Connection, window: JobWindow) -> Roster:
         if roster.root == window.roster_root:
             return roster
     raise ServiceUnavailableError(
-        f"the index has no roster with job {window.job_id}'s root 0x{window.roster_root.hex()} "
-        "(it is still catching up): try again shortly"
+        f"the index has no roster with job {window.job_id}'s round {window.round} root "
+        f"0x{window.roster_root.hex()} (it is still catching up): try again shortly"
     )
 
 
@@ -179,8 +191,8 @@ def _store(gateway: Gateway, window: JobWindow, vote: SignedVote) -> None:
     current = "0x" + window.result_hash.hex()
     with gateway.db.write() as conn:
         old = conn.execute(
-            "SELECT validator, result_hash FROM seat_votes WHERE job_id = ? AND seat = ?",
-            (window.job_id, vote.seat),
+            "SELECT validator, result_hash FROM seat_votes WHERE job_id = ? AND round = ? AND seat = ?",
+            (window.job_id, window.round, vote.seat),
         ).fetchone()
         # Defence in depth: the holder check above already refuses anyone else.
         if old is not None and old["result_hash"] == current and old["validator"] != vote.validator.lower():
@@ -188,10 +200,11 @@ def _store(gateway: Gateway, window: JobWindow, vote: SignedVote) -> None:
                 f"seat {vote.seat} of job {window.job_id} already holds another validator's vote"
             )
         conn.execute(
-            "INSERT OR REPLACE INTO seat_votes (job_id, seat, validator, result_hash, vote, received_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO seat_votes"
+            " (job_id, round, seat, validator, result_hash, vote, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 window.job_id,
+                window.round,
                 vote.seat,
                 vote.validator.lower(),
                 current,
@@ -204,28 +217,42 @@ def _store(gateway: Gateway, window: JobWindow, vote: SignedVote) -> None:
 # -- reads
 
 
-def read_votes(conn: sqlite3.Connection, job_id: JobId) -> VotesPublic:
-    """Every stored vote on the job's current result, once revealed; `ConflictError` (409) before."""
+def read_votes(conn: sqlite3.Connection, job_id: JobId, round_: int | None = None) -> VotesPublic:
+    """Every stored vote of round `round_` (default: the current one) on the job's current result, once
+    revealed: the current round's after its window or once every seat voted, an appealed round's always;
+    `ConflictError` (409) before."""
     window = vote_window(conn, job_id)
-    if not window.revealed:
+    wanted = window.round if round_ is None else round_
+    if wanted > window.round:
         raise VotesNotYetError(
-            f"votes on job {job_id} are revealed together after block {window.window_end} (or once every "
-            f"seat has voted): {window.voted} of {window.committee_size} seats have voted so far",
+            f"job {job_id} is in round {window.round} (as this gateway's index has it): round {wanted} has "
+            "not started",
+            round=window.round,
+        )
+    if wanted == window.round and not window.revealed:
+        raise VotesNotYetError(
+            f"round {window.round} votes on job {job_id} are revealed together after block "
+            f"{window.window_end} (or once every seat has voted): {window.voted} of {window.seats} seats "
+            "have voted so far",
             reveal_after_block=window.window_end,
             voted=window.voted,
-            seats=window.committee_size,
+            seats=window.seats,
+            round=window.round,
         )
     rows = conn.execute(
-        "SELECT vote FROM seat_votes WHERE job_id = ? AND result_hash = ? ORDER BY seat",
-        (job_id, "0x" + window.result_hash.hex()),
+        "SELECT vote FROM seat_votes WHERE job_id = ? AND round = ? AND result_hash = ? ORDER BY seat",
+        (job_id, wanted, "0x" + window.result_hash.hex()),
     ).fetchall()
-    return VotesPublic(votes=[SignedVoteWire.model_validate(json.loads(row["vote"])) for row in rows])
+    return VotesPublic(
+        round=wanted, votes=[SignedVoteWire.model_validate(json.loads(row["vote"])) for row in rows]
+    )
 
 
 def vote_window(conn: sqlite3.Connection, job_id: JobId) -> JobWindow:
     """The job's window as the index has it; 404 for an unknown job, 409 before a result is submitted."""
     row = conn.execute(
-        "SELECT state, committee_size, verify_blocks, submit_block, roster_root FROM jobs WHERE job_id = ?",
+        "SELECT state, round, committee_size, verify_blocks, submit_block, roster_root FROM jobs"
+        " WHERE job_id = ?",
         (job_id,),
     ).fetchone()
     if row is None:
@@ -236,14 +263,17 @@ def vote_window(conn: sqlite3.Connection, job_id: JobId) -> JobWindow:
             "there is nothing to vote on yet"
         )
     result = _current_result_hash(conn, job_id)
+    round_ = int(row["round"])
     voted = conn.execute(
-        "SELECT COUNT(*) FROM seat_votes WHERE job_id = ? AND result_hash = ?", (job_id, "0x" + result.hex())
+        "SELECT COUNT(*) FROM seat_votes WHERE job_id = ? AND round = ? AND result_hash = ?",
+        (job_id, round_, "0x" + result.hex()),
     ).fetchone()[0]
     submit_block = int(row["submit_block"])
     return JobWindow(
         job_id=job_id,
         state=str(row["state"]),
-        committee_size=int(row["committee_size"]),
+        round=round_,
+        seats=round_seats(int(row["committee_size"]), round_),
         submit_block=submit_block,
         window_end=submit_block + 1 + int(row["verify_blocks"]),
         head=load_checkpoint(conn),

@@ -35,6 +35,7 @@ function job(overrides: Partial<JobDetailPublic> = {}): JobDetailPublic {
     reopen_on_failure: false,
     attempts: 0,
     deadline: 1_900_000_000,
+    round: 0,
     submit_block: 100,
     roster_root: ROSTER,
     result_cid: null,
@@ -49,6 +50,7 @@ function job(overrides: Partial<JobDetailPublic> = {}): JobDetailPublic {
     updated_at: null,
     timeline: [],
     votes: [],
+    appeals: [],
     reports: { summary: null, skips: [], energy: [] },
     ...overrides,
   };
@@ -93,7 +95,23 @@ describe("the verification panel", () => {
   });
 
   it("keeps the latest vote of a seat", () => {
-    const seats = committeeSeats({ committee_size: 1, votes: [{ ...vote(0, A, true), block_number: 200 }, vote(0, B, false)] });
+    const seats = committeeSeats({ committee_size: 1, round: 0, submit_block: 100, votes: [{ ...vote(0, A, true), block_number: 200 }, vote(0, B, false)] });
     expect(seats).toEqual([{ seat: 0, vote: expect.objectContaining({ validator: A, approve: true }) }]);
+  });
+
+  it("shows an appeal round: its 31 seats, the appeal, and no vote of the appealed round in its seats", () => {
+    const appealed = [vote(0, A, false), vote(1, B, false), vote(2, A, false)].map((v) => ({ ...v, block_number: 130 }));
+    const appeal = { round: 1, appellant: B, bond: "31000000000000000000", attempt: 0, roster_root: ROSTER, block_number: 130, tx_hash: "0x" + "02".repeat(32) };
+    show(job({ round: 1, submit_block: 130, votes: appealed, appeals: [appeal] }));
+    expect(screen.getByText(/round 1 of 2: 31 seats, drawn by stake/)).toBeTruthy();
+    expect(screen.getByText(/round 1 \(31 seats\) at block 130, by/).textContent).toContain("bond 31 CROWD");
+    expect(screen.getAllByText("signing privately")).toHaveLength(31);
+    expect(screen.getByText("blocks 132–151")).toBeTruthy();
+  });
+
+  it("offers no appeal window in the final round", () => {
+    show(job({ round: 2, submit_block: 300 }));
+    expect(screen.getByText(/round 2 of 2: 193 seats/)).toBeTruthy();
+    expect(screen.queryByText("Appeal window")).toBeNull();
   });
 });

@@ -47,6 +47,34 @@ describe("the job timeline reducer", () => {
     expect(timelineSteps(state, context).at(-1)).toMatchObject({ title: "Accepted", detail: "provider paid" });
   });
 
+  it("puts each appeal on the timeline and votes the new round from the appeal's block", () => {
+    const posted = event("JobPosted");
+    const claimed = event("JobClaimed", { provider: BOB, deadline: 1_700_001_000 });
+    const submitted = event("ResultSubmitted", { provider: BOB, checkpointCount: 4, rosterRoot: ROSTER });
+    // The appeal reveals round 0's votes, then starts round 1, in one transaction.
+    const rejected = event("VoteCast", { validator: ALICE, slot: 0, approve: false });
+    const appealed = { ...rejected, event: "JobAppealed", log_index: 1, args: { jobId: 1, round: 1, appellant: BOB, bond: "31000000000000000000", rosterRoot: ROSTER } };
+    const state = foldTimeline([posted, claimed, submitted, rejected, appealed]);
+    expect(state.round).toBe(1);
+    expect(state.votes).toEqual([]);
+    expect(state.appeals).toEqual([expect.objectContaining({ round: 1, appellant: BOB, bond: "31000000000000000000", accepts: 0, rejects: 1 })]);
+    const steps = timelineSteps(state, context);
+    expect(steps.map((s) => s.key)).toEqual(["posted", "claimed", "running", "submitted", "appeal-1", "verification", "outcome"]);
+    expect(steps.find((s) => s.key === "appeal-1")).toMatchObject({
+      title: "Appeal to round 1",
+      status: "done",
+      detail: `by ${BOB}, bond 31 CROWD; round 0 had 0 accept, 1 reject; 31 new seats`,
+      txHash: appealed.tx_hash,
+    });
+    expect(steps.find((s) => s.key === "verification")?.detail).toBe(
+      `round 1: 31 seats sign their votes privately; all are revealed together at finalize (window ends at block ${appealed.block_number + 1 + 20})`,
+    );
+    const finalized = event("JobFinalized", { outcome: 0, accepts: 1, rejects: 0 });
+    const approved = { ...finalized, event: "VoteCast", log_index: -1, args: { jobId: 1, validator: ALICE, slot: 0, approve: true } };
+    const done = timelineSteps(foldTimeline([posted, claimed, submitted, rejected, appealed, approved, finalized]), context);
+    expect(done.find((s) => s.key === "verification")?.detail).toBe("round 1: 1 accept, 0 reject of 31");
+  });
+
   it("names the voting window: it opens after the seed block, the one after the submission", () => {
     expect(votingWindow(100, 20)).toEqual({ seedBlock: 101, first: 102, last: 121 });
     const posted = event("JobPosted");

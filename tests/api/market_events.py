@@ -170,6 +170,19 @@ class EventLog:
             "StakeSlashed", {"account": provider, "jobId": job_id, "amount": collateral}, same_block=True
         )
 
+    def appeal(self, job_id: int, round_: int, appellant: str = REQUESTER, bond: int = 62) -> None:
+        """`JobAppealed`: round `round_` starts in this block, drawn from the roster as it is now."""
+        self.emit(
+            "JobAppealed",
+            {
+                "jobId": job_id,
+                "round": round_,
+                "appellant": appellant,
+                "bond": bond,
+                "rosterRoot": self.roster.root,
+            },
+        )
+
     def reopen(self, job_id: int, attempts: int = 1) -> None:
         self.emit("JobReopened", {"jobId": job_id, "attempts": attempts}, same_block=True)
 

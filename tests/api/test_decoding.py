@@ -24,6 +24,8 @@ def sample_events() -> list[DecodedLog]:
     log.full_lifecycle(1)
     log.post(2, reopen=True)
     log.claim(2)
+    log.submit(2)
+    log.appeal(2, 1)
     log.reject(2)
     log.reopen(2)
     log.cancel(2)

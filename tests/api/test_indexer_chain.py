@@ -23,7 +23,7 @@ from api.indexer.checkpoint import INDEX_TABLES, load_checkpoint
 from api.indexer.runner import Indexer, default_source_factory
 from api.main import create_app
 from api.settings import Settings
-from chain import Deployment, MarketClient, Outcome, Rpc, SignedVote, save_deployment
+from chain import ROUND_1_SEATS, Deployment, MarketClient, Outcome, Rpc, SignedVote, save_deployment
 from chain.anvil import AnvilProcess, DevChain, free_port
 from tests.api.chain_cast import CHEAP_SPEC, RESULT, SPEC, Cast, make_cast
 from tests.chain.market_cast import mine_until_settleable
@@ -329,3 +329,53 @@ def test_votes_relayed_through_the_gateway_decide_the_job(
     mine_until_settleable(cast.provider, job_id)
     done = cast.provider.finalize(job_id, [SignedVote.from_json(v) for v in revealed])
     assert (done.outcome, done.accepts) == (Outcome.ACCEPTED, 3)
+
+
+def test_the_gateway_follows_an_appeal_round(
+    cast: Cast, chain_settings: Settings, dev_chain: DevChain
+) -> None:
+    """On a real chain: round 0's votes are relayed and revealed, the provider appeals with them, the gateway
+    indexes round 1 (31 seats, drawn afresh), relays and reveals its votes and keeps round 0's readable."""
+    job_id = cast.requester.post_job(SPEC).job_id
+    cast.provider.claim_job(job_id)
+    cast.provider.submit_result(job_id, RESULT)
+    rejections = cast.sign_all(job_id, approve=False)
+    app = create_app(chain_settings)
+    with TestClient(app) as client:
+        indexer = app.state.gateway.indexer
+        indexer.catch_up()
+        for vote in rejections:
+            assert client.post(f"/jobs/{job_id}/votes", json=vote.to_json()).status_code == 202
+        first = [SignedVote.from_json(v) for v in client.get(f"/jobs/{job_id}/votes").json()["votes"]]
+        assert first == rejections
+
+        dev_chain.mine(SPEC.verify_blocks + 1)  # the vote window closed: the appeal window is open
+        appealed = cast.provider.appeal(job_id, first)
+        approvals = cast.sign_all(job_id)  # the new round's seed block, then its 31 seats
+        assert {v.round for v in approvals} == {1} and len(approvals) == ROUND_1_SEATS
+        indexer.catch_up()
+
+        job = client.get(f"/jobs/{job_id}").json()
+        assert (job["round"], job["submit_block"]) == (1, appealed.tx.block_number)
+        [appeal] = job["appeals"]
+        assert appeal["appellant"] == cast.provider.me.lower()
+        assert (appeal["round"], int(appeal["bond"])) == (1, appealed.bond)
+        assert appeal["block_number"] == appealed.tx.block_number
+
+        stale = client.post(f"/jobs/{job_id}/votes", json=rejections[0].to_json())
+        assert stale.status_code == 409 and "in round 1 now" in stale.json()["detail"]
+        for vote in approvals:
+            answer = client.post(f"/jobs/{job_id}/votes", json=vote.to_json())
+            assert answer.status_code == 202, answer.text
+            if vote is not approvals[-1]:
+                assert client.get(f"/jobs/{job_id}/votes").status_code == 409
+        revealed = client.get(f"/jobs/{job_id}/votes").json()
+        assert revealed["round"] == 1
+        second = [SignedVote.from_json(v) for v in revealed["votes"]]
+        assert second == approvals
+        earlier = client.get(f"/jobs/{job_id}/votes", params={"round": 0}).json()
+        assert [SignedVote.from_json(v) for v in earlier["votes"]] == rejections
+
+    mine_until_settleable(cast.provider, job_id)
+    done = cast.provider.finalize(job_id, second)
+    assert (done.outcome, done.accepts) == (Outcome.ACCEPTED, ROUND_1_SEATS)

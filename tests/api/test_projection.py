@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from api.db import Database
 from api.indexer.checkpoint import ensure_identity, load_checkpoint, save_checkpoint
 from api.indexer.projection import project_batch
+from api.migrations import MIGRATIONS
 from api.services import queries
 from chain import JobId
 from tests.api.market_events import PROVIDER, REQUESTER, VALIDATORS, EventLog
@@ -198,3 +200,46 @@ def test_a_reopened_job_forgets_its_roster_snapshot(db: Database) -> None:
     index(db, log)
     job = queries.read_job(db.connection(), JobId(1))
     assert job.state == "Open" and job.roster_root is None and job.submit_block is None
+
+
+def test_an_appeal_starts_the_next_round_from_its_block_and_roster(db: Database) -> None:
+    log = EventLog()
+    log.register_validator(0)
+    log.register_provider()
+    log.post(1, reopen=True)
+    log.claim(1)
+    log.submit(1)
+    log.vote(1, 0, approve=False)
+    log.register_validator(1)  # the roster changed since the submission: round 1 is drawn from the new one
+    log.appeal(1, 1, appellant=PROVIDER, bond=31)
+    appeal_block = log.block
+    assert index(db, log) == len(log.events)
+    assert index(db, log) == 0, "an appeal indexed twice counts once"
+    job = queries.read_job(db.connection(), JobId(1))
+    assert (job.state, job.round, job.submit_block) == ("Submitted", 1, appeal_block)
+    assert job.roster_root == "0x" + log.roster.root.hex()
+    [appeal] = job.appeals
+    assert (appeal.round, appeal.appellant, appeal.bond, appeal.attempt) == (1, PROVIDER, "31", 0)
+    assert appeal.block_number == appeal_block
+    assert queries.list_jobs(db.connection()).data[0].round == 1
+
+    log.reject(1)
+    log.reopen(1)
+    index(db, log)
+    job = queries.read_job(db.connection(), JobId(1))
+    assert (job.state, job.round, job.submit_block) == ("Open", 0, None)
+    assert len(job.appeals) == 1, "the job's appeals stay on its page"
+
+
+def test_votes_relayed_before_appeals_existed_become_round_0_votes(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for script in MIGRATIONS[:4]:
+        conn.executescript(script)
+    conn.execute("PRAGMA user_version = 4")
+    conn.execute("INSERT INTO seat_votes VALUES (1, 2, '0xab', '0xcd', '{}', 1.5)")
+    conn.close()
+    with Database(path).read() as migrated:
+        rows = migrated.execute("SELECT job_id, round, seat, validator FROM seat_votes").fetchall()
+        assert [tuple(row) for row in rows] == [(1, 0, 2, "0xab")]
+        assert migrated.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)

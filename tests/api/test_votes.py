@@ -19,7 +19,7 @@ from api.indexer.checkpoint import ensure_identity, save_checkpoint
 from api.indexer.projection import project_batch
 from api.main import create_app
 from api.settings import Settings
-from chain import Evidence, SignedVote, result_hash, sign_vote
+from chain import Evidence, SignedVote, result_hash, round_seats, sign_vote
 from gateway_protocol import VOTES_PENDING, VOTES_REVEALED, VoteRelayError, fetch_votes, post_vote
 from tests.api.live_gateway import serve
 from tests.api.market_events import MARKET, RESULT_DIGEST, EventLog
@@ -48,6 +48,7 @@ class Chain:
         self.log.submit(JOB)
         self.submit_block = self.log.block
         self.head = self.submit_block
+        self.round = 0
         self.index()
         self.gateway.block_hash = lambda block: SEED_BLOCK_HASH if block <= self.head else None
         self.mine(1)  # the seed block
@@ -67,16 +68,29 @@ class Chain:
     def window_end(self) -> int:
         return self.submit_block + 1 + VERIFY_BLOCKS
 
+    def appeal(self) -> None:
+        """Past the window, the requester appeals: round `self.round + 1` starts in the appeal's block."""
+        self.log.block = max(self.log.block, self.head)
+        self.round += 1
+        self.log.appeal(JOB, self.round)
+        self.submit_block = self.head = self.log.block
+        self.index()
+        self.mine(1)  # the new round's seed block
+
     def holders(self) -> list[str]:
         seed = keccak(abi_encode(["bytes32", "uint256"], [SEED_BLOCK_HASH, JOB]))
-        return [proof.member.validator for proof in self.log.roster.committee(seed, COMMITTEE)]
+        seats = round_seats(COMMITTEE, self.round)
+        return [proof.member.validator for proof in self.log.roster.committee(seed, seats)]
 
     def key_of(self, address: str) -> LocalAccount:
         return next(key for key in KEYS if key.address == address)
 
-    def vote(self, seat: int, approve: bool = True, signer: LocalAccount | None = None) -> SignedVote:
+    def vote(
+        self, seat: int, approve: bool = True, signer: LocalAccount | None = None, round_: int | None = None
+    ) -> SignedVote:
+        round_ = self.round if round_ is None else round_
         key = signer or self.key_of(self.holders()[seat])
-        return sign_vote(key, CHAIN_ID, MARKET, JOB, RESULT_HASH, seat, approve, EVIDENCE)
+        return sign_vote(key, CHAIN_ID, MARKET, JOB, RESULT_HASH, seat, approve, EVIDENCE, round_)
 
     def other_than_holder(self, seat: int) -> LocalAccount:
         return next(key for key in KEYS if key.address != self.holders()[seat])
@@ -251,3 +265,62 @@ def test_a_reopened_job_forgets_the_votes_of_its_last_attempt(client: TestClient
     chain.index()
     with chain.gateway.db.read() as conn:
         assert conn.execute("SELECT COUNT(*) FROM seat_votes").fetchone()[0] == 0
+
+
+def test_an_appeal_starts_a_larger_round_whose_votes_are_kept_apart(client: TestClient, chain: Chain) -> None:
+    first = [chain.vote(seat, approve=False) for seat in range(COMMITTEE)]
+    for vote in first:
+        assert client.post(f"/jobs/{JOB}/votes", json=vote.to_json()).status_code == 202
+    chain.mine(VERIFY_BLOCKS + 1)
+    chain.appeal()
+
+    job = client.get(f"/jobs/{JOB}").json()
+    assert (job["round"], job["submit_block"]) == (1, chain.submit_block)
+    [appeal] = job["appeals"]
+    assert (appeal["round"], appeal["bond"], appeal["block_number"]) == (1, "62", chain.submit_block)
+    assert client.get("/jobs").json()["data"][0]["round"] == 1
+
+    pending = client.get(f"/jobs/{JOB}/votes")
+    assert pending.status_code == 409 and "0 of 31 seats" in pending.json()["detail"]
+    old = client.get(f"/jobs/{JOB}/votes", params={"round": 0})
+    assert old.status_code == 200 and old.json()["round"] == 0
+    assert [SignedVote.from_json(v) for v in old.json()["votes"]] == first
+    assert client.get(f"/jobs/{JOB}/votes", params={"round": 2}).status_code == 409
+
+    late = client.post(f"/jobs/{JOB}/votes", json=chain.vote(0, round_=0).to_json())
+    assert late.status_code == 409 and "the job is in round 1 now" in late.json()["detail"]
+    early = client.post(f"/jobs/{JOB}/votes", json=chain.vote(0, round_=2).to_json())
+    assert early.status_code == 409 and "job is in round 1" in early.json()["detail"]
+    outside = client.post(f"/jobs/{JOB}/votes", json=chain.vote(0).to_json() | {"seat": 31})
+    assert outside.status_code == 400 and "31 seats (0..30) in round 1" in outside.json()["detail"]
+    # A round-0 signature does not pass for the same seat of round 1.
+    relabelled = chain.vote(0, round_=0).to_json() | {"round": 1}
+    assert client.post(f"/jobs/{JOB}/votes", json=relabelled).status_code == 401
+
+    seats = round_seats(COMMITTEE, 1)
+    second = [chain.vote(seat) for seat in range(seats)]
+    for vote in second[:-1]:
+        assert client.post(f"/jobs/{JOB}/votes", json=vote.to_json()).status_code == 202
+    assert client.get(f"/jobs/{JOB}/votes").status_code == 409
+    assert client.post(f"/jobs/{JOB}/votes", json=second[-1].to_json()).status_code == 202
+    revealed = client.get(f"/jobs/{JOB}/votes").json()
+    assert revealed["round"] == 1
+    assert [SignedVote.from_json(v) for v in revealed["votes"]] == second
+    assert len(client.get(f"/jobs/{JOB}/votes", params={"round": 0}).json()["votes"]) == COMMITTEE
+
+
+def test_a_reopened_job_forgets_every_rounds_votes(client: TestClient, chain: Chain) -> None:
+    assert client.post(f"/jobs/{JOB}/votes", json=chain.vote(0).to_json()).status_code == 202
+    chain.mine(VERIFY_BLOCKS + 1)
+    chain.appeal()
+    assert client.post(f"/jobs/{JOB}/votes", json=chain.vote(5).to_json()).status_code == 202
+    chain.log.block = chain.head
+    chain.log.reject(JOB)
+    chain.log.reopen(JOB)
+    chain.head = chain.log.block
+    chain.index()
+    with chain.gateway.db.read() as conn:
+        assert conn.execute("SELECT COUNT(*) FROM seat_votes").fetchone()[0] == 0
+    job = client.get(f"/jobs/{JOB}").json()
+    assert (job["state"], job["round"], job["submit_block"]) == ("Open", 0, None)
+    assert [(a["round"], a["attempt"]) for a in job["appeals"]] == [(1, 0)], "the history stays"

@@ -1,7 +1,17 @@
 // A job's life as steps (posted, claimed, running, submitted, verification, outcome), folded from the
-// events the gateway indexed for it. Reopened jobs start a new attempt; earlier attempts are kept.
+// events the gateway indexed for it. Reopened jobs start a new attempt; earlier attempts are kept. An appeal
+// starts the next committee round (31, then 193 seats) whose window runs from the appeal's block.
+import { FINAL_ROUND, ROUND_1_SEATS, ROUND_2_SEATS } from "../generated/jobLayout";
 import type { ChainEventPublic, TerminalState } from "./api";
 import { OUTCOME, enumLabel } from "./contracts";
+import { tokenAmount } from "./format";
+
+/** Seats in committee round `round`: the requester's committee, then 31, then 193 (`chain.round_seats`). */
+export function roundSeats(committeeSize: number, round: number): number {
+  return round === 0 ? committeeSize : round === 1 ? ROUND_1_SEATS : ROUND_2_SEATS;
+}
+
+export { FINAL_ROUND };
 
 export interface EventMark {
   block: number;
@@ -13,6 +23,15 @@ export interface VoteMark extends EventMark {
   validator: string;
   slot: number;
   approve: boolean;
+}
+
+/** A `JobAppealed`: round `round` starts at this block; the appealed round's revealed votes are kept. */
+export interface AppealMark extends EventMark {
+  round: number;
+  appellant: string;
+  bond: string;
+  accepts: number;
+  rejects: number;
 }
 
 export type ClosedKind = TerminalState;
@@ -30,7 +49,11 @@ export interface TimelineState {
   claimed: (EventMark & { provider: string; deadline: number }) | null;
   /** `rosterRoot`: the roster snapshot the committee is drawn from, with the seed of block `block + 1`. */
   submitted: (EventMark & { rosterRoot: string; checkpointCount: number }) | null;
-  /** Revealed together by `finalize` (none while the committee is still signing). */
+  /** The current committee round: 0, then one more per appeal. */
+  round: number;
+  /** Appeals of this attempt, oldest first. */
+  appeals: AppealMark[];
+  /** The current round's votes, revealed together by `finalize` (none while the committee is still signing). */
   votes: VoteMark[];
   closed: (EventMark & { kind: ClosedKind; accepts?: number; rejects?: number }) | null;
   paid: (EventMark & { payment: string; reward: string }) | null;
@@ -42,6 +65,8 @@ export const INITIAL_TIMELINE: TimelineState = {
   posted: null,
   claimed: null,
   submitted: null,
+  round: 0,
+  appeals: [],
   votes: [],
   closed: null,
   paid: null,
@@ -72,6 +97,19 @@ export function timelineReducer(state: TimelineState, event: ChainEventPublic): 
         ...state,
         votes: [...state.votes, { ...mark(event), validator: String(args.validator), slot: num(args.slot), approve: Boolean(args.approve) }],
       };
+    case "JobAppealed": {
+      // The appeal revealed the appealed round's votes (its `VoteCast`s come first in the same transaction).
+      const accepts = state.votes.filter((v) => v.approve).length;
+      const appeal: AppealMark = {
+        ...mark(event),
+        round: num(args.round),
+        appellant: String(args.appellant),
+        bond: String(args.bond),
+        accepts,
+        rejects: state.votes.length - accepts,
+      };
+      return { ...state, round: appeal.round, appeals: [...state.appeals, appeal], votes: [] };
+    }
     case "JobFinalized":
       return {
         ...state,
@@ -103,7 +141,7 @@ export function foldTimeline(events: ChainEventPublic[]): TimelineState {
 }
 
 export type StepStatus = "done" | "current" | "pending" | "failed" | "skipped";
-export type StepKey = "posted" | "claimed" | "running" | "submitted" | "verification" | "outcome";
+export type StepKey = "posted" | "claimed" | "running" | "submitted" | `appeal-${number}` | "verification" | "outcome";
 
 export interface TimelineStep {
   key: StepKey;
@@ -146,7 +184,8 @@ export function seedBlock(submitted: EventMark): number {
   return submitted.block + 1;
 }
 
-/** The six steps of the current attempt, each done, current, pending, failed or skipped. */
+/** The steps of the current attempt (six, and one per appeal before verification), each done, current,
+ * pending, failed or skipped. */
 export function timelineSteps(state: TimelineState, context: StepContext): TimelineStep[] {
   const { claimed, submitted, closed, votes } = state;
   const kind = closed?.kind ?? null;
@@ -171,15 +210,22 @@ export function timelineSteps(state: TimelineState, context: StepContext): Timel
     steps.push(step("submitted", "Result submitted", kind ? "skipped" : "pending", ""));
   }
 
-  const tally = `${accepts} accept, ${rejects} reject of ${context.committeeSize}`;
-  const voting = submitted && context.verifyBlocks !== undefined ? votingWindow(submitted.block, context.verifyBlocks) : null;
-  const during = voting ? ` (votes in blocks ${voting.first}–${voting.last})` : "";
+  for (const appeal of state.appeals) {
+    const seats = roundSeats(context.committeeSize, appeal.round);
+    const detail = `by ${appeal.appellant}, bond ${tokenAmount(appeal.bond)}; round ${appeal.round - 1} had ${appeal.accepts} accept, ${appeal.rejects} reject; ${seats} new seats`;
+    steps.push(step(`appeal-${appeal.round}`, `Appeal to round ${appeal.round}`, "done", detail, appeal));
+  }
+
+  const seats = roundSeats(context.committeeSize, state.round);
+  const roundStart = state.appeals.at(-1) ?? submitted;
+  const roundName = state.round ? `round ${state.round}: ` : "";
+  const tally = `${roundName}${accepts} accept, ${rejects} reject of ${seats}`;
   if (!submitted) steps.push(step("verification", "Verification", kind ? "skipped" : "pending", optimistic ? "optimistic" : ""));
   else if (!kind) {
-    const windowEnd = seedBlock(submitted) + (context.verifyBlocks ?? 0);
+    const windowEnd = seedBlock(roundStart ?? submitted) + (context.verifyBlocks ?? 0);
     const detail = optimistic
       ? "optimistic: accepted unless validators object"
-      : `${context.committeeSize} seats sign their votes privately; all are revealed together at finalize (window ends at block ${windowEnd})`;
+      : `${roundName}${seats} seats sign their votes privately; all are revealed together at finalize (window ends at block ${windowEnd})`;
     steps.push(step("verification", "Verification", "current", detail));
   }
   else steps.push(step("verification", "Verification", kind === "Rejected" ? "failed" : "done", votes.length ? tally : "no votes"));

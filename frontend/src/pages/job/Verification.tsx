@@ -1,10 +1,12 @@
 // How the result was checked: the committee as seats, drawn by stake from the roster snapshot taken at
 // submission with the seed of the next block. Seat holders sign their votes privately and hand them to the
 // gateway; every vote is revealed together by `finalize` (its `VoteCast` events), with the segment each seat
-// re-ran and the digests it compared (committed by the provider vs recomputed by the validator).
+// re-ran and the digests it compared (committed by the provider vs recomputed by the validator). An appeal
+// starts the next round with a larger committee, drawn at the appeal's block; the table shows that round.
 import { AddressLink, Empty } from "../../components/common";
 import type { JobDetailPublic, VotePublic } from "../../lib/api";
-import { shortHash } from "../../lib/format";
+import { shortHash, tokenAmount } from "../../lib/format";
+import { FINAL_ROUND, roundSeats } from "../../lib/timeline";
 
 /** The seed block (`submitBlock + 1`) and the window's last block (`seed + verify_blocks`). */
 export function votingWindow(job: Pick<JobDetailPublic, "submit_block" | "verify_blocks">): { seedBlock: number; windowEnd: number } | null {
@@ -19,11 +21,15 @@ export interface Seat {
   vote: VotePublic | null;
 }
 
-/** Seats 0..committee_size-1, each with its revealed vote (holders are known only from `VoteCast`). */
-export function committeeSeats(job: Pick<JobDetailPublic, "committee_size" | "votes">): Seat[] {
+/** The current round's seats, each with its revealed vote (holders are known only from `VoteCast`). Votes
+ * revealed at or before the round's start (an appealed round's, an earlier attempt's) belong to other seats. */
+export function committeeSeats(job: Pick<JobDetailPublic, "committee_size" | "round" | "submit_block" | "votes">): Seat[] {
   const latest = new Map<number, VotePublic>();
-  for (const vote of [...job.votes].sort((a, b) => a.block_number - b.block_number)) latest.set(vote.slot, vote);
-  return Array.from({ length: job.committee_size }, (_, seat) => ({ seat, vote: latest.get(seat) ?? null }));
+  const start = job.submit_block ?? -1;
+  for (const vote of [...job.votes].sort((a, b) => a.block_number - b.block_number)) {
+    if (vote.block_number > start) latest.set(vote.slot, vote);
+  }
+  return Array.from({ length: roundSeats(job.committee_size, job.round) }, (_, seat) => ({ seat, vote: latest.get(seat) ?? null }));
 }
 
 function seatStatus(job: JobDetailPublic, seat: Seat): { text: string; className: string } {
@@ -37,7 +43,8 @@ export function Verification({ job }: { job: JobDetailPublic }) {
   const window = votingWindow(job);
   const unit = job.mode.toLowerCase() === "shards" ? "shard" : "segment";
   const seats = committeeSeats(job);
-  const revealed = job.votes.length > 0;
+  const seatCount = seats.length;
+  const revealed = seats.some((seat) => seat.vote !== null);
   return (
     <div className="verification">
       <dl className="facts">
@@ -51,7 +58,8 @@ export function Verification({ job }: { job: JobDetailPublic }) {
         <div>
           <dt>Committee</dt>
           <dd>
-            {job.committee_size} seat{job.committee_size === 1 ? "" : "s"}, drawn by stake
+            {job.round > 0 && `round ${job.round} of ${FINAL_ROUND}: `}
+            {seatCount} seat{seatCount === 1 ? "" : "s"}, drawn by stake
             {job.roster_root && (
               <span className="mono small" title={job.roster_root}>
                 {" "}
@@ -72,7 +80,22 @@ export function Verification({ job }: { job: JobDetailPublic }) {
           <dt>Voting window</dt>
           <dd>{window ? `blocks ${window.seedBlock + 1}–${window.windowEnd}` : `${job.verify_blocks} blocks after the seed block`}</dd>
         </div>
-        {!optimistic && (
+        {job.appeals.length > 0 && (
+          <div>
+            <dt>Appeals</dt>
+            <dd>
+              <ul className="appeals">
+                {job.appeals.map((appeal) => (
+                  <li key={`${appeal.block_number}-${appeal.round}`}>
+                    round {appeal.round} ({roundSeats(job.committee_size, appeal.round)} seats) at block {appeal.block_number}, by{" "}
+                    <AddressLink address={appeal.appellant} />, bond {tokenAmount(appeal.bond)}
+                  </li>
+                ))}
+              </ul>
+            </dd>
+          </div>
+        )}
+        {!optimistic && job.round < FINAL_ROUND && (
           <div>
             <dt>Appeal window</dt>
             <dd>
@@ -97,7 +120,7 @@ export function Verification({ job }: { job: JobDetailPublic }) {
           <div>
             <dt>Tally</dt>
             <dd>
-              {job.accepts ?? 0} accept · {job.rejects ?? 0} reject of {job.committee_size} (a side needs a strict majority)
+              {job.accepts ?? 0} accept · {job.rejects ?? 0} reject of {seatCount} (a side needs a strict majority)
             </dd>
           </div>
         )}
