@@ -32,6 +32,7 @@ from chain import (
 )
 from jobs.cid import Cid
 from jobs.executors import ImageRef
+from tests.chain.market_cast import mine_until_settleable
 from tests.conftest import TEST_CONFIG
 from validator.daemon import ValidatorNode
 from validator.state import Phase, Verification
@@ -166,6 +167,9 @@ class Committee:
             if records and all(r.phase is Phase.ABSTAINED for r in records.values()):
                 reasons = {address: record.reason for address, record in records.items()}
                 raise AssertionError(f"job {job_id}: every validator abstained: {reasons}")
+            if records and all(r.phase in (Phase.VOTED, Phase.ABSTAINED) for r in records.values()):
+                # Every seat here delivered its vote and nobody appeals here: let the appeal window pass.
+                mine_until_settleable(self.observer, job_id)
             if time.monotonic() > deadline:
                 raise AssertionError(
                     f"job {job_id} was not finalized in {timeout_s} s: {self.records(job_id)}"
