@@ -237,7 +237,18 @@ def test_a_missing_key_is_one_clear_line(anvil: AnvilProcess, deployments_dir: P
     [
         ("register", ["--stake", "--keystore", "--json"]),
         ("status", ["--data-dir", "--json"]),
-        ("run", ["--data-dir", "--store-dir", "--workers", "--poll-interval", "--no-finalize", "--json"]),
+        (
+            "run",
+            [
+                "--data-dir",
+                "--store-dir",
+                "--workers",
+                "--poll-interval",
+                "--no-finalize",
+                "--max-appeal-bond",
+                "--json",
+            ],
+        ),
     ],
 )
 def test_help_of_each_command(command: str, options: list[str]) -> None:
