@@ -289,7 +289,7 @@ def status(
         )
     if summary["round"] or summary["appealWindow"]:
         last_round = "" if summary["appealWindow"] else " (final: its decision stands)"
-        lines.append(f"  round      {summary['round']} of {summary['roundSeats']} seats{last_round}")
+        lines.append(f"  round      {summary['round']} ({summary['roundSeats']} seats){last_round}")
     if appeal := summary["appealWindow"]:
         lines.append(
             f"  appeal     blocks {appeal['firstBlock']}..{appeal['lastBlock']} "

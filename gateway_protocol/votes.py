@@ -17,12 +17,22 @@ import requests
 
 from chain import JobId, SignedVote
 
-__all__ = ["VOTES_PENDING", "VOTES_REVEALED", "VoteRelayError", "fetch_votes", "post_vote", "votes_path"]
+__all__ = [
+    "ROUND_NOT_RELAYED",
+    "VOTES_PENDING",
+    "VOTES_REVEALED",
+    "VoteRelayError",
+    "fetch_votes",
+    "post_vote",
+    "votes_path",
+]
 
 VOTES_PENDING = "votes_pending"
 """409 code: not yet (the result is not indexed, the seed block not mined, the window still open)."""
 VOTES_REVEALED = "votes_revealed"
 """409 code: the votes were revealed; no vote is taken or replaced any more."""
+ROUND_NOT_RELAYED = "round_not_relayed"
+"""Client-side code: the gateway answered another committee round's votes than the one asked for."""
 _LATER = {404, 408, 425, 429, 500, 502, 503, 504}
 
 
@@ -81,8 +91,18 @@ def fetch_votes(
     if response.status_code != 200:
         raise _refused(response)
     votes = [SignedVote.from_json(vote) for vote in response.json()["votes"]]
-    # A gateway that knows no rounds answers the round it relays: never another round's votes as this one's.
-    return votes if round_ is None else [vote for vote in votes if vote.round == round_]
+    if round_ is None:
+        return votes
+    wanted = [vote for vote in votes if vote.round == round_]
+    if votes and not wanted:
+        # A gateway that knows no rounds answers the round it relays: never take them as this round's.
+        raise VoteRelayError(
+            response.status_code,
+            f"asked for round {round_}'s votes of job {int(job_id)}, the gateway answered round "
+            f"{votes[0].round}'s: it does not relay this round",
+            ROUND_NOT_RELAYED,
+        )
+    return wanted
 
 
 def _refused(response: requests.Response) -> VoteRelayError:

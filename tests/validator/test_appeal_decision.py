@@ -117,9 +117,10 @@ def state(tmp_path: Path) -> Iterator[VerificationStore]:
     store.close()
 
 
-def settler(state: VerificationStore, market: Market, relay: Relay, limit: int, tmp_path: Path) -> Settler:
+def settler(state: VerificationStore, stand_in: Market, votes: Relay, limit: int, tmp_path: Path) -> Settler:
+    """(Parameters named apart from the chain fixtures `market` and `relay`: these are stand-ins.)"""
     config = ValidatorConfig(data_dir=tmp_path, max_appeal_bond=limit)
-    return Settler(market, state, config, relay)  # type: ignore[arg-type]
+    return Settler(stand_in, state, config, votes)  # type: ignore[arg-type]
 
 
 OTHERS_REJECT = [SignedVote.from_json(vote(1, OTHER, False)), SignedVote.from_json(vote(2, OTHER, False))]

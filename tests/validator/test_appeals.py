@@ -151,23 +151,23 @@ def daemons(
 
 
 def drive(
-    chain: DevChain,
-    provider: ProviderNode,
+    anvil_chain: DevChain,
+    provider_daemon: ProviderNode,
     nodes: list[CountingValidatorNode],
     done: Callable[[], bool],
     blocks: int,
 ) -> None:
     """Step every node, wait for their workers, mine a block; until `done` or `blocks` blocks passed."""
     for _ in range(blocks):
-        provider.step()
-        assert provider.wait_idle(30)
+        provider_daemon.step()
+        assert provider_daemon.wait_idle(30)
         for node in nodes:
             node.step()
         for node in nodes:
             assert node.wait_idle(30), "a verification hangs"
         if done():
             return
-        chain.mine(1)
+        anvil_chain.mine(1)
     raise AssertionError(f"not done after {blocks} blocks")
 
 
