@@ -19,7 +19,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from chain import ChainError, JobId, JobStatus, Payment, PayWith, VoteReason, enum_label
+from chain import FINAL_ROUND, ChainError, JobId, JobStatus, Payment, PayWith, VoteReason, enum_label
 from cli_support import (
     ChainOptions,
     Output,
@@ -288,8 +288,9 @@ def status(
             f"(seeded by block {window['seedBlock']})"
         )
     if summary["round"] or summary["appealWindow"]:
-        last_round = "" if summary["appealWindow"] else " (final: its decision stands)"
-        lines.append(f"  round      {summary['round']} ({summary['roundSeats']} seats){last_round}")
+        final = view.status == JobStatus.SUBMITTED and summary["round"] >= FINAL_ROUND
+        stands = " (the final round: its decision stands)" if final else ""
+        lines.append(f"  round      {summary['round']} ({summary['roundSeats']} seats){stands}")
     if appeal := summary["appealWindow"]:
         lines.append(
             f"  appeal     blocks {appeal['firstBlock']}..{appeal['lastBlock']} "

@@ -119,7 +119,9 @@ def job_summary(view: JobView, ballots: Sequence[Ballot] = ()) -> dict[str, Any]
                     strict=True,
                 )
             )
-            if state.submit_block and spec.mode != VerificationMode.NONE and state.round < FINAL_ROUND
+            if view.status == JobStatus.SUBMITTED
+            and spec.mode != VerificationMode.NONE
+            and state.round < FINAL_ROUND
             else None
         ),
         "failureReport": failure_report_of(ballots),

@@ -22,6 +22,7 @@ from chain import (
     appeal_window,
     dev_account,
     round_seats,
+    settle_block,
     tokens,
 )
 from chain.anvil import AnvilProcess
@@ -148,6 +149,11 @@ def test_the_requester_appeals_a_round_with_the_votes_the_gateway_reveals(
     status = cli("status", str(job_id), "--gateway", gateway_url)
     assert status["round"] == 1 and status["roundSeats"] == 31
     assert status["appealWindow"]["firstBlock"] == appealed["block"] + 1 + VERIFY_BLOCKS + 1
+
+    dev_chain.mine_until(settle_block(appealed["block"], VERIFY_BLOCKS, 1))
+    requester.finalize(JobId(job_id), [])  # round 1's seats all silent
+    settled = cli("status", str(job_id), "--gateway", gateway_url)
+    assert settled["round"] == 1 and settled["appealWindow"] is None, "a settled job has nothing to appeal"
 
 
 def test_appeal_shows_the_decision_and_the_bond_and_asks_first(
