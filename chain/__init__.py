@@ -19,7 +19,9 @@ from chain.abi import AbiEntry, ContractCodec, DecodedLog, decode_params, encode
 from chain.anvil import AnvilProcess, DevChain
 from chain.clients import MarketClient, TokenClient
 from chain.committee import (
+    FINAL_ROUND,
     appeal_window,
+    decision,
     first_vote_block,
     last_vote_block,
     round_seats,
@@ -217,7 +219,9 @@ __all__ = [
     "job_events",
     "is_dev_chain",
     "last_vote_block",
+    "FINAL_ROUND",
     "appeal_window",
+    "decision",
     "round_seats",
     "settle_block",
     "load_account",

@@ -14,7 +14,19 @@ from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
 from chain.generated.job_layout import FINAL_ROUND, ROUND_1_SEATS, ROUND_2_SEATS
-from chain.types import Bytes32, JobId
+from chain.types import Bytes32, JobId, Outcome
+
+__all__ = [
+    "FINAL_ROUND",
+    "appeal_window",
+    "decision",
+    "first_vote_block",
+    "last_vote_block",
+    "round_seats",
+    "seed_block",
+    "seed_of",
+    "settle_block",
+]
 
 
 def seed_block(submit_block: int) -> int:
@@ -52,6 +64,17 @@ def round_seats(committee_size: int, round_: int) -> int:
     if round_ == 0:
         return committee_size
     return ROUND_1_SEATS if round_ == 1 else ROUND_2_SEATS
+
+
+def decision(approvals: int, rejections: int, judges: int, size: int) -> Outcome:
+    """What a round's committee of `size` seats decided (`JobSettlement._decision`): a side needs a majority
+    of the `judges` (the seats not held by the requester); a committee whose every seat is the requester's
+    accepts."""
+    if approvals * 2 > judges or (size != 0 and judges == 0):
+        return Outcome.ACCEPTED
+    if rejections * 2 > judges:
+        return Outcome.REJECTED
+    return Outcome.UNVERIFIED
 
 
 def seed_of(seed_block_hash: bytes, job_id: JobId) -> Bytes32:

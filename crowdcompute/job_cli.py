@@ -1,4 +1,4 @@
-"""`crowdcompute job submit|status|logs|download|cancel`: a requester's commands.
+"""`crowdcompute job submit|status|logs|download|cancel|appeal`: a requester's commands.
 
 Built on `crowdcompute.requester`. Same key, RPC and deployment options as the provider and validator
 commands (`cli_support`). Every command takes `--json` (one JSON object on stdout; token amounts as
@@ -19,7 +19,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from chain import ChainError, JobId, JobStatus, Payment, PayWith, VoteReason, enum_label
+from chain import FINAL_ROUND, ChainError, JobId, JobStatus, Payment, PayWith, VoteReason, enum_label
 from cli_support import (
     ChainOptions,
     Output,
@@ -38,9 +38,11 @@ from crowdcompute.requester import (
     LogLine,
     NoProviderCanRun,
     RequesterError,
+    appeal_job,
     cancel_job,
     download_result,
     job_summary,
+    quote_appeal,
     read_ballots,
     read_reports,
     report_lines,
@@ -285,6 +287,15 @@ def status(
             f"  voting     blocks {window['firstBlock']}..{window['lastBlock']} "
             f"(seeded by block {window['seedBlock']})"
         )
+    if summary["round"] or summary["appealWindow"]:
+        final = view.status == JobStatus.SUBMITTED and summary["round"] >= FINAL_ROUND
+        stands = " (the final round: its decision stands)" if final else ""
+        lines.append(f"  round      {summary['round']} ({summary['roundSeats']} seats){stands}")
+    if appeal := summary["appealWindow"]:
+        lines.append(
+            f"  appeal     blocks {appeal['firstBlock']}..{appeal['lastBlock']} "
+            f"(`crowdcompute job appeal {job_id}` to have a larger committee decide)"
+        )
     if summary["deadline"]:
         lines.insert(3, f"  deadline   {when(summary['deadline'])}")
     lines += report_lines(reports)
@@ -425,3 +436,56 @@ def cancel(
         **sent_tx(cancelled.tx),
     }
     _emit(out, payload, f"job {job_id} cancelled: {token_amount(cancelled.refund)} refunded")
+
+
+@job_app.command("appeal")
+@chain_options()
+def appeal(
+    job_id: JobIdArgument,
+    gateway: GatewayOption = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Appeal without asking to confirm the bond.")
+    ] = False,
+    *,
+    opts: ChainOptions,
+) -> None:
+    """Appeal the current round's decision on a result (in its appeal window, right after the vote window):
+    a fresh, larger committee decides next. Shows the round's decision (from the votes the gateway reveals:
+    the appeal reveals them) and the bond, and asks to confirm. The bond comes back when the final round
+    bears the appeal out; otherwise the seats that judged it share it."""
+    out = opts.output()
+    try:
+        market = opts.connect()
+        quote = quote_appeal(market, JobId(job_id), _gateway_url(gateway))
+        text = (
+            f"job {job_id}, round {quote.round} ({quote.seats} seats): {enum_label(quote.decision)} "
+            f"({quote.accepts} accept, {quote.rejects} reject, {quote.seats - len(quote.votes)} silent); "
+            f"appeal window blocks {quote.window[0]}..{quote.window[1]}\n"
+            f"appealing bonds {token_amount(quote.bond)}; "
+            f"round {quote.round + 1} draws {quote.next_seats} seats"
+        )
+        if not yes:
+            if out.as_json:
+                raise ValueError("--json needs --yes: an appeal bonds tokens, and there is nobody to ask")
+            typer.echo(text, err=True)
+            if not typer.confirm("Appeal?", default=False, err=True):
+                typer.echo("not appealed", err=True)
+                raise typer.Exit(1)
+        with out.progress(f"Appealing job {job_id}"):
+            appealed = appeal_job(market, quote)
+    except _FAILURES as exc:
+        out.fail(exc)
+    payload = {
+        **quote.to_json(),
+        "appealedTo": appealed.round,
+        "bond": str(appealed.bond),
+        **sent_tx(appealed.tx),
+        "payment": sent_payment(appealed.payment),
+    }
+    _emit(
+        out,
+        payload,
+        f"job {job_id}: round {quote.round} appealed with a bond of {token_amount(appealed.bond)}; "
+        f"round {appealed.round} ({quote.next_seats} seats) decides next, votes from block "
+        f"{appealed.tx.block_number + 2}",
+    )

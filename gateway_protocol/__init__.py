@@ -70,6 +70,7 @@ from gateway_protocol.signing import (
     sign_typed_data,
 )
 from gateway_protocol.votes import (
+    ROUND_NOT_RELAYED,
     VOTES_PENDING,
     VOTES_REVEALED,
     VoteRelayError,
@@ -91,6 +92,7 @@ __all__ = [
     "REPORT_KIND_MAX_CHARS",
     "REPORT_REASON_MAX_CHARS",
     "REQUEST_TYPE",
+    "ROUND_NOT_RELAYED",
     "SIGNATURE_HEADER",
     "VOTES_PENDING",
     "VOTES_REVEALED",

@@ -303,6 +303,14 @@ def run(
             "figure); turns each job's energy into its carbon, reported with the method and this figure.",
         ),
     ] = EnergySettings().grid_gco2e_per_kwh,
+    max_appeal_bond: Annotated[
+        str | None,
+        typer.Option(
+            help="Most tokens to bond on appealing a round that rejected this node's result (default: the "
+            "job's budget; 0: never appeal). The bond comes back when the final round accepts the result.",
+            show_default=False,
+        ),
+    ] = None,
     executor: Annotated[
         str, typer.Option(hidden=True, help="docker, or noop (development only).")
     ] = "docker",
@@ -320,6 +328,11 @@ def run(
 
     def build() -> tuple[ProviderNode, tuple[Executor, ContentStore, DataDirLock]]:
         floor = parse_tokens(min_price, what="--min-price", allow_zero=True) if min_price else None
+        appeal_limit = (
+            parse_tokens(max_appeal_bond, what="--max-appeal-bond", allow_zero=True)
+            if max_appeal_bond is not None
+            else None
+        )
         market = opts.connect()
         folder = hold_data_dir(data_dir, Role.PROVIDER, market.me)  # held until the daemon stops
         config = NodeConfig(
@@ -330,6 +343,7 @@ def run(
             confirmations=confirmations,
             skip_risky=skip_risky,
             gateway_url=gateway or None,
+            max_appeal_bond=appeal_limit,
         )
         store = open_node_store(store_dir, gateway)
         engine: Executor

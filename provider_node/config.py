@@ -47,12 +47,18 @@ class NodeConfig(NodeConfigBase):
     finalize_after_blocks: int | None = 3
     """A submitted job nobody finalized this many blocks after its voting window is finalized by this node
     with the votes the gateway reveals (the validators usually finalize first); None: never."""
+    max_appeal_bond: int | None = None
+    """Most tokens (base units) bonded to appeal a round that rejected this node's result (it ran the job, so
+    it holds the result honest); None: the job's budget; 0: never appeal. The bond comes back when the final
+    round accepts the result."""
     tie_break: bool = True
     """Order equally good jobs by a per-node hash, so identical nodes do not all race for the same job."""
 
     def __post_init__(self) -> None:
         if self.capacity < 1:
             raise ValueError("capacity must be at least 1")
+        if self.max_appeal_bond is not None and self.max_appeal_bond < 0:
+            raise ValueError("max_appeal_bond cannot be negative")
         super().__post_init__()
 
     @property

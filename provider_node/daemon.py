@@ -52,7 +52,7 @@ from provider_node.open_jobs import OpenJobs
 from provider_node.recovery import reconcile_claim, recover
 from provider_node.reporting import ProviderReporter
 from provider_node.runner import JobRunner, RunnerContext
-from provider_node.settle import Finalizer
+from provider_node.settle import Finalizer, VotesSource
 from provider_node.state import JobRecord, Phase, StateStore
 
 __all__ = ["FAILURE_POLICY", "ProviderNode", "StepReport"]
@@ -98,6 +98,7 @@ class ProviderNode(PollingNode[StepReport, JobId]):
         *,
         image_check: ImageCheck | None = None,
         energy: EnergySettings | None = None,
+        votes: VotesSource | None = None,
     ) -> None:
         self.config = config or NodeConfig()
         super().__init__(market, self.config, StateStore(self.config.state_path))
@@ -126,7 +127,12 @@ class ProviderNode(PollingNode[StepReport, JobId]):
         )
         self.open = OpenJobs(market, self.state, verdict_ttl_s=self.config.account_refresh_s)
         self.finalizer = Finalizer(
-            market, self.state, self.config.gateway_url, self.config.finalize_after_blocks
+            market,
+            self.state,
+            self.config.gateway_url,
+            self.config.finalize_after_blocks,
+            max_appeal_bond=self.config.max_appeal_bond,
+            votes=votes,
         )
         self._last_active = -1
         self._next_round = 0.0

@@ -7,6 +7,11 @@ refuses an early finalize with a seat still silent, so nobody's fee is cut short
 tries; the first transaction wins and the others find the job settled, which is logged, not an error.
 A gateway that cannot be reached once the window has closed does not hold the job up: the node finalizes
 with the votes it holds (its own), and says that the other seats count as silent.
+
+Rounds: below the final round, `finalize` waits for the appeal window too (as long as the vote window). In it,
+a node whose vote lost the round (the revealed votes decided the other way, or nothing) appeals it when the
+bond is at most `max_appeal_bond`, revealing the round's votes; a round appealed by anyone is left alone (its
+seats are settled with the final outcome) and the next round's record takes over.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from chain import (
+    FINAL_ROUND,
     ChainError,
     ContractRevert,
     Evidence,
@@ -24,8 +30,10 @@ from chain import (
     JobStatus,
     JobView,
     MarketClient,
+    Outcome,
     SignedVote,
     VoteReason,
+    appeal_window,
     settle_block,
 )
 from validator.config import ValidatorConfig
@@ -87,7 +95,8 @@ class Settler:
         self.state = state
         self.config = config
         self.relay = relay
-        self._next_check: dict[tuple[JobId, int], float] = {}
+        self._next_check: dict[tuple[JobId, int, int], float] = {}
+        self._appeal_checked: set[tuple[JobId, int, int]] = set()  # rounds this node decided not to appeal
 
     def settle(self) -> list[JobId]:
         """Finalize what is ready; the ids of the jobs this call finalized."""
@@ -96,7 +105,7 @@ class Settler:
         for record in self.state.records([Phase.VOTING, Phase.VOTED, Phase.ABSTAINED]):
             if record.outcome or not record.seats:
                 continue
-            key = (record.job_id, record.attempt)
+            key = record.key
             try:
                 view = self.market.job(record.job_id)
             except ChainError:
@@ -104,12 +113,15 @@ class Settler:
             if view.status != JobStatus.SUBMITTED or view.job.state.attempts != record.attempt:
                 self._settled_elsewhere(record, view)
                 continue
+            if view.job.state.round != record.round:
+                continue  # appealed: the round's seats are settled with the final round's outcome
             head = head if head is not None else self.market.rpc.block_number()
             closed = head >= record.last_block  # the next block is past the window
+            verify_blocks = record.last_block - record.submit_block - 1
+            if closed and record.round < FINAL_ROUND and self._appeal(record, head, verify_blocks):
+                continue
             # Below the final round a decision stands only after an appeal window as long as the vote window.
-            settle_after = settle_block(
-                record.submit_block, record.last_block - record.submit_block - 1, view.job.state.round
-            )
+            settle_after = settle_block(record.submit_block, verify_blocks, record.round)
             if head < settle_after:
                 continue
             self._next_check[key] = time.monotonic() + _EARLY_CHECK_S
@@ -122,11 +134,73 @@ class Settler:
                 self._next_check.pop(key, None)
         return finalized
 
+    def _appeal(self, record: Verification, head: int, verify_blocks: int) -> bool:
+        """Appeal the record's round when this node's vote lost it and the bond is within the configured
+        maximum; True once appealed."""
+        key = record.key
+        limit = self.config.max_appeal_bond
+        own = votes_of(record)
+        if not limit or record.approve is None or not own or record.appealed or key in self._appeal_checked:
+            return False
+        opens, closes = appeal_window(record.submit_block, verify_blocks)
+        if not opens <= head + 1 <= closes:  # the transaction lands in the next block
+            return False
+        try:
+            revealed = self.relay.revealed(record.job_id, record.round)
+        except (RelayUnavailable, RelayRefused) as exc:
+            self._appeal_checked.add(key)
+            log.warning(
+                "job %d: cannot read round %d's votes (%s): without them this node cannot tell whether its "
+                "vote lost, so it does not appeal",
+                record.job_id,
+                record.round,
+                exc,
+            )
+            return False
+        if revealed is None:
+            return False  # not revealed yet: asked again next step, while the appeal window lasts
+        votes = merged(revealed, own)
+        decided = self.market.round_decision(record.job_id, votes)
+        mine = Outcome.ACCEPTED if record.approve else Outcome.REJECTED
+        self._appeal_checked.add(key)
+        if decided == mine:
+            return False
+        bond = self.market.appeal_bond(record.job_id)
+        what = f"its vote ({mine.name.lower()}) lost round {record.round} ({decided.name.lower()})"
+        if bond > limit:
+            log.warning(
+                "job %d: %s, but the appeal bond %d is above --max-appeal-bond %d: not appealing",
+                record.job_id,
+                what,
+                bond,
+                limit,
+            )
+            return False
+        try:
+            appealed = self.market.appeal(record.job_id, votes)
+        except ContractRevert as exc:
+            log.warning("job %d: %s; the appeal was refused: %s", record.job_id, what, exc.message)
+            return False
+        except ChainError as exc:
+            self._appeal_checked.discard(key)
+            log.warning("job %d: %s; the appeal could not be sent (%s)", record.job_id, what, exc)
+            return False
+        self.state.update(record, appealed=str(appealed.tx.tx_hash))
+        log.info(
+            "job %d: %s: appealed it with %d revealed vote(s) and a bond of %d; round %d decides next",
+            record.job_id,
+            what,
+            len(votes),
+            appealed.bond,
+            appealed.round,
+        )
+        return True
+
     def _votes(self, record: Verification, head: int, closed: bool) -> list[SignedVote] | None:
         """The votes to reveal now, or None to wait."""
         own = votes_of(record)
         try:
-            revealed = self.relay.revealed(record.job_id)
+            revealed = self.relay.revealed(record.job_id, record.round)
         except (RelayUnavailable, RelayRefused) as exc:
             if not closed or not own:
                 if closed:

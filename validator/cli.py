@@ -154,8 +154,10 @@ def status(
     for record in records:
         cpu = f"{record.cpu_s:.1f} CPU s" if record.cpu_s is not None else "-"
         verdict = {True: "accept", False: "reject", None: "no vote"}[record.approve]
+        which = f"attempt {record.attempt}" + (f", round {record.round}" if record.round else "")
+        appealed = ", appealed" if record.appealed else ""
         lines.append(
-            f"  job {record.job_id} (attempt {record.attempt}): {record.phase.value}, {verdict}, {cpu}, "
+            f"  job {record.job_id} ({which}): {record.phase.value}, {verdict}{appealed}, {cpu}, "
             f"outcome {record.outcome or '-'}: {record.reason}"
         )
     out.emit(payload, "\n".join(lines))
@@ -174,6 +176,13 @@ def run(
         bool, typer.Option(help="Finalize the jobs this node sat on once their votes are revealed.")
     ] = True,
     keep_work: Annotated[bool, typer.Option(help="Keep fetched results and replay outputs.")] = False,
+    max_appeal_bond: Annotated[
+        str,
+        typer.Option(
+            help="Most tokens to bond on appealing a round this node's vote lost (it believes the decision "
+            "wrong); the bond comes back when the final round bears the appeal out. 0: never appeal."
+        ),
+    ] = "0",
     *,
     opts: ChainOptions,
 ) -> None:
@@ -185,6 +194,7 @@ def run(
     from validator.daemon import ValidatorNode
 
     def build() -> tuple[ValidatorNode, tuple[DockerExecutor, ContentStore, DataDirLock]]:
+        appeal_limit = parse_tokens(max_appeal_bond, what="--max-appeal-bond", allow_zero=True)
         if not gateway:
             raise ValidatorError(
                 "--gateway is required: the gateway relays the signed votes of a committee (set it, or "
@@ -199,6 +209,7 @@ def run(
             workers=workers,
             finalize=finalize,
             keep_work=keep_work,
+            max_appeal_bond=appeal_limit,
             gateway_url=gateway,
         )
         store = open_node_store(store_dir, gateway)

@@ -6,6 +6,11 @@ block), find this account's seats in the committee drawn by stake from the job's
 the record is dropped); start verifications on worker threads; deliver signed votes; finalize. The loop,
 its backoff, `wait_idle` and `close` are the nodes' base (`node_base`).
 
+Appeals (`JobAppealed`): each round is a record of its own (job, attempt, round). The new round's seats are
+drawn once its seed block is mined, as for a submission; the result is the same, so a verdict this node
+reached in an earlier round is signed again for the new round's seats, never re-run. A node whose vote lost a
+round appeals it within the appeal window when the bond is at most `max_appeal_bond` (`ballot.Settler`).
+
 One re-execution per submission, one signed vote per seat (draws are with replacement, so a validator may
 hold several seats). Votes are EIP-712 signatures, not transactions: they are saved in the state file
 (`voting`) before they are handed to the gateway's relay, and marked `voted` once it stored them, so a
@@ -30,6 +35,7 @@ import logging
 import shutil
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
@@ -43,6 +49,7 @@ from chain import (
     Role,
     VerificationMode,
     enum_label,
+    round_seats,
 )
 from jobs.bundle import BundleCache
 from jobs.cid import Cid
@@ -63,7 +70,7 @@ __all__ = ["StepReport", "ValidatorNode"]
 
 log = logging.getLogger(__name__)
 
-WATCHED_EVENTS = ("ResultSubmitted", "JobFinalized")
+WATCHED_EVENTS = ("ResultSubmitted", "JobAppealed", "JobFinalized")
 
 
 @dataclass
@@ -77,7 +84,7 @@ class StepReport(NodeStepReport):
         return bool(self.seated or self.voted or self.finalized or self.behind)
 
 
-class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
+class ValidatorNode(PollingNode[StepReport, tuple[JobId, int, int]]):
     """One validator account's daemon; see the module docstring."""
 
     role = Role.VALIDATOR
@@ -109,7 +116,7 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
         self.relay = relay
         self.bundles = BundleCache(store, self.config.bundles_dir)
         self.verifier = Verifier(store, executor, self.bundles, self.config.work_dir, self.me)
-        self._retry_at: dict[tuple[JobId, int], float] = {}
+        self._retry_at: dict[tuple[JobId, int, int], float] = {}
         self._settler = Settler(market, self.state, self.config, relay)
         self._lock = threading.Lock()
 
@@ -150,6 +157,8 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
             if event.name == "JobFinalized":
                 job_id = JobId(int(event.args["jobId"]))
                 self._on_finalized(job_id, Outcome(event.args["outcome"]).name.lower())
+            elif event.name == "JobAppealed":
+                self._on_appealed(event)
             else:
                 self._on_submitted(event)
 
@@ -157,11 +166,11 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
         """Record the outcome (a seat not verified yet ends without a replay); a verification still
         running finds the job closed when it concludes."""
         for record in self.state.records():
-            worker = self._workers.get((job_id, record.attempt))
+            worker = self._workers.get(record.key)
             if record.job_id != job_id or record.outcome or (worker and worker.is_alive()):
                 continue
             if record.phase is Phase.DRAWING:
-                self.state.delete(record.job_id, record.attempt)  # settled before its seats were drawn
+                self.state.delete(*record.key)  # settled before its seats were drawn
             else:
                 self.state.put(settled(record, outcome))
 
@@ -177,12 +186,12 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
             )
             return
         job = view.job
-        if job.state.submit_block != event.block_number:
-            return  # an older attempt's submission, read while catching up
+        if job.state.submit_block != event.block_number or job.state.round != 0:
+            return  # an older attempt's submission (or one appealed since), read while catching up
         if job.spec.mode == VerificationMode.NONE:
             return
         attempt = job.state.attempts
-        if self.state.get(job_id, attempt) is not None:
+        if self.state.get(job_id, attempt, 0) is not None:
             return
         result: SubmittedResult = {
             "digest": bytes(event.args["resultDigest"]).hex(),
@@ -203,6 +212,69 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
             )
         )
 
+    def _on_appealed(self, event: DecodedLog) -> None:
+        """Note an appeal: a new round of the same submission, whose seats are drawn once its seed block is
+        mined (`_draw`)."""
+        job_id = JobId(int(event.args["jobId"]))
+        round_ = int(event.args["round"])
+        self.market.jobs.apply([event])
+        try:
+            view = self.market.job(job_id)
+        except ChainError as exc:
+            log.warning("job %d: cannot rebuild it from the chain (%s); skipping its appeal", job_id, exc)
+            return
+        job = view.job
+        if job.state.submit_block != event.block_number or job.state.round != round_:
+            return  # an earlier round or attempt, read while catching up
+        attempt = job.state.attempts
+        if job.spec.mode == VerificationMode.NONE or self.state.get(job_id, attempt, round_) is not None:
+            return
+        result = self._submitted(job_id, attempt, view.events)
+        if result is None:
+            log.warning("job %d: appealed, but its submission is not in the events read", job_id)
+            return
+        self.state.put(
+            Verification(
+                job_id=job_id,
+                attempt=attempt,
+                round=round_,
+                phase=Phase.DRAWING,
+                submit_block=event.block_number,
+                last_block=event.block_number + 1 + job.spec.verify_blocks,
+                mode=int(job.spec.mode),
+                result=cast(SubmittedResult, {**result, "seed": ""}),
+                # Replays are named by try: a re-run in this round must not take an earlier round's name.
+                tries=max((r.tries for r in self.state.rounds(job_id, attempt)), default=0),
+            )
+        )
+        log.info(
+            "job %d: appealed by %s (bond %d): round %d draws %d seats from block %d",
+            job_id,
+            event.args["appellant"],
+            int(event.args["bond"]),
+            round_,
+            round_seats(job.spec.committee_size, round_),
+            event.block_number + 1,
+        )
+
+    def _submitted(self, job_id: JobId, attempt: int, events: Sequence[DecodedLog]) -> SubmittedResult | None:
+        """The attempt's submission: from an earlier round's record, else from the job's last
+        `ResultSubmitted` event (an appeal keeps the result)."""
+        for record in reversed(self.state.rounds(job_id, attempt)):
+            if record.result is not None:
+                return record.result
+        submitted = [event for event in events if event.name == "ResultSubmitted"]
+        if not submitted:
+            return None
+        args = submitted[-1].args
+        return {
+            "digest": bytes(args["resultDigest"]).hex(),
+            "codec": int(args["resultCodec"]),
+            "root": bytes(args["checkpointRoot"]).hex(),
+            "count": int(args["checkpointCount"]),
+            "seed": "",
+        }
+
     def _draw(self, report: StepReport) -> None:
         """Submissions whose seed block is mined: this account's seats, or the record goes."""
         head: int | None = None
@@ -213,11 +285,15 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
             try:
                 view = self.market.job(record.job_id)
                 state = view.job.state
-                moved_on = state.attempts != record.attempt or state.submit_block != record.submit_block
+                moved_on = (
+                    state.attempts != record.attempt
+                    or state.submit_block != record.submit_block
+                    or state.round != record.round
+                )
                 if moved_on or view.status != JobStatus.SUBMITTED:
-                    # Settled before its seats were drawn here (history read on a fresh data folder):
-                    # nothing to verify, and the seed is no longer readable.
-                    self.state.delete(record.job_id, record.attempt)
+                    # Settled or appealed before its seats were drawn here (history read on a fresh data
+                    # folder): nothing to verify, and the seed is no longer readable.
+                    self.state.delete(*record.key)
                     continue
                 seed = self.market.seed_of(record.job_id)
                 seats = self.market.seats_of(record.job_id)
@@ -225,8 +301,8 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
                 log.warning("job %d: cannot draw its committee yet (%s)", record.job_id, exc)
                 continue
             if not seats:
-                log.debug("job %d: not on its committee", record.job_id)
-                self.state.delete(record.job_id, record.attempt)
+                log.debug("job %d: not on its round-%d committee", record.job_id, record.round)
+                self.state.delete(*record.key)
                 continue
             result = cast(SubmittedResult, {**(record.result or {}), "seed": bytes(seed).hex()})
             seated = replace(record, phase=Phase.PENDING, seats=list(seats), result=result)
@@ -240,10 +316,11 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
             self.state.put(seated)
             report.seated.append(record.job_id)
             log.info(
-                "job %d: holds seat(s) %s of %d (mode %s, votes until block %d)",
+                "job %d: holds seat(s) %s of %d in round %d (mode %s, votes until block %d)",
                 record.job_id,
                 ", ".join(map(str, seats)),
-                view.job.spec.committee_size,
+                round_seats(view.job.spec.committee_size, record.round),
+                record.round,
                 enum_label(VerificationMode(view.job.spec.mode)),
                 record.last_block,
             )
@@ -259,12 +336,50 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
     def _dispatch(self) -> None:
         now = time.monotonic()
         for record in self.state.records([Phase.PENDING]):
-            key = (record.job_id, record.attempt)
+            key = record.key
             if key in self._workers or self._retry_at.get(key, 0.0) > now:
+                continue
+            earlier = self._earlier_verdict(record)
+            if earlier is not None:
+                # The same result, judged already: sign the verdict again for this round's seats.
+                self._spawn(key, functools.partial(self._reuse, record, earlier), f"vote-{key[0]}-{key[2]}")
                 continue
             if len(self._workers) >= self.config.workers:
                 return
             self._spawn(key, functools.partial(self._verify, record), f"verify-{key[0]}")
+
+    def _earlier_verdict(self, record: Verification) -> Verification | None:
+        """This node's verdict on the same result in an earlier round, if it reached one."""
+        for earlier in reversed(self.state.rounds(record.job_id, record.attempt)):
+            if earlier.round < record.round and earlier.approve is not None and _same(earlier, record):
+                return earlier
+        return None
+
+    def _reuse(self, record: Verification, earlier: Verification) -> None:
+        try:
+            if check_seat(self.market, self.state, record) is None:
+                log.info(
+                    "job %d: round %d: the verdict of round %d stands (%s): %s",
+                    record.job_id,
+                    record.round,
+                    earlier.round,
+                    "accept" if earlier.approve else "reject",
+                    earlier.reason,
+                )
+                self._sign(
+                    record,
+                    {
+                        "approve": earlier.approve,
+                        "reason": earlier.reason,
+                        "evidence": earlier.evidence,
+                        "segments": earlier.segments,
+                        "cpu_s": 0.0,
+                    },
+                )
+        except Exception as exc:  # a worker leaves a record behind, never dies silently
+            log.exception("job %d: signing round %d failed in this node", record.job_id, record.round)
+            self.state.update(record, phase=Phase.ABSTAINED, reason=f"node error: {exc!r}")
+        self._wake.set()
 
     def _submission(self, record: Verification) -> Submission:
         result = record.result
@@ -281,7 +396,7 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
         )
 
     def _verify(self, record: Verification) -> None:
-        key = (record.job_id, record.attempt)
+        key = record.key
         try:
             if check_seat(self.market, self.state, record) is None:  # never a replay for nothing
                 record = self.state.update(record, tries=record.tries + 1)
@@ -300,7 +415,7 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
             self.state.update(record, phase=Phase.ABSTAINED, reason=f"node error: {exc!r}")
         self._wake.set()  # the votes may be complete now: finalize without waiting for the next poll
         if not self.config.keep_work:
-            shutil.rmtree(self.verifier.folder(*key), ignore_errors=True)
+            shutil.rmtree(self.verifier.folder(record.job_id, record.attempt), ignore_errors=True)
 
     def _unavailable(
         self, record: Verification, submission: Submission, exc: ResultUnavailable
@@ -337,6 +452,10 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
             # Nothing is signed: the seats stay silent (and lose their bonds, as a seat that did not vote).
             self.state.update(record, phase=Phase.ABSTAINED, **changes)
             return
+        self._sign(record, changes)
+
+    def _sign(self, record: Verification, changes: dict[str, Any]) -> None:
+        """Sign the verdict in `changes` at every seat of the record's round, save, deliver."""
         if self.market.rpc.block_number() >= record.last_block:
             # The gateway reveals the votes once the window is over; a vote signed after it is one that
             # could copy the others.
@@ -345,7 +464,7 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
                 phase=Phase.ABSTAINED,
                 **{
                     **changes,
-                    "reason": f"{verdict.reason} (the window closed at block {record.last_block} first)",
+                    "reason": f"{changes['reason']} (the window closed at block {record.last_block} first)",
                 },
             )
             log.warning(
@@ -353,8 +472,11 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
             )
             return
         record = self.state.update(record, **changes)
+        if self.market.jobs.job(record.job_id).state.round != record.round:
+            self.state.update(record, phase=Phase.ABSTAINED, reason=f"{record.reason} (appealed first)")
+            return
         votes = [
-            self.market.sign_vote(record.job_id, seat, bool(verdict.approve), evidence_of(record)).to_json()
+            self.market.sign_vote(record.job_id, seat, bool(record.approve), evidence_of(record)).to_json()
             for seat in record.seats
         ]
         record = self.state.update(record, phase=Phase.VOTING, votes=votes)
@@ -364,7 +486,7 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
 
     def _deliver(self, record: Verification) -> None:
         """Hand the record's signed votes to the gateway; `voted` once it has them all."""
-        key = (record.job_id, record.attempt)
+        key = record.key
         label = "accept" if record.approve else "reject"
         try:
             for vote in votes_of(record):
@@ -381,10 +503,11 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
             return
         self.state.update(record, phase=Phase.VOTED)
         log.info(
-            "job %d: voted %s at seat(s) %s (signed, delivered to %s)",
+            "job %d: voted %s at seat(s) %s of round %d (signed, delivered to %s)",
             record.job_id,
             label,
             ", ".join(map(str, record.seats)),
+            record.round,
             self.relay.url,
         )
 
@@ -392,8 +515,21 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int]]):
         """Send again the signed votes the gateway does not have yet (it failed, or the node restarted)."""
         now = time.monotonic()
         for record in self.state.records([Phase.VOTING]):
-            key = (record.job_id, record.attempt)
+            key = record.key
             if key in self._workers or self._retry_at.get(key, 0.0) > now:
                 continue
             self._retry_at.pop(key, None)
             self._deliver(record)
+
+
+def _same(one: Verification, other: Verification) -> bool:
+    """Whether two records hold the same submitted result."""
+    if one.result is None or other.result is None:
+        return False
+    a, b = one.result, other.result
+    return (a["digest"], a["codec"], a["root"], a["count"]) == (
+        b["digest"],
+        b["codec"],
+        b["root"],
+        b["count"],
+    )

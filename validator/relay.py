@@ -1,8 +1,9 @@
 """Where a validator's signed votes go, and where whoever finalizes reads every seat's vote: the gateway.
 
-`VoteRelay` is what the daemon needs: `deliver(vote)` hands one signed vote in, `revealed(job_id)` answers
-every vote of the job once the gateway reveals them (None before: the window is open and seats are still
-missing). `GatewayRelay` speaks `gateway_protocol.votes` over HTTP; tests may hand the daemon another.
+`VoteRelay` is what the daemon needs: `deliver(vote)` hands one signed vote in (of the job's current round),
+`revealed(job_id, round_)` answers every vote of that committee round once the gateway reveals them (None
+before: the window is open and seats are still missing). `GatewayRelay` speaks `gateway_protocol.votes` over
+HTTP; tests may hand the daemon another.
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ class VoteRelay(Protocol):
         """Hand in one signed vote; raises `RelayUnavailable` or `RelayRefused`."""
         ...
 
-    def revealed(self, job_id: JobId) -> Sequence[SignedVote] | None:
-        """Every vote of the job once revealed, None before; raises `RelayUnavailable` or `RelayRefused`."""
+    def revealed(self, job_id: JobId, round_: int = 0) -> Sequence[SignedVote] | None:
+        """Every vote of the job's round `round_` once revealed, None before; raises `RelayUnavailable` or
+        `RelayRefused` (a gateway that relays no appeal round refuses those)."""
         ...
 
 
@@ -58,9 +60,9 @@ class GatewayRelay:
         except requests.RequestException as exc:
             raise RelayUnavailable(f"the gateway at {self.url} cannot be reached: {exc}") from exc
 
-    def revealed(self, job_id: JobId) -> Sequence[SignedVote] | None:
+    def revealed(self, job_id: JobId, round_: int = 0) -> Sequence[SignedVote] | None:
         try:
-            return fetch_votes(self.url, job_id, self.timeout_s)
+            return fetch_votes(self.url, job_id, self.timeout_s, round_=round_)
         except VoteRelayError as exc:
             raise _classified(exc) from exc
         except requests.RequestException as exc:

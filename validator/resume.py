@@ -33,6 +33,9 @@ def finished_seat(record: Verification, view: JobView, head: int) -> Verificatio
         else:
             why = f"the job was {_state_name(view)} before this node verified it"
         return replace(record, phase=Phase.ABSTAINED, reason=why, outcome=outcome_of(view))
+    if state.round != record.round:
+        why = f"the job was appealed to round {state.round} before this node verified round {record.round}"
+        return replace(record, phase=Phase.ABSTAINED, reason=why)
     if head >= record.last_block:
         why = f"the voting window closed at block {record.last_block} before this node verified it"
         return replace(record, phase=Phase.ABSTAINED, reason=why)
@@ -58,7 +61,8 @@ def tidy_replays(executor: Executor, state: VerificationStore, node: str) -> lis
         return []
     removed = []
     for replay, status in found:
-        record = state.get(replay.job_id, replay.attempt)
+        rounds = state.rounds(replay.job_id, replay.attempt)
+        record = rounds[-1] if rounds else None  # the latest round's seat is the one a replay may serve
         if record is None:
             why = "this data folder holds no seat for it"
         elif record.phase is not Phase.PENDING:

@@ -1,9 +1,13 @@
 """The validator's memory across restarts: one SQLite file in its data dir.
 
-One row per submission it may sit on the committee of (job id + attempt): the phase reached, its seats,
+One row per committee round it may sit on (job id + attempt + round: an appeal starts round 1, then 2, each
+with a committee of its own drawn afresh): the phase reached, its seats,
 the verdict and its evidence, the CPU its replays used, and its signed votes. The phase is written before
 each step that cannot be taken twice for free: a restarted node finds its signed votes (`voting`: not
 delivered to the gateway yet) and sends them again instead of re-running the work.
+
+A file written before appeals (no `round`, primary key (job_id, attempt)) is rebuilt in place when opened: its
+rows become round 0.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ class Verification:
     job_id: JobId
     attempt: int
     phase: Phase
+    round: int = 0  # the committee round (0, then an appeal's 1 and 2); one record per round
     seats: list[int] = field(default_factory=list, compare=False)  # seat numbers (several: one vote each)
     submit_block: int = 0
     last_block: int = 0  # the window's last block: submit block + 1 (the seed) + verify blocks
@@ -73,6 +78,11 @@ class Verification:
     outcome: str = ""
     tries: int = 0
     updated_at: float = 0.0
+    appealed: str = ""  # the appeal this node sent against the round's decision (tx hash), if any
+
+    @property
+    def key(self) -> tuple[JobId, int, int]:
+        return (self.job_id, self.attempt, self.round)
 
     @property
     def open(self) -> bool:
@@ -86,7 +96,21 @@ class Verification:
 
 _COLUMNS = tuple(f.name for f in fields(Verification))
 _JSON_COLUMNS = frozenset({"evidence", "segments", "result", "seats", "votes"})
-_COLUMN_TYPES = {"cpu_s": "REAL", "reason": "TEXT", "outcome": "TEXT"} | dict.fromkeys(_JSON_COLUMNS, "TEXT")
+_COLUMN_TYPES = {
+    "cpu_s": "REAL",
+    "reason": "TEXT",
+    "outcome": "TEXT",
+    "appealed": "TEXT",
+    "phase": "TEXT",
+    "updated_at": "REAL",
+} | dict.fromkeys(_JSON_COLUMNS, "TEXT")
+_NOT_NULL = frozenset({"job_id", "attempt", "phase", "round"})
+_SCHEMA = ", ".join(
+    f"{name} {_COLUMN_TYPES.get(name, 'INTEGER')}"
+    + (" NOT NULL" if name in _NOT_NULL else "")
+    + (" DEFAULT 0" if name == "round" else "")
+    for name in _COLUMNS
+)
 
 
 class VerificationStore:
@@ -97,19 +121,38 @@ class VerificationStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute(
-            "CREATE TABLE IF NOT EXISTS verifications ("
-            " job_id INTEGER NOT NULL, attempt INTEGER NOT NULL, phase TEXT NOT NULL, seats TEXT,"
-            " submit_block INTEGER, last_block INTEGER, mode INTEGER, approve INTEGER, reason TEXT,"
-            " evidence TEXT, segments TEXT, result TEXT, cpu_s REAL, votes TEXT, outcome TEXT,"
-            " tries INTEGER, updated_at REAL, PRIMARY KEY (job_id, attempt))"
+            f"CREATE TABLE IF NOT EXISTS verifications ({_SCHEMA}, PRIMARY KEY (job_id, attempt, round))"
         )
+        present = [row[1] for row in self._db.execute("PRAGMA table_info(verifications)")]
+        if "round" not in present:
+            self._rebuild(present)
+            present = list(_COLUMNS)
         # A state file written before seats and signed votes: add their columns (old ones stay unused).
-        present = {row[1] for row in self._db.execute("PRAGMA table_info(verifications)")}
         for name in _COLUMNS:
             if name not in present:
                 self._db.execute(
                     f"ALTER TABLE verifications ADD COLUMN {name} {_COLUMN_TYPES.get(name, 'INTEGER')}"
                 )
+
+    def _rebuild(self, present: list[str]) -> None:
+        """A file from before appeals: its key has no round. Copy its rows (as round 0) into a table keyed by
+        (job_id, attempt, round), in one transaction, so a node stopped half-way finds the old file intact."""
+        kept = [name for name in _COLUMNS if name in present]
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute(
+                f"CREATE TABLE verifications_v2 ({_SCHEMA}, PRIMARY KEY (job_id, attempt, round))"
+            )
+            self._db.execute(
+                f"INSERT INTO verifications_v2 ({','.join(kept)}, round)"
+                f" SELECT {','.join(kept)}, 0 FROM verifications"
+            )
+            self._db.execute("DROP TABLE verifications")
+            self._db.execute("ALTER TABLE verifications_v2 RENAME TO verifications")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:
@@ -122,6 +165,8 @@ class VerificationStore:
         values["phase"] = Phase(values["phase"])
         values["seats"] = values["seats"] or []
         values["approve"] = None if values["approve"] is None else bool(values["approve"])
+        values["round"] = values["round"] or 0
+        values["appealed"] = values["appealed"] or ""
         return Verification(**values)
 
     def put(self, record: Verification) -> Verification:
@@ -144,18 +189,32 @@ class VerificationStore:
     def update(self, record: Verification, **changes: Any) -> Verification:
         return self.put(replace(record, **changes))
 
-    def delete(self, job_id: JobId, attempt: int) -> None:
-        """Forget a submission (drawn without a seat for this node)."""
+    def delete(self, job_id: JobId, attempt: int, round_: int = 0) -> None:
+        """Forget a round of a submission (drawn without a seat for this node)."""
         with self._lock:
-            self._db.execute("DELETE FROM verifications WHERE job_id = ? AND attempt = ?", (job_id, attempt))
+            self._db.execute(
+                "DELETE FROM verifications WHERE job_id = ? AND attempt = ? AND round = ?",
+                (job_id, attempt, round_),
+            )
 
-    def get(self, job_id: JobId, attempt: int) -> Verification | None:
+    def get(self, job_id: JobId, attempt: int, round_: int = 0) -> Verification | None:
         with self._lock:
             row = self._db.execute(
-                f"SELECT {','.join(_COLUMNS)} FROM verifications WHERE job_id = ? AND attempt = ?",
-                (job_id, attempt),
+                f"SELECT {','.join(_COLUMNS)} FROM verifications"
+                " WHERE job_id = ? AND attempt = ? AND round = ?",
+                (job_id, attempt, round_),
             ).fetchone()
         return self._row(row) if row else None
+
+    def rounds(self, job_id: JobId, attempt: int) -> list[Verification]:
+        """Every round this node recorded of one submission, in round order."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {','.join(_COLUMNS)} FROM verifications WHERE job_id = ? AND attempt = ?"
+                " ORDER BY round",
+                (job_id, attempt),
+            ).fetchall()
+        return [self._row(row) for row in rows]
 
     def records(self, phases: Iterable[Phase] | None = None) -> list[Verification]:
         query = f"SELECT {','.join(_COLUMNS)} FROM verifications"
@@ -165,5 +224,5 @@ class VerificationStore:
             query += f" WHERE phase IN ({','.join('?' * len(wanted))})"
             args = tuple(wanted)
         with self._lock:
-            rows = self._db.execute(query + " ORDER BY job_id, attempt", args).fetchall()
+            rows = self._db.execute(query + " ORDER BY job_id, attempt, round", args).fetchall()
         return [self._row(row) for row in rows]

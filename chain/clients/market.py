@@ -258,6 +258,23 @@ class MarketClient(ContractClient):
         seats = committee.round_seats(job.spec.committee_size, job.state.round + 1)
         return Wei(max(self.config().validator_slash, seats * job.spec.validator_fee))
 
+    def round_decision(self, job_id: JobId, votes: Sequence[SignedVote]) -> Outcome:
+        """What the current round's committee decided with `votes` revealed, as `appeal` and `finalize` tally
+        them: one vote per seat, the seat's holder's only; the requester's seats judge nothing; other seats
+        are silent. Needs the seed (the block after the round's start)."""
+        job = self.jobs.job(job_id)
+        holders = [h.lower() for h in self.committee_of(job_id)]
+        requester = str(job.spec.requester).lower()
+        by_seat = {
+            v.seat: v
+            for v in votes
+            if v.round == job.state.round and v.seat < len(holders) and v.validator.lower() == holders[v.seat]
+        }
+        judged = [seat for seat in by_seat if holders[seat] != requester]
+        approvals = sum(1 for seat in judged if by_seat[seat].approve)
+        judges = sum(1 for holder in holders if holder != requester)
+        return committee.decision(approvals, len(judged) - approvals, judges, len(holders))
+
     def _seat_rows(self, job_id: JobId, job: Job, votes: Sequence[SignedVote]) -> list[Any]:
         """Every seat of the job's current round, proven, with the `votes` of this round signed in."""
         if job.spec.mode == VerificationMode.NONE or self.rpc.block_number() <= job.state.submit_block:

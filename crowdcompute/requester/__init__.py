@@ -24,6 +24,7 @@ Public API (the `crowdcompute job ...` commands and the demo are built on these)
 
 from __future__ import annotations
 
+from crowdcompute.requester.appeal import AppealQuote, appeal_job, quote_appeal
 from crowdcompute.requester.cancel import cancel_job
 from crowdcompute.requester.checkpoints import CheckpointCheck, verify_checkpoints
 from crowdcompute.requester.download import DownloadedResult, download_result
@@ -39,6 +40,7 @@ from crowdcompute.requester.errors import (
     MarketIsPaused,
     NoProviderCanRun,
     NoResult,
+    NotAppealable,
     NotCancellable,
     RequesterError,
     ResultUnavailable,
@@ -53,6 +55,7 @@ from crowdcompute.requester.submit import SubmittedJob, submit_job
 from crowdcompute.requester.votes import Ballot, read_ballots
 
 __all__ = [
+    "AppealQuote",
     "Ballot",
     "CheckpointCheck",
     "CheckpointMismatch",
@@ -71,6 +74,7 @@ __all__ = [
     "MarketIsPaused",
     "NoProviderCanRun",
     "NoResult",
+    "NotAppealable",
     "NotCancellable",
     "ProviderReports",
     "RequesterError",
@@ -79,10 +83,12 @@ __all__ = [
     "SubmittedJob",
     "UnpinnedRuntime",
     "WaitTimeout",
+    "appeal_job",
     "cancel_job",
     "download_result",
     "job_spec_for",
     "job_summary",
+    "quote_appeal",
     "read_ballots",
     "read_reports",
     "report_lines",

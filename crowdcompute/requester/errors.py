@@ -80,6 +80,15 @@ class NotCancellable(RequesterError, PermissionError):
         self.error_name = error_name
 
 
+class NotAppealable(RequesterError, PermissionError):
+    """The job's round cannot be appealed now (no result being verified, the final round, outside the appeal
+    window, the round's votes not to be had, or the market refused); the message says which and what to do."""
+
+    def __init__(self, message: str, error_name: str = "") -> None:
+        super().__init__(message)
+        self.error_name = error_name
+
+
 class JobEnded(RequesterError, LookupError):
     """The job closed (Accepted, Rejected, Unverified, Cancelled, Expired) without reaching what was
     awaited or asked; `state` is how it closed."""

@@ -11,14 +11,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chain import (
+    FINAL_ROUND,
     ZERO_ADDRESS,
     JobId,
     JobStatus,
     JobView,
     MarketClient,
+    VerificationMode,
+    appeal_window,
     enum_label,
     first_vote_block,
     last_vote_block,
+    round_seats,
     seed_block,
 )
 from crowdcompute.requester.errors import JobEnded, WaitTimeout
@@ -105,6 +109,21 @@ def job_summary(view: JobView, ballots: Sequence[Ballot] = ()) -> dict[str, Any]
         "checkpointCount": result.checkpoint_count if result else None,
         "checkpointRoot": "0x" + result.checkpoint_root.hex() if result else None,
         "votingWindow": voting_window(state.submit_block, spec.verify_blocks) if state.submit_block else None,
+        "round": state.round,
+        "roundSeats": round_seats(spec.committee_size, state.round),
+        "appealWindow": (
+            dict(
+                zip(
+                    ("firstBlock", "lastBlock"),
+                    appeal_window(state.submit_block, spec.verify_blocks),
+                    strict=True,
+                )
+            )
+            if view.status == JobStatus.SUBMITTED
+            and spec.mode != VerificationMode.NONE
+            and state.round < FINAL_ROUND
+            else None
+        ),
         "failureReport": failure_report_of(ballots),
     }
 

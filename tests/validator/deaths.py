@@ -68,8 +68,8 @@ class DeliverThenDie:
         self.inner.deliver(vote)
         raise Killed(f"died after the gateway stored the vote at seat {vote.seat}, before recording it")
 
-    def revealed(self, job_id: Any) -> Any:
-        return self.inner.revealed(job_id)
+    def revealed(self, job_id: Any, round_: int = 0) -> Any:
+        return self.inner.revealed(job_id, round_)
 
 
 class DiesWhileReplaying(DockerExecutor):

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from chain import JobId
 from validator.state import OPEN_PHASES, Phase, Verification, VerificationStore
 
 REPO = Path(__file__).resolve().parents[2]
@@ -264,3 +265,60 @@ def test_a_state_file_from_before_signed_votes_gains_their_columns(path: Path) -
         assert store.get(7, 1) is None
     finally:
         store.close()
+
+
+def test_a_state_file_from_before_appeals_opens_and_keeps_one_record_per_round(path: Path) -> None:
+    """A file keyed by (job_id, attempt) alone is rebuilt keyed by round too: its rows become round 0, with
+    every field kept, and an appeal round of the same submission is a record of its own."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    old = sqlite3.connect(path)
+    old.execute(
+        "CREATE TABLE verifications (job_id INTEGER NOT NULL, attempt INTEGER NOT NULL, phase TEXT NOT NULL,"
+        " seats TEXT, submit_block INTEGER, last_block INTEGER, mode INTEGER, approve INTEGER, reason TEXT,"
+        " evidence TEXT, segments TEXT, result TEXT, cpu_s REAL, votes TEXT, outcome TEXT, tries INTEGER,"
+        " updated_at REAL, PRIMARY KEY (job_id, attempt))"
+    )
+    old.execute(
+        "INSERT INTO verifications (job_id, attempt, phase, seats, submit_block, last_block, approve, reason,"
+        " votes, tries) VALUES (7, 1, 'voted', '[0, 2]', 100, 121, 1, 'replayed', ?, 3)",
+        (json.dumps([VOTE]),),
+    )
+    old.commit()
+    old.close()
+    store = VerificationStore(path)
+    try:
+        (kept,) = store.records()
+        assert (kept.job_id, kept.attempt, kept.round, kept.phase) == (7, 1, 0, Phase.VOTED)
+        assert (kept.seats, kept.approve, kept.reason, kept.votes, kept.tries) == (
+            [0, 2],
+            True,
+            "replayed",
+            [VOTE],
+            3,
+        )
+        store.put(seat(round=1, phase=Phase.PENDING, submit_block=140))
+        rounds = [(r.round, r.phase) for r in store.rounds(JobId(7), 1)]
+        assert rounds == [(0, Phase.VOTED), (1, Phase.PENDING)]
+        assert store.get(7, 1, 1) is not None and store.get(7, 1).phase is Phase.VOTED  # type: ignore[union-attr]
+        store.delete(7, 1, 1)
+        assert [r.round for r in store.records()] == [0]
+    finally:
+        store.close()
+    reopened = VerificationStore(path)  # opening it again changes nothing
+    try:
+        assert [(r.job_id, r.round, r.tries) for r in reopened.records()] == [(7, 0, 3)]
+    finally:
+        reopened.close()
+
+
+def test_each_round_of_a_submission_is_its_own_record(store: VerificationStore) -> None:
+    store.put(seat(phase=Phase.VOTED, approve=False))
+    store.put(seat(round=1, phase=Phase.PENDING))
+    store.put(seat(round=2, phase=Phase.DRAWING))
+    assert [(r.round, r.phase) for r in store.records()] == [
+        (0, Phase.VOTED),
+        (1, Phase.PENDING),
+        (2, Phase.DRAWING),
+    ]
+    again = store.get(7, 1, 1)
+    assert again is not None and (again.key, again.phase) == ((7, 1, 1), Phase.PENDING)

@@ -7,9 +7,10 @@ tests/api/chain_cast.py) never register it, and every test here runs in a snapsh
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,18 @@ MINIMUM = tokens(100)  # TEST_CONFIG.min_validator_stake in tests/conftest.py
 FUNDING = tokens(10_000)  # TEST_FUNDING
 
 Cli = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture(autouse=True)
+def root_handlers() -> Iterator[None]:
+    """`validator run` sets the daemon's logging up on the root logger, writing to the CliRunner's stream,
+    which is closed once the command returns: put the handlers back, or a later CLI test in this process
+    finds "--- Logging error ---" in its own stderr."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture
@@ -237,7 +250,18 @@ def test_a_missing_key_is_one_clear_line(anvil: AnvilProcess, deployments_dir: P
     [
         ("register", ["--stake", "--keystore", "--json"]),
         ("status", ["--data-dir", "--json"]),
-        ("run", ["--data-dir", "--store-dir", "--workers", "--poll-interval", "--no-finalize", "--json"]),
+        (
+            "run",
+            [
+                "--data-dir",
+                "--store-dir",
+                "--workers",
+                "--poll-interval",
+                "--no-finalize",
+                "--max-appeal-bond",
+                "--json",
+            ],
+        ),
     ],
 )
 def test_help_of_each_command(command: str, options: list[str]) -> None:
