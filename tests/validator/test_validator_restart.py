@@ -22,6 +22,7 @@ from chain import DevChain, Evidence, JobId, MarketClient, Outcome, SignedVote
 from jobs.executors import ExecutionId, ExecutionRequest
 from jobs.executors.base import LogCallback
 from jobs.executors.docker import LABEL_NODE, DockerExecutor
+from tests.chain.market_cast import mine_until_settleable
 from tests.validator.cheaters import ScriptedProvider
 from tests.validator.deaths import DeliverThenDie, DiesBeforeDelivering, DiesWhileReplaying, MortalNode
 from tests.validator.relays import MemoryRelay
@@ -233,9 +234,9 @@ def test_node_killed_mid_replay_finds_its_job_settled_removes_the_replay_and_rep
 ) -> None:
     job_id, seat = submit_honest_work(requester, digits_job, provider)
     label = node_label("validator")
-    saved, _ = kill_mid_replay(make_node, seat, label)
-    # While the node is down, its window closes and the job is settled without its vote.
-    dev_chain.mine(saved.last_block - requester.rpc.block_number() + 1)
+    kill_mid_replay(make_node, seat, label)
+    # While the node is down, its window and the appeal window close and the job is settled without its vote.
+    mine_until_settleable(requester, job_id)
     assert requester.finalize(job_id).outcome is Outcome.UNVERIFIED
 
     reborn = make_node(seat, node_id=label, executor_kind=RecordingExecutor)
