@@ -124,8 +124,12 @@ class PollingNode(ABC, Generic[ReportT, KeyT]):
                 continue
             delay = self._poll_interval_s
             if not report.busy:
-                self._wake.wait(self._poll_interval_s)
+                self._wake.wait(self._idle_wait_s())
         self.close()
+
+    def _idle_wait_s(self) -> float:
+        """How long an idle node waits for the next step (a worker or a stop ends the wait earlier)."""
+        return self._poll_interval_s
 
     def _wake_on(self, stop: threading.Event) -> None:
         stop.wait()

@@ -84,6 +84,11 @@ class StepReport(NodeStepReport):
         return bool(self.seated or self.voted or self.finalized or self.behind)
 
 
+# While a delivered vote waits for its job to settle, the idle loop looks again this often: the block that
+# ends the appeal window may come at any time, and finalize is due right after it.
+_SETTLE_CHECK_S = 2.0
+
+
 class ValidatorNode(PollingNode[StepReport, tuple[JobId, int, int]]):
     """One validator account's daemon; see the module docstring."""
 
@@ -149,6 +154,12 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int, int]]):
         # Seats whose job moved on while the node was away are closed; the replays they left are removed.
         check_open_seats(self.market, self.state)
         tidy_replays(self.verifier.executor, self.state, address_tag(self.me))
+
+    def _idle_wait_s(self) -> float:
+        """A whole poll, or a few seconds while a delivered vote waits for its job to settle."""
+        if self.state.records([Phase.VOTED]):
+            return min(self._poll_interval_s, _SETTLE_CHECK_S)
+        return self._poll_interval_s
 
     # -- events ----------------------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """The daemon's own loop (`ValidatorNode.run`), as `crowdcompute validator run` drives it: once its vote
-is with the relay and every seat has voted, the job is finalized at once rather than after the next idle
-poll, and a stop ends an idle
+is with the relay and the appeal window has passed, the job is finalized within seconds rather than after the
+next idle poll (a node holding a delivered vote looks again every few seconds), and a stop ends an idle
 wait at once. Real anvil, contracts and a replay in Docker; a committee of one, so the seat's vote
 decides the job. The poll interval is a minute, so waiting for a poll could not pass."""
 
