@@ -63,6 +63,15 @@ interface IJobMarket {
     /// @param evidence The sample it re-ran and the digests it compared.
     event VoteCast(uint256 indexed jobId, address indexed validator, uint8 slot, bool approve, Evidence evidence);
 
+    /// @notice A seat's signed vote was revealed but not counted: its holder's free stake could not lock the
+    /// seat's `bond` (it backs other seats, or is unbonding). The seat keeps a majority from forming, like a silent
+    /// one, and its holder neither earns nor loses.
+    /// @param jobId The job.
+    /// @param validator The seat's holder.
+    /// @param slot The seat.
+    /// @param bond The seat's bond in its round.
+    event SeatUnbacked(uint256 indexed jobId, address indexed validator, uint8 slot, uint96 bond);
+
     /// @notice A round's decision was appealed: a fresh, larger committee (round `round`) is drawn from
     /// `rosterRoot` with the next block's hash as seed; `state.submitBlock` is this event's block number.
     /// @param jobId The job.

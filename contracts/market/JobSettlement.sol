@@ -26,11 +26,14 @@ import {Ballot, SeatVote} from "./Votes.sol";
 /// or back to the requester, except an accepted job's protocol fee, which is burned; nothing is pushed, and the
 /// only call out is that burn, last, into CrowdToken (which has no hooks).
 abstract contract JobSettlement is JobMarket {
-    /// @dev What the seats said, as bit masks over seat numbers, and who holds each seat.
+    /// @dev What the seats said, as bit masks over seat numbers, and who holds each seat. A counted vote (approved
+    /// or rejected) has its seat's bond locked from its holder's stake until the job settles.
     struct Tally {
         uint256 approved;
         uint256 rejected;
         uint256 excluded; // seats held by the job's requester: they neither vote, count, earn nor lose
+        uint256 unbacked; // votes whose holder's free stake could not lock the bond: they do not count
+        uint256 unbackedApprovals; // which of those approved (an unbacked vote on the losing side still pays)
         address[] holders;
     }
 
@@ -79,7 +82,8 @@ abstract contract JobSettlement is JobMarket {
                 lastBlock += window;
             }
             if (block.number <= lastBlock) revert VerificationPending(jobId, lastBlock);
-        } else if (block.number <= lastBlock && (size == 0 || approvals + rejections < judges)) {
+        } else if (block.number <= lastBlock && (size == 0 || approvals + rejections + _count(tally.unbacked) < judges))
+        {
             // The final round's votes are revealed together: before its window ends only when every seat voted.
             revert VerificationPending(jobId, lastBlock);
         }
@@ -168,10 +172,14 @@ abstract contract JobSettlement is JobMarket {
     }
 
     /// @dev Checks every seat against the roster snapshot and the seed, and every vote's signature; emits the votes.
-    function _tally(uint256 jobId, EncodedJob encoded, bytes32 seed, bytes32 root, SeatVote[] calldata seats)
-        private
-        returns (Tally memory tally)
-    {
+    function _tally(
+        uint256 jobId,
+        EncodedJob encoded,
+        bytes32 seed,
+        bytes32 root,
+        uint96 bond,
+        SeatVote[] calldata seats
+    ) private returns (Tally memory tally) {
         uint256 total = Roster.sumOf(root);
         bytes32 resultHash = encoded.resultHash();
         address requester = encoded.requester();
@@ -202,6 +210,15 @@ abstract contract JobSettlement is JobMarket {
                 _voteDigest(jobId, encoded.round(), resultHash, seat, approve, vote.evidence), vote.r, vote.vs
             );
             if (failure != ECDSA.RecoverError.NoError || signer != holder) revert InvalidVoteSignature(jobId, seat);
+            // One stake cannot back many seats: a vote counts only with its bond locked from free stake. An unbacked
+            // vote keeps a majority from forming, like silence, and earns nothing; its holder pays the bond from
+            // what it has (free, then unbonding stake) only if the vote ends on the losing side.
+            if (!_lockBond(holder, bond)) {
+                tally.unbacked |= bit;
+                if (approve) tally.unbackedApprovals |= bit;
+                emit SeatUnbacked(jobId, holder, uint8(seat), bond);
+                continue;
+            }
             if (approve) tally.approved |= bit;
             else tally.rejected |= bit;
             emit VoteCast(jobId, holder, uint8(seat), approve, vote.evidence);
@@ -220,7 +237,8 @@ abstract contract JobSettlement is JobMarket {
         uint256 size = 0;
         if (Roster.sumOf(root) != 0 && seedHash != 0) size = _roundSize(encoded.committeeSize(), encoded.round());
         if (seats.length != size) revert SeatCountMismatch(jobId, seats.length, size);
-        return _tally(jobId, encoded, _seedFrom(seedHash, jobId), root, seats);
+        uint96 bond = _seatBond(encoded.budget(), _roundSize(encoded.committeeSize(), encoded.round()));
+        return _tally(jobId, encoded, _seedFrom(seedHash, jobId), root, bond, seats);
     }
 
     /// @dev Pays every round's winning seats (those that voted with the final `outcome`; every voter when it is
@@ -242,9 +260,7 @@ abstract contract JobSettlement is JobMarket {
             Tally memory tally = round == appeals ? last : history[round].tally;
             tallies[round] = tally;
             uint256 won = _winners(tally, outcome);
-            pool += _slashLosers(
-                jobId, tally, won, _seatBond(encoded.budget(), _roundSize(encoded.committeeSize(), round))
-            );
+            pool += _settleBonds(jobId, encoded, tally, round, outcome, true);
             if (round == 0) escrowPaid = _count(won);
             else laterWinners += _count(won);
             if (round == appeals) break;
@@ -254,6 +270,10 @@ abstract contract JobSettlement is JobMarket {
             else _credit(appealed.appellant, jobId, appealed.bond);
         }
         if (appeals != 0) delete _appealedRounds[jobId];
+        // Bonds paid from free stake come after every locked bond of the job was released.
+        for (uint256 round; round <= appeals; ++round) {
+            pool += _settleBonds(jobId, encoded, tallies[round], round, outcome, false);
+        }
 
         uint256 fee = encoded.validatorFee();
         uint256 winners = escrowPaid + laterWinners;
@@ -282,12 +302,39 @@ abstract contract JobSettlement is JobMarket {
         }
     }
 
-    /// @dev Takes `bond` from every seat of a round that is not among the `won` seats nor the requester's; returns
-    /// what was taken.
-    function _slashLosers(uint256 jobId, Tally memory tally, uint256 won, uint96 bond) private returns (uint256 taken) {
-        uint256 lost = ((1 << tally.holders.length) - 1) & ~won & ~tally.excluded;
-        for (uint256 seat; lost >> seat != 0; ++seat) {
-            if ((lost >> seat) & 1 == 1) taken += _slashBonded(tally.holders[seat], jobId, bond);
+    /// @dev Settles a round's seat bonds in two passes. Locked (`locked`): the counted votes that won are released
+    /// and those that lost are taken. Free: silent seats, and unbacked votes on the losing side, pay the bond from
+    /// what their holders have free, then unbonding. The requester's seats neither pay nor earn. Returns what was
+    /// taken.
+    function _settleBonds(
+        uint256 jobId,
+        EncodedJob encoded,
+        Tally memory tally,
+        uint256 round,
+        Outcome outcome,
+        bool locked
+    ) private returns (uint256 taken) {
+        uint96 bond = _seatBond(encoded.budget(), _roundSize(encoded.committeeSize(), round));
+        uint256 won = _winners(tally, outcome);
+        uint256 counted = tally.approved | tally.rejected;
+        uint256 seats = counted;
+        if (!locked) {
+            uint256 unbackedLost = 0;
+            if (outcome == Outcome.Accepted) unbackedLost = tally.unbacked & ~tally.unbackedApprovals;
+            if (outcome == Outcome.Rejected) unbackedLost = tally.unbackedApprovals;
+            seats = (((1 << tally.holders.length) - 1) & ~tally.excluded & ~counted & ~tally.unbacked) | unbackedLost;
+        }
+        for (uint256 seat; seats >> seat != 0; ++seat) {
+            if ((seats >> seat) & 1 == 0) continue;
+            address holder = tally.holders[seat];
+            if (!locked) {
+                taken += _slashBonded(holder, jobId, bond);
+            } else if ((won >> seat) & 1 == 1) {
+                _releaseCollateral(holder, bond, 0, 0);
+            } else {
+                _slashCollateral(holder, jobId, bond);
+                taken += bond;
+            }
         }
     }
 

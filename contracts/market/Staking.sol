@@ -261,21 +261,39 @@ abstract contract Staking is IStaking, Governed, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev Takes a job's locked collateral from the provider's stake. The tokens stay in the market; the caller
-    /// moves them to escrow or balances.
-    function _slashCollateral(address provider, uint256 jobId, uint96 amount) internal {
-        StakeWord account = _stakes[provider];
-        _stakes[provider] = account.withStake(account.stake() - amount).withLocked(account.locked() - amount);
-        emit StakeSlashed(provider, jobId, amount);
+    /// @dev Takes stake `amount` locked for job `jobId` (a provider's collateral, a validator's seat bond). The
+    /// tokens stay in the market; the caller moves them to escrow or balances. A validator's roster weight follows.
+    function _slashCollateral(address account, uint256 jobId, uint96 amount) internal {
+        StakeWord word = _stakes[account];
+        word = word.withStake(word.stake() - amount).withLocked(word.locked() - amount);
+        if (word.role() == Role.Validator) word = _syncRoster(account, word);
+        _stakes[account] = word;
+        emit StakeSlashed(account, jobId, amount);
     }
 
-    /// @dev Takes up to `amount` from a validator's stake, then from its unbonding stake; returns what was taken.
+    /// @dev Locks a seat's `bond` from a validator's free stake (stake less what other seats locked) until its
+    /// job settles; returns false, locking nothing, when the free stake cannot back it.
+    function _lockBond(address validator, uint96 bond) internal returns (bool backed) {
+        StakeWord account = _stakes[validator];
+        uint96 locked = account.locked();
+        // locked <= stake always holds; locked + bond <= stake, a uint96, once backed
+        unchecked {
+            if (account.stake() - locked < bond) return false;
+            _stakes[validator] = account.withLocked(locked + bond);
+        }
+        return true;
+    }
+
+    /// @dev Takes up to `amount` from a validator's free stake (never what its seats locked for other jobs), then
+    /// from its unbonding stake; returns what was taken.
     function _slashBonded(address validator, uint256 jobId, uint96 amount) internal returns (uint96 taken) {
         StakeWord account = _stakes[validator];
         uint96 staked = account.stake();
-        taken = staked < amount ? staked : amount;
-        // taken <= staked and taken <= amount
+        uint96 free;
+        // locked <= stake always holds; taken <= free <= staked and taken <= amount
         unchecked {
+            free = staked - account.locked();
+            taken = free < amount ? free : amount;
             account = account.withStake(staked - taken);
             amount -= taken;
         }

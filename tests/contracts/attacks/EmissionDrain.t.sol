@@ -85,10 +85,11 @@ contract EmissionDrainTest is Fixture {
 
     /// @notice The same pair with a real committee, every seat its own sybil (it gets each committee fee back):
     /// the committee's approval earns the reward, but the reward (1 %) stays below the burned fee (2 %), so the
-    /// pair still loses `fee - reward` per cycle.
+    /// pair still loses `fee - reward` per cycle. Its sybils stake enough to lock a seat's bond (half the budget)
+    /// for every seat they can hold: unbacked votes would not count, and nothing would be verified.
     function test_attack_emissionDrainWithSybilCommitteeLosesFeeMinusReward() public {
-        _registerSybils(3);
         uint256 start = DEPLOY_INITIAL / 100;
+        _registerSybils(3, uint96(start * 3 / 2));
         _fund(requester, start - start / 10);
         _stakeAs(pairProvider, uint96(start / 10));
         uint256 wealth = _pairWealth();
@@ -252,8 +253,12 @@ contract EmissionDrainTest is Fixture {
     }
 
     function _registerSybils(uint256 count) private {
+        _registerSybils(count, DEPLOY_MIN_STAKE);
+    }
+
+    function _registerSybils(uint256 count, uint96 stakeEach) private {
         for (uint256 i; i < count; ++i) {
-            sybils.push(_addValidator(0x5B1 + i, DEPLOY_MIN_STAKE));
+            sybils.push(_addValidator(0x5B1 + i, stakeEach));
         }
     }
 

@@ -129,6 +129,17 @@ contract MarketInvariantsTest is Test {
         }
     }
 
+    /// @notice (d') A seat's bond is locked from its vote's reveal until its job settles, never longer: the handler
+    /// reveals a round's votes only in `finalize`, which settles them in the same call, so no validator's stake
+    /// stays locked between calls (an appealed round's bonds stay locked until the final round:
+    /// `ConcurrentSeats.t.sol`).
+    function invariant_seatBondsNeverOutliveTheirJob() public view {
+        address[] memory validators = handler.validators();
+        for (uint256 i; i < validators.length; ++i) {
+            assertEq(market.accountOf(validators[i]).locked, 0, "no bond left locked");
+        }
+    }
+
     /// @notice (e) Every live validator's roster weight equals its stake (at least the minimum); a registered
     /// validator off the roster has less than the minimum.
     function invariant_rosterWeightEqualsStake() public view {
