@@ -88,6 +88,7 @@ from chain.keys import (
 )
 from chain.paths import CONTRACTS_DIR, DEPLOYMENTS_DIR, DEVNET_DIR, REPO_ROOT
 from chain.results import (
+    AppealedJob,
     CancelledJob,
     CastVote,
     ClaimedJob,
@@ -145,6 +146,7 @@ __all__ = [
     "VALIDATOR_ACCOUNTS",
     "AbiEntry",
     "AnvilProcess",
+    "AppealedJob",
     "ArtifactNotFound",
     "Artifacts",
     "CancelledJob",

@@ -33,9 +33,11 @@ from chain import (
     Outcome,
     SignedVote,
     VoteReason,
+    Wei,
     appeal_window,
     settle_block,
 )
+from node_base import AppealLimit, appeal_round
 from validator.config import ValidatorConfig
 from validator.relay import RelayRefused, RelayUnavailable, VoteRelay
 from validator.state import Phase, Verification, VerificationStore
@@ -165,25 +167,12 @@ class Settler:
         self._appeal_checked.add(key)
         if decided == mine:
             return False
-        bond = self.market.appeal_bond(record.job_id)
         what = f"its vote ({mine.name.lower()}) lost round {record.round} ({decided.name.lower()})"
-        if bond > limit:
-            log.warning(
-                "job %d: %s, but the appeal bond %d is above --max-appeal-bond %d: not appealing",
-                record.job_id,
-                what,
-                bond,
-                limit,
-            )
-            return False
-        try:
-            appealed = self.market.appeal(record.job_id, votes)
-        except ContractRevert as exc:
-            log.warning("job %d: %s; the appeal was refused: %s", record.job_id, what, exc.message)
-            return False
-        except ChainError as exc:
+        attempt = appeal_round(self.market, record.job_id, votes, AppealLimit(Wei(limit)), what, log=log)
+        if attempt.retryable:
             self._appeal_checked.discard(key)
-            log.warning("job %d: %s; the appeal could not be sent (%s)", record.job_id, what, exc)
+        appealed = attempt.appealed
+        if appealed is None:
             return False
         self.state.update(record, appealed=str(appealed.tx.tx_hash))
         log.info(

@@ -149,7 +149,7 @@ def test_no_appeal_when_the_vote_won_the_bond_is_too_high_or_appeals_are_off(
     costly = Market(Outcome.REJECTED, bond=11)
     with caplog.at_level(logging.WARNING):
         settler(state, costly, Relay(OTHERS_REJECT), 10, tmp_path).settle()
-    assert "above --max-appeal-bond 10: not appealing" in caplog.text
+    assert "above the limit 10 (--max-appeal-bond): not appealing" in caplog.text
     off = Market(Outcome.REJECTED, bond=1)
     silent = Relay(OTHERS_REJECT)
     settler(state, off, silent, 0, tmp_path).settle()
