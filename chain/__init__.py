@@ -25,6 +25,7 @@ from chain.committee import (
     first_vote_block,
     last_vote_block,
     round_seats,
+    seat_bond,
     seed_block,
     seed_of,
     settle_block,
@@ -88,6 +89,7 @@ from chain.keys import (
 )
 from chain.paths import CONTRACTS_DIR, DEPLOYMENTS_DIR, DEVNET_DIR, REPO_ROOT
 from chain.results import (
+    AppealedJob,
     CancelledJob,
     CastVote,
     ClaimedJob,
@@ -145,6 +147,7 @@ __all__ = [
     "VALIDATOR_ACCOUNTS",
     "AbiEntry",
     "AnvilProcess",
+    "AppealedJob",
     "ArtifactNotFound",
     "Artifacts",
     "CancelledJob",
@@ -223,6 +226,7 @@ __all__ = [
     "appeal_window",
     "decision",
     "round_seats",
+    "seat_bond",
     "settle_block",
     "load_account",
     "load_deployment",

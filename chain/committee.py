@@ -14,7 +14,7 @@ from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
 from chain.generated.job_layout import FINAL_ROUND, ROUND_1_SEATS, ROUND_2_SEATS
-from chain.types import Bytes32, JobId, Outcome
+from chain.types import Bytes32, JobId, Outcome, Wei
 
 __all__ = [
     "FINAL_ROUND",
@@ -23,6 +23,7 @@ __all__ = [
     "first_vote_block",
     "last_vote_block",
     "round_seats",
+    "seat_bond",
     "seed_block",
     "seed_of",
     "settle_block",
@@ -64,6 +65,16 @@ def round_seats(committee_size: int, round_: int) -> int:
     if round_ == 0:
         return committee_size
     return ROUND_1_SEATS if round_ == 1 else ROUND_2_SEATS
+
+
+def seat_bond(budget: int, committee_size: int, round_: int, validator_slash: int) -> Wei:
+    """What a seat of round `round_` loses when it is silent or on the losing side of the final outcome
+    (`JobSettlement._seatBond`): the budget shared by a majority of the round's seats, at least
+    `validatorSlash`."""
+    majority = (round_seats(committee_size, round_) + 1) // 2
+    if majority == 0:
+        raise ValueError("a job without a committee has no seats, so no seat bond")
+    return Wei(max(validator_slash, budget // majority))
 
 
 def decision(approvals: int, rejections: int, judges: int, size: int) -> Outcome:

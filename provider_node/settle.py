@@ -40,6 +40,7 @@ from chain import (
     settle_block,
 )
 from gateway_protocol.votes import VoteRelayError, fetch_votes
+from node_base import AppealLimit, appeal_round
 from provider_node.state import JobRecord, Phase, StateStore
 
 __all__ = ["SETTLED_NOTE", "Finalizer", "VotesSource"]
@@ -200,28 +201,19 @@ class Finalizer:
             log.info("job %d: round %d decided %s", record.job_id, round_, enum_label(decided))
             return False
         rejects = sum(1 for vote in votes if not vote.approve)
-        bond = self.market.appeal_bond(record.job_id)
-        limit = view.job.spec.budget if self.max_appeal_bond is None else Wei(self.max_appeal_bond)
+        limit = (
+            AppealLimit(view.job.spec.budget, "the job's budget: --max-appeal-bond not given")
+            if self.max_appeal_bond is None
+            else AppealLimit(Wei(self.max_appeal_bond))
+        )
         what = f"round {round_} REJECTED this node's result ({rejects} reject vote(s)), which it ran itself"
-        if bond > limit:
-            log.warning(
-                "job %d: %s, but the appeal bond %d is above the limit %d (--max-appeal-bond): "
-                "not appealing; "
-                "the provider will be slashed",
-                record.job_id,
-                what,
-                bond,
-                limit,
-            )
-            return False
-        try:
-            appealed = self.market.appeal(record.job_id, votes)
-        except ContractRevert as exc:
-            log.warning("job %d: %s; the appeal was refused: %s", record.job_id, what, exc.message)
-            return False
-        except ChainError as exc:
+        attempt = appeal_round(
+            self.market, record.job_id, votes, limit, what, unappealed="the provider will be slashed", log=log
+        )
+        if attempt.retryable:
             self._judged.discard(judged)
-            log.warning("job %d: %s; the appeal could not be sent (%s)", record.job_id, what, exc)
+        appealed = attempt.appealed
+        if appealed is None:
             return False
         log.warning(
             "job %d: %s: APPEALED with a bond of %d (tx %s); round %d's %d seats decide next",

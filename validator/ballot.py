@@ -9,9 +9,10 @@ A gateway that cannot be reached once the window has closed does not hold the jo
 with the votes it holds (its own), and says that the other seats count as silent.
 
 Rounds: below the final round, `finalize` waits for the appeal window too (as long as the vote window). In it,
-a node whose vote lost the round (the revealed votes decided the other way, or nothing) appeals it when the
-bond is at most `max_appeal_bond`, revealing the round's votes; a round appealed by anyone is left alone (its
-seats are settled with the final outcome) and the next round's record takes over.
+a node whose vote lost the round (the revealed votes decided the other way, or nothing) appeals it, revealing
+the round's votes, when the bond is at most `max_appeal_bond` (None, the default: the seat bond it stands to
+lose in that round, `chain.seat_bond`; 0: never); a round appealed by anyone is left alone (its seats are
+settled with the final outcome) and the next round's record takes over.
 """
 
 from __future__ import annotations
@@ -33,9 +34,12 @@ from chain import (
     Outcome,
     SignedVote,
     VoteReason,
+    Wei,
     appeal_window,
+    seat_bond,
     settle_block,
 )
+from node_base import AppealLimit, appeal_round
 from validator.config import ValidatorConfig
 from validator.relay import RelayRefused, RelayUnavailable, VoteRelay
 from validator.state import Phase, Verification, VerificationStore
@@ -46,6 +50,7 @@ log = logging.getLogger(__name__)
 
 # While the window is open, the gateway is asked at most this often whether every seat has voted.
 _EARLY_CHECK_S = 1.0
+_UNAPPEALED = "this node's seats in the round lose their bond if the final outcome is the round's decision"
 
 
 def evidence_of(record: Verification) -> Evidence:
@@ -118,7 +123,7 @@ class Settler:
             head = head if head is not None else self.market.rpc.block_number()
             closed = head >= record.last_block  # the next block is past the window
             verify_blocks = record.last_block - record.submit_block - 1
-            if closed and record.round < FINAL_ROUND and self._appeal(record, head, verify_blocks):
+            if closed and record.round < FINAL_ROUND and self._appeal(record, view, head, verify_blocks):
                 continue
             # Below the final round a decision stands only after an appeal window as long as the vote window.
             settle_after = settle_block(record.submit_block, verify_blocks, record.round)
@@ -134,13 +139,18 @@ class Settler:
                 self._next_check.pop(key, None)
         return finalized
 
-    def _appeal(self, record: Verification, head: int, verify_blocks: int) -> bool:
-        """Appeal the record's round when this node's vote lost it and the bond is within the configured
-        maximum; True once appealed."""
+    def _appeal(self, record: Verification, view: JobView, head: int, verify_blocks: int) -> bool:
+        """Appeal the record's round when this node's vote lost it and the bond is within the limit
+        (`_appeal_limit`); True once appealed."""
         key = record.key
-        limit = self.config.max_appeal_bond
         own = votes_of(record)
-        if not limit or record.approve is None or not own or record.appealed or key in self._appeal_checked:
+        if (
+            self.config.max_appeal_bond == 0
+            or record.approve is None
+            or not own
+            or record.appealed
+            or key in self._appeal_checked
+        ):
             return False
         opens, closes = appeal_window(record.submit_block, verify_blocks)
         if not opens <= head + 1 <= closes:  # the transaction lands in the next block
@@ -165,25 +175,15 @@ class Settler:
         self._appeal_checked.add(key)
         if decided == mine:
             return False
-        bond = self.market.appeal_bond(record.job_id)
         what = f"its vote ({mine.name.lower()}) lost round {record.round} ({decided.name.lower()})"
-        if bond > limit:
-            log.warning(
-                "job %d: %s, but the appeal bond %d is above --max-appeal-bond %d: not appealing",
-                record.job_id,
-                what,
-                bond,
-                limit,
-            )
-            return False
-        try:
-            appealed = self.market.appeal(record.job_id, votes)
-        except ContractRevert as exc:
-            log.warning("job %d: %s; the appeal was refused: %s", record.job_id, what, exc.message)
-            return False
-        except ChainError as exc:
+        limit = self._appeal_limit(view, record.round)
+        attempt = appeal_round(
+            self.market, record.job_id, votes, limit, what, unappealed=_UNAPPEALED, log=log
+        )
+        if attempt.retryable:
             self._appeal_checked.discard(key)
-            log.warning("job %d: %s; the appeal could not be sent (%s)", record.job_id, what, exc)
+        appealed = attempt.appealed
+        if appealed is None:
             return False
         self.state.update(record, appealed=str(appealed.tx.tx_hash))
         log.info(
@@ -195,6 +195,14 @@ class Settler:
             appealed.round,
         )
         return True
+
+    def _appeal_limit(self, view: JobView, round_: int) -> AppealLimit:
+        """`--max-appeal-bond` when given; else what a seat of this round loses if the decision stands."""
+        if self.config.max_appeal_bond is not None:
+            return AppealLimit(Wei(self.config.max_appeal_bond))
+        spec = view.job.spec
+        bond = seat_bond(spec.budget, spec.committee_size, round_, self.market.config().validator_slash)
+        return AppealLimit(bond, f"a seat's bond in round {round_}, as --max-appeal-bond is not given")
 
     def _votes(self, record: Verification, head: int, closed: bool) -> list[SignedVote] | None:
         """The votes to reveal now, or None to wait."""

@@ -177,12 +177,14 @@ def run(
     ] = True,
     keep_work: Annotated[bool, typer.Option(help="Keep fetched results and replay outputs.")] = False,
     max_appeal_bond: Annotated[
-        str,
+        str | None,
         typer.Option(
             help="Most tokens to bond on appealing a round this node's vote lost (it believes the decision "
-            "wrong); the bond comes back when the final round bears the appeal out. 0: never appeal."
+            "wrong); the bond comes back when the final round bears the appeal out. Default: the bond one "
+            "of its seats in that round loses if the decision stands; 0: never appeal.",
+            show_default=False,
         ),
-    ] = "0",
+    ] = None,
     *,
     opts: ChainOptions,
 ) -> None:
@@ -194,7 +196,11 @@ def run(
     from validator.daemon import ValidatorNode
 
     def build() -> tuple[ValidatorNode, tuple[DockerExecutor, ContentStore, DataDirLock]]:
-        appeal_limit = parse_tokens(max_appeal_bond, what="--max-appeal-bond", allow_zero=True)
+        appeal_limit = (
+            parse_tokens(max_appeal_bond, what="--max-appeal-bond", allow_zero=True)
+            if max_appeal_bond is not None
+            else None
+        )
         if not gateway:
             raise ValidatorError(
                 "--gateway is required: the gateway relays the signed votes of a committee (set it, or "

@@ -41,16 +41,17 @@ class ValidatorConfig(NodeConfigBase):
     """Share of the voting window after which a result still missing from the store is voted withheld."""
     retry_s: float = 2.0
     """Seconds between tries to fetch a result that is not there yet."""
-    max_appeal_bond: int = 0
+    max_appeal_bond: int | None = None
     """Most tokens (base units) this node pays to appeal a round its vote lost (it believes the decision
-    wrong); 0: it never appeals. The bond comes back when the final round bears the appeal out."""
+    wrong); None: the bond one of its seats in that round loses if the decision stands (`chain.seat_bond`);
+    0: it never appeals. The bond comes back when the final round bears the appeal out."""
     keep_work: bool = False
     """Keep each job's fetched result and replay output (for inspection) instead of removing them."""
 
     def __post_init__(self) -> None:
         if self.workers < 1:
             raise ValueError("workers must be at least 1")
-        if self.max_appeal_bond < 0:
+        if self.max_appeal_bond is not None and self.max_appeal_bond < 0:
             raise ValueError("max_appeal_bond cannot be negative")
         if self.reveal_patience_blocks < 0:
             raise ValueError("reveal_patience_blocks cannot be negative")

@@ -9,7 +9,8 @@ its backoff, `wait_idle` and `close` are the nodes' base (`node_base`).
 Appeals (`JobAppealed`): each round is a record of its own (job, attempt, round). The new round's seats are
 drawn once its seed block is mined, as for a submission; the result is the same, so a verdict this node
 reached in an earlier round is signed again for the new round's seats, never re-run. A node whose vote lost a
-round appeals it within the appeal window when the bond is at most `max_appeal_bond` (`ballot.Settler`).
+round appeals it within the appeal window when the bond is at most `max_appeal_bond` (by default the bond
+one of its seats in the round loses if the decision stands; `ballot.Settler`).
 
 One re-execution per submission, one signed vote per seat (draws are with replacement, so a validator may
 hold several seats). Votes are EIP-712 signatures, not transactions: they are saved in the state file

@@ -16,6 +16,7 @@ import requests
 
 from chain import (
     FINAL_ROUND,
+    AppealedJob,
     ContractRevert,
     JobId,
     JobStatus,
@@ -28,7 +29,6 @@ from chain import (
     enum_label,
     round_seats,
 )
-from chain.results import AppealedJob
 from crowdcompute.requester.errors import GatewayUnreachable, NotAppealable
 from crowdcompute.requester.follow import state_of
 from gateway_protocol.votes import VoteRelayError, fetch_votes

@@ -13,6 +13,8 @@ from chain import (
     MarketClient,
     Outcome,
     dev_account,
+    seat_bond,
+    tokens,
     vote_digest,
 )
 from chain.errors import ContractRevert
@@ -86,6 +88,28 @@ def test_a_lone_vote_decides_nothing(cast: Cast) -> None:
     done = cast.outsider.finalize(posted.job_id, votes)
     assert done.outcome == Outcome.UNVERIFIED
     assert done.slashed  # the two silent seats lost their bonds
+
+
+def test_seat_bond_is_the_budget_shared_by_a_rounds_majority_at_least_validator_slash() -> None:
+    slash = tokens(10)
+    assert seat_bond(tokens(60), 3, 0, slash) == tokens(30)  # 2 seats are round 0's majority
+    assert seat_bond(tokens(60), 3, 1, slash) == slash  # 60 / 16 is below the floor
+    assert seat_bond(tokens(1_000), 3, 1, slash) == tokens(1_000) // 16  # 31 seats: 16 decide
+    assert seat_bond(tokens(1_000), 3, 2, slash) == tokens(1_000) // 97  # 193 seats: 97 decide
+    assert seat_bond(10, 5, 0, 1) == 3  # rounded down, as the contract divides
+    with pytest.raises(ValueError, match="no seat bond"):
+        seat_bond(tokens(60), 0, 0, slash)  # mode none: no committee
+
+
+def test_each_silent_seat_loses_the_seat_bond_python_computes(cast: Cast) -> None:
+    spec = make_spec(budget=tokens(60))  # a seat's share of the budget (30) is above validatorSlash (10)
+    posted = cast.posted_and_submitted(spec)
+    votes = cast.signed_votes(posted.job_id, [False, None, None])
+    DevChain(cast.requester.rpc).mine(2 * spec.verify_blocks + 1)
+    done = cast.outsider.finalize(posted.job_id, votes)
+    bond = seat_bond(spec.budget, spec.committee_size, 0, cast.requester.config().validator_slash)
+    assert bond == tokens(30)
+    assert sum(done.slashed.values()) == 2 * bond
 
 
 def test_a_vote_signed_by_someone_else_is_refused(cast: Cast) -> None:

@@ -12,7 +12,18 @@ from typing import Any
 
 import pytest
 
-from chain import JobId, JobStatus, Outcome, SignedVote, VerificationMode, Wei, appeal_window, tokens
+from chain import (
+    ChainError,
+    ContractRevert,
+    JobId,
+    JobStatus,
+    Outcome,
+    SignedVote,
+    VerificationMode,
+    Wei,
+    appeal_window,
+    tokens,
+)
 from gateway_protocol import VoteRelayError
 from jobs.cid import Cid
 from provider_node.settle import Finalizer
@@ -50,6 +61,7 @@ class Market:
         self.head = OPENS - 1  # the appeal lands in the window's first block
         self.round = 0
         self.appeals: list[list[SignedVote]] = []
+        self.fails: ChainError | None = None
         self.rpc = SimpleNamespace(block_number=lambda: self.head)
 
     def job(self, job_id: JobId) -> Any:
@@ -68,6 +80,8 @@ class Market:
         return Wei(self.bond)
 
     def appeal(self, job_id: JobId, votes: Sequence[SignedVote]) -> Any:
+        if self.fails is not None:
+            raise self.fails
         self.appeals.append(list(votes))
         self.round += 1
         return SimpleNamespace(tx=SimpleNamespace(tx_hash="0xfeed"), bond=self.bond, round=self.round)
@@ -143,3 +157,24 @@ def test_without_the_rounds_votes_there_is_no_appeal_and_it_says_why(
     assert "cannot tell whether the round rejected its result" in caplog.text
     assert "without a gateway this node cannot read round 0's votes" in caplog.text
     assert market.appeals == []
+
+
+def test_an_appeal_that_could_not_be_sent_is_tried_again_and_a_refused_one_is_not(state: StateStore) -> None:
+    refused = Market(Outcome.REJECTED, bond=1)
+    refused.fails = ContractRevert("AppealNotOpen", {}, "the appeal window is blocks 212..221")
+    # A node that leaves finalize to others looks again at every block. (With finalize_after_blocks set,
+    # `_settle` puts the next look after the appeal window, so no retry comes at all: a separate matter.)
+    node = Finalizer(refused, state, None, None, votes=lambda job_id, round_: REJECTS)  # type: ignore[arg-type]
+    node.settle()
+    refused.fails = None
+    refused.head += 1
+    node.settle()
+    assert refused.appeals == [], "a refusal is final for the round"
+    unsent = Market(Outcome.REJECTED, bond=1)
+    unsent.fails = ChainError("connection refused")
+    node = Finalizer(unsent, state, None, None, votes=lambda job_id, round_: REJECTS)  # type: ignore[arg-type]
+    node.settle()
+    unsent.fails = None
+    unsent.head += 1
+    node.settle()
+    assert unsent.appeals == [REJECTS], "sent at the next block, still in the window"

@@ -1,5 +1,6 @@
 """Appeals on the real chain, without Docker: a committee round that rejects honest work is appealed by the
-provider node, and the validator daemons judge the appeal round.
+provider node (or, when the provider does not appeal, by an outvoted validator with its default limit), and
+the validator daemons judge the appeal round.
 
 Round 0's revealed votes are forged rejections signed with the seat holders' keys (a bribed committee, as
 the gateway reveals it), while the daemons' own round-0 votes never reach the relay (`RiggedRelay`). The
@@ -34,6 +35,7 @@ from chain import (
     VerificationMode,
     dev_account,
     round_seats,
+    seat_bond,
     tokens,
 )
 from chain.compiler import Artifacts
@@ -107,19 +109,35 @@ class RiggedRelay:
         return self.inner.revealed(job_id, round_)
 
 
-@pytest.fixture
-def provider_node(requester: MarketClient, store: EmbeddedStore, relay: MemoryRelay, tmp_path: Path) -> Any:
+def make_provider_node(
+    requester: MarketClient, store: EmbeddedStore, relay: MemoryRelay, tmp_path: Path, **config: Any
+) -> ProviderNode:
     def votes(job_id: JobId, round_: int) -> list[SignedVote] | None:
         revealed = relay.revealed(job_id, round_)
         return None if revealed is None else list(revealed)
 
-    node = ProviderNode(
+    return ProviderNode(
         requester.with_account(dev_account(HONEST_PROVIDER)),
         store,
         NestedOutputExecutor(OUTPUT),
-        NodeConfig(data_dir=tmp_path / "provider", poll_interval_s=0.05),
+        NodeConfig(data_dir=tmp_path / "provider", poll_interval_s=0.05, **config),
         votes=votes,
     )
+
+
+@pytest.fixture
+def provider_node(requester: MarketClient, store: EmbeddedStore, relay: MemoryRelay, tmp_path: Path) -> Any:
+    node = make_provider_node(requester, store, relay, tmp_path)
+    yield node
+    node.close()
+
+
+@pytest.fixture
+def passive_provider_node(
+    requester: MarketClient, store: EmbeddedStore, relay: MemoryRelay, tmp_path: Path
+) -> Any:
+    """A provider node that never appeals (`--max-appeal-bond 0`): the validators must defend themselves."""
+    node = make_provider_node(requester, store, relay, tmp_path, max_appeal_bond=0)
     yield node
     node.close()
 
@@ -233,3 +251,80 @@ def test_a_wrong_rejection_is_appealed_by_the_provider_and_overturned_by_the_val
     for node in nodes:
         rounds = node.state.rounds(JobId(job_id), view.job.state.attempts)
         assert rounds and rounds[-1].round == 1 and rounds[-1].outcome == "accepted"
+
+
+def test_by_default_an_outvoted_validator_appeals_and_the_larger_committee_bears_it_out(
+    requester: MarketClient,
+    store: EmbeddedStore,
+    relay: MemoryRelay,
+    passive_provider_node: ProviderNode,
+    daemons: Any,
+    dev_chain: DevChain,
+    tmp_path: Path,
+) -> None:
+    """Round 0's revealed votes reject, each daemon's own approvals standing for its own seats: a daemon
+    holding a minority of the 7 seats lost the round, and with no `max_appeal_bond` set it appeals (the
+    bond, 31 fees at least validatorSlash, is at most the seat bond it would lose). Seven seats so that some
+    daemon holds a minority but for a draw of all seven to one daemon (3 in 3**7)."""
+    nodes, rigged = daemons
+    assert all(node.config.max_appeal_bond is None for node in nodes)
+    bundle = make_bundle(store, tmp_path / "job")
+    job_id = post_job(
+        requester,
+        bundle,
+        mode=VerificationMode.SEGMENTS,
+        committee_size=7,
+        samples_per_validator=1,
+        verify_blocks=VERIFY_BLOCKS,
+        validator_fee=tokens("0.2"),
+    )
+
+    def submitted() -> bool:
+        record = passive_provider_node.state.get(job_id)
+        return record is not None and record.phase is ProviderPhase.SUBMITTED
+
+    drive(dev_chain, passive_provider_node, nodes, submitted, 10)
+    dev_chain.mine(1)  # round 0's seed block: its committee is known
+    holders = requester.committee_of(job_id)
+    for seat, holder in enumerate(holders):
+        liar = requester.with_account(dev_account(DEV_ADDRESSES.index(holder)))
+        relay.deliver(liar.sign_vote(job_id, seat, False, Evidence(0, b"\x01" * 32, b"\x02" * 32)))
+    seats_of = {node.me: holders.count(node.me) for node in nodes}
+    losers = {me for me, seats in seats_of.items() if 0 < seats <= len(holders) // 2}
+    assert losers, f"one daemon holds every seat ({seats_of}): nobody's vote lost"
+    view = requester.job(job_id)
+    spec, slash = view.job.spec, requester.config().validator_slash
+    bond = requester.appeal_bond(job_id)
+    assert bond <= seat_bond(spec.budget, spec.committee_size, 0, slash), "the default limit pays this bond"
+    before = {me: requester.account_of(me) for me in losers}
+
+    drive(
+        dev_chain,
+        passive_provider_node,
+        nodes,
+        lambda: requester.job(job_id).job.state.round == 1,
+        4 * VERIFY_BLOCKS,
+    )
+    appealed = [e for e in requester.job(job_id).events if e.name == "JobAppealed"]
+    assert len(appealed) == 1 and appealed[0].args["round"] == 1
+    appellant = appealed[0].args["appellant"]
+    assert appellant in losers, "an outvoted validator appealed, not the provider"
+    assert int(appealed[0].args["bond"]) == bond
+    assert rigged.dropped, "the daemons voted in round 0 (their votes were kept from the relay)"
+    attempt = requester.job(job_id).job.state.attempts
+    (appellant_node,) = [node for node in nodes if node.me == appellant]
+    assert appellant_node.state.rounds(JobId(job_id), attempt)[0].appealed, (
+        "its round-0 record notes the appeal"
+    )
+
+    drive(
+        dev_chain,
+        passive_provider_node,
+        nodes,
+        lambda: requester.job(job_id).status != JobStatus.SUBMITTED,
+        5 * VERIFY_BLOCKS,
+    )
+    assert requester.job(job_id).outcome == Outcome.ACCEPTED
+    after = requester.account_of(appellant)
+    assert after.stake == before[appellant].stake, "the appellant's round-0 seats were not slashed"
+    assert after.balance >= before[appellant].balance, "its appeal bond came back (with the fees it earned)"

@@ -31,7 +31,10 @@ from chain import (
     tokens,
 )
 from tests.cli_support.json_cli import connection_args, json_cli
+from validator import cli as validator_cli
 from validator.cli import validator_app
+from validator.config import ValidatorConfig
+from validator.errors import ValidatorError
 from validator.state import Phase, Verification, VerificationStore
 
 KEY_INDEX = 9
@@ -275,6 +278,37 @@ def test_run_without_a_gateway_refuses_to_start_naming_the_option(cli: Cli, tmp_
     cli("register")
     out = cli("run", "--gateway", "", "--data-dir", str(tmp_path / "node"), ok=False)
     assert "--gateway is required" in out["message"] and "signed votes" in out["message"]
+
+
+@pytest.mark.parametrize(
+    ("given", "limit"),
+    [([], None), (["--max-appeal-bond", "0"], 0), (["--max-appeal-bond", "2.5"], tokens("2.5"))],
+    ids=["default-seat-bond", "zero-never", "fixed"],
+)
+def test_run_passes_max_appeal_bond_to_the_node_none_when_not_given(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given: list[str], limit: int | None
+) -> None:
+    """Not given: None, which the node reads as "up to the seat bond at stake" (test_appeal_decision.py)."""
+    built: list[ValidatorConfig] = []
+
+    def config(**fields: Any) -> ValidatorConfig:
+        built.append(ValidatorConfig(**fields))
+        raise ValidatorError("stopped before the daemon starts")
+
+    monkeypatch.setattr(validator_cli, "ValidatorConfig", config)
+    out = cli("run", "--data-dir", str(tmp_path / "node"), *given, ok=False)
+    assert "stopped before the daemon starts" in out["message"]
+    assert [c.max_appeal_bond for c in built] == [limit]
+
+
+def test_run_help_says_what_max_appeal_bond_defaults_to() -> None:
+    result = CliRunner().invoke(validator_app, ["run", "--help"], env={"COLUMNS": "400", "NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert (
+        "Default: the bond one of its seats in that round loses if the decision stands; 0: never appeal."
+        in (text)
+    )
 
 
 def test_the_crowdcompute_command_carries_the_validator_noun() -> None:
