@@ -122,8 +122,11 @@ class Finalizer:
             if head + 1 < opens:  # the transaction lands in the next block
                 self._due[key] = opens - 1
                 return False
-            if head + 1 <= closes and self._appeal(record, view, head):
-                return False
+            if head + 1 <= closes:
+                if self._appeal(record, view, head):
+                    return False
+                if (record.job_id, record.attempt, state.round) not in self._judged:
+                    return False  # the round is not judged yet (votes unrevealed, relay down): next block
         if self.after_blocks is None:
             self._due[key] = head + 1
             return False

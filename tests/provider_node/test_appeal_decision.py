@@ -162,9 +162,9 @@ def test_without_the_rounds_votes_there_is_no_appeal_and_it_says_why(
 def test_an_appeal_that_could_not_be_sent_is_tried_again_and_a_refused_one_is_not(state: StateStore) -> None:
     refused = Market(Outcome.REJECTED, bond=1)
     refused.fails = ContractRevert("AppealNotOpen", {}, "the appeal window is blocks 212..221")
-    # A node that leaves finalize to others looks again at every block. (With finalize_after_blocks set,
-    # `_settle` puts the next look after the appeal window, so no retry comes at all: a separate matter.)
-    node = Finalizer(refused, state, None, None, votes=lambda job_id, round_: REJECTS)  # type: ignore[arg-type]
+    # Until the round is judged the node looks again at every block of the appeal window, whether it finalizes
+    # jobs itself (finalize_after_blocks 3, the default) or leaves that to others (None).
+    node = Finalizer(refused, state, None, 3, votes=lambda job_id, round_: REJECTS)  # type: ignore[arg-type]
     node.settle()
     refused.fails = None
     refused.head += 1
@@ -172,9 +172,20 @@ def test_an_appeal_that_could_not_be_sent_is_tried_again_and_a_refused_one_is_no
     assert refused.appeals == [], "a refusal is final for the round"
     unsent = Market(Outcome.REJECTED, bond=1)
     unsent.fails = ChainError("connection refused")
-    node = Finalizer(unsent, state, None, None, votes=lambda job_id, round_: REJECTS)  # type: ignore[arg-type]
+    node = Finalizer(unsent, state, None, 3, votes=lambda job_id, round_: REJECTS)  # type: ignore[arg-type]
     node.settle()
     unsent.fails = None
     unsent.head += 1
     node.settle()
     assert unsent.appeals == [REJECTS], "sent at the next block, still in the window"
+
+
+def test_votes_not_revealed_yet_are_asked_for_again_at_the_next_block(state: StateStore) -> None:
+    market = Market(Outcome.REJECTED, bond=1)
+    revealed: list[list[SignedVote] | None] = [None, REJECTS]
+    node = Finalizer(market, state, None, 3, votes=lambda job_id, round_: revealed.pop(0))  # type: ignore[arg-type]
+    node.settle()
+    assert market.appeals == [], "nothing to judge yet"
+    market.head += 1
+    node.settle()
+    assert market.appeals == [REJECTS], "judged and appealed at the next block, still in the window"
