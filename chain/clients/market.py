@@ -364,6 +364,13 @@ class MarketClient(ContractClient):
             args["account"], Wei(args["amount"]), Wei(args["reward"]), tx=tx, events=tuple(events)
         )
 
+    def burn_fees(self) -> Wei:
+        """Burn the protocol fees accepted jobs set aside (anyone may; one token call for many jobs); what was
+        burned, 0 when nothing was pending."""
+        _, events = self.transact("burnFees")
+        burned = [e for e in events if e.name == "FeesBurned"]
+        return Wei(burned[0].args["amount"]) if burned else Wei(0)
+
     # ----- governance ----------------------------------------------------------------------------------
 
     def pause(self) -> TxResult:
@@ -423,6 +430,10 @@ class MarketClient(ContractClient):
 
     def rewards_remaining(self) -> Wei:
         return Wei(self.call("rewardsRemaining"))
+
+    def fees_to_burn(self) -> Wei:
+        """Protocol fees of accepted jobs set aside and not burned yet (`burn_fees`)."""
+        return Wei(self.call("feesToBurn"))
 
     def config(self) -> MarketConfig:
         """The parameters in force now (the governor may change them; the deployment record has the first)."""

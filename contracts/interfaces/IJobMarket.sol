@@ -63,6 +63,10 @@ interface IJobMarket {
     /// @param evidence The sample it re-ran and the digests it compared.
     event VoteCast(uint256 indexed jobId, address indexed validator, uint8 slot, bool approve, Evidence evidence);
 
+    /// @notice Protocol fees of accepted jobs, set aside since the last burn, were burned (`burnFees`).
+    /// @param amount Tokens burned.
+    event FeesBurned(uint256 amount);
+
     /// @notice A seat's signed vote was revealed but not counted: its holder's free stake could not lock the
     /// seat's `bond` (it backs other seats, or is unbonding). The seat keeps a majority from forming, like a silent
     /// one, and its holder neither earns nor loses.
@@ -296,7 +300,7 @@ interface IJobMarket {
     /// aside: they never vote, earn or lose, and the other seats decide. Emits `VoteCast` per vote and
     /// `JobFinalized`, then:
     /// - Accepted (approvals are a strict majority of the deciding seats; in mode `None`, always; and when every seat
-    ///   is the requester's): `ProviderPaid`; the collateral is unlocked; the protocol fee is burned; fees of seats
+    ///   is the requester's): `ProviderPaid`; the collateral is unlocked; the protocol fee is set aside for `burnFees`; fees of seats
     ///   not paid go back to the requester. The reward is owed only when a majority of the deciding seats approved,
     ///   and only up to what is left of the epoch's `epochRewardCap` (`RewardCapped` when less); whatever is not
     ///   owed returns to `rewardsRemaining`.
@@ -350,6 +354,15 @@ interface IJobMarket {
 
     /// @notice The id the next post gets (ids start at 1).
     function nextJobId() external view returns (uint256);
+
+    /// @notice Protocol fees of accepted jobs set aside and not yet burned: they belong to nobody and can only be
+    /// burned.
+    function feesToBurn() external view returns (uint256);
+
+    /// @notice Burns every protocol fee set aside by accepted jobs (anyone may call it; one token call for many
+    /// jobs). Never paused. Emits `FeesBurned` unless there is nothing to burn.
+    /// @return amount Tokens burned (0 when nothing was set aside).
+    function burnFees() external returns (uint256 amount);
 
     /// @notice Reward tokens still available to reserve (the emission budget `cap - initialSupply`, less
     /// rewards reserved by live jobs or owed or minted).

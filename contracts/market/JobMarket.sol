@@ -46,8 +46,16 @@ abstract contract JobMarket is IJobMarket, Staking, EIP712 {
 
     uint256 private constant EPOCH_MASK = type(uint24).max;
 
+    /// @dev Protocol fees of accepted jobs, set aside and burned: two running totals in one slot that only grow, so
+    /// setting a fee aside rewrites a live slot (2,900 gas) where a burn per job called the token (about 15,000).
+    struct FeeLedger {
+        uint128 setAside;
+        uint128 burned;
+    }
+
     mapping(uint256 jobId => bytes32 word) private _jobWords;
     Counters private _counters;
+    FeeLedger private _fees;
 
     /// @param emission Tokens the market may mint as rewards over its life.
     constructor(uint256 emission) EIP712("CrowdMarket", "2") {
@@ -160,6 +168,22 @@ abstract contract JobMarket is IJobMarket, Staking, EIP712 {
     }
 
     /// @inheritdoc IJobMarket
+    function feesToBurn() external view returns (uint256) {
+        FeeLedger memory fees = _fees;
+        return fees.setAside - fees.burned;
+    }
+
+    /// @inheritdoc IJobMarket
+    function burnFees() external returns (uint256 amount) {
+        FeeLedger memory fees = _fees;
+        amount = fees.setAside - fees.burned;
+        if (amount == 0) return 0;
+        _fees.burned = fees.setAside;
+        emit FeesBurned(amount);
+        _burnTokens(amount);
+    }
+
+    /// @inheritdoc IJobMarket
     function epochRewards() external view returns (uint256 epoch, uint256 rewarded) {
         Counters memory counters = _counters;
         return (counters.epoch, counters.epochRewarded);
@@ -227,6 +251,12 @@ abstract contract JobMarket is IJobMarket, Staking, EIP712 {
     /// @dev Deletes a closed job's word (its outcome lives in the events).
     function _deleteJob(uint256 jobId) internal {
         delete _jobWords[jobId];
+    }
+
+    /// @dev Sets an accepted job's protocol fee aside for `burnFees` (the totals stay far below 2^128: the whole
+    /// supply fits in 96 bits, and fees are burned at most once).
+    function _setAsideFee(uint96 fee) internal {
+        if (fee != 0) _fees.setAside += fee;
     }
 
     /// @dev Returns a closed job's unearned reward to the emission budget.

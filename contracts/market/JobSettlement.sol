@@ -23,8 +23,8 @@ import {Ballot, SeatVote} from "./Votes.sol";
 
 /// @title Settling jobs: finalize or appeal with a round's signed votes, expire after a missed deadline
 /// @notice Every path moves each escrowed and slashed token to a balance, back into the job's escrow (reopen),
-/// or back to the requester, except an accepted job's protocol fee, which is burned; nothing is pushed, and the
-/// only call out is that burn, last, into CrowdToken (which has no hooks).
+/// or back to the requester, except an accepted job's protocol fee, which is set aside to be burned (`burnFees`,
+/// many jobs' fees in one call); nothing is pushed, and nothing here calls out.
 abstract contract JobSettlement is JobMarket {
     /// @dev What the seats said, as bit masks over seat numbers, and who holds each seat. A counted vote (approved
     /// or rejected) has its seat's bond locked from its holder's stake until the job settles.
@@ -63,7 +63,6 @@ abstract contract JobSettlement is JobMarket {
             emit JobFinalized(jobId, Outcome.Accepted, 0, 0);
             // Nothing was checked: no reward (mode None reserves none anyway).
             _accept(jobId, encoded, 0, false);
-            _burnFee(encoded);
             return;
         }
         if (block.number <= seedBlock) revert VerificationPending(jobId, lastBlock);
@@ -95,7 +94,6 @@ abstract contract JobSettlement is JobMarket {
             // Verified work (a majority of deciding seats approved) earns its reward; a committee made only of the
             // requester's seats cannot judge its own job, so the provider is paid without one.
             _accept(jobId, encoded, paid, judges != 0);
-            _burnFee(encoded);
         } else if (outcome == Outcome.Rejected) {
             _slashCollateral(encoded.provider(), jobId, encoded.collateral());
             // paid <= committeeSize fees <= collateral; budget plus at most 15 fees of 96 bits
@@ -382,7 +380,7 @@ abstract contract JobSettlement is JobMarket {
 
     /// @dev Closes an accepted job: the provider is paid and its collateral released; the reward is owed only for
     /// verified work (within the epoch's cap), else returned to the emission budget; fees of seats that were not
-    /// paid go back to the requester. The protocol fee stays for `_burnFee`.
+    /// paid go back to the requester. The protocol fee is set aside for `burnFees`.
     function _accept(uint256 jobId, EncodedJob encoded, uint256 paidSeats, bool verified) private {
         _deleteJob(jobId);
         address provider = encoded.provider();
@@ -398,18 +396,13 @@ abstract contract JobSettlement is JobMarket {
         }
         _releaseCollateral(provider, encoded.collateral(), budget, reward);
         emit ProviderPaid(jobId, provider, budget, reward);
+        _setAsideFee(encoded.protocolFee());
         uint256 unusedFees;
         // fullEscrow = budget + protocolFee + committeeSize * fee >= budget + protocolFee + paid fees
         unchecked {
             unusedFees = encoded.fullEscrow() - budget - encoded.protocolFee() - paidSeats * encoded.validatorFee();
         }
         if (unusedFees != 0) _credit(encoded.requester(), jobId, unusedFees);
-    }
-
-    /// @dev Burns an accepted job's protocol fee: the last step, the only call out (into CrowdToken, no hooks).
-    function _burnFee(EncodedJob encoded) private {
-        uint96 fee = encoded.protocolFee();
-        if (fee != 0) _burnTokens(fee);
     }
 
     /// @dev After the provider's collateral was slashed: reopen the job, or close it and credit the requester.

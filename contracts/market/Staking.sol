@@ -335,7 +335,7 @@ abstract contract Staking is IStaking, Governed, ReentrancyGuardTransient {
         return _roster.root();
     }
 
-    /// @dev Burns `amount` of the market's own tokens (the protocol fee of an accepted job).
+    /// @dev Burns `amount` of the market's own tokens (protocol fees set aside by accepted jobs: `burnFees`).
     function _burnTokens(uint256 amount) internal {
         ICrowdToken(_token).burn(amount);
     }

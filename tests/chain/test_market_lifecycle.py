@@ -85,9 +85,17 @@ def test_optimistic_job_is_accepted_without_votes_after_the_window(cast: Cast, d
     spec = make_spec(mode=VerificationMode.NONE, committee_size=0, samples_per_validator=0, validator_fee=0)
     posted = cast.posted_and_submitted(spec)
     dev_chain.mine(2 * spec.verify_blocks + 1)
+    pending = cast.outsider.fees_to_burn()
     done = cast.outsider.finalize(posted.job_id)
     assert (done.outcome, done.accepts, done.rejects) == (Outcome.ACCEPTED, 0, 0)
     assert cast.provider.account_of().balance == spec.budget
+    # The accepted job's protocol fee is set aside; anyone burns what is pending in one call.
+    fee = posted.job.spec.protocol_fee
+    assert fee > 0 and cast.outsider.fees_to_burn() == pending + fee
+    supply = cast.outsider.token.total_supply()
+    assert cast.outsider.burn_fees() == pending + fee
+    assert supply - cast.outsider.token.total_supply() == pending + fee
+    assert cast.outsider.fees_to_burn() == 0 and cast.outsider.burn_fees() == 0
 
 
 def test_job_without_votes_outside_optimistic_mode_is_unverified(cast: Cast, dev_chain: DevChain) -> None:

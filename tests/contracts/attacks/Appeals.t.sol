@@ -203,7 +203,7 @@ contract AppealsAttackTest is Fixture {
 
     function _conserves(uint256 ballotSeed, uint256 rounds, bool byProvider) private {
         JobSpec memory spec = _spec();
-        uint256 marketBefore = token.balanceOf(address(market)) - _held();
+        uint256 marketBefore = token.balanceOf(address(market)) - _held() - market.feesToBurn();
         (uint256 jobId, Job memory job) = _submitted(spec);
         for (uint256 round; round < rounds; ++round) {
             job = _appealAs(byProvider ? provider : requester, jobId, job, _randomBallots(job, ballotSeed, round));
@@ -211,7 +211,7 @@ contract AppealsAttackTest is Fixture {
         Ballot[] memory last = _randomBallots(job, ballotSeed, rounds);
         _finalize(jobId, job, last);
         uint256 open = market.statusOf(jobId) == JobStatus.Open ? _escrowOf(spec) : 0;
-        assertEq(token.balanceOf(address(market)), marketBefore + _held() + open, "conserved");
+        assertEq(token.balanceOf(address(market)), marketBefore + _held() + open + market.feesToBurn(), "conserved");
         if (_account(provider).balance >= spec.budget) {
             assertEq(_account(provider).stake, PROVIDER_STAKE, "an accepted provider is never slashed");
         }

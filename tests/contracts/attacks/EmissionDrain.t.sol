@@ -78,6 +78,7 @@ contract EmissionDrainTest is Fixture {
         }
 
         assertEq(market.rewardsRemaining(), emission, "nothing reserved or owed");
+        assertEq(market.burnFees(), fees, "every fee was set aside");
         assertEq(token.totalSupply(), supply - fees, "nothing minted, the fees burned");
         assertEq(_pairWealth(), wealth - fees, "the pair lost exactly the fees");
         assertGt(fees, 72 * 190e18, "each cycle cost about 2 % of ~10 k tokens");

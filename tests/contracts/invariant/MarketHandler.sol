@@ -72,7 +72,7 @@ contract MarketHandler is Test {
     /// @notice Rewards owed to providers (ProviderPaid) per epoch, and the most any epoch got.
     mapping(uint256 epoch => uint256) public epochRewarded;
     uint256 public maxEpochRewarded;
-    /// @notice Protocol fees burned by settlements (the fall of the token's supply during finalize).
+    /// @notice Protocol fees accepted jobs gave up: set aside by settlements to be burned (`burnFees`).
     uint256 public burned;
     /// @notice Times each job paid its provider (ProviderPaid events).
     mapping(uint256 jobId => uint256) public timesPaid;
@@ -347,6 +347,15 @@ contract MarketHandler is Test {
         ++performed["sybil"];
     }
 
+    /// @notice Anyone burns the fees set aside: the supply falls by exactly what was pending.
+    function burnFees() external {
+        uint256 pending = market.feesToBurn();
+        uint256 supply = token.totalSupply();
+        market.burnFees();
+        assertEq(supply - token.totalSupply(), pending, "burned what was set aside");
+        if (pending != 0) ++performed["burnFees"];
+    }
+
     function withdraw(uint256 who) external {
         address account = _actors[who % _actors.length];
         Account memory state = market.accountOf(account);
@@ -415,10 +424,12 @@ contract MarketHandler is Test {
         }
 
         uint256 supply = token.totalSupply();
+        uint256 pending = market.feesToBurn();
         vm.recordLogs();
         if (isFinalize) market.finalize(jobId, job, seats);
         else market.expireJob(jobId, job);
-        burned += supply - token.totalSupply();
+        assertEq(token.totalSupply(), supply, "settling burns nothing: fees are set aside");
+        burned += market.feesToBurn() - pending;
         Vm.Log[] memory logs = vm.getRecordedLogs();
         for (uint256 i; i < logs.length; ++i) {
             bytes32 topic = logs[i].topics[0];

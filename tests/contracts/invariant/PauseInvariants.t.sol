@@ -88,7 +88,7 @@ contract PauseInvariantsTest is Test {
             Account memory account = market.accountOf(actors[i]);
             owed += uint256(account.stake) + account.unbonding + account.balance;
         }
-        assertEq(token.balanceOf(address(market)), owed, "market balance");
+        assertEq(token.balanceOf(address(market)), owed + market.feesToBurn(), "market balance (fees to burn included)");
     }
 
     /// @notice No settlement or withdrawal ever reverted for the pause, or for any reason when it should not.

@@ -137,14 +137,27 @@ contract EmissionAndFeesTest is Fixture {
 
     // ------------------------------------------------------------------ the fee at settlement
 
-    function test_finalize_burnsFeeOnAcceptance() public {
+    function test_finalize_setsFeeAsideOnAcceptanceAndBurnFeesBurnsIt() public {
         (uint256 jobId, Job memory job) = _submitted(_spec());
+        (uint256 otherId, Job memory other) = _submitted(_spec());
         uint256 supply = token.totalSupply();
         uint256 held = token.balanceOf(address(market));
         _finalize(jobId, job, _ballots(Ballot.Approve, Ballot.Approve, Ballot.Approve));
-        assertEq(supply - token.totalSupply(), job.spec.protocolFee, "fee burned");
-        assertEq(held - token.balanceOf(address(market)), job.spec.protocolFee, "fee left the market");
+        _finalize(otherId, other, _ballots(Ballot.Approve, Ballot.Approve, Ballot.Approve));
+        uint256 fees = 2 * uint256(job.spec.protocolFee);
+        assertEq(market.feesToBurn(), fees, "both fees set aside");
+        assertEq(token.totalSupply(), supply, "not burned yet");
         assertEq(_account(requester).balance, 0, "no refund of the fee");
+
+        vm.expectEmit(address(market));
+        emit IJobMarket.FeesBurned(fees);
+        vm.prank(address(0xCAFE)); // anyone
+        assertEq(market.burnFees(), fees, "burned in one call");
+        assertEq(supply - token.totalSupply(), fees, "fees burned");
+        assertEq(held - token.balanceOf(address(market)), fees, "fees left the market");
+        assertEq(market.feesToBurn(), 0, "nothing left to burn");
+        assertEq(market.burnFees(), 0, "a second call burns nothing");
+        assertEq(supply - token.totalSupply(), fees, "and does not burn twice");
     }
 
     function test_cancelJob_refundsFee() public {
