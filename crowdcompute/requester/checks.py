@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from chain import Capabilities, EventReader, JobSpec, MarketClient, Role
+from chain import Capabilities, EventReader, JobSpec, MarketClient, Role, VerificationMode, seat_bond
 from cli_support import short_address, token_amount
 from crowdcompute.requester.errors import UnpinnedRuntime
 from jobs.bundle import read_job_manifest
@@ -55,12 +55,15 @@ class RegisteredProvider:
 
 @dataclass(frozen=True)
 class Network:
-    """What posting a job meets: the registered providers, the market's minimum stake, and the runtime
-    images the network's nodes run (None: not known, no gateway was asked)."""
+    """What posting a job meets: the registered providers, the market's minimum stake, the runtime
+    images the network's nodes run (None: not known, no gateway was asked), and the free stake of each
+    live validator with the market's least seat bond (None: not read)."""
 
     providers: list[RegisteredProvider]
     min_stake: int
     runtime_images: dict[str, str] | None = None
+    validator_free_stakes: list[int] | None = None
+    validator_slash: int = 0
 
 
 def registered_providers(market: MarketClient) -> list[RegisteredProvider]:
@@ -83,7 +86,25 @@ def registered_providers(market: MarketClient) -> list[RegisteredProvider]:
 
 
 def read_network(market: MarketClient, runtime_images: dict[str, str] | None) -> Network:
-    return Network(registered_providers(market), market.config().min_provider_stake, runtime_images)
+    config = market.config()
+    return Network(
+        registered_providers(market),
+        config.min_provider_stake,
+        runtime_images,
+        validator_free_stakes(market),
+        config.validator_slash,
+    )
+
+
+def validator_free_stakes(market: MarketClient) -> list[int]:
+    """The free stake (stake less the seat bonds it has locked) of every validator on the roster now."""
+    head = market.rpc.block_number()
+    roster = market.roster_feed.at(market.roster_root(), head)
+    stakes = []
+    for member in roster.members():
+        account = market.account_of(member.validator)
+        stakes.append(account.stake - account.locked)
+    return stakes
 
 
 # -- the rules ----------------------------------------------------------------------------------------
@@ -93,7 +114,30 @@ def why_no_provider(spec: JobSpec, manifest: Manifest, network: Network) -> list
     """Why no registered provider would claim the job, in words (empty when one would)."""
     reasons = _provider_reasons(spec, network)
     image = _image_reason(manifest, network.runtime_images)
-    return [*reasons, *([image] if image else [])]
+    committee = _committee_reason(spec, network)
+    return [*reasons, *([image] if image else []), *([committee] if committee else [])]
+
+
+def _committee_reason(spec: JobSpec, network: Network) -> str | None:
+    """Why the job's committee could not decide: a vote counts only if its holder's free stake can lock the
+    seat's bond, and a majority of the seats must count."""
+    stakes = network.validator_free_stakes
+    # An empty roster says nothing yet: validators may register before the result is submitted.
+    if not stakes or spec.mode == VerificationMode.NONE or spec.committee_size == 0:
+        return None
+    bond = seat_bond(spec.budget, spec.committee_size, 0, network.validator_slash)
+    majority = (spec.committee_size + 1) // 2
+    backable = sum(stake // bond for stake in stakes)
+    if backable >= majority:
+        return None
+    most = max(stakes, default=0)
+    return (
+        f"its committee could not decide: a seat's bond is {token_amount(bond)} (the budget shared by a "
+        f"majority of its {spec.committee_size} seats) and a vote counts only if its validator's free stake "
+        f"locks it, but the validators on the roster can back {backable} seat(s) in all (the most free "
+        f"stake: {token_amount(most)}), fewer than the {majority} a decision needs; the provider would go "
+        "unpaid. Lower the budget, raise the committee size, or wait for validators to stake more"
+    )
 
 
 def _provider_reasons(spec: JobSpec, network: Network) -> list[str]:

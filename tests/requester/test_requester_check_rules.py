@@ -8,7 +8,7 @@ import tomllib
 
 import pytest
 
-from chain import Capabilities, JobSpec, tokens
+from chain import Capabilities, JobSpec, VerificationMode, tokens
 from crowdcompute.requester.checks import Network, RegisteredProvider, why_no_provider
 from jobs.manifest import Manifest, validate_manifest
 from tests.requester.requester_jobs import FAKE_DIGEST
@@ -104,3 +104,27 @@ def test_the_image_is_checked_against_what_the_network_runs(
 ) -> None:
     [reason] = why_no_provider(SPEC, manifest(digest), network(FITS, images=images))
     assert words in reason
+
+
+def test_a_committee_the_roster_cannot_back_is_named_with_its_bond_and_the_fixes() -> None:
+    # A committee of 3 needs 2 counted votes; a seat's bond is budget / 2 = 5 tokens here.
+    spec = dataclasses.replace(
+        SPEC, mode=VerificationMode.SEGMENTS, committee_size=3, samples_per_validator=1
+    )
+    base = network(FITS)
+
+    def with_validators(*free: int) -> Network:
+        return dataclasses.replace(base, validator_free_stakes=list(free), validator_slash=tokens(1))
+
+    assert why_no_provider(spec, manifest(), with_validators(tokens(5), tokens(5))) == []
+    assert why_no_provider(spec, manifest(), with_validators(tokens(10))) == []  # one stake, two seats' bonds
+    assert why_no_provider(spec, manifest(), base) == []  # the roster was not read: nothing to say
+    (reason,) = why_no_provider(spec, manifest(), with_validators(tokens(9), tokens(4)))
+    assert "a seat's bond is 5" in reason and "can back 1 seat(s) in all" in reason
+    assert "the most free stake: 9" in reason and "fewer than the 2 a decision needs" in reason
+    assert "Lower the budget, raise the committee size" in reason
+    # A job without a committee needs no backing.
+    none = dataclasses.replace(spec, mode=VerificationMode.NONE, committee_size=0, samples_per_validator=0)
+    assert why_no_provider(none, manifest(), with_validators(tokens(1))) == []
+    # Nor does an empty roster block a post: validators may register before the result is submitted.
+    assert why_no_provider(spec, manifest(), with_validators()) == []
