@@ -51,6 +51,7 @@ from chain import (
     VerificationMode,
     enum_label,
     round_seats,
+    seat_bond,
 )
 from jobs.bundle import BundleCache
 from jobs.cid import Cid
@@ -58,6 +59,7 @@ from jobs.executors import Executor
 from jobs.store import ContentStore
 from node_base import PollingNode, address_tag
 from node_base import StepReport as NodeStepReport
+from validator.backing import unbacked_warning
 from validator.ballot import Settler, evidence_of, settled, votes_of
 from validator.config import ValidatorConfig
 from validator.errors import ResultUnavailable, ValidatorError
@@ -484,15 +486,29 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int, int]]):
             )
             return
         record = self.state.update(record, **changes)
-        if self.market.jobs.job(record.job_id).state.round != record.round:
+        job = self.market.jobs.job(record.job_id)
+        if job.state.round != record.round:
             self.state.update(record, phase=Phase.ABSTAINED, reason=f"{record.reason} (appealed first)")
             return
+        self._warn_if_unbacked(record, job.spec.budget, job.spec.committee_size)
         votes = [
             self.market.sign_vote(record.job_id, seat, bool(record.approve), evidence_of(record)).to_json()
             for seat in record.seats
         ]
         record = self.state.update(record, phase=Phase.VOTING, votes=votes)
         self._deliver(record)
+
+    def _warn_if_unbacked(self, record: Verification, budget: int, committee_size: int) -> None:
+        """Say so when this node's free stake cannot lock the bond of every seat it is about to vote with."""
+        try:
+            bond = seat_bond(budget, committee_size, record.round, self.market.config().validator_slash)
+            account = self.market.account_of()
+        except (ChainError, ValueError) as exc:
+            log.debug("job %d: could not check the seats' backing (%s)", record.job_id, exc)
+            return
+        warning = unbacked_warning(record.job_id, account.stake - account.locked, bond, len(record.seats))
+        if warning is not None:
+            log.warning("%s", warning)
 
     # -- delivering ------------------------------------------------------------------------------------
 
