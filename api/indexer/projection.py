@@ -286,12 +286,18 @@ def _balance_credited(b: Batch, e: DecodedLog) -> None:
     b.payout(e, address, "credit", amount)
 
 
+def _seat_unbacked(b: Batch, e: DecodedLog) -> None:
+    """A revealed vote that did not count (its validator's free stake could not lock the seat's bond): kept on
+    the job's timeline only; it is not a vote."""
+
+
 _HANDLERS: dict[str, Callable[[Batch, DecodedLog], None]] = {
     "JobPosted": _job_posted,
     "JobCancelled": _job_cancelled,
     "JobClaimed": _job_claimed,
     "ResultSubmitted": _result_submitted,
     "VoteCast": _vote_cast,
+    "SeatUnbacked": _seat_unbacked,
     "JobAppealed": _job_appealed,
     "JobFinalized": _job_finalized,
     "ProviderPaid": _provider_paid,

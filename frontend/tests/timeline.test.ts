@@ -75,6 +75,27 @@ describe("the job timeline reducer", () => {
     expect(done.find((s) => s.key === "verification")?.detail).toBe("round 1: 1 accept, 0 reject of 31");
   });
 
+  it("counts the revealed votes that did not count (SeatUnbacked) apart, in the round and in its appeal", () => {
+    const posted = event("JobPosted");
+    const claimed = event("JobClaimed", { provider: BOB, deadline: 1_700_001_000 });
+    const submitted = event("ResultSubmitted", { provider: BOB, checkpointCount: 4, rosterRoot: ROSTER });
+    const approved = event("VoteCast", { validator: ALICE, slot: 0, approve: true });
+    const unbacked = { ...approved, event: "SeatUnbacked", log_index: 1, args: { jobId: 1, validator: BOB, slot: 1, bond: "500" } };
+    const appealed = { ...approved, event: "JobAppealed", log_index: 2, args: { jobId: 1, round: 1, appellant: BOB, bond: "31000000000000000000", rosterRoot: ROSTER } };
+    const state = foldTimeline([posted, claimed, submitted, approved, unbacked, appealed]);
+    expect(state.unbacked).toBe(0);
+    expect(state.appeals).toEqual([expect.objectContaining({ accepts: 1, rejects: 0, unbacked: 1 })]);
+    expect(timelineSteps(state, context).find((s) => s.key === "appeal-1")?.detail).toBe(
+      `by ${BOB}, bond 31 CROWD; round 0 had 1 accept, 0 reject, 1 not counted (stake could not back the bond); 31 new seats`,
+    );
+    const finalized = { ...event("JobFinalized", { outcome: 2, accepts: 1, rejects: 0 }), block_number: appealed.block_number + 40 };
+    const late = (e: typeof approved, i: number) => ({ ...e, block_number: finalized.block_number, log_index: -10 + i });
+    const round1 = foldTimeline([posted, claimed, submitted, approved, unbacked, appealed, late(approved, 0), late(unbacked, 1), late(unbacked, 2), finalized]);
+    expect(timelineSteps(round1, context).find((s) => s.key === "verification")?.detail).toBe(
+      "round 1: 1 accept, 0 reject, 2 not counted (stake could not back the bond) of 31",
+    );
+  });
+
   it("names the voting window: it opens after the seed block, the one after the submission", () => {
     expect(votingWindow(100, 20)).toEqual({ seedBlock: 101, first: 102, last: 121 });
     const posted = event("JobPosted");

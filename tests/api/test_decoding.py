@@ -25,6 +25,7 @@ def sample_events() -> list[DecodedLog]:
     log.post(2, reopen=True)
     log.claim(2)
     log.submit(2)
+    log.emit("SeatUnbacked", {"jobId": 2, "validator": "0x" + "33" * 20, "slot": 2, "bond": 500})
     log.appeal(2, 1)
     log.reject(2)
     log.reopen(2)

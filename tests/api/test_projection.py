@@ -98,6 +98,22 @@ def test_claim_locks_and_rejection_slashes_collateral(db: Database) -> None:
     assert [e.event for e in job.timeline][-3:] == ["JobFinalized", "StakeSlashed", "JobReopened"]
 
 
+def test_an_unbacked_seat_is_on_the_timeline_but_not_a_vote(db: Database) -> None:
+    log = EventLog()
+    log.register_provider()
+    log.post(1)
+    log.claim(1)
+    log.submit(1)
+    log.vote(1, 0)
+    unbacked = {"jobId": 1, "validator": "0x" + "33" * 20, "slot": 1, "bond": 500}
+    log.emit("SeatUnbacked", unbacked, same_block=True)
+    index(db, log)
+    job = queries.read_job(db.connection(), 1)
+    assert [e.event for e in job.timeline][-3:] == ["VoteCast", "BalanceCredited", "SeatUnbacked"]
+    assert job.timeline[-1].args["bond"] == 500 and job.timeline[-1].args["slot"] == 1
+    assert len(job.votes) == 1, "an unbacked seat did not vote"
+
+
 def test_list_filters_and_pagination(db: Database) -> None:
     log = EventLog()
     log.register_provider()

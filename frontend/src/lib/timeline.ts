@@ -32,6 +32,8 @@ export interface AppealMark extends EventMark {
   bond: string;
   accepts: number;
   rejects: number;
+  /** Revealed votes of the appealed round that did not count (`SeatUnbacked`). */
+  unbacked: number;
 }
 
 export type ClosedKind = TerminalState;
@@ -55,6 +57,9 @@ export interface TimelineState {
   appeals: AppealMark[];
   /** The current round's votes, revealed together by `finalize` (none while the committee is still signing). */
   votes: VoteMark[];
+  /** The current round's revealed votes that did not count: their validators' free stake could not lock the
+   * seat's bond (`SeatUnbacked`). */
+  unbacked: number;
   closed: (EventMark & { kind: ClosedKind; accepts?: number; rejects?: number }) | null;
   paid: (EventMark & { payment: string; reward: string }) | null;
   earlier: AttemptSummary[];
@@ -68,6 +73,7 @@ export const INITIAL_TIMELINE: TimelineState = {
   round: 0,
   appeals: [],
   votes: [],
+  unbacked: 0,
   closed: null,
   paid: null,
   earlier: [],
@@ -97,6 +103,8 @@ export function timelineReducer(state: TimelineState, event: ChainEventPublic): 
         ...state,
         votes: [...state.votes, { ...mark(event), validator: String(args.validator), slot: num(args.slot), approve: Boolean(args.approve) }],
       };
+    case "SeatUnbacked":
+      return { ...state, unbacked: state.unbacked + 1 };
     case "JobAppealed": {
       // The appeal revealed the appealed round's votes (its `VoteCast`s come first in the same transaction).
       const accepts = state.votes.filter((v) => v.approve).length;
@@ -107,8 +115,9 @@ export function timelineReducer(state: TimelineState, event: ChainEventPublic): 
         bond: String(args.bond),
         accepts,
         rejects: state.votes.length - accepts,
+        unbacked: state.unbacked,
       };
-      return { ...state, round: appeal.round, appeals: [...state.appeals, appeal], votes: [] };
+      return { ...state, round: appeal.round, appeals: [...state.appeals, appeal], votes: [], unbacked: 0 };
     }
     case "JobFinalized":
       return {
@@ -184,6 +193,11 @@ export function seedBlock(submitted: EventMark): number {
   return submitted.block + 1;
 }
 
+/** ", 2 not counted (stake could not back the bond)" when a round had unbacked votes, else "". */
+function uncounted(unbacked: number): string {
+  return unbacked ? `, ${unbacked} not counted (stake could not back the bond)` : "";
+}
+
 /** The steps of the current attempt (six, and one per appeal before verification), each done, current,
  * pending, failed or skipped. */
 export function timelineSteps(state: TimelineState, context: StepContext): TimelineStep[] {
@@ -212,14 +226,14 @@ export function timelineSteps(state: TimelineState, context: StepContext): Timel
 
   for (const appeal of state.appeals) {
     const seats = roundSeats(context.committeeSize, appeal.round);
-    const detail = `by ${appeal.appellant}, bond ${tokenAmount(appeal.bond)}; round ${appeal.round - 1} had ${appeal.accepts} accept, ${appeal.rejects} reject; ${seats} new seats`;
+    const detail = `by ${appeal.appellant}, bond ${tokenAmount(appeal.bond)}; round ${appeal.round - 1} had ${appeal.accepts} accept, ${appeal.rejects} reject${uncounted(appeal.unbacked)}; ${seats} new seats`;
     steps.push(step(`appeal-${appeal.round}`, `Appeal to round ${appeal.round}`, "done", detail, appeal));
   }
 
   const seats = roundSeats(context.committeeSize, state.round);
   const roundStart = state.appeals.at(-1) ?? submitted;
   const roundName = state.round ? `round ${state.round}: ` : "";
-  const tally = `${roundName}${accepts} accept, ${rejects} reject of ${seats}`;
+  const tally = `${roundName}${accepts} accept, ${rejects} reject${uncounted(state.unbacked)} of ${seats}`;
   if (!submitted) steps.push(step("verification", "Verification", kind ? "skipped" : "pending", optimistic ? "optimistic" : ""));
   else if (!kind) {
     const windowEnd = seedBlock(roundStart ?? submitted) + (context.verifyBlocks ?? 0);
