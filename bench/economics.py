@@ -867,7 +867,7 @@ def informed_capture(
 
 
 def appealed_capture(bench: Bench, share: float, jobs: int, honest_count: int) -> dict[str, Any]:
-    """Informed capture of the pair's own job with appeals, on a deployment of its own: `honest_count`
+    """Informed capture of the pair's own job with appeals, on `bench`'s fresh deployment: `honest_count`
     honest validators (`HONEST_STAKE` each) and the pair's validators holding `share` of the validator stake
     (split in as many accounts, up to 3, as can each lock both round-0 seat bonds). Round 0 as in
     `informed_capture`; the honest seat's holder, whose vote lost, appeals when the daemon would
@@ -878,7 +878,6 @@ def appealed_capture(bench: Bench, share: float, jobs: int, honest_count: int) -
     then drawn and voted on chain alike. Every vote is signed and revealed by `appeal` or `finalize`,
     where the contract counts only backed ones; the pair's gain is its position after the job less before.
     Between jobs every validator is topped back up to its starting stake."""
-    bench.market = bench.deploy()
     market = bench.market
     requester, provider = bench.pair(tokens(200_000), tokens(2_000_000))
     honest = [bench.validator(HONEST_STAKE) for _ in range(honest_count)]
@@ -1000,12 +999,15 @@ def appealed_capture(bench: Bench, share: float, jobs: int, honest_count: int) -
     }
 
 
-def appealed_captures(bench: Bench, jobs: int = APPEAL_JOBS) -> list[dict[str, Any]]:
-    """`appealed_capture` at every share of `APPEAL_SHARES` on every roster of `APPEAL_ROSTERS`."""
+def appealed_captures(jobs: int = APPEAL_JOBS) -> list[dict[str, Any]]:
+    """`appealed_capture` at every share of `APPEAL_SHARES` on every roster of `APPEAL_ROSTERS`, each on a
+    node of its own that keeps no past states (`--prune-history`): anvil slows down as its chain grows, and
+    these jobs mine some 40 to 120 blocks each."""
     rows = []
     for honest_count in APPEAL_ROSTERS:
         for share in APPEAL_SHARES:
-            rows.append(appealed_capture(bench, share, jobs, honest_count))
+            with AnvilProcess(extra_args=("--prune-history",)) as node:
+                rows.append(appealed_capture(Bench(node.rpc()), share, jobs, honest_count))
             log.info(
                 "capture with appeals, %d honest, share %.3f: %+.1f",
                 honest_count,
@@ -1031,9 +1033,7 @@ def measure(jobs: int) -> dict[str, Any]:
         captured, draws = capture(bench, jobs)
         cheats = cheating(draws)
         dealt = self_dealing(bench)
-    # A fresh node: on the long chain above, every event query of the appeal rounds' many reads gets slower.
-    with AnvilProcess() as node:
-        dealt["capture_with_appeals"] = appealed_captures(Bench(node.rpc()))
+    dealt["capture_with_appeals"] = appealed_captures()
     appeals = {key: by_share(dealt["capture_with_appeals"], n) for n, key in APPEAL_KEYS.items()}
     figures: dict[str, Any] = {
         "capture_stake_share": captured["capture_stake_share"],
