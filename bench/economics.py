@@ -26,8 +26,22 @@ is read from balances and stakes on chain.
     over budgets, modes (None; Segments with committees of 1 and 3) and validator fees, while the pair owns
     none, half or all of the validator stake (its validators approve: the work is done). Its position is
     wallets + market balances + owed rewards + stake + unbonding; the figure is its change per job.
-    `self_deal_capture_ev`: the same pair with half the stake, its validators rejecting its own job whenever
-    they hold 2 of the 3 seats (the honest seat's bond, budget / 2 up to its stake, is then theirs).
+    `self_deal_capture_ev` (nobody appeals): the same pair with half the stake, its validators rejecting
+    its own job (budget 1000) whenever they hold 2 of the 3 seats (the honest seat's bond, budget / 2 up
+    to its stake, is then theirs), every round-0 decision final.
+    `self_deal_capture_ev_with_appeals` (tokens per job by the pair's share of the validator stake: 1/3,
+    0.45 and 0.5): the same capture where the honest seat's holder, whose vote lost round 0, appeals as
+    the validator daemon does by default (when the appeal bond, 31 fees, is at most its round-0 seat bond;
+    where it is not, the declined appeal is recorded), on a deployment of its own per share with 3 honest
+    validators of 1000 tokens (the roster above) and, in `..._12_honest`, 12 (stake ample for the seat
+    bonds the appeal rounds lock). Round 1's 31 seats are drawn and signed on chain, honest seats
+    approving, the pair's rejecting; an honest seat that loses round 1 appeals again only as the daemon
+    would (193 fees against a round-1 seat bond of budget / 16: it does not); a pair that loses round 1
+    appeals to the final round's 193 seats when that raises its expected position
+    (`AppealTerms.pair_appeals_round_1`, analytic: the binomial chance of a majority of 193 at its share),
+    and that round is then played on chain too. Votes count only where their holders' free stake backs
+    them (`SeatUnbacked` events are counted). Beside each measured mean: its standard error, and
+    `appealed_capture_ev`, the analytic figure (binomial seat counts, backing ignored).
 
 Goals are reported, not asserted. Figures are in tokens (1 token = 10^18 base units); gas is not counted.
 
@@ -60,22 +74,27 @@ from eth_utils import to_checksum_address
 
 from chain import (
     DEFAULT_CONFIG,
+    FINAL_ROUND,
     AnvilProcess,
     Capabilities,
     DevChain,
     JobId,
     JobSpec,
     MarketClient,
+    Outcome,
     PayWith,
     ResultCommitment,
     Rpc,
     TxSender,
     VerificationMode,
     Wei,
+    appeal_window,
     deploy_market,
     dev_account,
     min_collateral_for,
     reward_for,
+    round_seats,
+    seat_bond,
     settle_block,
     tokens,
 )
@@ -118,6 +137,14 @@ SELF_DEAL_BUDGETS = (tokens(1), tokens(10), tokens(1_000), tokens(100_000))
 SELF_DEAL_FEES = (0, tokens(1))
 CAPTURE_BUDGET = tokens(1_000)
 CAPTURE_JOBS = 24
+APPEAL_SHARES = (1 / 3, 0.45, 0.5)  # the protocol assumes an honest stake majority; 0.5 for comparison
+APPEAL_ROSTERS = (3, 12)  # honest validators of HONEST_STAKE: the roster above, and one where stake is ample
+APPEAL_JOBS = 96  # per share and roster
+APPEAL_KEYS = {  # the top-level figure of each roster: tokens per job by share
+    n: "self_deal_capture_ev_with_appeals" + ("" if i == 0 else f"_{n}_honest")
+    for i, n in enumerate(APPEAL_ROSTERS)
+}
+GOALS.update({key: "< 0 at pair shares below 0.5" for key in APPEAL_KEYS.values()})
 CHUNK = 60  # jobs per batch: their seed blocks stay within the 256 readable block hashes
 GAS = {"postJob": 400_000, "claimJob": 300_000, "submitResult": 300_000}
 
@@ -201,6 +228,96 @@ def informed_capture_ev(share: float, bond: float, size: int = COMMITTEE) -> flo
         math.comb(size, k) * share**k * (1 - share) ** (size - k) * (size - k) * bond
         for k in range(need, size)
     )
+
+
+def binomial_pmf(size: int, share: float) -> list[float]:
+    """P(X = k) for k = 0..size, X ~ Bin(size, share): the seats a holder of `share` of the stake draws."""
+    return [math.comb(size, k) * share**k * (1 - share) ** (size - k) for k in range(size + 1)]
+
+
+def daemon_appeals(appeal_bond: int, seat_bond: int, max_appeal_bond: int | None = None) -> bool:
+    """Whether an honest validator daemon appeals a round its vote lost (`validator/ballot.py`): when the bond
+    is at most `max_appeal_bond`; by default (None) the seat bond it stands to lose in that round; 0 never."""
+    if max_appeal_bond == 0:
+        return False
+    return appeal_bond <= (seat_bond if max_appeal_bond is None else max_appeal_bond)
+
+
+@dataclass(frozen=True)
+class AppealTerms:
+    """What a self-dealing pair's captured job with appeals moves, in tokens: each round's seat bond
+    (`seat_bond`: 3, 31, 193 seats), the appeal bonds into rounds 1 and 2, what the pair nets when its job is
+    accepted (`reward - protocol fee`) and the validator fee. The pair's seats always reject; the honest ones
+    approve (the result is right)."""
+
+    bonds: tuple[float, float, float]
+    appeal_bonds: tuple[float, float]
+    net_reward: float
+    validator_fee: float
+    seats: tuple[int, int, int] = (COMMITTEE, 31, 193)
+
+    def accepted(self, honest_seats: int) -> float:
+        """The pair's gain when its job is accepted in round 0: it pays the honest seats' fees."""
+        return self.net_reward - honest_seats * self.validator_fee
+
+    def won_round_1(self, pair_seats: int) -> float:
+        """Round 1 rejects and nobody appeals: the honest round-0 seat's bond, the honest round-1 seats' bonds
+        and the honest appellant's bond are the pair's (rejection refunds its budget and fee; round 0's fees
+        for the pair's seats come from its own escrow)."""
+        b0, b1, _ = self.bonds
+        return b0 + (self.seats[1] - pair_seats) * b1 + self.appeal_bonds[0]
+
+    def lost_round_1(self, pair_seats: int) -> float:
+        """Round 1 accepts and the pair does not appeal: paid `net_reward` less the honest round-0 seat's fee;
+        its two round-0 seats and its `pair_seats` round-1 seats lose their bonds (the honest appellant gets
+        its bond back)."""
+        b0, b1, _ = self.bonds
+        return self.accepted(1) - 2 * b0 - pair_seats * b1
+
+    def round_2_appeal_value(self, share: float, pair_seats: int) -> float:
+        """Analytic: the pair's expected gain if it appeals the round 1 it lost with `pair_seats` seats, the
+        final round's 193 seats drawn by stake (Y ~ Bin(193, share) of them the pair's) and decided by a
+        strict majority, backing ignored. Won: every honest seat's bond of the three rounds and the honest
+        round-0 appeal bond, its own bond back; lost: `lost_round_1` less its round-2 seats' bonds and its
+        appeal bond."""
+        b2, n2 = self.bonds[2], self.seats[2]
+        need = n2 // 2 + 1
+        total = 0.0
+        for y, chance in enumerate(binomial_pmf(n2, share)):
+            if y >= need:
+                gain = self.won_round_1(pair_seats) + (n2 - y) * b2
+            else:
+                gain = self.lost_round_1(pair_seats) - y * b2 - self.appeal_bonds[1]
+            total += chance * gain
+        return total
+
+    def pair_appeals_round_1(self, share: float, pair_seats: int) -> bool:
+        """The pair's best response to losing round 1: appeal to the final round iff that raises its expected
+        position."""
+        return self.round_2_appeal_value(share, pair_seats) > self.lost_round_1(pair_seats)
+
+
+def appealed_capture_ev(share: float, terms: AppealTerms, honest_appeals: bool = True) -> float:
+    """Analytic: the pair's expected gain per job of informed capture (reject with 2 of the 3 seats, approve
+    otherwise) when the honest seat that lost round 0 appeals (`honest_appeals`; False: `capture_pair_ev`),
+    round 1's 31 seats are drawn by stake and decided by a strict majority (pair seats reject, honest ones
+    approve), honest seats that lose round 1 do not appeal again (the daemon's default at these amounts: 193
+    fees against a round-1 seat bond of budget / 16) and the pair appeals a lost round 1 only when
+    `pair_appeals_round_1`. Backing (a vote counts only when its holder's free stake locks its bond) is
+    ignored."""
+    p = binomial_pmf(COMMITTEE, share)
+    n1 = terms.seats[1]
+    need = n1 // 2 + 1
+    if honest_appeals:
+        captured = 0.0
+        for x, chance in enumerate(binomial_pmf(n1, share)):
+            if x >= need:
+                captured += chance * terms.won_round_1(x)
+            else:
+                captured += chance * max(terms.lost_round_1(x), terms.round_2_appeal_value(share, x))
+    else:
+        captured = terms.bonds[0]
+    return p[3] * terms.accepted(0) + p[2] * captured + p[1] * terms.accepted(2) + p[0] * terms.accepted(3)
 
 
 # ----- the chain -------------------------------------------------------------------------------------------
@@ -749,6 +866,162 @@ def informed_capture(
     }
 
 
+def appealed_capture(bench: Bench, share: float, jobs: int, honest_count: int) -> dict[str, Any]:
+    """Informed capture of the pair's own job with appeals, on `bench`'s fresh deployment: `honest_count`
+    honest validators (`HONEST_STAKE` each) and the pair's validators holding `share` of the validator stake
+    (split in as many accounts, up to 3, as can each lock both round-0 seat bonds). Round 0 as in
+    `informed_capture`; the honest seat's holder, whose vote lost, appeals when the daemon would
+    (`daemon_appeals`; it is given the bond's tokens); round 1's 31 seats are drawn on chain, every honest
+    seat approves and every pair seat rejects. Honest seats that lose round 1 appeal again only when the
+    daemon would. A pair that loses round 1 appeals to the final round when `AppealTerms.pair_appeals_round_1`
+    says that raises its expected position (at its live share and its round-1 seats); round 2's 193 seats are
+    then drawn and voted on chain alike. Every vote is signed and revealed by `appeal` or `finalize`,
+    where the contract counts only backed ones; the pair's gain is its position after the job less before.
+    Between jobs every validator is topped back up to its starting stake."""
+    market = bench.market
+    requester, provider = bench.pair(tokens(200_000), tokens(2_000_000))
+    honest = [bench.validator(HONEST_STAKE) for _ in range(honest_count)]
+    slash = DEFAULT_CONFIG.validator_slash
+    bonds = tuple(seat_bond(CAPTURE_BUDGET, COMMITTEE, r, slash) for r in range(FINAL_ROUND + 1))
+    total = int(HONEST_STAKE * len(honest) * share / (1 - share))
+    count = max(1, min(3, total // (2 * bonds[0])))
+    pair_validators = [bench.validator(total // count) for _ in range(count)]
+    starting = {a.address: market.account_of(a.address).stake for a in [*honest, *pair_validators]}
+    own = frozenset(a.address for a in pair_validators)
+    owned = [requester.me, provider.me, *own]
+    collateral = min_collateral_for(CAPTURE_BUDGET, DEFAULT_CONFIG.min_collateral_bps)
+    spec = default_spec(budget=CAPTURE_BUDGET, collateral=collateral)
+    live = live_share(bench, pair_validators, honest)
+    fee = spec.validator_fee
+    terms = AppealTerms(
+        bonds=(as_tokens(bonds[0]), as_tokens(bonds[1]), as_tokens(bonds[2])),
+        appeal_bonds=(
+            as_tokens(max(slash, round_seats(COMMITTEE, 1) * fee)),
+            as_tokens(max(slash, round_seats(COMMITTEE, 2) * fee)),
+        ),
+        net_reward=as_tokens(
+            reward_for(CAPTURE_BUDGET, DEFAULT_CONFIG.reward_bps) - protocol_fee(CAPTURE_BUDGET)
+        ),
+        validator_fee=as_tokens(fee),
+    )
+
+    def sign(job_id: JobId, committee: Sequence[str], attack: bool) -> list[SignedVote]:
+        return [
+            bench.client(bench.keys[holder]).sign_vote(job_id, seat, not (attack and holder in own))
+            for seat, holder in enumerate(committee)
+        ]
+
+    def unbacked(events: Sequence[Any]) -> Counter[str]:
+        return Counter(
+            "pair" if e.args["validator"] in own else "honest" for e in events if e.name == "SeatUnbacked"
+        )
+
+    rows: list[dict[str, Any]] = []
+    for _ in range(jobs):
+        before = bench.position(owned)
+        (job_id,) = bench.submit_jobs(requester, provider, spec, 1, RESULT)
+        committee = market.committee_of(job_id)
+        held = sum(h in own for h in committee)
+        attack = 2 <= held < len(committee)
+        votes = sign(job_id, committee, attack)
+        row: dict[str, Any] = {"held": held, "appeals": [], "declined": [], "round_1_pair_seats": None}
+        skipped: Counter[str] = Counter()
+        while True:
+            job = market.jobs.job(job_id)
+            round_ = job.state.round
+            if not attack or round_ == FINAL_ROUND:
+                break
+            decided = market.round_decision(job_id, votes)
+            bond = market.appeal_bond(job_id)
+            appellant: MarketClient | None = None
+            if decided != Outcome.ACCEPTED:  # the honest seats lost
+                if daemon_appeals(bond, seat_bond(spec.budget, COMMITTEE, round_, slash)):
+                    loser = next(h for h in committee if h not in own)
+                    market.token.transfer(loser, bond)  # the honest appellant's own tokens, not the pair's
+                    appellant = bench.client(bench.keys[loser])
+                else:
+                    row["declined"].append(f"honest, round {round_}: bond {as_tokens(bond):g}")
+            elif round_ >= 1:  # the pair lost an appeal round: its best response
+                pair_seats = sum(h in own for h in committee)
+                if terms.pair_appeals_round_1(live, pair_seats):
+                    appellant = requester
+                else:
+                    row["declined"].append(f"pair, round {round_}")
+            if appellant is None:
+                break
+            bench.chain.mine_until(appeal_window(job.state.submit_block, spec.verify_blocks)[0] - 1)
+            filed = appellant.appeal(job_id, votes, pay=PayWith.ALLOWANCE)
+            skipped += unbacked(filed.events)
+            row["appeals"].append("pair" if appellant is requester else "honest")
+            bench.chain.mine(2)  # the new round's seed block, and one more so its hash is readable
+            committee = market.committee_of(job_id)
+            if round_ == 0:
+                row["round_1_pair_seats"] = sum(h in own for h in committee)
+            votes = sign(job_id, committee, attack)
+        job = market.jobs.job(job_id)
+        bench.chain.mine_until(settle_block(job.state.submit_block, spec.verify_blocks, job.state.round))
+        done = market.finalize(job_id, votes)
+        skipped += unbacked(done.events)
+        row.update(
+            rounds=job.state.round + 1,
+            outcome=done.outcome.name,
+            unbacked=dict(skipped),
+            gain=bench.position(owned) - before,
+        )
+        rows.append(row)
+        for account in [*honest, *pair_validators]:
+            bench.stake_to(account, starting[account.address])
+    gains = [as_tokens(r["gain"]) for r in rows]
+    mean = sum(gains) / len(gains)
+    spread = math.sqrt(sum((g - mean) ** 2 for g in gains) / max(1, len(gains) - 1) / len(gains))
+    appealed = [r for r in rows if r["appeals"]]
+    return {
+        "honest_validators": honest_count,
+        "share": round(share, 4),
+        "pair_validator_share": round(live, 4),
+        "pair_validator_share_after": round(live_share(bench, pair_validators, honest), 4),
+        "pair_validators": count,
+        "jobs": len(rows),
+        "captured_round_0": sum(r["held"] == 2 for r in rows),
+        "honest_appealed_round_0": sum(r["appeals"][:1] == ["honest"] for r in rows),
+        "pair_appealed_round_1": sum("pair" in r["appeals"] for r in rows),
+        "declined_appeals": dict(Counter(d for r in rows for d in r["declined"])),
+        "outcomes_after_appeal": dict(
+            Counter(f"{r['rounds'] - 1} appeal(s): {r['outcome']}" for r in appealed)
+        ),
+        "round_1_pair_seats": sorted(r["round_1_pair_seats"] for r in appealed),
+        "unbacked_votes": dict(sum((Counter(r["unbacked"]) for r in rows), Counter())),
+        "ev_tokens": round(mean, 4),
+        "std_error_tokens": round(spread, 4),
+        "analytic_ev_tokens": round(appealed_capture_ev(live, terms), 4),
+        "analytic_ev_nobody_appeals_tokens": round(appealed_capture_ev(live, terms, honest_appeals=False), 4),
+        "gains_tokens": sorted(Counter(round(g, 4) for g in gains).items()),
+    }
+
+
+def appealed_captures(jobs: int = APPEAL_JOBS) -> list[dict[str, Any]]:
+    """`appealed_capture` at every share of `APPEAL_SHARES` on every roster of `APPEAL_ROSTERS`, each on a
+    node of its own that keeps no past states (`--prune-history`): anvil slows down as its chain grows, and
+    these jobs mine some 40 to 120 blocks each."""
+    rows = []
+    for honest_count in APPEAL_ROSTERS:
+        for share in APPEAL_SHARES:
+            with AnvilProcess(extra_args=("--prune-history",)) as node:
+                rows.append(appealed_capture(Bench(node.rpc()), share, jobs, honest_count))
+            log.info(
+                "capture with appeals, %d honest, share %.3f: %+.1f",
+                honest_count,
+                share,
+                rows[-1]["ev_tokens"],
+            )
+    return rows
+
+
+def by_share(rows: Sequence[dict[str, Any]], honest_count: int) -> dict[str, float]:
+    """The measured gains per job of one roster's rows, keyed by the nominal share."""
+    return {f"{r['share']:.4g}": r["ev_tokens"] for r in rows if r["honest_validators"] == honest_count}
+
+
 # ----- the run ---------------------------------------------------------------------------------------------
 
 
@@ -760,6 +1033,8 @@ def measure(jobs: int) -> dict[str, Any]:
         captured, draws = capture(bench, jobs)
         cheats = cheating(draws)
         dealt = self_dealing(bench)
+    dealt["capture_with_appeals"] = appealed_captures()
+    appeals = {key: by_share(dealt["capture_with_appeals"], n) for n, key in APPEAL_KEYS.items()}
     figures: dict[str, Any] = {
         "capture_stake_share": captured["capture_stake_share"],
         "max_cheat_ev": cheats["max_cheat_ev"],
@@ -767,6 +1042,7 @@ def measure(jobs: int) -> dict[str, Any]:
         "self_deal_ev": dealt["self_deal_ev"],
         "self_deal_ev_fraction_of_budget": dealt["self_deal_ev_fraction_of_budget"],
         "self_deal_capture_ev": dealt["capture"]["self_deal_capture_ev_tokens"],
+        **appeals,
         "goals": GOALS,
     }
     share = captured["capture_stake_share"]
@@ -775,6 +1051,7 @@ def measure(jobs: int) -> dict[str, Any]:
         "max_cheat_ev": cheats["max_cheat_ev"] < 0,
         "max_cheat_ev_any_skip": cheats["max_cheat_ev_any_skip"] < 0,
         "self_deal_ev": dealt["self_deal_ev"] < 0,
+        **{key: all(ev < 0 for share, ev in by.items() if float(share) < 0.5) for key, by in appeals.items()},
     }
     figures["capture"] = captured
     figures["cheating"] = cheats
@@ -852,10 +1129,26 @@ def report(figures: dict[str, Any]) -> None:
     print(
         f"self_deal_ev {dealt['self_deal_ev']:+.4f} tokens, "
         f"{dealt['self_deal_ev_fraction_of_budget']:+.4f} of the "
-        f"budget; with informed capture at share {capture_row['pair_validator_share']}: "
+        f"budget; with informed capture at share {capture_row['pair_validator_share']}, nobody appealing: "
         f"{capture_row['self_deal_capture_ev_tokens']:+.2f} tokens per job "
         f"(analytic {capture_row['analytic_ev_tokens']:+.2f})"
     )
+    print(
+        f"informed capture with appeals (budget {as_tokens(CAPTURE_BUDGET):g}): the honest seat that lost "
+        "round 0 appeals as the daemon does; the pair appeals round 1 when that pays"
+    )
+    print(
+        f"{'honest':>6}{'share':>8}{'jobs':>6}{'captured':>9}{'appealed':>9}{'pair r2':>8}{'unbacked':>9}"
+        f"{'gain/job':>10}{'+-1se':>8}{'analytic':>10}"
+    )
+    for row in dealt["capture_with_appeals"]:
+        print(
+            f"{row['honest_validators']:>6}{row['pair_validator_share']:>8.4f}{row['jobs']:>6}"
+            f"{row['captured_round_0']:>9}{row['honest_appealed_round_0']:>9}{row['pair_appealed_round_1']:>8}"
+            f"{sum(row['unbacked_votes'].values()):>9}{row['ev_tokens']:>+10.1f}{row['std_error_tokens']:>8.1f}"
+            f"{row['analytic_ev_tokens']:>+10.1f}"
+        )
+        print(f"{'':>14}after appeals: {row['outcomes_after_appeal']}; declined: {row['declined_appeals']}")
     for key, ok in figures["within_goals"].items():
         print(f"goal {key} {GOALS[key]}: {'met' if ok else 'MISSED'} ({figures[key]})")
 
