@@ -44,13 +44,13 @@ contract AppealsAttackTest is Fixture {
         assertGe(attackerSeats, 2, "the attacker holds a majority of round 0");
         uint256 providerTokens = token.balanceOf(provider);
 
-        job = _appealAs(provider, jobId, job, _attackerRejects(jobId, job));
+        job = _appealAs(provider, jobId, job, _rejectsBy(jobId, job, attacker));
         assertEq(job.state.round, 1, "round 1");
         assertEq(providerTokens - token.balanceOf(provider), ROUND_1_SEATS * job.spec.validatorFee, "bond paid");
         uint256 attackerSeats1 = _seatsHeldBy(jobId, job, attacker);
         assertLt(attackerSeats1 * 2, ROUND_1_SEATS, "a stake minority is a minority of 31 seats here");
 
-        _finalize(jobId, job, _attackerRejects(jobId, job));
+        _finalize(jobId, job, _rejectsBy(jobId, job, attacker));
 
         assertEq(uint8(market.statusOf(jobId)), uint8(JobStatus.Closed), "settled");
         assertEq(_account(provider).stake, PROVIDER_STAKE, "the honest provider is never slashed");
@@ -59,8 +59,8 @@ contract AppealsAttackTest is Fixture {
             job.spec.budget + ROUND_1_SEATS * job.spec.validatorFee,
             "paid the budget and the appeal bond back"
         );
-        uint256 lost =
-            attackerSeats * _bond(job.spec, job.spec.committeeSize) + attackerSeats1 * _bond(job.spec, ROUND_1_SEATS);
+        uint256 lost = attackerSeats * _seatBondOf(job.spec, job.spec.committeeSize) + attackerSeats1
+            * _seatBondOf(job.spec, ROUND_1_SEATS);
         assertEq(attackerStake - _account(attacker).stake, lost, "the attacker lost every losing seat's bond");
     }
 
@@ -114,7 +114,9 @@ contract AppealsAttackTest is Fixture {
             if (!counted) taken += stakes[i] - _account(silent[i]).stake;
         }
         // Seats held by one validator lose one bond each; a validator's later round-1 earnings are balances.
-        assertEq(taken, job.spec.committeeSize * _bond(job.spec, job.spec.committeeSize), "silent seats lost bonds");
+        assertEq(
+            taken, job.spec.committeeSize * _seatBondOf(job.spec, job.spec.committeeSize), "silent seats lost bonds"
+        );
     }
 
     /// @dev A cheating provider appeals its rejection: the larger committee rejects again. It loses its collateral
@@ -228,22 +230,6 @@ contract AppealsAttackTest is Fixture {
         revert("no captured committee in 60 draws");
     }
 
-    function _seatsHeldBy(uint256 jobId, Job memory job, address who) private view returns (uint256 count) {
-        address[] memory holders = _committee(jobId, job);
-        for (uint256 seat; seat < holders.length; ++seat) {
-            if (holders[seat] == who) ++count;
-        }
-    }
-
-    /// @dev The attacker's seats reject, the honest seats approve.
-    function _attackerRejects(uint256 jobId, Job memory job) private view returns (Ballot[] memory ballots) {
-        address[] memory holders = _committee(jobId, job);
-        ballots = new Ballot[](holders.length);
-        for (uint256 seat; seat < holders.length; ++seat) {
-            ballots[seat] = holders[seat] == attacker ? Ballot.Reject : Ballot.Approve;
-        }
-    }
-
     function _randomBallots(Job memory job, uint256 seed, uint256 round) private pure returns (Ballot[] memory list) {
         list = new Ballot[](_roundSeats(job));
         for (uint256 seat; seat < list.length; ++seat) {
@@ -261,17 +247,7 @@ contract AppealsAttackTest is Fixture {
         _openAppeal(job);
         vm.prank(who);
         market.appeal(jobId, job, seats);
-        job.state.round += 1;
-        job.state.submitBlock = uint64(_block());
-        job.state.rosterRoot = market.rosterRoot();
-        _mine(2);
-        return job;
-    }
-
-    /// @dev A seat's bond in a round of `seats` seats: `max(validatorSlash, budget / ((seats + 1) / 2))`.
-    function _bond(JobSpec memory spec, uint256 seats) private pure returns (uint256) {
-        uint256 scaled = uint256(spec.budget) / ((seats + 1) / 2);
-        return scaled > VALIDATOR_SLASH ? scaled : VALIDATOR_SLASH;
+        return _afterAppeal(job);
     }
 
     function _validatorBalances() private view returns (uint256 total) {

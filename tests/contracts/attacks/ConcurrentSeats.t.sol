@@ -40,7 +40,7 @@ contract ConcurrentSeatsAttackTest is Fixture {
     function test_attack_oneStakeCannotCastTwoCountedVotes() public {
         (uint256 jobId, Job memory job) = _jobWhereAttackerHolds(2, 3);
         uint256 held = _seatsHeldBy(jobId, job, attacker);
-        SeatVote[] memory seats = _seats(jobId, job, _attackerRejects(jobId, job));
+        SeatVote[] memory seats = _seats(jobId, job, _rejectsBy(jobId, job, attacker));
         _openAppeal(job);
         vm.recordLogs();
         vm.prank(provider);
@@ -54,8 +54,8 @@ contract ConcurrentSeatsAttackTest is Fixture {
         vm.prank(attacker);
         market.requestUnbond(ATTACKER_STAKE);
 
-        job = _nextRound(job);
-        _finalize(jobId, job, _attackerRejects(jobId, job));
+        job = _afterAppeal(job);
+        _finalize(jobId, job, _rejectsBy(jobId, job, attacker));
         assertEq(uint8(market.statusOf(jobId)), uint8(JobStatus.Closed), "settled");
         assertEq(_account(provider).stake, PROVIDER_STAKE + 150_000e18, "the honest provider is never slashed");
         assertEq(
@@ -70,17 +70,17 @@ contract ConcurrentSeatsAttackTest is Fixture {
     /// is decided by the backed seats, and the attacker is not paid for it.
     function test_attack_stakeLockedInOneJobCannotVoteInAnother() public {
         (uint256 first, Job memory firstJob) = _jobWhereAttackerHolds(1, 1);
-        SeatVote[] memory seats = _seats(first, firstJob, _attackerRejects(first, firstJob));
+        SeatVote[] memory seats = _seats(first, firstJob, _rejectsBy(first, firstJob, attacker));
         _openAppeal(firstJob);
         vm.prank(provider);
         market.appeal(first, firstJob, seats);
-        assertGe(_account(attacker).locked, _bond(_bigSpec(), 3), "locked by the appealed seat");
+        assertGe(_account(attacker).locked, _seatBondOf(_bigSpec(), 3), "locked by the appealed seat");
 
         (uint256 second, Job memory secondJob) = _jobWhereAttackerHolds(1, 3);
         uint256 held = _seatsHeldBy(second, secondJob, attacker);
         uint256 balance = _account(attacker).balance;
         vm.recordLogs();
-        _finalize(second, secondJob, _attackerRejects(second, secondJob));
+        _finalize(second, secondJob, _rejectsBy(second, secondJob, attacker));
         Vm.Log[] memory logs = vm.getRecordedLogs();
         assertEq(_count(logs, IJobMarket.SeatUnbacked.selector), held, "no attacker vote counted");
         assertEq(_account(attacker).balance, balance, "an unbacked vote earns nothing");
@@ -90,14 +90,14 @@ contract ConcurrentSeatsAttackTest is Fixture {
         assertEq(rejects, 0, "no rejection counted");
         assertTrue(outcome != Outcome.Rejected, "the honest provider is not rejected");
         assertEq(_account(provider).stake, PROVIDER_STAKE + 150_000e18, "nor slashed");
-        assertEq(_account(attacker).locked, _bond(_bigSpec(), 3), "still locked by the appealed seat only");
+        assertEq(_account(attacker).locked, _seatBondOf(_bigSpec(), 3), "still locked by the appealed seat only");
     }
 
     /// @dev A seat that sees it will lose unbonds its stake before the votes are revealed, so that its vote is
     /// unbacked. The vote stops counting, but the bond is still paid, from the unbonding stake.
     function test_attack_unbondingBeforeTheRevealDoesNotEscapeTheBond() public {
         (uint256 jobId, Job memory job) = _jobWhereAttackerHolds(1, 1);
-        SeatVote[] memory seats = _seats(jobId, job, _attackerRejects(jobId, job));
+        SeatVote[] memory seats = _seats(jobId, job, _rejectsBy(jobId, job, attacker));
         _closeWindow(job);
         vm.prank(attacker);
         market.requestUnbond(ATTACKER_STAKE);
@@ -107,7 +107,9 @@ contract ConcurrentSeatsAttackTest is Fixture {
         assertEq(_count(logs, IJobMarket.SeatUnbacked.selector), 1, "the vote was unbacked");
         (Outcome outcome,,) = _finalized(logs, jobId);
         assertEq(uint256(outcome), uint256(Outcome.Accepted), "the honest seats decided");
-        assertEq(_account(attacker).unbonding, ATTACKER_STAKE - _bond(job.spec, 3), "the bond came from unbonding");
+        assertEq(
+            _account(attacker).unbonding, ATTACKER_STAKE - _seatBondOf(job.spec, 3), "the bond came from unbonding"
+        );
     }
 
     // ------------------------------------------------------------------ helpers
@@ -127,35 +129,6 @@ contract ConcurrentSeatsAttackTest is Fixture {
             if (held >= least && held <= most) return (jobId, job);
         }
         revert("the attacker drew no such committee in 300 jobs");
-    }
-
-    function _seatsHeldBy(uint256 jobId, Job memory job, address who) private view returns (uint256 count) {
-        address[] memory holders = _committee(jobId, job);
-        for (uint256 seat; seat < holders.length; ++seat) {
-            if (holders[seat] == who) ++count;
-        }
-    }
-
-    function _attackerRejects(uint256 jobId, Job memory job) private view returns (Ballot[] memory ballots) {
-        address[] memory holders = _committee(jobId, job);
-        ballots = new Ballot[](holders.length);
-        for (uint256 seat; seat < holders.length; ++seat) {
-            ballots[seat] = holders[seat] == attacker ? Ballot.Reject : Ballot.Approve;
-        }
-    }
-
-    /// @dev The job as clients rebuild it from `JobAppealed`, with the new round's seed block mined.
-    function _nextRound(Job memory job) private returns (Job memory) {
-        job.state.round += 1;
-        job.state.submitBlock = uint64(_block());
-        job.state.rosterRoot = market.rosterRoot();
-        _mine(2);
-        return job;
-    }
-
-    function _bond(JobSpec memory spec, uint256 seats) private pure returns (uint256) {
-        uint256 scaled = uint256(spec.budget) / ((seats + 1) / 2);
-        return scaled > VALIDATOR_SLASH ? scaled : VALIDATOR_SLASH;
     }
 
     /// @dev The attacker's events with `topic` (its address is the second indexed topic).

@@ -378,6 +378,38 @@ abstract contract Fixture is Test {
         if (_block() <= last) _mine(last + 1 - _block());
     }
 
+    /// @dev How many seats of the job's current round `who` holds.
+    function _seatsHeldBy(uint256 jobId, Job memory job, address who) internal view returns (uint256 count) {
+        address[] memory holders = _committee(jobId, job);
+        for (uint256 seat; seat < holders.length; ++seat) {
+            if (holders[seat] == who) ++count;
+        }
+    }
+
+    /// @dev Ballots for the job's current round: `who`'s seats reject, every other seat approves.
+    function _rejectsBy(uint256 jobId, Job memory job, address who) internal view returns (Ballot[] memory ballots) {
+        address[] memory holders = _committee(jobId, job);
+        ballots = new Ballot[](holders.length);
+        for (uint256 seat; seat < holders.length; ++seat) {
+            ballots[seat] = holders[seat] == who ? Ballot.Reject : Ballot.Approve;
+        }
+    }
+
+    /// @dev A seat's bond in a round of `seats` seats: `max(validatorSlash, budget / ((seats + 1) / 2))`.
+    function _seatBondOf(JobSpec memory spec, uint256 seats) internal pure returns (uint256) {
+        uint256 scaled = uint256(spec.budget) / ((seats + 1) / 2);
+        return scaled > VALIDATOR_SLASH ? scaled : VALIDATOR_SLASH;
+    }
+
+    /// @dev The job as clients rebuild it from the `JobAppealed` just mined, with the new round's seed block mined.
+    function _afterAppeal(Job memory job) internal returns (Job memory) {
+        job.state.round += 1;
+        job.state.submitBlock = uint64(_block());
+        job.state.rosterRoot = market.rosterRoot();
+        _mine(2);
+        return job;
+    }
+
     /// @dev Seats in the job's current round.
     function _roundSeats(Job memory job) internal pure returns (uint256) {
         if (job.state.round == 0) return job.spec.committeeSize;
