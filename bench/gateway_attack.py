@@ -371,7 +371,7 @@ def _upload(url: str, account: Any, chain_id: int, bundle: Path) -> int:
 def bench_uploads(tmp: Path, uploads: int, size: int, quota_mib: int) -> dict[str, Any]:
     from eth_account import Account
 
-    from chain import compile_contracts, deploy_market, dev_account
+    from chain import MarketClient, compile_contracts, deploy_market, dev_account
     from chain.anvil import AnvilProcess
 
     data_dir = tmp / "uploads"
@@ -380,7 +380,9 @@ def bench_uploads(tmp: Path, uploads: int, size: int, quota_mib: int) -> dict[st
     artifacts = compile_contracts()
     with AnvilProcess() as node:
         rpc = node.rpc()
-        deploy_market(rpc, dev_account(0), artifacts=artifacts, save_dir=tmp / "deployments")
+        deployment = deploy_market(rpc, dev_account(0), artifacts=artifacts, save_dir=tmp / "deployments")
+        funded = dev_account(1)
+        MarketClient(rpc, deployment, account=dev_account(0)).token.transfer(funded.address, tokens(10))
         settings = {
             "RPC_URL": node.url,
             "CHAIN_ID": str(rpc.chain_id),
@@ -396,7 +398,6 @@ def bench_uploads(tmp: Path, uploads: int, size: int, quota_mib: int) -> dict[st
                 status = _upload(server.url, Account.create(), chain_id, write_bundle(tmp / "anon.tar", size))
                 anon_statuses[str(status)] = anon_statuses.get(str(status), 0) + 1
             io_after, log_after = server.io(), server.log_path.stat().st_size
-            funded = dev_account(1)
             accepted = 0
             refused_with = None
             for _ in range(quota_mib + 2):
