@@ -7,6 +7,7 @@ import hashlib
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account import Account
@@ -45,7 +46,7 @@ BODY_HASH = "0x" + hashlib.sha256(BODY).hexdigest()
 
 def request(
     chain_id: int = 31337, path: str = "/bundles", body_hash: str = BODY_HASH, gateway: str = GATEWAY
-):  # type: ignore[no-untyped-def]
+) -> dict[str, Any]:
     return request_typed_data(chain_id, "post", path, EXPIRY, NONCE, body_hash, gateway)
 
 
