@@ -58,7 +58,8 @@ ClientIpDep = Annotated[str, Depends(client_ip)]
 
 
 def require_signed_request(request: Request, gateway: GatewayDep, ip: ClientIpDep) -> Caller:
-    """A write request's caller: an API key or a signed `Request` (401/403/429 otherwise)."""
+    """A write request's caller: an API key or a signed `Request` naming this request's Host and the body's
+    SHA-256 (401/403/429 otherwise); checked before the body is read, the hash as the body streams in."""
     return gateway.auth.authenticate_request(request.method, request.url.path, request.headers, ip)
 
 

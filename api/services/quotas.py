@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from api.errors import QuotaExceededError, ServiceUnavailableError, StakeRequiredError
 from api.services.auth import Caller
 from api.settings import Settings
-from chain import ChainError, MarketClient, Rpc, load_deployment
+from chain import ChainError, DeploymentNotFound, MarketClient, Rpc, load_deployment
 
 __all__ = ["ChainStake", "UploadAdmission", "admit_upload", "identity_of", "unreferenced_bytes"]
 
@@ -87,6 +87,11 @@ class ChainStake:
             market = self._market or self._connect()
             self._market = market
             staked = int(market.token.balance_of(address)) + int(market.account_of(address).stake)
+        except DeploymentNotFound as exc:
+            raise ServiceUnavailableError(
+                f"signed uploads need the market's deployment to check the uploader's stake: {exc}; "
+                "or upload with an API key"
+            ) from exc
         except ChainError as exc:
             self._market = None
             raise ServiceUnavailableError(
