@@ -66,14 +66,23 @@ class Authenticator:
         self._keys = [parse_api_key(k.get_secret_value()) for k in settings.api_keys]
 
     def authenticate_request(
-        self, method: str, path: str, headers: Mapping[str, str], client_ip: str
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        client_ip: str,
+        admit: Callable[[Caller], None] | None = None,
     ) -> Caller:
         """A write request: signed `Request {method, path, expiry, nonce, bodyHash, gateway}`, or an API key.
 
         `gateway` is the request's own Host header, so a request signed for another gateway does not verify;
-        the body is not read here: the caller's `body_hash` is checked against the bytes as they arrive."""
+        the body is not read here: the caller's `body_hash` is checked against the bytes as they arrive.
+        `admit` may refuse the verified caller before its nonce is recorded (so a refusal writes nothing)."""
         if headers.get(SIGNATURE_HEADER) is None:
-            return self._api_key(headers, client_ip)
+            caller = self._api_key(headers, client_ip)
+            if admit is not None:
+                admit(caller)
+            return caller
         address, expiry, signature = self._signed_headers(headers)
         nonce = _required(headers, NONCE_HEADER)
         if not _NONCE.match(nonce):
@@ -95,9 +104,12 @@ class Authenticator:
             " (sign the Host you send and the SHA-256 of the bytes you upload)",
         )
         self.limiter.check(address)
+        caller = Caller("signature", address, address, body_hash=body_hash.lower())
+        if admit is not None:
+            admit(caller)
         if not self.nonces.consume(address, nonce.lower(), expiry):
             raise AuthenticationError("replayed request: this nonce was already used")
-        return Caller("signature", address, address, body_hash=body_hash.lower())
+        return caller
 
     def authenticate_log_batch(
         self, job_id: JobId, from_seq: int, body: bytes, headers: Mapping[str, str], client_ip: str

@@ -24,7 +24,14 @@ from api.services.auth import Caller
 from api.settings import Settings
 from chain import ChainError, DeploymentNotFound, MarketClient, Rpc, load_deployment
 
-__all__ = ["ChainStake", "UploadAdmission", "admit_upload", "identity_of", "unreferenced_bytes"]
+__all__ = [
+    "ChainStake",
+    "UploadAdmission",
+    "admit_upload",
+    "identity_of",
+    "require_stake",
+    "unreferenced_bytes",
+]
 
 TOKEN_UNIT = 10**18
 """Base units per token (the CROWD token has 18 decimals)."""
@@ -137,6 +144,22 @@ class UploadAdmission:
             raise self.refuse(adding)
 
 
+def require_stake(settings: Settings, stake_of: StakeLookup, caller: Caller) -> None:
+    """Refuse (403, or 503 when the chain cannot be read) a signed uploader with too little at stake; an API
+    key passes (blocking: the stake may come from the RPC node). Run before the request's nonce is recorded,
+    so a fresh key's refused upload writes nothing at all."""
+    if caller.via != "signature" or caller.address is None:
+        return
+    needed = min_stake(settings)
+    staked = stake_of(caller.address)
+    if staked < needed:
+        raise StakeRequiredError(
+            f"{caller.address} has {_tokens(staked)} tokens (balance plus stake in the market) and "
+            f"uploads need at least {_tokens(needed)} (setting upload_min_tokens): fund the account "
+            "or stake in the market, or upload with an API key"
+        )
+
+
 def admit_upload(
     settings: Settings,
     conn: sqlite3.Connection,
@@ -145,17 +168,8 @@ def admit_upload(
     declared_bytes: int | None,
 ) -> UploadAdmission:
     """Refuse (403, 413, 503) an uploader with nothing at stake or no room left, before its body is read
-    (blocking: the stake may come from the RPC node)."""
-    if caller.via == "signature":
-        assert caller.address is not None
-        needed = min_stake(settings)
-        staked = stake_of(caller.address)
-        if staked < needed:
-            raise StakeRequiredError(
-                f"{caller.address} has {_tokens(staked)} tokens (balance plus stake in the market) and "
-                f"uploads need at least {_tokens(needed)} (setting upload_min_tokens): fund the account "
-                "or stake in the market, or upload with an API key"
-            )
+    (blocking: the stake may come from the RPC node, cached)."""
+    require_stake(settings, stake_of, caller)
     identity = identity_of(caller)
     admission = UploadAdmission(identity, unreferenced_bytes(conn, identity), settings.upload_quota_bytes)
     if declared_bytes is not None:

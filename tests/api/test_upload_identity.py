@@ -66,6 +66,10 @@ def test_fresh_keys_are_refused_before_a_byte_is_written(tmp_settings: Settings)
             assert response.status_code == 403, response.text
             body = response.json()
             assert body["code"] == "stake_required" and "upload_min_tokens" in body["detail"]
+        # Refused before the nonce is recorded: nothing about them reaches the database either.
+        assert (
+            app.state.gateway.db.connection().execute("SELECT COUNT(*) FROM used_nonces").fetchone()[0] == 0
+        )
     assert written(tmp_settings) == [] and not tmp_settings.upload_tmp_dir.exists()  # type: ignore[union-attr]
 
 
