@@ -12,7 +12,7 @@ from api.indexer.runner import Indexer, SourceFactory, default_source_factory
 from api.services.auth import Authenticator
 from api.services.expiry import BundleSweeper
 from api.services.nonces import MemoryNonceStore, NonceStore, SqliteNonceStore
-from api.services.quotas import ChainStake, StakeLookup
+from api.services.quotas import ChainStake, StakeLookup, UploadSlots
 from api.services.ratelimit import RateLimiter
 from api.services.seeds import BlockHashes
 from api.settings import Settings
@@ -52,6 +52,7 @@ class Gateway:
         # uploads
         self.upload_stake: StakeLookup = ChainStake(settings, settings.upload_stake_cache_s)
         """An address's token balance plus stake (base units), which signed uploads need; tests replace it."""
+        self.upload_slots = UploadSlots()
         self.bundle_pins_lock = threading.Lock()
         """Held while a bundle is pinned and recorded, or forgotten and unpinned by the sweep."""
         self.sweeper = BundleSweeper(

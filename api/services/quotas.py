@@ -10,11 +10,13 @@ points at no longer counts. The identity is what `bundles.uploaded_by` records: 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlsplit
@@ -27,6 +29,7 @@ from chain import ChainError, DeploymentNotFound, MarketClient, Rpc, load_deploy
 __all__ = [
     "ChainStake",
     "UploadAdmission",
+    "UploadSlots",
     "admit_upload",
     "identity_of",
     "require_stake",
@@ -158,6 +161,28 @@ def require_stake(settings: Settings, stake_of: StakeLookup, caller: Caller) -> 
             f"uploads need at least {_tokens(needed)} (setting upload_min_tokens): fund the account "
             "or stake in the market, or upload with an API key"
         )
+
+
+class UploadSlots:
+    """One upload at a time per identity (the others wait), so two concurrent uploads cannot both fit in
+    the same room of its quota. Used on the event loop only."""
+
+    def __init__(self) -> None:
+        self._slots: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, identity: str) -> AsyncIterator[None]:
+        lock, users = self._slots.get(identity, (asyncio.Lock(), 0))
+        self._slots[identity] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._slots[identity]
+            if users == 1:
+                del self._slots[identity]
+            else:
+                self._slots[identity] = (lock, users - 1)
 
 
 def admit_upload(

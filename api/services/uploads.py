@@ -38,7 +38,7 @@ from api.models.common import FieldProblem
 from api.services.auth import Caller
 from api.services.content import parse_cid_param, store_errors
 from api.services.multipart import receive_file
-from api.services.quotas import UploadAdmission, admit_upload
+from api.services.quotas import UploadAdmission, admit_upload, identity_of
 from jobs.bundle import BundleError, repack_upload
 from jobs.manifest import (
     MANIFEST_FILENAME,
@@ -168,6 +168,11 @@ def _admit(gateway: Gateway, caller: Caller, declared: str | None) -> UploadAdmi
 
 
 async def create_bundle(gateway: Gateway, request: Request, caller: Caller) -> BundlePublic:
+    async with gateway.upload_slots.hold(identity_of(caller)):
+        return await _create_bundle(gateway, request, caller)
+
+
+async def _create_bundle(gateway: Gateway, request: Request, caller: Caller) -> BundlePublic:
     settings = gateway.settings
     declared = request.headers.get("content-length")
     admission = await run_in_threadpool(_admit, gateway, caller, declared)

@@ -3,6 +3,7 @@ within its quota of bundles no job references; a fresh key is refused before its
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from api.indexer.projection import project_batch
 from api.main import create_app
+from api.services.quotas import UploadSlots
 from api.settings import Settings
 from gateway_protocol import API_KEY_HEADER, body_hash, request_headers
 from jobs.bundle import repack_upload
@@ -188,3 +190,42 @@ def test_the_quota_is_checked_while_streaming_a_body_of_unknown_length(
     assert response.status_code == 413, response.text
     assert response.json()["code"] == "quota_exceeded" and "at least 10001 bytes" in response.json()["detail"]
     assert written(settings) == []
+
+
+def test_an_identity_uploads_one_bundle_at_a_time() -> None:
+    """Concurrent uploads of one identity wait for each other (both cannot fit in the same room of its
+    quota); another identity's upload goes ahead."""
+
+    async def scenario() -> tuple[list[str], int]:
+        slots = UploadSlots()
+        order: list[str] = []
+        inside, release = asyncio.Event(), asyncio.Event()
+
+        async def first() -> None:
+            async with slots.hold("0xaa"):
+                order.append("first in")
+                inside.set()
+                await release.wait()
+                order.append("first out")
+
+        async def second(identity: str, name: str) -> None:
+            await inside.wait()
+            async with slots.hold(identity):
+                order.append(name)
+
+        tasks = [
+            asyncio.create_task(first()),
+            asyncio.create_task(second("0xaa", "same identity in")),
+            asyncio.create_task(second("api-key:1", "other identity in")),
+        ]
+        await inside.wait()
+        for _ in range(10):
+            await asyncio.sleep(0)
+        order.append("release")
+        release.set()
+        await asyncio.gather(*tasks)
+        return order, len(slots._slots)
+
+    order, left = asyncio.run(scenario())
+    assert order == ["first in", "other identity in", "release", "first out", "same identity in"]
+    assert left == 0, "no slot is kept once its uploads are done"
