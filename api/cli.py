@@ -1,4 +1,4 @@
-"""`crowdcompute gateway serve`: run the gateway under uvicorn."""
+"""`crowdcompute gateway serve`: run the gateway under uvicorn; `crowdcompute gateway gc`: expire bundles."""
 
 from __future__ import annotations
 
@@ -40,3 +40,48 @@ def serve(
     configure_logging(settings.log_level)
     app = create_app(settings)
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, proxy_headers=False)
+
+
+@gateway_app.command("gc")
+def gc(
+    older_than_s: Annotated[
+        float | None,
+        typer.Option(
+            help="expire unreferenced bundles uploaded this long ago [default: unreferenced_bundle_ttl_s]"
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print a JSON object")] = False,
+) -> None:
+    """Unpin bundles no indexed job references once they are older than the TTL, then collect their blocks.
+
+    Bundles a job references, and results, stay pinned (`crowdcompute store gc` alone only removes blocks
+    no pin reaches). The running gateway does the same every sweep_interval_s.
+    """
+    import json
+
+    from api.gateway import Gateway
+    from api.services.expiry import sweep_expired_bundles
+    from api.settings import Settings
+
+    settings = Settings()
+    gateway = Gateway(settings)
+    try:
+        ttl_s = settings.unreferenced_bundle_ttl_s if older_than_s is None else older_than_s
+        result = sweep_expired_bundles(gateway.db, gateway.store, ttl_s)
+    finally:
+        gateway.close()
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "unpinned": list(result.unpinned),
+                    "blocks_removed": result.blocks_removed,
+                    "freed_bytes": result.freed_bytes,
+                }
+            )
+        )
+        return
+    for cid in result.unpinned:
+        typer.echo(f"unpinned {cid}")
+    freed = f", {result.freed_bytes} bytes freed" if result.freed_bytes else ""
+    typer.echo(f"{len(result.unpinned)} expired bundles, {result.blocks_removed} blocks removed{freed}")

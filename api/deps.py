@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from api.db import Database
 from api.gateway import Gateway
 from api.services.auth import Caller
+from api.services.quotas import require_stake
 from api.settings import Settings
 from jobs.store import ContentStore
 
@@ -58,8 +59,25 @@ ClientIpDep = Annotated[str, Depends(client_ip)]
 
 
 def require_signed_request(request: Request, gateway: GatewayDep, ip: ClientIpDep) -> Caller:
-    """A write request's caller: an API key or a signed `Request` (401/403/429 otherwise)."""
+    """A write request's caller: an API key or a signed `Request` naming this request's Host and the body's
+    SHA-256 (401/403/429 otherwise); checked before the body is read, the hash as the body streams in."""
     return gateway.auth.authenticate_request(request.method, request.url.path, request.headers, ip)
 
 
 WriterDep = Annotated[Caller, Depends(require_signed_request)]
+
+
+# uploads
+def require_uploader(request: Request, gateway: GatewayDep, ip: ClientIpDep) -> Caller:
+    """`POST /bundles`'s caller: an API key, or a signed `Request` from an address with tokens at stake
+    (`api.services.quotas`); a fresh key is refused (403) before its nonce is recorded or its body read."""
+    return gateway.auth.authenticate_request(
+        request.method,
+        request.url.path,
+        request.headers,
+        ip,
+        admit=lambda caller: require_stake(gateway.settings, gateway.upload_stake, caller),
+    )
+
+
+UploaderDep = Annotated[Caller, Depends(require_uploader)]

@@ -122,6 +122,24 @@ class ForbiddenError(GatewayError, PermissionError):
     code = "forbidden"
 
 
+class BodyHashMismatchError(AuthenticationError):
+    """A signed upload's bytes do not hash to the signed `bodyHash`: nothing is stored."""
+
+    code = "body_hash_mismatch"
+
+
+class StakeRequiredError(ForbiddenError):
+    """A signed upload from an address with too little at stake on chain (`upload_min_tokens`)."""
+
+    code = "stake_required"
+
+
+class QuotaExceededError(UploadTooLargeError):
+    """The upload would take an identity's unreferenced bundles past `upload_quota_bytes`."""
+
+    code = "quota_exceeded"
+
+
 class RateLimitedError(GatewayError):
     status_code = 429
     code = "rate_limited"

@@ -10,7 +10,9 @@ from api.db import Database
 from api.errors import ServiceUnavailableError
 from api.indexer.runner import Indexer, SourceFactory, default_source_factory
 from api.services.auth import Authenticator
+from api.services.expiry import BundleSweeper
 from api.services.nonces import MemoryNonceStore, NonceStore, SqliteNonceStore
+from api.services.quotas import ChainStake, StakeLookup, UploadSlots
 from api.services.ratelimit import RateLimiter
 from api.services.seeds import BlockHashes
 from api.settings import Settings
@@ -47,6 +49,19 @@ class Gateway:
         )
         self._store: ContentStore | None = None
         self._store_lock = threading.Lock()
+        # uploads
+        self.upload_stake: StakeLookup = ChainStake(settings, settings.upload_stake_cache_s)
+        """An address's token balance plus stake (base units), which signed uploads need; tests replace it."""
+        self.upload_slots = UploadSlots()
+        self.bundle_pins_lock = threading.Lock()
+        """Held while a bundle is pinned and recorded, or forgotten and unpinned by the sweep."""
+        self.sweeper = BundleSweeper(
+            self.db,
+            lambda: self.store,
+            settings.unreferenced_bundle_ttl_s,
+            settings.sweep_interval_s,
+            self.bundle_pins_lock,
+        )
 
     @property
     def store(self) -> ContentStore:
@@ -62,9 +77,11 @@ class Gateway:
     def start(self) -> None:
         if self.settings.indexer_enabled:
             self.indexer.start()
+        self.sweeper.start()
 
     def close(self) -> None:
         self.indexer.stop()
+        self.sweeper.stop()
         with self._store_lock:
             if self._store is not None:
                 self._store.close()

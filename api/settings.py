@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -54,6 +55,16 @@ class Settings(BaseSettings):
     # uploads
     upload_max_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
     upload_tmp_dir: Path | None = None
+    upload_min_tokens: Decimal = Field(default=Decimal(1), ge=0)
+    """A signed uploader's token balance plus its stake in the market must reach this (tokens), else 403."""
+    upload_stake_cache_s: float = Field(default=60.0, ge=0)
+    """How long an address's on-chain balance and stake are trusted before the RPC is asked again."""
+    upload_quota_bytes: int = Field(default=2 * 1024**3, gt=0)
+    """Per uploader (address or API key): bytes of its bundles that no indexed job references yet."""
+    unreferenced_bundle_ttl_s: float = Field(default=7 * 24 * 3600.0, gt=0)
+    """A bundle no indexed job references is unpinned and collected this long after its upload."""
+    sweep_interval_s: float = Field(default=3600.0, ge=0)
+    """How often the gateway sweeps expired bundles (0: only by `crowdcompute gateway gc`)."""
 
     # auth and limits
     api_keys: list[SecretStr] = Field(default_factory=lambda: [SecretStr(DEV_API_KEY)])

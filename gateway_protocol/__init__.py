@@ -1,14 +1,21 @@
 """The gateway's signed-request protocol, spoken by the gateway (`api/`), the requester library
 (`crowdcompute.requester`), the provider's log pusher (`provider_node.logs_push`) and the dApp.
 
-Domain (every message): ``{name: "crowdcompute-gateway", version: "1", chainId: <gateway's chain id>}``
-(no verifyingContract, no salt).
+Domain (every message): ``{name: "crowdcompute-gateway", version: "2", chainId: <gateway's chain id>}``
+(no verifyingContract, no salt). Signatures are 65 bytes (r || s || v), v in {27, 28} (or 0/1), and low-s
+(s <= secp256k1n / 2, as every current signer makes them): the gateway refuses the other, malleable form.
 
-``Request {string method; string path; uint64 expiry; bytes32 nonce}`` authorises one write request
-(``POST /bundles``). ``method`` is upper case, ``path`` the URL path without the query string
-(``/bundles``), ``expiry`` unix seconds (at most `signature_max_skew_s` ahead), ``nonce`` 32 random bytes,
-usable once. Headers: ``X-Crowd-Address``, ``X-Crowd-Expiry`` (decimal), ``X-Crowd-Nonce`` (0x + 64 hex),
-``X-Crowd-Signature`` (0x + 130 hex, r || s || v).
+``Request {string method; string path; uint64 expiry; bytes32 nonce; bytes32 bodyHash; string gateway}``
+authorises one write request (``POST /bundles``, ``POST /jobs/{id}/results/{cid}``). ``method`` is upper
+case, ``path`` the URL path without the query string (``/bundles``), ``expiry`` unix seconds (at most
+`signature_max_skew_s` ahead), ``nonce`` 32 random bytes, usable once, ``bodyHash`` SHA-256 of the uploaded
+bytes (the ``file`` part of ``POST /bundles``, the raw body of a result upload), ``gateway`` the authority
+the client addresses, exactly the ``Host`` header it sends, lower case (``127.0.0.1:8000``; no port when
+it is the scheme's default; `gateway_authority`). The gateway checks the signature before it reads the
+body, then refuses the upload, storing nothing, when the bytes it received hash to anything else; a
+request signed for one gateway is refused by another. Headers: ``X-Crowd-Address``, ``X-Crowd-Expiry``
+(decimal), ``X-Crowd-Nonce`` (0x + 64 hex), ``X-Crowd-Body-Hash`` (0x + 64 hex), ``X-Crowd-Signature``
+(0x + 130 hex, r || s || v).
 
 ``LogBatch {uint256 jobId; uint64 fromSeq; bytes32 linesHash; uint64 expiry}`` authorises one log push
 (``POST /jobs/{jobId}/logs``): ``fromSeq`` is the first line's ``seq`` in the batch and ``linesHash`` is
@@ -49,6 +56,7 @@ from gateway_protocol.reports import (
 from gateway_protocol.signing import (
     ADDRESS_HEADER,
     API_KEY_HEADER,
+    BODY_HASH_HEADER,
     DOMAIN_NAME,
     DOMAIN_VERSION,
     EXPIRY_HEADER,
@@ -58,6 +66,9 @@ from gateway_protocol.signing import (
     REQUEST_TYPE,
     SIGNATURE_HEADER,
     Signer,
+    body_hash,
+    file_body_hash,
+    gateway_authority,
     lines_hash,
     log_batch_headers,
     log_batch_typed_data,
@@ -82,6 +93,7 @@ from gateway_protocol.votes import (
 __all__ = [
     "ADDRESS_HEADER",
     "API_KEY_HEADER",
+    "BODY_HASH_HEADER",
     "DOMAIN_NAME",
     "DOMAIN_VERSION",
     "EXPIRY_HEADER",
@@ -103,7 +115,10 @@ __all__ = [
     "Signer",
     "SkipReportWire",
     "VoteRelayError",
+    "body_hash",
     "fetch_votes",
+    "file_body_hash",
+    "gateway_authority",
     "lines_hash",
     "log_batch_body",
     "log_batch_headers",

@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
@@ -15,11 +18,12 @@ from eth_utils import keccak
 from chain import JobId
 
 DOMAIN_NAME = "crowdcompute-gateway"
-DOMAIN_VERSION = "1"
+DOMAIN_VERSION = "2"
 
 ADDRESS_HEADER = "X-Crowd-Address"
 EXPIRY_HEADER = "X-Crowd-Expiry"
 NONCE_HEADER = "X-Crowd-Nonce"
+BODY_HASH_HEADER = "X-Crowd-Body-Hash"
 SIGNATURE_HEADER = "X-Crowd-Signature"
 API_KEY_HEADER = "X-API-Key"
 
@@ -33,6 +37,8 @@ REQUEST_TYPE = [
     {"name": "path", "type": "string"},
     {"name": "expiry", "type": "uint64"},
     {"name": "nonce", "type": "bytes32"},
+    {"name": "bodyHash", "type": "bytes32"},
+    {"name": "gateway", "type": "string"},
 ]
 LOG_BATCH_TYPE = [
     {"name": "jobId", "type": "uint256"},
@@ -61,12 +67,21 @@ def _typed_data(
     }
 
 
-def request_typed_data(chain_id: int, method: str, path: str, expiry: int, nonce: str) -> dict[str, Any]:
+def request_typed_data(
+    chain_id: int, method: str, path: str, expiry: int, nonce: str, body_hash: str, gateway: str
+) -> dict[str, Any]:
     return _typed_data(
         chain_id,
         "Request",
         REQUEST_TYPE,
-        {"method": method.upper(), "path": path, "expiry": expiry, "nonce": nonce},
+        {
+            "method": method.upper(),
+            "path": path,
+            "expiry": expiry,
+            "nonce": nonce,
+            "bodyHash": body_hash,
+            "gateway": gateway.lower(),
+        },
     )
 
 
@@ -92,6 +107,34 @@ def provider_report_typed_data(chain_id: int, job_id: JobId, body_hash: str, exp
 
 def lines_hash(body: bytes) -> str:
     return "0x" + keccak(body).hex()
+
+
+def body_hash(body: bytes) -> str:
+    """A `Request`'s `bodyHash`: SHA-256 of the uploaded bytes, 0x + 64 hex digits."""
+    return "0x" + hashlib.sha256(body).hexdigest()
+
+
+def file_body_hash(path: Path, chunk_bytes: int = 1 << 20) -> str:
+    """`body_hash` of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(chunk_bytes):
+            digest.update(chunk)
+    return "0x" + digest.hexdigest()
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def gateway_authority(url: str) -> str:
+    """A `Request`'s `gateway` for a gateway at `url`: the Host header an HTTP client sends there
+    (lower-case host, and the port unless it is the scheme's default), e.g. ``127.0.0.1:8000``."""
+    parts = urlsplit(url if "//" in url else f"http://{url}")
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    return host if port is None or _DEFAULT_PORTS.get(parts.scheme) == port else f"{host}:{port}"
 
 
 def recover_signer(typed_data: dict[str, Any], signature: str) -> str:
@@ -123,20 +166,25 @@ def request_headers(
     method: str,
     path: str,
     *,
+    gateway: str,
+    body_hash: str,
     expiry: int | None = None,
     nonce: str | None = None,
     ttl_s: int = 60,
 ) -> dict[str, str]:
-    """Headers that authorise one request to `method path` (what the dApp computes with its wallet)."""
+    """Headers that authorise one request to `method path` on `gateway` (the Host the client addresses,
+    `gateway_authority`) carrying the bytes whose SHA-256 is `body_hash` (`body_hash`, `file_body_hash`):
+    what the dApp computes with its wallet."""
     account = _account(signer)
     expiry = int(time.time()) + ttl_s if expiry is None else expiry
     nonce = new_nonce() if nonce is None else nonce
-    signature = sign_typed_data(account, request_typed_data(chain_id, method, path, expiry, nonce))
+    typed = request_typed_data(chain_id, method, path, expiry, nonce, body_hash, gateway)
     return {
         ADDRESS_HEADER: account.address,
         EXPIRY_HEADER: str(expiry),
         NONCE_HEADER: nonce,
-        SIGNATURE_HEADER: signature,
+        BODY_HASH_HEADER: body_hash,
+        SIGNATURE_HEADER: sign_typed_data(account, typed),
     }
 
 

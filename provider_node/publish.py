@@ -2,8 +2,9 @@
 
 The packed result is already pinned in this node's store; it is read back from there (every block verified)
 and uploaded as `POST {gateway}/jobs/{id}/results/{cid}`, signed by the provider's key (a `Request` of the
-gateway's protocol, `gateway_protocol`). The gateway takes it only from the job's provider, checks the bytes
-against the CID and the size against the manifest's `outputs.max_size_mib`.
+gateway's protocol, `gateway_protocol`, naming that gateway and the SHA-256 of the bytes). The gateway
+takes it only from the job's provider, checks the bytes against the CID and the size against the
+manifest's `outputs.max_size_mib`.
 
 While the gateway is down, or its index has not seen the claim yet, the upload is retried with backoff for
 at most `max_wait_s`; a refusal that retrying cannot change (other bytes, too large) ends it at once. The
@@ -13,6 +14,7 @@ loudly, since validators that cannot fetch it will vote it withheld.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -22,7 +24,7 @@ import httpx
 from eth_account.signers.local import LocalAccount
 
 from chain import JobId
-from gateway_protocol import request_headers
+from gateway_protocol import gateway_authority, request_headers
 from jobs.cid import Cid
 from jobs.store import ContentStore, StoreError
 
@@ -52,7 +54,17 @@ def _upload(
 ) -> None:
     """One signed upload; raises `_Refused` (final) or `httpx.HTTPError` / `RuntimeError` (retry)."""
     path = result_path(job_id, cid)
-    headers = request_headers(signer, chain_id, "POST", path)
+    digest = hashlib.sha256()
+    for chunk in store.cat(cid):  # read twice (hash, then send) rather than held in memory
+        digest.update(chunk)
+    headers = request_headers(
+        signer,
+        chain_id,
+        "POST",
+        path,
+        gateway=gateway_authority(str(http.base_url)),
+        body_hash="0x" + digest.hexdigest(),
+    )
     headers["Content-Type"] = "application/x-tar"
     headers["Content-Length"] = str(store.stat(cid).size)
     response = http.post(path, content=_body(store, cid), headers=headers)

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import GatewayDep, WriterDep
+from api.deps import GatewayDep, UploaderDep
 from api.errors import error_responses
 from api.models.bundles import BundlePublic, ManifestPublic
 from api.services import uploads
@@ -43,7 +43,7 @@ _MULTIPART_BODY: dict[str, Any] = {
     openapi_extra=_MULTIPART_BODY,
     responses=error_responses(400, 401, 403, 413, 422, 429, 503),
 )
-async def create_bundle(request: Request, caller: WriterDep, gateway: GatewayDep) -> BundlePublic:
+async def create_bundle(request: Request, caller: UploaderDep, gateway: GatewayDep) -> BundlePublic:
     """Upload a job folder; returns its CID once the manifest is valid and the bundle is stored and pinned."""
     return await uploads.create_bundle(gateway, request, caller)
 

@@ -17,6 +17,7 @@ from chain import JobId
 from gateway_protocol import (
     ADDRESS_HEADER,
     API_KEY_HEADER,
+    BODY_HASH_HEADER,
     EXPIRY_HEADER,
     NONCE_HEADER,
     SIGNATURE_HEADER,
@@ -29,6 +30,11 @@ from gateway_protocol import (
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _NONCE = re.compile(r"^0x[0-9a-fA-F]{64}$")
+_BYTES32 = _NONCE
+_SIGNATURE = re.compile(r"^0x[0-9a-fA-F]{130}$")
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+"""The order of secp256k1; a signature's s above half of it is the malleable twin of a low-s one."""
+_VALID_V = frozenset({0, 1, 27, 28})
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,10 @@ class Caller:
     via: Literal["signature", "api_key"]
     address: str | None
     rate_key: str
+    body_hash: str | None = None
+    """A signed request's `bodyHash` (lower-case 0x + 64 hex): the upload must hash to it."""
+    api_key: str | None = None
+    """The API key the caller presented (an upload identity of its own, `api.services.quotas`)."""
 
 
 class Authenticator:
@@ -56,21 +66,50 @@ class Authenticator:
         self._keys = [parse_api_key(k.get_secret_value()) for k in settings.api_keys]
 
     def authenticate_request(
-        self, method: str, path: str, headers: Mapping[str, str], client_ip: str
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        client_ip: str,
+        admit: Callable[[Caller], None] | None = None,
     ) -> Caller:
-        """A write request: signed `Request {method, path, expiry, nonce}`, or an API key."""
+        """A write request: signed `Request {method, path, expiry, nonce, bodyHash, gateway}`, or an API key.
+
+        `gateway` is the request's own Host header, so a request signed for another gateway does not verify;
+        the body is not read here: the caller's `body_hash` is checked against the bytes as they arrive.
+        `admit` may refuse the verified caller before its nonce is recorded (so a refusal writes nothing)."""
         if headers.get(SIGNATURE_HEADER) is None:
-            return self._api_key(headers, client_ip)
+            caller = self._api_key(headers, client_ip)
+            if admit is not None:
+                admit(caller)
+            return caller
         address, expiry, signature = self._signed_headers(headers)
         nonce = _required(headers, NONCE_HEADER)
         if not _NONCE.match(nonce):
             raise AuthenticationError(f"{NONCE_HEADER} must be 0x followed by 64 hex digits")
-        typed = request_typed_data(self.chain_id, method, path, expiry, nonce)
-        self._verify(typed, signature, address)
+        body_hash = _required(headers, BODY_HASH_HEADER)
+        if not _BYTES32.match(body_hash):
+            raise AuthenticationError(
+                f"{BODY_HASH_HEADER} must be 0x followed by the 64 hex digits of the body's SHA-256"
+            )
+        host = headers.get("host")
+        if not host:
+            raise AuthenticationError("a signed request needs a Host header: the gateway it was signed for")
+        typed = request_typed_data(self.chain_id, method, path, expiry, nonce, body_hash, host.lower())
+        self._verify(
+            typed,
+            signature,
+            address,
+            f" for {method.upper()} {path} on gateway {host.lower()!r} with body hash {body_hash.lower()}"
+            " (sign the Host you send and the SHA-256 of the bytes you upload)",
+        )
         self.limiter.check(address)
+        caller = Caller("signature", address, address, body_hash=body_hash.lower())
+        if admit is not None:
+            admit(caller)
         if not self.nonces.consume(address, nonce.lower(), expiry):
             raise AuthenticationError("replayed request: this nonce was already used")
-        return Caller("signature", address, address)
+        return caller
 
     def authenticate_log_batch(
         self, job_id: JobId, from_seq: int, body: bytes, headers: Mapping[str, str], client_ip: str
@@ -111,7 +150,7 @@ class Authenticator:
         if matched is None:
             raise ForbiddenError("unknown API key")
         self.limiter.check(f"ip:{client_ip}")
-        return Caller("api_key", matched[1], f"ip:{client_ip}")
+        return Caller("api_key", matched[1], f"ip:{client_ip}", api_key=matched[0])
 
     def _signed_headers(self, headers: Mapping[str, str]) -> tuple[str, int, str]:
         address = _required(headers, ADDRESS_HEADER)
@@ -128,13 +167,32 @@ class Authenticator:
             raise AuthenticationError(f"signature expiry is more than {self.max_skew_s} s ahead")
         return address.lower(), expiry, _required(headers, SIGNATURE_HEADER)
 
-    def _verify(self, typed: dict[str, Any], signature: str, address: str) -> None:
+    def _verify(self, typed: dict[str, Any], signature: str, address: str, what: str = "") -> None:
+        check_signature_form(signature)
         try:
             signer = recover_signer(typed, signature)
         except Exception:  # eth-account raises several types for malformed signatures
             raise AuthenticationError("malformed signature") from None
         if signer != address:
-            raise AuthenticationError("bad signature: it was not made by " + address)
+            raise AuthenticationError("bad signature: it was not made by " + address + what)
+
+
+def check_signature_form(signature: str) -> None:
+    """Refuse (401) anything but a 65-byte r || s || v with v in {27, 28} (or 0/1) and a low s: the high-s
+    twin of a valid signature recovers the same signer, and accepting both makes signatures malleable."""
+    if not _SIGNATURE.match(signature):
+        raise AuthenticationError(
+            f"malformed signature: {SIGNATURE_HEADER} must be 0x and 130 hex digits (65 bytes, r || s || v)"
+        )
+    raw = bytes.fromhex(signature[2:])
+    s, v = int.from_bytes(raw[32:64], "big"), raw[64]
+    if v not in _VALID_V:
+        raise AuthenticationError(f"malformed signature: v is {v}; it must be 27 or 28 (or 0 or 1)")
+    if s > SECP256K1_N // 2:
+        raise AuthenticationError(
+            "high-s signature: s is above secp256k1n/2; sign with a standard library (it makes the "
+            "low-s form) or use secp256k1n - s and flip v"
+        )
 
 
 def _required(headers: Mapping[str, str], name: str) -> str:

@@ -6,6 +6,7 @@ fails with 413 as soon as the file part passes the cap (or at once when Content-
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,8 @@ class ReceivedFile:
     path: Path
     filename: str | None
     size: int
+    sha256: str
+    """0x + the hex SHA-256 of the file part's bytes (what a signed upload's `bodyHash` covers)."""
 
 
 class _FilePartWriter:
@@ -34,6 +37,7 @@ class _FilePartWriter:
         self.size = 0
         self.filename: str | None = None
         self.found = False
+        self.digest = hashlib.sha256()
         self._writing = False
         self._field = b""
         self._value = b""
@@ -67,6 +71,7 @@ class _FilePartWriter:
         self.size += end - start
         if self.size > self.max_bytes:
             raise UploadTooLargeError(f"the upload is larger than the limit of {self.max_bytes} bytes")
+        self.digest.update(data[start:end])
         self.out.write(data[start:end])
 
     def on_part_end(self) -> None:
@@ -117,4 +122,4 @@ async def receive_file(
             raise InvalidRequestError(f"malformed multipart body: {exc}") from exc
     if not writer.found:
         raise InvalidRequestError(f"the form has no part named {FILE_FIELD!r}")
-    return ReceivedFile(dest, writer.filename, writer.size)
+    return ReceivedFile(dest, writer.filename, writer.size, "0x" + writer.digest.hexdigest())

@@ -3,13 +3,15 @@ find it by CID (`GET /ipfs/{cid}`) without knowing where the provider pinned it.
 
 Only the job's provider, as this gateway's index knows it, may upload (a signed `Request` for
 `POST /jobs/{id}/results/{cid}`, or an API key bound to that address); that is checked before a byte of the
-body is read. The body is capped by the job manifest's `outputs.max_size_mib` (plus the archive's framing;
-by `upload_max_bytes` when the gateway does not hold the job's bundle) and must be the content of the CID in
-the path: anything else is refused and nothing is stored.
+body is read (a signed upload's bytes must then hash to its `bodyHash`). The body is capped by the job
+manifest's `outputs.max_size_mib` (plus the archive's framing; by `upload_max_bytes` when the gateway does
+not hold the job's bundle) and must be the content of the CID in the path: anything else is refused and
+nothing is stored.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
 import tempfile
@@ -24,7 +26,7 @@ from api.models.results import ResultPublic
 from api.services.auth import Caller, ensure_address
 from api.services.content import parse_cid_param, store_errors
 from api.services.queries import get_job_state
-from api.services.uploads import read_manifest
+from api.services.uploads import check_body_hash, read_manifest
 from chain import JobId
 from jobs.store import Cid, verified_version
 
@@ -106,15 +108,18 @@ async def create_result(
     try:
         path = workdir / "result.tar"
         size = 0
+        digest = hashlib.sha256()
         with path.open("wb") as out:
             async for chunk in request.stream():
                 size += len(chunk)
+                digest.update(chunk)
                 if size > limit:
                     raise UploadTooLargeError(
                         f"the result is larger than job {job_id} allows ({limit} bytes, from its "
                         "outputs.max_size_mib)"
                     )
                 out.write(chunk)
+        check_body_hash(caller, "0x" + digest.hexdigest(), f"POST {request.url.path}")
         return await run_in_threadpool(store_result, gateway, path, cid, job_id, caller)
     finally:
         await run_in_threadpool(shutil.rmtree, workdir, True)

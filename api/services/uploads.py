@@ -1,8 +1,12 @@
-"""Bundle uploads: stream to disk, repack canonically, validate the manifest, then add and pin.
+"""Bundle uploads: admit the uploader, stream to disk, repack canonically, validate the manifest, then add
+and pin.
 
-Order matters: nothing reaches the content store until the archive has been repacked (hostile archives
-refused) and its manifest validated, so a refused upload leaves nothing behind. If adding, pinning or
-recording fails, the new pin is removed and unpinned blocks are collected.
+Order matters: the uploader is admitted (`api.services.quotas`: an API key, or an address with something
+at stake, with room in its quota) before a byte of the body is read; a signed upload's bytes must hash to
+the signed `bodyHash`; nothing reaches the content store until the archive has been repacked (hostile
+archives refused) and its manifest validated, so a refused upload leaves nothing behind. If adding,
+pinning or recording fails, the new pin is removed and unpinned blocks are collected. The first uploader
+of some content keeps it: a later upload of the same bundle succeeds but is not charged or recorded.
 """
 
 from __future__ import annotations
@@ -20,13 +24,21 @@ from typing import Any
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from api.errors import HostileBundleError, InvalidRequestError, ManifestInvalidError, NotFoundError
+from api.errors import (
+    BodyHashMismatchError,
+    HostileBundleError,
+    InvalidRequestError,
+    ManifestInvalidError,
+    NotFoundError,
+    UploadTooLargeError,
+)
 from api.gateway import Gateway
 from api.models.bundles import BundlePublic, ManifestPublic
 from api.models.common import FieldProblem
 from api.services.auth import Caller
 from api.services.content import parse_cid_param, store_errors
 from api.services.multipart import receive_file
+from api.services.quotas import UploadAdmission, admit_upload, identity_of
 from jobs.bundle import BundleError, repack_upload
 from jobs.manifest import (
     MANIFEST_FILENAME,
@@ -90,50 +102,95 @@ def _discard(store: ContentStore, cid: Cid) -> None:
     store.gc()
 
 
-def store_bundle(gateway: Gateway, upload: Path, workdir: Path, caller: Caller) -> BundlePublic:
+def check_body_hash(caller: Caller, received: str, what: str) -> None:
+    """Refuse (401) a signed upload whose bytes are not the ones signed for."""
+    if caller.body_hash is not None and caller.body_hash != received:
+        raise BodyHashMismatchError(
+            f"body hash mismatch: the request was signed for {what} with SHA-256 {caller.body_hash}, "
+            f"but the bytes received hash to {received}; nothing was stored (sign the exact bytes you send)"
+        )
+
+
+def store_bundle(
+    gateway: Gateway, upload: Path, workdir: Path, caller: Caller, admission: UploadAdmission | None = None
+) -> BundlePublic:
     """Repack, validate, add and pin (blocking: runs in a worker thread)."""
     canonical, manifest = _repack(upload, workdir)
     manifest_json = manifest.model_dump(mode="json")
+    size = canonical.stat().st_size
     store = gateway.store
     with store_errors():
         planned = store.add_file(canonical, only_hash=True)
         pinned_before = planned in set(store.pins())
+        if admission is not None and not pinned_before:
+            admission.check(size)  # the canonical tar is what is stored, and it may be larger than the upload
         try:
-            cid = store.add_file(canonical, pin=True)
-            with gateway.db.write() as conn:
-                conn.execute(
-                    "INSERT OR REPLACE INTO bundles (cid, size, manifest, uploaded_by, uploaded_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (
-                        str(cid),
-                        canonical.stat().st_size,
-                        json.dumps(manifest_json),
-                        caller.address,
-                        time.time(),
-                    ),
-                )
+            with gateway.bundle_pins_lock:
+                cid = _pin_and_record(gateway, canonical, caller, admission, size, manifest_json)
         except BaseException:
             if not pinned_before:
                 _discard(store, planned)
             raise
     log.info("bundle %s uploaded", cid, extra={"cid": str(cid), "by": caller.address or caller.rate_key})
-    return BundlePublic(cid=str(cid), size=canonical.stat().st_size, manifest=manifest_json)
+    return BundlePublic(cid=str(cid), size=size, manifest=manifest_json)
+
+
+def _pin_and_record(
+    gateway: Gateway,
+    canonical: Path,
+    caller: Caller,
+    admission: UploadAdmission | None,
+    size: int,
+    manifest_json: dict[str, Any],
+) -> Cid:
+    cid = gateway.store.add_file(canonical, pin=True)
+    with gateway.db.write() as conn:
+        # The first uploader keeps the row: a later upload of the same content is not re-recorded.
+        conn.execute(
+            "INSERT INTO bundles (cid, size, manifest, uploaded_by, uploaded_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (cid) DO NOTHING",
+            (
+                str(cid),
+                size,
+                json.dumps(manifest_json),
+                admission.identity if admission is not None else caller.address,
+                time.time(),
+            ),
+        )
+    return cid
+
+
+def _admit(gateway: Gateway, caller: Caller, declared: str | None) -> UploadAdmission:
+    declared_bytes = int(declared) if declared is not None and declared.isdigit() else None
+    return admit_upload(
+        gateway.settings, gateway.db.connection(), gateway.upload_stake, caller, declared_bytes
+    )
 
 
 async def create_bundle(gateway: Gateway, request: Request, caller: Caller) -> BundlePublic:
+    async with gateway.upload_slots.hold(identity_of(caller)):
+        return await _create_bundle(gateway, request, caller)
+
+
+async def _create_bundle(gateway: Gateway, request: Request, caller: Caller) -> BundlePublic:
     settings = gateway.settings
+    declared = request.headers.get("content-length")
+    admission = await run_in_threadpool(_admit, gateway, caller, declared)
     if settings.upload_tmp_dir is not None:
         settings.upload_tmp_dir.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="upload-", dir=settings.upload_tmp_dir))
     try:
-        received = await receive_file(
-            request.headers.get("content-type"),
-            request.headers.get("content-length"),
-            request.stream(),
-            workdir / "upload",
-            settings.upload_max_bytes,
-        )
-        return await run_in_threadpool(store_bundle, gateway, received.path, workdir, caller)
+        limit = min(settings.upload_max_bytes, admission.room)
+        try:
+            received = await receive_file(
+                request.headers.get("content-type"), declared, request.stream(), workdir / "upload", limit
+            )
+        except UploadTooLargeError:
+            if limit < settings.upload_max_bytes:
+                raise admission.refuse(limit + 1, at_least=True) from None
+            raise
+        check_body_hash(caller, received.sha256, "POST /bundles")
+        return await run_in_threadpool(store_bundle, gateway, received.path, workdir, caller, admission)
     finally:
         await run_in_threadpool(shutil.rmtree, workdir, True)
 

@@ -19,7 +19,7 @@ from eth_account.signers.local import LocalAccount
 
 from chain import JobId
 from crowdcompute.requester.errors import GatewayRefused, GatewayUnreachable
-from gateway_protocol import log_path, request_headers
+from gateway_protocol import file_body_hash, gateway_authority, log_path, request_headers
 from jobs.cid import Cid
 
 __all__ = ["GatewayClient", "LogGap", "LogLine", "LogPage"]
@@ -27,7 +27,7 @@ __all__ = ["GatewayClient", "LogGap", "LogLine", "LogPage"]
 _HINTS = {
     400: "the gateway refused the request",
     401: "the gateway did not accept the signature (is it serving this chain?)",
-    403: "the gateway refused this account",
+    403: "the gateway refused this account (uploads need an API key or tokens at stake)",
     404: "not found at the gateway",
     413: "the bundle is larger than the gateway accepts",
     422: "the manifest has problems",
@@ -89,7 +89,14 @@ class GatewayClient:
 
     def upload_bundle(self, tar_path: Path, account: LocalAccount, chain_id: int) -> tuple[str, int]:
         """POST /bundles: the gateway repacks, validates and pins the bundle; returns (cid, size)."""
-        headers = request_headers(account, chain_id, "POST", "/bundles")  # the key stays in `account`
+        headers = request_headers(  # the key stays in `account`
+            account,
+            chain_id,
+            "POST",
+            "/bundles",
+            gateway=gateway_authority(self.url),
+            body_hash=file_body_hash(tar_path),
+        )
         with tar_path.open("rb") as body, self._request():
             response = self._http.post(
                 "/bundles",

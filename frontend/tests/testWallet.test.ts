@@ -103,6 +103,7 @@ describe("signing with the test wallet", () => {
       fixture.chainId,
       fixture.method,
       fixture.path,
+      { bodyHash: fixture.bodyHash as `0x${string}`, gateway: fixture.gateway },
       { now: (fixture.expiry - 120) * 1000, nonce: fixture.nonce as `0x${string}` },
     );
     expect(headers["X-Crowd-Signature"]).toBe(fixture.signature);

@@ -218,7 +218,10 @@ def pins(ctx: typer.Context, as_json: JsonOption = False) -> None:
 
 @store_app.command("gc")
 def gc(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """Remove every block that no pin reaches."""
+    """Remove every block that no pin reaches; pinned content is never touched.
+
+    On a gateway's store, bundles and results stay pinned while a job references them; bundles no job
+    references expire through `crowdcompute gateway gc` (which unpins them first), never through this."""
     with _store(ctx) as store:
         result = store.gc()
     document = {"removed": len(result.removed), "freed_bytes": result.freed_bytes}

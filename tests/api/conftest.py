@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from api.settings import Settings
 from chain.anvil import free_port
-from tests.api.gateway_keys import PROVIDER_ADDRESS, PROVIDER_API_KEY, TEST_API_KEY
+from tests.api.gateway_keys import PROVIDER_ADDRESS, PROVIDER_API_KEY, TEST_API_KEY, staked_in_tests
 from tests.api.live_gateway import serve
 
 
@@ -49,7 +49,9 @@ def settings(make_settings: Callable[..., Settings]) -> Settings:
 def app(settings: Settings) -> FastAPI:
     from api.main import create_app
 
-    return create_app(settings)
+    app = create_app(settings)
+    app.state.gateway.upload_stake = staked_in_tests  # uploads: no chain to read stakes from
+    return app
 
 
 @pytest.fixture

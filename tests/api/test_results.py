@@ -15,10 +15,10 @@ from fastapi.testclient import TestClient
 from api.indexer.projection import project_batch
 from api.services.results import result_limit
 from api.settings import Settings
-from gateway_protocol import API_KEY_HEADER, request_headers
+from gateway_protocol import API_KEY_HEADER, body_hash, request_headers
 from jobs.store import Cid, import_stream
 from tests.api.bundle_archives import JOB_FILES, tar_gz
-from tests.api.gateway_keys import OTHER_KEY, PROVIDER_ADDRESS, PROVIDER_KEY, TEST_API_KEY
+from tests.api.gateway_keys import OTHER_KEY, PROVIDER_ADDRESS, PROVIDER_KEY, TEST_API_KEY, TEST_GATEWAY
 from tests.api.market_events import EventLog
 
 MAX_SIZE_MIB = 10  # tests/api/bundle_archives.py's manifest
@@ -59,9 +59,13 @@ def jobs(client: TestClient, app: FastAPI) -> EventLog:
     return log
 
 
+def signed(path: str, body: bytes, key: str = PROVIDER_KEY) -> dict[str, str]:
+    return request_headers(key, 31337, "POST", path, gateway=TEST_GATEWAY, body_hash=body_hash(body))
+
+
 def publish(client: TestClient, job_id: int, cid: Cid | str, body: bytes, key: str = PROVIDER_KEY):  # type: ignore[no-untyped-def]
     path = f"/jobs/{job_id}/results/{cid}"
-    return client.post(path, content=body, headers=request_headers(key, 31337, "POST", path))
+    return client.post(path, content=body, headers=signed(path, body, key))
 
 
 def test_the_jobs_provider_publishes_its_result_and_anyone_reads_it_by_cid(
@@ -133,6 +137,17 @@ def test_a_job_whose_bundle_the_gateway_lacks_is_capped_by_the_upload_limit(
 
 def test_the_signature_binds_the_job_and_the_cid(client: TestClient, jobs: EventLog) -> None:
     cid = cid_of(RESULT)
-    signed_for_other_cid = request_headers(PROVIDER_KEY, 31337, "POST", f"/jobs/1/results/{cid_of(b'x')}")
+    signed_for_other_cid = signed(f"/jobs/1/results/{cid_of(b'x')}", RESULT)
     response = client.post(f"/jobs/1/results/{cid}", content=RESULT, headers=signed_for_other_cid)
     assert response.status_code == 401
+
+
+def test_the_signature_binds_the_bytes(client: TestClient, jobs: EventLog) -> None:
+    """A captured request replayed with other bytes (even ones that are the content of its CID) is refused
+    before anything is stored."""
+    other = packed({"model.pt": b"other weights"})
+    path = f"/jobs/1/results/{cid_of(other)}"
+    response = client.post(path, content=other, headers=signed(path, RESULT))
+    assert response.status_code == 401
+    assert response.json()["code"] == "body_hash_mismatch" and body_hash(RESULT) in response.json()["detail"]
+    assert not client.app.state.gateway.store.has(cid_of(other))  # type: ignore[attr-defined]

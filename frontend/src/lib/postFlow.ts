@@ -7,7 +7,7 @@ import { escrowOf } from "./jobSpec";
 import { allowPayment, type PaymentMethod } from "./payment";
 import { signerOf } from "./signer";
 import { signedRequestHeaders, type RequestTypedData } from "./signing";
-import { uploadBundle, type UploadResult } from "./upload";
+import { uploadBundle, uploadTarget, type UploadResult } from "./upload";
 
 export interface UploadRequest {
   walletClient: WalletClient;
@@ -19,7 +19,8 @@ export interface UploadRequest {
   onProgress?: (sent: number, total: number) => void;
 }
 
-/** Sign the gateway's `Request` for POST /bundles in the wallet, then upload with progress. */
+/** Sign the gateway's `Request` for POST /bundles (naming the bundle's SHA-256 and this gateway) in the
+ * wallet, then upload with progress. */
 export async function signAndUpload(request: UploadRequest): Promise<UploadResult> {
   const sign = (typed: RequestTypedData) =>
     request.walletClient.signTypedData({
@@ -29,7 +30,8 @@ export async function signAndUpload(request: UploadRequest): Promise<UploadResul
       primaryType: typed.primaryType,
       message: typed.message,
     });
-  const headers = await signedRequestHeaders(sign, request.account, request.chainId, "POST", "/bundles");
+  const target = await uploadTarget(request.body);
+  const headers = await signedRequestHeaders(sign, request.account, request.chainId, "POST", "/bundles", target);
   request.onSigned?.();
   return uploadBundle({
     body: request.body,

@@ -1,7 +1,8 @@
 // POST /bundles with upload progress (fetch cannot report it; XMLHttpRequest can), signed per request.
 import type { BundlePublic, ErrorPublic } from "./api";
-import { apiUrl } from "./api";
+import { apiBase, apiUrl } from "./api";
 import type { FieldProblem } from "./manifest";
+import { bodyHash, gatewayAuthority, type RequestTarget } from "./signing";
 
 export type UploadResult =
   | { ok: true; bundle: BundlePublic }
@@ -18,7 +19,7 @@ export interface UploadOptions {
 const STATUS_HINTS: Record<number, string> = {
   400: "the archive was refused",
   401: "the gateway did not accept the signature",
-  403: "the gateway refused this account",
+  403: "the gateway refused this account (uploads need tokens at stake)",
   413: "the bundle is larger than the gateway accepts",
   422: "the manifest has problems",
   429: "too many uploads; wait a moment",
@@ -35,6 +36,12 @@ export function uploadFailure(status: number, body: unknown): Extract<UploadResu
     return { ok: false, status, message: detail ? `${hint}: ${detail}` : hint, problems };
   }
   return { ok: false, status, message: hint, problems: [] };
+}
+
+/** What a signed upload of `body` names: its SHA-256 (the bytes of the form's `file` part) and the gateway
+ * this dApp talks to (the Host the browser sends with the upload). */
+export async function uploadTarget(body: Blob): Promise<RequestTarget> {
+  return { bodyHash: await bodyHash(body), gateway: gatewayAuthority(apiBase()) };
 }
 
 export function uploadBundle(options: UploadOptions): Promise<UploadResult> {
