@@ -180,7 +180,9 @@ class EdgeLimits:
             nonlocal refused
             if not started:
                 log.info("request refused", extra={"path": scope["path"], "code": error.code})
-                await error_response(error)(scope, receive, send)
+                response = error_response(error)
+                response.headers["Connection"] = "close"  # the rest of the body is never read
+                await response(scope, receive, send)
                 refused = True
             return _BodyRefused(error)
 
