@@ -116,7 +116,7 @@ def test_manifest_schema_is_served(client: TestClient) -> None:
 
 def test_settings_refuse_the_dev_key_outside_development(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="development API key"):
-        Settings(_env_file=None, environment="production", api_keys=[DEV_API_KEY], data_dir=tmp_path)  # type: ignore[call-arg]
+        Settings(_env_file=None, environment="production", api_keys=[DEV_API_KEY], data_dir=tmp_path)  # type: ignore[call-arg, list-item]
     Settings(_env_file=None, environment="production", api_keys=[], data_dir=tmp_path)  # type: ignore[call-arg]
 
 
