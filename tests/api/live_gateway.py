@@ -36,6 +36,8 @@ def gateway_settings(data_dir: Path, **overrides: Any) -> Settings:
         "rate_limit_per_minute": 6000.0,
         "rate_limit_burst": 1000,
         "allowed_hosts": ["127.0.0.1", "localhost", "testserver"],  # TestClient's Host is "testserver"
+        "edge_rate_limit_per_minute": 60000.0,
+        "edge_rate_limit_burst": 10000,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

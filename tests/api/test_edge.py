@@ -189,6 +189,12 @@ def test_an_announced_body_over_the_route_limit_is_refused_before_auth(make_sett
         # Not an upload route: the small default.
         small = client.post("/jobs/1/results", content=b"x" * 101)
         assert small.status_code == 413
+        # Under their own limits, an upload and a log batch pass the edge (and meet auth: 401).
+        assert client.post("/bundles", content=b"x" * 1000).status_code == 401
+        log_batch = client.post(
+            "/jobs/1/logs", content=b"x" * 2048, headers={"Content-Type": "application/json"}
+        )
+        assert log_batch.status_code != 413
         bad = client.post("/bundles", content=b"", headers={"Content-Length": "1e9"})
         assert bad.status_code == 400
 
