@@ -154,7 +154,9 @@ def test_client_ip_is_the_right_most_untrusted_hop() -> None:
 
 
 def test_rate_limits_key_on_the_hop_behind_trusted_proxies(make_settings: MakeSettings) -> None:
-    settings = make_settings(trusted_proxies=["10.0.0.0/8"], edge_rate_limit_burst=1)
+    settings = make_settings(
+        trusted_proxies=["10.0.0.0/8"], edge_rate_limit_burst=1, edge_rate_limit_per_minute=1.0
+    )
     with edge_client(settings, client=("10.0.0.5", 4000)) as client:
         first = client.get("/healthz", headers={"X-Forwarded-For": "1.1.1.1, 203.0.113.7"})
         # A new left-most address does not make a new client.
@@ -305,3 +307,28 @@ def test_request_headers_over_the_size_limit_get_431(make_settings: MakeSettings
         big = client.get("/healthz", headers={"X-Big": "b" * 8192})
         assert big.status_code == 431 and "MAX_HEADER_BYTES" in big.json()["detail"]
         assert client.get("/healthz", headers={"X-Small": "s" * 1024}).status_code == 200
+
+
+def test_serve_logs_the_environment_it_runs(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    import uvicorn
+
+    served: list[uvicorn.Config] = []
+    monkeypatch.setattr(uvicorn.Server, "run", lambda server, sockets=None: served.append(server.config))
+    monkeypatch.setattr("api.jsonlog.configure_logging", lambda level: None)  # keep pytest's handlers
+    env = {
+        "CROWDCOMPUTE_GATEWAY_ENVIRONMENT": "test",
+        "CROWDCOMPUTE_GATEWAY_DATA_DIR": str(tmp_path),
+        "CROWDCOMPUTE_GATEWAY_HEADER_TIMEOUT_S": "7",
+    }
+    with caplog.at_level("INFO", logger="api.cli"):
+        result = CliRunner().invoke(gateway_app, ["serve", "--no-indexer"], env=env)
+    assert result.exit_code == 0, result.output
+    (record,) = [r for r in caplog.records if r.name == "api.cli"]
+    assert record.getMessage() == "gateway starting in environment test"
+    assert record.environment == "test"  # type: ignore[attr-defined]
+    # uvicorn runs with the edge's protocol and limits.
+    (config,) = served
+    assert getattr(config.http, "head_timeout_s", None) == 7.0
+    assert config.h11_max_incomplete_event_size == 16 * 1024
