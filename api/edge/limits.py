@@ -2,8 +2,9 @@
 
 Per client IP (as `api.edge.proxies` names it): a request rate, a count of requests in progress, and a
 budget of failed authentications (401/403 answers) after which the IP is refused before anything else.
-All clients together: a count of requests in progress. Bodies: a per-route maximum, checked against
-`Content-Length` when announced and counted while read otherwise, and a timeout between body chunks.
+All clients together: a count of requests in progress. Headers: a size cap (431). Bodies: a per-route
+maximum, checked against `Content-Length` when announced and counted while read otherwise, and a timeout
+between body chunks.
 Log streams (`GET /jobs/{id}/logs?follow=true`) live for hours and are not counted as requests in progress.
 """
 
@@ -109,24 +110,12 @@ class EdgeLimits:
         if is_log_stream(scope):
             await self._run(scope, receive, send, ip, limit)
             return
-        if self.in_progress >= self.max_requests:
-            refusal: GatewayError = OverloadedError(
-                f"the gateway has {self.in_progress} requests in progress, its limit "
-                "(CROWDCOMPUTE_GATEWAY_MAX_REQUESTS); retry shortly"
-            )
-            await error_response(refusal)(scope, receive, send)
-            return
-        mine = self.in_progress_by_client.get(ip, 0)
-        if mine >= self.max_per_client:
-            refusal = RateLimitedError(
-                f"{ip} has {mine} requests in progress, the most one client may "
-                "(CROWDCOMPUTE_GATEWAY_MAX_REQUESTS_PER_CLIENT); wait for one to finish",
-                retry_after_s=1.0,
-            )
-            await error_response(refusal)(scope, receive, send)
+        busy = self._over_capacity(ip)
+        if busy is not None:
+            await error_response(busy)(scope, receive, send)
             return
         self.in_progress += 1
-        self.in_progress_by_client[ip] = mine + 1
+        self.in_progress_by_client[ip] = self.in_progress_by_client.get(ip, 0) + 1
         try:
             await self._run(scope, receive, send, ip, limit)
         finally:
@@ -136,6 +125,22 @@ class EdgeLimits:
                 self.in_progress_by_client[ip] = left
             else:
                 del self.in_progress_by_client[ip]
+
+    def _over_capacity(self, ip: str) -> GatewayError | None:
+        """503 when the gateway, 429 when this client, has as many requests in progress as it may."""
+        if self.in_progress >= self.max_requests:
+            return OverloadedError(
+                f"the gateway has {self.in_progress} requests in progress, its limit "
+                "(CROWDCOMPUTE_GATEWAY_MAX_REQUESTS); retry shortly"
+            )
+        mine = self.in_progress_by_client.get(ip, 0)
+        if mine >= self.max_per_client:
+            return RateLimitedError(
+                f"{ip} has {mine} requests in progress, the most one client may "
+                "(CROWDCOMPUTE_GATEWAY_MAX_REQUESTS_PER_CLIENT); wait for one to finish",
+                retry_after_s=1.0,
+            )
+        return None
 
     def _admit(self, ip: str) -> None:
         """Refuse an IP over its failed-authentication budget or its request rate (RateLimitedError)."""
