@@ -27,9 +27,15 @@ def serve(
     """Serve the API and the dApp; starts even when the chain is unreachable (see /readyz).
 
     Configuration comes from CROWDCOMPUTE_GATEWAY_* variables (rpc_url, chain_id, data_dir, api_keys, ...).
+    The environment is `production` unless CROWDCOMPUTE_GATEWAY_ENVIRONMENT says `development` (which
+    alone accepts the published dev API key) or `test`. Behind a reverse proxy set
+    CROWDCOMPUTE_GATEWAY_TRUSTED_PROXIES; on a public name, add it to CROWDCOMPUTE_GATEWAY_ALLOWED_HOSTS.
     """
+    import logging
+
     import uvicorn
 
+    from api.edge.server import uvicorn_config
     from api.jsonlog import configure_logging
     from api.main import create_app
     from api.settings import Settings
@@ -38,8 +44,18 @@ def serve(
     if no_indexer:
         settings = settings.model_copy(update={"indexer_enabled": False})
     configure_logging(settings.log_level)
+    logging.getLogger("api.cli").info(
+        "gateway starting in environment %s",
+        settings.environment,
+        extra={
+            "environment": settings.environment,
+            "api_keys": len(settings.api_keys),
+            "allowed_hosts": settings.allowed_hosts,
+            "trusted_proxies": [str(p) for p in settings.trusted_proxies],
+        },
+    )
     app = create_app(settings)
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, proxy_headers=False)
+    uvicorn.Server(uvicorn_config(app, settings, host=host, port=port)).run()
 
 
 @gateway_app.command("gc")

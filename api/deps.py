@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from api.db import Database
+from api.edge.proxies import client_ip as edge_client_ip
 from api.gateway import Gateway
 from api.services.auth import Caller
 from api.services.quotas import require_stake
@@ -48,11 +49,9 @@ StoreDep = Annotated[ContentStore, Depends(get_store)]
 
 
 async def client_ip(request: Request, settings: SettingsDep) -> str:
-    if settings.trust_forwarded_for:
-        forwarded = request.headers.get("x-forwarded-for")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.client.host if request.client else "unknown"
+    """The client's address: the TCP peer, or behind `trusted_proxies` the right-most untrusted
+    `X-Forwarded-For` hop (the same answer the edge's limits use: `api.edge.proxies.client_ip`)."""
+    return edge_client_ip(request.scope, settings.trusted_proxies)
 
 
 ClientIpDep = Annotated[str, Depends(client_ip)]

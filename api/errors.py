@@ -164,15 +164,61 @@ class ServiceUnavailableError(GatewayError, ConnectionError):
     code = "unavailable"
 
 
+# edge: errors answered by api/edge/ before a request reaches a route
+
+
+class HostNotAllowedError(InvalidRequestError):
+    """The `Host` header names a host this gateway does not serve (DNS rebinding, a wrong name)."""
+
+    code = "host_not_allowed"
+
+
+class BodyTooLargeError(UploadTooLargeError):
+    """A request body over its route's limit, refused at the edge (announced or counted while read)."""
+
+    code = "body_too_large"
+
+
+class HeadersTooLargeError(GatewayError, ValueError):
+    status_code = 431
+    code = "headers_too_large"
+
+
+class RequestTimeoutError(GatewayError, TimeoutError):
+    """A request body that stopped arriving."""
+
+    status_code = 408
+    code = "request_timeout"
+
+
+class OverloadedError(GatewayError):
+    """The gateway has as many requests in progress as it takes: 503 with `Retry-After`."""
+
+    status_code = 503
+    code = "overloaded"
+
+    def __init__(self, message: str, retry_after_s: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(max(1, int(self.retry_after_s + 0.999)))}
+
+
+def error_response(exc: GatewayError) -> JSONResponse:
+    """The JSON error answer for `exc`, the one shape every refusal has (also outside routing)."""
+    return JSONResponse(
+        exc.to_public().model_dump(exclude_none=True), status_code=exc.status_code, headers=exc.headers()
+    )
+
+
 async def _handle_gateway_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, GatewayError)
     level = logging.ERROR if exc.status_code >= 500 else logging.INFO
     log.log(
         level, "request failed", extra={"path": request.url.path, "code": exc.code, "reason": exc.message}
     )
-    return JSONResponse(
-        exc.to_public().model_dump(exclude_none=True), status_code=exc.status_code, headers=exc.headers()
-    )
+    return error_response(exc)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -180,7 +226,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorPublic} for status in (400, 401, 403, 404, 409, 413, 416, 422, 429, 500, 503)
+    status: {"model": ErrorPublic} for status in (400, 401, 403, 404, 408, 409, 413, 416, 422, 429, 500, 503)
 }
 """For routes' `responses=`: documents the error body in the OpenAPI schema."""
 

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from api.edge import install_edge
 from api.errors import install_error_handlers
 from api.gateway import Gateway
 from api.indexer.runner import SourceFactory
@@ -49,6 +50,8 @@ def create_app(settings: Settings | None = None, *, source_factory: SourceFactor
         version="1",
         description="Bundle uploads, verified content, the index of market events, and the log relay.",
         lifespan=lifespan,
+        docs_url=None,  # served by api.edge from the pinned swagger-ui-bundle, no CDN
+        redoc_url=None,
     )
     app.state.gateway = gateway
     install_error_handlers(app)
@@ -77,5 +80,6 @@ def create_app(settings: Settings | None = None, *, source_factory: SourceFactor
     ):
         app.include_router(module.router)
     app.include_router(results.router)
+    install_edge(app, settings)  # outermost middleware; /docs before the catch-all
     app.include_router(frontend.router)  # last: its catch-all serves the dApp's client-side routes
     return app

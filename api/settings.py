@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chain import DEPLOYMENTS_DIR, REPO_ROOT, deployment_path
@@ -27,7 +27,8 @@ class Settings(BaseSettings):
         env_prefix="CROWDCOMPUTE_GATEWAY_", env_file=".env", extra="ignore", env_nested_delimiter="__"
     )
 
-    environment: Literal["development", "test", "production"] = "development"
+    environment: Literal["development", "test", "production"] = "production"
+    """`development` (chosen explicitly) is the only one with a default API key (`dev-gateway-key`)."""
     log_level: str = "INFO"
 
     # chain
@@ -67,13 +68,13 @@ class Settings(BaseSettings):
     """How often the gateway sweeps expired bundles (0: only by `crowdcompute gateway gc`)."""
 
     # auth and limits
-    api_keys: list[SecretStr] = Field(default_factory=lambda: [SecretStr(DEV_API_KEY)])
-    """`KEY` or `KEY@0xADDRESS`; a key bound to an address acts for it (e.g. to push that provider's logs)."""
+    api_keys: list[SecretStr] = Field(default_factory=list)
+    """`KEY` or `KEY@0xADDRESS`; a key bound to an address acts for it (e.g. to push that provider's logs).
+    Unset, it is `["dev-gateway-key"]` in development and empty (signatures only) anywhere else."""
     signature_max_skew_s: int = Field(default=300, gt=0)
     nonce_store: Literal["sqlite", "memory"] = "sqlite"
     rate_limit_per_minute: float = Field(default=60.0, gt=0)
     rate_limit_burst: int = Field(default=20, gt=0)
-    trust_forwarded_for: bool = False
     report_rate_limit_per_minute: float = Field(default=120.0, gt=0)
     """Provider reports (skip reasons, energy) an address may send per minute, after its burst."""
     report_rate_limit_burst: int = Field(default=60, gt=0)
@@ -99,6 +100,42 @@ class Settings(BaseSettings):
     sse_heartbeat_s: float = Field(default=15.0, gt=0)
     sse_poll_s: float = Field(default=0.5, gt=0)
 
+    # edge: limits and checks applied before a request is routed or its body read (api/edge/)
+    trusted_proxies: list[IPvAnyNetwork] = Field(default_factory=list)
+    """Reverse proxies (addresses or CIDRs) whose `X-Forwarded-For` is believed: behind one, the client is
+    the right-most `X-Forwarded-For` hop that is not itself a trusted proxy; empty, it is the TCP peer."""
+    trust_forwarded_for: bool | None = Field(default=None, exclude=True)
+    """Removed (it believed the left-most, client-chosen hop); set, the gateway refuses to start."""
+    allowed_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "localhost", "[::1]", "::1"])
+    """`Host` header names served (ports ignored; `*` any, `*.example.org` its subdomains); others get 400,
+    so a web page cannot reach a local gateway through DNS rebinding. Add the public name when exposed."""
+    edge_rate_limit_per_minute: float = Field(default=600.0, gt=0)
+    """Requests per minute one client IP may send, anonymous ones included, after its burst (then 429)."""
+    edge_rate_limit_burst: int = Field(default=200, gt=0)
+    auth_failure_limit_per_minute: float = Field(default=30.0, gt=0)
+    """401/403 answers one client IP may earn per minute after its burst; beyond, its requests get 429
+    before they are parsed."""
+    auth_failure_burst: int = Field(default=30, gt=0)
+    max_requests_per_client: int = Field(default=64, gt=0)
+    """Requests one client IP may have in progress at once (429 beyond); log streams are not counted."""
+    max_requests: int = Field(default=1024, gt=0)
+    """Requests the gateway handles at once, all clients together (503 beyond); log streams not counted."""
+    body_max_bytes: int = Field(default=1024 * 1024, gt=0)
+    """Largest request body of a route without a limit of its own (413 beyond, read or announced);
+    uploads may send `upload_max_bytes` + `upload_overhead_bytes`, log batches 8 MiB."""
+    upload_overhead_bytes: int = Field(default=1024 * 1024, ge=0)
+    """What an upload's body may carry beyond `upload_max_bytes` (multipart headers and fields)."""
+    body_idle_timeout_s: float = Field(default=30.0, gt=0)
+    """Seconds a request body may go without sending a byte before the request ends with 408."""
+    header_timeout_s: float = Field(default=10.0, gt=0)
+    """Seconds a connection has to deliver a complete request head (a slow client's headers: 408, closed)."""
+    keep_alive_timeout_s: int = Field(default=5, gt=0)
+    """Seconds an idle keep-alive connection stays open."""
+    max_connections: int = Field(default=2048, gt=0)
+    """Open connections uvicorn accepts before answering 503 (its `limit_concurrency`)."""
+    max_header_bytes: int = Field(default=16 * 1024, gt=0)
+    """Largest request head (request line and headers) in bytes; a larger one gets 400."""
+
     @field_validator("data_dir", "store_dir", "upload_tmp_dir", "deployments_dir", "frontend_dist")
     @classmethod
     def _expand_home(cls, value: Path | None) -> Path | None:
@@ -123,6 +160,19 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"the development API key {DEV_API_KEY!r} is configured in environment {self.environment!r}; "
                 "set CROWDCOMPUTE_GATEWAY_API_KEYS to your own keys (or to [] for signatures only)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _production_safe_defaults(self) -> Settings:
+        """The dev key only where development was chosen; the removed proxy switch refused by name."""
+        if self.environment == "development" and "api_keys" not in self.model_fields_set:
+            self.api_keys = [SecretStr(DEV_API_KEY)]
+        if self.trust_forwarded_for is not None:
+            raise ValueError(
+                "CROWDCOMPUTE_GATEWAY_TRUST_FORWARDED_FOR is no longer read (it trusted the client-chosen, "
+                "left-most X-Forwarded-For hop): remove it and list your reverse proxies' addresses in "
+                'CROWDCOMPUTE_GATEWAY_TRUSTED_PROXIES (CIDRs, e.g. ["10.0.0.0/8"])'
             )
         return self
 

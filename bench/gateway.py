@@ -273,8 +273,14 @@ def bench_jobs_list(jobs: int, rate: float, duration: float) -> dict[str, Any]:
         port = free_port()
         env = {
             **os.environ,
+            "CROWDCOMPUTE_GATEWAY_ENVIRONMENT": "test",
             "CROWDCOMPUTE_GATEWAY_DATA_DIR": str(data_dir),
             "CROWDCOMPUTE_GATEWAY_RPC_URL": f"http://127.0.0.1:{free_port()}",
+            # One load generator on one IP: the edge's per-client limits would measure themselves.
+            "CROWDCOMPUTE_GATEWAY_EDGE_RATE_LIMIT_PER_MINUTE": "1e9",
+            "CROWDCOMPUTE_GATEWAY_EDGE_RATE_LIMIT_BURST": "1000000",
+            "CROWDCOMPUTE_GATEWAY_MAX_REQUESTS_PER_CLIENT": "100000",
+            "CROWDCOMPUTE_GATEWAY_MAX_REQUESTS": "100000",
         }
         code = "import sys; from api.cli import gateway_app; sys.exit(gateway_app())"
         server = subprocess.Popen(
@@ -348,6 +354,7 @@ def bench_indexer(posts: int) -> dict[str, Any]:
 
         settings = Settings(
             _env_file=None,
+            environment="test",
             data_dir=Path(tmp) / "gateway",
             rpc_url=node.url,  # type: ignore[call-arg]
             deployments_dir=Path(tmp) / "deployments",

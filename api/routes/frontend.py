@@ -1,7 +1,9 @@
 """The dApp: the built files under `frontend/dist` with an SPA fallback, or a placeholder page.
 
-Every path the API does not own answers `index.html`, so a page's URL works as a deep link and on reload;
-the pages whose paths the API also answers (`/jobs/12`) go to browser navigations through `api.pages`.
+Every path outside the API's prefixes answers `index.html`, so a page's URL works as a deep link and on
+reload; the pages whose paths the API also answers (`/jobs/12`) go to browser navigations through
+`api.pages`. A path under an API prefix that no route answers (`/bundles`, `/jobs/1/nope`) is a 404 JSON
+error, never the dApp's HTML.
 Built chunks (`/assets/`, names carrying a content hash) are cached for good; `index.html` is
 revalidated, so a new build's chunks are picked up at once.
 """
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from api.deps import SettingsDep
@@ -46,9 +48,19 @@ def read_index(settings: SettingsDep) -> Response:
     return HTMLResponse(PLACEHOLDER)
 
 
+def api_prefixes(app: FastAPI) -> frozenset[str]:
+    """The first path segments the API owns (`jobs`, `openapi.json`, `docs`, ...): those of the paths
+    in its OpenAPI schema and of the app's own routes outside it (the schema, the explorer)."""
+    paths = [*app.openapi()["paths"], *(getattr(route, "path", "") for route in app.routes)]
+    firsts = (str(path).lstrip("/").split("/", 1)[0] for path in paths)
+    return frozenset(first for first in firsts if first and not first.startswith("{"))
+
+
 @router.get("/{path:path}", include_in_schema=False)
-def read_frontend_file(path: str, settings: SettingsDep) -> Response:
+def read_frontend_file(path: str, request: Request, settings: SettingsDep) -> Response:
     """A built asset, or index.html for the dApp's pages (client-side routing)."""
+    if path.split("/", 1)[0] in api_prefixes(request.app):
+        raise NotFoundError(f"no API route answers GET /{path}; the API's paths are listed at /docs")
     root = settings.frontend_dist.resolve()
     index = root / "index.html"
     if not index.is_file():

@@ -45,6 +45,16 @@ class RateLimiter:
             wait = (1.0 - bucket.tokens) / self.rate_per_s
         raise RateLimitedError(f"rate limit for {caller} exceeded; retry in {wait:.1f} s", retry_after_s=wait)
 
+    def wait_s(self, caller: str) -> float:
+        """Seconds until `caller` has a token again (0.0 when it has one now); takes nothing."""
+        now = self.clock()
+        with self._lock:
+            bucket = self._buckets.get(caller)
+            if bucket is None:
+                return 0.0
+            tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate_per_s)
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate_per_s
+
     def _forget_full(self, now: float) -> None:
         """Drop buckets that have refilled: they are indistinguishable from new ones."""
         full_after = self.burst / self.rate_per_s

@@ -292,6 +292,9 @@ class DemoStack:
             "STORE_FSYNC": "false",
             "INDEXER_POLL_INTERVAL_S": "0.25",
             "SSE_POLL_S": "0.25",
+            # Every node of the stack and the browser reach the gateway from 127.0.0.1: one client to it.
+            "EDGE_RATE_LIMIT_PER_MINUTE": "60000",
+            "EDGE_RATE_LIMIT_BURST": "10000",
             # GET /config advertises it, so the dApp pins example jobs to the image these nodes run.
             "RUNTIME_IMAGES": json.dumps({RUNTIME_IMAGE: self.runtime_image_id}),
         }

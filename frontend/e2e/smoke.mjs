@@ -61,7 +61,7 @@ async function main() {
   const base = `http://127.0.0.1:${port}`;
   const gateway = spawn(CLI, ["gateway", "serve", "--host", "127.0.0.1", "--port", String(port), "--no-indexer"], {
     cwd: repo,
-    env: { ...process.env, CROWDCOMPUTE_GATEWAY_DATA_DIR: dataDir, CROWDCOMPUTE_GATEWAY_RPC_URL: RPC_URL, CROWDCOMPUTE_GATEWAY_LOG_LEVEL: "WARNING" },
+    env: { ...process.env, CROWDCOMPUTE_GATEWAY_ENVIRONMENT: "development", CROWDCOMPUTE_GATEWAY_DATA_DIR: dataDir, CROWDCOMPUTE_GATEWAY_RPC_URL: RPC_URL, CROWDCOMPUTE_GATEWAY_LOG_LEVEL: "WARNING" },
     stdio: ["ignore", "inherit", "inherit"],
   });
   let browser;

@@ -31,6 +31,9 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
             "api_keys": [TEST_API_KEY, f"{PROVIDER_API_KEY}@{PROVIDER_ADDRESS}"],
             "rate_limit_per_minute": 6000.0,
             "rate_limit_burst": 1000,
+            "allowed_hosts": ["127.0.0.1", "localhost", "testserver"],  # TestClient's Host is "testserver"
+            "edge_rate_limit_per_minute": 60000.0,
+            "edge_rate_limit_burst": 10000,
             "sse_poll_s": 0.05,
             "sse_heartbeat_s": 0.2,
         }

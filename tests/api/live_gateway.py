@@ -13,6 +13,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
+from api.edge.server import uvicorn_config
 from api.settings import Settings
 from chain.anvil import free_port
 
@@ -34,18 +35,26 @@ def gateway_settings(data_dir: Path, **overrides: Any) -> Settings:
         "api_keys": [],
         "rate_limit_per_minute": 6000.0,
         "rate_limit_burst": 1000,
+        "allowed_hosts": ["127.0.0.1", "localhost", "testserver"],  # TestClient's Host is "testserver"
+        "edge_rate_limit_per_minute": 60000.0,
+        "edge_rate_limit_burst": 10000,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
 @contextlib.contextmanager
-def serve(app: FastAPI, port: int | None = None) -> Iterator[str]:
-    """Serve `app` until the block ends; yields its URL."""
+def serve(app: FastAPI, port: int | None = None, *, edge: Settings | None = None) -> Iterator[str]:
+    """Serve `app` until the block ends; yields its URL. With `edge`, uvicorn runs as `gateway serve`
+    runs it (`api.edge.server`: request-head timeout, keep-alive, connection and header limits)."""
     port = port or free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
-    )
+    if edge is not None:
+        config = uvicorn_config(app, edge, host="127.0.0.1", port=port, lifespan="on")
+    else:
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
+        )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -116,6 +116,12 @@ def test_manifest_schema_is_served(client: TestClient) -> None:
 
 def test_settings_refuse_the_dev_key_outside_development(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="development API key"):
-        Settings(_env_file=None, environment="production", data_dir=tmp_path)  # type: ignore[call-arg]
-    assert Settings(_env_file=None, data_dir=tmp_path).api_keys[0].get_secret_value() == DEV_API_KEY  # type: ignore[call-arg]
+        Settings(_env_file=None, environment="production", api_keys=[DEV_API_KEY], data_dir=tmp_path)  # type: ignore[call-arg, list-item]
     Settings(_env_file=None, environment="production", api_keys=[], data_dir=tmp_path)  # type: ignore[call-arg]
+
+
+def test_settings_default_to_production_with_no_api_key(tmp_path: Path) -> None:
+    default = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
+    assert default.environment == "production" and default.api_keys == []
+    chosen = Settings(_env_file=None, environment="development", data_dir=tmp_path)  # type: ignore[call-arg]
+    assert [k.get_secret_value() for k in chosen.api_keys] == [DEV_API_KEY]

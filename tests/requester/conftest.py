@@ -66,6 +66,8 @@ def gateway_settings(tmp_path: Path, anvil: AnvilProcess, deployments_dir: Path)
         "api_keys": ["requester-tests-key"],
         "rate_limit_per_minute": 6000.0,
         "rate_limit_burst": 1000,
+        "edge_rate_limit_per_minute": 60000.0,
+        "edge_rate_limit_burst": 10000,
         "sse_poll_s": 0.05,
         "sse_heartbeat_s": 0.2,
     }
