@@ -51,6 +51,12 @@ class HostileBundleError(InvalidRequestError):
     code = "bundle_refused"
 
 
+class BundleLimitError(HostileBundleError):
+    """The archive unpacks past one of the gateway's bundle limits (size, file count, compression ratio)."""
+
+    status_code = 413
+
+
 class ManifestInvalidError(GatewayError, ValueError):
     status_code = 422
     code = "manifest_invalid"
