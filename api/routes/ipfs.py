@@ -71,7 +71,10 @@ async def read_content(
 @router.head(
     "/{cid}",
     responses={
-        200: {"description": "the headers a GET would answer, without the content"},
+        200: {
+            "description": "the headers of the whole content (GET's), without the content",
+            "content": _BINARY,
+        },
         304: _NOT_MODIFIED,
         **error_responses(400, 404, 500, 503),
     },
