@@ -24,7 +24,7 @@ is `max_bytes + _FORM_OVERHEAD`, counted while it streams."""
 FIELD_MAX_BYTES = 4 * 1024
 """The most a part other than `file` may hold (the form has no other field the gateway reads)."""
 MAX_PARTS = 16
-_DIGITS = re.compile(r"[0-9]{1,18}")
+_DIGITS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() also takes "²", which int() refuses
 
 
 @dataclass(frozen=True)
@@ -109,12 +109,14 @@ async def receive_file(
     if kind != b"multipart/form-data" or not boundary:
         raise InvalidRequestError(f"send multipart/form-data with the bundle in a part named {FILE_FIELD!r}")
     body_max = max_bytes + _FORM_OVERHEAD
-    if content_length is not None and _DIGITS.fullmatch(content_length) is None:
-        raise UploadTooLargeError(f"the upload is larger than the limit of {max_bytes} bytes")
-    if content_length is not None and int(content_length) > body_max:
-        raise UploadTooLargeError(
-            f"the upload ({content_length} bytes) is larger than the limit of {max_bytes} bytes"
-        )
+    if content_length is not None:
+        if _DIGITS.fullmatch(content_length) is None:
+            raise InvalidRequestError(f"Content-Length {content_length[:40]!r} is not a byte count")
+        significant = content_length.lstrip("0")
+        if len(significant) > 18 or int(significant or "0") > body_max:
+            raise UploadTooLargeError(
+                f"the upload ({content_length[:40]} bytes) is larger than the limit of {max_bytes} bytes"
+            )
     with dest.open("wb") as out:
         writer = _FilePartWriter(out, max_bytes)
         received = 0

@@ -109,14 +109,20 @@ def test_too_many_parts_are_a_400(small_client: TestClient) -> None:
     assert response.status_code == 400 and f"more than {MAX_PARTS} parts" in response.json()["detail"]
 
 
-def test_an_absurd_content_length_is_refused_before_reading(small_client: TestClient) -> None:
+@pytest.mark.parametrize(
+    ("length", "status"), [("9" * 5000, 413), ("0" * 5000 + "1", 400), ("12a", 400), ("-1", 400)]
+)
+def test_an_absurd_content_length_is_refused_before_reading(
+    small_client: TestClient, length: str, status: int
+) -> None:
     response = small_client.post(
         "/bundles",
         content=b"",
         headers={
             **AUTH,
             "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
-            "Content-Length": "9" * 5000,
+            "Content-Length": length,
         },
     )
-    assert response.status_code == 413 and response.json()["code"] == "upload_too_large"
+    assert response.status_code == status
+    assert response.json()["code"] == ("upload_too_large" if status == 413 else "invalid_request")
