@@ -84,5 +84,6 @@ async def read_content_headers(
 ) -> Response:
     """The headers of `GET /ipfs/{cid}` (length, ETag, caching) without the content."""
     content = await run_in_threadpool(open_content, store, cid, if_none_match=if_none_match, head=True)
-    status = 304 if content.not_modified else 200
-    return Response(status_code=status, media_type=None, headers=_headers(content))
+    if content.not_modified:
+        return Response(status_code=304, headers=_headers(content))
+    return Response(media_type="application/octet-stream", headers=_headers(content))

@@ -145,6 +145,7 @@ def test_head_answers_the_headers_of_get_without_the_content(
         assert response.headers["content-length"] == str(len(data))
         assert response.headers["etag"] == f'"{cid}"' and response.headers["accept-ranges"] == "bytes"
         assert "immutable" in response.headers["cache-control"]
+        assert response.headers["content-type"] == "application/octet-stream"
     # Range is defined for GET only: HEAD describes the whole content.
     ranged = client.head(f"/ipfs/{cid}", headers={"Range": "bytes=0-9"})
     assert ranged.status_code == 200 and ranged.headers["content-length"] == str(len(data))
