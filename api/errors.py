@@ -9,7 +9,8 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.models.common import ErrorPublic, FieldProblem
 
@@ -49,6 +50,12 @@ class HostileBundleError(InvalidRequestError):
     """The archive was refused (traversal, links out, devices, bombs, unreadable format ...)."""
 
     code = "bundle_refused"
+
+
+class BundleLimitError(HostileBundleError):
+    """The archive unpacks past one of the gateway's bundle limits (size, file count, compression ratio)."""
+
+    status_code = 413
 
 
 class ManifestInvalidError(GatewayError, ValueError):
@@ -221,8 +228,35 @@ async def _handle_gateway_error(request: Request, exc: Exception) -> JSONRespons
     return error_response(exc)
 
 
+# The framework's own HTTP errors (a body that is not UTF-8 JSON, a method a path does not take) get the
+# same JSON shape as ours, so every documented error body is an `ErrorPublic` (the fuzz checks it).
+_FRAMEWORK_CODES = {
+    400: "invalid_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+}
+_UNPARSABLE_BODY = "There was an error parsing the body"
+
+
+async def _handle_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code < 400:
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    if detail == _UNPARSABLE_BODY:
+        detail = "the body could not be read as JSON: send UTF-8 JSON as the operation's schema describes"
+    code = _FRAMEWORK_CODES.get(exc.status_code, f"http_{exc.status_code}")
+    return JSONResponse(
+        ErrorPublic(code=code, detail=detail).model_dump(exclude_none=True),
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(GatewayError, _handle_gateway_error)
+    app.add_exception_handler(StarletteHTTPException, _handle_http_exception)
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

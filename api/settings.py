@@ -67,6 +67,14 @@ class Settings(BaseSettings):
     sweep_interval_s: float = Field(default=3600.0, ge=0)
     """How often the gateway sweeps expired bundles (0: only by `crowdcompute gateway gc`)."""
 
+    # bundle repack limits: what one upload may expand to, counted while it is read (issue 15)
+    bundle_max_unpacked_bytes: int = Field(default=1024 * 1024 * 1024, gt=0)
+    """The file data one bundle may unpack to, in all and in any one file (default 1 GiB)."""
+    bundle_max_files: int = Field(default=10_000, gt=0)
+    """The files, folders and links one bundle may hold (a zip saying more is refused before any is read)."""
+    bundle_max_ratio: float = Field(default=100.0, ge=1)
+    """Unpacked bytes per uploaded byte of a tar.gz or zip (past its first MiB): refuses compression bombs."""
+
     # auth and limits
     api_keys: list[SecretStr] = Field(default_factory=list)
     """`KEY` or `KEY@0xADDRESS`; a key bound to an address acts for it (e.g. to push that provider's logs).

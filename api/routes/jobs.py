@@ -9,9 +9,9 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import DatabaseDep
 from api.errors import error_responses
+from api.models.common import JobIdPath, OffsetQuery
 from api.models.jobs import JobDetailPublic, JobsPublic, JobStateName
 from api.services import queries
-from chain import JobId
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -25,7 +25,7 @@ async def read_jobs(
     requester: Address = None,
     provider: Address = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> JobsPublic:
     """Jobs, newest first, filtered by state, requester or provider; `count` is the total that match."""
     return await run_in_threadpool(
@@ -40,6 +40,6 @@ async def read_jobs(
 
 
 @router.get("/{job_id}", response_model=JobDetailPublic, responses=error_responses(404))
-async def read_job(job_id: JobId, db: DatabaseDep) -> JobDetailPublic:
+async def read_job(job_id: JobIdPath, db: DatabaseDep) -> JobDetailPublic:
     """One job: its spec, state, every event of its timeline and the votes with their evidence."""
     return await run_in_threadpool(db.snapshot, queries.read_job, job_id)

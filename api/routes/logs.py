@@ -10,9 +10,9 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import ClientIpDep, GatewayDep
 from api.errors import error_responses
+from api.models.common import INT64_MAX, JobIdPath
 from api.models.logs import LogBatchAccepted, LogBatchCreate, LogLinesPublic
 from api.services import logs as relay
-from chain import JobId
 
 router = APIRouter(prefix="/jobs", tags=["logs"])
 
@@ -26,7 +26,7 @@ LOG_BODY_MAX_BYTES = 8 * 1024 * 1024
     responses=error_responses(400, 401, 403, 404, 409, 429),
 )
 async def create_log_lines(
-    job_id: JobId, batch: LogBatchCreate, request: Request, gateway: GatewayDep, ip: ClientIpDep
+    job_id: JobIdPath, batch: LogBatchCreate, request: Request, gateway: GatewayDep, ip: ClientIpDep
 ) -> LogBatchAccepted:
     """Append lines to a job's log. Signed `LogBatch` by the job's provider (see `gateway_protocol`).
 
@@ -45,12 +45,12 @@ async def create_log_lines(
     },
 )
 async def read_log_lines(
-    job_id: JobId,
+    job_id: JobIdPath,
     gateway: GatewayDep,
     follow: bool = False,
-    after: Annotated[int, Query(ge=-1, description="return lines with a greater seq")] = -1,
+    after: Annotated[int, Query(ge=-1, le=INT64_MAX, description="return lines with a greater seq")] = -1,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-    last_event_id: Annotated[int | None, Header()] = None,
+    last_event_id: Annotated[int | None, Header(ge=-1, le=INT64_MAX)] = None,
 ) -> Any:
     """Stored lines and the gaps among them; with `follow=true`, Server-Sent Events (`log`, `gap`, `end`)
     until the job reaches a terminal state, resuming after `Last-Event-ID` (or `after`)."""

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import DatabaseDep
 from api.errors import error_responses
 from api.models.accounts import ProviderDetailPublic, ProvidersPublic
+from api.models.common import OffsetQuery
 from api.services import queries
 
 router = APIRouter(prefix="/providers", tags=["providers"])
@@ -19,7 +20,7 @@ router = APIRouter(prefix="/providers", tags=["providers"])
 async def read_providers(
     db: DatabaseDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> ProvidersPublic:
     """Registered providers with their capabilities, stake and record."""
     return await run_in_threadpool(db.snapshot, queries.list_providers, limit=limit, offset=offset)

@@ -7,9 +7,9 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import ClientIpDep, GatewayDep
 from api.errors import error_responses
+from api.models.common import JobIdPath
 from api.models.reports import ProviderReportCreate, ReportAccepted
 from api.services import reports
-from chain import JobId
 
 router = APIRouter(prefix="/jobs", tags=["reports"])
 
@@ -23,7 +23,7 @@ REPORT_BODY_MAX_BYTES = 16 * 1024
     responses=error_responses(400, 401, 403, 404, 429),
 )
 async def create_report(
-    job_id: JobId, report: ProviderReportCreate, request: Request, gateway: GatewayDep, ip: ClientIpDep
+    job_id: JobIdPath, report: ProviderReportCreate, request: Request, gateway: GatewayDep, ip: ClientIpDep
 ) -> ReportAccepted:
     """Store a provider's report on a job. Signed `ProviderReport` by a registered provider (see
     `gateway_protocol`); an energy report only by a provider that claimed the job."""

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Request
 
 from api.deps import GatewayDep, WriterDep
 from api.errors import error_responses
+from api.models.common import JobIdPath
 from api.models.results import ResultPublic
 from api.services import results
-from chain import JobId
 
 router = APIRouter(prefix="/jobs", tags=["results"])
 
@@ -34,7 +34,7 @@ _TAR_BODY: dict[str, Any] = {
     responses=error_responses(400, 401, 403, 404, 413, 429, 503),
 )
 async def create_result(
-    job_id: JobId, cid: str, request: Request, caller: WriterDep, gateway: GatewayDep
+    job_id: JobIdPath, cid: str, request: Request, caller: WriterDep, gateway: GatewayDep
 ) -> ResultPublic:
     """Publish a job's result (signed `Request` by the job's provider); stored and pinned once its bytes
     are the content of `cid` and within the manifest's `outputs.max_size_mib`."""

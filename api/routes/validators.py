@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import DatabaseDep
 from api.models.accounts import ValidatorsPublic
+from api.models.common import OffsetQuery
 from api.services import queries
 
 router = APIRouter(prefix="/validators", tags=["validators"])
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/validators", tags=["validators"])
 async def read_validators(
     db: DatabaseDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
     include_left: Annotated[bool, Query(description="also those that left the roster")] = False,
 ) -> ValidatorsPublic:
     """Live validators (on the roster) with their leaf, weight (bonded stake), votes and earnings."""

@@ -9,9 +9,10 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import ClientIpDep, DatabaseDep, GatewayDep
 from api.errors import error_responses
+from api.models.common import JobIdPath
 from api.models.votes import SignedVoteWire, VoteAccepted, VotesPublic
 from api.services import votes
-from chain import FINAL_ROUND, JobId
+from chain import FINAL_ROUND
 
 router = APIRouter(prefix="/jobs", tags=["votes"])
 
@@ -26,7 +27,7 @@ VOTE_BODY_MAX_BYTES = 4 * 1024
     responses=error_responses(400, 401, 403, 404, 409, 429, 503),
 )
 async def create_vote(
-    job_id: JobId, vote: SignedVoteWire, gateway: GatewayDep, ip: ClientIpDep
+    job_id: JobIdPath, vote: SignedVoteWire, gateway: GatewayDep, ip: ClientIpDep
 ) -> VoteAccepted:
     """Hand in a seat's signed vote (`chain.votes.SignedVote.to_json()`), kept private until revealed.
 
@@ -38,7 +39,7 @@ async def create_vote(
 
 @router.get("/{job_id}/votes", response_model=VotesPublic, responses=error_responses(404, 409))
 async def read_votes(
-    job_id: JobId,
+    job_id: JobIdPath,
     db: DatabaseDep,
     round: Annotated[
         int | None, Query(ge=0, le=FINAL_ROUND, description="the round to read; default: the current one")

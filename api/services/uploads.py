@@ -36,10 +36,11 @@ from api.gateway import Gateway
 from api.models.bundles import BundlePublic, ManifestPublic
 from api.models.common import FieldProblem
 from api.services.auth import Caller
+from api.services.bundle_limits import gateway_bundle_limits, limit_refusal
 from api.services.content import parse_cid_param, store_errors
 from api.services.multipart import receive_file
 from api.services.quotas import UploadAdmission, admit_upload, identity_of
-from jobs.bundle import BundleError, repack_upload
+from jobs.bundle import ArchiveLimitExceeded, BundleError, BundleLimits, repack_upload
 from jobs.manifest import (
     MANIFEST_FILENAME,
     MAX_MANIFEST_BYTES,
@@ -82,13 +83,15 @@ def read_bundle_manifest(tar_stream: Any) -> Manifest:
         raise InvalidRequestError(f"the content is not a bundle (tar): {exc}") from exc
 
 
-def _repack(upload: Path, workdir: Path) -> tuple[Path, Manifest]:
+def _repack(upload: Path, workdir: Path, limits: BundleLimits) -> tuple[Path, Manifest]:
     canonical = workdir / "bundle.tar"
     try:
         with upload.open("rb") as source, canonical.open("wb") as out:
-            repack_upload(source, out, work_dir=workdir)
+            repack_upload(source, out, limits, work_dir=workdir)
     except ManifestError as exc:
         raise _manifest_error(exc) from exc
+    except ArchiveLimitExceeded as exc:
+        raise limit_refusal(exc) from exc
     except BundleError as exc:
         raise HostileBundleError(f"bundle refused: {exc}") from exc
     with canonical.open("rb") as stream:
@@ -115,7 +118,7 @@ def store_bundle(
     gateway: Gateway, upload: Path, workdir: Path, caller: Caller, admission: UploadAdmission | None = None
 ) -> BundlePublic:
     """Repack, validate, add and pin (blocking: runs in a worker thread)."""
-    canonical, manifest = _repack(upload, workdir)
+    canonical, manifest = _repack(upload, workdir, gateway_bundle_limits(gateway.settings))
     manifest_json = manifest.model_dump(mode="json")
     size = canonical.stat().st_size
     store = gateway.store
