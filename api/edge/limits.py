@@ -165,11 +165,14 @@ class EdgeLimits:
         announced = next((v for k, v in scope["headers"] if k == b"content-length"), None)
         if announced is None:
             return limit
-        if not announced.isdigit() or len(announced) > 19:
-            raise InvalidRequestError(f"Content-Length {announced[:40]!r} is not a byte count")
-        if int(announced) > limit:
+        if not announced.isdigit():
+            shown = announced[:40].decode("latin-1")
+            raise InvalidRequestError(f"Content-Length {shown!r} is not a byte count")
+        significant = announced.lstrip(b"0")  # leading zeros never make a huge int
+        if len(significant) > 18 or int(significant or b"0") > limit:
+            shown = significant[:40].decode() + ("..." if len(significant) > 40 else "")
             raise BodyTooLargeError(
-                f"the body is {int(announced)} bytes; {scope['method']} {scope['path']} takes at most {limit}"
+                f"the body is {shown} bytes; {scope['method']} {scope['path']} takes at most {limit}"
             )
         return limit
 

@@ -164,10 +164,18 @@ def _pin_and_record(
 
 
 def _admit(gateway: Gateway, caller: Caller, declared: str | None) -> UploadAdmission:
-    declared_bytes = int(declared) if declared is not None and declared.isdigit() else None
     return admit_upload(
-        gateway.settings, gateway.db.connection(), gateway.upload_stake, caller, declared_bytes
+        gateway.settings, gateway.db.connection(), gateway.upload_stake, caller, _byte_count(declared)
     )
+
+
+def _byte_count(declared: str | None) -> int | None:
+    """A `Content-Length` as an int; None when absent or not a plain count (the parser then refuses it).
+    Leading zeros never make a huge int, and a count past 18 digits is huge anyway (the edge refuses it)."""
+    if declared is None or not declared.isascii() or not declared.isdigit():
+        return None
+    significant = declared.lstrip("0")
+    return int(significant or "0") if len(significant) <= 18 else None
 
 
 async def create_bundle(gateway: Gateway, request: Request, caller: Caller) -> BundlePublic:
