@@ -30,6 +30,8 @@ from api.errors import (
     error_response,
 )
 from api.routes.logs import LOG_BODY_MAX_BYTES
+from api.routes.reports import REPORT_BODY_MAX_BYTES
+from api.routes.votes import VOTE_BODY_MAX_BYTES
 from api.services.ratelimit import RateLimiter
 from api.settings import Settings
 
@@ -50,7 +52,8 @@ def is_log_stream(scope: Scope) -> bool:
 
 class BodyLimits:
     """The largest body each route takes: uploads `upload_max_bytes` + `upload_overhead_bytes`, log
-    batches their route's 8 MiB, everything else `body_max_bytes` (or less where a route says so)."""
+    batches their route's 8 MiB, votes and reports their routes' few KiB (so an oversized one gets this
+    JSON 413, not the framework's plain text), everything else `body_max_bytes`."""
 
     def __init__(self, settings: Settings) -> None:
         upload = settings.upload_max_bytes + settings.upload_overhead_bytes
@@ -59,6 +62,8 @@ class BodyLimits:
             ("POST", re.compile(r"^/bundles/?$"), upload),
             ("POST", re.compile(r"^/jobs/[^/]+/results/[^/]+/?$"), upload),
             ("POST", _LOG_STREAM, LOG_BODY_MAX_BYTES),
+            ("POST", re.compile(r"^/jobs/[^/]+/votes/?$"), VOTE_BODY_MAX_BYTES),
+            ("POST", re.compile(r"^/jobs/[^/]+/reports/?$"), REPORT_BODY_MAX_BYTES),
         )
 
     def for_request(self, scope: Scope) -> int:

@@ -18,6 +18,8 @@ from typer.testing import CliRunner
 from api.cli import gateway_app
 from api.edge.proxies import resolve_client_ip
 from api.main import create_app
+from api.routes.reports import REPORT_BODY_MAX_BYTES
+from api.routes.votes import VOTE_BODY_MAX_BYTES
 from api.settings import Settings
 from gateway_protocol import API_KEY_HEADER
 from tests.api.gateway_keys import TEST_API_KEY
@@ -199,6 +201,20 @@ def test_an_announced_body_over_the_route_limit_is_refused_before_auth(make_sett
         assert log_batch.status_code != 413
         bad = client.post("/bundles", content=b"", headers={"Content-Length": "1e9"})
         assert bad.status_code == 400
+
+
+def test_votes_and_reports_over_their_small_limits_get_a_json_413(make_settings: MakeSettings) -> None:
+    """Their routes take a few KiB: the edge answers past that, in the API's JSON shape (the framework's
+    own refusal is plain text), and a body under the limit reaches the route."""
+    with edge_client(make_settings()) as client:
+        for path, limit in (
+            ("/jobs/1/votes", VOTE_BODY_MAX_BYTES),
+            ("/jobs/1/reports", REPORT_BODY_MAX_BYTES),
+        ):
+            over = client.post(path, content=b"x" * (limit + 1), headers={"Content-Type": "application/json"})
+            assert over.status_code == 413 and over.json()["code"] == "body_too_large", path
+            under = client.post(path, content=b"x" * limit, headers={"Content-Type": "application/json"})
+            assert under.status_code != 413, path
 
 
 def test_a_chunked_body_is_counted_and_cut_off(make_settings: MakeSettings) -> None:
