@@ -146,6 +146,19 @@ class ServiceUnavailableError(GatewayError, ConnectionError):
     code = "unavailable"
 
 
+class BusyError(ServiceUnavailableError):
+    """The gateway holds as much of something as it is set to (log streams): 503, try again later."""
+
+    code = "busy"
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(max(1, int(self.retry_after_s + 0.999)))}
+
+
 async def _handle_gateway_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, GatewayError)
     level = logging.ERROR if exc.status_code >= 500 else logging.INFO
