@@ -90,6 +90,7 @@ async def read_log_lines(
         after=last_event_id if last_event_id is not None else after,
         heartbeat_s=settings.sse_heartbeat_s,
         poll_s=settings.sse_poll_s,
+        executor=gateway.log_streams.pollers,
     )
     return LogEventStream(
         stream,

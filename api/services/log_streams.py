@@ -8,9 +8,11 @@ reads costs at most one poll's batch and the socket's buffers, and only for that
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import threading
-from collections.abc import AsyncIterable, Mapping
+from collections.abc import AsyncIterable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 import anyio
 from starlette.responses import StreamingResponse
@@ -26,9 +28,12 @@ RETRY_AFTER_S = 5.0
 class StreamSlots:
     """Open log streams, per client IP and in all; `acquire` refuses one beyond either cap."""
 
-    def __init__(self, *, per_ip: int, total: int) -> None:
+    def __init__(self, *, per_ip: int, total: int, poll_threads: int = 4) -> None:
         self.per_ip = per_ip
         self.total = total
+        self.pollers = ThreadPoolExecutor(poll_threads, thread_name_prefix="log-stream-poll")
+        """Where every stream's database polls run: a few threads (each with its own SQLite connection
+        and page cache) however many streams are open."""
         self._by_ip: dict[str, int] = {}
         self._open = 0
         self._lock = threading.Lock()
@@ -67,6 +72,28 @@ class StreamSlots:
                 self._by_ip[ip] = left
             else:
                 del self._by_ip[ip]
+            idle = self._open == 0
+        if idle:
+            _return_free_memory()
+
+
+def _load_malloc_trim() -> Callable[[int], int] | None:
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        trim: Callable[[int], int] = libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return None
+    return trim
+
+
+_malloc_trim = _load_malloc_trim()
+
+
+def _return_free_memory() -> None:
+    """Hand the heap's free pages back to the system once the last stream closes: many streams' buffers,
+    freed, otherwise stay in the process (glibc keeps them for reuse)."""
+    if _malloc_trim is not None:
+        _malloc_trim(0)
 
 
 class StreamSlot:

@@ -13,6 +13,7 @@ import math
 import sqlite3
 import time
 from collections.abc import AsyncIterator
+from concurrent.futures import Executor
 from typing import Any
 
 from fastapi.exceptions import RequestValidationError
@@ -233,9 +234,12 @@ async def follow_lines(
     poll_s: float,
     batch: int = STREAM_BATCH_LINES,
     batch_bytes: int = STREAM_BATCH_BYTES,
+    executor: Executor | None = None,
 ) -> AsyncIterator[str]:
     """SSE: `log` events (id = seq) as lines arrive, a `gap` event (id = its last seq) before a line that
-    follows missing seqs, heartbeat comments, and `end` with the final state."""
+    follows missing seqs, heartbeat comments, and `end` with the final state. Polls run on `executor` when
+    given (a few threads for all streams, so many streams do not take every worker thread and its
+    SQLite connection), else on the shared worker threads."""
 
     def poll(cursor: int) -> tuple[list[LogLinePublic], bool, str]:
         with db.read() as conn:
@@ -246,7 +250,10 @@ async def follow_lines(
     cursor = after
     quiet_since = time.monotonic()
     while True:
-        lines, truncated, state = await run_in_threadpool(poll, cursor)
+        if executor is None:
+            lines, truncated, state = await run_in_threadpool(poll, cursor)
+        else:
+            lines, truncated, state = await asyncio.get_running_loop().run_in_executor(executor, poll, cursor)
         for line in lines:
             if line.seq > cursor + 1:
                 gap = LogGapPublic(first=cursor + 1, last=line.seq - 1)
