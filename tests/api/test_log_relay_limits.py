@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.settings import Settings
+from chain import JobId
 from crowdcompute.requester.gateway import GatewayClient
 from crowdcompute.requester.logs import read_log
 from gateway_protocol import ADDRESS_HEADER, API_KEY_HEADER, log_batch_headers
@@ -93,7 +94,7 @@ def test_a_push_claiming_another_address_is_refused_before_its_body_arrives(
     app: FastAPI, live_url: str, job: EventLog
 ) -> None:
     # Headers signed for other lines, by someone else: refused on the claimed address alone.
-    signed = log_batch_headers(OTHER_KEY, 31337, 1, 0, batch(0, 1))
+    signed = log_batch_headers(OTHER_KEY, 31337, JobId(1), 0, batch(0, 1))
     status, reply = head_only(live_url, signed)
     assert status == 403 and "is not " + PROVIDER_ADDRESS in reply
     status, reply = head_only(live_url, {API_KEY_HEADER: TEST_API_KEY})
@@ -104,7 +105,7 @@ def test_a_push_claiming_another_address_is_refused_before_its_body_arrives(
 
 def test_the_provider_still_needs_a_signature_over_the_body(client: TestClient, job: EventLog) -> None:
     body = batch(0, 2)
-    headers = log_batch_headers(PROVIDER_KEY, 31337, 1, 0, body)
+    headers = log_batch_headers(PROVIDER_KEY, 31337, JobId(1), 0, body)
     forged = client.post(
         "/jobs/1/logs", content=body.replace(b"step 1", b"evil 1"), headers=headers
     )  # the provider's address, a signature over other lines
@@ -204,7 +205,7 @@ def test_the_requester_reads_every_page(small_pages: tuple[FastAPI, TestClient])
     app, client = small_pages
     push(client, 1, kib_lines(0, 12))
     with serve(app) as url, GatewayClient(url) as gateway:
-        page = read_log(gateway, 1)  # type: ignore[arg-type]
+        page = read_log(gateway, JobId(1))
     assert [line.seq for line in page.lines] == list(range(12)) and page.next_seq == 12
 
 
