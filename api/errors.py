@@ -212,6 +212,19 @@ class OverloadedError(GatewayError):
         return {"Retry-After": str(max(1, int(self.retry_after_s + 0.999)))}
 
 
+class BusyError(ServiceUnavailableError):
+    """The gateway holds as much of something as it is set to (log streams): 503, try again later."""
+
+    code = "busy"
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(max(1, int(self.retry_after_s + 0.999)))}
+
+
 def error_response(exc: GatewayError) -> JSONResponse:
     """The JSON error answer for `exc`, the one shape every refusal has (also outside routing)."""
     return JSONResponse(

@@ -11,9 +11,11 @@ from api.errors import ServiceUnavailableError
 from api.indexer.runner import Indexer, SourceFactory, default_source_factory
 from api.services.auth import Authenticator
 from api.services.expiry import BundleSweeper
+from api.services.log_streams import StreamSlots
 from api.services.nonces import MemoryNonceStore, NonceStore, SqliteNonceStore
 from api.services.quotas import ChainStake, StakeLookup, UploadSlots
 from api.services.ratelimit import RateLimiter
+from api.services.readiness import ReadinessCache
 from api.services.seeds import BlockHashes
 from api.settings import Settings
 from jobs.store import ContentStore, StoreError, open_store
@@ -47,6 +49,9 @@ class Gateway:
             poll_interval_s=settings.indexer_poll_interval_s,
             backoff_max_s=settings.indexer_backoff_max_s,
         )
+        # log relay and health
+        self.log_streams = StreamSlots(per_ip=settings.sse_max_streams_per_ip, total=settings.sse_max_streams)
+        self.readiness = ReadinessCache(settings, self.indexer if settings.indexer_enabled else None)
         self._store: ContentStore | None = None
         self._store_lock = threading.Lock()
         # uploads

@@ -107,6 +107,19 @@ class Settings(BaseSettings):
     log_line_max_bytes: int = Field(default=LOG_LINE_MAX_BYTES, gt=0)
     sse_heartbeat_s: float = Field(default=15.0, gt=0)
     sse_poll_s: float = Field(default=0.5, gt=0)
+    log_page_max_bytes: int = Field(default=1024 * 1024, gt=0)
+    """A page of `GET /jobs/{id}/logs` stops before it passes this many bytes of lines (at least one line);
+    the page then says `truncated` and where to go on (`next_after`)."""
+    sse_max_streams_per_ip: int = Field(default=8, gt=0)
+    """Log streams (`?follow=true`) one client IP may hold at once; beyond, 429 with Retry-After."""
+    sse_max_streams: int = Field(default=1000, gt=0)
+    """Log streams the gateway holds at once, all clients together; beyond, 503 with Retry-After."""
+    sse_send_timeout_s: float = Field(default=30.0, gt=0)
+    """A log stream whose client takes no data for this long (a write that cannot complete) is closed."""
+
+    # health
+    readiness_cache_s: float = Field(default=2.0, ge=0)
+    """`/readyz` answers from one check for this long; concurrent requests share a check in flight."""
 
     # edge: limits and checks applied before a request is routed or its body read (api/edge/)
     trusted_proxies: list[IPvAnyNetwork] = Field(default_factory=list)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 from gateway_protocol import LogStream
@@ -11,7 +13,9 @@ class LogLineBase(BaseModel):
     seq: int = Field(ge=0, lt=2**63, description="position in the job's log, from 0")
     text: str
     stream: LogStream = "stdout"
-    ts: float | None = Field(default=None, description="unix seconds at the provider")
+    ts: float | None = Field(
+        default=None, allow_inf_nan=False, description="unix seconds at the provider (finite)"
+    )
 
 
 class LogLineCreate(LogLineBase):
@@ -48,3 +52,32 @@ class LogLinesPublic(BaseModel):
     )
     next_seq: int = Field(description="one past the highest seq stored (0 for an empty log)")
     job_state: str
+    truncated: bool = Field(
+        default=False,
+        description="the page stopped before `limit` lines: it reached the gateway's page size in bytes",
+    )
+    next_after: int | None = Field(
+        default=None,
+        description="more lines may follow: ask again with `after` set to this; null when the page reached "
+        "the end of the stored log",
+    )
+
+
+def inline_json_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """`model`'s JSON schema with its `$defs` written in place, for an OpenAPI `requestBody` that does not
+    come from a declared body parameter (the route reads the raw body itself)."""
+    schema = model.model_json_schema()
+    defs: dict[str, Any] = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return resolve(defs[ref.removeprefix("#/$defs/")])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from starlette.concurrency import run_in_threadpool
 
 from api.deps import GatewayDep
 from api.models.health import HealthPublic, ReadinessPublic
-from api.services.readiness import check_readiness
 
 router = APIRouter(tags=["health"])
 
@@ -20,9 +18,9 @@ async def read_health() -> HealthPublic:
 
 @router.get("/readyz", response_model=ReadinessPublic, responses={503: {"model": ReadinessPublic}})
 async def read_readiness(gateway: GatewayDep, response: Response) -> ReadinessPublic:
-    """Ready when the RPC answers, a deployment is known and the index is caught up; else 503 saying why."""
-    indexer = gateway.indexer if gateway.settings.indexer_enabled else None
-    readiness = await run_in_threadpool(check_readiness, gateway.settings, indexer)
+    """Ready when the RPC answers, a deployment is known and the index is caught up; else 503 saying why
+    (never the RPC URL). Answered from a check at most `readiness_cache_s` old."""
+    readiness = await gateway.readiness.get()
     if not readiness.ready:
         response.status_code = 503
     return readiness

@@ -50,6 +50,17 @@ class Caller:
     """The API key the caller presented (an upload identity of its own, `api.services.quotas`)."""
 
 
+@dataclass(frozen=True)
+class LogBatchClaim:
+    """A log push's credentials, from its headers: the address it claims (a signature is not checked yet)."""
+
+    via: Literal["signature", "api_key"]
+    address: str | None
+    rate_key: str
+    expiry: int = 0
+    signature: str = ""
+
+
 class Authenticator:
     def __init__(
         self,
@@ -111,17 +122,28 @@ class Authenticator:
             raise AuthenticationError("replayed request: this nonce was already used")
         return caller
 
-    def authenticate_log_batch(
-        self, job_id: JobId, from_seq: int, body: bytes, headers: Mapping[str, str], client_ip: str
-    ) -> Caller:
-        """A log push: signed `LogBatch {jobId, fromSeq, linesHash, expiry}`, or an address-bound API key."""
+    def claim_log_batch(self, headers: Mapping[str, str], client_ip: str) -> LogBatchClaim:
+        """Who a log push says it comes from, from its headers alone (its body is not read yet).
+
+        401 without credentials or with malformed or expired signature headers, 403 for an unknown API key;
+        the signature itself is checked by `verify_log_batch` once the body is in."""
         if headers.get(SIGNATURE_HEADER) is None:
-            return self._api_key(headers, client_ip)
+            _, address = self._match_api_key(headers)
+            return LogBatchClaim("api_key", address, f"ip:{client_ip}")
         address, expiry, signature = self._signed_headers(headers)
-        typed = log_batch_typed_data(self.chain_id, job_id, from_seq, lines_hash(body), expiry)
-        self._verify(typed, signature, address)
-        self.limiter.check(address)
-        return Caller("signature", address, address)
+        return LogBatchClaim("signature", address, address, expiry, signature)
+
+    def limit_log_batch(self, claim: LogBatchClaim) -> None:
+        """429 when the claimed address (an API key: its client IP) is over its rate."""
+        self.limiter.check(claim.rate_key)
+
+    def verify_log_batch(self, claim: LogBatchClaim, job_id: JobId, from_seq: int, body: bytes) -> Caller:
+        """Check the signed `LogBatch {jobId, fromSeq, linesHash, expiry}` over `body` (in a thread)."""
+        if claim.via == "signature":
+            assert claim.address is not None
+            typed = log_batch_typed_data(self.chain_id, job_id, from_seq, lines_hash(body), claim.expiry)
+            self._verify(typed, claim.signature, claim.address)
+        return Caller(claim.via, claim.address, claim.rate_key)
 
     def authenticate_provider_report(
         self, job_id: JobId, body: bytes, headers: Mapping[str, str], client_ip: str
@@ -137,6 +159,13 @@ class Authenticator:
         return Caller("signature", address, address)
 
     def _api_key(self, headers: Mapping[str, str], client_ip: str) -> Caller:
+        key, address = self._match_api_key(headers)
+        self.limiter.check(f"ip:{client_ip}")
+        return Caller("api_key", address, f"ip:{client_ip}", api_key=key)
+
+    def _match_api_key(self, headers: Mapping[str, str]) -> tuple[str, str | None]:
+        """The presented API key and the address it is bound to (None: unbound); 401 without one, 403 if
+        unknown."""
         presented = headers.get(API_KEY_HEADER)
         if presented is None:
             raise AuthenticationError(
@@ -149,8 +178,7 @@ class Authenticator:
                 matched = (key, address)
         if matched is None:
             raise ForbiddenError("unknown API key")
-        self.limiter.check(f"ip:{client_ip}")
-        return Caller("api_key", matched[1], f"ip:{client_ip}", api_key=matched[0])
+        return matched
 
     def _signed_headers(self, headers: Mapping[str, str]) -> tuple[str, int, str]:
         address = _required(headers, ADDRESS_HEADER)
@@ -202,7 +230,7 @@ def _required(headers: Mapping[str, str], name: str) -> str:
     return value
 
 
-def ensure_address(caller: Caller, expected: str | None, what: str) -> None:
+def ensure_address(caller: Caller | LogBatchClaim, expected: str | None, what: str) -> None:
     """Raise 403 unless the caller proved it is `expected`."""
     if caller.address is None:
         raise ForbiddenError(f"{what}: this API key is not bound to an address")

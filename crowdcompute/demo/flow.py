@@ -132,6 +132,8 @@ class _LogTail(threading.Thread):
                     after = max(after, line.seq)
                     self.lines += 1
                     self.narrator.job_log(line.text)
+                if page is not None and page.next_after is not None:
+                    continue  # more lines are stored than one page holds
                 if stopping:
                     return
                 self.stopping.wait(0.3)

@@ -63,6 +63,8 @@ class LogPage:
     next_seq: int
     job_state: str
     gaps: list[LogGap] = field(default_factory=list)
+    next_after: int | None = None
+    """More lines are stored: read on with `after` set to this (None: the page reached the end)."""
 
     def entries(self) -> list[LogLine | LogGap]:
         """Lines and gaps in log order."""
@@ -145,11 +147,17 @@ class GatewayClient:
         with self._request():
             response = self._http.get(log_path(job_id), params={"after": after, "limit": limit})
         payload = self._checked(response, f"reading job {job_id}'s logs")
+        lines = [_line(item) for item in payload["data"]]
+        if "next_after" in payload:
+            next_after = None if payload["next_after"] is None else int(payload["next_after"])
+        else:  # a gateway that does not bound pages in bytes: a full page may have more after it
+            next_after = lines[-1].seq if len(lines) == limit else None
         return LogPage(
-            [_line(item) for item in payload["data"]],
+            lines,
             int(payload["next_seq"]),
             str(payload["job_state"]),
             [_gap(item) for item in payload.get("gaps") or []],
+            next_after,
         )
 
     def follow_logs(

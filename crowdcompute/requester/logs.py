@@ -40,9 +40,9 @@ def read_log(client: GatewayClient, job_id: JobId, *, after: int = -1) -> LogPag
         page = client.read_logs(job_id, after=after, limit=PAGE_LINES)
         lines.extend(page.lines)
         gaps.extend(page.gaps)
-        if len(page.lines) < PAGE_LINES:
+        if page.next_after is None:  # pages end at a line count or a byte size, whichever comes first
             return LogPage(lines, page.next_seq, page.job_state, gaps)
-        after = page.lines[-1].seq
+        after = page.next_after
 
 
 def follow_log(

@@ -27,7 +27,7 @@ def test_readiness_names_what_it_waits_for_when_the_rpc_is_down(
     body = response.json()
     assert body["ready"] is False
     checks = {check["name"]: check for check in body["checks"]}
-    assert not checks["rpc"]["ok"] and "no JSON-RPC node answers" in checks["rpc"]["detail"]
+    assert not checks["rpc"]["ok"] and checks["rpc"]["detail"] == "RPC not usable: connection refused"
     assert not checks["deployment"]["ok"] and str(settings.deployment_file) in checks["deployment"]["detail"]
     assert len(body["waiting_for"]) == 2
 

@@ -283,6 +283,7 @@ def test_the_indexer_rides_out_an_rpc_outage(
         indexer_poll_interval_s=0.1,
         indexer_backoff_max_s=0.5,
         deployments_dir=chain_settings.deployments_dir,
+        readiness_cache_s=0,  # each probe sees the outage as it happens
     )
     first = cast.requester.post_job(SPEC).job_id
     with TestClient(create_app(settings)) as client:

@@ -150,10 +150,8 @@ def test_malformed_batches(client: TestClient, events: EventLog) -> None:
     assert push(client, 1, not_consecutive).status_code == 400
     long_line = json.dumps({"lines": [{"seq": 0, "text": "x" * 20_000}]}).encode()
     assert push(client, 1, long_line).status_code == 400
-    assert (
-        client.post("/jobs/1/logs", content=b"{}", headers={"Content-Type": "application/json"}).status_code
-        == 422
-    )
+    assert push(client, 1, b"{}", first=0).status_code == 422
+    assert push(client, 1, b"{not json", first=0).status_code == 422
 
 
 def test_follow_streams_lines_with_heartbeats_until_the_job_ends(
