@@ -251,7 +251,7 @@ def test_a_body_that_stops_arriving_ends_with_408(make_settings: MakeSettings) -
     settings = make_settings(body_idle_timeout_s=0.3)
     with serve(create_app(settings)) as url, _raw(url) as sock:
         sock.sendall(
-            b"POST /jobs/1/logs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"POST /jobs/1/votes HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             b'Content-Length: 100\r\n\r\n{"lines": ['
         )
         answer = _read_all(sock)  # the server closes a connection whose body it did not read
@@ -259,10 +259,11 @@ def test_a_body_that_stops_arriving_ends_with_408(make_settings: MakeSettings) -
 
 
 def _held_request(url: str) -> socket.socket:
-    """A request in progress: its head sent, its body waited for."""
+    """A request in progress: its head sent, its body waited for (a vote: its route reads the body before
+    anything else; a log push would be refused from its headers)."""
     sock = _raw(url)
     sock.sendall(
-        b"POST /jobs/1/logs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"POST /jobs/1/votes HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         b"Content-Length: 100\r\n\r\n{"
     )
     return sock
