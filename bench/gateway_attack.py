@@ -30,7 +30,6 @@ import json
 import os
 import platform
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -52,6 +51,7 @@ from api.indexer.checkpoint import save_checkpoint
 from api.indexer.projection import project_batch
 from chain import DecodedLog, JobSpec, VerificationMode, tokens
 from chain.anvil import free_port
+from tests.api.sse_clients import close_streams, open_idle_streams
 
 RESULTS = Path(__file__).resolve().parent / "results" / "gateway_attack.json"
 TARGETS = {
@@ -292,17 +292,6 @@ def _summary(latencies: list[float]) -> dict[str, Any]:
 # ---------------------------------------------------------------- phase 2: memory under slow readers
 
 
-def _open_silent_stream(url: str, source: str) -> socket.socket:
-    host, port = url.removeprefix("http://").split(":")
-    sock = socket.create_connection((host, int(port)), source_address=(source, 0))
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.sendall(
-        f"GET /jobs/{JOB_ID}/logs?follow=true HTTP/1.1\r\nHost: {host}:{port}\r\n"
-        "Accept: text/event-stream\r\n\r\n".encode()
-    )
-    return sock
-
-
 def bench_memory(tmp: Path, sse_clients: int, pages: int, hold_s: float) -> dict[str, Any]:
     data_dir = tmp / "memory"
     data_dir.mkdir()
@@ -316,7 +305,16 @@ def bench_memory(tmp: Path, sse_clients: int, pages: int, hold_s: float) -> dict
         before = server.rss_mib()
         # 8 streams from each of 25 addresses (127.0.0.10, .11, ...): within the per-client stream cap, so
         # every one is admitted and the figure is what admitted slow readers cost.
-        sockets = [_open_silent_stream(server.url, f"127.0.0.{10 + i // 8}") for i in range(sse_clients)]
+        sockets = [
+            sock
+            for first in range(0, sse_clients, 8)
+            for sock in open_idle_streams(
+                server.url,
+                f"/jobs/{JOB_ID}/logs?follow=true",
+                min(8, sse_clients - first),
+                source=f"127.0.0.{10 + first // 8}",
+            )
+        ]
         time.sleep(hold_s)
         with_streams = server.rss_mib()
 
@@ -329,8 +327,7 @@ def bench_memory(tmp: Path, sse_clients: int, pages: int, hold_s: float) -> dict
 
         page_bytes = asyncio.run(maximal_pages())
         peak = server.rss_mib()
-        for sock in sockets:
-            sock.close()
+        close_streams(sockets)
         time.sleep(3.0)
         after = server.rss_mib()
     return {

@@ -42,7 +42,7 @@ def next_seq(conn: sqlite3.Connection, job_id: JobId) -> int:
 
 
 STREAM_BATCH_LINES = 500
-STREAM_BATCH_BYTES = 64 * 1024
+STREAM_BATCH_BYTES = 16 * 1024
 """What one poll of a log stream reads at most: a stream held up by a slow client holds no more than this."""
 
 

@@ -19,10 +19,12 @@ def open_idle_streams(
     *,
     receive_buffer: int | None = 4096,
     headers: Mapping[str, str] | None = None,
+    source: str | None = None,
 ) -> list[socket.socket]:
     """`count` connections to the gateway at `url` (http://127.0.0.1:PORT) that each ask for `path` (e.g.
     `/jobs/1/logs?follow=true`) and then never read a byte. A small `receive_buffer` makes the server's
-    writes back up after a few KiB instead of the megabytes a loopback socket takes by default."""
+    writes back up after a few KiB instead of the megabytes a loopback socket takes by default. `source`
+    (a loopback address such as 127.0.0.7) makes them another client than 127.0.0.1."""
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
@@ -35,6 +37,8 @@ def open_idle_streams(
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             if receive_buffer is not None:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)  # before connect
+            if source is not None:
+                sock.bind((source, 0))
             sock.connect((host, port))
             sock.sendall(request)
             opened.append(sock)
