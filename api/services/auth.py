@@ -131,10 +131,12 @@ class Authenticator:
             _, address = self._match_api_key(headers)
             return LogBatchClaim("api_key", address, f"ip:{client_ip}")
         address, expiry, signature = self._signed_headers(headers)
-        return LogBatchClaim("signature", address, address, expiry, signature)
+        # Charged before the signature is checked, so per address *and* client: a stranger naming the
+        # provider spends its own budget, never the provider's.
+        return LogBatchClaim("signature", address, f"{address}@ip:{client_ip}", expiry, signature)
 
     def limit_log_batch(self, claim: LogBatchClaim) -> None:
-        """429 when the claimed address (an API key: its client IP) is over its rate."""
+        """429 when the claimed address from this client IP (an API key: its client IP) is over its rate."""
         self.limiter.check(claim.rate_key)
 
     def verify_log_batch(self, claim: LogBatchClaim, job_id: JobId, from_seq: int, body: bytes) -> Caller:

@@ -275,3 +275,26 @@ def test_a_reader_that_takes_no_data_is_closed_and_its_slot_freed(
                 assert again.status_code == 200
         finally:
             close_streams(idle)
+
+
+def test_pushes_naming_the_provider_from_elsewhere_do_not_spend_its_budget(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """The per-address limit is charged before the signature is checked, so it is charged per address and
+    client: a stranger who names the provider in unsigned pushes runs out of its own budget, not the
+    provider's (which would silence the provider's log)."""
+    app = create_app(make_settings(rate_limit_burst=3, rate_limit_per_minute=1.0))
+    with TestClient(app, client=("10.9.9.9", 40000)) as stranger:
+        claimed_job(app)
+        body = batch(0, 2)
+        forged = log_batch_headers(PROVIDER_KEY, 31337, JobId(1), 0, body)
+        statuses = [
+            stranger.post(
+                "/jobs/1/logs", content=body.replace(b"step 1", b"evil 1"), headers=forged
+            ).status_code
+            for _ in range(5)
+        ]
+        assert statuses == [401, 401, 401, 429, 429]
+        provider = TestClient(app, client=("10.1.1.1", 40000))
+        pushed = provider.post("/jobs/1/logs", content=body, headers=forged)
+        assert pushed.status_code == 200 and pushed.json()["accepted"] == 2
