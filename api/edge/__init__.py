@@ -27,9 +27,5 @@ def install_edge(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(
         SecurityHeaders,
         csp=content_security_policy(settings),
-        policies={
-            DOCS_PATH: content_security_policy(
-                settings, script_hashes=docs_scripts, rpc_node=False, dapp_eval=False
-            )
-        },
+        policies={DOCS_PATH: content_security_policy(settings, script_hashes=docs_scripts, rpc_node=False)},
     )

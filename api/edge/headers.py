@@ -20,17 +20,14 @@ def origin_of(url: str) -> str | None:
 
 
 def content_security_policy(
-    settings: Settings, *, script_hashes: tuple[str, ...] = (), rpc_node: bool = True, dapp_eval: bool = True
+    settings: Settings, *, script_hashes: tuple[str, ...] = (), rpc_node: bool = True
 ) -> str:
     """The dApp's policy: its own files only, plus the RPC node `GET /config` sends browsers to.
 
-    Inline styles are allowed (the dApp's components set `style=`); inline scripts only by hash.
-    `dapp_eval`: the dApp's post form validates manifests with Ajv, which compiles the JSON Schema with
-    `new Function` (refused without 'unsafe-eval'); precompiled validators (Ajv standalone) would drop it."""
+    Inline styles are allowed (the dApp's components set `style=`); inline scripts only by hash; no eval
+    (the dApp's manifest validator is compiled at build time, `frontend/scripts/generate.mjs`)."""
     rpc = origin_of(settings.public_rpc_url or settings.rpc_url) if rpc_node else None
-    scripts = " ".join(
-        ["'self'", *(["'unsafe-eval'"] if dapp_eval else []), *(f"'{h}'" for h in script_hashes)]
-    )
+    scripts = " ".join(["'self'", *(f"'{h}'" for h in script_hashes)])
     directives = {
         "default-src": "'self'",
         "script-src": scripts,

@@ -1,6 +1,8 @@
 // Generates what the dApp must not hand-write, into src/generated/ (not committed):
 //   openapi.json, api.ts          the gateway's OpenAPI schema and its TypeScript types (openapi-typescript)
 //   manifest.schema.json          the job manifest's JSON schema, as the gateway validates uploads
+//   manifestValidator.js, .d.ts   that schema compiled to code here (Ajv standalone), so the browser never
+//                                 compiles a schema: no `new Function`, no 'unsafe-eval' in the CSP
 //   abis.ts                       the market and token ABIs from the compiler output (`as const` for viem)
 //   devChain.ts                   the dev chain ids, anvil's public dev keys and each dev account's role
 //                                 (chain/dev_accounts.py: DEV_PRIVATE_KEYS, DEV_ACCOUNT_ROLES)
@@ -12,6 +14,8 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import Ajv2020 from "ajv/dist/2020.js";
+import standaloneCode from "ajv/dist/standalone/index.js";
 import { zipSync } from "fflate";
 import openapiTS, { astToString } from "openapi-typescript";
 
@@ -74,6 +78,30 @@ async function writeApiTypes(openapi) {
   writeIfChanged(join(out, "openapi.json"), JSON.stringify(openapi, null, 2) + "\n");
   const ast = await openapiTS(openapi, { alphabetize: false, exportType: false });
   writeIfChanged(join(out, "api.ts"), HEADER + astToString(ast));
+}
+
+/** Ajv options the dApp validated with at run time before; `code.esm` makes the output an ES module. */
+const MANIFEST_AJV_OPTIONS = { allErrors: true, verbose: true, strict: false, code: { source: true, esm: true } };
+
+function writeManifestValidator(schema) {
+  const ajv = new Ajv2020(MANIFEST_AJV_OPTIONS);
+  let code = standaloneCode(ajv, ajv.compile(schema));
+  // Ajv's standalone output still `require`s its small runtime helpers: make each an import.
+  let helpers = 0;
+  code = code.replace(/const (\w+) = require\("([^"]+)"\)\.default;/g, (_, name, module) => {
+    helpers += 1;
+    const imported = `ajvRuntime${helpers}`;
+    return `import ${imported} from "${module}.js";const ${name} = ${imported}.default ?? ${imported};`;
+  });
+  if (/\brequire\(/.test(code)) throw new Error("Ajv's standalone validator still has a require() call");
+  writeIfChanged(join(out, "manifestValidator.js"), HEADER + "// @ts-nocheck\n" + code + "\n");
+  writeIfChanged(
+    join(out, "manifestValidator.d.ts"),
+    HEADER +
+      'import type { ValidateFunction } from "ajv";\n\n' +
+      "/** The manifest's JSON schema compiled ahead of time (Ajv standalone). */\n" +
+      "declare const validate: ValidateFunction;\nexport default validate;\n",
+  );
 }
 
 function writeAbis(abis) {
@@ -176,6 +204,7 @@ const started = Date.now();
 const exported = exportFromPython();
 await writeApiTypes(exported.openapi);
 writeIfChanged(join(out, "manifest.schema.json"), JSON.stringify(exported.manifestSchema, null, 2) + "\n");
+writeManifestValidator(exported.manifestSchema);
 writeAbis(exported.abis);
 writeDevChain(exported.devChain);
 writeIfChanged(
