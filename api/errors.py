@@ -147,16 +147,20 @@ class QuotaExceededError(UploadTooLargeError):
     code = "quota_exceeded"
 
 
-class RateLimitedError(GatewayError):
-    status_code = 429
-    code = "rate_limited"
+class RetryLaterError(GatewayError):
+    """Refused for now: the answer says when to try again (`Retry-After`, whole seconds, at least 1)."""
 
-    def __init__(self, message: str, retry_after_s: float) -> None:
+    def __init__(self, message: str, retry_after_s: float = 1.0) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(max(1, int(self.retry_after_s + 0.999)))}
+
+
+class RateLimitedError(RetryLaterError):
+    status_code = 429
+    code = "rate_limited"
 
 
 class ContentCorruptedError(GatewayError):
@@ -198,31 +202,17 @@ class RequestTimeoutError(GatewayError, TimeoutError):
     code = "request_timeout"
 
 
-class OverloadedError(GatewayError):
+class OverloadedError(RetryLaterError):
     """The gateway has as many requests in progress as it takes: 503 with `Retry-After`."""
 
     status_code = 503
     code = "overloaded"
 
-    def __init__(self, message: str, retry_after_s: float = 1.0) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
 
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(max(1, int(self.retry_after_s + 0.999)))}
-
-
-class BusyError(ServiceUnavailableError):
+class BusyError(RetryLaterError, ServiceUnavailableError):
     """The gateway holds as much of something as it is set to (log streams): 503, try again later."""
 
     code = "busy"
-
-    def __init__(self, message: str, retry_after_s: float) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(max(1, int(self.retry_after_s + 0.999)))}
 
 
 def error_response(exc: GatewayError) -> JSONResponse:
