@@ -113,7 +113,7 @@ slither: $(STAMPS)/slither $(STAMPS)/npm $(JOB_LAYOUT)
 
 # tests/e2e/test_browser_flow.py drives the built dApp in Debian's Chromium against a real stack.
 test-python: setup chromium
-	$(VENV)/bin/pytest --min-tests=1000
+	$(VENV)/bin/pytest --min-tests=1000 --durations=30
 
 lint: setup
 	$(VENV)/bin/ruff check .
