@@ -47,7 +47,7 @@ EXPECTED_SCREENSHOTS = (
 )
 # A short digits schedule: 6 segments of 20 steps trains in seconds, still enough for a loss curve.
 INTERVAL, SEGMENTS = 20, 6
-FLOW_TIMEOUT_S = 200
+FLOW_TIMEOUT_S = 300
 
 
 def _require(condition: bool, message: str) -> None:
@@ -107,7 +107,7 @@ def _run_flow(stack: DemoStack, job_dir: Path, download_dir: Path) -> dict[str, 
         "DOWNLOAD_DIR": str(download_dir),
         "ACCOUNT": DEV_ADDRESSES[REQUESTER_ACCOUNT],
         "RUNTIME_IMAGE_ID": stack.runtime_image_id,
-        "ACCEPT_TIMEOUT_S": "150",
+        "ACCEPT_TIMEOUT_S": "240",
         "CHROMIUM": str(CHROMIUM),
     }
     try:
