@@ -246,8 +246,8 @@ class RuntimePin:
         return (
             f"warning: job.toml pins {self.image} to runtime/image.lock's id {self.replaced}, but the "
             f"network here runs {self.digest} (from {self.source}: a build whose inputs differ from the "
-            "lock; `runtime/build_offline.py` names them); pinned the posted copy to that id, which only nodes "
-            "built the same way run"
+            "lock; `runtime/build_offline.py` names them); pinned the posted copy to that id, which only "
+            "nodes built the same way run"
         )
 
 
