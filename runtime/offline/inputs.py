@@ -33,6 +33,17 @@ def image_inputs(spec: ImageSpec, python: HostPython) -> dict[str, Any]:
     }
 
 
+def source_inputs(spec: ImageSpec, python: HostPython) -> dict[str, str]:
+    """The inputs that live in this repository (requirements, sdk/, the builder), as the lock records them:
+    a change to one of them needs a new lock (`build_offline.py --lock`)."""
+    key = image_inputs(spec, python)
+    return {
+        "requirements": _short(key["requirements"]) if key["requirements"] else "none",
+        "sdk": _short(key["sdk"]) if key["sdk"] else "none",
+        "builder": f"recipe {RECIPE_VERSION} {_short(key['builder'], key['extra'], key['labels'])}",
+    }
+
+
 def lock_inputs(
     spec: ImageSpec, python: HostPython, site: Path | None, libraries: Sequence[str]
 ) -> dict[str, str]:
@@ -41,6 +52,7 @@ def lock_inputs(
     distributions = _distributions(site) if site is not None else {}
     torch = distributions.get("torch")
     return {
+        **source_inputs(spec, python),
         "python": f"{python.full_version} {_short(key['python_binary'], key['libpython'], key['libc'])}",
         "torch": f"{torch[0]} {_short(torch[1])}" if torch else "none",
         "packages": (
@@ -48,10 +60,7 @@ def lock_inputs(
             if distributions
             else "none"
         ),
-        "requirements": _short(key["requirements"]) if key["requirements"] else "none",
-        "sdk": _short(key["sdk"]) if key["sdk"] else "none",
         "libraries": _libraries(libraries),
-        "builder": f"recipe {RECIPE_VERSION} {_short(key['builder'], key['extra'], key['labels'])}",
     }
 
 

@@ -1,4 +1,4 @@
-"""The Docker engine for the builder's tests (a fixture named `docker_client`, so they are marked `docker`)."""
+"""The Docker engine for the builder's tests (named `docker_client`, so the tests are marked `docker`)."""
 
 from __future__ import annotations
 

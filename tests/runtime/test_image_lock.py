@@ -11,6 +11,7 @@ import pytest
 
 from jobs.manifest.pinning import locked_runtime
 from runtime.lock_examples import example_manifests, pin_examples, pinned_digest
+from runtime.offline.inputs import source_inputs
 from runtime.offline.lock import (
     INPUT_NAMES,
     LOCK_FILE,
@@ -21,6 +22,7 @@ from runtime.offline.lock import (
     render_lock,
     write_lock,
 )
+from runtime.offline.spec import HostPython, ImageSpec
 
 REPO = Path(__file__).resolve().parents[2]
 LOCKED_ID = "sha256:" + "1a" * 32
@@ -94,3 +96,14 @@ def test_lock_examples_rewrites_only_the_digest_of_examples_that_drifted(tmp_pat
 
 def pinned_digest_text(text: str) -> str:
     return '"' + tomllib.loads(text)["runtime"]["digest"] + '"'
+
+
+def test_the_lock_is_current_for_the_requirements_sdk_and_builder_in_this_repository() -> None:
+    lock = read_lock(LOCK_FILE)
+    assert lock is not None
+    here = source_inputs(ImageSpec(), HostPython.current())
+    stale = {name: (lock.inputs[name], value) for name, value in here.items() if lock.inputs[name] != value}
+    assert stale == {}, (
+        f"runtime/image.lock is stale for {sorted(stale)}: rebuild and relock with "
+        "`.venv/bin/python runtime/build_offline.py --lock` (it also pins the examples)"
+    )
