@@ -1,12 +1,15 @@
 """A job pinned to an image id this node does not have: the real Docker executor's image check skips it
 with a reason naming the pinned id and the images the node has, and that reason is what the node reports
-to the gateway (where `crowdcompute job status` shows it to the requester)."""
+to the gateway (where `crowdcompute job status` shows it to the requester). A validator's re-execution
+meets the same refusal from the executor and abstains with its text."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from jobs.executors import ImageRef
+import pytest
+
+from jobs.executors import ImageRef, ImageUnavailable
 from jobs.executors.docker import DockerExecutor
 from jobs.matching import SkipKind, kind_of
 from provider_node.images import image_check_for
@@ -42,3 +45,19 @@ def test_an_image_with_another_id_is_skipped_naming_both_ids(docker_client: Any)
     assert reason is not None and kind_of(reason) is SkipKind.IMAGE_DIGEST
     assert f"pinned {MISSING_ID}, local {runtime.digest}" in reason
     assert fine is None
+
+
+def test_the_executor_a_validator_re_executes_with_refuses_an_absent_image_naming_both_sides(
+    docker_client: Any,
+) -> None:
+    """The validator abstains with this error's text ("the container engine could not re-execute it: ...")."""
+    runtime = present(docker_client)
+    executor = DockerExecutor(docker_client)
+    try:
+        with pytest.raises(ImageUnavailable) as refused:
+            executor.resolve_image(ImageRef("crowdcompute/runtime-cpu:pytest-absent", MISSING_ID))
+    finally:
+        executor.close()
+    text = str(refused.value)
+    assert MISSING_ID in text and f"{RUNTIME_IMAGE} ({runtime.digest})" in text
+    assert "nodes never pull images" in text
