@@ -99,10 +99,26 @@ def compiled_site(site: Path, python: HostPython, say: Progress) -> Path:
 
     step = time.monotonic()
     copy_tree(site, target, skip)
+    for record in sorted(target.glob("*.dist-info/RECORD")):
+        text = normalised_record(record.read_text())
+        record.unlink()  # a hard link to the venv's file: write a new one
+        record.write_text(text)
     compile_for_image(cache, python, [target])
     marker.touch()
     say(f"      packages compiled for the image's paths in {since(step)} (cached in {show(cache)})")
     return target
+
+
+def normalised_record(text: str) -> str:
+    """A wheel's installed RECORD without the lines the image does not hold and whose hashes name the venv's
+    path: scripts outside site-packages (their `#!` line is the venv's interpreter) and pip's
+    direct_url.json (where the wheel was found). What stays depends on the wheel alone."""
+    kept = [
+        line
+        for line in text.splitlines()
+        if not line.startswith("../") and line.split(",", 1)[0].rsplit("/", 1)[-1] not in SITE_DROP_NAMES
+    ]
+    return "".join(line + "\n" for line in kept)
 
 
 def _compile_recipe() -> str:
