@@ -22,7 +22,7 @@ LOCK_FILE = Path(__file__).resolve().parents[2] / "runtime" / "image.lock"
 """Written by `runtime/build_offline.py --lock`: the runtime image's tag and id, and its inputs."""
 
 PLACEHOLDER_DIGEST = "sha256:" + "0" * 64
-"""What examples/*/job.toml pin: no image has this id."""
+"""What job.toml files written before the image lock pin: no image has this id."""
 
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _TABLE = re.compile(r"^\s*\[([^\]]+)\]\s*(#.*)?$", re.MULTILINE)
