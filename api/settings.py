@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     runtime_images: dict[str, str] = Field(default_factory=dict)
     """Runtime image name -> the image id this network's providers and validators run
     (`{"crowdcompute/runtime-cpu:torch2.13": "sha256:..."}`). `GET /config` advertises it so the dApp
-    can pin example jobs, which carry a placeholder id, to an image that nodes here actually have."""
+    can pin example jobs (which carry runtime/image.lock's id) to an image that nodes here actually have."""
     chain_id: int = 31337
     deployments_dir: Path = DEPLOYMENTS_DIR
     rpc_timeout_s: float = 5.0

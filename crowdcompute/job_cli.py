@@ -153,7 +153,8 @@ def submit(
     opts: ChainOptions,
 ) -> None:
     """Pack FOLDER, check that a registered provider would run it, store or upload its bundle, post the
-    job with its escrow (defaults as in the dApp). An example's placeholder image id is pinned first.
+    job with its escrow (defaults as in the dApp). A job pinning runtime/image.lock's image id is posted
+    as written, unless the network here runs another id: then a copy pinned to it, with a warning.
     The market takes the escrow from your allowance: by default the standing one when it covers the
     escrow, else an EIP-2612 permit in the same transaction, else an approve of exactly the escrow."""
     out = opts.output()

@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
-"""Copy an example job folder and pin its job.toml to the runtime image built on this machine.
+"""Copy an example job folder and pin its job.toml to the runtime image built on this machine (the fallback).
 
     python3 examples/pin_runtime.py examples/digits_mlp /tmp/digits-job [--image TAG | --digest sha256:...]
 
-Image ids of images built offline (runtime/build_offline.py) differ from machine to machine, so the
-examples carry a placeholder digest. This copies SRC to DEST (which must not exist yet) and rewrites
-`[runtime] digest` (and `image`, with --image) in DEST/job.toml, taking the id from
+The examples pin the id in runtime/image.lock, which the reproducible builder (runtime/build_offline.py)
+gives wherever its inputs match the lock; this script is for a machine whose build differs (the builder
+names the inputs that differ), or for another image. It copies SRC to DEST (which must not exist yet)
+and rewrites `[runtime] digest` (and `image`, with --image) in DEST/job.toml, taking the id from
 `docker image inspect` of the image job.toml names. Prints the digest it wrote.
 
-`crowdcompute job submit` pins an example's placeholder by itself (to the id the gateway advertises or
-this machine's image); the rule that rewrites job.toml is jobs/manifest/pinning.py, loaded here by path
-so that this script runs with any Python 3.
+`crowdcompute job submit` does the same by itself, with a warning, when the gateway or this machine runs
+another id than the lock's; the rule that rewrites job.toml is jobs/manifest/pinning.py, loaded here by
+path so that this script runs with any Python 3.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Example jobs made runnable here: pinned to this machine's runtime image, with a shorter schedule.
 
-The examples pin a placeholder image id (ids of offline-built images differ per machine) and a full
+The examples pin runtime/image.lock's image id (this machine's build gives it when its inputs match the
+lock; the copy is pinned to this machine's id either way, so the demo runs where they differ) and a full
 training schedule; the demo wants a run of seconds, so the copy's `[verification] checkpoint_interval`
 and `segments` are rewritten too, and a comment in the copy says so.
 """

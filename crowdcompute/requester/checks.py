@@ -6,9 +6,11 @@ so the check works without a gateway; the runtime images the network runs come f
 capabilities the contract compares at claim, the stake a claim needs, and the price each registered
 (`pricePerHour`, the floor a provider applies unless it overrides it).
 
-The examples pin a placeholder image id that no provider runs: `pin_placeholder` replaces it (in a copy
-of the folder) with the id the gateway advertises for the image, else the id of this machine's image,
-else refuses with the one command that fixes it.
+The examples pin the id in runtime/image.lock, which every node whose build matches the lock runs; they
+are posted as written. Where the network runs another id for that image (the gateway advertises it, or
+this machine's own build differs from the lock: a local network), `pin_placeholder` posts a copy pinned
+to that id instead, with a warning. A job carrying the old placeholder id is pinned the same way, or
+refused with the one command that fixes it.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from cli_support import short_address, token_amount
 from crowdcompute.requester.errors import UnpinnedRuntime
 from jobs.bundle import read_job_manifest
 from jobs.manifest import MANIFEST_FILENAME, Manifest, ManifestError
-from jobs.manifest.pinning import PLACEHOLDER_DIGEST, is_placeholder, pin_runtime_text
+from jobs.manifest.pinning import PLACEHOLDER_DIGEST, is_placeholder, locked_runtime, pin_runtime_text
 from jobs.matching import RESOURCES, Needs, budget_for, budget_per_hour, capability_gap, largest
 
 __all__ = [
@@ -228,6 +230,25 @@ class RuntimePin:
     digest: str
     source: str
     """Where the id came from, in words: `the gateway's runtime images`, `this machine's Docker engine`."""
+    replaced: str = PLACEHOLDER_DIGEST
+    """The id job.toml named: the placeholder, or runtime/image.lock's id where the network runs another."""
+
+    @property
+    def from_lock(self) -> bool:
+        return self.replaced != PLACEHOLDER_DIGEST
+
+    def describe(self) -> str:
+        if not self.from_lock:
+            return (
+                f"job.toml named the examples' placeholder image id: pinned {self.image} to {self.digest} "
+                f"({self.source}) in the posted copy"
+            )
+        return (
+            f"warning: job.toml pins {self.image} to runtime/image.lock's id {self.replaced}, but the "
+            f"network here runs {self.digest} (from {self.source}: a build whose inputs differ from the "
+            "lock; `runtime/build_offline.py` names them); pinned the posted copy to that id, which only "
+            "nodes built the same way run"
+        )
 
 
 def pin_placeholder(
@@ -235,17 +256,23 @@ def pin_placeholder(
     dest: Path,
     runtime_images: dict[str, str] | None,
     local_image_id: LocalImageId,
+    lock: tuple[str, str] | None = None,
 ) -> RuntimePin | None:
-    """None when job.toml pins a real image id (or cannot be read: packing says why); else a copy of
-    `job_dir` at `dest` pinned to the id the gateway advertises for the image, or to this machine's.
+    """None when job.toml's image id is the one to post (or cannot be read: packing says why); else a
+    copy of `job_dir` at `dest` pinned to the id the gateway advertises for the image, or to this
+    machine's. That happens for the placeholder id, and for the image lock's id (`lock`: (tag, id);
+    default runtime/image.lock) when the gateway, or without a gateway this machine, runs another id.
 
-    Raises `UnpinnedRuntime` naming the command that fixes it when neither knows an id."""
+    Raises `UnpinnedRuntime` naming the command that fixes it when a placeholder meets no known id."""
     try:
         manifest = read_job_manifest(job_dir)
     except (ManifestError, OSError):
         return None
-    name = manifest.runtime.image
-    if not is_placeholder(manifest.runtime.digest):
+    name, named = manifest.runtime.image, manifest.runtime.digest
+    lock = lock if lock is not None else locked_runtime()
+    if lock is not None and (name, named) == lock:
+        return _pin_away_from_lock(job_dir, dest, name, named, runtime_images, local_image_id)
+    if not is_placeholder(named):
         return None
     digest, source = (runtime_images or {}).get(name), "the gateway's runtime images"
     if digest is None:
@@ -262,6 +289,31 @@ def pin_placeholder(
     shutil.copytree(job_dir, dest, symlinks=True)
     (dest / MANIFEST_FILENAME).write_text(pin_runtime_text(text, digest))
     return RuntimePin(dest, name, digest, source)
+
+
+def _pin_away_from_lock(
+    job_dir: Path,
+    dest: Path,
+    name: str,
+    locked: str,
+    runtime_images: dict[str, str] | None,
+    local_image_id: LocalImageId,
+) -> RuntimePin | None:
+    """A job pinning the lock's id: kept unless the network (the gateway, else this machine) runs another."""
+    advertised = (runtime_images or {}).get(name)
+    if advertised is not None:
+        digest, source = advertised, "the gateway's runtime images"
+    else:
+        try:
+            digest, source = local_image_id(name), "this machine's Docker engine"
+        except Exception:  # no engine or no image here: the locked id is what the network's nodes build
+            return None
+    if digest == locked:
+        return None
+    text = (job_dir / MANIFEST_FILENAME).read_text()
+    shutil.copytree(job_dir, dest, symlinks=True)
+    (dest / MANIFEST_FILENAME).write_text(pin_runtime_text(text, digest))
+    return RuntimePin(dest, name, digest, source, replaced=locked)
 
 
 def format_reasons(reasons: Sequence[str]) -> str:

@@ -3,9 +3,10 @@
 Everything that can be checked here is checked before the bundle leaves the machine or anything is
 signed: the manifest, the spec (the contract's rules), the requester's token balance against the
 escrow, and whether any provider registered on the market would claim the job (`checks`: capabilities,
-stake, price, and the runtime image the network runs); the examples' placeholder image id is pinned to
-a real one first, or refused. The bundle CID is computed locally and must match what the store or
-gateway reports.
+stake, price, and the runtime image the network runs); a job pinning runtime/image.lock's id is posted
+as written unless the network runs another id (then a pinned copy, with a warning), and the old
+placeholder id is pinned to a real one first, or refused. The bundle CID is computed locally and must
+match what the store or gateway reports.
 """
 
 from __future__ import annotations
@@ -166,10 +167,9 @@ def submit_job(
     with tempfile.TemporaryDirectory(prefix="crowdcompute-submit-") as tmp:
         pin = pin_placeholder(job_dir, Path(tmp) / "job", runtime_images, local_image_id)
         if pin is not None:
-            say(
-                f"job.toml named the examples' placeholder image id: pinned {pin.image} to {pin.digest} "
-                f"({pin.source}) in the posted copy"
-            )
+            if pin.from_lock:
+                log.warning("%s", pin.describe())
+            say(pin.describe())
         packed = pack_job(pin.folder if pin else job_dir, Path(tmp) / "bundle.tar")
         say(f"packed {job_dir}: {packed.size} bytes, bundle {packed.cid}")
         config = market.config()

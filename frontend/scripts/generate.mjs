@@ -159,6 +159,13 @@ function tomlString(text, key) {
   return match ? match[1] : "";
 }
 
+function lockedRuntime() {
+  const lock = join(repo, "runtime", "image.lock");
+  if (!existsSync(lock)) return null;
+  const text = readFileSync(lock, "utf8");
+  return { image: tomlString(text, "tag"), digest: tomlString(text, "image_id") };
+}
+
 function writeExamples() {
   const zipDir = join(out, "examples");
   rmSync(zipDir, { recursive: true, force: true });
@@ -195,6 +202,10 @@ function writeExamples() {
     "export const exampleJobs: {\n  folder: string;\n  name: string;\n  description: string;\n" +
     "  files: number;\n  bytes: number;\n}[] = " +
     JSON.stringify(examples, null, 2) +
+    ";\n" +
+    "/** runtime/image.lock: the runtime image the examples pin (null without a lock). */\n" +
+    "export const lockedRuntime: { image: string; digest: string } | null = " +
+    JSON.stringify(lockedRuntime()) +
     ";\n";
   writeIfChanged(join(out, "examples.ts"), text);
   return examples.length;

@@ -23,7 +23,7 @@ describe("pinning the examples' placeholder runtime id", () => {
     const pin = pinRuntime(manifest(PLACEHOLDER_DIGEST), { [IMAGE]: ID });
     expect(pin.kind).toBe("pinned");
     if (pin.kind !== "pinned") return;
-    expect(pin).toMatchObject({ image: IMAGE, digest: ID });
+    expect(pin).toMatchObject({ image: IMAGE, digest: ID, replaced: PLACEHOLDER_DIGEST });
     expect(pin.text).toBe(manifest(ID));
     expect(pin.text.split("\n").filter((line) => line.includes(ID))).toEqual([`digest = "${ID}"  # the placeholder`]);
   });
@@ -36,5 +36,14 @@ describe("pinning the examples' placeholder runtime id", () => {
   it("leaves a real id, or a manifest without [runtime], alone", () => {
     expect(pinRuntime(manifest(ID), { [IMAGE]: `sha256:${"cd".repeat(32)}` })).toEqual({ kind: "none" });
     expect(pinRuntime('name = "x"\n', { [IMAGE]: ID })).toEqual({ kind: "none" });
+  });
+
+  it("pins the lock's id to the advertised one only where the network built another", () => {
+    const LOCKED = `sha256:${"1a".repeat(32)}`;
+    const pin = pinRuntime(manifest(LOCKED), { [IMAGE]: ID }, [LOCKED]);
+    expect(pin).toMatchObject({ kind: "pinned", image: IMAGE, digest: ID, replaced: LOCKED });
+    expect(pinRuntime(manifest(LOCKED), { [IMAGE]: LOCKED }, [LOCKED])).toEqual({ kind: "none" });
+    expect(pinRuntime(manifest(LOCKED), {}, [LOCKED])).toEqual({ kind: "none" });
+    expect(pinRuntime(manifest(LOCKED), { [IMAGE]: ID })).toEqual({ kind: "none" });
   });
 });

@@ -23,8 +23,8 @@ def resolve_image(client: Any, image: ImageRef) -> str:
         found = client.images.get(image.name)
     except docker.errors.ImageNotFound as error:
         raise ImageUnavailable(
-            f"image {image.name!r} (pinned to {image.digest}) is not present on this host; "
-            "nodes never pull images: build or load it first"
+            f"image {image.name!r} (pinned to {image.digest}) is not present on this host, which has "
+            f"{_same_repository(client, image.name)}; nodes never pull images: build or load it first"
         ) from error
     except (docker.errors.APIError, OSError) as error:
         raise EngineUnavailable(f"could not look up image {image.name!r}: {explain(error)}") from error
@@ -32,6 +32,17 @@ def resolve_image(client: Any, image: ImageRef) -> str:
     if image.digest not in digests:
         raise ImageDigestMismatch(image.name, image.digest, digests)
     return str(found.id)
+
+
+def _same_repository(client: Any, name: str) -> str:
+    """The images of `name`'s repository present here, for a refusal: 'repo:a (sha256:...), ...'."""
+    repository = name.rsplit(":", 1)[0] if ":" in name.rsplit("/", 1)[-1] else name
+    try:
+        found = client.images.list(name=repository)
+    except (docker.errors.APIError, OSError):
+        return "images that could not be listed"
+    tagged = sorted(f"{tag} ({image.id})" for image in found for tag in image.tags or ())
+    return ", ".join(tagged) if tagged else f"no image of {repository}"
 
 
 def local_image_id(name: str, *, timeout_s: float = 10.0) -> str:

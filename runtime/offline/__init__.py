@@ -2,8 +2,9 @@
 
 `build` runs the steps in order: `packages` (the venv and its site-packages), `rootfs` (staging),
 `libraries` (ldd, ldconfig), `bytecode` (.pyc for the image's paths), `checks` (nothing host-private),
-`docker_import` (tar into `docker import`). `spec` holds what to build and the builder's paths; `files`
-and `progress` serve them all.
+`archive` (the reproducible layer, config and `docker load` archive) and `docker_load` (into the engine).
+`inputs` says what the image depends on, input by input, and `lock` compares that with
+runtime/image.lock. `spec` holds what to build and the builder's paths; `files` and `progress` serve all.
 """
 
 from runtime.offline.build import build_image

@@ -1,10 +1,10 @@
 """The build, step by step: `build_image` runs the steps of the other modules unless an image built from
-the same inputs already carries the tag (the inputs' hash is a label on the image)."""
+the same inputs already carries the tag (the inputs' hash is a label on the image, and so is the
+breakdown the image lock compares: `inputs.lock_inputs`)."""
 
 from __future__ import annotations
 
 import json
-import platform
 import re
 import shutil
 import time
@@ -13,21 +13,21 @@ from typing import Any
 
 from runtime.offline.bytecode import compile_for_image
 from runtime.offline.checks import check_nothing_private
-from runtime.offline.docker_import import existing_image, import_rootfs, remove_superseded
-from runtime.offline.files import digest, file_digest, rel, tree_digest, tree_size
-from runtime.offline.libraries import libpython_of, run_ldconfig, stage_libraries
+from runtime.offline.docker_load import existing_image, load_rootfs, remove_superseded
+from runtime.offline.files import digest, rel, tree_size
+from runtime.offline.inputs import image_inputs, lock_inputs
+from runtime.offline.libraries import run_ldconfig, stage_libraries
 from runtime.offline.packages import compiled_site, ensure_venv
 from runtime.offline.progress import Progress, since, to_stderr
 from runtime.offline.rootfs import copy_tree, skip_pycache, stage_python, stage_skeleton
 from runtime.offline.spec import (
     BUILD_DIR,
     LABEL_INPUTS,
-    RECIPE_VERSION,
+    LABEL_LOCK_INPUTS,
     REPO,
     BuiltImage,
     HostPython,
     ImageSpec,
-    builder_digest,
 )
 
 
@@ -38,8 +38,10 @@ def build_image(
     keep_staging: bool = False,
     progress: Progress | None = None,
     client: Any = None,
+    staging_dir: Path | None = None,
 ) -> BuiltImage:
-    """Build `spec` unless an image with the same inputs already carries its tag."""
+    """Build `spec` unless an image with the same inputs already carries its tag. The root is staged
+    under `staging_dir` (default build/runtime/), which never changes the image."""
     import docker  # the only dependency beyond the standard library
 
     say = progress or to_stderr
@@ -54,7 +56,8 @@ def build_image(
     if existing is not None and not force and existing.labels.get(LABEL_INPUTS) == key:
         size = int(existing.attrs.get("Size") or 0)
         say(f"      {spec.tag} is up to date ({existing.id}); nothing to do")
-        return BuiltImage(spec.tag, existing.id, size, time.monotonic() - began, reused=True)
+        recorded = json.loads(existing.labels.get(LABEL_LOCK_INPUTS) or "{}")
+        return BuiltImage(spec.tag, existing.id, size, time.monotonic() - began, True, recorded)
 
     site = None
     if spec.requirements is not None:
@@ -63,7 +66,7 @@ def build_image(
     else:
         say("[2/7] packages: none (standard library only)")
 
-    root = BUILD_DIR / f"rootfs-{key[:16]}"
+    root = (staging_dir or BUILD_DIR) / f"rootfs-{key[:16]}"
     if root.exists():
         shutil.rmtree(root)
     try:
@@ -85,7 +88,7 @@ def build_image(
         step = time.monotonic()
         libraries = stage_libraries(root, python, libpython)
         cache = run_ldconfig(root)
-        say(f"[4/7] shared libraries: {libraries} copied from ldd's answers; {cache} in {since(step)}")
+        say(f"[4/7] shared libraries: {len(libraries)} copied from ldd's answers; {cache} in {since(step)}")
 
         step = time.monotonic()
         stdlib = root / rel(python.image_stdlib)
@@ -95,10 +98,11 @@ def build_image(
         say(f"[5/7] .pyc compiled for the read-only root in {since(step)}")
 
         check_nothing_private(root)
-        _, size = tree_size(root)
         step = time.monotonic()
-        image_id = import_rootfs(client, root, spec, python, key, size, say)
-        say(f"[6/7] imported in {since(step)}")
+        recorded = lock_inputs(spec, python, site, libraries)
+        labels = {LABEL_LOCK_INPUTS: json.dumps(recorded, sort_keys=True)}
+        image_id = load_rootfs(client, root, spec, python, key, labels, say)
+        say(f"[6/7] loaded in {since(step)}")
     finally:
         if not keep_staging:
             shutil.rmtree(root, ignore_errors=True)
@@ -110,24 +114,7 @@ def build_image(
     size_bytes = int(image.attrs.get("Size") or 0)
     _record(spec.tag, image.id, key, seconds, size_bytes)
     say(f"[7/7] {spec.tag} {image.id} ({size_bytes / 2**20:.0f} MiB) built in {seconds:.1f} s")
-    return BuiltImage(spec.tag, image.id, size_bytes, seconds, reused=False)
-
-
-def image_inputs(spec: ImageSpec, python: HostPython) -> dict[str, Any]:
-    """Everything the image's bytes depend on, for the idempotency key."""
-    libpython = libpython_of(python.executable)
-    return {
-        "recipe": RECIPE_VERSION,
-        "builder": builder_digest(),
-        "python": python.full_version,
-        "python_binary": file_digest(python.executable),
-        "libpython": file_digest(libpython) if libpython else None,
-        "libc": platform.libc_ver(),
-        "requirements": spec.requirements.read_text() if spec.requirements else None,
-        "sdk": tree_digest(REPO / "sdk") if spec.include_sdk and (REPO / "sdk").is_dir() else None,
-        "extra": [(e.image_path, e.mode, file_digest(e.source)) for e in spec.extra_files],
-        "labels": dict(spec.labels),
-    }
+    return BuiltImage(spec.tag, image.id, size_bytes, seconds, False, recorded)
 
 
 def _requirement_names(requirements: Path) -> list[str]:

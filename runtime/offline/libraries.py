@@ -20,8 +20,9 @@ _LDD_MISSING = re.compile(r"^\s*(\S+)\s+=>\s+not found$")
 _ALWAYS_LIBRARIES = ("libgcc_s.so.1",)
 
 
-def stage_libraries(root: Path, python: HostPython, libpython: Path | None) -> int:
-    """Copy every shared library the staged binaries need (as `ldd` resolves them on this host)."""
+def stage_libraries(root: Path, python: HostPython, libpython: Path | None) -> list[str]:
+    """Copy every shared library the staged binaries need (as `ldd` resolves them on this host); returns
+    the host paths copied, as ldd names them (an input of the image: `inputs.lock_inputs`)."""
     elves = [path for path in walk_files(root) if is_elf(path)]
     needed: set[str] = set()
     missing: set[tuple[str, str]] = set()
@@ -42,7 +43,7 @@ def stage_libraries(root: Path, python: HostPython, libpython: Path | None) -> i
     unresolved = sorted(m for m in missing if m[0] not in staged_names)
     if unresolved:
         raise BuildError(f"ldd finds no library for: {unresolved[:5]}")
-    copied = 0
+    copied = []
     root_real = os.path.realpath(root)
     for library in sorted(needed):
         real = os.path.realpath(library)
@@ -57,7 +58,7 @@ def stage_libraries(root: Path, python: HostPython, libpython: Path | None) -> i
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(real, target)
-            copied += 1
+            copied.append(library)
     return copied
 
 

@@ -11,12 +11,14 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 from runtime.offline.bytecode import compile_for_image
-from runtime.offline.files import digest, rel
+from runtime.offline.files import digest, file_digest, rel
 from runtime.offline.progress import Progress, show, since
 from runtime.offline.rootfs import copy_tree, skip_pycache
-from runtime.offline.spec import BUILD_DIR, BuildError, HostPython, builder_digest
+from runtime.offline.spec import BUILD_DIR, BuildError, HostPython
 
 SITE_DROP_TOP = frozenset({"pip", "__pycache__"})
+# pip's record of where a wheel came from (a path on this machine when installed from local disk).
+SITE_DROP_NAMES = frozenset({"direct_url.json"})
 # Packages whose `tests` folders are only their own test suites (torch's are imported by torch).
 SITE_TESTS_DROPPED_IN = frozenset({"numpy", "sympy", "networkx", "mpmath", "fsspec", "setuptools"})
 
@@ -76,7 +78,7 @@ def compiled_site(site: Path, python: HostPython, say: Progress) -> Path:
     sdk/ only compiles the standard library and the sdk.
     """
     venv = site.parents[2]
-    cache = venv / f"image-site-{builder_digest()[:12]}"
+    cache = venv / f"image-site-{_compile_recipe()[:12]}"
     target = cache / rel(python.image_site)
     marker = cache / ".complete"
     if marker.exists():
@@ -91,14 +93,39 @@ def compiled_site(site: Path, python: HostPython, say: Progress) -> Path:
             return True
         if is_dir and relative.name == "tests" and top in SITE_TESTS_DROPPED_IN:
             return True
+        if relative.name in SITE_DROP_NAMES:
+            return True
         return skip_pycache(relative, is_dir)
 
     step = time.monotonic()
     copy_tree(site, target, skip)
+    for record in sorted(target.glob("*.dist-info/RECORD")):
+        text = normalised_record(record.read_text())
+        record.unlink()  # a hard link to the venv's file: write a new one
+        record.write_text(text)
     compile_for_image(cache, python, [target])
     marker.touch()
     say(f"      packages compiled for the image's paths in {since(step)} (cached in {show(cache)})")
     return target
+
+
+def normalised_record(text: str) -> str:
+    """A wheel's installed RECORD without the lines the image does not hold and whose hashes name the venv's
+    path: scripts outside site-packages (their `#!` line is the venv's interpreter) and pip's
+    direct_url.json (where the wheel was found). What stays depends on the wheel alone."""
+    kept = [
+        line
+        for line in text.splitlines()
+        if not line.startswith("../") and line.split(",", 1)[0].rsplit("/", 1)[-1] not in SITE_DROP_NAMES
+    ]
+    return "".join(line + "\n" for line in kept)
+
+
+def _compile_recipe() -> str:
+    """What the compiled packages depend on besides the venv: this step's code and the compile step's
+    (not the whole builder, so that changing another step does not compile torch again)."""
+    here = Path(__file__).parent
+    return digest("".join(file_digest(here / name) for name in ("packages.py", "bytecode.py")).encode())
 
 
 def _distributions(site: Path) -> dict[str, str]:

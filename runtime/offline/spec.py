@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 
 from runtime.offline.files import digest, file_digest
 
-RECIPE_VERSION = "1"
+RECIPE_VERSION = "2"  # 2: a reproducible `docker load` archive instead of `docker import`
 REPO = Path(__file__).resolve().parents[2]
 BUILDER_SCRIPT = REPO / "runtime" / "build_offline.py"
 BUILD_DIR = REPO / "build" / "runtime"
@@ -20,6 +20,7 @@ DEFAULT_TAG = "crowdcompute/runtime-cpu:torch2.13"
 DEFAULT_REQUIREMENTS = REPO / "runtime" / "requirements.txt"
 LABEL_INPUTS = "org.crowdcompute.runtime.inputs"
 LABEL_RECIPE = "org.crowdcompute.runtime.recipe"
+LABEL_LOCK_INPUTS = "org.crowdcompute.runtime.lock-inputs"  # the breakdown runtime/image.lock records
 IMAGE_PREFIX = PurePosixPath("/usr/local")  # where this machine's Python lands in the image
 RUNTIME_UID = 65534  # the executor runs every job as nobody
 
@@ -51,6 +52,8 @@ class BuiltImage:
     size_bytes: int
     seconds: float
     reused: bool
+    inputs: Mapping[str, str] = field(default_factory=dict)
+    """What the image was built from, input by input (`inputs.lock_inputs`), as the lock records it."""
 
 
 class BuildError(RuntimeError):

@@ -136,7 +136,7 @@ def test_a_requester_posts_follows_and_downloads_a_job_in_the_browser(
 ) -> None:
     started = time.time()
     # The gateway tells the dApp which runtime image id this network's nodes run (example templates
-    # carry a placeholder); fullFlow.mjs checks that picking an example pins it to this id.
+    # carry runtime/image.lock's id); fullFlow.mjs checks that a picked example pins this id.
     config = requests.get(f"{stack.gateway_url}/config", timeout=10).json()
     assert config["runtime_images"] == {RUNTIME_IMAGE: stack.runtime_image_id}
     assert (config["chain_id"], config["market"]) == (stack.chain_id, stack.deployment.market)

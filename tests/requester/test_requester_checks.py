@@ -1,7 +1,8 @@
 """`job submit` checks the job against the providers registered on the real chain and the images the
-network runs before any token moves; `--force` (or a confirmation) posts anyway. The examples'
-placeholder image id is pinned (to the gateway's advertised id, or this machine's image) or refused
-with the command that fixes it."""
+network runs before any token moves; `--force` (or a confirmation) posts anyway. The examples pin
+runtime/image.lock's id and are posted as written where the network runs it; where it runs another id
+(the gateway's, else this machine's build) a pinned copy is posted with a warning. The old placeholder
+image id is pinned the same way or refused with the command that fixes it."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from chain.anvil import AnvilProcess
 from crowdcompute.job_cli import job_app
 from crowdcompute.requester import NoProviderCanRun, submit_job
 from jobs.bundle import read_job_manifest
-from jobs.manifest.pinning import PLACEHOLDER_DIGEST
+from jobs.manifest.pinning import PLACEHOLDER_DIGEST, locked_runtime, pin_runtime_text
 from jobs.store import EmbeddedStore
 from tests.api.live_gateway import gateway_settings, serve
 from tests.cli_support.json_cli import connection_args, json_cli
@@ -28,6 +29,9 @@ from tests.requester.requester_jobs import FAKE_DIGEST, write_job
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 RUNTIME_IMAGE = "crowdcompute/runtime-cpu:torch2.13"
 RUNTIME_ID = "sha256:" + "5e" * 32
+LOCK = locked_runtime()
+assert LOCK is not None and LOCK[0] == RUNTIME_IMAGE, "runtime/image.lock names the runtime image"
+LOCKED_ID = LOCK[1]
 TERABYTE_MIB = 1_048_576
 REQUESTER_INDEX, PROVIDER_INDEX = 1, 2
 Cli = Callable[..., dict[str, Any]]
@@ -139,7 +143,7 @@ def test_a_job_pinned_to_an_image_the_network_does_not_run_is_refused(
     assert market.next_job_id() == first_free
 
 
-def test_an_unpinned_example_is_pinned_to_the_image_the_gateway_advertises(
+def test_an_example_is_pinned_to_the_image_the_gateway_advertises_where_it_differs_from_the_lock(
     cli: Cli, market: MarketClient, small_provider: MarketClient, advertising_gateway: str
 ) -> None:
     posted = cli("submit", str(EXAMPLES / "digits_mlp"), "--gateway", advertising_gateway)
@@ -149,10 +153,10 @@ def test_an_unpinned_example_is_pinned_to_the_image_the_gateway_advertises(
         f"{advertising_gateway}/bundles/{posted['bundleCid']}/manifest", trust_env=False
     ).json()
     assert bundle["manifest"]["runtime"]["digest"] == RUNTIME_ID
-    assert read_job_manifest(EXAMPLES / "digits_mlp").runtime.digest == PLACEHOLDER_DIGEST  # copy pinned
+    assert read_job_manifest(EXAMPLES / "digits_mlp").runtime.digest == LOCKED_ID  # a copy was pinned
 
 
-def test_an_unpinned_example_is_pinned_to_this_machines_runtime_image(
+def test_an_example_is_pinned_to_this_machines_image_with_a_warning_where_its_build_differs_from_the_lock(
     market: MarketClient, small_provider: MarketClient, store: EmbeddedStore, tmp_path: Path
 ) -> None:
     requester = market.with_account(dev_account(REQUESTER_INDEX))
@@ -168,12 +172,59 @@ def test_an_unpinned_example_is_pinned_to_this_machines_runtime_image(
         requester, tmp_path / "lstm", store=store, local_image_id=local_image_id, on_progress=progress.append
     )
     assert asked == [RUNTIME_IMAGE] and job.pinned_to == RUNTIME_ID
+    assert progress[0].startswith(f"warning: job.toml pins {RUNTIME_IMAGE} to runtime/image.lock's id")
+    assert f"network here runs {RUNTIME_ID} (from this machine's Docker engine" in progress[0]
+    stored = store.read_bytes(job.bundle_cid)
+    assert f'digest = "{RUNTIME_ID}"'.encode() in stored and LOCKED_ID.encode() not in stored
+
+
+@pytest.mark.parametrize("engine", ["runs the locked id", "has no image"])
+def test_an_example_is_posted_as_written_where_this_machine_runs_the_locked_id_or_knows_none(
+    market: MarketClient, small_provider: MarketClient, store: EmbeddedStore, tmp_path: Path, engine: str
+) -> None:
+    requester = market.with_account(dev_account(REQUESTER_INDEX))
+
+    def local_image_id(name: str) -> str:
+        if engine == "has no image":
+            raise LookupError(f"image {name!r} is not present in the local Docker engine")
+        return LOCKED_ID
+
+    progress: list[str] = []
+    job = submit_job(
+        requester,
+        EXAMPLES / "lstm_series",
+        store=store,
+        local_image_id=local_image_id,
+        on_progress=progress.append,
+    )
+    assert job.pinned_to is None and not any("pinned" in line for line in progress)
+    assert f'digest = "{LOCKED_ID}"'.encode() in store.read_bytes(job.bundle_cid)
+
+
+def test_a_placeholder_job_is_pinned_to_this_machines_runtime_image(
+    market: MarketClient, small_provider: MarketClient, store: EmbeddedStore, tmp_path: Path
+) -> None:
+    requester = market.with_account(dev_account(REQUESTER_INDEX))
+    job_dir = placeholder_copy(EXAMPLES / "lstm_series", tmp_path / "lstm")
+    progress: list[str] = []
+    job = submit_job(
+        requester, job_dir, store=store, local_image_id=lambda name: RUNTIME_ID, on_progress=progress.append
+    )
+    assert job.pinned_to == RUNTIME_ID
     assert f"pinned {RUNTIME_IMAGE} to {RUNTIME_ID} (this machine's Docker engine)" in progress[0]
     stored = store.read_bytes(job.bundle_cid)
     assert f'digest = "{RUNTIME_ID}"'.encode() in stored and PLACEHOLDER_DIGEST.encode() not in stored
 
 
-def test_an_unpinned_example_without_a_known_image_is_refused_with_the_command_that_fixes_it(
+def placeholder_copy(example: Path, dest: Path) -> Path:
+    """A copy of `example` pinned to the placeholder id jobs carried before the image lock."""
+    shutil.copytree(example, dest)
+    manifest = dest / "job.toml"
+    manifest.write_text(pin_runtime_text(manifest.read_text(), PLACEHOLDER_DIGEST))
+    return dest
+
+
+def test_a_placeholder_job_without_a_known_image_is_refused_with_the_command_that_fixes_it(
     cli: Cli, market: MarketClient, small_provider: MarketClient, store: EmbeddedStore, tmp_path: Path
 ) -> None:
     requester = dev_account(REQUESTER_INDEX).address
@@ -181,7 +232,7 @@ def test_an_unpinned_example_without_a_known_image_is_refused_with_the_command_t
     no_engine = {"DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"}
     refused = cli(
         "submit",
-        str(EXAMPLES / "digits_mlp"),
+        str(placeholder_copy(EXAMPLES / "digits_mlp", tmp_path / "digits")),
         "--store-dir",
         str(store.root),
         "--force",

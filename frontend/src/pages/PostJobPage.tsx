@@ -24,6 +24,7 @@ import {
   type SpecField,
   type SpecForm,
 } from "../lib/jobSpec";
+import { lockedRuntime } from "../generated/examples";
 import { checkManifest, type FieldProblem } from "../lib/manifest";
 import type { PaymentMethod } from "../lib/payment";
 import { postJob, signAndUpload, waitForIndexedJob } from "../lib/postFlow";
@@ -114,7 +115,8 @@ export function PostJobPage() {
 
   const pick = (picked: JobSource) => {
     // An archive's manifest cannot be edited here; a folder's or an example's can be pinned.
-    const pin = picked.kind === "files" ? pinRuntime(picked.manifestText, config.runtimeImages) : null;
+    const locked = lockedRuntime ? [lockedRuntime.digest] : [];
+    const pin = picked.kind === "files" ? pinRuntime(picked.manifestText, config.runtimeImages, locked) : null;
     const text = pin?.kind === "pinned" ? pin.text : picked.manifestText;
     setSource(picked);
     setPinned(pin?.kind === "pinned" ? pin : null);
@@ -246,7 +248,8 @@ export function PostJobPage() {
             {pinned && pinned.text === manifestText && (
               <p className="notice small" role="status">
                 Runtime pinned to <span className="mono">{shortHash(pinned.digest, 14)}</span>, the id of {pinned.image} on this network's
-                nodes (from the gateway); the job as picked named the placeholder id.
+                nodes (from the gateway); the job as picked named{" "}
+                {pinned.replaced === PLACEHOLDER_DIGEST ? "the placeholder id" : "runtime/image.lock's id, which these nodes did not build"}.
               </p>
             )}
             {placeholder && (
