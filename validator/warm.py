@@ -89,10 +89,20 @@ class WarmPool:
         self._lock = threading.Lock()
         self._ready: dict[tuple[JobId, int], WarmReplay] = {}
         self._preparing: dict[tuple[JobId, int], threading.Thread] = {}
+        self.used: list[ExecutionId] = []  # the warm replays that ran a replay, oldest first
 
     def __len__(self) -> int:
         with self._lock:
             return len(self._ready) + len(self._preparing)
+
+    def waiting(self, timeout: float = _PREPARE_WAIT_S) -> list[ExecutionId]:
+        """The replays waiting for a go, once the warm-ups under way have ended (at most `timeout`)."""
+        with self._lock:
+            threads = list(self._preparing.values())
+        for thread in threads:
+            thread.join(timeout)
+        with self._lock:
+            return [warm.execution_id for warm in self._ready.values()]
 
     # -- starting --------------------------------------------------------------------------------------
 
@@ -196,6 +206,8 @@ class WarmPool:
         pending.write_text(json.dumps({"env": env}))
         os.replace(pending, replay / GO_FILE)  # the container sees the whole request or none
         began = time.monotonic()
+        with self._lock:
+            self.used.append(warm.execution_id)
         result = self.executor.wait(warm.execution_id)
         log.info(
             "job %d: warm replay %s ended %s (%s) %.1f s after its go, %.2f CPU s in all",
