@@ -261,6 +261,7 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int, int]]):
                 last_block=event.block_number + 1 + job.spec.verify_blocks,
                 mode=int(job.spec.mode),
                 result=result,
+                times={"noted": time.time()},
             )
         )
 
@@ -359,7 +360,9 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int, int]]):
                 self.warm.discard(record.job_id, "not drawn", record.attempt)
                 continue
             result = cast(SubmittedResult, {**(record.result or {}), "seed": bytes(seed).hex()})
-            seated = replace(record, phase=Phase.PENDING, seats=list(seats), result=result)
+            seated = replace(
+                record, phase=Phase.PENDING, seats=list(seats), result=result, times=_at(record, "seated")
+            )
             # The chain's state now, not the events read so far: history read on a fresh data folder holds
             # seats that were settled long ago.
             done = finished_seat(seated, view, head)
@@ -454,7 +457,7 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int, int]]):
         key = record.key
         try:
             if check_seat(self.market, self.state, record) is None:  # never a replay for nothing
-                record = self.state.update(record, tries=record.tries + 1)
+                record = self.state.update(record, tries=record.tries + 1, times=_at(record, "verifying"))
                 submission = self._submission(record)
                 try:
                     verdict = self.verifier.verify(submission, tries=record.tries)
@@ -503,6 +506,7 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int, int]]):
             "evidence": evidence,
             "segments": list(verdict.segments),
             "cpu_s": verdict.cpu_s,
+            "times": _at(record, "verdict"),
         }
         if verdict.approve is None:
             # Nothing is signed: the seats stay silent (and lose their bonds, as a seat that did not vote).
@@ -571,7 +575,7 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int, int]]):
             self.state.update(record, phase=Phase.VOTED, reason=f"{record.reason} (not relayed: {exc})")
             log.warning("job %d: the gateway refused the vote for good (%s)", record.job_id, exc)
             return
-        self.state.update(record, phase=Phase.VOTED)
+        self.state.update(record, phase=Phase.VOTED, times=_at(record, "voted"))
         log.info(
             "job %d: voted %s at seat(s) %s of round %d (signed, delivered to %s)",
             record.job_id,
@@ -590,6 +594,11 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int, int]]):
                 continue
             self._retry_at.pop(key, None)
             self._deliver(record)
+
+
+def _at(record: Verification, step: str) -> dict[str, float]:
+    """The record's step times with `step` taken now (the first time only)."""
+    return {step: time.time(), **(record.times or {})}
 
 
 def _same(one: Verification, other: Verification) -> bool:

@@ -85,6 +85,7 @@ class FlowResult:
     slashed: int = 0
     paid: int = 0
     schedule: dict[str, int] = field(default_factory=dict)
+    started_at: float = 0.0  # Unix time of the submit call (the timeline's zero), to match the nodes' records
 
     @property
     def market_s(self) -> float:
@@ -264,7 +265,7 @@ def run_flow(stack: DemoStack, settings: FlowSettings, narrator: Narrator) -> Fl
     requester = stack.market(REQUESTER_ACCOUNT)
     stakes = {node.address: requester.account_of(node.address).stake for node in stack.providers}
 
-    started = time.monotonic()
+    started, started_at = time.monotonic(), time.time()
     follower = _Follower(stack, narrator, started, requester)
     submitted = submit_job(
         requester,
@@ -341,6 +342,7 @@ def run_flow(stack: DemoStack, settings: FlowSettings, narrator: Narrator) -> Fl
         slashed=max(0, stakes.get(node.address, stake_after) - stake_after),
         paid=paid,
         schedule={"interval": settings.interval, "segments": settings.segments, "steps": steps},
+        started_at=started_at,
     )
 
 
