@@ -268,6 +268,10 @@ def main(argv: list[str] | None = None) -> int:
         },
         "schedule": {"interval": args.interval, "segments": args.segments, "steps": steps},
         "stack_start_s": round(stack_s or 0.0, 2),
+        "settles_by": (
+            "validators replay in containers warmed when the job is claimed (validator.warm); the requester "
+            "settles a unanimous acceptance as soon as the votes are revealed (crowdcompute.requester.accept)"
+        ),
         "figures": typical,
         "best": best,
         "spread": spread(runs, SPREAD),
