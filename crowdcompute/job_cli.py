@@ -38,6 +38,7 @@ from crowdcompute.requester import (
     LogLine,
     NoProviderCanRun,
     RequesterError,
+    accept_unanimous,
     appeal_job,
     cancel_job,
     download_result,
@@ -437,6 +438,33 @@ def cancel(
         **sent_tx(cancelled.tx),
     }
     _emit(out, payload, f"job {job_id} cancelled: {token_amount(cancelled.refund)} refunded")
+
+
+@job_app.command("accept")
+@chain_options()
+def accept(
+    job_id: JobIdArgument,
+    gateway: GatewayOption = None,
+    *,
+    opts: ChainOptions,
+) -> None:
+    """Settle a job you posted as soon as every seat of its committee approved, instead of after the appeal
+    window: you waive your own appeal, the only one left when nobody voted against the result."""
+    out = opts.output()
+    try:
+        market = opts.connect()
+        with out.progress(f"Accepting job {job_id}"):
+            done = accept_unanimous(market, JobId(job_id), _gateway_url(gateway))
+        if done is None:
+            raise RequesterError(
+                f"job {job_id} cannot be accepted early: it is not yours, not waiting for its votes, or the "
+                "gateway has not revealed a unanimous acceptance (every seat must vote, and approve); it "
+                "settles after its appeal window (`crowdcompute job status`)"
+            )
+    except _FAILURES as exc:
+        out.fail(exc)
+    payload = {"jobId": job_id, "state": "Accepted", "accepts": done.accepts, **sent_tx(done.tx)}
+    _emit(out, payload, f"job {job_id} accepted: {done.accepts} of {done.accepts} seats approved")
 
 
 @job_app.command("appeal")

@@ -176,6 +176,14 @@ def run(
         bool, typer.Option(help="Finalize the jobs this node sat on once their votes are revealed.")
     ] = True,
     keep_work: Annotated[bool, typer.Option(help="Keep fetched results and replay outputs.")] = False,
+    warm_replays: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Replay containers started when a job is claimed (torch imported, waiting for the sampled "
+            "checkpoints), so verification after a submission costs only the replay; 0: none.",
+        ),
+    ] = 2,
     max_appeal_bond: Annotated[
         str | None,
         typer.Option(
@@ -215,6 +223,7 @@ def run(
             workers=workers,
             finalize=finalize,
             keep_work=keep_work,
+            warm_replays=warm_replays,
             max_appeal_bond=appeal_limit,
             gateway_url=gateway,
         )

@@ -47,12 +47,22 @@ class ValidatorConfig(NodeConfigBase):
     0: it never appeals. The bond comes back when the final round bears the appeal out."""
     keep_work: bool = False
     """Keep each job's fetched result and replay output (for inspection) instead of removing them."""
+    warm_replays: int = 2
+    """Replay containers started ahead, when a job is claimed (its bundle fetched, torch imported, waiting for
+    the sampled checkpoints), so that a seat drawn after the submission pays only the replay itself; 0: none.
+    Each holds the job's memory until it is used or let go (`validator.warm`)."""
+    warm_idle_s: float = 900.0
+    """Seconds a warm replay waits for its go before it is removed (the provider took longer to submit)."""
 
     def __post_init__(self) -> None:
         if self.workers < 1:
             raise ValueError("workers must be at least 1")
         if self.max_appeal_bond is not None and self.max_appeal_bond < 0:
             raise ValueError("max_appeal_bond cannot be negative")
+        if self.warm_replays < 0:
+            raise ValueError("warm_replays cannot be negative")
+        if not self.warm_idle_s > 0:
+            raise ValueError("warm_idle_s must be positive")
         if self.reveal_patience_blocks < 0:
             raise ValueError("reveal_patience_blocks cannot be negative")
         if not 0 < self.withheld_after <= 1:

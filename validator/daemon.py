@@ -68,12 +68,15 @@ from validator.resume import check_open_seats, check_seat, finished_seat, tidy_r
 from validator.state import EvidenceRecord, Phase, SubmittedResult, Verification, VerificationStore
 from validator.verdict import WITHHELD, Verdict, abstain, reject
 from validator.verify import Submission, Verifier
+from validator.warm import WarmPool
 
 __all__ = ["StepReport", "ValidatorNode"]
 
 log = logging.getLogger(__name__)
 
-WATCHED_EVENTS = ("ResultSubmitted", "JobAppealed", "JobFinalized")
+# A claimed job warms a replay (`validator.warm`); these end the attempt it was warmed for.
+_ENDS_ATTEMPT = ("JobCancelled", "JobExpired", "JobReopened")
+WATCHED_EVENTS = ("ResultSubmitted", "JobAppealed", "JobFinalized", "JobClaimed", *_ENDS_ATTEMPT)
 
 
 @dataclass
@@ -124,6 +127,15 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int, int]]):
         self.relay = relay
         self.bundles = BundleCache(store, self.config.bundles_dir)
         self.verifier = Verifier(store, executor, self.bundles, self.config.work_dir, self.me)
+        self.warm = WarmPool(
+            executor,
+            self.bundles,
+            address_tag(self.me),
+            self.verifier.folder,
+            limit=self.config.warm_replays,
+            idle_s=self.config.warm_idle_s,
+        )
+        self.verifier.warm = self.warm
         self._retry_at: dict[tuple[JobId, int, int], float] = {}
         self._settler = Settler(market, self.state, self.config, relay)
         self._lock = threading.Lock()
@@ -137,6 +149,7 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int, int]]):
         self._reap(report)
         self._redeliver()
         self._dispatch()
+        self.warm.expire()
         if self.config.finalize:
             report.finalized.extend(self._settler.settle())
         return report
@@ -157,6 +170,12 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int, int]]):
         # Seats whose job moved on while the node was away are closed; the replays they left are removed.
         check_open_seats(self.market, self.state)
         tidy_replays(self.verifier.executor, self.state, address_tag(self.me))
+        self.warm.tidy()
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the workers, then remove the replays waiting for a go (none is left on the engine)."""
+        super().close(timeout)
+        self.warm.close()
 
     def _idle_wait_s(self) -> float:
         """A whole poll, or a few seconds while a delivered vote waits for its job to settle."""
@@ -170,11 +189,30 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int, int]]):
         for event in events:
             if event.name == "JobFinalized":
                 job_id = JobId(int(event.args["jobId"]))
+                self.warm.discard(job_id, "the job was settled")
                 self._on_finalized(job_id, Outcome(event.args["outcome"]).name.lower())
+            elif event.name == "JobClaimed":
+                self._on_claimed(event)
+            elif event.name in _ENDS_ATTEMPT:
+                self.warm.discard(JobId(int(event.args["jobId"])), event.name.removeprefix("Job").lower())
             elif event.name == "JobAppealed":
                 self._on_appealed(event)
             else:
                 self._on_submitted(event)
+
+    def _on_claimed(self, event: DecodedLog) -> None:
+        """Warm a replay for the claimed job: any validator on the roster may be drawn for it."""
+        if self.config.warm_replays < 1:
+            return
+        job_id = JobId(int(event.args["jobId"]))
+        self.market.jobs.apply([event])
+        try:
+            view = self.market.job(job_id)
+        except ChainError as exc:
+            log.debug("job %d: not warming a replay: cannot read it (%s)", job_id, exc)
+            return
+        if view.status == JobStatus.CLAIMED:  # not one read while catching up on history
+            self.warm.prepare(job_id, view.job.state.attempts, view.job)
 
     def _on_finalized(self, job_id: JobId, outcome: str) -> None:
         """Record the outcome (a seat not verified yet ends without a replay); a verification still
@@ -223,6 +261,7 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int, int]]):
                 last_block=event.block_number + 1 + job.spec.verify_blocks,
                 mode=int(job.spec.mode),
                 result=result,
+                times={"noted": time.time()},
             )
         )
 
@@ -308,6 +347,7 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int, int]]):
                     # Settled or appealed before its seats were drawn here (history read on a fresh data
                     # folder): nothing to verify, and the seed is no longer readable.
                     self.state.delete(*record.key)
+                    self.warm.discard(record.job_id, "settled before the draw", record.attempt)
                     continue
                 seed = self.market.seed_of(record.job_id)
                 seats = self.market.seats_of(record.job_id)
@@ -317,13 +357,17 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int, int]]):
             if not seats:
                 log.debug("job %d: not on its round-%d committee", record.job_id, record.round)
                 self.state.delete(*record.key)
+                self.warm.discard(record.job_id, "not drawn", record.attempt)
                 continue
             result = cast(SubmittedResult, {**(record.result or {}), "seed": bytes(seed).hex()})
-            seated = replace(record, phase=Phase.PENDING, seats=list(seats), result=result)
+            seated = replace(
+                record, phase=Phase.PENDING, seats=list(seats), result=result, times=_at(record, "seated")
+            )
             # The chain's state now, not the events read so far: history read on a fresh data folder holds
             # seats that were settled long ago.
             done = finished_seat(seated, view, head)
             if done is not None:
+                self.warm.discard(record.job_id, done.reason, record.attempt)
                 self.state.put(done)
                 log.info("job %d: holds seat(s) %s, but %s", record.job_id, seats, done.reason)
                 continue
@@ -413,7 +457,7 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int, int]]):
         key = record.key
         try:
             if check_seat(self.market, self.state, record) is None:  # never a replay for nothing
-                record = self.state.update(record, tries=record.tries + 1)
+                record = self.state.update(record, tries=record.tries + 1, times=_at(record, "verifying"))
                 submission = self._submission(record)
                 try:
                     verdict = self.verifier.verify(submission, tries=record.tries)
@@ -428,6 +472,7 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int, int]]):
             log.exception("job %d: verification failed in this node", record.job_id)
             self.state.update(record, phase=Phase.ABSTAINED, reason=f"node error: {exc!r}")
         self._wake.set()  # the votes may be complete now: finalize without waiting for the next poll
+        self.warm.discard(record.job_id, "verified without it", record.attempt)  # a failure report, ...
         if not self.config.keep_work:
             shutil.rmtree(self.verifier.folder(record.job_id, record.attempt), ignore_errors=True)
 
@@ -461,6 +506,7 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int, int]]):
             "evidence": evidence,
             "segments": list(verdict.segments),
             "cpu_s": verdict.cpu_s,
+            "times": _at(record, "verdict"),
         }
         if verdict.approve is None:
             # Nothing is signed: the seats stay silent (and lose their bonds, as a seat that did not vote).
@@ -529,7 +575,7 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int, int]]):
             self.state.update(record, phase=Phase.VOTED, reason=f"{record.reason} (not relayed: {exc})")
             log.warning("job %d: the gateway refused the vote for good (%s)", record.job_id, exc)
             return
-        self.state.update(record, phase=Phase.VOTED)
+        self.state.update(record, phase=Phase.VOTED, times=_at(record, "voted"))
         log.info(
             "job %d: voted %s at seat(s) %s of round %d (signed, delivered to %s)",
             record.job_id,
@@ -548,6 +594,11 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int, int]]):
                 continue
             self._retry_at.pop(key, None)
             self._deliver(record)
+
+
+def _at(record: Verification, step: str) -> dict[str, float]:
+    """The record's step times with `step` taken now (the first time only)."""
+    return {step: time.time(), **(record.times or {})}
 
 
 def _same(one: Verification, other: Verification) -> bool:

@@ -36,6 +36,7 @@ __all__ = [
     "ReplayId",
     "discard_replay",
     "find_replay",
+    "read_replay",
     "reattach_job",
     "replay_execution_id",
     "replays_of",
@@ -125,7 +126,7 @@ def reattach_job(
     log.info("job %d: re-attached to replay %s, started before this node restarted", job_id, execution_id)
     result = executor.wait(execution_id)
     log.info("job %d: replay %s ended %s (%s)", job_id, execution_id, result.state.value, result.reason)
-    return Reexecution(result, output_dir, _read_replay(output_dir / "replay.json"))
+    return Reexecution(result, output_dir, read_replay(output_dir / "replay.json"))
 
 
 def discard_replay(executor: Executor, execution_id: ExecutionId, why: str) -> bool:
@@ -206,7 +207,7 @@ def run_job(
         result.duration_s or 0.0,
         result.cpu_seconds or 0.0,
     )
-    return Reexecution(result, output_dir, _read_replay(output_dir / "replay.json"))
+    return Reexecution(result, output_dir, read_replay(output_dir / "replay.json"))
 
 
 def seed_output(source: Path, dest: Path) -> None:
@@ -227,7 +228,8 @@ def seed_output(source: Path, dest: Path) -> None:
                 (target / name).chmod(0o666)
 
 
-def _read_replay(path: Path) -> Mapping[str, Any] | None:
+def read_replay(path: Path) -> Mapping[str, Any] | None:
+    """The replay document a replay wrote (None: missing, too large, or not a JSON object)."""
     if not path.is_file() or path.is_symlink() or path.stat().st_size > REPLAY_OUTPUT_LIMIT:
         return None
     try:

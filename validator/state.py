@@ -79,6 +79,8 @@ class Verification:
     tries: int = 0
     updated_at: float = 0.0
     appealed: str = ""  # the appeal this node sent against the round's decision (tx hash), if any
+    # When each step happened (Unix time): noted, seated, verifying, verdict, voted (bench/e2e.py reads them).
+    times: dict[str, float] | None = field(default=None, compare=False)
 
     @property
     def key(self) -> tuple[JobId, int, int]:
@@ -95,7 +97,7 @@ class Verification:
 
 
 _COLUMNS = tuple(f.name for f in fields(Verification))
-_JSON_COLUMNS = frozenset({"evidence", "segments", "result", "seats", "votes"})
+_JSON_COLUMNS = frozenset({"evidence", "segments", "result", "seats", "votes", "times"})
 _COLUMN_TYPES = {
     "cpu_s": "REAL",
     "reason": "TEXT",

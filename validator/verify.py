@@ -61,6 +61,7 @@ from validator.verdict import (
     reject,
     resource_finding,
 )
+from validator.warm import WarmPool
 
 __all__ = ["Submission", "Verifier"]
 
@@ -95,6 +96,7 @@ class Verifier:
         self.bundles = bundles
         self.work_dir = work_dir
         self.me = me
+        self.warm: WarmPool | None = None  # replays started ahead (`validator.warm`), set by the daemon
 
     def folder(self, job_id: JobId, attempt: int) -> Path:
         """One seat's work: the provider's result, the staged replay input, the replay's output. Named
@@ -262,6 +264,10 @@ class Verifier:
             if adopted.result.ok:
                 return adopted
             log.info("job %d: the re-attached replay did not finish well; replaying anew", submission.job_id)
+        if self.warm is not None and output_limit is None and output_seed is None:
+            warm = self.warm.take(submission.job_id, submission.attempt)
+            if warm is not None:  # started when the job was claimed: torch is loaded, the replay runs at once
+                return self.warm.run(warm, files, env)
         staged = stage_input(bundle, files, folder / "input")
         return run_job(
             self.executor,

@@ -318,7 +318,8 @@ interface IJobMarket {
     /// voted). Nothing beyond the pool is paid: the losing side pays for the appeals up to what it forfeits.
     /// Requirements: status `Submitted`; after the round's window and, below the final round, its appeal window
     /// (`block.number > submitBlock + 1 + 2 * verifyBlocks`; in the final round `submitBlock + 1 + verifyBlocks`, or
-    /// earlier once every seat voted) (`VerificationPending`); one entry per seat (`SeatCountMismatch`), each
+    /// earlier once every seat voted; below the final round, earlier when the requester sends it and every deciding
+    /// seat approved: it waives its own appeal, the only one left) (`VerificationPending`); one entry per seat (`SeatCountMismatch`), each
     /// proven (`NotSeatHolder`) and validly signed (`InvalidVoteSignature`), an approval carrying no finding
     /// (`VoteReasonNeedsRejection`: a withheld result, a bad commitment or a false capability claim must reject);
     /// mode `None`: no seats.

@@ -80,7 +80,10 @@ abstract contract JobSettlement is JobMarket {
             unchecked {
                 lastBlock += window;
             }
-            if (block.number <= lastBlock) revert VerificationPending(jobId, lastBlock);
+            // Except a unanimous acceptance that the requester settles itself: no seat lost and the provider
+            // won, so the requester is the only party left who may appeal, and it waives that by sending this.
+            bool waived = msg.sender == encoded.requester() && judges != 0 && approvals == judges;
+            if (block.number <= lastBlock && !waived) revert VerificationPending(jobId, lastBlock);
         } else if (block.number <= lastBlock && (size == 0 || approvals + rejections + _count(tally.unbacked) < judges))
         {
             // The final round's votes are revealed together: before its window ends only when every seat voted.

@@ -15,6 +15,8 @@ Public API (the `crowdcompute job ...` commands and the demo are built on these)
 * `wait_for_status(market, job_id, until, *, timeout_s, poll_s=0.5, on_change=None) -> JobView`;
 * `download_result(job, dest, *, store=None, gateway_url=None) -> DownloadedResult`: fetch the result CID,
   verify it, extract it safely, check its checkpoints against the committed root (`verify_checkpoints`);
+* `accept_unanimous(market, job_id, gateway_url)`: settle a job every seat approved without waiting out the
+  appeal window (the requester waives its appeal; `accept`);
 * `cancel_job(market, job_id)`, and the helpers `state_of(view)`, `result_of(view)`,
   `read_ballots(market, view)` (the votes by seat, from the chain's events), `job_summary(view, ballots)`;
 * `GatewayClient` (uploads, content, logs: `LogLine`, `LogGap`, `LogPage`) and `SubmittedJob`;
@@ -24,6 +26,7 @@ Public API (the `crowdcompute job ...` commands and the demo are built on these)
 
 from __future__ import annotations
 
+from crowdcompute.requester.accept import accept_unanimous
 from crowdcompute.requester.appeal import AppealQuote, appeal_job, quote_appeal
 from crowdcompute.requester.cancel import cancel_job
 from crowdcompute.requester.checkpoints import CheckpointCheck, verify_checkpoints
@@ -83,6 +86,7 @@ __all__ = [
     "SubmittedJob",
     "UnpinnedRuntime",
     "WaitTimeout",
+    "accept_unanimous",
     "appeal_job",
     "cancel_job",
     "download_result",

@@ -17,7 +17,9 @@ from chain import (
     DevChain,
     Evidence,
     JobId,
+    JobStatus,
     MarketClient,
+    Outcome,
     VerificationMode,
     appeal_window,
     dev_account,
@@ -27,7 +29,8 @@ from chain import (
 )
 from chain.anvil import AnvilProcess
 from crowdcompute.job_cli import job_app
-from gateway_protocol import VoteRelayError, post_vote
+from crowdcompute.requester import accept_unanimous
+from gateway_protocol import VoteRelayError, fetch_votes, post_vote
 from jobs.store import EmbeddedStore
 from tests.cli_support.json_cli import connection_args, json_cli
 from tests.requester.requester_jobs import provide_result, wait_for
@@ -183,3 +186,26 @@ def test_appeal_shows_the_decision_and_the_bond_and_asks_first(
     assert accepted.exit_code == 0, accepted.output
     assert "round 1 (31 seats) decides next" in accepted.output
     assert requester.job(job_id).job.state.round == 1
+
+
+def test_the_requester_settles_a_unanimous_acceptance_without_waiting_for_the_appeal_window(
+    cli: Cli,
+    requester: MarketClient,
+    provider: MarketClient,
+    validators: list[MarketClient],
+    store: EmbeddedStore,
+    gateway_url: str,
+    tmp_path: Path,
+) -> None:
+    job_id = JobId(verified_job(requester, provider, validators, store, gateway_url, tmp_path))
+    submit_block = requester.job(job_id).job.state.submit_block
+    assert accept_unanimous(provider, job_id, gateway_url) is None, "only the requester may waive its appeal"
+    wait_for(lambda: fetch_votes(gateway_url, job_id, round_=0) is not None, "the votes to be revealed")
+    assert accept_unanimous(provider, job_id, gateway_url) is None, "not even once they are revealed"
+
+    accepted = cli("accept", str(job_id), "--gateway", gateway_url)
+    assert (accepted["state"], accepted["accepts"]) == ("Accepted", 3)
+    assert requester.job(job_id).outcome == Outcome.ACCEPTED
+    assert requester.rpc.block_number() <= settle_block(submit_block, VERIFY_BLOCKS, 0), "before the window"
+    assert requester.status_of(job_id) == JobStatus.CLOSED
+    assert requester.account_of(provider.me).balance >= SPEC.budget, "the provider is paid at once"
