@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     """A Kubo RPC API address; when set, content goes to Kubo instead of the embedded store."""
     store_fsync: bool = True
 
+    # index database (PostgreSQL; see api/README.md)
+    database_url: SecretStr | None = None
+    """A `postgresql://` URL: the index lives there, shared by several gateway processes (one indexes, all
+    serve). Unset, the index is the SQLite file `<data_dir>/index.sqlite`."""
+
     # uploads
     upload_max_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
     upload_tmp_dir: Path | None = None
@@ -161,6 +166,13 @@ class Settings(BaseSettings):
     @classmethod
     def _expand_home(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError("CROWDCOMPUTE_GATEWAY_DATABASE_URL must be a postgresql:// URL (unset: SQLite)")
+        return value
 
     @field_validator("runtime_images")
     @classmethod

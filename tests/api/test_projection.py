@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from api.db import Database
+from api.db_postgres import PostgresDatabase
 from api.indexer.checkpoint import ensure_identity, load_checkpoint, save_checkpoint
 from api.indexer.projection import project_batch
 from api.migrations import MIGRATIONS
@@ -16,9 +18,14 @@ from chain import JobId
 from tests.api.market_events import PROVIDER, REQUESTER, VALIDATORS, EventLog
 
 
+INDEX_BACKENDS = ("sqlite", "postgresql")
+
+
 @pytest.fixture
-def db(tmp_path: Path) -> Database:
-    return Database(tmp_path / "index.sqlite")
+def db(tmp_path: Path, index_db_url: str | None) -> Iterator[Database]:
+    opened = Database(tmp_path / "index.sqlite") if index_db_url is None else PostgresDatabase(index_db_url)
+    yield opened
+    opened.close()
 
 
 def index(db: Database, log: EventLog) -> int:
