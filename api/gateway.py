@@ -48,6 +48,7 @@ class Gateway:
             source_factory or default_source_factory(settings),
             poll_interval_s=settings.indexer_poll_interval_s,
             backoff_max_s=settings.indexer_backoff_max_s,
+            standby_poll_s=settings.indexer_standby_poll_s,
         )
         # log relay and health
         self.log_streams = StreamSlots(per_ip=settings.sse_max_streams_per_ip, total=settings.sse_max_streams)

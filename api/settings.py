@@ -105,6 +105,8 @@ class Settings(BaseSettings):
     indexer_batch_blocks: int = Field(default=2000, gt=0)
     indexer_poll_interval_s: float = Field(default=1.0, gt=0)
     indexer_backoff_max_s: float = Field(default=30.0, gt=0)
+    indexer_standby_poll_s: float = Field(default=2.0, gt=0)
+    """On a shared PostgreSQL index: how often a standby gateway tries to take over indexing."""
     readiness_max_lag_blocks: int = Field(default=10, ge=0)
 
     # log relay

@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL cluster for the index tests: initdb in a temporary folder, a Unix socket there, no TCP.
+"""A throwaway PostgreSQL cluster for the index tests: initdb in a temporary folder, a Unix socket, no TCP.
 
 initdb refuses to run as root, so as root the cluster runs as the `postgres` user (Debian's package makes
 it). Each test gets a schema of its own (`search_path` in the URL), which is much cheaper than a database.
