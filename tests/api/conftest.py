@@ -76,12 +76,14 @@ def live_url(app: FastAPI) -> Iterator[str]:
 
 
 # --- the index on both backends (SQLite, PostgreSQL) ---
-# A module that sets `INDEX_BACKENDS = ("sqlite", "postgresql")` runs each of its tests that uses
-# `make_settings` or `index_db_url` once per backend. PostgreSQL is a throwaway cluster for the session.
+# A module that sets `INDEX_BACKENDS = ("sqlite", "postgresql")`, or a test marked
+# `@pytest.mark.index_backends("sqlite", "postgresql")`, runs each test that uses `make_settings` or
+# `index_db_url` once per backend. PostgreSQL is a throwaway cluster for the session.
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    backends = getattr(metafunc.module, "INDEX_BACKENDS", None)
+    marker = metafunc.definition.get_closest_marker("index_backends")
+    backends = marker.args if marker is not None else getattr(metafunc.module, "INDEX_BACKENDS", None)
     if backends and "index_backend" in metafunc.fixturenames:
         metafunc.parametrize("index_backend", backends, indirect=True)
 
