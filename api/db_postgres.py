@@ -80,8 +80,9 @@ def _params(parameters: Any) -> Any:
 class PgCursor:
     """A psycopg cursor that takes the SQLite-dialect SQL the services write."""
 
-    def __init__(self, db: PostgresDatabase, raw: psycopg.Cursor[Any]) -> None:
-        self._db = db
+    def __init__(self, conn: PgConnection, raw: psycopg.Cursor[Any]) -> None:
+        self._conn = conn
+        self._db = conn.db
         self._raw = raw
         self.row_factory: Any = _named_rows
         """None gives plain tuples (the hot list path sets it, as with sqlite3)."""
@@ -97,13 +98,25 @@ class PgCursor:
     def execute(self, sql: str, parameters: Any = (), /) -> Cursor:
         self._raw.row_factory = self.row_factory or psycopg.rows.tuple_row
         translated = self._db.translate(sql)
+        pending = self._conn.take_deferred()
+        if not pending:
+            self._send(translated, parameters)
+            return self
+        with self._conn.raw.pipeline():  # the transaction's opening statements travel with the first query
+            for statement in pending:
+                self._conn.raw.execute(statement)
+            self._send(translated, parameters)
+        return self
+
+    def _send(self, translated: str, parameters: Any) -> None:
         if parameters:
             self._raw.execute(translated, _params(parameters))
         else:  # psycopg leaves a query without parameters as it is: undo the doubled `%`
             self._raw.execute(translated.replace("%%", "%").encode())
-        return self
 
     def executemany(self, sql: str, parameters: Iterable[Any], /) -> Cursor:
+        for statement in self._conn.take_deferred():
+            self._conn.raw.execute(statement)
         self._raw.executemany(self._db.translate(sql), [_params(p) for p in parameters])
         return self
 
@@ -121,18 +134,28 @@ class PgCursor:
 
 
 class PgConnection:
+    """One thread's autocommit connection; a transaction's BEGIN waits to be sent with its first query."""
+
     def __init__(self, db: PostgresDatabase, raw: psycopg.Connection[Any]) -> None:
-        self._db = db
+        self.db = db
         self.raw = raw
+        self._deferred: list[bytes] = []
+
+    def defer(self, *statements: bytes) -> None:
+        self._deferred = list(statements)
+
+    def take_deferred(self) -> list[bytes]:
+        pending, self._deferred = self._deferred, []
+        return pending
 
     def cursor(self) -> Cursor:
-        return PgCursor(self._db, self.raw.cursor())
+        return PgCursor(self, self.raw.cursor())
 
     def execute(self, sql: str, parameters: Any = (), /) -> Cursor:
         return self.cursor().execute(sql, parameters)
 
     def executemany(self, sql: str, parameters: Iterable[Any], /) -> Cursor:
-        return PgCursor(self._db, self.raw.cursor()).executemany(sql, parameters)
+        return PgCursor(self, self.raw.cursor()).executemany(sql, parameters)
 
 
 class PostgresDatabase(Database):
@@ -205,6 +228,9 @@ class PostgresDatabase(Database):
         return translated
 
     def connection(self) -> Connection:
+        return self._pg()
+
+    def _pg(self) -> PgConnection:
         conn: PgConnection | None = getattr(self._local, "conn", None)
         if conn is None or conn.raw.closed or conn.raw.broken:
             conn = PgConnection(self, self._connect())
@@ -215,26 +241,28 @@ class PostgresDatabase(Database):
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        conn = self.connection()
-        conn.execute("BEGIN")
-        try:
-            conn.execute("SELECT pg_advisory_xact_lock(?)", (WRITE_LOCK,))
+        """BEGIN, then the writers' turn (an advisory lock), sent with the block's first statement."""
+        with self._transaction(b"BEGIN", b"SELECT pg_advisory_xact_lock(%d)" % WRITE_LOCK) as conn:
             yield conn
-        except BaseException:
-            _rollback(conn)
-            raise
-        conn.execute("COMMIT")
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        conn = self.connection()
-        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        """A consistent snapshot for several queries (REPEATABLE READ)."""
+        with self._transaction(b"BEGIN ISOLATION LEVEL REPEATABLE READ") as conn:
+            yield conn
+
+    @contextmanager
+    def _transaction(self, *opening: bytes) -> Iterator[Connection]:
+        conn = self._pg()
+        conn.defer(*opening)
         try:
             yield conn
         except BaseException:
-            _rollback(conn)
+            if not conn.take_deferred():  # the transaction was opened: end it
+                _rollback(conn)
             raise
-        conn.execute("COMMIT")
+        if not conn.take_deferred():
+            conn.raw.execute(b"COMMIT")
 
     def hold_indexer_lock(self) -> bool:
         """Hold (or try to take) the indexer's session lock; False while another process holds it."""
