@@ -61,7 +61,7 @@ frontend/src/generated/.stamp: $(STAMPS)/python $(STAMPS)/npm $(STAMPS)/frontend
 frontend/dist/index.html: $(STAMPS)/python $(STAMPS)/npm $(STAMPS)/frontend-npm $(JOB_LAYOUT) $(FRONTEND_SRC)
 	cd frontend && npm run build
 
-test: setup test-contracts slither lint test-frontend docker test-python
+test: setup test-contracts slither lint test-frontend docker postgres test-python
 
 # Quick iteration: ruff and every pytest test that needs no chain, Docker or browser (markers set from the
 # fixtures a test uses: tests/conftest.py), on one worker more than there are cores (several tests wait on
@@ -71,13 +71,19 @@ test: setup test-contracts slither lint test-frontend docker test-python
 # would take half the minute.
 FAST := not chain and not docker and not browser
 FAST_WORKERS := $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
-test-fast: $(STAMPS)/python $(STAMPS)/npm $(JOB_LAYOUT) frontend/src/generated/.stamp
+test-fast: $(STAMPS)/python $(STAMPS)/npm $(JOB_LAYOUT) frontend/src/generated/.stamp postgres
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -n $(FAST_WORKERS) --dist worksteal -m "$(FAST)" --min-tests=800
 
 # A Docker engine for the executor tests: installed (Debian docker.io) and started when missing and root.
 docker:
 	@tools/ensure-docker.sh
+
+# PostgreSQL for the gateway index tests on both backends: Debian's postgresql installed when missing and
+# root; the tests start and stop a throwaway cluster of their own (tests/api/postgres_cluster.py).
+.PHONY: postgres
+postgres:
+	@tools/ensure-postgres.sh
 
 # Debian's Chromium for the dApp's browser tests: installed when missing and root.
 chromium:

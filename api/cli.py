@@ -36,6 +36,7 @@ def serve(
     import uvicorn
 
     from api.edge.server import uvicorn_config
+    from api.errors import DatabaseUnusableError
     from api.jsonlog import configure_logging
     from api.main import create_app
     from api.settings import Settings
@@ -54,7 +55,11 @@ def serve(
             "trusted_proxies": [str(p) for p in settings.trusted_proxies],
         },
     )
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except DatabaseUnusableError as exc:  # a URL that does not answer, a schema too new or not ours
+        typer.echo(f"gateway cannot start: {exc.message}", err=True)
+        raise typer.Exit(2) from exc
     uvicorn.Server(uvicorn_config(app, settings, host=host, port=port)).run()
 
 

@@ -41,6 +41,10 @@ class SchemaMismatchError(GatewayError, RuntimeError):
     code = "schema_mismatch"
 
 
+class DatabaseUnusableError(GatewayError, RuntimeError):
+    """The index database cannot be used: it does not answer, or its schema is too new or not ours."""
+
+
 class InvalidRequestError(GatewayError, ValueError):
     status_code = 400
     code = "invalid_request"

@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from api.db import Database
+from api.db import open_database
 from api.errors import ServiceUnavailableError
 from api.indexer.runner import Indexer, SourceFactory, default_source_factory
 from api.services.auth import Authenticator
@@ -27,7 +27,7 @@ class Gateway:
     def __init__(self, settings: Settings, *, source_factory: SourceFactory | None = None) -> None:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.db = Database(settings.db_path)
+        self.db = open_database(settings)
         nonces: NonceStore = (
             SqliteNonceStore(self.db) if settings.nonce_store == "sqlite" else MemoryNonceStore()
         )
@@ -48,6 +48,7 @@ class Gateway:
             source_factory or default_source_factory(settings),
             poll_interval_s=settings.indexer_poll_interval_s,
             backoff_max_s=settings.indexer_backoff_max_s,
+            standby_poll_s=settings.indexer_standby_poll_s,
         )
         # log relay and health
         self.log_streams = StreamSlots(per_ip=settings.sse_max_streams_per_ip, total=settings.sse_max_streams)

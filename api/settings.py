@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     """A Kubo RPC API address; when set, content goes to Kubo instead of the embedded store."""
     store_fsync: bool = True
 
+    # index database (PostgreSQL; see api/README.md)
+    database_url: SecretStr | None = None
+    """A `postgresql://` URL: the index lives there, shared by several gateway processes (one indexes, all
+    serve). Unset, the index is the SQLite file `<data_dir>/index.sqlite`."""
+
     # uploads
     upload_max_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
     upload_tmp_dir: Path | None = None
@@ -100,6 +105,8 @@ class Settings(BaseSettings):
     indexer_batch_blocks: int = Field(default=2000, gt=0)
     indexer_poll_interval_s: float = Field(default=1.0, gt=0)
     indexer_backoff_max_s: float = Field(default=30.0, gt=0)
+    indexer_standby_poll_s: float = Field(default=2.0, gt=0)
+    """On a shared PostgreSQL index: how often a standby gateway tries to take over indexing."""
     readiness_max_lag_blocks: int = Field(default=10, ge=0)
 
     # log relay
@@ -161,6 +168,13 @@ class Settings(BaseSettings):
     @classmethod
     def _expand_home(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError("CROWDCOMPUTE_GATEWAY_DATABASE_URL must be a postgresql:// URL (unset: SQLite)")
+        return value
 
     @field_validator("runtime_images")
     @classmethod

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
+from api.db import Connection, Row
 from chain import DecodedLog
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def _json_value(value: Any) -> Any:
 class Amounts:
     """Per-batch cache of the TEXT amount columns of `accounts` and `totals`, written back once."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.accounts: dict[str, dict[str, Any]] = {}
         self.totals: dict[str, int] = {}
@@ -89,7 +89,7 @@ _AMOUNT_COLUMNS = ("stake", "locked", "unbonding", "earnings", "rewards", "credi
 
 
 class Batch:
-    def __init__(self, conn: sqlite3.Connection, timestamps: Mapping[int, int]) -> None:
+    def __init__(self, conn: Connection, timestamps: Mapping[int, int]) -> None:
         self.conn = conn
         self.timestamps = timestamps
         self.amounts = Amounts(conn)
@@ -133,8 +133,8 @@ class Batch:
             f"UPDATE jobs SET {assignments} WHERE job_id = :job_id", {**columns, "job_id": _job(event)}
         )
 
-    def job_row(self, event: DecodedLog) -> sqlite3.Row | None:
-        row: sqlite3.Row | None = self.conn.execute(
+    def job_row(self, event: DecodedLog) -> Row | None:
+        row: Row | None = self.conn.execute(
             "SELECT provider, collateral FROM jobs WHERE job_id = ?", (_job(event),)
         ).fetchone()
         if row is None:

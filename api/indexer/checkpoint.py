@@ -8,8 +8,8 @@ fresh devnet, a redeploy) the index of the old market is dropped rather than mix
 from __future__ import annotations
 
 import logging
-import sqlite3
 
+from api.db import Connection
 from chain import CheckpointStore
 
 log = logging.getLogger(__name__)
@@ -34,16 +34,16 @@ _MARKET_TABLES = (*INDEX_TABLES, "job_logs", "skip_reports", "energy_reports", "
 """What belongs to one market: dropped when the index starts following another (job ids start over)."""
 
 
-def load_checkpoint(conn: sqlite3.Connection) -> int | None:
+def load_checkpoint(conn: Connection) -> int | None:
     row = conn.execute("SELECT value FROM meta WHERE key = ?", (_LAST_BLOCK,)).fetchone()
     return int(row[0]) if row else None
 
 
-def save_checkpoint(conn: sqlite3.Connection, block: int) -> None:
+def save_checkpoint(conn: Connection, block: int) -> None:
     conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (_LAST_BLOCK, str(block)))
 
 
-def market_identity(conn: sqlite3.Connection) -> tuple[int, str] | None:
+def market_identity(conn: Connection) -> tuple[int, str] | None:
     """(chain id, market address) of the market this index follows, None before it followed one."""
     row = conn.execute("SELECT value FROM meta WHERE key = ?", (_IDENTITY,)).fetchone()
     if row is None:
@@ -52,7 +52,7 @@ def market_identity(conn: sqlite3.Connection) -> tuple[int, str] | None:
     return int(chain_id), market
 
 
-def ensure_identity(conn: sqlite3.Connection, chain_id: int, market: str) -> bool:
+def ensure_identity(conn: Connection, chain_id: int, market: str) -> bool:
     """Record which market this index follows; drop the index if it followed another. True when reset."""
     identity = f"{chain_id}:{market.lower()}"
     row = conn.execute("SELECT value FROM meta WHERE key = ?", (_IDENTITY,)).fetchone()
@@ -74,7 +74,7 @@ class TransactionalCheckpoints(CheckpointStore):
     Saving is a no-op: the indexer writes the checkpoint itself, inside the transaction of each batch.
     """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     def load(self, key: str) -> int | None:

@@ -8,10 +8,10 @@ either wholly indexed or not at all. Every event is keyed by (block, logIndex); 
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from api.db import Connection
 from api.indexer.batch import Batch
 from api.indexer.spec_columns import cid_of, spec_columns
 from api.models.jobs import CLOSED_BY_EVENT
@@ -317,9 +317,7 @@ _HANDLERS: dict[str, Callable[[Batch, DecodedLog], None]] = {
 INDEXED_EVENTS: tuple[str, ...] = tuple(_HANDLERS)
 
 
-def project_batch(
-    conn: sqlite3.Connection, events: Iterable[DecodedLog], timestamps: Mapping[int, int]
-) -> int:
+def project_batch(conn: Connection, events: Iterable[DecodedLog], timestamps: Mapping[int, int]) -> int:
     """Apply `events` (in chain order) inside the caller's transaction; returns how many were new."""
     batch = Batch(conn, timestamps)
     for event in events:

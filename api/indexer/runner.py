@@ -2,6 +2,9 @@
 
 It runs in a background thread started by the app's lifespan. While the RPC node is down, or before a
 deployment exists, it waits with exponential backoff and says why in `status`; the API keeps serving.
+On a database shared by several gateway processes (PostgreSQL) only the one holding the database's
+indexer lock indexes; the others stand by, try for the lock every `standby_poll_s`, and take over from the
+checkpoint in the database when the indexing process dies.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ class IndexerStatus:
     """Why the indexer is not following the chain right now (RPC unreachable, no deployment ...)."""
     events_indexed: int = 0
     last_batch_at: float | None = None
+    standby: bool = False
+    """Another gateway process holds the shared database's indexer lock: this one only serves."""
 
     @property
     def lag(self) -> int | None:
@@ -70,8 +75,10 @@ class Indexer:
         poll_interval_s: float = 1.0,
         backoff_initial_s: float = 0.2,
         backoff_max_s: float = 30.0,
+        standby_poll_s: float = 2.0,
     ) -> None:
         self.db = db
+        self.standby_poll_s = standby_poll_s
         self.source_factory = source_factory
         self.poll_interval_s = poll_interval_s
         self.backoff_initial_s = backoff_initial_s
@@ -148,6 +155,9 @@ class Indexer:
         delay = self.backoff_initial_s
         while not self._stop.is_set():
             try:
+                if not self._lead():
+                    self._stop.wait(self.standby_poll_s)
+                    continue
                 batch = self.step()
                 if self.status.waiting_for is not None:
                     log.info("indexer: following the chain again at block %s", self.status.last_block)
@@ -168,6 +178,22 @@ class Indexer:
                 self._stop.wait(delay)
                 delay = min(delay * 2, self.backoff_max_s)
         self._set_status(running=False)
+
+    def _lead(self) -> bool:
+        """Whether this process indexes now (always on SQLite); a standby re-reads the shared checkpoint."""
+        if self.db.hold_indexer_lock():
+            if self.status.standby:
+                self._source = None  # reopen from the checkpoint the last indexing process left
+                log.info(
+                    "indexer: took over indexing the shared database at block %s", self.status.last_block
+                )
+                self._set_status(standby=False)
+            return True
+        if not self.status.standby:
+            log.info("indexer: another gateway process indexes this database; standing by")
+        self._source = None
+        self._set_status(standby=True, waiting_for=None, last_block=load_checkpoint(self.db.connection()))
+        return False
 
 
 def _reason(exc: BaseException) -> str:

@@ -9,10 +9,10 @@ migration it needs.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
+from api.db import Connection
 from api.errors import SchemaMismatchError
 from chain import JOB_SPEC_LAYOUT, FieldLayout, enum_label
 from chain import types as chain_types
@@ -57,7 +57,7 @@ def spec_column_names() -> list[str]:
     return list(spec_columns(_ZERO_SPEC))
 
 
-def check_spec_columns(conn: sqlite3.Connection) -> None:
+def check_spec_columns(conn: Connection) -> None:
     """Raise naming the migration to write when a `JobSpec` field has no column in `jobs`."""
     present = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
     missing = [name for name in spec_column_names() if name not in present]

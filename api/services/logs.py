@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import sqlite3
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor
@@ -20,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from api.db import Database
+from api.db import Connection, Database, Row
 from api.errors import ConflictError, InvalidRequestError
 from api.gateway import Gateway
 from api.indexer.projection import TERMINAL_STATES
@@ -36,7 +35,7 @@ from api.services.queries import get_job_state
 from chain import JobId
 
 
-def next_seq(conn: sqlite3.Connection, job_id: JobId) -> int:
+def next_seq(conn: Connection, job_id: JobId) -> int:
     row = conn.execute("SELECT MAX(seq) FROM job_logs WHERE job_id = ?", (job_id,)).fetchone()
     return 0 if row[0] is None else int(row[0]) + 1
 
@@ -147,7 +146,7 @@ def append_lines(db: Database, job_id: JobId, batch: LogBatchCreate) -> LogBatch
         return LogBatchAccepted(accepted=accepted, duplicates=duplicates, next_seq=next_seq(conn, job_id))
 
 
-def _public_line(row: sqlite3.Row) -> LogLinePublic:
+def _public_line(row: Row) -> LogLinePublic:
     ts = row["ts"]
     if ts is not None and not math.isfinite(ts):
         ts = None  # stored before timestamps had to be finite; JSON has no Infinity
@@ -160,7 +159,7 @@ def _line_bytes(line: LogLinePublic) -> int:
 
 
 def _lines(
-    conn: sqlite3.Connection, job_id: JobId, after: int, limit: int, max_bytes: int
+    conn: Connection, job_id: JobId, after: int, limit: int, max_bytes: int
 ) -> tuple[list[LogLinePublic], bool]:
     """Up to `limit` lines after seq `after`, stopping before their size passes `max_bytes` (always one
     line at least); True when the byte bound cut the page short."""
@@ -182,7 +181,7 @@ def _lines(
     return lines, False
 
 
-def _more_after(conn: sqlite3.Connection, job_id: JobId, seq: int) -> bool:
+def _more_after(conn: Connection, job_id: JobId, seq: int) -> bool:
     row = conn.execute(
         "SELECT 1 FROM job_logs WHERE job_id = ? AND seq > ? LIMIT 1", (job_id, seq)
     ).fetchone()
@@ -200,9 +199,7 @@ def gaps_in(lines: list[LogLinePublic], after: int) -> list[LogGapPublic]:
     return gaps
 
 
-def read_lines(
-    conn: sqlite3.Connection, job_id: JobId, *, after: int, limit: int, max_bytes: int
-) -> LogLinesPublic:
+def read_lines(conn: Connection, job_id: JobId, *, after: int, limit: int, max_bytes: int) -> LogLinesPublic:
     """One page: at most `limit` lines and about `max_bytes` bytes of them; `next_after` says where the next
     page starts while more lines are stored."""
     state, _ = get_job_state(conn, job_id)

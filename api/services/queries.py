@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
 from pydantic import TypeAdapter
 
+from api.db import Connection, Row
 from api.errors import NotFoundError
 from api.indexer.checkpoint import load_checkpoint
 from api.models.accounts import (
@@ -43,12 +43,12 @@ _ACCOUNT_COLUMNS = (
 _JOB_LIST = TypeAdapter(list[JobPublic])
 
 
-def _job(row: sqlite3.Row) -> JobPublic:
+def _job(row: Row) -> JobPublic:
     return JobPublic.model_validate(dict(row))
 
 
-def _dicts(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
-    """Rows as plain dicts (several times cheaper than `dict(sqlite3.Row)` on the hot list path)."""
+def _dicts(conn: Connection, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+    """Rows as plain dicts (several times cheaper than `dict(Row)` on the hot list path)."""
     cursor = conn.cursor()
     cursor.row_factory = None
     cursor.execute(sql, params)
@@ -57,7 +57,7 @@ def _dicts(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[di
 
 
 def list_jobs(
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
     state: str | None = None,
     requester: str | None = None,
@@ -81,7 +81,7 @@ def list_jobs(
     return JobsPublic(data=_JOB_LIST.validate_python(rows), count=count)
 
 
-def get_job_state(conn: sqlite3.Connection, job_id: JobId) -> tuple[str, str | None]:
+def get_job_state(conn: Connection, job_id: JobId) -> tuple[str, str | None]:
     """(state, provider) of an indexed job; `NotFoundError` when the index has never seen it."""
     row = conn.execute("SELECT state, provider FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
     if row is None:
@@ -89,7 +89,7 @@ def get_job_state(conn: sqlite3.Connection, job_id: JobId) -> tuple[str, str | N
     return str(row["state"]), row["provider"]
 
 
-def read_job(conn: sqlite3.Connection, job_id: JobId) -> JobDetailPublic:
+def read_job(conn: Connection, job_id: JobId) -> JobDetailPublic:
     row = conn.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
     if row is None:
         raise NotFoundError(f"job {job_id} is not in the index (not posted, or not indexed yet)")
@@ -126,7 +126,7 @@ _PROVIDER_SELECT = (
 )
 
 
-def list_providers(conn: sqlite3.Connection, *, limit: int = 50, offset: int = 0) -> ProvidersPublic:
+def list_providers(conn: Connection, *, limit: int = 50, offset: int = 0) -> ProvidersPublic:
     count: int = conn.execute("SELECT COUNT(*) FROM providers").fetchone()[0]
     rows = conn.execute(
         f"{_PROVIDER_SELECT} ORDER BY p.registered_block, p.address LIMIT ? OFFSET ?", (limit, offset)
@@ -134,7 +134,7 @@ def list_providers(conn: sqlite3.Connection, *, limit: int = 50, offset: int = 0
     return ProvidersPublic(data=[ProviderPublic.model_validate(dict(r)) for r in rows], count=count)
 
 
-def read_provider(conn: sqlite3.Connection, address: str, *, recent: int = 20) -> ProviderDetailPublic:
+def read_provider(conn: Connection, address: str, *, recent: int = 20) -> ProviderDetailPublic:
     row = conn.execute(f"{_PROVIDER_SELECT} WHERE p.address = ?", (address.lower(),)).fetchone()
     if row is None:
         raise NotFoundError(f"provider {address} is not registered (or not indexed yet)")
@@ -149,7 +149,7 @@ def read_provider(conn: sqlite3.Connection, address: str, *, recent: int = 20) -
 
 
 def list_validators(
-    conn: sqlite3.Connection, *, limit: int = 50, offset: int = 0, include_left: bool = False
+    conn: Connection, *, limit: int = 50, offset: int = 0, include_left: bool = False
 ) -> ValidatorsPublic:
     """Live validators (on the roster, weight > 0) by leaf; with `include_left`, those that left too."""
     where = "" if include_left else " WHERE v.weight != '0'"
@@ -166,7 +166,7 @@ def list_validators(
     return ValidatorsPublic(data=[ValidatorPublic.model_validate(dict(r)) for r in rows], count=count)
 
 
-def read_stats(conn: sqlite3.Connection) -> StatsPublic:
+def read_stats(conn: Connection) -> StatsPublic:
     by_state = {r[0]: r[1] for r in conn.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state")}
     totals = {r[0]: r[1] for r in conn.execute("SELECT key, value FROM totals")}
     return StatsPublic(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlsplit
 
+from api.db import Connection
 from api.errors import QuotaExceededError, ServiceUnavailableError, StakeRequiredError
 from api.services.auth import Caller
 from api.settings import Settings
@@ -52,7 +52,7 @@ def identity_of(caller: Caller) -> str:
     return "api-key:" + hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def unreferenced_bytes(conn: sqlite3.Connection, identity: str) -> int:
+def unreferenced_bytes(conn: Connection, identity: str) -> int:
     """The bytes of `identity`'s bundles that no indexed job references (what its quota counts)."""
     row = conn.execute(
         "SELECT COALESCE(SUM(size), 0) FROM bundles WHERE uploaded_by = ?"
@@ -187,7 +187,7 @@ class UploadSlots:
 
 def admit_upload(
     settings: Settings,
-    conn: sqlite3.Connection,
+    conn: Connection,
     stake_of: StakeLookup,
     caller: Caller,
     declared_bytes: int | None,

@@ -84,6 +84,12 @@ def _indexer_check(settings: Settings, indexer: Indexer) -> ReadinessCheck:
     status = indexer.status
     if not status.running:
         return ReadinessCheck(name="indexer", ok=False, detail="indexer not running")
+    if status.standby:
+        return ReadinessCheck(
+            name="indexer",
+            ok=True,
+            detail=f"standby: another gateway process indexes (at block {status.last_block})",
+        )
     if status.waiting_for is not None:
         waiting = redact(status.waiting_for, settings.rpc_url)
         return ReadinessCheck(name="indexer", ok=False, detail=f"indexer waiting: {waiting}")

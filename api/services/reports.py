@@ -8,11 +8,11 @@ providers' own claims; every read labels them so (`reported_by`).
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections import Counter
 from collections.abc import Mapping
 
+from api.db import Connection, Row
 from api.errors import ForbiddenError, NotFoundError
 from api.gateway import Gateway
 from api.models.reports import (
@@ -72,7 +72,7 @@ def store_report(
     return ReportAccepted(job_id=job_id, provider=address, type=content.type, changed=changed)
 
 
-def _indexed_provider(conn: sqlite3.Connection, job_id: JobId) -> str | None:
+def _indexed_provider(conn: Connection, job_id: JobId) -> str | None:
     # Not `queries.get_job_state`: queries reads the reports of this module.
     row = conn.execute("SELECT provider FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
     if row is None:
@@ -81,7 +81,7 @@ def _indexed_provider(conn: sqlite3.Connection, job_id: JobId) -> str | None:
     return provider
 
 
-def _ran(conn: sqlite3.Connection, job_id: JobId, address: str, job_provider: str | None) -> bool:
+def _ran(conn: Connection, job_id: JobId, address: str, job_provider: str | None) -> bool:
     if job_provider == address:
         return True
     claims = conn.execute(
@@ -144,11 +144,11 @@ def skip_summary(skips: list[SkipReportPublic]) -> str | None:
     return f"{who} saw it and skipped it: " + "; ".join(f"{count} {kind}" for kind, count in groups)
 
 
-def _energy(row: sqlite3.Row) -> EnergyReportPublic:
+def _energy(row: Row) -> EnergyReportPublic:
     return EnergyReportPublic.model_validate({**dict(row), "measured": bool(row["measured"])})
 
 
-def job_reports(conn: sqlite3.Connection, job_id: JobId, job_provider: str | None) -> JobReportsPublic:
+def job_reports(conn: Connection, job_id: JobId, job_provider: str | None) -> JobReportsPublic:
     """The job's skip reports (but the one of the provider that now holds it) and its energy records."""
     rows = conn.execute(
         "SELECT provider, kind, reason, reported_at FROM skip_reports WHERE job_id = ?"
@@ -162,7 +162,7 @@ def job_reports(conn: sqlite3.Connection, job_id: JobId, job_provider: str | Non
     return JobReportsPublic(summary=skip_summary(skips), skips=skips, energy=[_energy(r) for r in energy])
 
 
-def _totals(conn: sqlite3.Connection, where: str = "", params: tuple[str, ...] = ()) -> EnergyTotalsPublic:
+def _totals(conn: Connection, where: str = "", params: tuple[str, ...] = ()) -> EnergyTotalsPublic:
     row = conn.execute(
         "SELECT COALESCE(SUM(kwh), 0), COALESCE(SUM(gco2e), 0), COUNT(DISTINCT job_id) FROM energy_reports"
         + where,
@@ -179,13 +179,13 @@ def _totals(conn: sqlite3.Connection, where: str = "", params: tuple[str, ...] =
     )
 
 
-def energy_totals(conn: sqlite3.Connection) -> EnergyTotalsPublic:
+def energy_totals(conn: Connection) -> EnergyTotalsPublic:
     """Every energy record the gateway holds, summed."""
     return _totals(conn)
 
 
 def provider_energy(
-    conn: sqlite3.Connection, address: str, *, recent: int = 20
+    conn: Connection, address: str, *, recent: int = 20
 ) -> tuple[list[EnergyReportPublic], EnergyTotalsPublic]:
     """A provider's latest energy records (newest job first) and the totals over all of them."""
     rows = conn.execute(

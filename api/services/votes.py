@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import time
 from dataclasses import dataclass
 
@@ -26,6 +25,7 @@ from eth_keys import keys
 from eth_keys.exceptions import BadSignature
 from eth_utils import keccak, to_checksum_address
 
+from api.db import Connection
 from api.errors import (
     AuthenticationError,
     ConflictError,
@@ -130,7 +130,7 @@ def store_vote(gateway: Gateway, job_id: JobId, wire: SignedVoteWire, ip: str) -
     return VoteAccepted(job_id=job_id, seat=vote.seat, stored=True)
 
 
-def _recover(gateway: Gateway, conn: sqlite3.Connection, vote: SignedVote, result: bytes) -> str | None:
+def _recover(gateway: Gateway, conn: Connection, vote: SignedVote, result: bytes) -> str | None:
     digest = vote_digest(
         gateway.settings.chain_id,
         _market(conn),
@@ -149,7 +149,7 @@ def _recover(gateway: Gateway, conn: sqlite3.Connection, vote: SignedVote, resul
         return None
 
 
-def _seat_holder(gateway: Gateway, conn: sqlite3.Connection, window: JobWindow, seat: int) -> str:
+def _seat_holder(gateway: Gateway, conn: Connection, window: JobWindow, seat: int) -> str:
     seed_block = window.submit_block + 1
     block_hash = gateway.block_hash(seed_block)
     if block_hash is None:
@@ -165,7 +165,7 @@ def _seat_holder(gateway: Gateway, conn: sqlite3.Connection, window: JobWindow, 
         raise ConflictError(f"job {window.job_id} has no committee to vote in: {exc}") from exc
 
 
-def _snapshot(conn: sqlite3.Connection, window: JobWindow) -> Roster:
+def _snapshot(conn: Connection, window: JobWindow) -> Roster:
     """The roster the job was submitted under: the indexed weight changes up to the submission, cut where
     the root matches (a later transaction of the same block may have changed the roster again)."""
     rows = conn.execute(
@@ -217,7 +217,7 @@ def _store(gateway: Gateway, window: JobWindow, vote: SignedVote) -> None:
 # -- reads
 
 
-def read_votes(conn: sqlite3.Connection, job_id: JobId, round_: int | None = None) -> VotesPublic:
+def read_votes(conn: Connection, job_id: JobId, round_: int | None = None) -> VotesPublic:
     """Every stored vote of round `round_` (default: the current one) on the job's current result, once
     revealed: the current round's after its window or once every seat voted, an appealed round's always;
     `ConflictError` (409) before."""
@@ -248,7 +248,7 @@ def read_votes(conn: sqlite3.Connection, job_id: JobId, round_: int | None = Non
     )
 
 
-def vote_window(conn: sqlite3.Connection, job_id: JobId) -> JobWindow:
+def vote_window(conn: Connection, job_id: JobId) -> JobWindow:
     """The job's window as the index has it; 404 for an unknown job, 409 before a result is submitted."""
     row = conn.execute(
         "SELECT state, round, committee_size, verify_blocks, submit_block, roster_root FROM jobs"
@@ -283,7 +283,7 @@ def vote_window(conn: sqlite3.Connection, job_id: JobId) -> JobWindow:
     )
 
 
-def _current_result_hash(conn: sqlite3.Connection, job_id: JobId) -> bytes:
+def _current_result_hash(conn: Connection, job_id: JobId) -> bytes:
     row = conn.execute(
         "SELECT args FROM events WHERE job_id = ? AND event = 'ResultSubmitted'"
         " ORDER BY block_number DESC, log_index DESC LIMIT 1",
@@ -302,7 +302,7 @@ def _current_result_hash(conn: sqlite3.Connection, job_id: JobId) -> bytes:
     )
 
 
-def _market(conn: sqlite3.Connection) -> str:
+def _market(conn: Connection) -> str:
     identity = market_identity(conn)
     if identity is None:
         raise ServiceUnavailableError("the index follows no market yet, so votes cannot be checked")

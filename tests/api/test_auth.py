@@ -24,6 +24,9 @@ from gateway_protocol import (
 from tests.api.bundle_archives import JOB_FILES, tar_gz
 from tests.api.gateway_keys import OTHER_KEY, PROVIDER_KEY, TEST_API_KEY, TEST_GATEWAY, staked_in_tests
 
+INDEX_BACKENDS = ("sqlite", "postgresql")
+"""Each test that builds the gateway runs on both index backends (tests/api/conftest.py)."""
+
 ARCHIVE = tar_gz(JOB_FILES)
 
 

@@ -26,6 +26,9 @@ from tests.api.bundle_archives import JOB_FILES, tar_gz
 from tests.api.gateway_keys import TEST_API_KEY
 from tests.api.market_events import EventLog
 
+INDEX_BACKENDS = ("sqlite", "postgresql")
+"""Each test that builds the gateway runs on both index backends (tests/api/conftest.py)."""
+
 DAY = 24 * 3600.0
 BUNDLES = {name: tar_gz({**JOB_FILES, "data/which.txt": name.encode()}) for name in ("old", "used", "fresh")}
 
@@ -105,6 +108,8 @@ def test_gateway_gc_expires_on_demand(
         "INDEXER_ENABLED": "false",
     }.items():
         monkeypatch.setenv(f"CROWDCOMPUTE_GATEWAY_{name}", value)
+    if settings.database_url is not None:
+        monkeypatch.setenv("CROWDCOMPUTE_GATEWAY_DATABASE_URL", settings.database_url.get_secret_value())
     monkeypatch.chdir(tmp_path)  # no .env from the working directory
     outcome = CliRunner().invoke(gateway_app, ["gc", "--json"])
     assert outcome.exit_code == 0, outcome.output

@@ -68,6 +68,7 @@ def wait_for(condition: Callable[[], bool], timeout: float = 20.0, what: str = "
         time.sleep(0.05)
 
 
+@pytest.mark.index_backends("sqlite", "postgresql")
 def test_a_jobs_life_through_the_api(cast: Cast, chain_settings: Settings, dev_chain: DevChain) -> None:
     posted = cast.requester.post_job(SPEC)
     job_id = posted.job_id

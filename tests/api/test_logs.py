@@ -16,6 +16,9 @@ from gateway_protocol import API_KEY_HEADER, log_batch_headers
 from tests.api.gateway_keys import OTHER_KEY, PROVIDER_ADDRESS, PROVIDER_API_KEY, PROVIDER_KEY, TEST_API_KEY
 from tests.api.market_events import EventLog
 
+INDEX_BACKENDS = ("sqlite", "postgresql")
+"""Each test that builds the gateway runs on both index backends (tests/api/conftest.py)."""
+
 
 def index(app: FastAPI, log: EventLog) -> None:
     with app.state.gateway.db.write() as conn:

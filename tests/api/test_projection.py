@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from api.db import Database
+from api.db_postgres import PostgresDatabase
+from api.errors import DatabaseUnusableError
 from api.indexer.checkpoint import ensure_identity, load_checkpoint, save_checkpoint
 from api.indexer.projection import project_batch
 from api.migrations import MIGRATIONS
@@ -15,10 +18,14 @@ from api.services import queries
 from chain import JobId
 from tests.api.market_events import PROVIDER, REQUESTER, VALIDATORS, EventLog
 
+INDEX_BACKENDS = ("sqlite", "postgresql")
+
 
 @pytest.fixture
-def db(tmp_path: Path) -> Database:
-    return Database(tmp_path / "index.sqlite")
+def db(tmp_path: Path, index_db_url: str | None) -> Iterator[Database]:
+    opened = Database(tmp_path / "index.sqlite") if index_db_url is None else PostgresDatabase(index_db_url)
+    yield opened
+    opened.close()
 
 
 def index(db: Database, log: EventLog) -> int:
@@ -259,3 +266,15 @@ def test_votes_relayed_before_appeals_existed_become_round_0_votes(tmp_path: Pat
         rows = migrated.execute("SELECT job_id, round, seat, validator FROM seat_votes").fetchall()
         assert [tuple(row) for row in rows] == [(1, 0, 2, "0xab")]
         assert migrated.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+
+
+def test_an_sqlite_index_newer_than_the_code_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite"
+    Database(path).close()
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    conn.close()
+    with pytest.raises(
+        DatabaseUnusableError, match=f"{path} has schema version {len(MIGRATIONS) + 1}, newer"
+    ):
+        Database(path)

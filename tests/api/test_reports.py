@@ -26,6 +26,9 @@ from gateway_protocol import (
 )
 from tests.api.chain_cast import SPEC, Cast, make_cast
 
+INDEX_BACKENDS = ("sqlite", "postgresql")
+"""Each test that builds the gateway runs on both index backends (tests/api/conftest.py)."""
+
 SECOND_PROVIDER = 7
 STRANGER = 3  # funded, never registered
 VALIDATOR = 4

@@ -19,6 +19,9 @@ from jobs.store import EmbeddedStore
 from tests.api.bundle_archives import HOSTILE, JOB_FILES, VALID_MANIFEST, tar_gz, zip_archive
 from tests.api.gateway_keys import TEST_API_KEY
 
+INDEX_BACKENDS = ("sqlite", "postgresql")
+"""Each test that builds the gateway runs on both index backends (tests/api/conftest.py)."""
+
 AUTH = {API_KEY_HEADER: TEST_API_KEY}
 
 

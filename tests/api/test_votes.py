@@ -24,6 +24,9 @@ from gateway_protocol import VOTES_PENDING, VOTES_REVEALED, VoteRelayError, fetc
 from tests.api.live_gateway import serve
 from tests.api.market_events import MARKET, RESULT_DIGEST, EventLog
 
+INDEX_BACKENDS = ("sqlite", "postgresql")
+"""Each test that builds the gateway runs on both index backends (tests/api/conftest.py)."""
+
 CHAIN_ID = 31337
 JOB = 1
 COMMITTEE = 3
