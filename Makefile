@@ -120,8 +120,11 @@ slither: $(STAMPS)/slither $(STAMPS)/npm $(JOB_LAYOUT)
 	$(SLITHER_VENV)/bin/python tools/slither_justifications.py
 
 # tests/e2e/test_browser_flow.py drives the built dApp in Debian's Chromium against a real stack.
+# Two passes: the fast tier on every core (as `make test-fast`), then the tests that start a chain, Docker
+# containers or a browser one at a time (they time real flows on a shared machine); each pass has its own floor.
 test-python: setup chromium
-	$(VENV)/bin/pytest --min-tests=1000 --durations=30
+	$(VENV)/bin/pytest -n $(FAST_WORKERS) --dist worksteal -m "$(FAST)" --min-tests=1000
+	$(VENV)/bin/pytest -m "not ($(FAST))" --min-tests=200 --durations=30
 
 lint: setup
 	$(VENV)/bin/ruff check .
