@@ -11,6 +11,7 @@ what they work on (`_spawn`, `_finished_workers`); `wait_idle` waits for them an
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 import time
@@ -33,6 +34,8 @@ from chain import (
 from node_base.config import NodeConfigBase
 
 __all__ = ["PollingNode", "StepReport"]
+
+_DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 @dataclass
@@ -119,6 +122,18 @@ class PollingNode(ABC, Generic[ReportT, KeyT]):
                 report = self.step()
             except ChainError as exc:
                 self.log.warning("the chain did not answer as expected (%s); retrying in %.1f s", exc, delay)
+                stop.wait(delay)
+                delay = min(delay * 2, self.max_backoff_s)
+                continue
+            except OSError as exc:
+                if exc.errno not in _DISK_FULL:
+                    raise
+                # A full disk passes (logs rotate, another job's files go): wait for it, do not exit.
+                self.log.warning(
+                    "the disk is full (%s): free space where the node keeps its data; retrying in %.1f s",
+                    exc,
+                    delay,
+                )
                 stop.wait(delay)
                 delay = min(delay * 2, self.max_backoff_s)
                 continue

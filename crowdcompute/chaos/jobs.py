@@ -33,7 +33,7 @@ class JobMix:
     digits_interval: int = 20  # steps per segment
     digits_segments: int = 6
     sleep_s: float = 3.0
-    verify_blocks: int = 8  # 1 s blocks: a job settles ~2 x 8 s after its result (vote and appeal windows)
+    verify_blocks: int = 20  # 1 s blocks: a job settles ~2 x 20 s after its result (vote, appeal windows)
     run_timeout_s: int = 150
 
 
