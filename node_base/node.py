@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import sqlite3
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -36,6 +37,13 @@ from node_base.config import NodeConfigBase
 __all__ = ["PollingNode", "StepReport"]
 
 _DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """A write refused for want of space: by the OS, or by SQLite (the node's state file)."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+    return isinstance(exc, OSError) and exc.errno in _DISK_FULL
 
 
 @dataclass
@@ -125,8 +133,8 @@ class PollingNode(ABC, Generic[ReportT, KeyT]):
                 stop.wait(delay)
                 delay = min(delay * 2, self.max_backoff_s)
                 continue
-            except OSError as exc:
-                if exc.errno not in _DISK_FULL:
+            except (OSError, sqlite3.OperationalError) as exc:
+                if not _disk_full(exc):
                     raise
                 # A full disk passes (logs rotate, another job's files go): wait for it, do not exit.
                 self.log.warning(
