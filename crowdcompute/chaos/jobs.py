@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chain import ChainError, JobId, MarketClient
-from crowdcompute.demo.example_jobs import pin_example, pin_example_as_is
+from crowdcompute.demo.example_jobs import RUNTIME_IMAGE, pin_example, pin_example_as_is
 from crowdcompute.requester import RequesterError, submit_job
 from jobs.store import EmbeddedStore
 
@@ -44,8 +44,8 @@ class PostedRecord:
     posted_s: float  # seconds after the run's origin
 
 
-def prepare_jobs(jobs_dir: Path, image_id: str, mix: JobMix) -> dict[str, Path]:
-    """The two pinned job folders the run posts copies of."""
+def prepare_jobs(jobs_dir: Path, image_id: str, mix: JobMix, *, image: str | None = None) -> dict[str, Path]:
+    """The two pinned job folders the run posts copies of (naming `image` instead of the examples' tag)."""
     digits = pin_example(
         "digits_mlp",
         jobs_dir / "digits",
@@ -56,6 +56,12 @@ def prepare_jobs(jobs_dir: Path, image_id: str, mix: JobMix) -> dict[str, Path]:
     sleep = pin_example_as_is("sleep", jobs_dir / "sleep", image_id=image_id)
     manifest = sleep / "job.toml"
     manifest.write_text(manifest.read_text().replace('SLEEP_S = "3"', f'SLEEP_S = "{mix.sleep_s:g}"'))
+    if image is not None:
+        for folder in (digits, sleep):
+            manifest = folder / "job.toml"
+            manifest.write_text(
+                manifest.read_text().replace(f'image = "{RUNTIME_IMAGE}"', f'image = "{image}"')
+            )
     return {"digits": digits, "sleep": sleep}
 
 

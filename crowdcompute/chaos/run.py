@@ -104,7 +104,9 @@ def run_chaos(settings: ChaosSettings, say: Callable[[str], None] = lambda _line
         watch = EngineWatch(stack.root).start()
         try:
             requester = stack.market(REQUESTER_ACCOUNT)
-            folders = prepare_jobs(stack.root / "jobs", stack.runtime_image_id, settings.mix)
+            folders = prepare_jobs(
+                stack.root / "jobs", stack.runtime_image_id, settings.mix, image=stack.image_tag
+            )
             poster = JobPoster(requester, stack.store_dir, folders, settings.mix, settings.post_s, say=say)
             runner = FaultRunner(stack, schedule, say=say)
             origin = time.monotonic()

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from crowdcompute.chaos.proxy import CuttableProxy
+from crowdcompute.demo.example_jobs import RUNTIME_IMAGE
 from crowdcompute.demo.processes import ChildProcess, Supervisor
 from crowdcompute.demo.stack import DemoStack, Node
 
@@ -93,6 +94,7 @@ class ChaosStack(DemoStack):
         self.proxy: CuttableProxy | None = None
         self.mounted: list[Path] = []
         self.disk_fill_skipped: str | None = None
+        self.image_tag = f"{RUNTIME_IMAGE.rsplit(':', 1)[0]}:chaos-{os.getpid()}"
 
     @property
     def node_names(self) -> dict[str, list[str]]:
@@ -105,6 +107,32 @@ class ChaosStack(DemoStack):
         return self.providers[index].data_dir
 
     # -- hooks into DemoStack's start ---------------------------------------------------------------
+
+    def _start(self) -> None:
+        self._tag_runtime_image()
+        super()._start()
+
+    def _tag_runtime_image(self) -> None:
+        """Tag the runtime image under a name of this run, so a rebuild of the shared tag meanwhile (the
+        image's id changes) cannot make the nodes refuse the run's jobs."""
+        import docker
+
+        client = docker.from_env(timeout=60)
+        try:
+            client.images.get(RUNTIME_IMAGE).tag(self.image_tag)
+        finally:
+            client.close()
+
+    def _untag_runtime_image(self) -> None:
+        import docker
+
+        with contextlib.suppress(Exception):
+            client = docker.from_env(timeout=60)
+            try:
+                # noprune: only the tag goes; the image stays whatever else refers to it.
+                client.images.remove(self.image_tag, noprune=True)
+            finally:
+                client.close()
 
     def _prepare_root(self) -> None:
         self._unmount()
@@ -125,6 +153,7 @@ class ChaosStack(DemoStack):
 
     def stop(self) -> None:
         super().stop()
+        self._untag_runtime_image()
         if self.proxy is not None:
             self.proxy.stop()
         self._unmount()
