@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = []
     for seed in seeds_for(args.seed, args.seeds):
         settings = ChaosSettings(
-            root=args.root,
+            root=args.root / f"seed-{seed}",  # each seed keeps its logs
             seed=seed,
             providers=args.providers,
             validators=args.validators,

@@ -29,6 +29,7 @@ __all__ = ["CHAOS_PROVIDER_ACCOUNTS", "CHAOS_VALIDATOR_ACCOUNTS", "ChaosStack", 
 
 CHAOS_PROVIDER_ACCOUNTS = (2, 3, 4)
 CHAOS_VALIDATOR_ACCOUNTS = (5, 6, 7, 8, 9)
+VALIDATOR_EXTRA_STAKES = 4  # minimum stakes added to the minimum each validator registers with
 
 
 class RestartableSupervisor(Supervisor):
@@ -144,6 +145,14 @@ class ChaosStack(DemoStack):
         host, port = self.rpc_url.removeprefix("http://").rsplit(":", 1)
         self.proxy = CuttableProxy(host, int(port)).start()
         self._log(f"rpc proxy: nodes dial {self.proxy.url}, which forwards to {self.rpc_url}")
+
+    def _register_nodes(self) -> None:
+        super()._register_nodes()
+        # Validators stake more than the minimum: a seat a fault kept silent loses its bond, and a validator
+        # at the minimum would drop off the roster after one (the demo's single job never meets this).
+        for node in self.validators:
+            market = self.market(node.account)
+            market.stake(VALIDATOR_EXTRA_STAKES * market.config().min_validator_stake)
 
     def _role_env(self, node: Node) -> dict[str, str]:
         env = super()._role_env(node)
