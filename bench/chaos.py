@@ -81,6 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--post-s", type=float, default=60.0, help="post the jobs evenly over this window")
     parser.add_argument("--faults-s", type=float, default=90.0, help="faults begin until this time")
     parser.add_argument("--settle-timeout", type=float, default=180.0, help="seconds to settle after faults")
+    parser.add_argument(
+        "--verify-blocks",
+        type=int,
+        default=JobMix.verify_blocks,
+        help="each job's voting window in blocks (the devnet mines a block per transaction too)",
+    )
     parser.add_argument("--root", type=Path, default=REPO_ROOT / "build" / "chaos")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
@@ -92,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=seed,
             providers=args.providers,
             validators=args.validators,
-            mix=JobMix(count=args.jobs),
+            mix=JobMix(count=args.jobs, verify_blocks=args.verify_blocks),
             post_s=args.post_s,
             faults_s=args.faults_s,
             settle_timeout_s=args.settle_timeout,
