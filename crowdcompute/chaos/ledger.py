@@ -19,8 +19,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from chain import DEV_ADDRESSES, JobId, JobStatus, MarketClient
-from chain.job_store import JobView
+from chain import DEV_ADDRESSES, JobId, JobStatus, JobView, MarketClient
 from crowdcompute.requester import state_of
 
 __all__ = ["TERMINAL_STATES", "TokenAccounts", "double_payments", "job_states", "token_accounts"]

@@ -16,8 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chain import REQUESTER_ACCOUNT, ChainError, JobId, JobStatus
-from chain.job_store import JobView
+from chain import REQUESTER_ACCOUNT, ChainError, JobId, JobStatus, JobView
 from crowdcompute.chaos.engine import EngineWatch, duplicate_runs, orphan_containers
 from crowdcompute.chaos.faults import FaultRunner
 from crowdcompute.chaos.jobs import JobMix, JobPoster, prepare_jobs
