@@ -54,7 +54,8 @@ class FaultRunner:
     records: list[FaultRecord] = field(default_factory=list)
     restarts_outside_faults: int = 0
     _down: set[str] = field(default_factory=set)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _to_start: set[str] = field(default_factory=set)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
     _threads: list[threading.Thread] = field(default_factory=list)
     _stopping: threading.Event = field(default_factory=threading.Event)
     _origin: float = 0.0
@@ -143,27 +144,45 @@ class FaultRunner:
         return nodes[fault.target % len(nodes)].name
 
     def _start_again(self, name: str) -> None:
-        self.stack.supervisor.start_again(name)
         with self._lock:
             self._down.discard(name)
+            self._to_start.add(name)
+        self._start_pending()
+
+    def _start_pending(self) -> list[str]:
+        """Start what is due to start; a start that fails (an interpreter being reinstalled under the
+        stack) stays due and is tried again at the next tick."""
+        started = []
+        with self._lock:
+            for name in sorted(self._to_start):
+                try:
+                    self.stack.supervisor.start_again(name)
+                except OSError as exc:
+                    self.say(f"starting {name} again failed ({exc}); trying again")
+                    continue
+                self._to_start.discard(name)
+                started.append(name)
+        return started
 
     # -- the watchdog --------------------------------------------------------------------------------
 
     def _watch(self) -> None:
         while not self._stopping.wait(1.0):
-            self.revive()
+            try:
+                self.revive()
+            except Exception as exc:  # the watchdog outlives whatever one tick meets
+                self.say(f"watchdog: {type(exc).__name__}: {exc}")
 
     def revive(self) -> list[str]:
         """Start again every process that exited while no fault held it down; their names."""
-        revived = []
         with self._lock:
             for child in list(self.stack.supervisor.children):
                 if child.name in self._down or child.running():
                     continue
                 self.stack.supervisor.children.remove(child)
-                self.stack.supervisor.start_again(child.name)
+                self._to_start.add(child.name)
                 self.restarts_outside_faults += 1
-                revived.append(child.name)
+        revived = self._start_pending()
         for name in revived:
             self.say(f"watchdog: {name} had exited outside a fault; started it again")
         return revived
