@@ -11,7 +11,9 @@ what they work on (`_spawn`, `_finished_workers`); `wait_idle` waits for them an
 
 from __future__ import annotations
 
+import errno
 import logging
+import sqlite3
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -33,6 +35,15 @@ from chain import (
 from node_base.config import NodeConfigBase
 
 __all__ = ["PollingNode", "StepReport"]
+
+_DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """A write refused for want of space: by the OS, or by SQLite (the node's state file)."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+    return isinstance(exc, OSError) and exc.errno in _DISK_FULL
 
 
 @dataclass
@@ -119,6 +130,18 @@ class PollingNode(ABC, Generic[ReportT, KeyT]):
                 report = self.step()
             except ChainError as exc:
                 self.log.warning("the chain did not answer as expected (%s); retrying in %.1f s", exc, delay)
+                stop.wait(delay)
+                delay = min(delay * 2, self.max_backoff_s)
+                continue
+            except (OSError, sqlite3.OperationalError) as exc:
+                if not _disk_full(exc):
+                    raise
+                # A full disk passes (logs rotate, another job's files go): wait for it, do not exit.
+                self.log.warning(
+                    "the disk is full (%s): free space where the node keeps its data; retrying in %.1f s",
+                    exc,
+                    delay,
+                )
                 stop.wait(delay)
                 delay = min(delay * 2, self.max_backoff_s)
                 continue

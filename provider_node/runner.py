@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from chain import ChainError, ContractRevert, JobId, JobStatus, MarketClient, ResultCommitment
+from chain import ChainError, ContractRevert, JobId, JobStatus, MarketClient, ResultCommitment, RpcUnreachable
 from cli_support import token_amount
 from jobs.bundle import BundleCache, BundleProblem, pack_output
 from jobs.commitments import CommitmentError, checkpoint_commitment
@@ -105,17 +105,28 @@ class JobRunner:
     def run(self) -> JobRecord:
         """Drive the job until it ends or the node stops (then it stays resumable)."""
         self._pusher = self._pusher or self.ctx.log_sink(self.job_id)
+        delay = 0.5
         try:
             while self.record.active and not self.ctx.stop.is_set():
                 phase = self.record.phase
-                if phase is Phase.CLAIMED:
-                    self._start()
-                elif phase is Phase.RUNNING:
-                    self._wait()
-                elif phase is Phase.FINISHED:
-                    self._submit()
-                else:
-                    break
+                try:
+                    if phase is Phase.CLAIMED:
+                        self._start()
+                    elif phase is Phase.RUNNING:
+                        self._wait()
+                    elif phase is Phase.FINISHED:
+                        self._submit()
+                    else:
+                        break
+                except RpcUnreachable as exc:
+                    # A phase left by a lost chain link resumes as after a restart: its record says where.
+                    log.warning(
+                        "job %d: the chain is unreachable (%s); retrying in %.1f s", self.job_id, exc, delay
+                    )
+                    self.ctx.stop.wait(delay)
+                    delay = min(delay * 2, 15.0)
+                    continue
+                delay = 0.5
         except Exception as exc:  # a worker must leave a record behind, never die silently
             log.exception("job %d: the node failed while handling it", self.job_id)
             self._save(phase=Phase.FAILED, note=f"node error: {exc!r}")

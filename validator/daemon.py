@@ -48,6 +48,7 @@ from chain import (
     MarketClient,
     Outcome,
     Role,
+    RpcUnreachable,
     VerificationMode,
     enum_label,
     round_seats,
@@ -468,6 +469,10 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int, int]]):
                         return
                     verdict = waited
                 self._conclude(record, verdict)
+        except RpcUnreachable as exc:
+            # A lost chain link is not the job's fault: the seat stays pending and is tried again.
+            log.warning("job %d: the chain is unreachable (%s); trying again", record.job_id, exc)
+            self._retry_at[key] = time.monotonic() + self.config.retry_s
         except Exception as exc:  # a worker leaves a record behind, never dies silently
             log.exception("job %d: verification failed in this node", record.job_id)
             self.state.update(record, phase=Phase.ABSTAINED, reason=f"node error: {exc!r}")

@@ -27,6 +27,7 @@ __all__ = [
     "example_schedule",
     "local_image_id",
     "pin_example",
+    "pin_example_as_is",
 ]
 
 EXAMPLES_DIR = REPO_ROOT / "examples"
@@ -105,4 +106,18 @@ def pin_example(name: str, dest: Path, *, image_id: str, interval: int, segments
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copytree(source, dest, ignore=shutil.ignore_patterns("__pycache__", "output"))
     (dest / "job.toml").write_text(text)
+    return dest
+
+
+def pin_example_as_is(name: str, dest: Path, *, image_id: str) -> Path:
+    """Copy examples/<name> to `dest` (replacing it), pinned to `image_id`, its schedule untouched."""
+    source = EXAMPLES_DIR / name
+    manifest = source / "job.toml"
+    if not manifest.is_file():
+        raise FileNotFoundError(f"{manifest} does not exist: no example named {name!r}")
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(source, dest, ignore=shutil.ignore_patterns("__pycache__", "output"))
+    (dest / "job.toml").write_text(_pin_runtime().pin(manifest.read_text(), image_id))
     return dest

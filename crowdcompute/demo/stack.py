@@ -123,14 +123,19 @@ class DemoStack:
         validators: int = 3,
         log: Callable[[str], None] | None = None,
         cheaters: int = 0,
+        provider_accounts: tuple[int, ...] = PROVIDER_ACCOUNTS,
+        validator_accounts: tuple[int, ...] = VALIDATOR_ACCOUNTS,
     ) -> None:
-        if not 0 <= providers <= len(PROVIDER_ACCOUNTS):
+        # Larger stacks (bench/chaos.py) name other dev accounts for their nodes; the demo keeps its roles.
+        if not 0 <= providers <= len(provider_accounts):
             raise ValueError(
-                f"providers must be 0..{len(PROVIDER_ACCOUNTS)} (dev accounts 2-3), got {providers}"
+                f"providers must be 0..{len(provider_accounts)} (dev accounts {provider_accounts}), "
+                f"got {providers}"
             )
-        if not 0 <= validators <= len(VALIDATOR_ACCOUNTS):
+        if not 0 <= validators <= len(validator_accounts):
             raise ValueError(
-                f"validators must be 0..{len(VALIDATOR_ACCOUNTS)} (dev accounts 4-6), got {validators}"
+                f"validators must be 0..{len(validator_accounts)} (dev accounts {validator_accounts}), "
+                f"got {validators}"
             )
         if cheaters not in (0, 1):
             raise ValueError(f"cheaters must be 0 or 1 (dev account {CHEATER_ACCOUNT}), got {cheaters}")
@@ -140,12 +145,12 @@ class DemoStack:
         nodes = self.root / "nodes"
         self.providers = [
             Node("provider", i + 1, account, nodes / f"provider-{i + 1}")
-            for i, account in enumerate(PROVIDER_ACCOUNTS[:providers])
+            for i, account in enumerate(provider_accounts[:providers])
         ]
         self.providers += [Node("cheater", 1, CHEATER_ACCOUNT, nodes / "cheater-1")] if cheaters else []
         self.validators = [
             Node("validator", i + 1, account, nodes / f"validator-{i + 1}")
-            for i, account in enumerate(VALIDATOR_ACCOUNTS[:validators])
+            for i, account in enumerate(validator_accounts[:validators])
         ]
         self.rpc_url = ""
         self.gateway_url = ""

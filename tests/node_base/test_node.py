@@ -3,6 +3,8 @@ worker threads, `wait_idle` and `close` (no chain: a scripted round and a fake r
 
 from __future__ import annotations
 
+import errno
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -42,6 +44,30 @@ def test_a_chain_that_does_not_answer_is_retried_with_doubling_waits_up_to_the_c
     # 0.1, 0.2, 0.4, then the cap (0.4); a good round resets the delay to the poll interval.
     assert stop.waited == pytest.approx([0.1, 0.2, 0.4, 0.4, 0.1, 0.2])
     assert node.state.closed, "run closes the node when it stops"
+
+
+def test_a_full_disk_is_waited_out_with_backoff_not_fatal(tmp_path: Path) -> None:
+    node = ScratchNode(tmp_path, poll_interval_s=0.1)
+    full = OSError(errno.ENOSPC, "No space left on device")
+    state_full = sqlite3.OperationalError("database or disk is full")
+    state_full.sqlite_errorcode = sqlite3.SQLITE_FULL  # as SQLite sets it
+    node.script = [full, state_full, ScratchReport(did=["x"]), full]
+    stop = RecordingStop(waits=3)
+    node.run(stop)
+    # 0.1, 0.2; a good round resets the delay to the poll interval.
+    assert stop.waited == pytest.approx([0.1, 0.2, 0.1])
+    assert node.rounds == 4
+
+
+def test_other_disk_errors_end_the_loop(tmp_path: Path) -> None:
+    node = ScratchNode(tmp_path)
+    node.script = [PermissionError(errno.EACCES, "Permission denied")]
+    with pytest.raises(PermissionError):
+        node.run(threading.Event())
+    locked = ScratchNode(tmp_path / "locked")
+    locked.script = [sqlite3.OperationalError("database is locked")]
+    with pytest.raises(sqlite3.OperationalError):
+        locked.run(threading.Event())
 
 
 def test_other_errors_end_the_loop(tmp_path: Path) -> None:

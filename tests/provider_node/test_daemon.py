@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import tarfile
+import threading
 from collections.abc import Callable
 
 import pytest
@@ -228,6 +229,30 @@ def test_a_job_that_failed_here_is_not_claimed_again_when_it_reopens(
     report = node.step()
     assert not report.claimed
     assert "it failed on this node before: the job failed by its own fault" in report.skipped[job_id]
+
+
+def test_a_chain_lost_while_a_job_runs_is_waited_out_and_the_result_submitted(
+    make_node: NodeFactory, provider: MarketClient, requester: MarketClient, store: EmbeddedStore, tmp_path
+) -> None:
+    # Seen in bench/chaos.py: an RPC cut while the worker read the chain's time marked the job failed.
+    job_id = post_job(requester, make_bundle(store, tmp_path / "job"))
+    node = make_node(provider, NestedOutputExecutor(OUTPUT))
+    reachable = node.ctx.chain_time
+    cuts = {"left": 3}
+
+    def cut_for_the_worker() -> int:  # the job's worker thread reads the chain's time through it
+        if threading.current_thread() is not threading.main_thread() and cuts["left"] > 0:
+            cuts["left"] -= 1
+            raise RpcUnreachable("http://127.0.0.1:9", "ConnectionError")
+        return reachable()
+
+    node.ctx.chain_time = cut_for_the_worker
+    assert node.step().claimed == [job_id]
+    assert node.wait_idle(30)
+    record = node.state.get(job_id)
+    assert cuts["left"] == 0, "the worker never met the cut"
+    assert record is not None and record.phase is Phase.SUBMITTED, record
+    assert requester.status_of(job_id) == JobStatus.SUBMITTED
 
 
 def test_a_result_finished_before_a_stop_is_submitted_after_the_restart(
