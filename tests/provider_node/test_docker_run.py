@@ -110,7 +110,9 @@ def test_images_the_engine_lacks_are_skipped_with_the_reason(
     with caplog.at_level(logging.INFO, logger="provider_node"):
         report = make_node(provider, executor).step()
     assert not report.claimed and not executor.started
-    assert "runtime image crowdcompute/absent-image:1 is not present locally" in report.skipped[absent]
+    absent_reason = report.skipped[absent]
+    assert "runtime image crowdcompute/absent-image:1 pinned to sha256:" in absent_reason
+    assert "is not on this node" in absent_reason and "runtime/image.lock" in absent_reason
     assert (
         f"its digest differs: pinned sha256:{'cd' * 32}, local {test_image.digest}" in report.skipped[other]
     )

@@ -94,7 +94,8 @@ def test_the_node_reports_why_it_skips_and_reports_again_when_the_reason_changes
         wait_until(lambda: bool(skips_of(gateway, job_id)), what="the skip report")
         skip = skips_of(gateway, job_id)[0]
         assert skip["provider"] == provider.me.lower() and skip["kind"] == "image not present"
-        assert "crowdcompute/test-python:latest is not present locally" in skip["reason"]
+        assert "runtime image crowdcompute/test-python:latest pinned to sha256:" in skip["reason"]
+        assert "is not on this node" in skip["reason"]
         assert reports(gateway, job_id)["summary"] == "1 provider saw it and skipped it: image not present"
         assert node.reporter is not None
         sent = node.reporter.sent
