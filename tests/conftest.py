@@ -53,7 +53,9 @@ TEST_FUNDING = tokens(10_000)
 # `pytestmark`. tests/test_markers.py fails when a fixture that needs one of them is missing here.
 NEEDS: dict[str, frozenset[str]] = {
     "chain": frozenset({"anvil", "live_like_chain", "other_chain"}),  # anvil, the market deployed on it
-    "docker": frozenset({"docker_client", "node_label"}),  # the engine (node_label removes containers)
+    "docker": frozenset(
+        {"docker_client", "node_label", "runtime_image"}
+    ),  # the engine (node_label removes containers)
     "browser": frozenset(),  # no fixture yet: tests/e2e/test_browser_flow.py is marked by its module
 }
 

@@ -10,7 +10,6 @@ test asserts only the invariants. A failure names its seed and how to replay it.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,21 +20,6 @@ from crowdcompute.chaos.engine import orphan_containers
 pytestmark = [pytest.mark.slow, pytest.mark.chain, pytest.mark.docker]
 
 SEED = 16
-
-
-@pytest.fixture(scope="module")
-def runtime_image() -> Iterator[str]:
-    """The CPU torch runtime image, built on this machine when missing (docker engine included)."""
-    import docker
-
-    from tests.jobs.executor_images import build_runtime_image, ensure_docker
-
-    ensure_docker()
-    client = docker.from_env(timeout=300)
-    try:
-        yield build_runtime_image(client).digest
-    finally:
-        client.close()
 
 
 def test_a_short_chaos_run_loses_nothing_pays_nothing_twice_and_leaks_nothing(

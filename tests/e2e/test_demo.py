@@ -15,7 +15,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -32,21 +31,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.chain, pytest.mark.docker]
 # A short schedule keeps each run near 45 s on two busy cores; still 21 checkpoints to sample from.
 SEGMENTS, INTERVAL = 20, 100
 RUN_TIMEOUT_S = 240
-
-
-@pytest.fixture(scope="module")
-def runtime_image() -> Iterator[str]:
-    """The CPU torch runtime image, built on this machine when missing (docker engine included)."""
-    import docker
-
-    from tests.jobs.executor_images import build_runtime_image, ensure_docker
-
-    ensure_docker()
-    client = docker.from_env(timeout=300)
-    try:
-        yield build_runtime_image(client).digest
-    finally:
-        client.close()
 
 
 def _run_demo(root: Path, *extra: str) -> tuple[dict[str, Any], str, float]:

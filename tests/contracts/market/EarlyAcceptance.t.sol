@@ -41,4 +41,16 @@ contract EarlyAcceptanceTest is Fixture {
         vm.expectRevert(abi.encodeWithSelector(IJobMarket.VerificationPending.selector, jobId, settleBlock));
         market.finalize(jobId, job, rejected);
     }
+
+    /// @dev The attack: a requester colluding with its provider hides the one rejecting vote (sends that seat as
+    /// silent) to settle at once, before the rejecting seat could appeal. A silent seat still judges: no early exit.
+    function test_finalize_revertsEarlyWhenTheRequesterWithholdsAVote() public {
+        (uint256 jobId, Job memory job) = _submitted(_spec());
+        uint256 settleBlock = _settleBlock(job);
+        SeatVote[] memory withheld = _seats(jobId, job, _ballots(Ballot.Silent, Ballot.Approve, Ballot.Approve));
+        vm.prank(requester);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.VerificationPending.selector, jobId, settleBlock));
+        market.finalize(jobId, job, withheld);
+        assertEq(uint8(market.statusOf(jobId)), uint8(JobStatus.Submitted), "still open to appeal");
+    }
 }
