@@ -121,10 +121,23 @@ slither: $(STAMPS)/slither $(STAMPS)/npm $(JOB_LAYOUT)
 
 # tests/e2e/test_browser_flow.py drives the built dApp in Debian's Chromium against a real stack.
 # Two passes: the fast tier on every core (as `make test-fast`), then the tests that start a chain, Docker
-# containers or a browser one at a time (they time real flows on a shared machine); each pass has its own floor.
-test-python: setup chromium
+# containers or a browser. Those run in two processes side by side, each one test at a time: the whole-stack
+# flows of tests/e2e (mostly waiting on blocks and windows) beside the rest. They share no port (the README's
+# path alone takes 8000 and 8545; the others take free ones), no container label and no folder; the runtime
+# image is built first so the two do not build it at once. Each prints its report when it ends (-O);
+# each pass and process has its own floor.
+E2E := tests/e2e
+test-python: setup chromium runtime-image
 	$(VENV)/bin/pytest -n $(FAST_WORKERS) --dist worksteal -m "$(FAST)" --min-tests=1000
-	$(VENV)/bin/pytest -m "not ($(FAST))" --min-tests=200 --durations=30
+	@echo "chain, Docker and browser tests: $(E2E) beside the others (each report printed when it ends)"
+	$(MAKE) --no-print-directory -j2 -Otarget test-python-e2e test-python-serial
+
+.PHONY: test-python-e2e test-python-serial
+test-python-e2e:
+	$(VENV)/bin/pytest $(E2E) -m "not ($(FAST))" --min-tests=5 --durations=10 -p no:cacheprovider
+
+test-python-serial:
+	$(VENV)/bin/pytest -m "not ($(FAST))" --ignore=$(E2E) --min-tests=200 --durations=30
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -40,6 +40,14 @@ def demo(
     ] = 40,
     interval: Annotated[int, typer.Option(min=1, help="Training steps per segment.")] = 100,
     timeout: Annotated[float, typer.Option(min=1, help="Seconds to wait for the verdict.")] = 300.0,
+    verify_blocks: Annotated[
+        int,
+        typer.Option(
+            min=10,
+            help="Blocks (1 s each on the devnet) the committee has to vote; a verdict the requester cannot "
+            "settle early (a rejection) then waits as long again for appeals.",
+        ),
+    ] = 75,
     root: Annotated[
         Path | None, typer.Option(help="The demo's folder (default: build/demo in the repository).")
     ] = None,
@@ -55,6 +63,7 @@ def demo(
         interval=interval,
         segments=segments,
         timeout_s=timeout,
+        verify_blocks=verify_blocks,
     )
     code = run_demo(options)
     if code:

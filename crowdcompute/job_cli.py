@@ -49,6 +49,7 @@ from crowdcompute.requester import (
     report_lines,
     submit_job,
 )
+from crowdcompute.requester.accept_wait import wait_and_accept
 from crowdcompute.requester.logs import Retry, follow_log, read_log
 from jobs.errors import JobsError
 from jobs.failure import FAILURE_SEGMENT
@@ -445,6 +446,16 @@ def cancel(
 def accept(
     job_id: JobIdArgument,
     gateway: GatewayOption = None,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait",
+            help="Follow the job until its committee's votes are revealed; settle it if every seat approved.",
+        ),
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option(min=1, help="With --wait: give up after this many seconds.")
+    ] = 3600,
     *,
     opts: ChainOptions,
 ) -> None:
@@ -453,17 +464,38 @@ def accept(
     out = opts.output()
     try:
         market = opts.connect()
-        with out.progress(f"Accepting job {job_id}"):
-            done = accept_unanimous(market, JobId(job_id), _gateway_url(gateway))
+        if wait:
+            waited = wait_and_accept(
+                market,
+                JobId(job_id),
+                _gateway_url(gateway),
+                timeout_s=timeout,
+                on_state=lambda state: typer.echo(f"job {job_id}: {state}", err=True),
+            )
+            done = waited.finalized
+            if done is None:
+                closed = {"jobId": job_id, "state": waited.state, "acceptedByThisCall": False}
+                _emit(out, closed, f"job {job_id} is {waited.state} (it closed without this call)")
+                return
+        else:
+            with out.progress(f"Accepting job {job_id}"):
+                done = accept_unanimous(market, JobId(job_id), _gateway_url(gateway))
         if done is None:
             raise RequesterError(
                 f"job {job_id} cannot be accepted early: it is not yours, not waiting for its votes, or the "
-                "gateway has not revealed a unanimous acceptance (every seat must vote, and approve); it "
-                "settles after its appeal window (`crowdcompute job status`)"
+                "gateway has not revealed a unanimous acceptance (every seat must vote, and approve); "
+                f"it settles after its appeal window (`crowdcompute job status {job_id}`; --wait waits "
+                "for the votes)"
             )
     except _FAILURES as exc:
         out.fail(exc)
-    payload = {"jobId": job_id, "state": "Accepted", "accepts": done.accepts, **sent_tx(done.tx)}
+    payload = {
+        "jobId": job_id,
+        "state": "Accepted",
+        "acceptedByThisCall": True,
+        "accepts": done.accepts,
+        **sent_tx(done.tx),
+    }
     _emit(out, payload, f"job {job_id} accepted: {done.accepts} of {done.accepts} seats approved")
 
 

@@ -18,6 +18,7 @@ from node_base.folder import (
     default_data_dir,
     hold_data_dir,
     node_data_dir,
+    node_label,
     role_root,
 )
 from node_base.node import PollingNode, StepReport
@@ -38,5 +39,6 @@ __all__ = [
     "default_data_dir",
     "hold_data_dir",
     "node_data_dir",
+    "node_label",
     "role_root",
 ]

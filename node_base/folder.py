@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import logging
 import os
 from pathlib import Path
@@ -31,6 +32,7 @@ __all__ = [
     "default_data_dir",
     "hold_data_dir",
     "node_data_dir",
+    "node_label",
     "role_root",
 ]
 
@@ -78,6 +80,18 @@ def node_data_dir(given: Path | None, role: Role, address: str) -> Path:
             legacy,
         )
     return folder
+
+
+def node_label(role: Role, address: str, data_dir: Path) -> str:
+    """The label of the containers a node runs: its role, its address and a digest of its data folder.
+
+    The folder, not the address alone, is what a node is: two stacks on one Docker engine (two test runs, a
+    devnet beside a demo) use the same dev accounts, and a node must never re-attach to, cancel or remove
+    the other's containers. A node restarted on its own folder reads the same label and finds its own."""
+    resolved = str(Path(data_dir).expanduser().resolve())
+    folder = hashlib.sha256(resolved.encode()).hexdigest()[:8]
+    prefix = "" if role == Role.PROVIDER else f"{enum_label(role).lower()}-"
+    return f"{prefix}{address_tag(address)}-{folder}"
 
 
 def hold_data_dir(given: Path | None, role: Role, address: str) -> DataDirLock:

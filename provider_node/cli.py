@@ -36,7 +36,7 @@ from cli_support import (
 )
 from jobs.cid import parse_cid
 from jobs.errors import JobsError
-from node_base import NodeBaseError, hold_data_dir, node_data_dir
+from node_base import NodeBaseError, hold_data_dir, node_data_dir, node_label
 from provider_node.config import DEFAULT_DATA_DIR, NodeConfig
 from provider_node.energy import EnergySettings
 from provider_node.errors import ProviderNodeError
@@ -315,7 +315,10 @@ def run(
         str, typer.Option(hidden=True, help="docker, or noop (development only).")
     ] = "docker",
     node_id: Annotated[
-        str | None, typer.Option(hidden=True, help="Container label of this node (default: the address).")
+        str | None,
+        typer.Option(
+            hidden=True, help="Container label of this node (default: its address and data folder)."
+        ),
     ] = None,
     *,
     opts: ChainOptions,
@@ -354,7 +357,7 @@ def run(
         else:
             from jobs.executors.docker import DockerExecutor
 
-            engine = DockerExecutor(node_id=node_id or market.me.lower())
+            engine = DockerExecutor(node_id=node_id or node_label(Role.PROVIDER, market.me, folder.data_dir))
         energy = EnergySettings(grid_gco2e_per_kwh=grid_intensity)
         return ProviderNode(market, store, engine, config, energy=energy), (engine, store, folder)
 

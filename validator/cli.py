@@ -31,7 +31,7 @@ from cli_support import (
     token_amount,
 )
 from jobs.errors import JobsError
-from node_base import NodeBaseError, hold_data_dir, node_data_dir
+from node_base import NodeBaseError, hold_data_dir, node_data_dir, node_label
 from validator.config import ValidatorConfig
 from validator.errors import ValidatorError
 
@@ -228,7 +228,7 @@ def run(
             gateway_url=gateway,
         )
         store = open_node_store(store_dir, gateway)
-        engine = DockerExecutor(node_id=f"validator-{market.me.lower()}")
+        engine = DockerExecutor(node_id=node_label(Role.VALIDATOR, market.me, folder.data_dir))
         return ValidatorNode(market, store, engine, config), (engine, store, folder)
 
     run_daemon(opts.output(), _FAILURES, build)

@@ -85,6 +85,7 @@ class FlowResult:
     slashed: int = 0
     paid: int = 0
     schedule: dict[str, int] = field(default_factory=dict)
+    verify_blocks: int = 0  # the job's voting window (and the appeal window after it), as posted
     started_at: float = 0.0  # Unix time of the submit call (the timeline's zero), to match the nodes' records
 
     @property
@@ -112,6 +113,7 @@ class FlowResult:
             "slashed": str(self.slashed),
             "paid": str(self.paid),
             "schedule": self.schedule,
+            "verify_blocks": self.verify_blocks,
         }
 
 
@@ -342,6 +344,7 @@ def run_flow(stack: DemoStack, settings: FlowSettings, narrator: Narrator) -> Fl
         slashed=max(0, stakes.get(node.address, stake_after) - stake_after),
         paid=paid,
         schedule={"interval": settings.interval, "segments": settings.segments, "steps": steps},
+        verify_blocks=settings.verify_blocks,
         started_at=started_at,
     )
 

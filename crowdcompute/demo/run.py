@@ -47,6 +47,9 @@ class DemoOptions:
     interval: int = 100
     segments: int = 40
     timeout_s: float = 420.0
+    verify_blocks: int = (
+        FlowSettings.verify_blocks
+    )  # the committee's voting window, and the appeal window after it
 
 
 def _interrupt(signum: int, _frame: FrameType | None) -> None:
@@ -74,6 +77,7 @@ def run_demo(options: DemoOptions, narrator: Narrator | None = None) -> int:
                 interval=options.interval,
                 segments=options.segments,
                 timeout_s=options.timeout_s,
+                verify_blocks=options.verify_blocks,
                 expect="Rejected" if options.cheat else "Accepted",
                 reopen_on_failure=not options.cheat,
             )

@@ -9,6 +9,7 @@ naming the job and execution so a restarted node finds its containers again.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from typing import Any
 
@@ -42,8 +43,12 @@ OUTPUT_PATH = "/output"
 TMP_PATH = "/tmp"
 
 
-def container_name(execution_id: str) -> str:
-    return f"crowdcompute-{execution_id}"
+def container_name(execution_id: str, node_id: str | None = None) -> str:
+    """`crowdcompute-<execution id>`, and a digest of the node's label when it has one: Docker names are
+    engine-wide, and two nodes of one account (two stacks on one engine) may run the same execution id."""
+    if node_id is None:
+        return f"crowdcompute-{execution_id}"
+    return f"crowdcompute-{execution_id}-{hashlib.sha256(node_id.encode()).hexdigest()[:8]}"
 
 
 def container_options(
@@ -95,7 +100,7 @@ def container_options(
         "image": image_id,
         "entrypoint": [request.argv[0]],
         "command": list(request.argv[1:]),
-        "name": container_name(request.execution_id),
+        "name": container_name(request.execution_id, node_id),
         "hostname": "crowdcompute",
         "labels": labels,
         "environment": env,

@@ -126,10 +126,11 @@ def test_demo_exit_accepts_a_verified_job_and_leaves_nothing_running(
 
 def test_demo_cheat_is_rejected_and_slashed(runtime_image: str, tmp_path: Path) -> None:
     root = tmp_path / "demo"
-    report, output, wall = _run_demo(root, "--cheat")
+    # A rejection waits out the voting window and the appeal window after it: 40 blocks each, not 75.
+    report, output, wall = _run_demo(root, "--cheat", "--verify-blocks", "40")
     print(f"demo --exit --cheat: {wall:.1f} s wall; {json.dumps(report)}", file=sys.stderr)
 
-    assert report["state"] == "Rejected"
+    assert report["state"] == "Rejected" and report["verify_blocks"] == 40
     assert report["provider"] == DEV_ADDRESSES[CHEATER_ACCOUNT]
     assert report["votes"]["rejects"] >= 2 and report["votes"]["accepts"] == 0
     assert len(report["committee"]) == 3

@@ -39,6 +39,7 @@ COVERED = (
     "crowdcompute validator register",
     "crowdcompute validator run",
     "crowdcompute job submit",
+    "crowdcompute job accept",
     "crowdcompute job status",
     "crowdcompute job logs",
     "crowdcompute job download",
@@ -129,6 +130,8 @@ def test_the_readme_path_runs_as_written(tmp_path: Path) -> None:
     )
 
     flat = " ".join(output.split())
+    # `job accept 1 --wait`: the requester settled the unanimous acceptance itself, not the appeal window.
+    assert "job 1 accepted: 3 of 3 seats approved" in flat, output[-4000:]
     # The requester's job, from `job status 1`: Accepted by the three validators, with its root.
     assert re.search(r"job 1: Accepted\b", output), output[-4000:]
     assert "votes 3 accept, 0 reject" in flat, output[-4000:]

@@ -28,7 +28,15 @@ from chain import (
 )
 from jobs.cid import Cid
 from jobs.executors.docker_options import container_name
-from node_base import DataDirInUse, DataDirLock, address_tag, default_data_dir, hold_data_dir, node_data_dir
+from node_base import (
+    DataDirInUse,
+    DataDirLock,
+    address_tag,
+    default_data_dir,
+    hold_data_dir,
+    node_data_dir,
+    node_label,
+)
 from provider_node.cli import provider_app
 from provider_node.runner import execution_id_for
 from provider_node.state import JobRecord, Phase
@@ -201,8 +209,30 @@ def test_container_and_work_names_carry_the_nodes_whole_address(tmp_path: Path) 
     folders = [verifier.folder(largest, 255) for verifier in verifiers]
     assert replays[0] != replays[1] and folders[0] != folders[1]
     assert folders[0] == tmp_path / "work" / f"{largest}-255-{twins[0]}"
+    labels = [node_label(Role.VALIDATOR, address, tmp_path / ("a-long-folder-name" * 8)) for address in twins]
     for name in (*runs, *replays):
         assert twins[0] in name or twins[1] in name
-        assert len(container_name(name)) <= 128 and re.fullmatch(
-            r"[a-zA-Z0-9][a-zA-Z0-9_.-]+", container_name(name)
-        )
+        for named in (container_name(name), container_name(name, labels[0])):
+            assert len(named) <= 128 and re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+", named)
+
+
+def test_two_nodes_of_one_account_in_two_folders_label_and_name_their_containers_apart(
+    tmp_path: Path,
+) -> None:
+    """Two stacks on one Docker engine use the same dev accounts: a node's containers are told apart by its
+    folder, so one never re-attaches to, cancels or removes the other's; a restart there finds its own."""
+    address = "0x" + "ab" * 20
+    first = node_label(Role.PROVIDER, address, tmp_path / "stack-1" / "provider")
+    second = node_label(Role.PROVIDER, address, tmp_path / "stack-2" / "provider")
+    assert first != second and first.startswith(address + "-") and second.startswith(address + "-")
+    assert (
+        node_label(Role.PROVIDER, address.upper().replace("0X", "0x"), tmp_path / "stack-1" / "provider")
+        == first
+    )
+    relative = node_label(Role.PROVIDER, address, Path(os.path.relpath(tmp_path / "stack-1" / "provider")))
+    assert relative == first, "the same folder, however it is written, is the same node"
+    validator = node_label(Role.VALIDATOR, address, tmp_path / "stack-1" / "provider")
+    assert validator == "validator-" + first, "a validator's label says so (the chaos suite counts by it)"
+    execution = "job1-a0-" + address + "-t0"
+    assert container_name(execution, first) != container_name(execution, second)
+    assert container_name(execution, first).startswith(f"crowdcompute-{execution}-")

@@ -4,7 +4,8 @@ relays the round's signed votes."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from chain import (
 from chain.anvil import AnvilProcess
 from crowdcompute.job_cli import job_app
 from crowdcompute.requester import accept_unanimous
+from crowdcompute.requester.accept_wait import AcceptWait, wait_and_accept
 from gateway_protocol import VoteRelayError, fetch_votes, post_vote
 from jobs.store import EmbeddedStore
 from tests.cli_support.json_cli import connection_args, json_cli
@@ -72,8 +74,10 @@ def verified_job(
     store: EmbeddedStore,
     gateway_url: str,
     tmp_path: Path,
+    approvals: Sequence[bool] | None = (True, True, True),
 ) -> int:
-    """A job whose result every round-0 seat accepted, the votes relayed by the gateway."""
+    """A job whose result every round-0 seat accepted (or voted `approvals`, seat by seat; None: nobody voted
+    yet), the votes relayed by the gateway."""
     bundle = store.add_bytes(b"a bundle nobody runs here")
     digest, codec = bundle.to_chain()
     spec = dataclasses.replace(
@@ -87,9 +91,22 @@ def verified_job(
     job_id = requester.post_job(spec).job_id
     provide_result(provider, job_id, store, tmp_path / "work")
     DevChain(requester.rpc).mine(1)  # the seed block
+    if approvals is not None:
+        cast_votes(requester, validators, gateway_url, job_id, approvals)
+    return job_id
+
+
+def cast_votes(
+    requester: MarketClient,
+    validators: list[MarketClient],
+    gateway_url: str,
+    job_id: int,
+    approvals: Sequence[bool],
+) -> None:
+    """Each round-0 seat signs its vote (`approvals[seat]`) and the gateway takes it."""
     by_address = {client.me: client for client in validators}
     for seat, holder in enumerate(requester.committee_of(job_id)):
-        vote = by_address[holder].sign_vote(JobId(job_id), seat, True, Evidence())
+        vote = by_address[holder].sign_vote(JobId(job_id), seat, approvals[seat], Evidence())
 
         def delivered(vote: Any = vote) -> bool:
             try:
@@ -101,7 +118,6 @@ def verified_job(
             return True
 
         wait_for(delivered, f"the gateway to take seat {seat}'s vote")
-    return job_id
 
 
 def test_the_requester_appeals_a_round_with_the_votes_the_gateway_reveals(
@@ -209,3 +225,61 @@ def test_the_requester_settles_a_unanimous_acceptance_without_waiting_for_the_ap
     assert requester.rpc.block_number() <= settle_block(submit_block, VERIFY_BLOCKS, 0), "before the window"
     assert requester.status_of(job_id) == JobStatus.CLOSED
     assert requester.account_of(provider.me).balance >= SPEC.budget, "the provider is paid at once"
+
+
+def test_accept_wait_follows_the_job_until_the_votes_are_revealed_then_settles_it(
+    cli: Cli,
+    requester: MarketClient,
+    provider: MarketClient,
+    validators: list[MarketClient],
+    store: EmbeddedStore,
+    gateway_url: str,
+    tmp_path: Path,
+) -> None:
+    job_id = JobId(
+        verified_job(requester, provider, validators, store, gateway_url, tmp_path, approvals=None)
+    )
+    submit_block = requester.job(job_id).job.state.submit_block
+    states: list[str] = []
+    ended: list[AcceptWait | BaseException] = []
+
+    def wait() -> None:
+        try:
+            ended.append(
+                wait_and_accept(requester, job_id, gateway_url, timeout_s=60, on_state=states.append)
+            )
+        except BaseException as exc:  # handed to the test's thread
+            ended.append(exc)
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    wait_for(lambda: bool(states), "the wait to read the job")
+    assert not ended, "nothing to settle before the committee voted"
+    cast_votes(requester, validators, gateway_url, job_id, (True, True, True))
+    waiter.join(timeout=60)
+    assert len(ended) == 1 and isinstance(ended[0], AcceptWait), ended
+    assert ended[0].state == "Accepted" and ended[0].finalized is not None
+    assert states[0] == "Submitted"
+    assert requester.job(job_id).outcome == Outcome.ACCEPTED
+    assert requester.rpc.block_number() <= settle_block(submit_block, VERIFY_BLOCKS, 0), "before the window"
+
+    again = cli("accept", str(job_id), "--wait", "--gateway", gateway_url)
+    assert (again["state"], again["acceptedByThisCall"]) == ("Accepted", False), "a closed job is reported"
+
+
+def test_accept_wait_leaves_a_split_committee_to_the_appeal_window(
+    cli: Cli,
+    requester: MarketClient,
+    provider: MarketClient,
+    validators: list[MarketClient],
+    store: EmbeddedStore,
+    gateway_url: str,
+    tmp_path: Path,
+) -> None:
+    approvals = (True, False, True)
+    job_id = verified_job(requester, provider, validators, store, gateway_url, tmp_path, approvals=approvals)
+    refused = cli("accept", str(job_id), "--wait", "--timeout", "60", "--gateway", gateway_url, ok=False)
+    assert refused["error"] == "NotUnanimous"
+    assert "1 of 3 seats of round 0 rejected the result" in refused["message"]
+    assert "appeal window" in refused["message"]
+    assert requester.status_of(JobId(job_id)) == JobStatus.SUBMITTED, "the window decides, not the requester"
