@@ -116,8 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     setup_daemon_logging(as_json=False)  # the provider daemon's log, as `crowdcompute provider run` writes it
+    from chain import Role
     from jobs.executors.docker import DockerExecutor
     from jobs.store import StoreSettings, open_store
+    from node_base import node_label
     from provider_node.config import NodeConfig
     from provider_node.daemon import ProviderNode
 
@@ -125,7 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     market = connect(os.environ.get("CROWDCOMPUTE_RPC_URL"), deployments, DEFAULT_DEVNET, None)
     config = NodeConfig(data_dir=args.data_dir, poll_interval_s=args.poll_interval, gateway_url=args.gateway)
     store = open_store(StoreSettings(store_dir=args.store_dir))
-    engine = ForgingExecutor(DockerExecutor(node_id=f"cheater-{market.me.lower()}"))
+    # Labelled by its folder as `provider run` labels a node (node_base.node_label), marked as the cheater's.
+    label = node_label(Role.PROVIDER, market.me, args.data_dir)
+    engine = ForgingExecutor(DockerExecutor(node_id=f"cheater-{label}"))
     node = ProviderNode(market, store, engine, config)
     stop = stop_on_signals()
     try:
