@@ -108,6 +108,9 @@ def _run_flow(stack: DemoStack, job_dir: Path, download_dir: Path) -> dict[str, 
         "ACCOUNT": DEV_ADDRESSES[REQUESTER_ACCOUNT],
         "RUNTIME_IMAGE_ID": stack.runtime_image_id,
         "ACCEPT_TIMEOUT_S": "240",
+        # The voting window, and the appeal window after it, that the job waits out before it settles:
+        # 30 blocks (1 s each) is ample for three validators replaying a short job.
+        "VERIFY_BLOCKS": "30",
         "CHROMIUM": str(CHROMIUM),
     }
     try:
