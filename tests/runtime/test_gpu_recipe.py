@@ -143,7 +143,7 @@ def test_a_library_needing_the_driver_stages_without_it(tmp_path: Path) -> None:
     )
     subprocess.run([*gcc, "-o", lib / "libuses_cuda.so", tmp_path / "b.c", f"-L{stub}", "-lcuda"], check=True)
     python = HostPython.current()
-    with pytest.raises(BuildError, match="libcuda.so.1"):
+    with pytest.raises(BuildError, match=r"libcuda\.so\.1"):
         stage_libraries(root, python, None)
     with driver_libraries_left_out():
         copied = stage_libraries(root, python, None)
