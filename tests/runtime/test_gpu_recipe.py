@@ -25,7 +25,7 @@ from runtime.gpu.recipe import (
     disk_needs,
     gpu_spec,
 )
-from runtime.gpu.venv import ensure_gpu_venv, require_cuda, site_of, venv_dir
+from runtime.gpu.venv import Installer, ensure_gpu_venv, require_cuda, site_of, venv_dir
 from runtime.offline import packages
 from runtime.offline.inputs import source_inputs
 from runtime.offline.libraries import stage_libraries
@@ -73,7 +73,7 @@ def test_a_ready_venv_needs_no_room_for_the_download(tmp_path: Path) -> None:
     assert fresh.bytes_needed - ready.bytes_needed == WHEELS_BYTES + INSTALLED_BYTES
 
 
-def fake_cuda_install(torch_version: str) -> object:
+def fake_cuda_install(torch_version: str) -> Installer:
     """Stands in for pip (the real wheels are GBs): writes the dist-info folders pip would."""
 
     def install(venv: Path, requirements: Path) -> None:
