@@ -6,8 +6,10 @@ an entry of its own, and `make runtime-image GPU=1` runs the GPU builder."""
 from __future__ import annotations
 
 import json
+import runpy
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -189,3 +191,31 @@ def test_make_runtime_image_runs_the_gpu_builder_when_asked(gpu: str, script: st
     )
     (line,) = [line for line in dry.stdout.splitlines() if "runtime/build_offline" in line]
     assert f"runtime/{script} --check" in line
+
+
+def nvml_answers() -> bool:
+    import pynvml
+
+    try:
+        pynvml.nvmlInit()
+    except pynvml.NVMLError:
+        return False
+    pynvml.nvmlShutdown()
+    return True
+
+
+def test_the_gpu_check_tool_says_what_is_missing_on_a_machine_without_a_gpu(tmp_path: Path) -> None:
+    if nvml_answers():
+        pytest.skip("this machine has an NVIDIA driver: run tools/gpu_check.py itself")
+    out = tmp_path / "gpu_check.json"
+    ran = subprocess.run(
+        [sys.executable, str(REPO / "tools" / "gpu_check.py"), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    assert ran.returncode == 2, ran.stderr
+    assert "no NVIDIA driver answers" in ran.stderr and "Nothing was measured" in ran.stderr
+    assert not out.exists()
+    tool = runpy.run_path(str(REPO / "tools" / "gpu_check.py"), run_name="gpu_check")
+    compile(tool["TRAIN"], "train.py", "exec")  # the job the tool runs in the GPU image
