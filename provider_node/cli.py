@@ -131,6 +131,8 @@ def register(
         f"(class {c.gpu_class}), {c.cpu_cores} CPU cores, {c.memory_mib} MiB memory, "
         f"{token_amount(c.price_per_hour)} per hour"
     )
+    if probed["gpu_count"] and not c.gpu_count:  # NVML sees GPUs that jobs could not use: say why
+        text += f"; {probed['gpu_count']} GPU(s) not offered: {'; '.join(probed['gpu_support']['missing'])}"
     out.emit(payload, text)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +73,11 @@ def build_gpu_image(
     staging_dir: Path | None = None,
     progress: Progress | None = None,
     install: Installer | None = None,
+    free_bytes: Callable[[Path], int] | None = None,
 ) -> BuiltImage:
+    """Build the GPU image `spec` (`gpu_spec()`): the disk checked first, then the CUDA venv, then the
+    CPU builder's steps with the driver's libraries left out. `install` and `free_bytes` replace pip and
+    the file systems' free space (tests)."""
     say = progress or to_stderr
     python = HostPython.current()
     assert spec.requirements is not None
@@ -81,7 +85,7 @@ def build_gpu_image(
         return build_image(spec, progress=say, client=client)  # says so, and reads the labels back
     docker_root = Path(str(client.info().get("DockerRootDir") or "/var/lib/docker"))
     ready = venv_ready(spec.requirements, python)
-    for need in check_disk(BUILD_DIR, docker_root, venv_ready=ready):
+    for need in check_disk(BUILD_DIR, docker_root, venv_ready=ready, free_bytes=free_bytes):
         say(f"[0/7] disk: {need.bytes_needed / 2**30:.1f} GiB needed on {need.folder}'s file system: ok")
     say("[0/7] packages: the CUDA venv (" + ("ready" if ready else "about 2.6 GB to download") + ")")
     ensure_gpu_venv(spec.requirements, python, say, install=install)

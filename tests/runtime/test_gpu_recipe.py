@@ -11,10 +11,11 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from runtime.gpu.build import driver_libraries_left_out, without_driver_libraries
+from runtime.gpu.build import build_gpu_image, driver_libraries_left_out, without_driver_libraries
 from runtime.gpu.lock import NOT_BUILT, read_gpu_lock, write_gpu_lock
 from runtime.gpu.recipe import (
     GIB,
@@ -219,3 +220,17 @@ def test_the_gpu_check_tool_says_what_is_missing_on_a_machine_without_a_gpu(tmp_
     assert not out.exists()
     tool = runpy.run_path(str(REPO / "tools" / "gpu_check.py"), run_name="gpu_check")
     compile(tool["TRAIN"], "train.py", "exec")  # the job the tool runs in the GPU image
+
+
+def test_the_build_checks_the_disk_before_it_installs_anything(docker_client: Any) -> None:
+    """The real engine (its Docker root) and this recipe; the free space is injected, pip is not run."""
+    installed: list[Path] = []
+    with pytest.raises(BuildError, match=r"needs about \d+\.\d GiB free .* but 4\.0 GiB is free"):
+        build_gpu_image(
+            gpu_spec(),
+            client=docker_client,
+            force=True,
+            install=lambda venv, requirements: installed.append(venv),
+            free_bytes=lambda folder: 4 * GIB,
+        )
+    assert installed == []
