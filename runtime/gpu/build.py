@@ -84,11 +84,11 @@ def build_gpu_image(
     if not force and up_to_date(client, spec, python):
         return build_image(spec, progress=say, client=client)  # says so, and reads the labels back
     docker_root = Path(str(client.info().get("DockerRootDir") or "/var/lib/docker"))
-    ready = venv_ready(spec.requirements, python)
+    ready = venv_ready(spec.requirements, python, BUILD_DIR)
     for need in check_disk(BUILD_DIR, docker_root, venv_ready=ready, free_bytes=free_bytes):
         say(f"[0/7] disk: {need.bytes_needed / 2**30:.1f} GiB needed on {need.folder}'s file system: ok")
     say("[0/7] packages: the CUDA venv (" + ("ready" if ready else "about 2.6 GB to download") + ")")
-    ensure_gpu_venv(spec.requirements, python, say, install=install)
+    ensure_gpu_venv(spec.requirements, python, say, build_dir=BUILD_DIR, install=install)
     with driver_libraries_left_out():
         return build_image(
             spec,
