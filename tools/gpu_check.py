@@ -126,7 +126,7 @@ def gpu_image(client: Any, image_tar: Path | None) -> dict[str, Any]:
     began = time.monotonic()
     if image_tar is not None:
         with image_tar.open("rb") as archive:
-            client.images.load(archive.read())
+            client.images.load(archive)  # streamed: the image is GBs
         how = f"loaded from {image_tar}"
     else:
         built = subprocess.run(

@@ -87,6 +87,14 @@ def gpu_manifest(gpus: int = 1) -> Manifest:
     return validate_manifest(tomllib.loads(text))
 
 
+def test_the_node_looks_for_the_image_the_gpu_builder_makes_and_locks() -> None:
+    from provider_node.gpu_support import GPU_TAG as LOOKED_FOR
+    from provider_node.gpu_support import gpu_image_of
+    from runtime.gpu.recipe import GPU_TAG as BUILT
+
+    assert LOOKED_FOR == BUILT == GPU_TAG == gpu_image_of()[0]
+
+
 def test_a_node_with_runtime_gpus_and_image_advertises_its_gpus(gpu_lock: Path, nvml: Any) -> None:
     engine = RecordedEngine(GPU_HOST_INFO, {GPU_TAG: GPU_ID})
     support = detect_gpu_support(engine, gpus=nvml(H100, A10G), lock_file=gpu_lock)
