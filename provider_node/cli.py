@@ -40,7 +40,8 @@ from node_base import NodeBaseError, hold_data_dir, node_data_dir, node_label
 from provider_node.config import DEFAULT_DATA_DIR, NodeConfig
 from provider_node.energy import EnergySettings
 from provider_node.errors import ProviderNodeError
-from provider_node.hardware import probe
+from provider_node.gpu_support import probe_gpu_support
+from provider_node.hardware import GpuProbe, probe
 
 __all__ = ["provider_app"]
 
@@ -66,16 +67,15 @@ DEFAULT_PRICE = "1"  # tokens per hour of runTimeout: crowdcompute/demo/stack.py
 def _probed_capabilities(work_dir: Path) -> tuple[dict[str, Any], dict[str, int]]:
     existing = next(path for path in (work_dir, *work_dir.parents) if path.exists())  # disk of the data dir
     profile = probe(existing)
-    classes = [gpu.compute_capability[0] for gpu in profile.gpus if gpu.compute_capability]
+    # GPUs are advertised only where jobs can use them: nvidia runtime, NVML's GPUs and the GPU image.
+    nvml = GpuProbe(profile.gpus, profile.gpu_driver_version, profile.gpu_error)
+    gpu = probe_gpu_support(lambda: nvml)
     caps = {
-        "gpu_count": profile.gpu_count,
-        "gpu_memory_mib": profile.gpu_memory_bytes // MIB,
-        # GPU class: the compute capability's major version of the weakest GPU (7 Volta, 8 Ampere, 9 Hopper).
-        "gpu_class": min(classes, default=0),
+        **gpu.capabilities(),
         "cpu_cores": max(1, math.floor(profile.cpu_cores)),
         "memory_mib": profile.memory_bytes // MIB,
     }
-    return profile.to_dict(), caps
+    return {**profile.to_dict(), "gpu_support": gpu.to_dict()}, caps
 
 
 @provider_app.command("register")
@@ -131,6 +131,8 @@ def register(
         f"(class {c.gpu_class}), {c.cpu_cores} CPU cores, {c.memory_mib} MiB memory, "
         f"{token_amount(c.price_per_hour)} per hour"
     )
+    if probed["gpu_count"] and not c.gpu_count:  # NVML sees GPUs that jobs could not use: say why
+        text += f"; {probed['gpu_count']} GPU(s) not offered: {'; '.join(probed['gpu_support']['missing'])}"
     out.emit(payload, text)
 
 

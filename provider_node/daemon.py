@@ -36,6 +36,7 @@ from node_base import StepReport as NodeStepReport
 from provider_node.config import NodeConfig
 from provider_node.energy import EnergySettings
 from provider_node.errors import ProviderNodeError
+from provider_node.gpu_support import gpu_check_for
 from provider_node.images import image_check_for
 from provider_node.logs_push import LogPusher, LogRelay
 from provider_node.matching import (
@@ -105,6 +106,7 @@ class ProviderNode(PollingNode[StepReport, JobId]):
         self.executor = executor
         self.bundles = BundleCache(store, self.config.bundles_dir, retry_s=self.config.bundle_retry_s)
         self.image_check = image_check or image_check_for(executor)
+        self.gpu_check = gpu_check_for(executor)  # GPU jobs: nvidia runtime, NVML's GPUs, the GPU image
         self.reporter = self._reporter()
         self.offers = OfferReader(
             market,
@@ -283,7 +285,7 @@ class ProviderNode(PollingNode[StepReport, JobId]):
             bundle = self.bundles.get(bundle_cid(spec.bundle_digest, spec.bundle_codec))
         except BundleProblem as problem:
             return SkipReason(problem.reason, SkipKind.BUNDLE)
-        reason = check_manifest(bundle.manifest, offer, self.image_check)
+        reason = check_manifest(bundle.manifest, offer, self.image_check, self.gpu_check)
         if reason is not None:
             return reason
         risks = risk_reasons(bundle.manifest, spec, self.config.submit_margin_s)

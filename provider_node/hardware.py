@@ -16,7 +16,15 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-__all__ = ["GpuInfo", "HardwareProfile", "memory_limit_bytes", "probe", "probe_gpus", "usable_cpu_cores"]
+__all__ = [
+    "GpuInfo",
+    "GpuProbe",
+    "HardwareProfile",
+    "memory_limit_bytes",
+    "probe",
+    "probe_gpus",
+    "usable_cpu_cores",
+]
 
 _UNLIMITED = 1 << 60  # cgroup v1 writes "no limit" as a page-rounded 2**63-1
 

@@ -106,8 +106,14 @@ def check_spec(spec: JobSpec, offer: Offer) -> SkipReason | None:
     return check_fit(spec, offer) or check_room(spec, offer)
 
 
-def check_manifest(manifest: Manifest, offer: Offer, image_check: ImageCheck) -> str | None:
-    """Reasons found in the bundle: resources beyond the node, or a runtime image it cannot run."""
+def check_manifest(
+    manifest: Manifest,
+    offer: Offer,
+    image_check: ImageCheck,
+    gpu_check: Callable[[int], str | None] | None = None,
+) -> str | None:
+    """Reasons found in the bundle: resources beyond the node, GPUs it cannot hand to a container
+    (`gpu_support`), or a runtime image it cannot run."""
     resources = manifest.resources
     needs = Needs(
         resources.gpus,
@@ -119,6 +125,9 @@ def check_manifest(manifest: Manifest, offer: Offer, image_check: ImageCheck) ->
     gap = _capability_gap(needs, offer.capabilities)
     if gap is not None:
         return SkipReason(f"the manifest asks more than the spec: {gap}", gap.kind)
+    gpu_reason = gpu_check(resources.gpus) if gpu_check is not None and resources.gpus else None
+    if gpu_reason is not None:
+        return gpu_reason
     image = ImageRef(manifest.runtime.image, manifest.runtime.digest)
     return image_check(image)
 
