@@ -40,8 +40,6 @@ import requests
 
 from chain import (
     CHEATER_ACCOUNT,
-    DEV_ADDRESSES,
-    DEV_PRIVATE_KEYS,
     PROVIDER_ACCOUNTS,
     REQUESTER_ACCOUNT,
     VALIDATOR_ACCOUNTS,
@@ -53,6 +51,8 @@ from chain import (
     Rpc,
     compile_contracts,
     dev_account,
+    dev_address,
+    dev_private_key,
     devnet_down,
     read_info,
     tokens,
@@ -109,7 +109,7 @@ class Node:
 
     @property
     def address(self) -> str:
-        return DEV_ADDRESSES[self.account]
+        return dev_address(self.account)
 
 
 class DemoStack:
@@ -267,7 +267,7 @@ class DemoStack:
         return env | extra
 
     def _role_env(self, node: Node) -> dict[str, str]:
-        return self._env(CROWDCOMPUTE_PRIVATE_KEY=DEV_PRIVATE_KEYS[node.account])
+        return self._env(CROWDCOMPUTE_PRIVATE_KEY=dev_private_key(node.account))
 
     def _devnet_up(self) -> None:
         port = free_port()

@@ -1,0 +1,93 @@
+"""`LoadStack`: the demo's stack with many no-op nodes, for the load bench; no Docker at all.
+
+* Providers run `--executor noop`, validators too: every execution ends at once with the same bytes
+  (`jobs.executors.noop.DEV_NOOP_OUTPUT`), so a `replicate` verdict accepts and what is measured is the
+  market's own machinery (polling, claiming, publishing, voting, settling), not a container.
+* Providers sit on dev accounts 2.., validators after them; accounts past anvil's ten (derived from the
+  public dev mnemonic, `chain.dev_private_key`) get ether through `anvil_setBalance` and tokens from the
+  treasury, as the devnet gives the first ten.
+* The runtime image is not looked up in an engine: the jobs pin runtime/image.lock's id, which no-op
+  nodes accept as they accept every image.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+
+from chain import DEPLOYER_ACCOUNT, REPO_ROOT, DevChain, dev_address
+from chain.devnet import DEV_FUNDING
+from crowdcompute.demo.stack import DemoStack, Node
+
+__all__ = ["LoadStack", "load_accounts", "locked_image_id"]
+
+_FIRST_NODE_ACCOUNT = 2  # 0 deploys, 1 posts the jobs
+_DEV_TABLE = 10  # accounts anvil funds with ether and the devnet with tokens
+_ETHER = 10_000 * 10**18
+
+
+def load_accounts(providers: int, validators: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The dev accounts of `providers` providers and `validators` validators: consecutive from 2."""
+    provider_accounts = tuple(range(_FIRST_NODE_ACCOUNT, _FIRST_NODE_ACCOUNT + providers))
+    first_validator = _FIRST_NODE_ACCOUNT + providers
+    return provider_accounts, tuple(range(first_validator, first_validator + validators))
+
+
+def locked_image_id() -> str:
+    """The runtime image id runtime/image.lock records (what the examples pin)."""
+    with (REPO_ROOT / "runtime" / "image.lock").open("rb") as lock:
+        return str(tomllib.load(lock)["image_id"])
+
+
+class LoadStack(DemoStack):
+    """See the module docstring."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        providers: int = 10,
+        validators: int = 5,
+        poll_interval_s: float = 0.25,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        provider_accounts, validator_accounts = load_accounts(providers, validators)
+        super().__init__(
+            root,
+            providers=providers,
+            validators=validators,
+            log=log,
+            provider_accounts=provider_accounts,
+            validator_accounts=validator_accounts,
+        )
+        self.poll_interval_s = poll_interval_s
+
+    def _start(self) -> None:
+        self._use_locked_image()
+        super()._start()
+
+    def _use_locked_image(self) -> None:
+        # DemoStack asks the Docker engine for the image's id; a no-op market needs none.
+        self.runtime_image_id = locked_image_id()
+
+    def _register_nodes(self) -> None:
+        self._fund_extra_accounts()
+        super()._register_nodes()
+
+    def _fund_extra_accounts(self) -> None:
+        extra = [node.account for node in self.nodes if node.account >= _DEV_TABLE]
+        if not extra:
+            return
+        chain = DevChain(self.rpc())
+        treasury = self.market(DEPLOYER_ACCOUNT).token
+        for account in extra:
+            chain.set_balance(dev_address(account), _ETHER)
+            treasury.transfer(dev_address(account), DEV_FUNDING)
+        self._log(f"funded dev accounts {extra[0]}..{extra[-1]} (past anvil's ten) with ether and tokens")
+
+    def _role_argv(self, node: Node, *args: str) -> list[str]:
+        argv = super()._role_argv(node, *args)
+        if args and args[0] == "run":
+            argv += ["--executor", "noop", "--poll-interval", f"{self.poll_interval_s:g}"]
+        return argv
