@@ -38,10 +38,13 @@ class LoadSettings:
     providers: int = 10
     validators: int = 5
     drain_s: float = 120.0  # after the last post, how long the market has to settle what is left
-    verify_blocks: int = 100  # the most postJob takes: every transaction mines a block, so windows pass fast
+    verify_blocks: int = 100  # the most postJob takes; ~100 s with a block a second
     gateway_rps: float = 5.0  # GET /jobs samples per second
     poll_interval_s: float = 0.25  # the nodes' idle poll
     budget_tokens: int = 1
+    provider_capacity: int = 2  # jobs each provider holds at once
+    validator_workers: int = 4  # verifications each validator runs at once
+    automine: bool = False  # True: the devnet's mixed mining (each transaction mined at once, and 1 s blocks)
 
 
 @dataclass
@@ -83,6 +86,9 @@ def run_load(settings: LoadSettings, say: Callable[[str], None] = lambda _line: 
         providers=settings.providers,
         validators=settings.validators,
         poll_interval_s=settings.poll_interval_s,
+        automine=settings.automine,
+        provider_capacity=settings.provider_capacity,
+        validator_workers=settings.validator_workers,
         log=say,
     )
     timelines = Timelines()

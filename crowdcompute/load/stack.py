@@ -6,6 +6,13 @@
 * Providers sit on dev accounts 2.., validators after them; accounts past anvil's ten (derived from the
   public dev mnemonic, `chain.dev_private_key`) get ether through `anvil_setBalance` and tokens from the
   treasury, as the devnet gives the first ten.
+* The chain mines a block every second and only then (`automine=False`, the default): the devnet's mixed
+  mining would also mine every transaction at once, and at hundreds of transactions a minute a voting
+  window of N blocks then lasts a fraction of N seconds.
+* Each provider holds `provider_capacity` jobs at once (default 2) and each validator verifies with
+  `validator_workers` threads (default 4): with no-op work a slot only waits on the chain and the gateway
+  (a provider's slot from claim to submit, ~2-4 s here), so one slot per node would cap the market near
+  the rate under test.
 * The runtime image is not looked up in an engine: the jobs pin runtime/image.lock's id, which no-op
   nodes accept as they accept every image.
 """
@@ -43,6 +50,8 @@ def locked_image_id() -> str:
 class LoadStack(DemoStack):
     """See the module docstring."""
 
+    runs_containers = False  # no-op nodes: the Docker engine is never asked
+
     def __init__(
         self,
         root: Path,
@@ -50,6 +59,9 @@ class LoadStack(DemoStack):
         providers: int = 10,
         validators: int = 5,
         poll_interval_s: float = 0.25,
+        automine: bool = False,
+        provider_capacity: int = 2,
+        validator_workers: int = 4,
         log: Callable[[str], None] | None = None,
     ) -> None:
         provider_accounts, validator_accounts = load_accounts(providers, validators)
@@ -62,6 +74,19 @@ class LoadStack(DemoStack):
             validator_accounts=validator_accounts,
         )
         self.poll_interval_s = poll_interval_s
+        self.automine = automine
+        self.provider_capacity = provider_capacity
+        self.validator_workers = validator_workers
+
+    def _devnet_up(self) -> None:
+        super()._devnet_up()
+        if not self.automine:
+            # The devnet also mines each transaction at once, so under load a window of N blocks lasts
+            # far less than N seconds and committees miss it; a block a second keeps windows in seconds.
+            rpc = self.rpc()
+            rpc.request("evm_setAutomine", [False])
+            rpc.request("evm_setIntervalMining", [1])
+            self._log("chain: a block every second, transactions wait for it (no automine)")
 
     def _start(self) -> None:
         self._use_locked_image()
@@ -86,8 +111,23 @@ class LoadStack(DemoStack):
             treasury.transfer(dev_address(account), DEV_FUNDING)
         self._log(f"funded dev accounts {extra[0]}..{extra[-1]} (past anvil's ten) with ether and tokens")
 
+    def _gateway_settings(self) -> dict[str, str]:
+        # Every validator hands its votes in from 127.0.0.1: the per-client vote limit (120 a minute) would
+        # hold 5 validators voting on 100 jobs a minute (300 votes) back; each has its own address elsewhere.
+        return super()._gateway_settings() | {
+            "VOTE_RATE_LIMIT_PER_MINUTE": "60000",
+            "VOTE_RATE_LIMIT_BURST": "10000",
+            "REPORT_RATE_LIMIT_PER_MINUTE": "60000",
+            "REPORT_RATE_LIMIT_BURST": "10000",
+        }
+
     def _role_argv(self, node: Node, *args: str) -> list[str]:
         argv = super()._role_argv(node, *args)
         if args and args[0] == "run":
             argv += ["--executor", "noop", "--poll-interval", f"{self.poll_interval_s:g}"]
+            # A no-op job or replay costs nothing: a slot or worker waits on the chain and the gateway.
+            if node.role == "validator":
+                argv += ["--workers", str(self.validator_workers)]
+            else:
+                argv += ["--capacity", str(self.provider_capacity)]
         return argv

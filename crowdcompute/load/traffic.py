@@ -16,13 +16,16 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import httpx
+import requests
 
 from chain import ChainError, EventReader, JobId, JobSpec, MarketClient, Outcome, PayWith
 from crowdcompute.load.figures import Timelines
 from crowdcompute.requester.accept import accept_unanimous
+from gateway_protocol.votes import VoteRelayError, fetch_votes
 
 __all__ = ["Accepter", "ChainWatcher", "GatewaySampler", "Poster"]
 
@@ -77,6 +80,7 @@ class Poster:
     post_s: float
     timelines: Timelines
     clock: Callable[[], float]
+    workers: int = 4  # posts in flight at once: each waits for its block
     lag_s: list[float] = field(default_factory=list)  # how late each post was mined after its slot
     failures: list[str] = field(default_factory=list)
     _thread: threading.Thread | None = None
@@ -92,20 +96,25 @@ class Poster:
 
     def _run(self) -> None:
         gap = self.post_s / max(1, self.count)
-        for index in range(self.count):
-            slot = index * gap
-            delay = slot - self.clock()
-            if delay > 0:
-                time.sleep(delay)
-            try:
-                posted = self.market.post_job(self.spec, pay=PayWith.ALLOWANCE)
-            except ChainError as exc:
-                self.failures.append(f"post {index}: {exc}")
-                log.warning("posting job %d of %d failed: %s", index + 1, self.count, exc)
-                continue
-            now = self.clock()
-            self.timelines.posted(posted.job_id, now)
-            self.lag_s.append(max(0.0, now - slot))
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="load-post") as pool:
+            for index in range(self.count):
+                slot = index * gap
+                delay = slot - self.clock()
+                if delay > 0:
+                    time.sleep(delay)
+                pool.submit(self._post, index, slot)
+
+    def _post(self, index: int, slot: float) -> None:
+        # One account, several threads: the market client's sender hands out its nonces in order.
+        try:
+            posted = self.market.post_job(self.spec, pay=PayWith.ALLOWANCE)
+        except ChainError as exc:
+            self.failures.append(f"post {index}: {exc}")
+            log.warning("posting job %d of %d failed: %s", index + 1, self.count, exc)
+            return
+        now = self.clock()
+        self.timelines.posted(posted.job_id, now)
+        self.lag_s.append(max(0.0, now - slot))
 
 
 class ChainWatcher(_Loop):
@@ -149,7 +158,15 @@ class Accepter(_Loop):
 
     name = "load-accepter"
 
-    def __init__(self, market: MarketClient, watcher: ChainWatcher, timelines: Timelines, gateway_url: str):
+    def __init__(
+        self,
+        market: MarketClient,
+        watcher: ChainWatcher,
+        timelines: Timelines,
+        gateway_url: str,
+        *,
+        workers: int = 4,
+    ) -> None:
         super().__init__()
         self.market = market
         self.watcher = watcher
@@ -157,18 +174,44 @@ class Accepter(_Loop):
         self.gateway_url = gateway_url
         self.accepted = 0
         self.pending: list[JobId] = []
+        self.in_flight: set[JobId] = set()
+        self.next_try: dict[JobId, float] = {}
+        self.retry_s = 0.5
+        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="load-accept")
         self.interval_s = 0.2
 
     def _tick(self) -> None:
         while not self.watcher.submitted.empty():
             self.pending.append(self.watcher.submitted.get())
+        self.pending = [j for j in self.pending if self.timelines.jobs[j].settled_s is None]
+        now = time.monotonic()
         for job_id in self.pending:
-            job = self.timelines.jobs.get(job_id)
-            if job is None or job.settled_s is not None or job.posted_s is None:
+            if job_id in self.in_flight or self.timelines.jobs[job_id].posted_s is None:
                 continue
+            if self.next_try.get(job_id, 0.0) <= now:  # the votes take a block or two: no busier than this
+                self.next_try[job_id] = now + self.retry_s
+                self.in_flight.add(job_id)
+                self.pool.submit(self._accept, job_id)
+
+    def _accept(self, job_id: JobId) -> None:
+        # Each waits for its block; several at once keep pace with the posts (the sender orders nonces).
+        try:
+            # One GET tells whether the votes are revealed yet; only then is the chain read and written.
+            if fetch_votes(self.gateway_url, job_id, 5.0) is None:
+                return
             if accept_unanimous(self.market, job_id, self.gateway_url) is not None:
                 self.accepted += 1
-        self.pending = [j for j in self.pending if self.timelines.jobs[j].settled_s is None]
+        except (VoteRelayError, requests.RequestException) as exc:
+            log.debug("job %d: the votes cannot be read yet (%s)", job_id, exc)
+        except ChainError as exc:
+            self.errors += 1
+            log.warning("job %d: the early acceptance failed: %s", job_id, exc)
+        finally:
+            self.in_flight.discard(job_id)
+
+    def stop(self) -> None:
+        super().stop()
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 class GatewaySampler(_Loop):
