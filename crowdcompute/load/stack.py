@@ -23,8 +23,7 @@ import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
-from chain import DEPLOYER_ACCOUNT, REPO_ROOT, DevChain, dev_address
-from chain.devnet import DEV_FUNDING
+from chain import DEPLOYER_ACCOUNT, DEV_FUNDING, REPO_ROOT, DevChain, dev_address
 from crowdcompute.demo.stack import DemoStack, Node
 
 __all__ = ["LoadStack", "load_accounts", "locked_image_id"]
