@@ -111,13 +111,18 @@ class LoadStack(DemoStack):
         self._log(f"funded dev accounts {extra[0]}..{extra[-1]} (past anvil's ten) with ether and tokens")
 
     def _gateway_settings(self) -> dict[str, str]:
-        # Every validator hands its votes in from 127.0.0.1: the per-client vote limit (120 a minute) would
-        # hold 5 validators voting on 100 jobs a minute (300 votes) back; each has its own address elsewhere.
+        # Every node reaches the gateway from 127.0.0.1, as one client; each has its own address elsewhere.
+        # The per-client vote limit (120 a minute) would hold 5 validators voting on 100 jobs a minute (300
+        # votes) back, and the failed-authentication budget (30 a minute) is spent by energy reports the
+        # index refuses (403) until it has seen the claim, after which every node's requests get 429.
         return super()._gateway_settings() | {
             "VOTE_RATE_LIMIT_PER_MINUTE": "60000",
             "VOTE_RATE_LIMIT_BURST": "10000",
             "REPORT_RATE_LIMIT_PER_MINUTE": "60000",
             "REPORT_RATE_LIMIT_BURST": "10000",
+            "AUTH_FAILURE_LIMIT_PER_MINUTE": "60000",
+            "AUTH_FAILURE_BURST": "10000",
+            "MAX_REQUESTS_PER_CLIENT": "1024",
         }
 
     def _role_argv(self, node: Node, *args: str) -> list[str]:
