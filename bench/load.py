@@ -15,6 +15,8 @@ Figures (bench/results/load.json):
 - `jobs_per_min`: settled jobs per minute in the steady part: the settlement times sorted, the first and last
   10% left out (warm-up, drain), (kept - 1) / (last kept - first kept) x 60. It cannot exceed the offered rate
   (`offered_jobs_per_min`, jobs / post window) by much: a market that keeps up settles as fast as it is fed.
+- `most_open_jobs`: the most jobs posted and not yet settled at any moment: bounded when the market keeps
+  pace with the posts (about the offered rate x post-to-settle time), growing with the run when it does not;
 - `post_to_claim_p50/p99_s`: from the post's receipt to the bench reading the JobClaimed event;
 - `submit_to_settle_p50/p99_s`: from ResultSubmitted read to JobFinalized (or expiry) read;
 - `gateway_get_jobs_p50/p99_ms`: `GET /jobs?limit=50` timed at `--gateway-rps` during the whole run;

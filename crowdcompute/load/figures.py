@@ -23,6 +23,7 @@ __all__ = [
     "JobTimeline",
     "Timelines",
     "figures",
+    "most_open",
     "percentile",
     "settled_per_minute",
     "spread",
@@ -67,6 +68,17 @@ def settled_per_minute(settle_times: Sequence[float], trim: float = STEADY_TRIM)
     if len(kept) < 3 or kept[-1] <= kept[0]:
         return None
     return (len(kept) - 1) / (kept[-1] - kept[0]) * 60.0
+
+
+def most_open(posted: Sequence[float], settled: Sequence[float]) -> int:
+    """The most jobs posted and not yet settled at any moment: bounded when the market keeps pace with the
+    posts, growing with the run when it does not (a settlement at the same instant as a post goes first)."""
+    steps = sorted([(t, 1) for t in posted] + [(t, -1) for t in settled], key=lambda step: (step[0], step[1]))
+    most = current = 0
+    for _, change in steps:
+        current += change
+        most = max(most, current)
+    return most
 
 
 @dataclass
@@ -162,6 +174,7 @@ def figures(timelines: Timelines, *, post_window_s: float) -> dict[str, Any]:
         "submit_to_settle_p50_s": settle["p50"],
         "submit_to_settle_p99_s": settle["p99"],
         "post_to_settle_p50_s": spread(whole)["p50"],
+        "most_open_jobs": most_open([j.posted_s for j in jobs if j.posted_s is not None], settled_at),
         "spreads": {
             "post_to_claim_s": claim,
             "submit_to_settle_s": settle,

@@ -11,7 +11,7 @@ import pytest
 from bench.load import met, settings_from
 from chain import JobId
 from crowdcompute.load import Timelines, figures, percentile, settled_per_minute
-from crowdcompute.load.figures import spread
+from crowdcompute.load.figures import most_open, spread
 
 
 def test_percentiles_interpolate_between_closest_ranks() -> None:
@@ -92,6 +92,7 @@ def test_figures_come_from_the_posted_jobs_timelines() -> None:
     assert result["post_to_claim_p99_s"] == pytest.approx(1.0)
     assert result["submit_to_settle_p50_s"] == pytest.approx(3.0)
     assert result["spreads"]["post_to_settle_s"]["max"] == pytest.approx(5.0)
+    assert result["most_open_jobs"] == 9  # 5 s from post to settlement, a post every 0.6 s; 2 never settle
 
 
 def _args(**given: object) -> argparse.Namespace:
@@ -114,3 +115,11 @@ def test_the_targets_are_met_only_with_figures_at_or_within_them() -> None:
     assert not met(good | {"jobs_per_min": 99.0})["jobs_per_min"]
     assert not met(good | {"post_to_claim_p99_s": None})["post_to_claim_p99_s"]
     assert not met(good | {"jobs_not_settled": 1})["all_settled"]
+
+
+def test_the_most_open_jobs_stay_bounded_when_settlement_keeps_pace_and_grow_when_it_does_not() -> None:
+    posted = [float(i) for i in range(60)]
+    assert most_open(posted, [t + 2.5 for t in posted]) == 3
+    assert most_open(posted, [t + 2.0 for t in posted]) == 2  # a settlement at a post's instant goes first
+    assert most_open(posted, [2.0 * t for t in posted]) == 30  # settling at half the rate: a growing queue
+    assert most_open([], []) == 0
