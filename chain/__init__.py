@@ -47,6 +47,8 @@ from chain.dev_accounts import (
     dev_account,
     dev_account_index,
     dev_account_roles,
+    dev_address,
+    dev_private_key,
     is_dev_address,
     is_dev_chain,
 )
@@ -210,6 +212,8 @@ __all__ = [
     "deployment_path",
     "describe",
     "dev_account",
+    "dev_address",
+    "dev_private_key",
     "dev_account_index",
     "dev_account_roles",
     "devnet_down",

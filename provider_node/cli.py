@@ -353,9 +353,9 @@ def run(
         store = open_node_store(store_dir, gateway)
         engine: Executor
         if executor == "noop":
-            from jobs.executors.noop import NoopExecutor
+            from jobs.executors.noop import dev_noop_executor
 
-            engine = NoopExecutor()
+            engine = dev_noop_executor()
         else:
             from jobs.executors.docker import DockerExecutor
 

@@ -193,17 +193,20 @@ def run(
             show_default=False,
         ),
     ] = None,
+    executor: Annotated[
+        str, typer.Option(hidden=True, help="docker, or noop (development only: no replay runs).")
+    ] = "docker",
     *,
     opts: ChainOptions,
 ) -> None:
     """Run the validator daemon until interrupted: verify sampled work in Docker, sign votes, hand them to
     the gateway (--gateway relays them: required), finalize."""
-    from jobs.executors.docker import DockerExecutor
+    from jobs.executors import Executor
     from jobs.store import ContentStore
     from node_base import DataDirLock
     from validator.daemon import ValidatorNode
 
-    def build() -> tuple[ValidatorNode, tuple[DockerExecutor, ContentStore, DataDirLock]]:
+    def build() -> tuple[ValidatorNode, tuple[Executor, ContentStore, DataDirLock]]:
         appeal_limit = (
             parse_tokens(max_appeal_bond, what="--max-appeal-bond", allow_zero=True)
             if max_appeal_bond is not None
@@ -223,12 +226,20 @@ def run(
             workers=workers,
             finalize=finalize,
             keep_work=keep_work,
-            warm_replays=warm_replays,
+            warm_replays=0 if executor == "noop" else warm_replays,  # nothing to warm without a container
             max_appeal_bond=appeal_limit,
             gateway_url=gateway,
         )
         store = open_node_store(store_dir, gateway)
-        engine = DockerExecutor(node_id=node_label(Role.VALIDATOR, market.me, folder.data_dir))
+        engine: Executor
+        if executor == "noop":  # every replay ends at once with the bytes a no-op provider submits
+            from jobs.executors.noop import dev_noop_executor
+
+            engine = dev_noop_executor()
+        else:
+            from jobs.executors.docker import DockerExecutor
+
+            engine = DockerExecutor(node_id=node_label(Role.VALIDATOR, market.me, folder.data_dir))
         return ValidatorNode(market, store, engine, config), (engine, store, folder)
 
     run_daemon(opts.output(), _FAILURES, build)

@@ -40,8 +40,6 @@ import requests
 
 from chain import (
     CHEATER_ACCOUNT,
-    DEV_ADDRESSES,
-    DEV_PRIVATE_KEYS,
     PROVIDER_ACCOUNTS,
     REQUESTER_ACCOUNT,
     VALIDATOR_ACCOUNTS,
@@ -53,6 +51,8 @@ from chain import (
     Rpc,
     compile_contracts,
     dev_account,
+    dev_address,
+    dev_private_key,
     devnet_down,
     read_info,
     tokens,
@@ -109,11 +109,14 @@ class Node:
 
     @property
     def address(self) -> str:
-        return DEV_ADDRESSES[self.account]
+        return dev_address(self.account)
 
 
 class DemoStack:
     """Devnet, gateway, providers and validators as separate processes (see the module docstring)."""
+
+    runs_containers = True
+    """Whether the nodes start job containers (to remove what they left); no-op nodes (bench/load.py) not."""
 
     def __init__(
         self,
@@ -248,7 +251,7 @@ class DemoStack:
             raise StackError(str(exc)) from None
         with contextlib.suppress(Exception):
             devnet_down(self.devnet_dir)  # an anvil the previous run recorded and nobody stopped
-        removed = remove_job_containers(self.root)
+        removed = remove_job_containers(self.root) if self.runs_containers else []
         if leftovers or removed:
             self._log(f"stopped what a previous demo left running: {', '.join(leftovers + removed)}")
         for folder in _RUN_FOLDERS:
@@ -267,7 +270,7 @@ class DemoStack:
         return env | extra
 
     def _role_env(self, node: Node) -> dict[str, str]:
-        return self._env(CROWDCOMPUTE_PRIVATE_KEY=DEV_PRIVATE_KEYS[node.account])
+        return self._env(CROWDCOMPUTE_PRIVATE_KEY=dev_private_key(node.account))
 
     def _devnet_up(self) -> None:
         port = free_port()
@@ -287,7 +290,14 @@ class DemoStack:
     def _start_gateway(self) -> ChildProcess:
         port = free_port()
         self.gateway_url = f"http://127.0.0.1:{port}"
-        settings = {
+        settings = self._gateway_settings()
+        env = self._env(**{f"CROWDCOMPUTE_GATEWAY_{k}": v for k, v in settings.items()})
+        argv = [*crowdcompute_argv(), "gateway", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        return self.supervisor.start("gateway", argv, env)
+
+    def _gateway_settings(self) -> dict[str, str]:
+        """The gateway's settings, as CROWDCOMPUTE_GATEWAY_<NAME> without the prefix."""
+        return {
             "ENVIRONMENT": "development",
             "RPC_URL": self.rpc_url,
             "CHAIN_ID": str(self.chain_id),
@@ -303,9 +313,6 @@ class DemoStack:
             # GET /config advertises it, so the dApp pins example jobs to the image these nodes run.
             "RUNTIME_IMAGES": json.dumps({RUNTIME_IMAGE: self.runtime_image_id}),
         }
-        env = self._env(**{f"CROWDCOMPUTE_GATEWAY_{k}": v for k, v in settings.items()})
-        argv = [*crowdcompute_argv(), "gateway", "serve", "--host", "127.0.0.1", "--port", str(port)]
-        return self.supervisor.start("gateway", argv, env)
 
     def _role_argv(self, node: Node, *args: str) -> list[str]:
         command = "provider" if node.role == "cheater" else node.role
@@ -380,7 +387,7 @@ class DemoStack:
             self.supervisor.stop_all()
             with contextlib.suppress(Exception):
                 devnet_down(self.devnet_dir)
-            removed = remove_job_containers(self.root)
+            removed = remove_job_containers(self.root) if self.runs_containers else []
         if removed:
             self._log(f"removed job containers the nodes left: {', '.join(removed)}")
         self._rpc = None

@@ -19,7 +19,7 @@ from jobs.executors.base import (
 )
 from jobs.executors.errors import ExecutionExists, UnknownExecution
 
-__all__ = ["NoopExecutor"]
+__all__ = ["DEV_NOOP_OUTPUT", "NoopExecutor", "dev_noop_executor"]
 
 ResultFactory = Callable[[ExecutionRequest], ExecutionResult]
 
@@ -111,3 +111,14 @@ class NoopExecutor:
 
     def close(self) -> None:
         return None
+
+
+DEV_NOOP_OUTPUT: dict[str, bytes] = {"result.txt": b"no-op execution: the same bytes on every node\n"}
+"""What `--executor noop` (a development option of `provider run` and `validator run`) writes as every job's
+output: the same bytes on every node, so a validator's no-op re-run matches a provider's no-op result and a
+`replicate` verdict accepts it (bench/load.py runs a market of such nodes without Docker)."""
+
+
+def dev_noop_executor() -> NoopExecutor:
+    """The executor behind the nodes' hidden `--executor noop` (development and benches only)."""
+    return NoopExecutor(write_output=DEV_NOOP_OUTPUT, reason="no-op execution (development)")

@@ -49,3 +49,17 @@ def test_every_key_the_readme_prints_is_a_dev_key_exactly() -> None:
     keys = re.findall(r"(?<![0-9a-fA-Fx])0x[0-9a-fA-F]{60,}(?![0-9a-fA-F])", readme)
     assert keys, "the README shows the Hardhat node's first dev key"
     assert all(key in DEV_PRIVATE_KEYS for key in keys), keys
+
+
+def test_keys_past_the_table_are_derived_from_the_dev_mnemonic_as_anvil_derives_them() -> None:
+    """The table's ten keys come out of the same derivation, so account 15 is anvil's `--accounts 16` key."""
+    from chain import dev_account, dev_address, dev_private_key
+    from chain.dev_accounts import _derived_key
+
+    assert [_derived_key(i) for i in range(10)] == list(DEV_PRIVATE_KEYS)
+    assert [dev_address(i) for i in range(10)] == list(DEV_ADDRESSES)
+    assert dev_private_key(15) == "0x8166f546bab6da521a8369cab06c5d2b9e46670292d85c875ee9ec20e84ffb61"
+    assert dev_address(15) == dev_account(15).address == "0xcd3B766CCDd6AE721141F452C550Ca635964ce71"
+    assert len({dev_address(i) for i in range(20)}) == 20
+    with pytest.raises(ValueError, match="start at 0"):
+        dev_private_key(-1)
