@@ -33,7 +33,9 @@ CPU seconds: `speed_match` (the container's CPU seconds over the direct run's, f
 whether both sides of a run met the same machine; far from 1, the run's ratio says more about the drift
 than about the marketplace (0.94 has been seen). `--runs N` repeats the pair N times in one stack;
 `figures` is the typical run (the median overhead ratio), `best` the lowest ratio among the runs whose
-speed_match is within 5% of 1 (null when none is), `runs` all of them.
+speed_match is within 5% of 1 (null when none is), `runs` all of them. A run whose job did not end Accepted
+(on a shared machine, another stack using the same dev accounts on the same Docker engine has killed the job's
+container) is listed in `failed_runs` with its reason and left out of the figures.
 
 Prints the figures and writes bench/results/e2e.json; targets are reported, not asserted.
 """
@@ -59,6 +61,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rich.console import Console
 
 from chain import REPO_ROOT
+from crowdcompute.demo.errors import FlowError
 from crowdcompute.demo.example_jobs import example_schedule
 from crowdcompute.demo.flow import FlowResult, FlowSettings, run_flow
 from crowdcompute.demo.narration import Narrator
@@ -232,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
 
     load_before = os.getloadavg()[0]
     runs: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
     with DemoStack(args.root, log=narrator.step) as stack:
         job_dir = stack.pinned_example(
             EXAMPLE, args.root / "direct" / EXAMPLE, interval=args.interval, segments=args.segments
@@ -242,7 +246,12 @@ def main(argv: list[str] | None = None) -> int:
             narrator.step(f"run {index}/{args.runs}: train.py on the host ({schedule})")
             direct, direct_machine = measured(lambda: run_direct(job_dir))
             narrator.good(f"direct run: {direct[0]:.1f} s ({direct[1]:.1f} CPU s)")
-            result, market_machine = measured(lambda: run_flow(stack, settings, narrator))
+            try:
+                result, market_machine = measured(lambda: run_flow(stack, settings, narrator))
+            except FlowError as exc:  # e.g. another stack on the same engine killed this job's container
+                narrator.bad(f"run {index} failed, left out of the figures: {exc}")
+                failed.append({"run": index, "direct_s": round(direct[0], 2), "error": str(exc)})
+                continue
             figures = figures_of(direct, result) | {
                 "settlement_s": settlement(stack, result),
                 "machine": {"direct": direct_machine, "market": market_machine},
@@ -256,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         stack_s = stack.started_s
 
     by_ratio = sorted(runs, key=lambda run: run["overhead_ratio"])
-    typical = by_ratio[len(by_ratio) // 2]  # the median (of two middles, the worse)
+    typical = by_ratio[len(by_ratio) // 2] if by_ratio else None  # the median (of two middles, the worse)
     matched = [run for run in by_ratio if run["speed_match"] and abs(run["speed_match"] - 1) <= SPEED_MATCH]
     best = matched[0] if matched else None
     document = {
@@ -276,8 +285,9 @@ def main(argv: list[str] | None = None) -> int:
         "best": best,
         "spread": spread(runs, SPREAD),
         "runs": runs,
+        "failed_runs": failed,
         "targets": TARGETS,
-        "met": met(typical),
+        "met": met(typical) if typical else None,
         "met_best": met(best) if best else None,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -94,6 +94,9 @@ class StepReport(NodeStepReport):
 # While a delivered vote waits for its job to settle, the idle loop looks again this often: the block that
 # ends the appeal window may come at any time, and finalize is due right after it.
 _SETTLE_CHECK_S = 2.0
+# While a submission waits for its seed block (the block after it), the idle loop looks again this often: the
+# seats are known the moment that block is, and each poll until then is one `eth_blockNumber`.
+_SEED_CHECK_S = 0.05
 
 
 class ValidatorNode(PollingNode[StepReport, tuple[JobId, int, int]]):
@@ -179,7 +182,10 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int, int]]):
         self.warm.close()
 
     def _idle_wait_s(self) -> float:
-        """A whole poll, or a few seconds while a delivered vote waits for its job to settle."""
+        """A whole poll; a moment while a submission waits for its seed block; a few seconds while a delivered
+        vote waits for its job to settle."""
+        if self.state.records([Phase.DRAWING]):
+            return min(self._poll_interval_s, _SEED_CHECK_S)
         if self.state.records([Phase.VOTED]):
             return min(self._poll_interval_s, _SETTLE_CHECK_S)
         return self._poll_interval_s

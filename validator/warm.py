@@ -5,6 +5,8 @@ validator on the roster may be drawn. So on `JobClaimed` the daemon asks `WarmPo
 bundle, stage the replay input (the bundle and `warm_entry.py` in `REPLAY_DIR`) and start the job's container
 with the manifest's image, limits and hardening, as a cold replay is started (no network, read-only root,
 capabilities dropped, a user without privileges), but running `warm_entry.py`, which imports torch and waits.
+It waits at the lowest CPU weight (`idle_priority`): its import takes only CPU the provider's run leaves idle,
+and its go lifts it to the normal weight (`Prioritizing`).
 
 Drawn, the verification `take`s it and `run`s the replay: the sampled checkpoints are copied into the input it
 mounts read-only, `go.json` names the replay variables, and the container runs the job's own script with them,
@@ -30,7 +32,14 @@ from pathlib import Path
 
 from chain import Job, JobId, VerificationMode
 from jobs.bundle import Bundle, BundleCache, BundleProblem, bundle_cid
-from jobs.executors import ExecutionId, Executor, ExecutorError, WaitTimeout, request_for_manifest
+from jobs.executors import (
+    ExecutionId,
+    Executor,
+    ExecutorError,
+    Prioritizing,
+    WaitTimeout,
+    request_for_manifest,
+)
 from validator.reexecute import (
     CONTAINER_INPUT,
     REPLAY_DIR,
@@ -162,11 +171,14 @@ class WarmPool:
             output_limit_bytes=REPLAY_OUTPUT_LIMIT,
             labels={"role": "validator-warm"},
         )
+        # Waiting, it takes only CPU nobody else wants: on a machine shared with the job's provider (the
+        # demo's, a node that also provides), its torch import does not slow the run it is waiting for.
         script = f"{CONTAINER_INPUT}/{REPLAY_DIR}/{ENTRY.name}"
         request = dataclasses.replace(
             request,
             argv=(entry[0], script, f"{self.idle_s:g}", *entry[1:]),
             timeout_s=request.timeout_s + self.idle_s,  # the wait, then the job's own limit
+            idle_priority=True,
         )
         self.executor.start(request)
         log.info("job %d: warm replay %s started: torch loads while the job runs", job_id, execution_id)
@@ -206,6 +218,7 @@ class WarmPool:
         pending.write_text(json.dumps({"env": env}))
         os.replace(pending, replay / GO_FILE)  # the container sees the whole request or none
         began = time.monotonic()
+        self._prioritize(warm)
         with self._lock:
             self.used.append(warm.execution_id)
         result = self.executor.wait(warm.execution_id)
@@ -219,6 +232,15 @@ class WarmPool:
             result.cpu_seconds or 0.0,
         )
         return Reexecution(result, warm.output_dir, read_replay(warm.output_dir / "replay.json"))
+
+    def _prioritize(self, warm: WarmReplay) -> None:
+        """The replay is the node's work now: the normal CPU weight (set after the go, not waited for)."""
+        if not isinstance(self.executor, Prioritizing):
+            return
+        try:
+            self.executor.prioritize(warm.execution_id)
+        except ExecutorError as exc:
+            log.warning("job %d: the warm replay keeps its idle CPU weight (%s)", warm.job_id, exc)
 
     # -- letting go ------------------------------------------------------------------------------------
 

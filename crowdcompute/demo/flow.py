@@ -42,7 +42,11 @@ from crowdcompute.requester import (
 )
 from jobs.commitments import checkpoint_commitment
 
-__all__ = ["FlowError", "FlowResult", "FlowSettings", "run_flow"]
+__all__ = ["ACCEPT_POLL_S", "FlowError", "FlowResult", "FlowSettings", "run_flow"]
+
+# Once the result is in, the requester looks for a unanimous acceptance this often (a read of the job and
+# one `GET /jobs/{id}/votes`): the moment the last vote is in is when the job can be Accepted.
+ACCEPT_POLL_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -360,15 +364,17 @@ def _follow(
         # Brisker once the result is in: verification takes seconds, and the moment the chain says
         # Accepted is when the job is done (bench/e2e.py measures up to it).
         submitted = follower.status == JobStatus.SUBMITTED
-        if submitted and settings.accept_early:
+        accepting = submitted and settings.accept_early
+        if accepting:
             accept_unanimous(requester, job_id, stack.gateway_url)
         try:
             return wait_for_status(
                 requester,
                 job_id,
                 {JobStatus.CLOSED},
-                timeout_s=0.25 if submitted else 1.0,
-                poll_s=0.1 if submitted else 0.2,
+                # Accepting, the votes are looked for between two status reads: each wait is one read.
+                timeout_s=ACCEPT_POLL_S if accepting else 0.25 if submitted else 1.0,
+                poll_s=ACCEPT_POLL_S if accepting else 0.1 if submitted else 0.2,
                 on_change=follower,
             )
         except WaitTimeout as exc:

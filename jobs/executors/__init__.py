@@ -12,6 +12,7 @@ from jobs.executors.base import (
     ExecutionState,
     Executor,
     ImageRef,
+    Prioritizing,
     RunningExecution,
     run_to_completion,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "ImageUnavailable",
     "InvalidExecutionRequest",
     "LocalExecutorDisabled",
+    "Prioritizing",
     "RunningExecution",
     "UnknownExecution",
     "WaitTimeout",

@@ -42,6 +42,7 @@ __all__ = [
     "Executor",
     "ImageRef",
     "LogCallback",
+    "Prioritizing",
     "RunningExecution",
     "numeric_env",
     "run_to_completion",
@@ -120,6 +121,9 @@ class ExecutionRequest:
     gpu_devices: tuple[str, ...] = ()  # which GPUs (index or UUID); empty: any `gpus` of them
     timeout_s: float = 3600.0
     labels: Mapping[str, str] = field(default_factory=dict)
+    # Starts at the lowest CPU weight: it gets only CPU that no other execution wants, until the
+    # executor is asked to `prioritize` it (a validator's warm replay waiting beside a provider's job).
+    idle_priority: bool = False
 
     def __post_init__(self) -> None:
         # Freeze the mutable inputs so a request cannot change under a running execution.
@@ -265,6 +269,18 @@ class Executor(Protocol):
 
     def close(self) -> None:
         """Stop watching; running executions keep running (a restarted node re-attaches)."""
+        ...
+
+
+@runtime_checkable
+class Prioritizing(Protocol):
+    """An executor that can lift an `idle_priority` execution to the normal CPU weight while it runs.
+
+    Optional: an executor without it runs such executions at the normal weight throughout (local, noop).
+    """
+
+    def prioritize(self, execution_id: ExecutionId) -> None:
+        """Give the running execution the normal CPU weight from now on (`ExecutorError` when it cannot)."""
         ...
 
 

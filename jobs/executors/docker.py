@@ -43,6 +43,7 @@ from jobs.executors.docker_options import (
     LABEL_OUTPUT_FILES,
     LABEL_OUTPUT_LIMIT,
     LABEL_TIMEOUT,
+    NORMAL_CPU_SHARES,
     OUTPUT_PATH,
     TMP_PATH,  # noqa: F401
     container_name,
@@ -269,6 +270,16 @@ class DockerExecutor:
                 execution.monitor.join(timeout=5)
 
     # -- beyond the interface --------------------------------------------------------------------
+
+    def prioritize(self, execution_id: ExecutionId) -> None:
+        """Give a running `idle_priority` execution the engine's normal CPU weight (`Prioritizing`)."""
+        execution = self._tracked(execution_id)
+        try:
+            execution.container.update(cpu_shares=NORMAL_CPU_SHARES)
+        except (docker.errors.APIError, OSError) as error:
+            raise ExecutorError(
+                f"the engine could not raise the CPU weight of execution {execution_id}: {explain(error)}"
+            ) from error
 
     def forget(self, execution_id: ExecutionId) -> None:
         """Drop a finished execution from memory (otherwise the last `max_finished` results are kept)."""

@@ -36,6 +36,11 @@ LABEL_OUTPUT_LIMIT = "crowdcompute.output_limit_bytes"
 LABEL_OUTPUT_FILES = "crowdcompute.output_max_files"
 LABEL_MEMORY_MIB = "crowdcompute.memory_mib"
 
+# cgroup CPU weights: the engine's default, and the kernel's smallest (an `idle_priority` execution's until
+# `prioritize`: under contention it gets ~1/512 of what a normal container gets, and all of an idle CPU).
+NORMAL_CPU_SHARES = 1024
+IDLE_CPU_SHARES = 2
+
 CONTAINER_UID = 65534  # "nobody": owns nothing in the image or on the host
 CONTAINER_GID = 65534
 INPUT_PATH = "/input"
@@ -115,6 +120,7 @@ def container_options(
         "mem_limit": memory,
         "memswap_limit": memory,  # equal: no swap on top of the memory limit
         "nano_cpus": round(request.cpus * 1e9),
+        "cpu_shares": IDLE_CPU_SHARES if request.idle_priority else NORMAL_CPU_SHARES,
         "pids_limit": request.pids,
         "cap_drop": ["ALL"],
         "security_opt": ["no-new-privileges"],

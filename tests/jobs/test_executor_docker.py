@@ -36,6 +36,7 @@ from jobs.executors import (
     ImageRef,
     ImageUnavailable,
     InvalidExecutionRequest,
+    Prioritizing,
     UnknownExecution,
     WaitTimeout,
 )
@@ -47,6 +48,10 @@ from jobs.executors.docker import (
     LABEL_NODE,
     DockerExecutor,
     container_options,
+)
+from jobs.executors.docker_options import (
+    IDLE_CPU_SHARES,
+    NORMAL_CPU_SHARES,
 )
 from tests.jobs.execution_requests import STAND_IN_IMAGE, RequestFactory, request_factory, run
 from tests.jobs.executor_images import (
@@ -560,6 +565,43 @@ def test_cancel_stops_a_running_job(executor: DockerExecutor, make_request: Requ
     executor.cancel(request.execution_id)  # a second cancel is harmless
 
 
+def test_idle_priority_execution_runs_at_the_lowest_weight_until_prioritized(
+    executor: DockerExecutor, make_request: RequestFactory, docker_client: Any
+) -> None:
+    # The weight the job's own cgroup shows from inside (cgroup v1), and the engine's record of it.
+    script = """
+        import os, time
+        def shares():
+            path = "/sys/fs/cgroup/cpu/cpu.shares"
+            return open(path).read().strip() if os.path.exists(path) else "unknown"
+        print("waiting", shares(), flush=True)
+        while not os.path.exists("/output/go"):
+            time.sleep(0.05)
+        print("going", shares(), flush=True)
+    """
+    request = make_request(script, idle_priority=True)
+    waiting = threading.Event()
+    executor.start(request, on_log=lambda line: waiting.set() if line.startswith("waiting") else None)
+    assert waiting.wait(30)
+
+    def engine_shares() -> int:
+        (container,) = docker_client.containers.list(
+            filters={"label": f"{LABEL_EXECUTION}={request.execution_id}"}
+        )
+        return int(container.attrs["HostConfig"]["CpuShares"])
+
+    assert engine_shares() == IDLE_CPU_SHARES
+    assert isinstance(executor, Prioritizing)
+    executor.prioritize(request.execution_id)
+    assert engine_shares() == NORMAL_CPU_SHARES
+    (request.output_dir / "go").write_text("")
+    result = executor.wait(request.execution_id, timeout=30)
+    assert result.ok, result.reason
+    waited, went = list(executor.logs(request.execution_id, follow=False))[:2]
+    if "unknown" not in waited:  # a cgroup v1 host: the kernel applies the weight the engine records
+        assert (waited, went) == (f"waiting {IDLE_CPU_SHARES}", f"going {NORMAL_CPU_SHARES}")
+
+
 def test_restarted_node_reattaches_and_collects_the_result(
     docker_client: Any, make_request: RequestFactory
 ) -> None:
@@ -759,6 +801,15 @@ def test_container_options_carry_every_hardening(make_offline_request: RequestFa
     assert options["labels"][LABEL_JOB] == "job-7"
     assert options["labels"][LABEL_EXECUTION] == request.execution_id
     assert options["labels"][LABEL_NODE] == "n1"
+
+
+def test_only_an_idle_priority_request_takes_the_lowest_cpu_weight(
+    make_offline_request: RequestFactory,
+) -> None:
+    image = "sha256:" + "a" * 64
+    assert container_options(make_offline_request(""), image_id=image)["cpu_shares"] == NORMAL_CPU_SHARES
+    idle = make_offline_request("", idle_priority=True)
+    assert container_options(idle, image_id=image)["cpu_shares"] == IDLE_CPU_SHARES < NORMAL_CPU_SHARES
 
 
 def test_gpus_become_a_device_request_only_with_the_runtime(make_offline_request: RequestFactory) -> None:

@@ -6,8 +6,10 @@ import hashlib
 import io
 import json
 import logging
+import shutil
 import tarfile
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -72,6 +74,42 @@ def test_node_claims_runs_pins_and_submits_the_commitment(
     assert (request.cpus, request.memory_mib, request.output_limit_bytes) == (0.5, 128, 8 * 1024 * 1024)
     assert request.timeout_s == 60 and request.argv == ("python3", "/input/job.py")
     assert record.result["energy"]["method"] and record.result["kwh"] is not None  # type: ignore[index]
+
+
+def test_the_run_folder_is_removed_after_the_submission_not_before(
+    make_node: NodeFactory,
+    provider: MarketClient,
+    requester: MarketClient,
+    store: EmbeddedStore,
+    tmp_path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Unlinking a run's checkpoints is off the path from the job's end to its submission: with that removal
+    held, the result is still submitted, and the folder goes once the removal may go on."""
+    job_id = post_job(requester, make_bundle(store, tmp_path / "job"))
+    node = make_node(provider, NestedOutputExecutor(OUTPUT))
+    held, removing, remove = threading.Event(), threading.Event(), shutil.rmtree
+
+    def held_rmtree(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if path.parent == node.config.runs_dir:
+            removing.set()
+            assert held.wait(60), "never released"
+        return remove(path, *args, **kwargs)
+
+    monkeypatch.setattr(shutil, "rmtree", held_rmtree)
+    node.step()
+    assert node.wait_idle(30)
+    record = node.state.get(job_id)
+    assert record is not None and record.phase is Phase.SUBMITTED, record
+    assert removing.is_set(), "the removal began"
+    run_dir = node.config.runs_dir / str(record.execution_id)
+    assert run_dir.is_dir(), "submitted while the folder's removal was held"
+    held.set()
+    for _ in range(600):
+        if not run_dir.exists():
+            break
+        time.sleep(0.05)
+    assert not run_dir.exists(), "the folder went once its removal was let go on"
 
 
 def test_node_logs_why_it_skips_each_job(

@@ -18,6 +18,7 @@ import pytest
 
 from chain import DEV_ADDRESSES, DevChain, JobStatus, MarketClient, Outcome, dev_account
 from jobs.executors.docker import LABEL_NODE, DockerExecutor
+from jobs.executors.docker_options import IDLE_CPU_SHARES
 from jobs.store import EmbeddedStore
 from tests.validator.cheaters import ScriptedProvider, honest_unique, skip_steps
 from tests.validator.relays import MemoryRelay
@@ -62,6 +63,14 @@ def containers(docker_client: Any, node: ValidatorNode) -> list[str]:
     return [c.name for c in docker_client.containers.list(all=True, filters={"label": label})]
 
 
+def cpu_shares(docker_client: Any, node: ValidatorNode) -> list[int]:
+    """The CPU weights of the node's containers, as the engine applies them."""
+    executor = node.verifier.executor
+    assert isinstance(executor, DockerExecutor)
+    found = docker_client.containers.list(all=True, filters={"label": f"{LABEL_NODE}={executor._node_id}"})
+    return [int(c.attrs["HostConfig"]["CpuShares"]) for c in found]
+
+
 @pytest.mark.parametrize(
     ("cheat", "outcome"), [(honest_unique, Outcome.ACCEPTED), (skip_steps, Outcome.REJECTED)]
 )
@@ -77,6 +86,8 @@ def test_warm_replays_reach_the_cold_verdicts(
     job_id = requester.post_job(job_spec(digits_job.cid)).job_id
     cheater.market.claim_job(job_id)
     committee = warmed_committee(make_committee, job_id)
+    for node in committee.nodes:  # waiting, each takes only CPU the provider leaves idle
+        assert cpu_shares(docker_client, node) == [IDLE_CPU_SHARES]
     out = cheater.produce(cheat, f"job-{job_id}-{cheat.__name__}")
     cheater.submit(job_id, out)
     settled = committee.run_until_final(job_id)
