@@ -33,11 +33,11 @@ class JobMix:
     digits_interval: int = 20  # steps per segment
     digits_segments: int = 6
     sleep_s: float = 3.0
-    # The voting window, in blocks. The devnet mines a block a second and one per transaction, so under the
-    # run's traffic 20 blocks lasted ~10 s, less than a queued replay takes on 2 busy cores: seats went
-    # silent and jobs ended Unverified. A unanimous verdict settles as soon as every seat voted (the requester
-    # accepts it), so the wider window costs time only to a job with a silent seat (vote + appeal windows).
-    verify_blocks: int = 30
+    # The voting window, in blocks; the appeal window is as long. The devnet mines a block a second and one
+    # per transaction, so under the run's traffic 20 blocks last ~10 s: a replay queued on busy cores misses
+    # it (its seat stays silent, the job may end Unverified). A wider window would save those seats, but
+    # every job with a silent seat waits out both windows, and that wait is what the run's tail is made of.
+    verify_blocks: int = 20
     run_timeout_s: int = 150
 
 
