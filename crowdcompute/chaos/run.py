@@ -43,9 +43,7 @@ class ChaosSettings:
     disk_mib: int = 256
     provider_capacity: int = 2  # jobs a provider holds at once (sleep-bound jobs overlap the others)
     validator_workers: int = 2  # verifications a validator runs at once
-    node_poll_s: float = (
-        0.5  # the nodes' idle poll: eight daemons polling 4 times a second cost a core's fifth
-    )
+    node_poll_s: float = 0.5  # the nodes' idle poll (the demo's 0.25 s is for one job's latency)
     settle_poll_s: float = 0.5  # how often the requester looks at its live jobs
 
 
