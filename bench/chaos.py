@@ -12,9 +12,11 @@ as root; skipped with its reason otherwise). Then the market has `--settle-timeo
 
 Figures per seed: jobs_posted, jobs_settled, lost, double_paid, duplicate_runs (from the Docker engine's
 events), tokens_conserved (supply = every holder's balance, and the market's balance = what it owes),
-orphan_containers, time_to_settle_s after the last fault ended, and the machine's load
-(`load_avg_1m_before/after`, `busy_cores`: the CPUs the whole machine kept busy on average). Written to
-bench/results/chaos.json.
+orphan_containers, time_to_settle_s after the last fault ended, accepted_early (jobs the requester
+settled as soon as every seat approved, as a real requester does: crowdcompute/chaos/settle.py), and the
+machine's load (`load_avg_1m_before/after`, `busy_cores`: the CPUs the whole machine kept busy on
+average). Each run's detail holds every job's timeline and `settle_path` (what the jobs were doing when the
+faults ended, and the last job to close). Written to bench/results/chaos.json.
 """
 
 from __future__ import annotations
@@ -87,6 +89,18 @@ def main(argv: list[str] | None = None) -> int:
         default=JobMix.verify_blocks,
         help="each job's voting window in blocks (the devnet mines a block per transaction too)",
     )
+    parser.add_argument(
+        "--provider-capacity",
+        type=int,
+        default=ChaosSettings.provider_capacity,
+        help="jobs each provider holds at once (provider run --capacity)",
+    )
+    parser.add_argument(
+        "--validator-workers",
+        type=int,
+        default=ChaosSettings.validator_workers,
+        help="verifications each validator runs at once (validator run --workers)",
+    )
     parser.add_argument("--root", type=Path, default=REPO_ROOT / "build" / "chaos")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
@@ -102,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
             post_s=args.post_s,
             faults_s=args.faults_s,
             settle_timeout_s=args.settle_timeout,
+            provider_capacity=args.provider_capacity,
+            validator_workers=args.validator_workers,
         )
         load_before, busy_before, began = os.getloadavg()[0], _busy_cpu_s(), time.monotonic()
         result = run_chaos(settings, say=lambda line: print(line, flush=True))
@@ -115,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         figures["met"] = met(figures)
         runs.append({"figures": figures, "detail": result.detail})
         print(json.dumps(figures, indent=2), flush=True)
+        print(f"after the last fault: {json.dumps(result.detail['settle_path'])}", flush=True)
         for problem in result.failures:
             print(f"seed {seed}: {problem}; {replay_hint(seed)}", flush=True)
 

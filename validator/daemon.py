@@ -64,6 +64,7 @@ from validator.backing import unbacked_warning
 from validator.ballot import Settler, evidence_of, settled, votes_of
 from validator.config import ValidatorConfig
 from validator.errors import ResultUnavailable, ValidatorError
+from validator.reexecute import discard_replay, replay_execution_id, replays_of
 from validator.relay import GatewayRelay, RelayRefused, RelayUnavailable, VoteRelay
 from validator.resume import check_open_seats, check_seat, finished_seat, tidy_replays
 from validator.state import EvidenceRecord, Phase, SubmittedResult, Verification, VerificationStore
@@ -475,6 +476,8 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int, int]]):
                         return
                     verdict = waited
                 self._conclude(record, verdict)
+            else:
+                self._discard_left_replay(record)
         except RpcUnreachable as exc:
             # A lost chain link is not the job's fault: the seat stays pending and is tried again.
             log.warning("job %d: the chain is unreachable (%s); trying again", record.job_id, exc)
@@ -486,6 +489,15 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int, int]]):
         self.warm.discard(record.job_id, "verified without it", record.attempt)  # a failure report, ...
         if not self.config.keep_work:
             shutil.rmtree(self.verifier.folder(record.job_id, record.attempt), ignore_errors=True)
+
+    def _discard_left_replay(self, record: Verification) -> None:
+        """A seat that ended before its replay was used: the replay an earlier run of this node left, and
+        kept at start for the seat to re-attach to, goes too (else it stays on the engine for good)."""
+        executor = self.verifier.executor
+        node = address_tag(self.me)
+        left = replay_execution_id(record.job_id, record.attempt, node, record.tries)
+        if record.tries and any(replay.execution_id == left for replay, _ in replays_of(executor, node)):
+            discard_replay(executor, left, "its seat ended before the replay was used")
 
     def _unavailable(
         self, record: Verification, submission: Submission, exc: ResultUnavailable

@@ -33,7 +33,11 @@ class JobMix:
     digits_interval: int = 20  # steps per segment
     digits_segments: int = 6
     sleep_s: float = 3.0
-    verify_blocks: int = 20  # 1 s blocks: a job settles ~2 x 20 s after its result (vote, appeal windows)
+    # The voting window, in blocks; the appeal window is as long. The devnet mines a block a second and one
+    # per transaction, so under the run's traffic 20 blocks last ~10 s: a replay queued on busy cores misses
+    # it (its seat stays silent, the job may end Unverified). A wider window would save those seats, but
+    # every job with a silent seat waits out both windows, and that wait is what the run's tail is made of.
+    verify_blocks: int = 20
     run_timeout_s: int = 150
 
 

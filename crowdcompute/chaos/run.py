@@ -9,19 +9,19 @@ The same seed replays the same fault schedule and the same job mix (`bench/chaos
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chain import REQUESTER_ACCOUNT, ChainError, JobId, JobStatus, JobView
+from chain import REQUESTER_ACCOUNT, JobId, JobStatus, JobView, MarketClient
 from crowdcompute.chaos.engine import EngineWatch, duplicate_runs, orphan_containers
 from crowdcompute.chaos.faults import FaultRunner
 from crowdcompute.chaos.jobs import JobMix, JobPoster, prepare_jobs
 from crowdcompute.chaos.ledger import double_payments, job_states, state_counts, token_accounts
 from crowdcompute.chaos.schedule import FAULT_KINDS, FaultKind, fault_schedule
+from crowdcompute.chaos.settle import SettleWatcher
 
 __all__ = ["ChaosResult", "ChaosSettings", "replay_hint", "run_chaos"]
 
@@ -41,6 +41,10 @@ class ChaosSettings:
     kinds: tuple[FaultKind, ...] = FAULT_KINDS
     settle_timeout_s: float = 180.0
     disk_mib: int = 256
+    provider_capacity: int = 2  # jobs a provider holds at once (sleep-bound jobs overlap the others)
+    validator_workers: int = 2  # verifications a validator runs at once
+    node_poll_s: float = 0.5  # the nodes' idle poll (the demo's 0.25 s is for one job's latency)
+    settle_poll_s: float = 0.5  # how often the requester looks at its live jobs
 
 
 @dataclass
@@ -98,6 +102,9 @@ def run_chaos(settings: ChaosSettings, say: Callable[[str], None] = lambda _line
         validators=settings.validators,
         disk_mib=settings.disk_mib,
         log=say,
+        provider_capacity=settings.provider_capacity,
+        validator_workers=settings.validator_workers,
+        poll_interval_s=settings.node_poll_s,
     )
     with stack:
         watch = EngineWatch(stack.root).start()
@@ -109,15 +116,30 @@ def run_chaos(settings: ChaosSettings, say: Callable[[str], None] = lambda _line
             poster = JobPoster(requester, stack.store_dir, folders, settings.mix, settings.post_s, say=say)
             runner = FaultRunner(stack, schedule, say=say)
             origin = time.monotonic()
-            poster.start(origin)
-            last_fault_end = runner.run(origin)
-            poster.join()
-            say(
-                f"faults over at t+{last_fault_end - origin:.1f}s; "
-                f"the market has {settings.settle_timeout_s:g} s to settle"
+            # The requester's own watcher: its own job cache, the poster's nonces (one account, one sender).
+            watcher = SettleWatcher(
+                _same_account(requester),
+                stack.gateway_url,
+                origin,
+                lambda: poster.posted,
+                poll_s=settings.settle_poll_s,
             )
-            job_ids = [record.job_id for record in poster.posted]
-            views, settled_at = _settle(requester, job_ids, runner, last_fault_end, settings.settle_timeout_s)
+            poster.start(origin)
+            watcher.start()
+            try:
+                last_fault_end = runner.run(origin)
+                poster.join()
+                say(
+                    f"faults over at t+{last_fault_end - origin:.1f}s; "
+                    f"the market has {settings.settle_timeout_s:g} s to settle"
+                )
+                job_ids = [record.job_id for record in poster.posted]
+                _settle(watcher, job_ids, runner, last_fault_end + settings.settle_timeout_s)
+            finally:
+                watcher.stop()
+            closed_at = watcher.closed_at()
+            settled_at = max(closed_at.values(), default=last_fault_end)
+            views = job_states(requester, job_ids)
             tokens = token_accounts(requester, views)
             paid_wrong = double_payments(views)
             stack.supervisor.stop_all()  # the nodes stop as an operator stops them; then what is left?
@@ -137,6 +159,7 @@ def run_chaos(settings: ChaosSettings, say: Callable[[str], None] = lambda _line
         "tokens_conserved": tokens.conserved,
         "orphan_containers": len(orphans),
         "time_to_settle_s": round(max(0.0, settled_at - last_fault_end), 2) if not lost else None,
+        "accepted_early": watcher.accepted_early(),
         "faults": runner.counts(),
         "states": state_counts(views),
     }
@@ -152,6 +175,11 @@ def run_chaos(settings: ChaosSettings, say: Callable[[str], None] = lambda _line
         "tokens": tokens.to_json(),
         "containers_started": watch.started,
         "containers_exited": len(watch.exited),
+        "last_fault_end_s": round(last_fault_end - origin, 2),
+        "settle_path": _settle_path(watcher, last_fault_end - origin),
+        "timeline": watcher.timeline(),
+        "requester_finalized_late": watcher.finalized_late,
+        "settle_watcher_errors": watcher.errors,
         "post_retries": poster.retries,
         "post_failures": poster.failures,
         "settings": _settings_json(settings),
@@ -160,35 +188,37 @@ def run_chaos(settings: ChaosSettings, say: Callable[[str], None] = lambda _line
     return ChaosResult(settings.seed, figures, detail)
 
 
-def _settle(
-    market: Any, job_ids: list[JobId], runner: FaultRunner, since: float, timeout_s: float
-) -> tuple[dict[JobId, JobView], float]:
-    """Wait until every job is terminal or `timeout_s` after `since`; expire jobs whose provider missed the
-    deadline (as any requester's keeper would). Returns the last views and when the last job closed."""
-    closed_at: dict[JobId, float] = {}
-    deadline = since + timeout_s
-    while True:
-        views = job_states(market, job_ids)
-        now = time.monotonic()
-        for job_id, view in views.items():
-            if view.status == JobStatus.CLOSED:
-                closed_at.setdefault(job_id, now)
-        if len(closed_at) == len(job_ids) or now >= deadline:
-            return views, max(closed_at.values(), default=since)
+def _settle(watcher: SettleWatcher, job_ids: list[JobId], runner: FaultRunner, deadline: float) -> None:
+    """Wait until the watcher saw every job closed, or until `deadline` (monotonic); meanwhile start again any
+    process that died outside a fault."""
+    while not watcher.all_closed(job_ids) and time.monotonic() < deadline:
         runner.revive()
-        _expire_overdue(market, views)
-        time.sleep(1.0)
+        time.sleep(0.25)
 
 
-def _expire_overdue(market: Any, views: dict[JobId, JobView]) -> None:
-    overdue = [v for v in views.values() if v.status == JobStatus.CLAIMED and v.job.state.deadline > 0]
-    if not overdue:
-        return
-    now = int(market.rpc.w3.eth.get_block("latest")["timestamp"])
-    for view in overdue:
-        if now > view.job.state.deadline:
-            with contextlib.suppress(ChainError):
-                market.expire_job(view.job_id)
+def _same_account(market: MarketClient) -> MarketClient:
+    """Another client for `market`'s account: its own job cache, the same transaction sender (nonces)."""
+    return MarketClient(market.rpc, market.deployment, sender=market.sender, account=market.account)
+
+
+def _settle_path(watcher: SettleWatcher, last_fault_s: float) -> dict[str, Any]:
+    """Where the time after the last fault went: the last job to close, and how many jobs were still
+    waiting for a provider, running, or waiting for their verdict when the faults ended."""
+    lines = watcher.timeline()
+    closed = [line for line in lines if line["closed_s"] is not None]
+    last = max(closed, key=lambda line: line["closed_s"], default=None)
+
+    def at_last_fault(line: dict[str, Any]) -> str:
+        for phase, key in (("closed", "closed_s"), ("verifying", "submitted_s"), ("running", "claimed_s")):
+            if line[key] is not None and line[key] <= last_fault_s:
+                return phase
+        return "unclaimed"
+
+    phases: dict[str, int] = {}
+    for line in lines:
+        phase = at_last_fault(line)
+        phases[phase] = phases.get(phase, 0) + 1
+    return {"at_last_fault": phases, "last_job": last}
 
 
 def _state(view: JobView) -> str:

@@ -6,6 +6,9 @@ killed and started again.
   anvil directly, so what the bench observes is never cut.
 * `kill(name)` SIGKILLs a process's group (its job containers live on in the engine), `start_again(name)`
   runs the same command with the same environment (a restarted provider re-attaches by container labels).
+* `provider_capacity` jobs held at once by each provider (`provider run --capacity`), `validator_workers`
+  verifications at once by each validator (`validator run --workers`); 1 each by default, as the demo.
+  `poll_interval_s` replaces the demo's idle poll of every node (None: the demo's).
 * As root, each provider's data folder is a small tmpfs (`disk_mib`), so a fault can fill it; elsewhere
   `disk_fill_skipped` says why not.
 """
@@ -81,6 +84,9 @@ class ChaosStack(DemoStack):
         validators: int = 5,
         disk_mib: int = 256,
         log: Callable[[str], None] | None = None,
+        provider_capacity: int = 1,
+        validator_workers: int = 1,
+        poll_interval_s: float | None = None,
     ) -> None:
         super().__init__(
             root,
@@ -92,6 +98,9 @@ class ChaosStack(DemoStack):
         )
         self.supervisor: RestartableSupervisor = RestartableSupervisor(self.root, on_event=log)
         self.disk_mib = disk_mib
+        self.provider_capacity = provider_capacity
+        self.validator_workers = validator_workers
+        self.poll_interval_s = poll_interval_s
         self.proxy: CuttableProxy | None = None
         self.mounted: list[Path] = []
         self.disk_fill_skipped: str | None = None
@@ -153,6 +162,17 @@ class ChaosStack(DemoStack):
         for node in self.validators:
             market = self.market(node.account)
             market.stake(VALIDATOR_EXTRA_STAKES * market.config().min_validator_stake)
+
+    def _role_argv(self, node: Node, *args: str) -> list[str]:
+        if self.poll_interval_s is not None and "--poll-interval" in args:
+            at = args.index("--poll-interval") + 1
+            args = (*args[:at], f"{self.poll_interval_s:g}", *args[at + 1 :])
+        argv = super()._role_argv(node, *args)
+        if args[:1] == ("run",) and node.role == "provider" and self.provider_capacity > 1:
+            argv += ["--capacity", str(self.provider_capacity)]
+        if args[:1] == ("run",) and node.role == "validator" and self.validator_workers > 1:
+            argv += ["--workers", str(self.validator_workers)]
+        return argv
 
     def _role_env(self, node: Node) -> dict[str, str]:
         env = super()._role_env(node)

@@ -54,3 +54,10 @@ def test_a_short_chaos_run_loses_nothing_pays_nothing_twice_and_leaks_nothing(
     # The engine's records were read: job containers ran (providers' runs and validators' replays).
     assert result.detail["containers_exited"] >= 6, f"{result.detail}\n{replay}"
     assert orphan_containers(settings.root) == [], "the stack's own cleanup left job containers"
+    # The requester's watcher followed every job through the faults to its end (crowdcompute/chaos/settle.py).
+    timeline = result.detail["timeline"]
+    assert len(timeline) == 6, timeline
+    assert all(line["closed_s"] is not None for line in timeline), timeline
+    assert sorted(line["state"] for line in timeline) == sorted(
+        state for state, count in figures["states"].items() for _ in range(count)
+    ), f"the watcher's states differ from the chain's: {timeline}"

@@ -251,3 +251,32 @@ def test_node_killed_mid_replay_finds_its_job_settled_removes_the_replay_and_rep
     assert (record.phase, record.outcome, record.tries) == (Phase.ABSTAINED, "unverified", 1), record
     assert "before this node verified it" in record.reason
     assert requester.job(job_id).votes == (0, 0)
+
+
+def test_node_killed_mid_replay_whose_window_closes_after_its_restart_removes_the_kept_replay(
+    requester: MarketClient,
+    digits_job: VerifiableJob,
+    provider: ScriptedProvider,
+    make_node: Any,
+    dev_chain: DevChain,
+    node_label: Any,
+    docker_client: Any,
+) -> None:
+    _, seat = submit_honest_work(requester, digits_job, provider)
+    label = node_label("validator")
+    saved, _ = kill_mid_replay(make_node, seat, label)
+
+    reborn = make_node(seat, node_id=label, executor_kind=RecordingExecutor)
+    reborn._start()  # the window is still open at restart: the seat stays pending and keeps its replay
+    reborn._started = True
+    assert containers_of(docker_client, label), "the replay is kept for the seat to re-attach to"
+    dev_chain.mine_until(saved.last_block)  # the window closes before the seat's verification starts
+    reborn.step()
+    assert reborn.wait_idle(60)
+
+    assert isinstance(reborn.verifier.executor, RecordingExecutor)
+    assert reborn.verifier.executor.started == [], "a closed window is never replayed"
+    assert containers_of(docker_client, label) == [], "the kept replay goes with its seat"
+    record = reborn.state.get(*saved.key)
+    assert record is not None and record.phase is Phase.ABSTAINED, record
+    assert "before this node verified it" in (record.reason or "")
