@@ -27,13 +27,14 @@ import os
 import random
 import statistics
 import sys
-import time
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from chain import REPO_ROOT
 from crowdcompute.chaos import DEFAULT_SEED, ChaosSettings, JobMix, replay_hint, run_chaos
+from crowdcompute.machine import measured
 
 RESULTS = Path(__file__).resolve().parent / "results" / "chaos.json"
 TARGETS = {
@@ -46,12 +47,8 @@ TARGETS = {
 }
 
 
-def _busy_cpu_s() -> float:
-    """CPU seconds the whole machine has spent busy since boot (all CPUs, idle and iowait excluded)."""
-    with open("/proc/stat") as stat:
-        fields = [int(value) for value in stat.readline().split()[1:]]
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+def _print(line: str) -> None:
+    print(line, flush=True)
 
 
 def met(figures: dict[str, Any]) -> dict[str, bool]:
@@ -119,15 +116,8 @@ def main(argv: list[str] | None = None) -> int:
             provider_capacity=args.provider_capacity,
             validator_workers=args.validator_workers,
         )
-        load_before, busy_before, began = os.getloadavg()[0], _busy_cpu_s(), time.monotonic()
-        result = run_chaos(settings, say=lambda line: print(line, flush=True))
-        wall = time.monotonic() - began
-        figures = result.figures | {
-            "wall_s": round(wall, 1),
-            "load_avg_1m_before": round(load_before, 2),
-            "load_avg_1m_after": round(os.getloadavg()[0], 2),
-            "busy_cores": round((_busy_cpu_s() - busy_before) / wall, 2),
-        }
+        result, background = measured(partial(run_chaos, settings, say=_print))
+        figures = result.figures | {"wall_s": round(background.wall_s, 1), **background.to_json()}
         figures["met"] = met(figures)
         runs.append({"figures": figures, "detail": result.detail})
         print(json.dumps(figures, indent=2), flush=True)

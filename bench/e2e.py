@@ -51,7 +51,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -66,6 +65,7 @@ from crowdcompute.demo.example_jobs import example_schedule
 from crowdcompute.demo.flow import FlowResult, FlowSettings, run_flow
 from crowdcompute.demo.narration import Narrator
 from crowdcompute.demo.stack import DemoStack
+from crowdcompute.machine import measured
 
 RESULTS = Path(__file__).resolve().parent / "results" / "e2e.json"
 TARGETS = {"overhead_ratio": 1.10, "fixed_overhead_s": 3.0}
@@ -75,27 +75,6 @@ EXAMPLE = "digits_mlp"
 # 400 x 80 steps: ~30 s of one CPU on the machines we measure on (the issue's targets are for ~30 s).
 DEFAULT_SEGMENTS = 400
 T = TypeVar("T")
-
-
-def _busy_cpu_s() -> float:
-    """CPU seconds the whole machine has spent busy since boot (all CPUs, idle and iowait excluded)."""
-    with open("/proc/stat") as stat:
-        fields = [int(value) for value in stat.readline().split()[1:]]
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-
-def measured(phase: Callable[[], T]) -> tuple[T, dict[str, float]]:
-    """Run `phase`; with its value, the machine's background while it ran."""
-    load_before, busy_before, began = os.getloadavg()[0], _busy_cpu_s(), time.monotonic()
-    value = phase()
-    wall = time.monotonic() - began
-    machine = {
-        "load_avg_1m_before": round(load_before, 2),
-        "load_avg_1m_after": round(os.getloadavg()[0], 2),
-        "busy_cores": round((_busy_cpu_s() - busy_before) / wall, 2) if wall > 0 else 0.0,
-    }
-    return value, machine
 
 
 def run_direct(job_dir: Path) -> tuple[float, float]:
@@ -244,10 +223,12 @@ def main(argv: list[str] | None = None) -> int:
         for index in range(1, args.runs + 1):
             schedule = f"{args.segments} x {args.interval} steps"
             narrator.step(f"run {index}/{args.runs}: train.py on the host ({schedule})")
-            direct, direct_machine = measured(lambda: run_direct(job_dir))
+            direct, direct_background = measured(lambda: run_direct(job_dir))
+            direct_machine = direct_background.to_json()
             narrator.good(f"direct run: {direct[0]:.1f} s ({direct[1]:.1f} CPU s)")
             try:
-                result, market_machine = measured(lambda: run_flow(stack, settings, narrator))
+                result, market_background = measured(lambda: run_flow(stack, settings, narrator))
+                market_machine = market_background.to_json()
             except FlowError as exc:  # e.g. another stack on the same engine killed this job's container
                 narrator.bad(f"run {index} failed, left out of the figures: {exc}")
                 failed.append({"run": index, "direct_s": round(direct[0], 2), "error": str(exc)})

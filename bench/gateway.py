@@ -57,6 +57,7 @@ from chain import (
     tokens,
 )
 from chain.anvil import AnvilProcess, free_port
+from crowdcompute.machine import busy_cpu_s
 from tests.api.postgres_cluster import PostgresCluster
 
 RESULTS = Path(__file__).resolve().parent / "results" / "gateway.json"
@@ -404,14 +405,6 @@ def bench_indexer(posts: int) -> dict[str, Any]:
 # ---------------------------------------------------------------- main
 
 
-def _busy_cpu_s() -> float:
-    """CPU seconds the whole machine has spent busy since boot (all CPUs, idle and iowait excluded)."""
-    with open("/proc/stat") as stat:
-        fields = [int(value) for value in stat.readline().split()[1:]]
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -435,7 +428,7 @@ def main() -> int:
         return 0
 
     load_before = os.getloadavg()[0]
-    busy_before, wall_before = _busy_cpu_s(), time.monotonic()
+    busy_before, wall_before = busy_cpu_s(), time.monotonic()
     by_backend: dict[str, dict[str, Any]] = {}
     for backend in args.backends.split(","):
         by_backend[backend] = bench_jobs_list(args.jobs, args.rate, args.duration, backend)
@@ -478,7 +471,7 @@ def main() -> int:
             "platform": platform.platform(),
             "load_avg_1m_before": round(load_before, 2),
             "load_avg_1m_after": round(os.getloadavg()[0], 2),
-            "busy_cores": round((_busy_cpu_s() - busy_before) / (time.monotonic() - wall_before), 2),
+            "busy_cores": round((busy_cpu_s() - busy_before) / (time.monotonic() - wall_before), 2),
         },
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -32,13 +32,13 @@ import argparse
 import json
 import os
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from chain import REPO_ROOT
 from crowdcompute.load import LoadSettings, run_load
+from crowdcompute.machine import measured
 
 RESULTS = Path(__file__).resolve().parent / "results" / "load.json"
 TARGETS = {"jobs_per_min": 100.0, "post_to_claim_p99_s": 3.0}
@@ -58,14 +58,6 @@ JOBS_PER_MIN = (
     "settled jobs per minute in the steady part: settlement times sorted, the first and last 10% left out, "
     "(kept - 1) / (last kept - first kept) x 60"
 )
-
-
-def _busy_cpu_s() -> float:
-    """CPU seconds the whole machine has spent busy since boot (all CPUs, idle and iowait excluded)."""
-    with open("/proc/stat") as stat:
-        fields = [int(value) for value in stat.readline().split()[1:]]
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def met(figures: dict[str, Any]) -> dict[str, bool]:
@@ -110,15 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = settings_from(args)
 
-    load_before, busy_before, began = os.getloadavg()[0], _busy_cpu_s(), time.monotonic()
-    result = run_load(settings, say=lambda line: print(line, flush=True))
-    wall = time.monotonic() - began
-    figures = result.figures | {
-        "wall_s": round(wall, 1),
-        "load_avg_1m_before": round(load_before, 2),
-        "load_avg_1m_after": round(os.getloadavg()[0], 2),
-        "busy_cores": round((_busy_cpu_s() - busy_before) / wall, 2),
-    }
+    result, background = measured(lambda: run_load(settings, say=lambda line: print(line, flush=True)))
+    figures = result.figures | {"wall_s": round(background.wall_s, 1), **background.to_json()}
     figures["met"] = met(figures)
     document = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
