@@ -85,3 +85,15 @@ def make_module(
         state=state,
     )
     return module
+
+
+def nvml_present() -> bool:
+    """Whether the real NVML answers on this machine (an NVIDIA driver is installed)."""
+    import pynvml
+
+    try:
+        pynvml.nvmlInit()
+    except pynvml.NVMLError:
+        return False
+    pynvml.nvmlShutdown()
+    return True

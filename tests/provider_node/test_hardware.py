@@ -14,18 +14,7 @@ from pathlib import Path
 import pytest
 
 from provider_node.hardware import memory_limit_bytes, probe, probe_gpus, usable_cpu_cores
-from tests.provider_node.fake_pynvml import FakeGpu, NVMLError_LibraryNotFound, make_module
-
-
-def nvml_present() -> bool:
-    import pynvml
-
-    try:
-        pynvml.nvmlInit()
-    except pynvml.NVMLError:
-        return False
-    pynvml.nvmlShutdown()
-    return True
+from tests.provider_node.fake_pynvml import FakeGpu, NVMLError_LibraryNotFound, make_module, nvml_present
 
 
 def test_probe_of_this_machine(tmp_path: Path) -> None:

@@ -34,6 +34,7 @@ from runtime.offline.inputs import source_inputs
 from runtime.offline.libraries import stage_libraries
 from runtime.offline.lock import LOCK_FILE, read_lock
 from runtime.offline.spec import DEFAULT_REQUIREMENTS, BuildError, HostPython
+from tests.provider_node.fake_pynvml import nvml_present
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -194,19 +195,8 @@ def test_make_runtime_image_runs_the_gpu_builder_when_asked(gpu: str, script: st
     assert f"runtime/{script} --check" in line
 
 
-def nvml_answers() -> bool:
-    import pynvml
-
-    try:
-        pynvml.nvmlInit()
-    except pynvml.NVMLError:
-        return False
-    pynvml.nvmlShutdown()
-    return True
-
-
 def test_the_gpu_check_tool_says_what_is_missing_on_a_machine_without_a_gpu(tmp_path: Path) -> None:
-    if nvml_answers():
+    if nvml_present():
         pytest.skip("this machine has an NVIDIA driver: run tools/gpu_check.py itself")
     out = tmp_path / "gpu_check.json"
     ran = subprocess.run(
