@@ -35,6 +35,14 @@ def demo(
             "honest ones; the validators must reject the result.",
         ),
     ] = False,
+    confidential: Annotated[
+        bool,
+        typer.Option(
+            "--confidential",
+            help="Post the job sealed (docs/confidential.md): the requester's key agent releases its key to "
+            "the provider that claims it, and the result is opened only on download.",
+        ),
+    ] = False,
     segments: Annotated[
         int, typer.Option(min=1, help="Segments of the digits job (its job.toml has the full count).")
     ] = 40,
@@ -60,6 +68,7 @@ def demo(
         exit=exit_,
         keep=keep,
         cheat=cheat,
+        confidential=confidential,
         interval=interval,
         segments=segments,
         timeout_s=timeout,

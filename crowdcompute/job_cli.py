@@ -10,6 +10,7 @@ embedded content store (`--store-dir`), never both.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sys
@@ -46,6 +47,7 @@ from crowdcompute.requester import (
     report_lines,
     submit_job,
 )
+from crowdcompute.requester.confidential import is_confidential, open_result
 from crowdcompute.requester.logs import Retry, follow_log, read_log
 from jobs.errors import JobsError
 from jobs.failure import FAILURE_SEGMENT
@@ -147,6 +149,24 @@ def submit(
         ),
     ] = False,
     pay: PayOption = PayWith.AUTO,
+    confidential: Annotated[
+        bool,
+        typer.Option(
+            "--confidential",
+            help="Seal the bundle: only its public manifest and ciphertext leave this machine; providers get "
+            "the key when their claim is mined (keep `crowdcompute job keys serve` running, or use "
+            "--seal-to).",
+        ),
+    ] = False,
+    seal_to: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--seal-to",
+            help="With --confidential: seal the key to this provider at post (repeat for several), for when "
+            "no key agent will be running.",
+            show_default=False,
+        ),
+    ] = None,
     *,
     opts: ChainOptions,
 ) -> None:
@@ -180,6 +200,8 @@ def submit(
                 force=force,
                 pay=pay,
                 confirm=None if opts.as_json or not sys.stdin.isatty() else _ask_to_post_anyway,
+                confidential=confidential,
+                seal_to=tuple(seal_to or ()),
                 **{k: v for k, v in overrides.items() if v is not None},
             )
         view = market.job(submitted.job_id)
@@ -200,6 +222,8 @@ def submit(
         "forced": bool(submitted.warnings),
         "pinnedTo": submitted.pinned_to,
         "payment": sent_payment(submitted.payment),
+        "confidential": submitted.confidential,
+        "presealedTo": list(submitted.presealed_to),
     }
     text = (
         f"job {submitted.job_id} posted: bundle {submitted.bundle_cid}, escrow {token_amount(spec.escrow)}, "
@@ -365,7 +389,7 @@ def _line_json(line: LogLine) -> dict[str, Any]:
 
 
 @job_app.command("download")
-@chain_options(keystore=False)
+@chain_options()
 def download(
     job_id: JobIdArgument,
     dest: Annotated[Path, typer.Argument(help="A new (or empty) folder for the result.")],
@@ -375,16 +399,23 @@ def download(
     opts: ChainOptions,
 ) -> None:
     """Fetch the job's result by its on-chain CID, verify it, extract it into DEST, and check its
-    checkpoints against the committed Merkle root."""
+    checkpoints against the committed Merkle root. A confidential job's result is opened here with the
+    result key its provider sealed to you (your account's key: --keystore or CROWDCOMPUTE_PRIVATE_KEY)."""
     out = opts.output()
     try:
         market = opts.connect(signing=False)
         view = market.job(JobId(job_id))
+        opener = None
+        if is_confidential(view.job):
+            market = opts.connect()
+            opener = functools.partial(
+                open_result, market, view.job_id, view.job, int(view.job.state.attempts)
+            )
         with (
             _result_sources(gateway, store_dir) as (store, gateway_url),
             out.progress("Downloading the result"),
         ):
-            downloaded = download_result(view, dest, store=store, gateway_url=gateway_url)
+            downloaded = download_result(view, dest, store=store, gateway_url=gateway_url, open_sealed=opener)
     except _FAILURES as exc:
         out.fail(exc)
     summary = job_summary(view)
@@ -438,4 +469,5 @@ def cancel(
 
 
 # The settling commands (accept, appeal) live in their own module and register on `job_app` when it loads.
+from crowdcompute import job_keys_cli as _keys_commands  # noqa: E402,F401
 from crowdcompute import job_settle_cli as _settle_commands  # noqa: E402,F401

@@ -3,6 +3,7 @@
 <data_dir>/state.db          the role's memory across restarts (SQLite)
 <data_dir>/events.json       the event reader's checkpoint (last block fully processed)
 <data_dir>/bundles/<cid>/    job bundles fetched from the store, extracted
+<data_dir>/encryption-keys/  the node's X25519 key pairs for confidential jobs (docs/confidential.md)
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ class NodeConfigBase:
     @property
     def checkpoint_path(self) -> Path:
         return self.data_dir / "events.json"
+
+    @property
+    def encryption_keys_dir(self) -> Path:
+        return self.data_dir / "encryption-keys"
 
     @property
     def bundles_dir(self) -> Path:

@@ -30,9 +30,12 @@ from chain import (
 from jobs.bundle import BundleCache, BundleProblem, bundle_cid
 from jobs.executors import Executor
 from jobs.matching import SkipKind, SkipReason
+from jobs.sealing import NodeKeyring
 from jobs.store import ContentStore
 from node_base import PollingNode
 from node_base import StepReport as NodeStepReport
+from node_base.encryption import ensure_published
+from provider_node.confidential import ProviderSealing
 from provider_node.config import NodeConfig
 from provider_node.energy import EnergySettings
 from provider_node.errors import ProviderNodeError
@@ -114,6 +117,9 @@ class ProviderNode(PollingNode[StepReport, JobId]):
             floor=self.config.min_price_per_hour,
             refresh_s=self.config.account_refresh_s,
         )
+        self.sealing = ProviderSealing(
+            market, NodeKeyring(self.config.encryption_keys_dir), self.state, self.config.data_dir / "opened"
+        )
         self.ctx = RunnerContext(
             market=market,
             store=store,
@@ -126,6 +132,7 @@ class ProviderNode(PollingNode[StepReport, JobId]):
             log_sink=self._log_sink,
             energy=energy,
             reporter=self.reporter,
+            sealing=self.sealing,
         )
         self.open = OpenJobs(market, self.state, verdict_ttl_s=self.config.account_refresh_s)
         self.finalizer = Finalizer(
@@ -155,6 +162,7 @@ class ProviderNode(PollingNode[StepReport, JobId]):
         self._finished_workers()
         self._settle_claims()
         self._claim_round(report)
+        self.sealing.reseal_pending(self.state.sealed_submissions)
         self.finalizer.settle()
         return report
 
@@ -170,6 +178,7 @@ class ProviderNode(PollingNode[StepReport, JobId]):
     def _start(self) -> None:
         """Executions keep running while the node is down; the restarted node re-attaches to them."""
         self._registered_account()
+        ensure_published(self.market, self.sealing.keyring)  # confidential jobs seal their keys to it
         relay = self._log_relay()
         if relay is not None:  # lines an earlier run spooled but could not deliver
             active = {record.job_id for record in self.state.active()}

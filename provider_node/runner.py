@@ -27,7 +27,7 @@ from typing import Any
 
 from chain import ChainError, ContractRevert, JobId, JobStatus, MarketClient, ResultCommitment, RpcUnreachable
 from cli_support import token_amount
-from jobs.bundle import BundleCache, BundleProblem, pack_output
+from jobs.bundle import Bundle, BundleCache, BundleProblem, pack_output
 from jobs.commitments import CommitmentError, checkpoint_commitment
 from jobs.executors import (
     ExecutionId,
@@ -40,8 +40,11 @@ from jobs.executors import (
     request_for_manifest,
 )
 from jobs.failure import FAILURE_RECORD, FailureKind, FailureOutcome, write_failure_report
+from jobs.manifest import ManifestError
+from jobs.sealing import SealingError
 from jobs.store import Cid, ContentStore, StoreError
 from node_base import address_tag
+from provider_node.confidential import ProviderSealing
 from provider_node.config import NodeConfig
 from provider_node.energy import EnergyMeter, EnergySettings
 from provider_node.logs_push import LogPusher
@@ -54,6 +57,7 @@ __all__ = ["JobRunner", "RunnerContext", "execution_id_for"]
 log = logging.getLogger(__name__)
 
 MAX_TRIES = 3
+_AWAITING_KEY = "waiting for the requester to release the content key (docs/confidential.md)"
 _NODE_FAULTS = frozenset({ExecutionState.LOST})
 
 
@@ -73,6 +77,8 @@ class RunnerContext:
     energy: EnergySettings | None = None
     reporter: ProviderReporter | None = None
     """Where finished jobs' energy records go (the gateway), when the node has one."""
+    sealing: ProviderSealing | None = None
+    """Confidential jobs' keys, opened bundles and sealed results (None: this node runs none)."""
 
 
 def execution_id_for(record: JobRecord, address: str) -> ExecutionId:
@@ -90,6 +96,7 @@ class JobRunner:
         self.reattach = reattach
         self._pusher: LogPusher | None = None
         self._meter: EnergyMeter | None = None
+        self._opened: Bundle | None = None  # a confidential job's bundle, opened for the run
 
     @property
     def job_id(self) -> JobId:
@@ -102,9 +109,20 @@ class JobRunner:
     def _time_left(self) -> int:
         return self.record.deadline - self.ctx.chain_time()
 
+    def _sealed(self) -> bool:
+        """Whether the job is confidential (its bundle sealed): no log of it leaves the node."""
+        sealing = self.ctx.sealing
+        try:
+            return sealing is not None and sealing.is_sealed(self.ctx.bundles.get(self.record.bundle_cid))
+        except BundleProblem:
+            return False
+
+    def _log_sink(self) -> LogPusher | None:
+        return None if self._sealed() else self.ctx.log_sink(self.job_id)
+
     def run(self) -> JobRecord:
         """Drive the job until it ends or the node stops (then it stays resumable)."""
-        self._pusher = self._pusher or self.ctx.log_sink(self.job_id)
+        self._pusher = self._pusher or self._log_sink()
         delay = 0.5
         try:
             while self.record.active and not self.ctx.stop.is_set():
@@ -139,8 +157,12 @@ class JobRunner:
 
     # -- start ---------------------------------------------------------------------------------------
 
+    def _input(self) -> Bundle:
+        """The bundle the run reads: the cached one, or for a confidential job its opened copy."""
+        return self._opened or self.ctx.bundles.get(self.record.bundle_cid)
+
     def _request(self, execution_id: ExecutionId) -> ExecutionRequest:
-        bundle = self.ctx.bundles.get(self.record.bundle_cid)
+        bundle = self._input()
         manifest = bundle.manifest
         left = self._time_left() - self.ctx.config.submit_margin_s
         return request_for_manifest(
@@ -160,6 +182,8 @@ class JobRunner:
             self.reattach = True
             self._save(phase=Phase.RUNNING)
             return
+        if self._sealed() and not self._open_sealed():
+            return
         execution_id = execution_id_for(self.record, self.ctx.market.me)
         # Saved before the start: a crash in between leaves an id to look for, never an orphan.
         self._save(execution_id=execution_id, tries=self.record.tries + 1)
@@ -167,7 +191,7 @@ class JobRunner:
             request = self._request(execution_id)
             shutil.rmtree(request.output_dir, ignore_errors=True)
             request.output_dir.mkdir(parents=True)
-            self._pusher = self._pusher or self.ctx.log_sink(self.job_id)
+            self._pusher = self._pusher or self._log_sink()
             self.ctx.executor.start(
                 request, on_log=self._pusher.output(execution_id) if self._pusher else None
             )
@@ -177,6 +201,39 @@ class JobRunner:
             return
         log.info("job %d: execution %s started", self.job_id, execution_id)
         self._save(phase=Phase.RUNNING, started_at=time.time())
+
+    def _open_sealed(self) -> bool:
+        """A confidential job's bundle opened for the run; False while the key is awaited or when the claim
+        was given back (docs/confidential.md)."""
+        sealing = self.ctx.sealing
+        assert sealing is not None
+        attempt = self.record.attempt
+        job = self.ctx.market.job(self.job_id).job
+        decision = sealing.content_key(self.job_id, attempt, job, self.ctx.chain_time())
+        if decision.release is not None:
+            note = sealing.release_claim(self.job_id, decision.release)
+            self._save(phase=Phase.RELEASED, note=note)
+            return False
+        if decision.key is None:
+            if self.record.note != _AWAITING_KEY:
+                log.info("job %d: waiting for the requester to release the content key", self.job_id)
+                self._save(note=_AWAITING_KEY)
+            self.ctx.stop.wait(0.2)
+            return False
+        try:
+            self._opened = sealing.open_bundle(
+                self.ctx.bundles.get(self.record.bundle_cid), self.job_id, attempt, decision.key
+            )
+        except (SealingError, ManifestError, OSError) as exc:
+            # The key opened its seal but not the bundle: the requester sealed the wrong key, or the bundle
+            # was made for another one. Running is impossible; the collateral goes to the burn, not to it.
+            note = sealing.release_claim(
+                self.job_id, f"the bundle does not open with the released key: {exc}"
+            )
+            self._save(phase=Phase.RELEASED, note=note)
+            return False
+        log.info("job %d: content key received, bundle opened", self.job_id)
+        return True
 
     def _known_to_executor(self, execution_id: ExecutionId) -> bool:
         try:
@@ -209,7 +266,7 @@ class JobRunner:
         executor = self.ctx.executor
         if self.reattach:
             self.reattach = False
-            self._pusher = self._pusher or self.ctx.log_sink(self.job_id)
+            self._pusher = self._pusher or self._log_sink()
             try:
                 # The container's output is replayed from the start: the spool skips what it holds.
                 on_log = self._pusher.output(execution_id) if self._pusher else None
@@ -304,6 +361,10 @@ class JobRunner:
             folder = run_dir / "failure-report"
         commitment = checkpoint_commitment(folder)
         run_dir.mkdir(parents=True, exist_ok=True)
+        if self.ctx.sealing is not None and self._sealed():
+            # The commitment is over the plaintext; what leaves the node is sealed (docs/confidential.md).
+            self.ctx.sealing.seal_result(folder, self.job_id, self.record.attempt)
+            self.ctx.sealing.forget_bundle(self.job_id, self.record.attempt)
         # A job cannot make its success look like a failure report: a record it wrote itself is left out.
         packed = pack_output(folder, run_dir / "result.tar", leave_out=() if report else (FAILURE_RECORD,))
         cid = self.ctx.store.add_file(packed.path, pin=True)
@@ -368,7 +429,18 @@ class JobRunner:
             self._save(phase=Phase.SUBMITTED, submitted_at=time.time(), note="")
             what = "failure report" if result.get("failure") else "result"
             log.info("job %d: %s %s submitted", self.job_id, what, result["cid"])
+            self._reseal()
             return
+
+    def _reseal(self) -> None:
+        """A confidential job's keys sealed to its committee as soon as the seed block draws it (the daemon
+        tries again each round when this does not get there, and for every appeal round)."""
+        sealing = self.ctx.sealing
+        if sealing is None or not self._sealed():
+            return
+        for _ in range(100):
+            if sealing.reseal(self.job_id, self.record.attempt) or self.ctx.stop.wait(0.1):
+                return
 
     def _publish(self, cid: Cid) -> None:
         """Upload the result to the gateway, where validators and the requester look for it, before it is

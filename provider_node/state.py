@@ -22,7 +22,7 @@ from chain import JobId, Wei
 from jobs.cid import Cid, parse_cid
 from jobs.executors import ExecutionId
 
-__all__ = ["ACTIVE_PHASES", "JobRecord", "Phase", "ResultRecord", "StateStore"]
+__all__ = ["ACTIVE_PHASES", "JobKeys", "JobRecord", "Phase", "ResultRecord", "StateStore"]
 
 
 class Phase(enum.StrEnum):
@@ -34,6 +34,7 @@ class Phase(enum.StrEnum):
     FAILED = "failed"  # the job failed by its own fault, or the node gave up: nothing submitted
     EXPIRED = "expired"  # the deadline passed before a result could be submitted
     LOST = "lost"  # the claim did not go through (another provider won)
+    RELEASED = "released"  # a confidential job's claim given back: no content key, or one that did not open
 
 
 ACTIVE_PHASES = frozenset({Phase.CLAIMING, Phase.CLAIMED, Phase.RUNNING, Phase.FINISHED})
@@ -99,7 +100,27 @@ CREATE TABLE IF NOT EXISTS jobs (
     PRIMARY KEY (job_id, attempt)
 );
 CREATE TABLE IF NOT EXISTS open_jobs (job_id INTEGER PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS job_keys (
+    job_id INTEGER NOT NULL,
+    attempt INTEGER NOT NULL,
+    content_key BLOB,
+    result_key BLOB,
+    sealed_round INTEGER NOT NULL DEFAULT -1,
+    PRIMARY KEY (job_id, attempt)
+);
 """
+
+
+@dataclass(frozen=True)
+class JobKeys:
+    """A confidential job's keys on this node: the content key the requester sealed to it, the result key it
+    drew, and the last round whose committee it sealed them to (-1: none yet)."""
+
+    job_id: JobId
+    attempt: int
+    content_key: bytes | None = field(default=None, repr=False)
+    result_key: bytes | None = field(default=None, repr=False)
+    sealed_round: int = -1
 
 
 def _to_row(record: JobRecord) -> dict[str, Any]:
@@ -180,6 +201,45 @@ class StateStore:
                 f"SELECT COUNT(*) FROM jobs WHERE phase IN ({marks})", [p.value for p in ACTIVE_PHASES]
             ).fetchone()
         return int(row[0])
+
+    # -- confidential jobs' keys ------------------------------------------------------------------------
+
+    def keys(self, job_id: JobId, attempt: int) -> JobKeys | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM job_keys WHERE job_id = ? AND attempt = ?", (job_id, attempt)
+            ).fetchone()
+        if row is None:
+            return None
+        return JobKeys(
+            JobId(int(row["job_id"])),
+            int(row["attempt"]),
+            row["content_key"],
+            row["result_key"],
+            int(row["sealed_round"]),
+        )
+
+    def save_keys(self, job_id: JobId, attempt: int, **changes: Any) -> JobKeys:
+        """Write `changes` (content_key, result_key, sealed_round) into the job's key record."""
+        known = self.keys(job_id, attempt) or JobKeys(job_id, attempt)
+        keys = replace(known, **changes)
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO job_keys VALUES (?, ?, ?, ?, ?)",
+                (int(job_id), attempt, keys.content_key, keys.result_key, keys.sealed_round),
+            )
+        return keys
+
+    def sealed_submissions(self) -> list[tuple[JobId, int]]:
+        """Submitted confidential jobs of this node (their committees may need the keys)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT k.job_id, k.attempt FROM job_keys k JOIN jobs j ON j.job_id = k.job_id "
+                "AND j.attempt = k.attempt WHERE j.phase = ? AND k.result_key IS NOT NULL "
+                "AND k.sealed_round < 65536",
+                (Phase.SUBMITTED.value,),
+            ).fetchall()
+        return [(JobId(int(row[0])), int(row[1])) for row in rows]
 
     # -- jobs seen open ------------------------------------------------------------------------------
 

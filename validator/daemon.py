@@ -57,24 +57,29 @@ from chain import (
 from jobs.bundle import BundleCache
 from jobs.cid import Cid
 from jobs.executors import Executor
+from jobs.sealing import NodeKeyring
 from jobs.store import ContentStore
 from node_base import PollingNode, address_tag
 from node_base import StepReport as NodeStepReport
+from node_base.encryption import ensure_published
 from validator.backing import unbacked_warning
 from validator.ballot import Settler, evidence_of, settled, votes_of
+from validator.confidential import KeysUnavailable, ValidatorSealing
 from validator.config import ValidatorConfig
 from validator.errors import ResultUnavailable, ValidatorError
 from validator.reexecute import discard_replay, replay_execution_id, replays_of
 from validator.relay import GatewayRelay, RelayRefused, RelayUnavailable, VoteRelay
 from validator.resume import check_open_seats, check_seat, finished_seat, tidy_replays
 from validator.state import EvidenceRecord, Phase, SubmittedResult, Verification, VerificationStore
-from validator.verdict import WITHHELD, Verdict, abstain, reject
+from validator.verdict import KEY_WITHHELD, WITHHELD, Verdict, abstain, reject
 from validator.verify import Submission, Verifier
 from validator.warm import WarmPool
 
 __all__ = ["StepReport", "ValidatorNode"]
 
 log = logging.getLogger(__name__)
+
+_KEYS_RETRY_S = 0.25
 
 # A claimed job warms a replay (`validator.warm`); these end the attempt it was warmed for.
 _ENDS_ATTEMPT = ("JobCancelled", "JobExpired", "JobReopened")
@@ -131,7 +136,15 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int, int]]):
         super().__init__(market, self.config, VerificationStore(self.config.state_path))
         self.relay = relay
         self.bundles = BundleCache(store, self.config.bundles_dir)
-        self.verifier = Verifier(store, executor, self.bundles, self.config.work_dir, self.me)
+        self.keyring = NodeKeyring(self.config.encryption_keys_dir)
+        self.verifier = Verifier(
+            store,
+            executor,
+            self.bundles,
+            self.config.work_dir,
+            self.me,
+            ValidatorSealing(market, self.keyring),
+        )
         self.warm = WarmPool(
             executor,
             self.bundles,
@@ -172,6 +185,7 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int, int]]):
                 minimum,
             )
         log.info("votes are relayed by the gateway at %s", self.relay.url)
+        ensure_published(self.market, self.keyring)  # providers seal confidential jobs' keys to it
         # Seats whose job moved on while the node was away are closed; the replays they left are removed.
         check_open_seats(self.market, self.state)
         tidy_replays(self.verifier.executor, self.state, address_tag(self.me))
@@ -472,7 +486,9 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int, int]]):
                 except ResultUnavailable as exc:
                     waited = self._unavailable(record, submission, exc)
                     if waited is None:
-                        self._retry_at[key] = time.monotonic() + self.config.retry_s
+                        # keys come one block after the committee is drawn: looked for again soon
+                        again = _KEYS_RETRY_S if isinstance(exc, KeysUnavailable) else self.config.retry_s
+                        self._retry_at[key] = time.monotonic() + again
                         return
                     verdict = waited
                 self._conclude(record, verdict)
@@ -509,6 +525,10 @@ class ValidatorNode(PollingNode[StepReport, tuple[JobId, int, int]]):
         if head < patience and head + 1 < record.last_block:
             log.info("job %d: %s; trying again (until block %d)", record.job_id, exc, patience)
             return None
+        if isinstance(exc, KeysUnavailable):
+            return reject(
+                f"the provider withheld the job's keys: {exc}", KEY_WITHHELD, submission.result_cid.digest
+            )
         if exc.missing:
             return reject(
                 f"the provider's result was withheld: {exc}", WITHHELD, submission.result_cid.digest

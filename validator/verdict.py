@@ -38,6 +38,7 @@ __all__ = [
     "BAD_COMMITMENT",
     "EXCEEDED_RESOURCES",
     "FAILURE_SEGMENT",
+    "KEY_WITHHELD",
     "WITHHELD",
     "Verdict",
     "abstain",
@@ -53,12 +54,14 @@ __all__ = [
 WITHHELD = 2**32 - 1
 BAD_COMMITMENT = 2**32 - 2
 EXCEEDED_RESOURCES = 2**32 - 3
+KEY_WITHHELD = 2**32 - 4
 
 # The finding each sentinel segment records; any other segment is a comparison of digests.
 _FINDINGS = {
     WITHHELD: VoteReason.RESULT_WITHHELD,
     BAD_COMMITMENT: VoteReason.BAD_COMMITMENT,
     EXCEEDED_RESOURCES: VoteReason.EXCEEDS_DECLARED_RESOURCES,
+    KEY_WITHHELD: VoteReason.KEY_WITHHELD,
 }
 
 

@@ -35,8 +35,10 @@ from jobs.failure import (
     read_failure_record,
 )
 from jobs.sampling import sample_indices
+from jobs.sealing import SEALED_MARKER
 from jobs.store import BlockNotFound, ContentStore, CorruptDag, NotAFile, StoreError
 from node_base import address_tag
+from validator.confidential import KeyWithheld, SeatKeys, ValidatorSealing, is_confidential
 from validator.errors import ResultUnavailable
 from validator.reexecute import (
     ExecutorError,
@@ -51,6 +53,7 @@ from validator.reexecute import (
 )
 from validator.verdict import (
     BAD_COMMITMENT,
+    KEY_WITHHELD,
     Verdict,
     abstain,
     check_commitment,
@@ -89,8 +92,15 @@ class Submission:
 
 class Verifier:
     def __init__(
-        self, store: ContentStore, executor: Executor, bundles: BundleCache, work_dir: Path, me: str
+        self,
+        store: ContentStore,
+        executor: Executor,
+        bundles: BundleCache,
+        work_dir: Path,
+        me: str,
+        sealing: ValidatorSealing | None = None,
     ) -> None:
+        self.sealing = sealing  # confidential jobs' keys (None: this node verifies none)
         self.store = store
         self.executor = executor
         self.bundles = bundles
@@ -122,8 +132,15 @@ class Verifier:
         except BundleProblem as problem:
             return abstain(f"its bundle cannot be used here: {problem.reason}")
         folder = self.folder(submission.job_id, submission.attempt)
+        keys: SeatKeys | None = None
         try:
+            if self.sealing is not None and is_confidential(submission.job):
+                keys = self.sealing.seat_keys(submission.job_id, submission.job)  # KeysUnavailable: wait
+                bundle = self.sealing.open_bundle(bundle, submission.job_id, keys, folder)
             result_dir = self._fetch_result(submission, bundle, folder, self._needed(submission, bundle))
+            if keys is not None:
+                assert self.sealing is not None
+                self.sealing.open_result(result_dir, submission.job_id, submission.attempt, keys)
             if is_failure_report(result_dir):
                 verdict = self._failure_report(submission, bundle, folder, tries)
             elif spec.mode == VerificationMode.REPLICATE:
@@ -132,6 +149,8 @@ class Verifier:
                 verdict = self._sampled(submission, bundle, result_dir, folder, tries)
         except ExecutorError as exc:
             verdict = abstain(f"the container engine could not re-execute it: {exc}")
+        except KeyWithheld as exc:
+            verdict = reject(str(exc), KEY_WITHHELD, submission.result_cid.digest)
         # Not on the way out of a death: a replay container may still run on this input, to be re-attached.
         shutil.rmtree(folder / "input", ignore_errors=True)
         return verdict
@@ -144,7 +163,7 @@ class Verifier:
         committed count is the one `_sampled` draws whenever the result's list matches the commitment;
         when it does not, the verdict is a rejection that reads the list alone."""
         mode = submission.job.spec.mode
-        names = {CHECKPOINT_MANIFEST.as_posix(), FAILURE_RECORD}
+        names = {CHECKPOINT_MANIFEST.as_posix(), FAILURE_RECORD, SEALED_MARKER}
         if mode == VerificationMode.SEGMENTS:
             last = submission.checkpoint_count - 1
             sampled = self.sample(submission, last) if last >= 1 else []

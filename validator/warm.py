@@ -121,6 +121,10 @@ class WarmPool:
         key = (job_id, attempt)
         if self.limit < 1 or VerificationMode(job.spec.mode) not in WARM_MODES:
             return False
+        if any(
+            bytes(job.spec.result_key)
+        ):  # confidential: its bundle opens only once the provider seals keys
+            return False
         with self._lock:
             if key in self._ready or key in self._preparing:
                 return False

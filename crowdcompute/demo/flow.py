@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -40,6 +41,7 @@ from crowdcompute.requester import (
     submit_job,
     wait_for_status,
 )
+from crowdcompute.requester.confidential import KeyAgent, Released, open_result, salt_from_gateway
 from jobs.commitments import checkpoint_commitment
 
 __all__ = ["ACCEPT_POLL_S", "FlowError", "FlowResult", "FlowSettings", "run_flow"]
@@ -67,6 +69,8 @@ class FlowSettings:
     # Settle a unanimous acceptance as the requester as soon as every seat voted (it waives its appeal),
     # rather than after the appeal window (`crowdcompute.requester.accept`).
     accept_early: bool = True
+    # Post the job sealed (docs/confidential.md); the requester runs its key agent for the claim.
+    confidential: bool = False
 
 
 @dataclass
@@ -273,6 +277,46 @@ def run_flow(stack: DemoStack, settings: FlowSettings, narrator: Narrator) -> Fl
 
     started, started_at = time.monotonic(), time.time()
     follower = _Follower(stack, narrator, started, requester)
+    agent = _start_key_agent(stack, requester, narrator) if settings.confidential else None
+    try:
+        return _post_and_follow(stack, settings, narrator, job_dir, requester, stakes, follower, started_at)
+    finally:
+        if agent is not None:
+            agent.set()
+
+
+def _start_key_agent(stack: DemoStack, requester: Any, narrator: Narrator) -> threading.Event:
+    """The requester's key agent on a thread: it releases the content key to whoever claims the job."""
+    stop = threading.Event()
+
+    def said(released: Released) -> None:
+        if released.block is not None:
+            narrator.good(
+                f"the key agent released the content key to {released.provider} (block {released.block})"
+            )
+        else:
+            narrator.bad(f"no content key released to {released.provider}: {released.reason}")
+
+    agent = KeyAgent(
+        stack.market(REQUESTER_ACCOUNT),
+        salt_from_gateway(stack.gateway_url),
+        start_block=requester.rpc.block_number(),
+        on_release=said,
+    )
+    threading.Thread(target=agent.serve, args=(stop, 0.1), name="key-agent", daemon=True).start()
+    return stop
+
+
+def _post_and_follow(
+    stack: DemoStack,
+    settings: FlowSettings,
+    narrator: Narrator,
+    job_dir: Path,
+    requester: Any,
+    stakes: dict[str, int],
+    follower: _Follower,
+    started_at: float,
+) -> FlowResult:
     submitted = submit_job(
         requester,
         job_dir,
@@ -281,6 +325,7 @@ def run_flow(stack: DemoStack, settings: FlowSettings, narrator: Narrator) -> Fl
         verify_blocks=settings.verify_blocks,
         run_timeout=settings.run_timeout_s,
         reopen_on_failure=settings.reopen_on_failure,
+        confidential=settings.confidential,
     )
     follower.mark("posted")
     narrator.good(
@@ -289,7 +334,9 @@ def run_flow(stack: DemoStack, settings: FlowSettings, narrator: Narrator) -> Fl
     )
     # Only a narrator that shows the job's log needs it relayed (a benchmark's does not, and on a busy
     # machine the polling would take CPU from the job it measures).
-    tail = _LogTail(stack.gateway_url, submitted.job_id, narrator) if narrator.show_job_log else None
+    # A confidential job's log never leaves its provider.
+    show_log = narrator.show_job_log and not settings.confidential
+    tail = _LogTail(stack.gateway_url, submitted.job_id, narrator) if show_log else None
     if tail is not None:
         tail.start()
     try:
@@ -326,7 +373,7 @@ def run_flow(stack: DemoStack, settings: FlowSettings, narrator: Narrator) -> Fl
 
     accuracy, examples, result_dir = None, None, None
     if state == "Accepted":
-        result_dir = _fetch_and_check(stack, view, narrator)
+        result_dir = _fetch_and_check(stack, view, narrator, requester if settings.confidential else None)
         accuracy, examples = _evaluate(job_dir, result_dir)
         narrator.good(f"the model scores {accuracy:.4f} on {examples} held-out digits (evaluate.py)")
     return FlowResult(
@@ -347,7 +394,11 @@ def run_flow(stack: DemoStack, settings: FlowSettings, narrator: Narrator) -> Fl
         result_dir=result_dir,
         slashed=max(0, stakes.get(node.address, stake_after) - stake_after),
         paid=paid,
-        schedule={"interval": settings.interval, "segments": settings.segments, "steps": steps},
+        schedule={
+            "interval": settings.interval,
+            "segments": settings.segments,
+            "steps": settings.interval * settings.segments,
+        },
         verify_blocks=settings.verify_blocks,
         started_at=started_at,
     )
@@ -386,10 +437,18 @@ def _follow(
                 ) from None
 
 
-def _fetch_and_check(stack: DemoStack, view: JobView, narrator: Narrator) -> Path:
-    """Download the result through the gateway (verified against its CID) and check its commitment."""
+def _fetch_and_check(stack: DemoStack, view: JobView, narrator: Narrator, requester: Any = None) -> Path:
+    """Download the result through the gateway (verified against its CID), open it when sealed (with the
+    requester's result key), and check its commitment."""
     dest = stack.root / "results" / f"job-{view.job_id}"
-    download_result(view, dest, gateway_url=stack.gateway_url)
+    opener = None
+    if requester is not None:
+        opener = functools.partial(
+            open_result, requester, view.job_id, view.job, int(view.job.state.attempts)
+        )
+    download_result(view, dest, gateway_url=stack.gateway_url, open_sealed=opener)
+    if opener is not None:
+        narrator.good("the sealed result opened with the result key its provider sealed to the requester")
     committed = result_of(view)
     assert committed is not None  # an accepted job has a result
     local = checkpoint_commitment(dest)

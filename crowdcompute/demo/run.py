@@ -44,6 +44,7 @@ class DemoOptions:
     exit: bool = False  # leave once the verdict is in, instead of holding the dApp open
     keep: bool = False  # keep every file of the run (chain, store, node folders), not only logs and results
     cheat: bool = False  # one cheating provider instead of two honest ones; the job must end Rejected
+    confidential: bool = False  # post the job sealed; the requester's key agent releases its key on claim
     interval: int = 100
     segments: int = 40
     timeout_s: float = 420.0
@@ -80,6 +81,7 @@ def run_demo(options: DemoOptions, narrator: Narrator | None = None) -> int:
                 verify_blocks=options.verify_blocks,
                 expect="Rejected" if options.cheat else "Accepted",
                 reopen_on_failure=not options.cheat,
+                confidential=options.confidential,
             )
             result = run_flow(stack, settings, narrator)
             _print_figures(narrator, result, cheat=options.cheat)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from crowdcompute.requester.errors import NoResult, RequesterError, ResultUnavai
 from crowdcompute.requester.follow import result_of, state_of
 from jobs.bundle import DEFAULT_LIMITS, BundleError, BundleLimits, extract_bundle
 from jobs.failure import FailureRecord, FailureRecordError, is_failure_report, read_failure_record
+from jobs.sealing import is_sealed_tree
 from jobs.store import ContentSources, ContentStore, StoreError, StoreSettings, sources_from
 
 __all__ = ["DownloadedResult", "download_result"]
@@ -40,15 +42,26 @@ def download_result(
     store: ContentStore | None = None,
     gateway_url: str | None = None,
     limits: BundleLimits = DEFAULT_LIMITS,
+    open_sealed: Callable[[Path], None] | None = None,
 ) -> DownloadedResult:
     """Extract job `job`'s current result into `dest` (which must not exist, or be an empty folder) and
     check its checkpoints against the committed root; raises `CheckpointMismatch` (and removes what was
-    extracted) when they differ. The content comes from `store` or from the gateway at `gateway_url`."""
+    extracted) when they differ. A sealed result (a confidential job) is opened by `open_sealed` first; it
+    is refused, and nothing of it left, without one or when it does not open. The content comes from
+    `store` or from the gateway at `gateway_url`."""
     result = result_of(job)
     existed = Path(dest).is_dir()
     folder = _fetch_and_extract(job, dest, store=store, gateway_url=gateway_url, limits=limits)
     assert result is not None  # _fetch_and_extract refuses a job without one
     try:
+        if is_sealed_tree(folder):  # a confidential job's result: opened before any digest is checked
+            if open_sealed is None:
+                raise RequesterError(
+                    f"job {job.job_id}'s result is sealed (a confidential job): only its requester can "
+                    "open it; download it with the requester's account "
+                    "(--keystore or CROWDCOMPUTE_PRIVATE_KEY)"
+                )
+            open_sealed(folder)
         check = verify_checkpoints(folder, result)
     except RequesterError:
         shutil.rmtree(folder, ignore_errors=True)

@@ -11,9 +11,10 @@ match what the store or gateway reports.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from crowdcompute.requester.checks import (
     read_network,
     why_no_provider,
 )
+from crowdcompute.requester.confidential import preseal, seal_for_post
 from crowdcompute.requester.errors import (
     ContentMismatch,
     InsufficientTokens,
@@ -64,6 +66,10 @@ class SubmittedJob:
     """Why no registered provider would run it, when it was posted anyway (`force` or `confirm`)."""
     pinned_to: str | None = None
     """The image id the examples' placeholder was replaced with, if it was."""
+    confidential: bool = False
+    """Posted sealed (docs/confidential.md): only ciphertext left the machine."""
+    presealed_to: tuple[str, ...] = ()
+    """Providers the content key was sealed to at post (`--seal-to`)."""
 
     @property
     def tx_hash(self) -> str:
@@ -85,15 +91,7 @@ class PackedJob:
 
 def pack_job(job_dir: Path, dest: Path) -> PackedJob:
     """The job folder as its canonical tar at `dest`, with its validated manifest and CID (CIDv1)."""
-    try:
-        manifest = read_job_manifest(job_dir)
-    except ManifestError as exc:
-        raise InvalidJob(
-            f"{job_dir / 'job.toml'} is invalid: {exc}; fix the manifest and submit again",
-            [str(problem) for problem in exc.problems],
-        ) from None
-    except OSError as exc:
-        raise InvalidJob(f"cannot read the job folder {job_dir}: {exc}") from None
+    manifest = read_job_manifest_or_invalid(job_dir)
     try:
         with dest.open("wb") as out:
             size = pack_directory(job_dir, out)
@@ -102,6 +100,19 @@ def pack_job(job_dir: Path, dest: Path) -> PackedJob:
     with dest.open("rb") as stream:
         cid = import_stream(stream, cid_version=1).cid
     return PackedJob(manifest, dest, size, cid)
+
+
+def read_job_manifest_or_invalid(job_dir: Path) -> Manifest:
+    """The folder's validated manifest, or `InvalidJob` naming its problems."""
+    try:
+        return read_job_manifest(job_dir)
+    except ManifestError as exc:
+        raise InvalidJob(
+            f"{job_dir / 'job.toml'} is invalid: {exc}; fix the manifest and submit again",
+            [str(problem) for problem in exc.problems],
+        ) from None
+    except OSError as exc:
+        raise InvalidJob(f"cannot read the job folder {job_dir}: {exc}") from None
 
 
 def check_balance(market: MarketClient, spec: JobSpec) -> None:
@@ -139,6 +150,8 @@ def submit_job(
     confirm: Confirm | None = None,
     local_image_id: LocalImageId = _local_image_id,
     pay: PayWith = PayWith.AUTO,
+    confidential: bool = False,
+    seal_to: Sequence[str] = (),
     **spec_overrides: Any,
 ) -> SubmittedJob:
     """Pack `job_dir`, put its bundle in `store` or upload it to `gateway_url` (exactly one), post the job.
@@ -152,7 +165,13 @@ def submit_job(
     given as `pay` says (`PayWith`; by default the standing allowance when it covers the escrow, else an
     EIP-2612 permit in the posting transaction, else an approve of exactly the escrow). Returns once the
     post is mined.
+
+    `confidential`: the folder is sealed first (`requester.confidential`, docs/confidential.md): only its
+    public manifest and ciphertext leave the machine, the spec carries the requester's result key, and
+    `seal_to` providers get the content key sealed to them right after the post.
     """
+    if seal_to and not confidential:
+        raise RequesterError("--seal-to seals a confidential job's key: add --confidential")
     if (store is None) == (gateway_url is None):
         raise RequesterError(
             "give exactly one place for the bundle: a content store (--store-dir) or a gateway (--gateway)"
@@ -170,7 +189,14 @@ def submit_job(
             if pin.from_lock:
                 log.warning("%s", pin.describe())
             say(pin.describe())
-        packed = pack_job(pin.folder if pin else job_dir, Path(tmp) / "bundle.tar")
+        folder = pin.folder if pin else job_dir
+        sealed = None
+        if confidential:
+            read_job_manifest_or_invalid(folder)
+            sealed = seal_for_post(folder, Path(tmp) / "sealed", market)
+            folder = sealed.folder
+            say(f"sealed {job_dir}: only its public manifest and ciphertext leave this machine")
+        packed = pack_job(folder, Path(tmp) / "bundle.tar")
         say(f"packed {job_dir}: {packed.size} bytes, bundle {packed.cid}")
         config = market.config()
         spec = job_spec_for(
@@ -181,6 +207,8 @@ def submit_job(
             min_collateral_bps=config.min_collateral_bps,
             **spec_overrides,
         )
+        if sealed is not None:
+            spec = dataclasses.replace(spec, result_key=sealed.public_key)
         check_balance(market, spec)
         warnings = _runnable_or_agreed(market, spec, packed.manifest, runtime_images, force, confirm, say)
         if store is not None:
@@ -195,6 +223,11 @@ def submit_job(
             say(f"uploaded bundle {uploaded} ({size} bytes) to {gateway_url}")
     posted = _post(market, spec, pay, say)
     say(f"mined: job {posted.job_id} in block {posted.tx.block_number} (gas {posted.tx.gas_used})")
+    if sealed is not None and seal_to:
+        presealed = preseal(market, posted.job_id, sealed.content_key, seal_to)
+        say(
+            f"content key sealed to {len(seal_to)} provider(s) (tx {presealed.tx_hash if presealed else '-'})"
+        )
     return SubmittedJob(
         posted.job_id,
         packed.cid,
@@ -202,6 +235,8 @@ def submit_job(
         posted.payment,
         warnings=tuple(warnings),
         pinned_to=pin.digest if pin else None,
+        confidential=sealed is not None,
+        presealed_to=tuple(seal_to),
     )
 
 

@@ -1,0 +1,100 @@
+"""A node's encryption key for confidential jobs (docs/confidential.md): kept in its folder, published
+on chain.
+
+Providers and validators each hold X25519 key pairs in `<data_dir>/encryption-keys/`; the newest is current
+and its public half is what `KeyRelease.encryptionKeyOf(node)` says, so requesters and providers seal keys
+to it. Older pairs stay: a seal made before a rotation still opens. `open_seals` tries each seal from the
+senders the protocol names with each pair this node holds."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from chain import ChainError, MarketClient
+from chain.clients.key_release import SealedKey
+from jobs.sealing import KeyPair, NodeKeyring, SealedKeyError, open_key
+
+__all__ = ["OpenedSeal", "ensure_published", "node_keyring", "open_seals", "rotate_key", "sealed_to"]
+
+log = logging.getLogger(__name__)
+
+
+def node_keyring(keys_dir: Path) -> NodeKeyring:
+    return NodeKeyring(keys_dir)
+
+
+def ensure_published(market: MarketClient, keyring: NodeKeyring) -> KeyPair:
+    """The node's current key pair, created when it has none, and published on chain when the chain holds
+    another public key (or none) for this account."""
+    pair = keyring.current() or keyring.create()
+    release = market.key_release()
+    if release.encryption_key_of(market.me) != pair.public:
+        release.set_encryption_key(pair.public)
+        log.info("encryption key %s published for %s", pair.public.hex(), market.me)
+    return pair
+
+
+def rotate_key(market: MarketClient, keyring: NodeKeyring) -> KeyPair:
+    """A new current key pair, published; the old ones stay to open what was sealed to them."""
+    pair = keyring.rotate()
+    market.key_release().set_encryption_key(pair.public)
+    return pair
+
+
+@dataclass(frozen=True)
+class OpenedSeal:
+    """What the seals addressed to this node gave: the payload of the first that opened, and why the others
+    did not (a seal that does not open is the sender's fault, or a key this node lost)."""
+
+    payload: bytes | None
+    problems: tuple[str, ...] = ()
+
+    @property
+    def found(self) -> bool:
+        """Whether any seal from a trusted sender was addressed to this node at all."""
+        return self.payload is not None or bool(self.problems)
+
+
+def open_seals(
+    seals: Iterable[SealedKey],
+    pairs: Sequence[KeyPair],
+    *,
+    senders: Sequence[str],
+    chain_id: int,
+    job_id: int,
+    me: str,
+    size: int | None = None,
+) -> OpenedSeal:
+    """Open the newest seal to `me` from one of `senders` with any of `pairs` (a node's every key pair, a
+    requester's one); `size`: the payload length the protocol expects (anything else counts as a seal that
+    does not open)."""
+    trusted = {sender.lower() for sender in senders}
+    problems: list[str] = []
+    for seal in sorted(seals, key=lambda s: s.block_number, reverse=True):
+        if seal.sender.lower() not in trusted or seal.recipient.lower() != me.lower():
+            continue
+        last = "this node holds no encryption key"
+        for pair in pairs:
+            try:
+                payload = open_key(seal.sealed, pair, chain_id=chain_id, job_id=job_id, recipient=me)
+            except SealedKeyError as exc:
+                last = str(exc)
+                continue
+            if size is not None and len(payload) != size:
+                last = f"the sealed key holds {len(payload)} bytes, not {size}"
+                continue
+            return OpenedSeal(payload, tuple(problems))
+        problems.append(f"block {seal.block_number}: {last}")
+    return OpenedSeal(None, tuple(problems))
+
+
+def sealed_to(market: MarketClient, job_id: int, me: str) -> list[SealedKey]:
+    """Every seal addressed to `me` for the job (the chain's events); [] when the chain cannot say now."""
+    try:
+        return market.key_release().sealed_keys(job_id, recipient=me)
+    except ChainError as exc:
+        log.warning("job %d: could not read the sealed keys (%s)", job_id, exc)
+        return []
