@@ -35,6 +35,15 @@ def demo(
             "honest ones; the validators must reject the result.",
         ),
     ] = False,
+    cheat_mode: Annotated[
+        str,
+        typer.Option(
+            "--cheat-mode",
+            hidden=True,
+            help="With --cheat: forge (fake checkpoints) or withhold-keys (a confidential job's keys never "
+            "reach the committee).",
+        ),
+    ] = "forge",
     confidential: Annotated[
         bool,
         typer.Option(
@@ -69,6 +78,7 @@ def demo(
         keep=keep,
         cheat=cheat,
         confidential=confidential,
+        cheat_mode=cheat_mode,
         interval=interval,
         segments=segments,
         timeout_s=timeout,

@@ -98,3 +98,18 @@ def sealed_to(market: MarketClient, job_id: int, me: str) -> list[SealedKey]:
     except ChainError as exc:
         log.warning("job %d: could not read the sealed keys (%s)", job_id, exc)
         return []
+
+
+def encryption_key_report(market: MarketClient, keys_dir: Path, *, rotate: bool) -> dict[str, object]:
+    """`<role> encryption-key [--rotate]`: the node's current key (created and published when missing, or a
+    new one with `rotate`) and how many older ones it keeps."""
+    keyring = node_keyring(keys_dir)
+    pair = rotate_key(market, keyring) if rotate else ensure_published(market, keyring)
+    return {
+        "address": market.me,
+        "encryptionKey": "0x" + pair.public.hex(),
+        "published": market.key_release().encryption_key_of(market.me) == pair.public,
+        "rotated": rotate,
+        "olderKeys": len(keyring.all()) - 1,
+        "folder": str(keys_dir),
+    }

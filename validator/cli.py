@@ -163,6 +163,34 @@ def status(
     out.emit(payload, "\n".join(lines))
 
 
+@validator_app.command("encryption-key")
+@chain_options()
+def encryption_key(
+    data_dir: DataDirOption = None,
+    rotate: Annotated[
+        bool,
+        typer.Option(
+            "--rotate", help="Make a new key pair and publish it; older ones stay to open old seals."
+        ),
+    ] = False,
+    *,
+    opts: ChainOptions,
+) -> None:
+    """This node's encryption key for confidential jobs: created and published on chain when it has none
+    (the daemon does so at start too), or rotated. The private halves stay in the node's folder."""
+    from node_base.encryption import encryption_key_report
+
+    out = opts.output()
+    try:
+        market = opts.connect()
+        folder = node_data_dir(data_dir, Role.VALIDATOR, market.me)
+        report = encryption_key_report(market, folder / "encryption-keys", rotate=rotate)
+    except _FAILURES as exc:
+        out.fail(exc)
+    what = "rotated to" if rotate else "is"
+    out.emit(report, f"{market.me}'s encryption key {what} {report['encryptionKey']} (published on chain)")
+
+
 @validator_app.command("run")
 @chain_options()
 def run(

@@ -21,6 +21,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from jobs.executors import Executor
 from jobs.executors.base import ExecutionId, ExecutionRequest, ExecutionResult, LogCallback, RunningExecution
@@ -100,12 +101,34 @@ class ForgingExecutor:
         self.inner.close()
 
 
+def withhold_keys(node: Any) -> None:
+    """The node runs confidential jobs honestly but never seals their keys to the committee (nor the result
+    key to the requester): every seat must find nothing to open and vote KeyWithheld."""
+
+    told: set[int] = set()
+
+    def never(job_id: int, attempt: int) -> bool:
+        if job_id not in told:
+            told.add(job_id)
+            log.warning("job %d: withholding its keys from the committee (cheater)", job_id)
+        return True
+
+    node.sealing.reseal = never  # type: ignore[method-assign]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--store-dir", type=Path, required=True)
     parser.add_argument("--gateway", default=None)
     parser.add_argument("--poll-interval", type=float, default=1.0)
+    parser.add_argument(
+        "--mode",
+        choices=("forge", "withhold-keys"),
+        default="forge",
+        help="forge: fake most checkpoints; withhold-keys: run honestly but never seal a confidential job's "
+        "keys to its committee",
+    )
     args = parser.parse_args(argv)
     from cli_support import (
         DEFAULT_DEPLOYMENTS,
@@ -129,8 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     store = open_store(StoreSettings(store_dir=args.store_dir))
     # Labelled by its folder as `provider run` labels a node (node_base.node_label), marked as the cheater's.
     label = node_label(Role.PROVIDER, market.me, args.data_dir)
-    engine = ForgingExecutor(DockerExecutor(node_id=f"cheater-{label}"))
+    docker_engine = DockerExecutor(node_id=f"cheater-{label}")
+    engine = ForgingExecutor(docker_engine) if args.mode == "forge" else docker_engine
     node = ProviderNode(market, store, engine, config)
+    if args.mode == "withhold-keys":
+        withhold_keys(node)
     stop = stop_on_signals()
     try:
         node.run(stop)

@@ -45,6 +45,7 @@ class DemoOptions:
     keep: bool = False  # keep every file of the run (chain, store, node folders), not only logs and results
     cheat: bool = False  # one cheating provider instead of two honest ones; the job must end Rejected
     confidential: bool = False  # post the job sealed; the requester's key agent releases its key on claim
+    cheat_mode: str = "forge"  # the cheater's trick: forge checkpoints, or withhold a confidential job's keys
     interval: int = 100
     segments: int = 40
     timeout_s: float = 420.0
@@ -68,6 +69,7 @@ def run_demo(options: DemoOptions, narrator: Narrator | None = None) -> int:
         providers=0 if options.cheat else 2,
         validators=3,
         cheaters=1 if options.cheat else 0,
+        cheat_mode=options.cheat_mode,
         log=narrator.step,
     )
     try:

@@ -126,6 +126,7 @@ class DemoStack:
         validators: int = 3,
         log: Callable[[str], None] | None = None,
         cheaters: int = 0,
+        cheat_mode: str = "forge",
         provider_accounts: tuple[int, ...] = PROVIDER_ACCOUNTS,
         validator_accounts: tuple[int, ...] = VALIDATOR_ACCOUNTS,
     ) -> None:
@@ -142,6 +143,7 @@ class DemoStack:
             )
         if cheaters not in (0, 1):
             raise ValueError(f"cheaters must be 0 or 1 (dev account {CHEATER_ACCOUNT}), got {cheaters}")
+        self.cheat_mode = cheat_mode  # the cheater's trick (`crowdcompute.demo.cheater --mode`)
         self.root = Path(root).resolve()
         self._log = log or (lambda _message: None)
         self.supervisor = Supervisor(self.root, on_event=self._log)
@@ -346,7 +348,7 @@ class DemoStack:
             if node.role == "cheater":
                 argv = [sys.executable, "-m", "crowdcompute.demo.cheater", "--data-dir", str(node.data_dir)]
                 argv += ["--store-dir", str(self.store_dir), "--poll-interval", POLL_INTERVAL]
-                argv += ["--gateway", self.gateway_url]
+                argv += ["--gateway", self.gateway_url, "--mode", self.cheat_mode]
             elif node.role == "provider":
                 argv = self._role_argv(node, "run", *common, "--gateway", self.gateway_url)
             else:
