@@ -35,7 +35,7 @@ from jobs.failure import (
     read_failure_record,
 )
 from jobs.sampling import sample_indices
-from jobs.sealing import SEALED_MARKER
+from jobs.sealing.results import MARKER as SEALED_MARKER
 from jobs.store import BlockNotFound, ContentStore, CorruptDag, NotAFile, StoreError
 from node_base import address_tag
 from validator.confidential import KeyWithheld, SeatKeys, ValidatorSealing, is_confidential
