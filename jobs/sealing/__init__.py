@@ -1,0 +1,34 @@
+"""Confidential jobs' cryptography (docs/confidential.md): sealed streams, key seals, keys, sealed bundles
+and sealed result trees.
+
+* `stream`: `seal_stream`/`open_stream` and `seal_file`/`open_file` (AES-256-GCM chunks, all or nothing);
+* `seals`: `seal_key`/`open_key` (HPKE base mode, X25519 / HKDF-SHA256 / AES-128-GCM);
+* `requester`: `key_message` and `RequesterKeys` (keys derived from one wallet signature);
+* `keyring`: `NodeKeyring`, a provider's or validator's X25519 keys on disk; `keys.KeyPair`;
+* `bundle`: `seal_job_folder`, `is_sealed_folder`, `sealed_info`, `open_job_folder`;
+* `results`: `seal_result_tree`, `is_sealed_tree`, `open_result_tree`.
+
+Errors: `SealingError` (a `JobsError`) > `SealedDataError` (a file, naming it and the reason),
+`SealedKeyError` (a key seal, naming the job).
+"""
+
+from jobs.sealing.errors import SealedDataError, SealedKeyError, SealingError
+from jobs.sealing.keys import KeyPair
+from jobs.sealing.requester import RequesterKeys, key_message
+from jobs.sealing.seals import open_key, seal_key
+from jobs.sealing.stream import open_file, open_stream, seal_file, seal_stream
+
+__all__ = [
+    "KeyPair",
+    "RequesterKeys",
+    "SealedDataError",
+    "SealedKeyError",
+    "SealingError",
+    "key_message",
+    "open_file",
+    "open_key",
+    "open_stream",
+    "seal_file",
+    "seal_key",
+    "seal_stream",
+]
