@@ -40,7 +40,7 @@ def _pattern(label: str, size: int) -> bytes:
     return out[:size]
 
 
-def _requester() -> tuple[dict[str, Any], RequesterKeys, str]:
+def _requester() -> tuple[dict[str, Any], str]:
     account = Account.from_key(DEV_PRIVATE_KEYS[0])
     message = key_message(CHAIN_ID, account.address)
     keys = RequesterKeys.from_account(account, CHAIN_ID)
@@ -55,7 +55,7 @@ def _requester() -> tuple[dict[str, Any], RequesterKeys, str]:
         "key_salt": key_salt.hex(),
         "content_key": keys.content_key(key_salt).hex(),
     }
-    return record, keys, account.address
+    return record, account.address
 
 
 def _stream(name: str, key: bytes, context: str, plaintext: bytes, chunk_log2: int) -> dict[str, Any]:
@@ -75,7 +75,7 @@ def _stream(name: str, key: bytes, context: str, plaintext: bytes, chunk_log2: i
 
 
 def build() -> dict[str, Any]:
-    requester, keys, address = _requester()
+    requester, address = _requester()
     content_key = bytes.fromhex(requester["content_key"])
     bundle_context = f"bundle|chain={CHAIN_ID}|requester={address.lower()}|salt={requester['key_salt']}"
     result_key = _pattern("result_key", 32)

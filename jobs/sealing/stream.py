@@ -176,7 +176,7 @@ def seal_file(src: Path, dst: Path, key: bytes, context: str, *, chunk_log2: int
 
 
 def open_file(src: Path, dst: Path, key: bytes, context: str, *, what: str) -> int:
-    """Open sealed file `src` into `dst` (`dst` may be `src`): `dst` appears only once all of it authenticated."""
+    """Open sealed file `src` into `dst` (may be `src`); `dst` appears only once all of it authenticated."""
     with open(src, "rb") as source, _atomic_output(dst) as out:
         return open_stream(source, out, key, context, what=what)
 
