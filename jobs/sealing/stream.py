@@ -75,6 +75,69 @@ def sealed_size(plain_size: int, chunk_log2: int = DEFAULT_CHUNK_LOG2) -> int:
     return HEADER_BYTES + plain_size + chunks * TAG_BYTES
 
 
+class SealingWriter:
+    """Seals what is written to it into `dst`, chunk by chunk; `finish()` writes the final chunk.
+
+    A chunk of exactly 2^chunk_log2 bytes is never final, so full chunks go out as soon as they fill.
+    """
+
+    def __init__(
+        self,
+        dst: BinaryIO,
+        key: bytes,
+        context: str,
+        *,
+        chunk_log2: int = DEFAULT_CHUNK_LOG2,
+        salt: bytes | None = None,
+    ) -> None:
+        if not MIN_CHUNK_LOG2 <= chunk_log2 <= MAX_CHUNK_LOG2:
+            raise ValueError(f"chunk_log2 must be {MIN_CHUNK_LOG2}..{MAX_CHUNK_LOG2}, not {chunk_log2}")
+        salt = os.urandom(SALT_BYTES) if salt is None else salt
+        if len(salt) != SALT_BYTES:
+            raise ValueError(f"a stream salt is {SALT_BYTES} bytes, not {len(salt)}")
+        self._header = MAGIC + bytes([VERSION, chunk_log2]) + salt
+        self._aead = _subkey(key, salt, context)
+        self._size = 1 << chunk_log2
+        self._dst = dst
+        self._pending = bytearray()
+        self._index = 0
+        self._finished = False
+        dst.write(self._header)
+        self.written = len(self._header)
+
+    def _emit(self, plain: bytes | bytearray | memoryview, final: bool) -> None:
+        sealed = self._aead.encrypt(_nonce(self._index, final), bytes(plain), self._header)
+        self._dst.write(sealed)
+        self.written += len(sealed)
+        self._index += 1
+
+    def write(self, data: bytes | bytearray | memoryview, /) -> int:
+        if self._finished:
+            raise ValueError("the sealed stream is finished")
+        view = memoryview(data)
+        if self._pending:
+            take = min(len(view), self._size - len(self._pending))
+            self._pending += view[:take]
+            view = view[take:]
+            if len(self._pending) < self._size:
+                return len(data)
+            self._emit(self._pending, False)
+            self._pending.clear()
+        while len(view) >= self._size:
+            self._emit(view[: self._size], False)
+            view = view[self._size :]
+        self._pending += view
+        return len(data)
+
+    def finish(self) -> int:
+        """Write the final (shorter, possibly empty) chunk; return the stream's size."""
+        if not self._finished:
+            self._emit(self._pending, True)
+            self._pending.clear()
+            self._finished = True
+        return self.written
+
+
 def seal_stream(
     src: BinaryIO,
     dst: BinaryIO,
@@ -88,28 +151,11 @@ def seal_stream(
 
     `salt` fixes the header's salt: only for the interop vectors (a fresh random one otherwise).
     """
-    if not MIN_CHUNK_LOG2 <= chunk_log2 <= MAX_CHUNK_LOG2:
-        raise ValueError(f"chunk_log2 must be {MIN_CHUNK_LOG2}..{MAX_CHUNK_LOG2}, not {chunk_log2}")
-    salt = os.urandom(SALT_BYTES) if salt is None else salt
-    if len(salt) != SALT_BYTES:
-        raise ValueError(f"a stream salt is {SALT_BYTES} bytes, not {len(salt)}")
-    header = MAGIC + bytes([VERSION, chunk_log2]) + salt
-    aead = _subkey(key, salt, context)
+    writer = SealingWriter(dst, key, context, chunk_log2=chunk_log2, salt=salt)
     size = 1 << chunk_log2
-    dst.write(header)
-    written = len(header)
-    index = 0
-    current = _read_full(src, size)
-    while True:
-        # A full chunk is final only if nothing follows; then an empty final chunk closes the stream.
-        final = len(current) < size
-        sealed = aead.encrypt(_nonce(index, final), current, header)
-        dst.write(sealed)
-        written += len(sealed)
-        if final:
-            return written
-        index += 1
-        current = _read_full(src, size)
+    while chunk := _read_full(src, size):
+        writer.write(chunk)
+    return writer.finish()
 
 
 def read_header(src: BinaryIO, what: str) -> tuple[bytes, int]:
@@ -127,6 +173,76 @@ def read_header(src: BinaryIO, what: str) -> tuple[bytes, int]:
     return header, chunk_log2
 
 
+class OpeningReader:
+    """The plaintext of the sealed stream `src`, read like a file; every byte it returns authenticated.
+
+    Reading to the end (an empty read) also checks the stream's end: a missing final chunk or bytes
+    after it raise `SealedDataError`. `drain()` does that for a caller that stopped early.
+    """
+
+    def __init__(self, src: BinaryIO, key: bytes, context: str, *, what: str) -> None:
+        self._src = src
+        self._what = what
+        self._header, chunk_log2 = read_header(src, what)
+        self._aead = _subkey(key, self._header[-SALT_BYTES:], context)
+        self._sealed_chunk = (1 << chunk_log2) + TAG_BYTES
+        self._index = 0
+        self._plain = b""
+        self._offset = 0
+        self._done = False
+        self._next = _read_full(src, self._sealed_chunk)
+
+    def seekable(self) -> bool:
+        return False
+
+    def _advance(self) -> None:
+        """Authenticate the next chunk into the buffer; at the final chunk, check the stream's end."""
+        current = self._next
+        if len(current) < TAG_BYTES:
+            raise SealedDataError(self._what, TRUNCATED)
+        final = len(current) < self._sealed_chunk
+        self._next = b"" if final else _read_full(self._src, self._sealed_chunk)
+        plain = self._decrypt(current, final)
+        if not final and not self._next:
+            raise SealedDataError(self._what, TRUNCATED)  # a full chunk is never the last one
+        if final and self._src.read(1):
+            raise SealedDataError(self._what, TRAILING)
+        self._index += 1
+        self._plain, self._offset, self._done = plain, 0, final
+
+    def _decrypt(self, sealed: bytes, final: bool) -> bytes:
+        try:
+            return self._aead.decrypt(_nonce(self._index, final), sealed, self._header)
+        except InvalidTag:
+            raise SealedDataError(self._what, AUTH_FAILED) from None
+
+    def read_chunk(self) -> bytes:
+        """The rest of the current chunk, or the next one; b"" once the whole stream authenticated."""
+        while self._offset >= len(self._plain):
+            if self._done:
+                return b""
+            self._advance()
+        data = self._plain[self._offset :] if self._offset else self._plain
+        self._offset = len(self._plain)
+        return data
+
+    def read(self, size: int = -1, /) -> bytes:
+        if size < 0:
+            return b"".join(iter(self.read_chunk, b""))
+        while self._offset >= len(self._plain):
+            if self._done or size == 0:
+                return b""
+            self._advance()
+        data = self._plain[self._offset : self._offset + size]
+        self._offset += len(data)
+        return data
+
+    def drain(self) -> None:
+        """Read and authenticate whatever is left, discarding it."""
+        while self.read_chunk():
+            pass
+
+
 def open_stream(
     src: BinaryIO, dst: BinaryIO, key: bytes, context: str, *, what: str = "sealed stream"
 ) -> int:
@@ -136,37 +252,12 @@ def open_stream(
     written before a later chunk fails: callers that must not expose a partial result write to a
     temporary file (`open_file`).
     """
-    header, chunk_log2 = read_header(src, what)
-    aead = _subkey(key, header[-SALT_BYTES:], context)
-    sealed_chunk = (1 << chunk_log2) + TAG_BYTES
+    reader = OpeningReader(src, key, context, what=what)
     written = 0
-    index = 0
-    current = _read_full(src, sealed_chunk)
-    while True:
-        if len(current) < TAG_BYTES:
-            raise SealedDataError(what, TRUNCATED)
-        final = len(current) < sealed_chunk
-        nxt = b"" if final else _read_full(src, sealed_chunk)
-        if not final and not nxt:
-            # A full chunk with nothing after it: the empty final chunk was cut off, or this is not final.
-            _check(aead, index, False, current, header, what)
-            raise SealedDataError(what, TRUNCATED)
-        plain = _check(aead, index, final, current, header, what)
-        dst.write(plain)
-        written += len(plain)
-        if final:
-            if src.read(1):
-                raise SealedDataError(what, TRAILING)
-            return written
-        index += 1
-        current = nxt
-
-
-def _check(aead: AESGCM, index: int, final: bool, sealed: bytes, header: bytes, what: str) -> bytes:
-    try:
-        return aead.decrypt(_nonce(index, final), sealed, header)
-    except InvalidTag:
-        raise SealedDataError(what, AUTH_FAILED) from None
+    while chunk := reader.read_chunk():
+        dst.write(chunk)
+        written += len(chunk)
+    return written
 
 
 def seal_file(src: Path, dst: Path, key: bytes, context: str, *, chunk_log2: int = DEFAULT_CHUNK_LOG2) -> int:
