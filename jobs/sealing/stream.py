@@ -243,6 +243,21 @@ class OpeningReader:
             pass
 
 
+def first_chunk_opens(src: BinaryIO, key: bytes, context: str) -> bool:
+    """Whether `src` starts as a sealed stream for this key and context (its first chunk authenticates)."""
+    try:
+        header, chunk_log2 = read_header(src, "stream")
+    except SealedDataError:
+        return False
+    first = _read_full(src, (1 << chunk_log2) + TAG_BYTES)
+    final = len(first) < (1 << chunk_log2) + TAG_BYTES
+    try:
+        _subkey(key, header[-SALT_BYTES:], context).decrypt(_nonce(0, final), first, header)
+    except InvalidTag:
+        return False
+    return True
+
+
 def open_stream(
     src: BinaryIO, dst: BinaryIO, key: bytes, context: str, *, what: str = "sealed stream"
 ) -> int:
