@@ -12,23 +12,41 @@ Errors: `SealingError` (a `JobsError`) > `SealedDataError` (a file, naming it an
 `SealedKeyError` (a key seal, naming the job).
 """
 
+from jobs.sealing.bundle import (
+    SealedBundleInfo,
+    is_sealed_folder,
+    open_job_folder,
+    seal_job_folder,
+    sealed_info,
+)
 from jobs.sealing.errors import SealedDataError, SealedKeyError, SealingError
+from jobs.sealing.keyring import NodeKeyring
 from jobs.sealing.keys import KeyPair
 from jobs.sealing.requester import RequesterKeys, key_message
+from jobs.sealing.results import is_sealed_tree, open_result_tree, seal_result_tree
 from jobs.sealing.seals import open_key, seal_key
 from jobs.sealing.stream import open_file, open_stream, seal_file, seal_stream
 
 __all__ = [
     "KeyPair",
+    "NodeKeyring",
     "RequesterKeys",
+    "SealedBundleInfo",
     "SealedDataError",
     "SealedKeyError",
     "SealingError",
+    "is_sealed_folder",
+    "is_sealed_tree",
     "key_message",
     "open_file",
+    "open_job_folder",
     "open_key",
+    "open_result_tree",
     "open_stream",
     "seal_file",
+    "seal_job_folder",
     "seal_key",
+    "seal_result_tree",
     "seal_stream",
+    "sealed_info",
 ]

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from jobs.manifest import SEALED_SCHEME
-from jobs.sealing.errors import SealedDataError, SealingError
+from jobs.sealing.errors import SealingError
 from jobs.sealing.stream import DEFAULT_CHUNK_LOG2, first_chunk_opens, open_stream, seal_file
 
 MARKER = "SEALED"
