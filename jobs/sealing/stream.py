@@ -69,6 +69,44 @@ def _read_full(src: BinaryIO, size: int) -> bytes:
     return b"".join(parts)
 
 
+def _read_into(src: BinaryIO, buffer: bytearray) -> int:
+    """Fill `buffer` from `src`; fewer bytes only at end of stream. No allocation when `src` has readinto."""
+    view = memoryview(buffer)
+    readinto = getattr(src, "readinto", None)
+    got = 0
+    while got < len(buffer):
+        if readinto is not None:
+            count = readinto(view[got:])
+        else:
+            data = src.read(len(buffer) - got)
+            count = len(data)
+            view[got : got + count] = data
+        if not count:
+            break
+        got += count
+    return got
+
+
+def _encrypt(aead: AESGCM, nonce: bytes, plain: memoryview, aad: bytes, out: bytearray) -> memoryview:
+    """AES-GCM of `plain` into `out` (no allocation where `cryptography` has encrypt_into)."""
+    sealed = memoryview(out)[: len(plain) + TAG_BYTES]
+    if _HAS_INTO:
+        aead.encrypt_into(nonce, plain, aad, sealed)
+        return sealed
+    return memoryview(aead.encrypt(nonce, bytes(plain), aad))
+
+
+def _decrypt(aead: AESGCM, nonce: bytes, sealed: memoryview, aad: bytes, out: bytearray) -> memoryview:
+    plain = memoryview(out)[: len(sealed) - TAG_BYTES]
+    if _HAS_INTO:
+        aead.decrypt_into(nonce, sealed, aad, plain)
+        return plain
+    return memoryview(aead.decrypt(nonce, bytes(sealed), aad))
+
+
+_HAS_INTO = hasattr(AESGCM, "encrypt_into")  # cryptography >= 45
+
+
 def sealed_size(plain_size: int, chunk_log2: int = DEFAULT_CHUNK_LOG2) -> int:
     """The exact size of the sealed stream of `plain_size` plaintext bytes."""
     chunks = plain_size // (1 << chunk_log2) + 1
@@ -100,13 +138,14 @@ class SealingWriter:
         self._size = 1 << chunk_log2
         self._dst = dst
         self._pending = bytearray()
+        self._out = bytearray(self._size + TAG_BYTES)
         self._index = 0
         self._finished = False
         dst.write(self._header)
         self.written = len(self._header)
 
     def _emit(self, plain: bytes | bytearray | memoryview, final: bool) -> None:
-        sealed = self._aead.encrypt(_nonce(self._index, final), bytes(plain), self._header)
+        sealed = _encrypt(self._aead, _nonce(self._index, final), memoryview(plain), self._header, self._out)
         self._dst.write(sealed)
         self.written += len(sealed)
         self._index += 1
@@ -152,9 +191,9 @@ def seal_stream(
     `salt` fixes the header's salt: only for the interop vectors (a fresh random one otherwise).
     """
     writer = SealingWriter(dst, key, context, chunk_log2=chunk_log2, salt=salt)
-    size = 1 << chunk_log2
-    while chunk := _read_full(src, size):
-        writer.write(chunk)
+    buffer = bytearray(1 << chunk_log2)
+    while count := _read_into(src, buffer):
+        writer.write(memoryview(buffer)[:count])
     return writer.finish()
 
 
@@ -177,7 +216,8 @@ class OpeningReader:
     """The plaintext of the sealed stream `src`, read like a file; every byte it returns authenticated.
 
     Reading to the end (an empty read) also checks the stream's end: a missing final chunk or bytes
-    after it raise `SealedDataError`. `drain()` does that for a caller that stopped early.
+    after it raise `SealedDataError`. `drain()` does that for a caller that stopped early. Buffers are
+    allocated once: two sealed chunks (the current one and the one read ahead) and one plaintext chunk.
     """
 
     def __init__(self, src: BinaryIO, key: bytes, context: str, *, what: str) -> None:
@@ -186,60 +226,63 @@ class OpeningReader:
         self._header, chunk_log2 = read_header(src, what)
         self._aead = _subkey(key, self._header[-SALT_BYTES:], context)
         self._sealed_chunk = (1 << chunk_log2) + TAG_BYTES
+        self._sealed = [bytearray(self._sealed_chunk), bytearray(self._sealed_chunk)]
+        self._plain_buffer = bytearray(1 << chunk_log2)
         self._index = 0
-        self._plain = b""
+        self._plain = memoryview(b"")
         self._offset = 0
         self._done = False
-        self._next = _read_full(src, self._sealed_chunk)
+        self._next_len = _read_into(src, self._sealed[1])
 
     def seekable(self) -> bool:
         return False
 
     def _advance(self) -> None:
         """Authenticate the next chunk into the buffer; at the final chunk, check the stream's end."""
-        current = self._next
+        self._sealed.reverse()  # the chunk read ahead becomes the current one
+        current = memoryview(self._sealed[0])[: self._next_len]
         if len(current) < TAG_BYTES:
             raise SealedDataError(self._what, TRUNCATED)
         final = len(current) < self._sealed_chunk
-        self._next = b"" if final else _read_full(self._src, self._sealed_chunk)
-        plain = self._decrypt(current, final)
-        if not final and not self._next:
+        self._next_len = 0 if final else _read_into(self._src, self._sealed[1])
+        try:
+            plain = _decrypt(
+                self._aead, _nonce(self._index, final), current, self._header, self._plain_buffer
+            )
+        except InvalidTag:
+            raise SealedDataError(self._what, AUTH_FAILED) from None
+        if not final and not self._next_len:
             raise SealedDataError(self._what, TRUNCATED)  # a full chunk is never the last one
         if final and self._src.read(1):
             raise SealedDataError(self._what, TRAILING)
         self._index += 1
         self._plain, self._offset, self._done = plain, 0, final
 
-    def _decrypt(self, sealed: bytes, final: bool) -> bytes:
-        try:
-            return self._aead.decrypt(_nonce(self._index, final), sealed, self._header)
-        except InvalidTag:
-            raise SealedDataError(self._what, AUTH_FAILED) from None
-
-    def read_chunk(self) -> bytes:
-        """The rest of the current chunk, or the next one; b"" once the whole stream authenticated."""
+    def read_chunk(self) -> memoryview:
+        """The rest of the current chunk, or the next one (valid until the next read); empty at the end,
+        once the whole stream authenticated."""
         while self._offset >= len(self._plain):
             if self._done:
-                return b""
+                return memoryview(b"")
             self._advance()
-        data = self._plain[self._offset :] if self._offset else self._plain
+        data = self._plain[self._offset :]
         self._offset = len(self._plain)
         return data
 
     def read(self, size: int = -1, /) -> bytes:
         if size < 0:
-            return b"".join(iter(self.read_chunk, b""))
+            return b"".join(bytes(chunk) for chunk in iter(self.read_chunk, memoryview(b"")))
         while self._offset >= len(self._plain):
             if self._done or size == 0:
                 return b""
             self._advance()
-        data = self._plain[self._offset : self._offset + size]
+        data = bytes(self._plain[self._offset : self._offset + size])
         self._offset += len(data)
         return data
 
     def drain(self) -> None:
         """Read and authenticate whatever is left, discarding it."""
-        while self.read_chunk():
+        while len(self.read_chunk()):
             pass
 
 
@@ -269,7 +312,7 @@ def open_stream(
     """
     reader = OpeningReader(src, key, context, what=what)
     written = 0
-    while chunk := reader.read_chunk():
+    while len(chunk := reader.read_chunk()):
         dst.write(chunk)
         written += len(chunk)
     return written
