@@ -126,6 +126,8 @@ def test_the_committed_interop_vectors_are_current_and_open_here() -> None:
         bytes.fromhex(seal["sealed"]), bytes.fromhex(seal["recipient_private"]), seal["info"].encode()
     )
     assert opened.hex() == seal["payload"] == requester["content_key"]
+    ephemeral = KeyPair.from_private(bytes.fromhex(seal["ephemeral_private"]))
+    assert seal["sealed"][:64] == ephemeral.public.hex()  # enc is the fixed ephemeral's public key
 
 
 def test_a_node_keyring_rotates_and_keeps_old_keys_findable(tmp_path: Path) -> None:
