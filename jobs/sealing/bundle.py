@@ -20,7 +20,7 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_utils import to_checksum_address
 
-from jobs.bundle import BundleError, extract_bundle, pack_directory, read_job_manifest
+from jobs.bundle import BundleError, BundleLimits, extract_bundle, pack_directory, read_job_manifest
 from jobs.manifest import (
     MANIFEST_FILENAME,
     SEALED_PAYLOAD,
@@ -77,8 +77,12 @@ def seal_job_folder(
     chain_id: int,
     requester: str,
     chunk_log2: int = DEFAULT_CHUNK_LOG2,
+    limits: BundleLimits | None = None,
 ) -> SealedBundleInfo:
-    """Write the sealed bundle of `job_dir` into `dest_dir` (absent or empty; all or nothing)."""
+    """Write the sealed bundle of `job_dir` into `dest_dir` (absent or empty; all or nothing).
+
+    `limits` bound the job folder as `pack_directory`'s do; the key must come from `requester`'s signature.
+    """
     job_dir, dest_dir = Path(job_dir), Path(dest_dir).absolute()
     read_job_manifest(job_dir)  # a valid job folder, or ManifestError
     requester = to_checksum_address(requester)
@@ -103,7 +107,7 @@ def seal_job_folder(
             writer = SealingWriter(
                 out, keys.content_key(key_salt), info.context(chain_id), chunk_log2=chunk_log2
             )
-            pack_directory(job_dir, writer)
+            pack_directory(job_dir, writer, limits)
             writer.finish()
         os.chmod(staging, 0o755)
         os.replace(staging, dest_dir)  # replaces an empty folder
@@ -132,8 +136,14 @@ def sealed_info(folder: Path) -> SealedBundleInfo:
     )
 
 
-def open_job_folder(folder: Path, content_key: bytes, *, chain_id: int, job_id: int) -> None:
-    """Replace sealed bundle `folder`'s content by the opened job folder; on failure leave it as it was."""
+def open_job_folder(
+    folder: Path, content_key: bytes, *, chain_id: int, job_id: int, limits: BundleLimits | None = None
+) -> None:
+    """Replace sealed bundle `folder`'s content by the opened job folder; on failure leave it as it was.
+
+    The payload's tar is extracted as any bundle is (`extract_bundle`, with `limits`), straight from the
+    opening stream: no plaintext tar is written anywhere.
+    """
     folder = Path(folder).absolute()
     info = sealed_info(folder)
     what = f"job {job_id}: bundle {info.payload}"
@@ -148,7 +158,7 @@ def open_job_folder(folder: Path, content_key: bytes, *, chain_id: int, job_id: 
         with open(folder / info.payload, "rb") as source:
             reader = OpeningReader(source, content_key, info.context(chain_id), what=what)
             try:
-                extract_bundle(reader, opened)
+                extract_bundle(reader, opened, limits)
             except BundleError as exc:
                 raise SealedDataError(what, f"the opened bundle is refused: {exc}") from None
             reader.drain()  # the stream's end authenticates too

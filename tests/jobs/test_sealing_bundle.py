@@ -14,7 +14,7 @@ import pytest
 from eth_account import Account
 
 from chain.dev_accounts import DEV_PRIVATE_KEYS
-from jobs.bundle import extract_bundle, pack_directory
+from jobs.bundle import BundleLimits, extract_bundle, pack_directory
 from jobs.manifest import ManifestError, load_manifest
 from jobs.sealing import (
     RequesterKeys,
@@ -217,3 +217,11 @@ def test_a_sealed_manifest_with_a_description_or_env_is_invalid(job: Path, tmp_p
         load_manifest(
             text.replace('name = "private-job"', 'name = "private-job"\ndescription = "x"').encode()
         )
+
+
+def test_an_opened_bundle_past_the_limits_is_refused_like_a_clear_one(job: Path, tmp_path: Path) -> None:
+    sealed, key = sealed_folder(job, tmp_path)
+    before = digests(sealed)
+    with pytest.raises(SealedDataError, match=r"the opened bundle is refused: .*rows\.csv"):
+        open_job_folder(sealed, key, chain_id=CHAIN, job_id=7, limits=BundleLimits(max_file_bytes=1000))
+    assert_untouched(sealed, before, tmp_path)
