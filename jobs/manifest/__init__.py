@@ -23,11 +23,14 @@ from jobs.manifest.loading import (
 from jobs.manifest.model import Manifest
 from jobs.manifest.requirements import JobRequirements, VerificationMode, to_requirements
 from jobs.manifest.sections import (
+    SEALED_PAYLOAD,
+    SEALED_SCHEME,
     Outputs,
     PaymentHints,
     PaymentUnits,
     Resources,
     Runtime,
+    Sealed,
     Verification,
 )
 
@@ -36,6 +39,8 @@ __all__ = [
     "MAX_MANIFEST_BYTES",
     "MISSING",
     "REDACTED",
+    "SEALED_PAYLOAD",
+    "SEALED_SCHEME",
     "TOKEN_DECIMALS",
     "JobRequirements",
     "Manifest",
@@ -46,6 +51,7 @@ __all__ = [
     "PaymentUnits",
     "Resources",
     "Runtime",
+    "Sealed",
     "Slug",
     "TokenAmount",
     "Verification",

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from jobs.manifest.errors import MISSING, ManifestError, ManifestProblem
 from jobs.manifest.model import Manifest
-from jobs.manifest.sections import Outputs, PaymentHints, Resources, Runtime, Verification
+from jobs.manifest.sections import Outputs, PaymentHints, Resources, Runtime, Sealed, Verification
 
 MANIFEST_FILENAME = "job.toml"
 MAX_MANIFEST_BYTES = 1024 * 1024
@@ -25,6 +25,7 @@ _SECTION_MODELS: dict[tuple[str, ...], type[BaseModel]] = {
     ("verification",): Verification,
     ("outputs",): Outputs,
     ("payment",): PaymentHints,
+    ("sealed",): Sealed,
 }
 
 _TYPE_MESSAGES = {

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
-from jobs.manifest.errors import MISSING, ManifestError, ManifestProblem
+from jobs.manifest.errors import MISSING, REDACTED, ManifestError, ManifestProblem
 from jobs.manifest.fields import Slug
 from jobs.manifest.requirements import JobRequirements, requirements_of
 from jobs.manifest.sections import (
@@ -15,6 +15,7 @@ from jobs.manifest.sections import (
     PaymentHints,
     Resources,
     Runtime,
+    Sealed,
     Section,
     Verification,
 )
@@ -36,6 +37,9 @@ class Manifest(Section):
     verification: Verification
     outputs: Outputs
     payment: PaymentHints | None = None
+    sealed: Sealed | None = Field(
+        default=None, description="present in a confidential job's public manifest (docs/confidential.md)"
+    )
 
     @model_validator(mode="after")
     def _check_across_sections(self) -> Manifest:
@@ -80,6 +84,8 @@ class Manifest(Section):
                         f"{verification.committee_size} x {_plain(payment.validator_fee)} = {_plain(needed)}",
                     )
                 )
+        if self.sealed is not None:
+            problems.extend(_sealed_leaks(self))
         if problems:
             raise ManifestError(problems)
         return self
@@ -87,6 +93,17 @@ class Manifest(Section):
     def to_requirements(self) -> JobRequirements:
         """The numbers this job posts on chain (see `JobRequirements`)."""
         return requirements_of(self)
+
+
+def _sealed_leaks(manifest: Manifest) -> list[ManifestProblem]:
+    """A public manifest of a sealed job must not carry what the sealed payload keeps secret."""
+    why = "must be absent when [sealed] is present: the public manifest is readable by anyone"
+    problems = []
+    if manifest.description:
+        problems.append(ManifestProblem("description", manifest.description, why))
+    if manifest.runtime.env:
+        problems.append(ManifestProblem("runtime.env", REDACTED, why))
+    return problems
 
 
 def _plain(amount: Decimal) -> str:

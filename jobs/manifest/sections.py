@@ -1,10 +1,12 @@
 """The manifest's sections, one `[table]` of `job.toml` each: runtime, resources, verification, outputs,
-payment."""
+payment, sealed."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -154,6 +156,29 @@ class PaymentHints(Section):
             return None if amount is None else int(amount.scaleb(TOKEN_DECIMALS))
 
         return PaymentUnits(units(self.budget), units(self.collateral), units(self.validator_fee))
+
+
+SEALED_SCHEME = "crowdcompute-sealed-v1"
+SEALED_PAYLOAD = "sealed.payload"
+KEY_SALT_RE = re.compile(r"^[0-9a-f]{64}$")
+ADDRESS_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
+
+
+class Sealed(Section):
+    """A confidential job's public manifest (docs/confidential.md, "Bundle layout"): the rest is sealed."""
+
+    scheme: Literal["crowdcompute-sealed-v1"] = Field(description="the sealing format")
+    payload: Literal["sealed.payload"] = Field(
+        description="the bundle member holding the sealed stream of the whole job folder"
+    )
+    key_salt: str = Field(
+        description="64 lowercase hex digits: the content key's salt (HKDF of the requester's signature)",
+        pattern=KEY_SALT_RE.pattern,
+    )
+    requester: str = Field(
+        description="the requester's address (0x and 40 hex digits), whose keys open the payload",
+        pattern=ADDRESS_RE.pattern,
+    )
 
 
 @dataclass(frozen=True)
