@@ -123,7 +123,7 @@ class ProviderSealing:
             released = self.market.release_claim(job_id)
         except ContractRevert as exc:
             return f"{reason}; but the market refused to take the claim back: {exc.message}"
-        log.warning("job %d: %s (tx %s)", job_id, reason, released.tx_hash)
+        log.warning("job %d: %s (tx %s)", job_id, reason, released.tx.tx_hash)
         return reason
 
     # -- the bundle --------------------------------------------------------------------------------------
@@ -223,7 +223,7 @@ class ProviderSealing:
             job_id,
             len(entries) - (1 if keys.sealed_round < 0 else 0),
             job.state.round,
-            published.tx_hash,
+            published.tx.tx_hash,
         )
         return True
 

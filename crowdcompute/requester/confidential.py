@@ -18,7 +18,8 @@ from pathlib import Path
 
 import httpx
 
-from chain import ChainError, ContractRevert, Job, JobId, JobStatus, MarketClient, TxResult
+from chain import ChainError, ContractRevert, Job, JobId, JobStatus, MarketClient
+from chain.clients.key_release import KeyReleaseTx
 from chain.events import EventReader
 from crowdcompute.requester.errors import RequesterError
 from jobs.cid import Cid
@@ -69,7 +70,7 @@ def seal_for_post(job_dir: Path, dest: Path, market: MarketClient) -> SealedFold
 
 def preseal(
     market: MarketClient, job_id: JobId, content_key: bytes, providers: Sequence[str]
-) -> TxResult | None:
+) -> KeyReleaseTx | None:
     """Seal the content key to each of `providers` at post (for a requester who goes offline); refused,
     naming the provider, when one has published no encryption key."""
     if not providers:
@@ -230,8 +231,8 @@ class KeyAgent:
             tx = self.market.key_release().release_key(job_id, sealed)
         except ContractRevert as exc:
             return Released(job_id, provider, reason=f"the release was refused: {exc.message}")
-        log.info("job %d: content key released to %s (block %s)", job_id, provider, tx.block_number)
-        return Released(job_id, provider, block=tx.block_number)
+        log.info("job %d: content key released to %s (block %s)", job_id, provider, tx.tx.block_number)
+        return Released(job_id, provider, block=tx.tx.block_number)
 
     def serve(self, stop: threading.Event, interval_s: float = 0.5) -> None:
         while not stop.is_set():
