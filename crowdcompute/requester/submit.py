@@ -226,7 +226,8 @@ def submit_job(
     if sealed is not None and seal_to:
         presealed = preseal(market, posted.job_id, sealed.content_key, seal_to)
         say(
-            f"content key sealed to {len(seal_to)} provider(s) (tx {presealed.tx.tx_hash if presealed else '-'})"
+            f"content key sealed to {len(seal_to)} provider(s) "
+            f"(tx {presealed.tx.tx_hash if presealed else '-'})"
         )
     return SubmittedJob(
         posted.job_id,
