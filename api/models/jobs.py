@@ -9,8 +9,9 @@ from pydantic import BaseModel, Field
 from api.models.reports import JobReportsPublic
 from chain import JobStatus, Outcome, enum_label
 
-CLOSED_BY_EVENT = ("Cancelled", "Expired")
-"""How a job closes without a verdict: the states its `JobCancelled` and `JobExpired` events give it."""
+CLOSED_BY_EVENT = ("Cancelled", "Expired", "Released")
+"""How a job closes without a verdict: the states its `JobCancelled` and `JobExpired` events give it, and
+`ClaimReleased` when a confidential job's claimant gave it back after a recorded key and it did not reopen."""
 
 JOB_STATE_NAMES: tuple[str, ...] = (
     *(enum_label(status) for status in JobStatus if status not in (JobStatus.NONE, JobStatus.CLOSED)),
