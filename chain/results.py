@@ -123,8 +123,9 @@ class ExpiredJob(_Mined):
 
 @dataclass(frozen=True)
 class ReleasedClaim(_Mined):
-    """A confidential job's claim given back (`releaseClaim`): free (`KEY_NOT_RELEASED`, the job is open again as
-    it was) or with the collateral burned (`KEY_REFUSED`; the job reopened or closed as a failed job does)."""
+    """A confidential job's claim given back (`releaseClaim`): free (`KEY_NOT_RELEASED`, the job is open
+    again as it was) or with the collateral burned (`KEY_REFUSED`; the job reopened or closed as a failed job
+    does)."""
 
     job_id: JobId
     provider: ChecksumAddress

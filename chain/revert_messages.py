@@ -127,14 +127,15 @@ _TEMPLATES: dict[str, Callable[[Fields], str]] = {
     ),
     # Confidential jobs (IJobMarket.releaseClaim, IKeyRelease)
     "NotConfidential": lambda f: (
-        f"job {f['jobId']} is not confidential (its spec has no result key): keys and claim releases are only "
-        "for confidential jobs; a clear job's provider submits or lets the job expire"
+        f"job {f['jobId']} is not confidential (its spec has no result key): keys and claim releases "
+        "are only for confidential jobs; a clear job's provider submits or lets the job expire"
     ),
     "InvalidEncryptionKey": lambda f: (
         "the encryption key is zero: publish the 32-byte X25519 public half of the node's key pair"
     ),
     "InvalidSealedKey": lambda f: (
-        f"a sealed key is 1..256 bytes; this one is {f['length']}: send the HPKE `enc | ciphertext` of one key"
+        f"a sealed key is 1..256 bytes; this one is {f['length']}: "
+        "send the HPKE `enc | ciphertext` of one key"
     ),
     "SealedKeyCountMismatch": lambda f: (
         f"{f['recipients']} recipients but {f['sealedKeys']} sealed keys: pass one seal per recipient"

@@ -1,4 +1,4 @@
-"""The KeyRelease contract the market deployed: published X25519 keys and the sealed keys of confidential jobs.
+"""The KeyRelease contract the market deployed: published X25519 keys and confidential jobs' sealed keys.
 
 Seals are opaque bytes here (`enc | ciphertext`, docs/confidential.md "Key seals"); `jobs.sealing` makes and
 opens them. Readers trust a seal by its sender: `SealedKey.sender` says who published each one.
@@ -117,7 +117,7 @@ class KeyReleaseClient(ContractClient):
             topic_filters=["0x" + int(job_id).to_bytes(32, "big").hex()],
         )
         events = reader.catch_up()
-        # Only the job's requester can release a key (the contract checks it): the sender of every KeyReleased.
+        # Only the job's requester can release a key (the contract checks it): every KeyReleased is its.
         requester = ZERO_ADDRESS
         if any(e.name == "KeyReleased" for e in events):
             requester = to_checksum_address(self._load_job(job_id).spec.requester)

@@ -319,7 +319,8 @@ class MarketClient(ContractClient):
 
     def release_claim(self, job_id: JobId) -> ReleasedClaim:
         """As the claimant of a confidential job, give the claim back before its deadline: free when the
-        requester recorded no key (the job reopens as it was), else the collateral is burned (docs/confidential.md)."""
+        requester recorded no key (the job reopens as it was), else the collateral is burned
+        (docs/confidential.md)."""
         tx, events = self._job_call("releaseClaim", job_id)
         released = first(events, "ClaimReleased").args
         reason = ReleaseReason(released["reason"])

@@ -106,9 +106,9 @@ def test_only_the_requester_releases_and_only_for_confidential_jobs(cast: Cast) 
 
 def test_seal_lengths_are_checked_before_sending(cast: Cast) -> None:
     job_id, _ = confidential_claim(cast)
-    with pytest.raises(ValueError, match="1..256"):
+    with pytest.raises(ValueError, match=r"1\.\.256"):
         cast.requester.key_release().release_key(job_id, b"")
-    with pytest.raises(ValueError, match="1..256"):
+    with pytest.raises(ValueError, match=r"1\.\.256"):
         cast.provider.key_release().publish_keys(job_id, [(cast.outsider.me, b"\x00" * 257)])
 
 
@@ -136,7 +136,11 @@ def test_a_claim_given_back_after_a_recorded_key_burns_the_collateral(cast: Cast
 
     released = cast.provider.release_claim(job_id)
 
-    assert (released.reason, released.burned, released.reopened) == (ReleaseReason.KEY_REFUSED, collateral, False)
+    assert (released.reason, released.burned, released.reopened) == (
+        ReleaseReason.KEY_REFUSED,
+        collateral,
+        False,
+    )
     assert cast.provider.call("feesToBurn") == burn_before + collateral
     view = fresh_store(cast).load(job_id)
     assert (view.status, view.closed_by) == (JobStatus.CLOSED, "ClaimReleased")
