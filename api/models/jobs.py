@@ -50,6 +50,11 @@ class JobPublic(BaseModel):
     samples_per_validator: int
     verify_blocks: int
     reopen_on_failure: bool
+    result_key: str = Field(
+        default="0x" + "00" * 32,
+        description="the requester's X25519 public key for sealed results (0x-hex); nonzero makes the job "
+        "confidential (docs/confidential.md)",
+    )
     attempts: int
     deadline: int | None
     round: int = Field(
