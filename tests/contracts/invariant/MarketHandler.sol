@@ -301,8 +301,9 @@ contract MarketHandler is Test {
         (bool found, uint256 jobId) = _pickConfidentialClaim(index);
         if (!found) return;
         Job memory job = _jobs[jobId];
+        IKeyRelease keys = IKeyRelease(market.keyRelease());
         vm.prank(job.spec.requester);
-        IKeyRelease(market.keyRelease()).releaseKey(jobId, job, abi.encodePacked(keccak256(abi.encode(index))));
+        keys.releaseKey(jobId, job, abi.encodePacked(keccak256(abi.encode(index))));
         ++performed["releaseKey"];
     }
 
