@@ -67,7 +67,7 @@ def _as_dapp(spec: JobSpec) -> dict[str, Any]:
         if name in ("budget", "collateral", "validatorFee", "reward", "protocolFee")
         else value
         for name, value in abi.items()
-    } | {"bundleDigest": "0x" + spec.bundle_digest.hex()}
+    } | {"bundleDigest": "0x" + spec.bundle_digest.hex(), "resultKey": "0x" + spec.result_key.hex()}
 
 
 def test_the_spec_matches_the_dapps_for_the_examples_and_every_default(tmp_path: Path) -> None:
