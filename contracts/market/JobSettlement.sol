@@ -191,7 +191,7 @@ abstract contract JobSettlement is JobMarket {
         uint64 deadline = encoded.deadline();
         if (block.timestamp > deadline) revert SubmitDeadlinePassed(jobId, deadline);
         uint96 collateral = encoded.collateral();
-        // slither-disable-next-line reentrancy-no-eth the view is on our own KeyRelease, deployed by the constructor
+        // A static call into the KeyRelease this market deployed: nothing can re-enter.
         if (!_keyRelease.keyReleased(jobId, provider, deadline)) {
             // The requester never released the key: nobody is at fault, the job goes back as it was.
             _releaseCollateral(provider, collateral, 0, 0);
