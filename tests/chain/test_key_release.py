@@ -8,6 +8,7 @@ import pytest
 
 from chain import (
     ContractRevert,
+    Deployment,
     DevChain,
     JobStatus,
     JobStore,
@@ -38,6 +39,9 @@ def test_is_confidential_reads_the_result_key() -> None:
 def test_the_market_client_reaches_its_key_release(cast: Cast) -> None:
     keys = cast.provider.key_release()
     assert keys.address == cast.provider.call("keyRelease")
+    # the deployment record carries it too (deployments/<chainId>.json, the dApp's deployment.ts)
+    assert cast.provider.deployment.key_release == keys.address
+    assert Deployment.from_json(cast.provider.deployment.to_json()).key_release == keys.address
     assert keys.call("market") == cast.provider.address
     assert keys.me == cast.provider.me and keys.sender is cast.provider.sender
 
