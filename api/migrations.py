@@ -260,4 +260,9 @@ MIGRATIONS: list[str] = [
     DROP TABLE seat_votes;
     ALTER TABLE seat_votes_by_round RENAME TO seat_votes;
     """,
+    # 6: confidential jobs (docs/confidential.md): the requester's result key, zero for a clear job
+    """
+    ALTER TABLE jobs ADD COLUMN result_key TEXT NOT NULL
+        DEFAULT '0x0000000000000000000000000000000000000000000000000000000000000000';
+    """,
 ]

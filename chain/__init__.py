@@ -17,7 +17,7 @@ Other packages import from here (`from chain import MarketClient, JobSpec`); the
 
 from chain.abi import AbiEntry, ContractCodec, DecodedLog, decode_params, encode_params
 from chain.anvil import AnvilProcess, DevChain
-from chain.clients import MarketClient, TokenClient
+from chain.clients import KeyReleaseClient, MarketClient, SealedKey, TokenClient
 from chain.committee import (
     FINAL_ROUND,
     appeal_window,
@@ -103,6 +103,7 @@ from chain.results import (
     PostedJob,
     RegisteredProvider,
     RegisteredValidator,
+    ReleasedClaim,
     StakeAdded,
     SubmittedResult,
     UnbondedWithdrawal,
@@ -181,6 +182,9 @@ __all__ = [
     "JobWord",
     "JsonCheckpointStore",
     "MarketClient",
+    "KeyReleaseClient",
+    "SealedKey",
+    "ReleasedClaim",
     "MemoryCheckpointStore",
     "MissingKey",
     "NonceTooLow",

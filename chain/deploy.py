@@ -156,6 +156,8 @@ def deploy_market(
     address = sender.contract_address(result)
     token_call = codec.function("token")
     token = token_call.decode_output(rpc.call({"to": address, "data": token_call.encode()}))
+    key_release_call = codec.function("keyRelease")
+    key_release = key_release_call.decode_output(rpc.call({"to": address, "data": key_release_call.encode()}))
     deployment = Deployment(
         chain_id=rpc.chain_id,
         market=to_checksum_address(address),
@@ -166,6 +168,7 @@ def deploy_market(
         config=config,
         abi_hash=artifacts.abi_hash("CrowdMarket", "CrowdToken"),
         treasury=treasury_address,
+        key_release=to_checksum_address(key_release),
         governance=Governance(
             timelock=timelock,
             min_delay=delay,

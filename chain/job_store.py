@@ -31,6 +31,7 @@ from chain.types import (
     JobState,
     JobStatus,
     Outcome,
+    ReleaseReason,
 )
 
 log = logging.getLogger(__name__)
@@ -148,6 +149,13 @@ class _Folded:
             self.outcome = Outcome(args["outcome"])
             self.final_votes = (int(args["accepts"]), int(args["rejects"]))
             self.closed_by = name
+        elif name == "ClaimReleased":
+            if ReleaseReason(args["reason"]) == ReleaseReason.KEY_NOT_RELEASED:
+                # Given back free: open again as it was, attempts unchanged.
+                self.job = dataclasses.replace(self.job, state=JobState(attempts=self.job.state.attempts))
+            else:
+                # The collateral was burned and the job failed: closed, unless a JobReopened follows.
+                self.closed_by = name
         elif name in ("JobCancelled", "JobExpired"):
             self.closed_by = name
 

@@ -8,7 +8,7 @@ from enum import StrEnum
 from eth_typing import ChecksumAddress
 
 from chain.abi import DecodedLog
-from chain.types import Bytes32, Capabilities, Job, JobId, Outcome, TxResult, Wei
+from chain.types import Bytes32, Capabilities, Job, JobId, Outcome, ReleaseReason, TxResult, Wei
 
 
 class PayWith(StrEnum):
@@ -117,6 +117,20 @@ class ExpiredJob(_Mined):
     job_id: JobId
     provider: ChecksumAddress
     slashed: Wei
+    reopened: bool
+    job: Job | None
+
+
+@dataclass(frozen=True)
+class ReleasedClaim(_Mined):
+    """A confidential job's claim given back (`releaseClaim`): free (`KEY_NOT_RELEASED`, the job is open
+    again as it was) or with the collateral burned (`KEY_REFUSED`; the job reopened or closed as a failed job
+    does)."""
+
+    job_id: JobId
+    provider: ChecksumAddress
+    reason: ReleaseReason
+    burned: Wei
     reopened: bool
     job: Job | None
 

@@ -88,7 +88,10 @@ _TEMPLATES: dict[str, Callable[[Fields], str]] = {
         f"{_address(f['requester'])} posted job {f['jobId']} and may not claim it"
     ),
     "ProviderLacksCapability": _lacks_capability,
-    "SubmitDeadlinePassed": lambda f: f"job {f['jobId']}'s submission deadline passed at {f['deadline']}",
+    "SubmitDeadlinePassed": lambda f: (
+        f"job {f['jobId']}'s deadline passed at {f['deadline']}: it can no longer be submitted or released; "
+        "anyone may expire it now"
+    ),
     "DeadlineNotReached": lambda f: f"job {f['jobId']} can only expire after its deadline {f['deadline']}",
     "EmptyResult": lambda f: f"job {f['jobId']}: a result needs a nonzero result digest",
     "VotingNotOpen": lambda f: f"voting on job {f['jobId']} opens at block {f['firstBlock']}",
@@ -121,6 +124,21 @@ _TEMPLATES: dict[str, Callable[[Fields], str]] = {
     ),
     "SeedUnavailable": lambda f: (
         f"job {f['jobId']}: the hash of its seed block {f['seedBlock']} cannot be read now"
+    ),
+    # Confidential jobs (IJobMarket.releaseClaim, IKeyRelease)
+    "NotConfidential": lambda f: (
+        f"job {f['jobId']} is not confidential (its spec has no result key): keys and claim releases "
+        "are only for confidential jobs; a clear job's provider submits or lets the job expire"
+    ),
+    "InvalidEncryptionKey": lambda f: (
+        "the encryption key is zero: publish the 32-byte X25519 public half of the node's key pair"
+    ),
+    "InvalidSealedKey": lambda f: (
+        f"a sealed key is 1..256 bytes; this one is {f['length']}: "
+        "send the HPKE `enc | ciphertext` of one key"
+    ),
+    "SealedKeyCountMismatch": lambda f: (
+        f"{f['recipients']} recipients but {f['sealedKeys']} sealed keys: pass one seal per recipient"
     ),
     # Accounts and stake (IStaking)
     "ZeroAmount": lambda f: "the amount must be more than zero",

@@ -46,6 +46,7 @@ from chain.generated.job_layout import (
     JobStatus,
     MarketConfig,
     Outcome,
+    ReleaseReason,
     Role,
     VerificationMode,
     VerificationModeName,
@@ -124,6 +125,7 @@ class Deployment:
     abi_hash: str
     treasury: ChecksumAddress | None = None
     governance: Governance | None = None  # absent in records written before governance existed
+    key_release: ChecksumAddress | None = None  # KeyRelease (`market.keyRelease()`); absent in older records
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -137,6 +139,7 @@ class Deployment:
             "abiHash": self.abi_hash,
             "treasury": self.treasury,
             "governance": self.governance.to_json() if self.governance else None,
+            "keyRelease": self.key_release,
         }
 
     @classmethod
@@ -154,7 +157,13 @@ class Deployment:
             abi_hash=data["abiHash"],
             treasury=to_checksum_address(treasury) if treasury else None,
             governance=Governance.from_json(governance) if governance else None,
+            key_release=to_checksum_address(data["keyRelease"]) if data.get("keyRelease") else None,
         )
+
+
+def is_confidential(spec: JobSpec) -> bool:
+    """Whether a job is confidential: its spec carries the requester's result key (docs/confidential.md)."""
+    return any(spec.result_key)
 
 
 @dataclass(frozen=True)
@@ -214,6 +223,7 @@ __all__ = [
     "JobStatus",
     "MarketConfig",
     "Outcome",
+    "ReleaseReason",
     "ResultCommitment",
     "Role",
     "TxHash",
@@ -223,6 +233,7 @@ __all__ = [
     "VoteReason",
     "Wei",
     "enum_label",
+    "is_confidential",
     "min_collateral_for",
     "protocol_fee_for",
     "reward_for",

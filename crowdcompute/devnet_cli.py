@@ -74,6 +74,7 @@ def up(
     text = (
         f"devnet {verb}: {info.rpc_url} (chain id {info.chain_id}, pid {info.pid})\n"
         f"  market {info.deployment.market}\n  token  {info.deployment.token}"
+        f"\n  keys   {info.deployment.key_release or 'market.keyRelease()'}"
     )
     _emit(as_json, {"started": started, **info.to_json()}, text)
 
@@ -125,6 +126,7 @@ def status(state_dir: StateDir = DEVNET_DIR, as_json: JsonOption = False) -> Non
         head = f"block {current.block_number}"
         console.print(f"devnet at {info.rpc_url}, chain id {info.chain_id}, pid {info.pid}, {head}")
         console.print(f"  market {info.deployment.market}\n  token  {info.deployment.token}")
+        console.print(f"  keys   {info.deployment.key_release or 'market.keyRelease()'}")
         table = Table("account", "ETH", "CROWD")
         for balance in current.balances:
             table.add_row(balance.address, f"{balance.eth / 10**18:,.4f}", token_amount(balance.tokens, ""))

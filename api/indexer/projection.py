@@ -15,7 +15,7 @@ from api.db import Connection
 from api.indexer.batch import Batch
 from api.indexer.spec_columns import cid_of, spec_columns
 from api.models.jobs import CLOSED_BY_EVENT
-from chain import DecodedLog, Outcome, enum_label
+from chain import DecodedLog, Outcome, ReleaseReason, enum_label
 
 TERMINAL_STATES = frozenset({*(enum_label(outcome) for outcome in Outcome), *CLOSED_BY_EVENT})
 """States after which nothing more happens to a job unless it is reopened (which sets it back to Open)."""
@@ -166,6 +166,17 @@ def _job_expired(b: Batch, e: DecodedLog) -> None:
     b.release_collateral(e)
 
 
+def _claim_released(b: Batch, e: DecodedLog) -> None:
+    # A confidential job's claimant gave it back: the collateral is unlocked (free) or slashed (StakeSlashed
+    # takes the stake); either way it is no longer locked.
+    b.release_collateral(e)
+    if ReleaseReason(int(e.args["reason"])) == ReleaseReason.KEY_NOT_RELEASED:
+        b.update_job(e, state="Open", provider=None, deadline=None)
+    else:
+        # Closed like a failed job; a JobReopened in the same transaction reopens it.
+        b.update_job(e, state="Released")
+
+
 def _job_reopened(b: Batch, e: DecodedLog) -> None:
     # Votes handed to the relay for the closed attempt are void: the next one draws a new committee.
     b.conn.execute("DELETE FROM seat_votes WHERE job_id = ?", (_job(e),))
@@ -303,6 +314,7 @@ _HANDLERS: dict[str, Callable[[Batch, DecodedLog], None]] = {
     "ProviderPaid": _provider_paid,
     "JobExpired": _job_expired,
     "JobReopened": _job_reopened,
+    "ClaimReleased": _claim_released,
     "ProviderRegistered": _provider_registered,
     "ValidatorRegistered": _validator_registered,
     "ValidatorWeightChanged": _validator_weight_changed,

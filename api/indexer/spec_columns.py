@@ -39,6 +39,8 @@ def _value(field: FieldLayout, value: Any) -> Any:
     if field.abi_type != field.sol_type:  # an enum: stored by its label
         enum_type = getattr(chain_types, field.sol_type)
         return enum_label(enum_type(int(value)))
+    if field.sol_type.startswith("bytes"):  # resultKey: 0x-hex, like the other digests the index keeps
+        return "0x" + bytes(value).hex()
     if field.sol_type.startswith("uint") and field.bits in _AMOUNT_BITS:
         return str(int(value))
     return int(value)

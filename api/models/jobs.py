@@ -9,8 +9,9 @@ from pydantic import BaseModel, Field
 from api.models.reports import JobReportsPublic
 from chain import JobStatus, Outcome, enum_label
 
-CLOSED_BY_EVENT = ("Cancelled", "Expired")
-"""How a job closes without a verdict: the states its `JobCancelled` and `JobExpired` events give it."""
+CLOSED_BY_EVENT = ("Cancelled", "Expired", "Released")
+"""How a job closes without a verdict: the states its `JobCancelled` and `JobExpired` events give it, and
+`ClaimReleased` when a confidential job's claimant gave it back after a recorded key and it did not reopen."""
 
 JOB_STATE_NAMES: tuple[str, ...] = (
     *(enum_label(status) for status in JobStatus if status not in (JobStatus.NONE, JobStatus.CLOSED)),
@@ -49,6 +50,11 @@ class JobPublic(BaseModel):
     samples_per_validator: int
     verify_blocks: int
     reopen_on_failure: bool
+    result_key: str = Field(
+        default="0x" + "00" * 32,
+        description="the requester's X25519 public key for sealed results (0x-hex); nonzero makes the job "
+        "confidential (docs/confidential.md)",
+    )
     attempts: int
     deadline: int | None
     round: int = Field(

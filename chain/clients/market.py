@@ -20,6 +20,7 @@ from chain import committee
 from chain import votes as vote_rows
 from chain.abi import ContractCodec, DecodedLog
 from chain.clients.base import ContractClient, first
+from chain.clients.key_release import KeyReleaseClient
 from chain.clients.token import TokenClient
 from chain.compiler import Artifacts, compile_contracts
 from chain.deployments import load_deployment
@@ -38,6 +39,7 @@ from chain.results import (
     PostedJob,
     RegisteredProvider,
     RegisteredValidator,
+    ReleasedClaim,
     StakeAdded,
     SubmittedResult,
     UnbondedWithdrawal,
@@ -60,6 +62,7 @@ from chain.types import (
     JobStatus,
     MarketConfig,
     Outcome,
+    ReleaseReason,
     ResultCommitment,
     TxResult,
     VerificationMode,
@@ -83,6 +86,7 @@ class MarketClient(ContractClient):
         account: LocalAccount | None = None,
     ) -> None:
         artifacts = artifacts or compile_contracts()
+        self._artifacts = artifacts
         if artifacts.abi_hash("CrowdMarket", "CrowdToken") != deployment.abi_hash:
             log.warning(
                 "the deployment at %s was made from other contract sources; calls may fail", deployment.market
@@ -131,6 +135,19 @@ class MarketClient(ContractClient):
         other.account = account
         other.token = self.token.with_account(account)
         return other
+
+    def key_release(self) -> KeyReleaseClient:
+        """The market's KeyRelease (sealed keys of confidential jobs), as this client's account and sender."""
+        address = self.deployment.key_release or self.call("keyRelease")
+        return KeyReleaseClient(
+            self.rpc,
+            address,
+            ContractCodec(self._artifacts["KeyRelease"].abi),
+            load_job=self.jobs.job,
+            start_block=self.deployment.block_number,
+            sender=self.sender,
+            account=self.account,
+        )
 
     # ----- jobs -----------------------------------------------------------------------------------------
 
@@ -294,6 +311,25 @@ class MarketClient(ContractClient):
             JobId(job_id),
             expired["provider"],
             Wei(expired["slashed"]),
+            reopened,
+            self.jobs.job(job_id) if reopened else None,
+            tx=tx,
+            events=tuple(events),
+        )
+
+    def release_claim(self, job_id: JobId) -> ReleasedClaim:
+        """As the claimant of a confidential job, give the claim back before its deadline: free when the
+        requester recorded no key (the job reopens as it was), else the collateral is burned
+        (docs/confidential.md)."""
+        tx, events = self._job_call("releaseClaim", job_id)
+        released = first(events, "ClaimReleased").args
+        reason = ReleaseReason(released["reason"])
+        reopened = reason == ReleaseReason.KEY_NOT_RELEASED or any(e.name == "JobReopened" for e in events)
+        return ReleasedClaim(
+            JobId(job_id),
+            to_checksum_address(released["provider"]),
+            reason,
+            Wei(released["burned"]),
             reopened,
             self.jobs.job(job_id) if reopened else None,
             tx=tx,

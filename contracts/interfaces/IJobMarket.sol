@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {Capability, Evidence, Job, JobSpec, JobSpecField, JobStatus, Outcome, VoteReason} from "../market/Types.sol";
+import {
+    Capability, Evidence, Job, JobSpec, JobSpecField, JobStatus, Outcome, ReleaseReason, VoteReason
+} from "../market/Types.sol";
 import {SeatVote} from "../market/Votes.sol";
 
 /// @title The job state machine and its escrow
@@ -119,7 +121,20 @@ interface IJobMarket {
     /// @param attempts `state.attempts` after the increment.
     event JobReopened(uint256 indexed jobId, uint16 attempts);
 
+    /// @notice A confidential job's claimant gave its claim back before its deadline (`releaseClaim`).
+    /// @param jobId The job.
+    /// @param provider The claimant.
+    /// @param reason `KeyNotReleased`: no key was recorded, the collateral was unlocked and the job reopened as it
+    /// was; `KeyRefused`: a key was recorded, the collateral was slashed and set aside to be burned, and the job
+    /// reopened (`JobReopened` follows) or closed with a refund to the requester, as a failed job does.
+    /// @param burned Collateral set aside to be burned (0 for `KeyNotReleased`).
+    event ClaimReleased(uint256 indexed jobId, address indexed provider, ReleaseReason reason, uint96 burned);
+
     // ------------------------------------------------------------------ errors
+
+    /// @notice The call is only for a confidential job (`spec.resultKey != 0`).
+    /// @param jobId The job.
+    error NotConfidential(uint256 jobId);
 
     /// @notice The job's current round can no longer be appealed (it is the final round, or the job has no committee).
     error NoFurtherAppeal(uint256 jobId);
@@ -344,6 +359,22 @@ interface IJobMarket {
     /// requester for the escrow plus the collateral (the reward returns to `rewardsRemaining`).
     /// Requirements: status `Claimed`; `block.timestamp > state.deadline` (`DeadlineNotReached`).
     function expireJob(uint256 jobId, Job calldata job) external;
+
+    /// @notice The claimant of a confidential job gives its claim back before the deadline (docs/confidential.md).
+    /// Free when `KeyRelease` recorded no key for this claim (the collateral unlocks; the job reopens with its
+    /// state reset and `attempts` unchanged). When a key was recorded, the whole collateral is slashed and set
+    /// aside to be burned (`feesToBurn`), never paid to the requester, and the job reopens or closes as an
+    /// expired one does, with no compensation.
+    /// @dev Emits `ClaimReleased`, then `JobReopened` when a `KeyRefused` release reopens the job.
+    /// Requirements: the job is `Claimed` and matches its word; the caller is its provider (`NotJobProvider`);
+    /// it is confidential (`NotConfidential`); the deadline has not passed (`SubmitDeadlinePassed`: use
+    /// `expireJob`).
+    /// @param jobId The job.
+    /// @param job The job as stored.
+    function releaseClaim(uint256 jobId, Job calldata job) external;
+
+    /// @notice The `KeyRelease` contract this market deployed (sealed keys and the key window).
+    function keyRelease() external view returns (address);
 
     // ------------------------------------------------------------------ views
 

@@ -31,6 +31,7 @@ import {
     JOB_REOPEN_ON_FAILURE_BITS,
     JOB_REQUESTER,
     JOB_RESULT_HASH,
+    JOB_RESULT_KEY,
     JOB_ROSTER_ROOT,
     JOB_ROUND,
     JOB_REWARD,
@@ -232,6 +233,10 @@ library JobCodec {
 
     function reopenOnFailure(EncodedJob e) internal pure returns (bool v) {
         v = _at(e, JOB_REOPEN_ON_FAILURE) != 0;
+    }
+
+    function resultKey(EncodedJob e) internal pure returns (bytes32 v) {
+        v = bytes32(_at(e, JOB_RESULT_KEY));
     }
 
     function provider(EncodedJob e) internal pure returns (address v) {

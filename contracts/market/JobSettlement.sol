@@ -5,8 +5,10 @@ import {Blockhash} from "@openzeppelin/contracts/utils/Blockhash.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 
 import {IJobMarket} from "../interfaces/IJobMarket.sol";
+import {IKeyRelease} from "../interfaces/IKeyRelease.sol";
 import {EncodedJob, JobCodec} from "./JobCodec.sol";
 import {JobMarket} from "./JobMarket.sol";
+import {KeyRelease} from "./KeyRelease.sol";
 import {Roster} from "./Roster.sol";
 import {
     FINAL_ROUND,
@@ -14,6 +16,7 @@ import {
     JobStatus,
     MAX_REOPENS,
     Outcome,
+    ReleaseReason,
     ROUND_1_SEATS,
     ROUND_2_SEATS,
     VerificationMode,
@@ -45,6 +48,13 @@ abstract contract JobSettlement is JobMarket {
     }
 
     mapping(uint256 jobId => AppealedRound[] rounds) private _appealedRounds;
+
+    /// @dev Sealed keys of confidential jobs live in their own contract (this one is near EIP-170's limit).
+    IKeyRelease private immutable _keyRelease;
+
+    constructor() {
+        _keyRelease = new KeyRelease(address(this));
+    }
 
     /// @inheritdoc IJobMarket
     function finalize(uint256 jobId, Job calldata job, SeatVote[] calldata seats) external {
@@ -102,7 +112,7 @@ abstract contract JobSettlement is JobMarket {
             // paid <= committeeSize fees <= collateral; budget plus at most 15 fees of 96 bits
             unchecked {
                 uint256 spentFees = paid * encoded.validatorFee();
-                _fail(jobId, encoded, spentFees, encoded.fullEscrow() - spentFees);
+                _fail(jobId, encoded, spentFees, encoded.fullEscrow() - spentFees, encoded.collateral());
             }
         } else {
             _deleteJob(jobId);
@@ -169,7 +179,38 @@ abstract contract JobSettlement is JobMarket {
         uint96 collateral = encoded.collateral();
         _slashCollateral(provider, jobId, collateral);
         emit JobExpired(jobId, provider, collateral);
-        _fail(jobId, encoded, 0, encoded.fullEscrow());
+        _fail(jobId, encoded, 0, encoded.fullEscrow(), collateral);
+    }
+
+    /// @inheritdoc IJobMarket
+    function releaseClaim(uint256 jobId, Job calldata job) external {
+        EncodedJob encoded = _loadJob(jobId, job, JobStatus.Claimed);
+        address provider = encoded.provider();
+        if (msg.sender != provider) revert NotJobProvider(jobId, msg.sender, provider);
+        if (encoded.resultKey() == 0) revert NotConfidential(jobId);
+        uint64 deadline = encoded.deadline();
+        if (block.timestamp > deadline) revert SubmitDeadlinePassed(jobId, deadline);
+        uint96 collateral = encoded.collateral();
+        // A static call into the KeyRelease this market deployed: nothing can re-enter.
+        if (!_keyRelease.keyReleased(jobId, provider, deadline)) {
+            // The requester never released the key: nobody is at fault, the job goes back as it was.
+            _releaseCollateral(provider, collateral, 0, 0);
+            encoded.resetState(encoded.attempts());
+            _storeJob(jobId, JobCodec.word(encoded.hash(), JobStatus.Open));
+            emit ClaimReleased(jobId, provider, ReleaseReason.KeyNotReleased, 0);
+            return;
+        }
+        // A key was released: either the provider read the data and walks away, or the requester sealed garbage.
+        // Burning the collateral makes the first cost everything and the second gain nothing.
+        _slashCollateral(provider, jobId, collateral);
+        _setAsideFee(collateral);
+        emit ClaimReleased(jobId, provider, ReleaseReason.KeyRefused, collateral);
+        _fail(jobId, encoded, 0, encoded.fullEscrow(), 0);
+    }
+
+    /// @inheritdoc IJobMarket
+    function keyRelease() external view returns (address) {
+        return address(_keyRelease);
     }
 
     /// @dev Checks every seat against the roster snapshot and the seed, and every vote's signature; emits the votes.
@@ -414,9 +455,12 @@ abstract contract JobSettlement is JobMarket {
     /// `collateral >= committeeSize * validatorFee >= spentFees` is enforced at post.
     /// @param spentFees Fees credited to seats during this attempt.
     /// @param escrowLeft What the job's escrow still holds.
-    function _fail(uint256 jobId, EncodedJob encoded, uint256 spentFees, uint256 escrowLeft) private {
+    /// @param collateral The slashed collateral the requester side receives (0 when it is burned instead; then
+    /// `spentFees` must be 0).
+    function _fail(uint256 jobId, EncodedJob encoded, uint256 spentFees, uint256 escrowLeft, uint256 collateral)
+        private
+    {
         address requester = encoded.requester();
-        uint96 collateral = encoded.collateral();
         uint16 attempts = encoded.attempts();
         if (encoded.reopenOnFailure() && attempts < MAX_REOPENS) {
             uint256 compensation;

@@ -70,7 +70,14 @@ enum VoteReason {
     Recomputed, // the sample was re-run and its digest compared with the committed one (accept or reject)
     ResultWithheld, // the provider's result could not be fetched
     BadCommitment, // the result's checkpoints do not hash to the committed root
-    ExceedsDeclaredResources // the job could not run in the resources the provider declared (a false capability)
+    ExceedsDeclaredResources, // the job could not run in the resources the provider declared (a false capability)
+    KeyWithheld // a confidential job's provider sealed no key to the seat, or one that does not open (docs/confidential.md)
+}
+
+/// @notice Why a confidential job's claimant gave its claim back (`releaseClaim`, docs/confidential.md).
+enum ReleaseReason {
+    KeyNotReleased, // no key was recorded for the claim (the requester's key agent was offline): free
+    KeyRefused // a key was recorded but the provider says it does not open the bundle: the collateral is burned
 }
 
 /// @notice The single role an account registers for; roles are exclusive and permanent.
@@ -112,6 +119,7 @@ struct JobSpec {
     uint96 reward; // set by the contract: budget * rewardBps / 10_000 rounded down, 0 in mode None
     uint96 protocolFee; // set by the contract: budget * feeBps / 10_000 rounded up, escrowed, burned on acceptance
     bool reopenOnFailure; // on rejection or expiry, reopen (up to MAX_REOPENS times) instead of refunding
+    bytes32 resultKey; // the requester's X25519 public key for sealed results; nonzero makes the job confidential (docs/confidential.md)
 }
 
 /// @notice What changes as a job moves through its states.

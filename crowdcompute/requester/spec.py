@@ -12,6 +12,7 @@ from chain import (
     MAX_COMMITTEE_SIZE,
     MAX_VERIFY_BLOCKS,
     ZERO_ADDRESS,
+    ZERO_BYTES32,
     JobSpec,
     JobSpecFields,
     VerificationMode,
@@ -61,6 +62,7 @@ def job_spec_for(
     verify_blocks: int | None = None,
     run_timeout: int | None = None,
     reopen_on_failure: bool = True,
+    result_key: bytes = ZERO_BYTES32,
     fee_bps: int = 0,
     min_collateral_bps: int = 0,
 ) -> JobSpec:
@@ -70,7 +72,8 @@ def job_spec_for(
     default. Raises `InvalidSpec` naming the field when a value breaks a rule the contract enforces, so
     nothing that would revert gets signed. `fee_bps` and `min_collateral_bps` are the market's (`config()`):
     the protocol fee is filled in as the contract will set it (so `escrow` is what the post pulls), and the
-    default collateral is raised to the ratio's minimum for the budget.
+    default collateral is raised to the ratio's minimum for the budget. `result_key` is the requester's
+    X25519 public key for a confidential job (docs/confidential.md); zero, the default, posts a clear job.
     """
     hints = manifest.payment.in_base_units() if manifest.payment is not None else None
     verification = manifest.verification
@@ -149,6 +152,7 @@ def job_spec_for(
             chosen_budget, fee_bps
         ),  # set by the contract; filled in for `escrow`
         "reopen_on_failure": reopen_on_failure,
+        "result_key": result_key,
     }
     return JobSpec(**fields)
 

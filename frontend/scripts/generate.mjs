@@ -45,7 +45,7 @@ artifacts = compile_contracts()
 json.dump({
     "openapi": openapi,
     "manifestSchema": manifest_json_schema(),
-    "abis": {name: artifacts[name].abi for name in ("CrowdMarket", "CrowdToken")},
+    "abis": {name: artifacts[name].abi for name in ("CrowdMarket", "CrowdToken", "KeyRelease")},
     "panics": {str(code): reason for code, reason in PANIC_REASONS.items()},
     "devChain": {
         "chainIds": sorted(DEV_CHAIN_IDS, reverse=True),
@@ -109,6 +109,7 @@ function writeAbis(abis) {
     HEADER,
     `export const crowdMarketAbi = ${JSON.stringify(abis.CrowdMarket, null, 2)} as const;\n`,
     `export const crowdTokenAbi = ${JSON.stringify(abis.CrowdToken, null, 2)} as const;\n`,
+    `export const keyReleaseAbi = ${JSON.stringify(abis.KeyRelease, null, 2)} as const;\n`,
   ];
   writeIfChanged(join(out, "abis.ts"), body.join("\n"));
 }
@@ -131,13 +132,19 @@ function writeDeployment() {
   let deployment = null;
   if (existsSync(file)) {
     const raw = JSON.parse(readFileSync(file, "utf8"));
-    deployment = { chainId: raw.chainId, market: raw.market, token: raw.token, blockNumber: raw.blockNumber };
+    deployment = {
+      chainId: raw.chainId,
+      market: raw.market,
+      token: raw.token,
+      keyRelease: raw.keyRelease ?? null,
+      blockNumber: raw.blockNumber,
+    };
   }
   const text =
     HEADER +
     "/** deployments/31337.json as it was at build time, or null. */\n" +
     "export const buildDeployment: {\n  chainId: number;\n  market: `0x${string}`;\n" +
-    "  token: `0x${string}`;\n  blockNumber: number;\n} | null = " +
+    "  token: `0x${string}`;\n  keyRelease: `0x${string}` | null;\n  blockNumber: number;\n} | null = " +
     JSON.stringify(deployment, null, 2) +
     ";\n";
   writeIfChanged(join(out, "deployment.ts"), text);

@@ -33,6 +33,7 @@ function job(overrides: Partial<JobDetailPublic> = {}): JobDetailPublic {
     samples_per_validator: 2,
     verify_blocks: 20,
     reopen_on_failure: false,
+    result_key: `0x${"00".repeat(32)}`,
     attempts: 0,
     deadline: 1_900_000_000,
     round: 0,

@@ -26,6 +26,7 @@ const job: Job = {
     reward: BigInt(raw.spec.reward),
     protocolFee: BigInt(raw.spec.protocolFee ?? 0),
     reopenOnFailure: raw.spec.reopenOnFailure,
+    resultKey: raw.spec.resultKey as Hex,
   },
   state: {
     provider: raw.state.provider as Hex,
@@ -81,6 +82,28 @@ describe("rebuilding a Job from its events", () => {
 
   it("starts from an empty state after a reopen", () => {
     const folded = foldJobEvents(events.slice(0, 4));
+    expect(folded.job?.state).toEqual({ ...EMPTY_STATE, attempts: 1 });
+  });
+
+  const claimed = events.slice(0, 2);
+  const released = (reason: number): JobEvent => ({
+    eventName: "ClaimReleased",
+    args: { jobId: 1n, provider: job.state.provider, reason, burned: 0n },
+    blockNumber: 15n,
+    logIndex: 0,
+  });
+
+  it("reopens a confidential job given back without a key as it was (attempts kept)", () => {
+    const folded = foldJobEvents([...claimed, released(0)]);
+    expect(folded.closedBy).toBeNull();
+    expect(folded.job?.state).toEqual({ ...EMPTY_STATE, attempts: 0 });
+  });
+
+  it("closes a confidential job given back after a recorded key unless it reopens", () => {
+    expect(foldJobEvents([...claimed, released(1)]).closedBy).toBe("ClaimReleased");
+    const reopened = { eventName: "JobReopened", args: { jobId: 1n, attempts: 1 }, blockNumber: 15n, logIndex: 1 };
+    const folded = foldJobEvents([...claimed, released(1), reopened]);
+    expect(folded.closedBy).toBeNull();
     expect(folded.job?.state).toEqual({ ...EMPTY_STATE, attempts: 1 });
   });
 });

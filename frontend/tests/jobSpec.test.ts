@@ -63,6 +63,7 @@ describe("the post form", () => {
       validatorFee: 2_000_000_000_000_000_000n,
       reward: 0n,
       reopenOnFailure: true,
+      resultKey: "0x0000000000000000000000000000000000000000000000000000000000000000", // a clear job
     });
   });
 });

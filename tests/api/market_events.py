@@ -90,6 +90,7 @@ class EventLog:
         collateral: int = 30,
         reopen: bool = False,
         bundle: tuple[bytes, int] = (BUNDLE_DIGEST, 0x55),
+        result_key: bytes = b"\x00" * 32,
     ) -> None:
         """`bundle`: the bundle CID as the chain stores it, `(digest, codec)` (`Cid.to_chain()`)."""
         spec = JobSpec(
@@ -106,6 +107,7 @@ class EventLog:
             validator_fee=Wei(5),
             reward=Wei(10),
             reopen_on_failure=reopen,
+            result_key=result_key,
         )
         self.emit("JobPosted", {"jobId": job_id, "requester": REQUESTER, "spec": spec.to_abi()})
 
@@ -181,6 +183,18 @@ class EventLog:
                 "bond": bond,
                 "rosterRoot": self.roster.root,
             },
+        )
+
+    def release_claim(self, job_id: int, *, burned: int = 0, provider: str = PROVIDER) -> None:
+        """`releaseClaim` of a confidential job: free (`burned == 0`, KeyNotReleased) or after a recorded key
+        (KeyRefused: the collateral slashed, then set aside to be burned)."""
+        if burned:
+            self.emit("StakeSlashed", {"account": provider, "jobId": job_id, "amount": burned})
+        reason = 1 if burned else 0
+        self.emit(
+            "ClaimReleased",
+            {"jobId": job_id, "provider": provider, "reason": reason, "burned": burned},
+            same_block=bool(burned),
         )
 
     def reopen(self, job_id: int, attempts: int = 1) -> None:

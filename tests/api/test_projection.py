@@ -211,6 +211,39 @@ def test_roster_weights_list_live_validators_with_leaf_and_weight(db: Database) 
     assert queries.read_job(conn, JobId(1)).roster_root == "0x" + log.roster.root.hex()
 
 
+def test_a_claim_given_back_free_reopens_the_job_and_unlocks_the_collateral(db: Database) -> None:
+    log = EventLog()
+    log.register_provider(stake=1000)
+    log.post(1, collateral=30, result_key=b"\x11" * 32)
+    log.claim(1)
+    log.release_claim(1)
+    index(db, log)
+    conn = db.connection()
+    job = queries.read_job(conn, JobId(1))
+    assert (job.state, job.provider, job.deadline, job.attempts) == ("Open", None, None, 0)
+    provider = queries.read_provider(conn, PROVIDER)
+    assert (provider.stake, provider.locked, provider.slashed) == ("1000", "0", "0")
+
+
+def test_a_claim_given_back_after_a_key_burns_the_collateral_and_closes_or_reopens(db: Database) -> None:
+    log = EventLog()
+    log.register_provider(stake=1000)
+    log.post(1, collateral=30, result_key=b"\x11" * 32)
+    log.post(2, collateral=40, result_key=b"\x11" * 32, reopen=True)
+    log.claim(1)
+    log.claim(2)
+    log.release_claim(1, burned=30)
+    log.release_claim(2, burned=40)
+    log.reopen(2)
+    index(db, log)
+    conn = db.connection()
+    assert queries.read_job(conn, JobId(1)).state == "Released"
+    reopened = queries.read_job(conn, JobId(2))
+    assert (reopened.state, reopened.attempts, reopened.provider) == ("Open", 1, None)
+    provider = queries.read_provider(conn, PROVIDER)
+    assert (provider.stake, provider.locked, provider.slashed) == ("930", "0", "70")
+
+
 def test_a_reopened_job_forgets_its_roster_snapshot(db: Database) -> None:
     log = EventLog()
     log.register_validator(0)

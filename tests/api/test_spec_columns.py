@@ -35,6 +35,12 @@ def test_spec_columns_store_amounts_as_text_enums_as_labels_and_bools_as_ints() 
     assert columns["budget"] == str(tokens(10)) and columns["mode"] == "Replicate"
     assert columns["reopen_on_failure"] == 1 and columns["run_timeout_s"] == 60
     assert columns["bundle_cid"] is not None and "bundle_digest" not in columns
+    assert columns["result_key"] == "0x" + "00" * 32
+
+
+def test_a_confidential_jobs_result_key_is_stored_as_hex() -> None:
+    spec = JobSpec(budget=tokens(1), bundle_digest=bytes(32), result_key=b"\xab" * 32)
+    assert spec_columns(spec.to_abi())["result_key"] == "0x" + "ab" * 32
 
 
 def test_check_passes_on_the_migrated_schema_and_names_the_migration_when_a_column_is_missing() -> None:
@@ -49,4 +55,4 @@ def test_check_passes_on_the_migrated_schema_and_names_the_migration_when_a_colu
 def test_public_state_names_cover_live_statuses_outcomes_and_closings() -> None:
     live = {enum_label(s) for s in JobStatus} - {"None", "Closed"}
     outcomes = {enum_label(o) for o in Outcome}
-    assert set(typing.get_args(JobStateName)) == live | outcomes | {"Cancelled", "Expired"}
+    assert set(typing.get_args(JobStateName)) == live | outcomes | {"Cancelled", "Expired", "Released"}

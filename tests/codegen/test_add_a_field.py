@@ -100,13 +100,13 @@ def test_contracts_and_python_structs_carry_the_new_field(scratch: Path) -> None
     checked = _run([sys.executable, "-c", PYTHON_CHECK], scratch)
     assert checked.returncode == 0, checked.stderr[-3000:]
     found = json.loads(checked.stdout.strip().splitlines()[-1])
-    assert found["python_fields"][-2:] == ["reopen_on_failure", "max_retries"]
-    assert found["abi_fields"][-2:] == ["reopenOnFailure", NEW_FIELD]
+    assert found["python_fields"][-2:] == ["result_key", "max_retries"]
+    assert found["abi_fields"][-2:] == ["resultKey", NEW_FIELD]
     assert found["round_trip"] is True
     # one more word in the spec; every state field moves one word on
-    assert found["spec_size"] == 0x280
-    assert found["offsets"][f"spec.{NEW_FIELD}"] == 0x260
-    assert found["offsets"]["state.provider"] == 0x280
+    assert found["spec_size"] == 0x2A0
+    assert found["offsets"][f"spec.{NEW_FIELD}"] == 0x280
+    assert found["offsets"]["state.provider"] == 0x2A0
 
 
 def test_the_index_names_the_migration_it_needs(scratch: Path) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from chain import JobSpec, VerificationMode, tokens
+from chain import JobSpec, VerificationMode, is_confidential, tokens
 from crowdcompute.requester import InvalidSpec, job_spec_for
 from jobs.cid import Cid, Codec
 from jobs.manifest import Manifest, load_manifest
@@ -67,7 +67,7 @@ def _as_dapp(spec: JobSpec) -> dict[str, Any]:
         if name in ("budget", "collateral", "validatorFee", "reward", "protocolFee")
         else value
         for name, value in abi.items()
-    } | {"bundleDigest": "0x" + spec.bundle_digest.hex()}
+    } | {"bundleDigest": "0x" + spec.bundle_digest.hex(), "resultKey": "0x" + spec.result_key.hex()}
 
 
 def test_the_spec_matches_the_dapps_for_the_examples_and_every_default(tmp_path: Path) -> None:
@@ -94,6 +94,13 @@ def test_the_examples_get_the_dapps_defaults() -> None:
     assert (spec.verify_blocks, spec.reopen_on_failure) == (20, True)
     assert (spec.bundle_digest, spec.bundle_codec) == CID.to_chain()
     assert spec.escrow == tokens(13)
+
+
+def test_a_spec_is_clear_unless_given_the_requesters_result_key() -> None:
+    manifest = load_manifest(ROOT / "examples" / "digits_mlp" / "job.toml")
+    assert not is_confidential(job_spec_for(manifest, CID))
+    confidential = job_spec_for(manifest, CID, result_key=b"\x42" * 32)
+    assert is_confidential(confidential) and confidential.result_key == b"\x42" * 32
 
 
 def _hinted(tmp_path: Path) -> Manifest:

@@ -51,6 +51,7 @@ const STATE_TONES: Record<string, string> = {
   Accepted: "good",
   Rejected: "bad",
   Expired: "bad",
+  Released: "bad",
   Unverified: "neutral",
   Cancelled: "neutral",
 };

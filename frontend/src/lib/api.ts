@@ -25,8 +25,8 @@ export type JobStateName = JobPublic["state"];
 
 type LiveStatus = Exclude<(typeof JOB_STATUS)[number], "None" | "Closed">;
 const isLive = (status: (typeof JOB_STATUS)[number]): status is LiveStatus => status !== "None" && status !== "Closed";
-/** How a job closes without a verdict: the states its `JobCancelled` and `JobExpired` events give it. */
-const CLOSED_BY_EVENT = ["Cancelled", "Expired"] as const;
+/** How a job closes without a verdict: the states its `JobCancelled`, `JobExpired` and `ClaimReleased` events give it. */
+const CLOSED_BY_EVENT = ["Cancelled", "Expired", "Released"] as const;
 
 /** How a job ended: a verdict, or an event that closed it. */
 export type TerminalState = (typeof OUTCOME)[number] | (typeof CLOSED_BY_EVENT)[number];

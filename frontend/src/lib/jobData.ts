@@ -98,6 +98,11 @@ export function foldJobEvents(events: JobEvent[]): FoldedJob {
       folded = { job: { ...job, state: { ...EMPTY_STATE, attempts: Number(args.attempts) } }, closedBy: null, outcome: null };
     } else if (event.eventName === "JobFinalized") {
       folded = { ...folded, closedBy: event.eventName, outcome: enumLabel(OUTCOME, args.outcome) };
+    } else if (event.eventName === "ClaimReleased") {
+      // A confidential job's claim given back: free (KeyNotReleased, reason 0) reopens it as it was; with a key
+      // recorded it failed, closed unless a JobReopened follows.
+      if (Number(args.reason) === 0) folded = { ...folded, job: { ...job, state: { ...EMPTY_STATE, attempts: job.state.attempts } } };
+      else folded = { ...folded, closedBy: event.eventName };
     } else if (event.eventName === "JobCancelled" || event.eventName === "JobExpired") {
       folded = { ...folded, closedBy: event.eventName };
     }

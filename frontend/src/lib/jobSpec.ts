@@ -3,7 +3,7 @@
 // in beforehand, as the market will set it, so that the escrow shown is what the post pulls).
 import { formatUnits, type Hex } from "viem";
 import type { ChainCid } from "./cid";
-import { MODE_INDEX, SPEC_LIMITS, VERIFICATION_MODE_NAMES, ZERO_ADDRESS, type ModeName, type PostJobSpec } from "./contracts";
+import { MODE_INDEX, SPEC_LIMITS, VERIFICATION_MODE_NAMES, ZERO_ADDRESS, ZERO_BYTES32, type ModeName, type PostJobSpec } from "./contracts";
 import { parseInteger, parseTokenAmount, type Parsed } from "./format";
 import { valueAt, type ManifestData } from "./manifest";
 
@@ -190,5 +190,7 @@ export function buildJobSpec(
     reward: 0n,
     protocolFee: protocolFeeOf(values.budget, rates.feeBps),
     reopenOnFailure: values.reopenOnFailure,
+    // A clear job: a confidential one carries the requester's X25519 public key (docs/confidential.md).
+    resultKey: ZERO_BYTES32,
   };
 }

@@ -74,7 +74,15 @@ const TEMPLATES: Record<string, (f: Fields) => string> = {
   RequesterCannotClaim: (f) => `${addr(f.requester)} posted job ${str(f.jobId)} and may not claim it`,
   RequesterCannotVote: (f) => `${addr(f.requester)} posted job ${str(f.jobId)} and may not vote on it`,
   ProviderLacksCapability: lacksCapability,
-  SubmitDeadlinePassed: (f) => `job ${str(f.jobId)}'s submission deadline passed at ${str(f.deadline)}`,
+  SubmitDeadlinePassed: (f) =>
+    `job ${str(f.jobId)}'s deadline passed at ${str(f.deadline)}: it can no longer be submitted or released; anyone may expire it now`,
+  // Confidential jobs (IJobMarket.releaseClaim, IKeyRelease)
+  NotConfidential: (f) =>
+    `job ${str(f.jobId)} is not confidential (its spec has no result key): keys and claim releases are only for confidential jobs; a clear job's provider submits or lets the job expire`,
+  InvalidEncryptionKey: () => "the encryption key is zero: publish the 32-byte X25519 public half of the node's key pair",
+  InvalidSealedKey: (f) => `a sealed key is 1..256 bytes; this one is ${str(f.length)}: send the HPKE \`enc | ciphertext\` of one key`,
+  SealedKeyCountMismatch: (f) =>
+    `${str(f.recipients)} recipients but ${str(f.sealedKeys)} sealed keys: pass one seal per recipient`,
   DeadlineNotReached: (f) => `job ${str(f.jobId)} can only expire after its deadline ${str(f.deadline)}`,
   EmptyResult: (f) => `job ${str(f.jobId)}: a result needs a nonzero result digest`,
   VotingNotOpen: (f) => `voting on job ${str(f.jobId)} opens at block ${str(f.firstBlock)}`,

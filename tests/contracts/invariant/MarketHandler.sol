@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {ICrowdMarket} from "../../../contracts/interfaces/ICrowdMarket.sol";
 import {IJobMarket} from "../../../contracts/interfaces/IJobMarket.sol";
+import {IKeyRelease} from "../../../contracts/interfaces/IKeyRelease.sol";
 import {IStaking} from "../../../contracts/interfaces/IStaking.sol";
 import {Roster} from "../../../contracts/market/Roster.sol";
 import {
@@ -151,6 +152,8 @@ contract MarketHandler is Test {
         spec.runTimeout = 3_600 + timeout % 1 days;
         spec.verifyBlocks = uint16(1 + (flags >> 2) % 30);
         spec.reopenOnFailure = flags & 0x80 != 0;
+        // About half the jobs are confidential (a requester's result key), so claims can be given back.
+        if (timeout >> 31 == 1) spec.resultKey = keccak256(abi.encode("result key", who));
 
         address requester = _requesters[who % _requesters.length];
         uint96 protocolFee = _feeOf(spec.budget);
@@ -291,6 +294,45 @@ contract MarketHandler is Test {
             vm.warp(job.state.deadline + 1);
         }
         _settle(jobId, job, new SeatVote[](0), false);
+    }
+
+    /// @notice A confidential job's requester releases the content key (inside the key window or late).
+    function releaseKey(uint256 index) external {
+        (bool found, uint256 jobId) = _pickConfidentialClaim(index);
+        if (!found) return;
+        Job memory job = _jobs[jobId];
+        IKeyRelease keys = IKeyRelease(market.keyRelease());
+        vm.prank(job.spec.requester);
+        keys.releaseKey(jobId, job, abi.encodePacked(keccak256(abi.encode(index))));
+        ++performed["releaseKey"];
+    }
+
+    /// @notice A confidential job's claimant gives its claim back before the deadline: free without a recorded key,
+    /// its collateral burned with one.
+    function releaseClaim(uint256 index) external {
+        (bool found, uint256 jobId) = _pickConfidentialClaim(index);
+        if (!found) return;
+        Job memory job = _jobs[jobId];
+        bool keyed = IKeyRelease(market.keyRelease()).keyReleased(jobId, job.state.provider, job.state.deadline);
+        uint256 supply = token.totalSupply();
+        uint256 pending = market.feesToBurn();
+        uint96 lockedBefore = market.accountOf(job.state.provider).locked;
+        vm.prank(job.state.provider);
+        market.releaseClaim(jobId, job);
+        assertEq(token.totalSupply(), supply, "a release burns nothing at once: the collateral is set aside");
+        uint256 setAside = market.feesToBurn() - pending;
+        burned += setAside;
+        if (setAside != (keyed ? job.spec.collateral : 0)) ++slashViolations;
+        if (lockedBefore - market.accountOf(job.state.provider).locked != job.spec.collateral) ++slashViolations;
+        if (market.statusOf(jobId) == JobStatus.Open) {
+            Job storage reopened = _jobs[jobId];
+            uint16 attempts = reopened.state.attempts + (keyed ? 1 : 0);
+            delete reopened.state;
+            reopened.state.attempts = attempts;
+        } else {
+            _close(jobId);
+        }
+        ++performed[keyed ? bytes32("releaseClaim burned") : bytes32("releaseClaim free")];
     }
 
     function advance(uint16 secondsToWait, uint8 blocks) external {
@@ -482,6 +524,20 @@ contract MarketHandler is Test {
         for (uint256 i; i < count; ++i) {
             jobId = _liveIds[(index % count + i) % count];
             if (market.statusOf(jobId) == wanted) return (true, jobId);
+        }
+        return (false, 0);
+    }
+
+    /// @dev A claimed confidential job whose deadline has not passed, if any.
+    function _pickConfidentialClaim(uint256 index) private view returns (bool found, uint256 jobId) {
+        uint256 count = _liveIds.length;
+        for (uint256 i; i < count; ++i) {
+            jobId = _liveIds[(index % count + i) % count];
+            Job storage job = _jobs[jobId];
+            if (
+                job.spec.resultKey != 0 && market.statusOf(jobId) == JobStatus.Claimed
+                    && vm.getBlockTimestamp() <= job.state.deadline
+            ) return (true, jobId);
         }
         return (false, 0);
     }

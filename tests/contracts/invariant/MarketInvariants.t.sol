@@ -34,7 +34,7 @@ contract MarketInvariantsTest is Test {
     }
 
     function targetSelectors() public view returns (FuzzSelector[] memory targets) {
-        bytes4[] memory selectors = new bytes4[](14);
+        bytes4[] memory selectors = new bytes4[](16);
         selectors[0] = MarketHandler.post.selector;
         selectors[1] = MarketHandler.cancel.selector;
         selectors[2] = MarketHandler.claim.selector;
@@ -49,13 +49,15 @@ contract MarketInvariantsTest is Test {
         selectors[11] = MarketHandler.sybil.selector;
         selectors[12] = MarketHandler.progress.selector;
         selectors[13] = MarketHandler.burnFees.selector;
+        selectors[14] = MarketHandler.releaseKey.selector;
+        selectors[15] = MarketHandler.releaseClaim.selector;
         targets = new FuzzSelector[](1);
         targets[0] = FuzzSelector(address(handler), selectors);
     }
 
     /// @notice Reports how often each action really ran (visible with -vv).
     function afterInvariant() public {
-        bytes32[19] memory actions = [
+        bytes32[22] memory actions = [
             bytes32("post"),
             "rewarded",
             "reward capped",
@@ -74,6 +76,9 @@ contract MarketInvariantsTest is Test {
             "unbond",
             "sybil",
             "burnFees",
+            "releaseKey",
+            "releaseClaim free",
+            "releaseClaim burned",
             bytes32(0)
         ];
         for (uint256 i; actions[i] != 0; ++i) {

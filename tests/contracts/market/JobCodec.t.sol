@@ -131,6 +131,7 @@ contract JobCodecTest is Test {
         assertEq(e.reward(), job.spec.reward, "reward");
         assertEq(e.protocolFee(), job.spec.protocolFee, "protocolFee");
         assertEq(e.reopenOnFailure(), job.spec.reopenOnFailure, "reopen");
+        assertEq(e.resultKey(), job.spec.resultKey, "resultKey");
         assertEq(e.provider(), job.state.provider, "provider");
         assertEq(e.deadline(), job.state.deadline, "deadline");
         assertEq(e.submitBlock(), job.state.submitBlock, "submitBlock");
@@ -163,7 +164,8 @@ contract JobCodecTest is Test {
             validatorFee: 11,
             reward: 12,
             protocolFee: 16,
-            reopenOnFailure: true
+            reopenOnFailure: true,
+            resultKey: keccak256("result key")
         });
         job.state.provider = address(0xB2);
         job.state.deadline = 13;

@@ -170,7 +170,8 @@ abstract contract Fixture is Test {
             validatorFee: 5e18,
             reward: 0,
             protocolFee: 0,
-            reopenOnFailure: false
+            reopenOnFailure: false,
+            resultKey: bytes32(0)
         });
     }
 
