@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from chain import ChainError, MarketClient
+from chain import ChainError, JobId, MarketClient
 from chain.clients.key_release import SealedKey
 from jobs.sealing import KeyPair, NodeKeyring, SealedKeyError, open_key
 
@@ -94,7 +94,7 @@ def open_seals(
 def sealed_to(market: MarketClient, job_id: int, me: str) -> list[SealedKey]:
     """Every seal addressed to `me` for the job (the chain's events); [] when the chain cannot say now."""
     try:
-        return market.key_release().sealed_keys(job_id, recipient=me)
+        return market.key_release().sealed_keys(JobId(job_id), recipient=me)
     except ChainError as exc:
         log.warning("job %d: could not read the sealed keys (%s)", job_id, exc)
         return []

@@ -113,7 +113,7 @@ def withhold_keys(node: Any) -> None:
             log.warning("job %d: withholding its keys from the committee (cheater)", job_id)
         return True
 
-    node.sealing.reseal = never  # type: ignore[method-assign]
+    node.sealing.reseal = never
 
 
 def main(argv: list[str] | None = None) -> int:

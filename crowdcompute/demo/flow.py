@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -313,7 +314,7 @@ def _post_and_follow(
     narrator: Narrator,
     job_dir: Path,
     requester: Any,
-    stakes: dict[str, int],
+    stakes: Mapping[str, int],
     follower: _Follower,
     started_at: float,
 ) -> FlowResult:

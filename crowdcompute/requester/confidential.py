@@ -148,7 +148,7 @@ def salt_from_gateway(url: str) -> SaltSource:
 def _salt_of(cid: Cid, sealed: object) -> bytes:
     if sealed is None:
         raise RequesterError(f"bundle {cid} is not sealed: it has no [sealed] table")
-    return bytes.fromhex(str(sealed.key_salt))
+    return bytes.fromhex(str(sealed.key_salt))  # type: ignore[attr-defined]
 
 
 @dataclass
