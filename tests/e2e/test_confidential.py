@@ -88,7 +88,7 @@ def test_provider_withholding_the_keys_from_the_committee_is_rejected_and_slashe
 ) -> None:
     root = tmp_path / "demo"
     argv = ["--confidential", "--cheat", "--cheat-mode", "withhold-keys", "--verify-blocks", "40"]
-    report, output, wall = _run_demo(root, *argv)
+    report, _output, wall = _run_demo(root, *argv)
     print(f"demo --confidential withholding: {wall:.1f} s wall; {json.dumps(report)}", file=sys.stderr)
 
     assert report["state"] == "Rejected"
