@@ -109,7 +109,9 @@ def test_only_the_claimant_and_the_sealed_seat_can_open_a_confidential_job(
     result_key = secrets.token_bytes(32)
     chain_id = provider.rpc.chain_id
     payload = decision.key + result_key
-    seal = seal_key(payload, seat_keys.current().public, chain_id=chain_id, job_id=job_id, recipient=seat.me)  # type: ignore[union-attr]
+    seal = seal_key(
+        payload, ensure_published(seat, seat_keys).public, chain_id=chain_id, job_id=job_id, recipient=seat.me
+    )
     provider.key_release().publish_keys(job_id, [(seat.me, seal)])
     keys = ValidatorSealing(seat, seat_keys).seat_keys(job_id, job)
     assert (keys.content_key, keys.result_key) == (decision.key, result_key)
@@ -177,10 +179,10 @@ def test_no_key_in_the_window_frees_the_claim_and_a_bad_key_burns_the_collateral
     collateral = job.spec.collateral
     bogus = seal_key(
         secrets.token_bytes(32),
-        keys.current().public,
+        ensure_published(provider, keys).public,
         chain_id=provider.rpc.chain_id,
         job_id=job_id,
-        recipient=provider.me,  # type: ignore[union-attr]
+        recipient=provider.me,
     )
     requester.key_release().release_key(job_id, bogus)
     balance_before = requester.account_of().balance
