@@ -34,7 +34,7 @@ from jobs.sealing import (
 from node_base.encryption import open_seals, sealed_to
 from provider_node.state import StateStore
 
-__all__ = ["KEY_BYTES", "KeyDecision", "ProviderSealing", "key_window_end"]
+__all__ = ["AWAITING_KEY", "KEY_BYTES", "KeyDecision", "ProviderSealing", "RunInput", "key_window_end"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,18 @@ def key_window_end(job: Job) -> int:
     """The chain time after which a release is no longer recorded for this claim."""
     timeout = int(job.spec.run_timeout)
     return int(job.state.deadline) - timeout + timeout // KEY_WINDOW_DIVISOR
+
+
+AWAITING_KEY = "waiting for the requester to release the content key (docs/confidential.md)"
+
+
+@dataclass(frozen=True)
+class RunInput:
+    """A confidential job's input for the run: the opened bundle, or why the claim went back (`released`);
+    neither while the key is awaited."""
+
+    bundle: Bundle | None = None
+    released: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +128,23 @@ class ProviderSealing:
                 )
             )
         return KeyDecision()
+
+    def prepare(self, job_id: JobId, attempt: int, cached: Bundle, job: Job, now: int) -> RunInput:
+        """The opened bundle once the key is here; the claim given back when none came in the key window, or
+        when the key does not open the bundle (then the requester sealed the wrong key or the bundle was made
+        for another one: running is impossible, and the collateral goes to the burn, not to the requester)."""
+        decision = self.content_key(job_id, attempt, job, now)
+        if decision.release is not None:
+            return RunInput(released=self.release_claim(job_id, decision.release))
+        if decision.key is None:
+            return RunInput()
+        try:
+            opened = self.open_bundle(cached, job_id, attempt, decision.key)
+        except (SealingError, ManifestError, OSError) as exc:
+            reason = f"the bundle does not open with the released key: {exc}"
+            return RunInput(released=self.release_claim(job_id, reason))
+        log.info("job %d: content key received, bundle opened", job_id)
+        return RunInput(bundle=opened)
 
     def release_claim(self, job_id: JobId, reason: str) -> str:
         """Give the claim back; the note for the job's record."""

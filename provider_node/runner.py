@@ -40,11 +40,9 @@ from jobs.executors import (
     request_for_manifest,
 )
 from jobs.failure import FAILURE_RECORD, FailureKind, FailureOutcome, write_failure_report
-from jobs.manifest import ManifestError
-from jobs.sealing import SealingError
 from jobs.store import Cid, ContentStore, StoreError
 from node_base import address_tag
-from provider_node.confidential import ProviderSealing
+from provider_node.confidential import AWAITING_KEY, ProviderSealing
 from provider_node.config import NodeConfig
 from provider_node.energy import EnergyMeter, EnergySettings
 from provider_node.logs_push import LogPusher
@@ -57,7 +55,6 @@ __all__ = ["JobRunner", "RunnerContext", "execution_id_for"]
 log = logging.getLogger(__name__)
 
 MAX_TRIES = 3
-_AWAITING_KEY = "waiting for the requester to release the content key (docs/confidential.md)"
 _NODE_FAULTS = frozenset({ExecutionState.LOST})
 
 
@@ -207,32 +204,19 @@ class JobRunner:
         was given back (docs/confidential.md)."""
         sealing = self.ctx.sealing
         assert sealing is not None
-        attempt = self.record.attempt
         job = self.ctx.market.job(self.job_id).job
-        decision = sealing.content_key(self.job_id, attempt, job, self.ctx.chain_time())
-        if decision.release is not None:
-            note = sealing.release_claim(self.job_id, decision.release)
-            self._save(phase=Phase.RELEASED, note=note)
+        cached = self.ctx.bundles.get(self.record.bundle_cid)
+        ready = sealing.prepare(self.job_id, self.record.attempt, cached, job, self.ctx.chain_time())
+        if ready.released is not None:
+            self._save(phase=Phase.RELEASED, note=ready.released)
             return False
-        if decision.key is None:
-            if self.record.note != _AWAITING_KEY:
+        if ready.bundle is None:
+            if self.record.note != AWAITING_KEY:
                 log.info("job %d: waiting for the requester to release the content key", self.job_id)
-                self._save(note=_AWAITING_KEY)
+                self._save(note=AWAITING_KEY)
             self.ctx.stop.wait(0.2)
             return False
-        try:
-            self._opened = sealing.open_bundle(
-                self.ctx.bundles.get(self.record.bundle_cid), self.job_id, attempt, decision.key
-            )
-        except (SealingError, ManifestError, OSError) as exc:
-            # The key opened its seal but not the bundle: the requester sealed the wrong key, or the bundle
-            # was made for another one. Running is impossible; the collateral goes to the burn, not to it.
-            note = sealing.release_claim(
-                self.job_id, f"the bundle does not open with the released key: {exc}"
-            )
-            self._save(phase=Phase.RELEASED, note=note)
-            return False
-        log.info("job %d: content key received, bundle opened", self.job_id)
+        self._opened = ready.bundle
         return True
 
     def _known_to_executor(self, execution_id: ExecutionId) -> bool:
