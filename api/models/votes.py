@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chain import VoteReason
+
 _HEX32 = r"^0x[0-9a-fA-F]{64}$"
 _ADDRESS = r"^0x[0-9a-fA-F]{40}$"
 
@@ -23,7 +25,8 @@ class EvidenceWire(_Wire):
     segment: int = Field(ge=0, lt=2**32)
     committed_digest: str = Field(pattern=_HEX32)
     recomputed_digest: str = Field(pattern=_HEX32)
-    reason: int = Field(default=0, ge=0, lt=4)  # VoteReason: 0 Recomputed, else a finding (which must reject)
+    # VoteReason (from the generated layout): 0 Recomputed, else a finding (which must reject)
+    reason: int = Field(default=0, ge=0, lt=len(VoteReason))
 
 
 class SignedVoteWire(_Wire):

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chain import ChainError, JobId, JobStatus, JobView, Outcome, enum_label
+from chain import ChainError, JobId, JobStatus, JobView, Outcome, VoteReason, enum_label
 from cli_support import token_amount
 from crowdcompute.demo.errors import FlowError
 from crowdcompute.demo.example_jobs import example_schedule
@@ -229,7 +229,10 @@ class _Follower:
             segment = evidence.get("segment")
             verdict = "accepts" if args["approve"] else "rejects"
             detail = f"re-ran segment {segment}: digests match"
-            if not args["approve"]:
+            reason = VoteReason(int(evidence.get("reason", 0)))
+            if not args["approve"] and reason != VoteReason.RECOMPUTED:
+                detail = f"finding: {enum_label(reason)}"  # no segment was compared
+            elif not args["approve"]:
                 committed = bytes(evidence.get("committedDigest", b"")).hex()[:12]
                 recomputed = bytes(evidence.get("recomputedDigest", b"")).hex()[:12]
                 detail = f"segment {segment}: committed {committed}…, recomputed {recomputed}…"
