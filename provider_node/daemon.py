@@ -63,7 +63,7 @@ __all__ = ["FAILURE_POLICY", "ProviderNode", "StepReport"]
 
 log = logging.getLogger(__name__)
 
-WATCHED_EVENTS = ("JobPosted", "JobReopened", "JobClaimed", "JobCancelled")
+WATCHED_EVENTS = ("JobPosted", "JobReopened", "JobClaimed", "JobCancelled", "ClaimReleased")
 FAILURE_POLICY = (
     "a job that fails by its own fault (non-zero exit, out of memory, over its time or output limit) is "
     "submitted as a failure report: validators re-run it, and when it fails the same way the requester pays "
@@ -281,10 +281,14 @@ class ProviderNode(PollingNode[StepReport, JobId]):
         )
 
     def _failed_here(self, job_id: JobId) -> str | None:
-        """A reopened job that failed here by its own fault would only fail (and cost collateral) again."""
+        """A reopened job that failed here by its own fault would only fail (and cost collateral) again; a
+        confidential job whose claim this node gave back (no key came, or one that did not open) is left to
+        other providers."""
+        record = self.state.get(job_id)
+        if record is not None and record.phase is Phase.RELEASED:
+            return SkipReason(f"this node gave its claim back before: {record.note}", SkipKind.FAILED_BEFORE)
         if not self.open.attempts.get(job_id):
             return None
-        record = self.state.get(job_id)
         if record is not None and record.phase is Phase.FAILED and "by its own fault" in record.note:
             return SkipReason(f"it failed on this node before: {record.note}", SkipKind.FAILED_BEFORE)
         return None

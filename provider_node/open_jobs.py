@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 
-from chain import DecodedLog, JobId, JobNotFound, JobSpec, JobStatus, MarketClient
+from chain import DecodedLog, JobId, JobNotFound, JobSpec, JobStatus, MarketClient, ReleaseReason
 from provider_node.state import StateStore
 
 __all__ = ["OpenJobs"]
@@ -31,7 +31,8 @@ class OpenJobs:
         self.rank_keys: dict[JobId, bytes] = {}
 
     def apply(self, events: list[DecodedLog]) -> None:
-        """Fold a batch of JobPosted / JobReopened / JobClaimed / JobCancelled events in, in chain order."""
+        """Fold a batch of JobPosted / JobReopened / JobClaimed / JobCancelled / ClaimReleased events in, in
+        chain order."""
         is_open: dict[JobId, bool] = {}  # the last word of the batch on each job
         for event in events:
             job_id = JobId(int(event.args["jobId"]))
@@ -40,8 +41,13 @@ class OpenJobs:
                 self.attempts[job_id] = 0
                 self.events[job_id] = [event]
                 is_open[job_id] = True
-            elif event.name == "JobReopened":
-                self.attempts[job_id] = int(event.args["attempts"])
+            elif (
+                event.name == "ClaimReleased" and int(event.args["reason"]) != ReleaseReason.KEY_NOT_RELEASED
+            ):
+                continue  # a refused key: JobReopened follows (or the job closed)
+            elif event.name in ("JobReopened", "ClaimReleased"):  # a free release: open again as it was
+                if event.name == "JobReopened":
+                    self.attempts[job_id] = int(event.args["attempts"])
                 self.events.setdefault(job_id, []).append(event)
                 self.told.pop(job_id, None)
                 self.verdicts.pop(job_id, None)

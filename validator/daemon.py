@@ -82,7 +82,7 @@ log = logging.getLogger(__name__)
 _KEYS_RETRY_S = 0.25
 
 # A claimed job warms a replay (`validator.warm`); these end the attempt it was warmed for.
-_ENDS_ATTEMPT = ("JobCancelled", "JobExpired", "JobReopened")
+_ENDS_ATTEMPT = ("JobCancelled", "JobExpired", "JobReopened", "ClaimReleased")
 WATCHED_EVENTS = ("ResultSubmitted", "JobAppealed", "JobFinalized", "JobClaimed", *_ENDS_ATTEMPT)
 
 

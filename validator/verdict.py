@@ -54,7 +54,7 @@ __all__ = [
 WITHHELD = 2**32 - 1
 BAD_COMMITMENT = 2**32 - 2
 EXCEEDED_RESOURCES = 2**32 - 3
-KEY_WITHHELD = 2**32 - 4
+KEY_WITHHELD = 2**32 - 5  # (2**32 - 4 is jobs.failure.FAILURE_SEGMENT)
 
 # The finding each sentinel segment records; any other segment is a comparison of digests.
 _FINDINGS = {

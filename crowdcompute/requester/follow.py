@@ -62,6 +62,8 @@ def state_of(view: JobView) -> str:
         return enum_label(view.status)
     if view.outcome is not None:
         return enum_label(view.outcome)
+    if view.closed_by == "ClaimReleased":  # a confidential job's refused key, closed instead of reopened
+        return "Released"
     if view.closed_by is not None:
         return view.closed_by.removeprefix("Job")
     return enum_label(view.status)
