@@ -9,7 +9,7 @@ import { deriveRequesterKeys, keyMessage } from "../../src/lib/sealing/requester
 import { openStream, sealStream } from "../../src/lib/sealing/stream";
 import vectors from "../../src/lib/sealing/vectors.json";
 
-const bytes = (hex: string) => hexToBytes(`0x${hex}` as Hex);
+const bytes = (hex: string) => new Uint8Array(hexToBytes(`0x${hex}` as Hex));
 const hex = (data: Uint8Array) => bytesToHex(data).slice(2);
 const blobBytes = async (blob: Blob) => new Uint8Array(await blob.arrayBuffer());
 const { requester } = vectors;
