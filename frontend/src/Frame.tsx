@@ -5,6 +5,7 @@ import { Loading } from "./components/common";
 import { PausedBanner } from "./components/PausedBanner";
 import { TestWalletBanner, WalletButton } from "./components/WalletButton";
 import { shortAddress } from "./lib/format";
+import { useKeyAgent } from "./lib/sealing/keyAgent";
 import { paths } from "./lib/paths";
 import { useReadiness } from "./lib/queries";
 import { useAppConfig } from "./lib/wallet";
@@ -43,6 +44,8 @@ function Footer() {
 
 export function Frame() {
   const { pathname } = useLocation();
+  // Confidential jobs: release content keys to claimants while this tab is open and the keys are unlocked.
+  useKeyAgent();
   const route = routeOf(pathname);
   const title = route?.handle.title(route.params) ?? "Marketplace";
   useEffect(() => {
