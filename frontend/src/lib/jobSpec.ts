@@ -3,7 +3,7 @@
 // in beforehand, as the market will set it, so that the escrow shown is what the post pulls).
 import { formatUnits, type Hex } from "viem";
 import type { ChainCid } from "./cid";
-import { MODE_INDEX, SPEC_LIMITS, VERIFICATION_MODE_NAMES, ZERO_ADDRESS, type ModeName, type PostJobSpec } from "./contracts";
+import { MODE_INDEX, SPEC_LIMITS, VERIFICATION_MODE_NAMES, ZERO_ADDRESS, ZERO_BYTES32, type ModeName, type PostJobSpec } from "./contracts";
 import { parseInteger, parseTokenAmount, type Parsed } from "./format";
 import { valueAt, type ManifestData } from "./manifest";
 
@@ -163,14 +163,15 @@ export function checkSpecForm(form: SpecForm, rates: MarketRates = NO_RATES): Sp
   };
 }
 
-/** The struct `postJob` takes. */
+/** The struct `postJob` takes; `resultKey` is a confidential job's requester X25519 public key (zero: clear). */
 export function buildJobSpec(
   values: SpecValues,
   requirements: Requirements,
   bundle: ChainCid,
   rates: MarketRates = NO_RATES,
+  resultKey: Hex = ZERO_BYTES32,
 ): PostJobSpec {
-  return {
+  const spec: Omit<PostJobSpec, "resultKey"> = {
     requester: ZERO_ADDRESS,
     budget: values.budget,
     bundleDigest: bundle.digest as Hex,
@@ -191,4 +192,7 @@ export function buildJobSpec(
     protocolFee: protocolFeeOf(values.budget, rates.feeBps),
     reopenOnFailure: values.reopenOnFailure,
   };
+  // JobSpec's last field (docs/confidential.md); typed loosely until the generated ABI carries it.
+  const withKey = { ...spec, resultKey };
+  return withKey as PostJobSpec;
 }
