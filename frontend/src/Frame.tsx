@@ -2,10 +2,10 @@
 import { Suspense, useEffect } from "react";
 import { Link, NavLink, Outlet, useLocation } from "react-router";
 import { Loading } from "./components/common";
+import { KeyAgent } from "./components/KeyAgent";
 import { PausedBanner } from "./components/PausedBanner";
 import { TestWalletBanner, WalletButton } from "./components/WalletButton";
 import { shortAddress } from "./lib/format";
-import { useKeyAgent } from "./lib/sealing/keyAgent";
 import { paths } from "./lib/paths";
 import { useReadiness } from "./lib/queries";
 import { useAppConfig } from "./lib/wallet";
@@ -44,8 +44,6 @@ function Footer() {
 
 export function Frame() {
   const { pathname } = useLocation();
-  // Confidential jobs: release content keys to claimants while this tab is open and the keys are unlocked.
-  useKeyAgent();
   const route = routeOf(pathname);
   const title = route?.handle.title(route.params) ?? "Marketplace";
   useEffect(() => {
@@ -74,6 +72,7 @@ export function Frame() {
       </header>
       <TestWalletBanner />
       <PausedBanner />
+      <KeyAgent />
       <main className="main">
         <Suspense fallback={<Loading what={handle?.loading ?? "Loading the page"} />}>
           <Outlet />

@@ -12,7 +12,8 @@ import { explainError } from "../revert";
 import { useAppConfig, useWallet } from "../wallet";
 import { SealingError } from "./errors";
 import { isConfidential, keyReleaseAddress, keySaltOf, keyWindowEnd, releaseContentKey } from "./keyRelease";
-import { knownRequesterKeys, requesterKeysVersion, subscribeRequesterKeys, type RequesterKeys } from "./requesterKeys";
+import { knownRequesterKeys, requesterKeysVersion, subscribeRequesterKeys } from "./keySession";
+import type { RequesterKeys } from "./requesterKeys";
 
 export type AgentStatus =
   | { kind: "working"; provider: Address }
@@ -140,4 +141,10 @@ export function useKeyAgent(): void {
       stop?.();
     };
   }, [account, market, chainId, deploymentBlock, wrongChain, wagmiConfig, keysVersion]);
+}
+
+/** The agent as a component, loaded lazily by the frame once keys are unlocked in this tab. */
+export default function KeyAgentRunner(): null {
+  useKeyAgent();
+  return null;
 }

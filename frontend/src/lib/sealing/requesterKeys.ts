@@ -5,6 +5,7 @@ import { getAddress, hexToBytes, type Address, type Hex, type WalletClient } fro
 import { signerOf } from "../signer";
 import { x25519PublicKey } from "./keySeal";
 import { SealingError } from "./errors";
+import { forgetKeys, rememberKeys } from "./keySession";
 import { hkdfSha256, utf8 } from "./primitives";
 
 const X25519_INFO = "crowdcompute/requester-x25519/v1";
@@ -44,25 +45,6 @@ export async function deriveRequesterKeys(signature: Hex | Uint8Array, chainId: 
 
 // Per tab, per (chain, account): the wallet is asked once; a refused signature is forgotten so it can be asked again.
 const session = new Map<string, Promise<RequesterKeys>>();
-const resolved = new Map<string, RequesterKeys>();
-const listeners = new Set<() => void>();
-let version = 0;
-
-/** Call `listener` whenever keys are derived or forgotten (for `useSyncExternalStore`). */
-export function subscribeRequesterKeys(listener: () => void): () => void {
-  listeners.add(listener);
-  return () => listeners.delete(listener);
-}
-
-/** Changes whenever the keys in memory change. */
-export function requesterKeysVersion(): number {
-  return version;
-}
-
-function changed(): void {
-  version += 1;
-  for (const listener of listeners) listener();
-}
 
 /** This tab's keys for `account` on `chainId`, from memory when it already signed, else by asking the wallet. */
 export function requesterKeys(walletClient: WalletClient, account: Address, chainId: number): Promise<RequesterKeys> {
@@ -73,8 +55,7 @@ export function requesterKeys(walletClient: WalletClient, account: Address, chai
       .signMessage({ account: signerOf(walletClient, account), message: keyMessage(chainId, account) })
       .then((signature) => deriveRequesterKeys(signature, chainId, account))
       .then((derived) => {
-        resolved.set(slot, derived);
-        changed();
+        rememberKeys(derived);
         return derived;
       });
     keys.catch(() => session.delete(slot));
@@ -83,13 +64,7 @@ export function requesterKeys(walletClient: WalletClient, account: Address, chai
   return keys;
 }
 
-/** The keys already derived in this tab (no wallet prompt), or null. */
-export function knownRequesterKeys(account: string, chainId: number): RequesterKeys | null {
-  return resolved.get(`${chainId}:${account.toLowerCase()}`) ?? null;
-}
-
 export function forgetRequesterKeys(): void {
   session.clear();
-  resolved.clear();
-  changed();
+  forgetKeys();
 }
