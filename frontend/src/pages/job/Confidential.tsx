@@ -46,7 +46,7 @@ export function useConfidentialJob(job: JobDetailPublic | undefined) {
 
 export function ConfidentialBadge() {
   return (
-    <span className="badge badge-info" title="bundle and results are sealed; only the parties the protocol names can open them">
+    <span className="badge sealed-badge" title="bundle and results are sealed; only the parties the protocol names can open them">
       Confidential
     </span>
   );
