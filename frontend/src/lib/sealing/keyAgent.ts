@@ -4,6 +4,7 @@
 import { useEffect, useSyncExternalStore } from "react";
 import type { Address, Hash, PublicClient, WalletClient } from "viem";
 import { useConfig } from "wagmi";
+import { api } from "../api";
 import { cidFromChain } from "../cid";
 import { connectedClients } from "../connectedClients";
 import { crowdMarketAbi } from "../contracts";
@@ -59,7 +60,7 @@ export interface AgentContext {
 // One try per claim (a job, its claimant and the claim's deadline) per tab.
 const handled = new Set<string>();
 
-/** Release the content key for the claim `(jobId, provider)` if the job is this requester's and confidential. */
+/** Release the content key for the claim `(jobId, provider, deadline)` if the job is this requester's and confidential. */
 export async function handleClaim(ctx: AgentContext, jobId: bigint, provider: Address, deadline: bigint): Promise<void> {
   const claim = `${ctx.keys.chainId}:${jobId}:${provider.toLowerCase()}:${deadline}`;
   if (handled.has(claim)) return;
@@ -93,8 +94,15 @@ export async function handleClaim(ctx: AgentContext, jobId: bigint, provider: Ad
   }
 }
 
-/** How far back the agent looks for claims made before the tab opened. */
-const CATCH_UP_BLOCKS = 2_000n;
+const INDEX_LAG_BLOCKS = 50n;
+
+/** The connected requester's jobs claimed before the tab opened, from the gateway's index. */
+async function claimedJobs(account: Address): Promise<{ id: number; provider: Address; deadline: number }[]> {
+  const { data } = await api.GET("/jobs", { params: { query: { state: "Claimed", requester: account, limit: 100 } } });
+  return (data?.data ?? []).flatMap((job) =>
+    job.provider && job.deadline !== null ? [{ id: job.id, provider: job.provider as Address, deadline: job.deadline }] : [],
+  );
+}
 
 /** Run the key agent while the connected requester's keys are in memory (mounted once, in the frame). */
 export function useKeyAgent(): void {
@@ -118,15 +126,15 @@ export function useKeyAgent(): void {
         const ctx: AgentContext = { publicClient, walletClient, keys, market, keyRelease, deploymentBlock: from, now: () => Date.now() / 1000 };
         const onClaim = (jobId: bigint, provider: Address, deadline: bigint) => void handleClaim(ctx, jobId, provider, deadline).catch(() => undefined);
         const head = await publicClient.getBlockNumber();
-        const start = head > CATCH_UP_BLOCKS && head - CATCH_UP_BLOCKS > from ? head - CATCH_UP_BLOCKS : from;
-        const past = await publicClient.getContractEvents({ address: market, abi: crowdMarketAbi, eventName: "JobClaimed", fromBlock: start, toBlock: head });
+        const past = await claimedJobs(account).catch(() => []);
         if (cancelled) return;
-        for (const log of past) onClaim(log.args.jobId as bigint, log.args.provider as Address, log.args.deadline as bigint);
+        for (const job of past) onClaim(BigInt(job.id), job.provider, BigInt(job.deadline));
         stop = publicClient.watchContractEvent({
           address: market,
           abi: crowdMarketAbi,
           eventName: "JobClaimed",
-          fromBlock: head + 1n,
+          // Overlap the index's lag: a claim seen twice is handled once.
+          fromBlock: head > from + INDEX_LAG_BLOCKS ? head - INDEX_LAG_BLOCKS : from,
           pollingInterval: 1_000,
           onLogs: (logs) => {
             for (const log of logs) onClaim(log.args.jobId as bigint, log.args.provider as Address, log.args.deadline as bigint);
