@@ -34,8 +34,8 @@ import { queryKeys } from "../lib/queries";
 import { explainError } from "../lib/revert";
 import { PLACEHOLDER_DIGEST, pinRuntime, type RuntimePin } from "../lib/runtimePin";
 import { useAppConfig, useCrowdBalance, useWallet } from "../lib/wallet";
-import { parseAllowlist } from "../lib/sealing/keyRelease";
-import { checkAllowlist, preSealToAllowlist, prepareSealedUpload, type SealedUpload } from "../lib/sealing/postSealed";
+import { parseAllowlist } from "../lib/sealing/allowlist";
+import type { SealedUpload } from "../lib/sealing/postSealed";
 import { CLEAR_FORM, ConfidentialFields, type ConfidentialForm } from "./post/ConfidentialFields";
 import { PreflightNotice, preflightBlocker } from "./post/PreflightNotice";
 import { SourcePicker, type JobSource } from "./post/SourcePicker";
@@ -179,13 +179,15 @@ export function PostJobPage() {
       let bundle = uploaded?.text === uploadKey ? uploaded.bundle : null;
       let sealing = confidential.enabled && sealedUpload?.text === uploadKey ? sealedUpload.upload : null;
       const providers = confidential.enabled ? allowlist.addresses : [];
-      if (providers.length) await checkAllowlist(publicClient, config.market, providers);
+      // The sealing code loads with the first confidential post.
+      const sealingFlow = confidential.enabled ? await import("../lib/sealing/postSealed") : null;
+      if (sealingFlow && providers.length) await sealingFlow.checkAllowlist(publicClient, config.market, providers);
       if (!bundle) {
         let body: Blob;
         let filename: string;
-        if (confidential.enabled && source.kind === "files") {
+        if (sealingFlow && source.kind === "files") {
           setPhase({ step: "keys" });
-          sealing = await prepareSealedUpload({
+          sealing = await sealingFlow.prepareSealedUpload({
             walletClient,
             account,
             chainId: config.chainId,
@@ -234,10 +236,10 @@ export function PostJobPage() {
         onSent: (sent) => setPhase({ step: "confirming", hash: sent }),
       });
       void refreshBalance();
-      if (sealing && providers.length) {
+      if (sealingFlow && sealing && providers.length) {
         setPhase({ step: "presealing", jobId, hash });
         const upload = { keys: sealing.keys, keySalt: sealing.sealed.keySalt };
-        await preSealToAllowlist({ publicClient, walletClient, market: config.market, upload, jobId, providers });
+        await sealingFlow.preSealToAllowlist({ publicClient, walletClient, market: config.market, upload, jobId, providers });
       }
       setPhase({ step: "indexing", jobId, hash });
       await waitForIndexedJob(jobId);

@@ -4,7 +4,7 @@
 import { fireEvent, render, screen } from "@testing-library/react";
 import { useState } from "react";
 import { describe, expect, it } from "vitest";
-import { parseAllowlist } from "../../src/lib/sealing/keyRelease";
+import { parseAllowlist } from "../../src/lib/sealing/allowlist";
 import { CLEAR_FORM, ConfidentialFields, type ConfidentialForm } from "../../src/pages/post/ConfidentialFields";
 
 function Harness() {

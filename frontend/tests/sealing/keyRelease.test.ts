@@ -4,7 +4,8 @@ import { zeroAddress, zeroHash, type Address, type Hex } from "viem";
 import { describe, expect, it } from "vitest";
 import type { Job } from "../../src/lib/contracts";
 import { buildJobSpec, type SpecValues } from "../../src/lib/jobSpec";
-import { isConfidential, keyWindowEnd, parseAllowlist, resultKeyOf, type KeyEvent } from "../../src/lib/sealing/keyRelease";
+import { parseAllowlist } from "../../src/lib/sealing/allowlist";
+import { isConfidential, keyWindowEnd, resultKeyOf, type KeyEvent } from "../../src/lib/sealing/keyRelease";
 import { resultKeySeal } from "../../src/lib/sealing/resultDownload";
 import { ZERO_JOB_STATE } from "../../src/generated/jobLayout";
 

@@ -118,11 +118,3 @@ export async function releaseContentKey(sender: Sender, chainId: number, jobId: 
   const [event] = parseEventLogs({ abi: keyReleaseAbi, logs: sent.logs, eventName: "KeyReleased" });
   return { ...sent, recorded: event?.args.recorded ?? false };
 }
-
-/** Check that an allowlist is addresses, before anything is signed. */
-export function parseAllowlist(text: string): { addresses: Address[]; error: string | null } {
-  const words = text.split(/[\s,]+/).filter(Boolean);
-  const bad = words.find((word) => !/^0x[0-9a-fA-F]{40}$/.test(word));
-  if (bad) return { addresses: [], error: `"${bad}" is not an address (0x and 40 hex digits)` };
-  return { addresses: [...new Set(words.map((word) => word.toLowerCase() as Address))], error: null };
-}
