@@ -8,8 +8,9 @@ import type { KeyEvent } from "./keyRelease";
 import { openKey } from "./keySeal";
 import { requesterKeys } from "./requesterKeys";
 import { openResult } from "./result";
+import { CHECKPOINT_MANIFEST, checkCommitment, type CheckpointMatch } from "./checkpoints";
 
-export type DownloadStep = "keys" | "result key" | "fetching" | "opening";
+export type DownloadStep = "keys" | "result key" | "fetching" | "opening" | "checking";
 
 /** The newest seal of the result key from the job's provider to its requester, or null. */
 export function resultKeySeal(events: KeyEvent[], job: Job): Extract<KeyEvent, { kind: "sealed" }> | null {
@@ -31,7 +32,7 @@ export async function openConfidentialResult(request: {
   events: KeyEvent[];
   resultCid: string;
   onStep?: (step: DownloadStep, detail?: string) => void;
-}): Promise<Blob> {
+}): Promise<{ tar: Blob; checkpoints: CheckpointMatch }> {
   const { job, jobId, chainId, account } = request;
   if (account.toLowerCase() !== job.spec.requester.toLowerCase()) {
     throw new SealingError("result", "refused", "only the job's requester can open its result: connect that account");
@@ -50,7 +51,11 @@ export async function openConfidentialResult(request: {
   const sealed = await response.blob();
   request.onStep?.("opening");
   const opened = await openResult(sealed, resultKey, { chainId, jobId, attempt: Number(job.state.attempts) }, (path) => request.onStep?.("opening", path));
-  return opened.tar;
+  // As for a clear job: the listed checkpoint digests must be what the provider committed with this result.
+  request.onStep?.("checking");
+  const listing = opened.files.find((file) => file.path === CHECKPOINT_MANIFEST);
+  const checkpoints = await checkCommitment(listing ? await listing.data.text() : null, request.resultCid, job.state.resultHash);
+  return { tar: opened.tar, checkpoints };
 }
 
 /** Hand `blob` to the browser as a download named `filename`. */

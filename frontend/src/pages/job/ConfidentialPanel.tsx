@@ -58,6 +58,7 @@ const STEP_TEXT: Record<DownloadStep, string> = {
   "result key": "Opening the result key the provider sealed to you",
   fetching: "Fetching the sealed result",
   opening: "Opening",
+  checking: "Checking the checkpoints against the committed root",
 };
 
 export default function ConfidentialPanel({ job, confidential }: { job: JobDetailPublic; confidential: ConfidentialJob }) {
@@ -88,7 +89,7 @@ export default function ConfidentialPanel({ job, confidential }: { job: JobDetai
     setMessage(null);
     try {
       const { walletClient } = await connectedClients(wagmiConfig);
-      const tar = await openConfidentialResult({
+      const { tar, checkpoints } = await openConfidentialResult({
         walletClient,
         account: wallet.account,
         chainId: config.chainId,
@@ -99,7 +100,8 @@ export default function ConfidentialPanel({ job, confidential }: { job: JobDetai
         onStep: (step, detail) => setBusy(detail ? `${STEP_TEXT[step]} ${detail}` : STEP_TEXT[step]),
       });
       saveBlob(tar, `job-${job.id}-result.tar`);
-      setMessage({ tone: "good", text: `Opened every file of the result and saved job-${job.id}-result.tar (${tar.size} bytes).` });
+      const listed = `${checkpoints.count} checkpoint digest${checkpoints.count === 1 ? "" : "s"} match the committed root ${checkpoints.root.slice(0, 10)}…`;
+      setMessage({ tone: "good", text: `Opened every file of the result (${listed}) and saved job-${job.id}-result.tar (${tar.size} bytes).` });
     } catch (error) {
       setMessage({ tone: "bad", text: error instanceof SealingError ? `Cannot open the result: ${error.message}` : explainError(error) });
     } finally {
