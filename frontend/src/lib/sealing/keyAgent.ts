@@ -53,8 +53,6 @@ export interface AgentContext {
   market: Address;
   keyRelease: Address;
   deploymentBlock: bigint;
-  /** Seconds since the epoch (the chain's clock is close enough to decide whether to try). */
-  now: () => number;
 }
 
 // One try per claim (a job, its claimant and the claim's deadline) per tab.
@@ -76,7 +74,9 @@ export async function handleClaim(ctx: AgentContext, jobId: bigint, provider: Ad
   if (job.spec.requester.toLowerCase() !== ctx.keys.account.toLowerCase() || !isConfidential(job)) return;
   if (chainJob.status !== "Claimed" || job.state.provider.toLowerCase() !== provider.toLowerCase() || job.state.deadline !== deadline) return;
   const windowEnd = keyWindowEnd(job);
-  if (ctx.now() > Number(windowEnd)) {
+  // The chain's clock decides (a devnet's may run ahead of this machine's).
+  const { timestamp } = await ctx.publicClient.getBlock();
+  if (timestamp > windowEnd) {
     const when = new Date(Number(windowEnd) * 1000).toLocaleString();
     setStatus(jobId, { kind: "not released", provider, reason: `the key window of this claim closed at ${when} (a quarter of the run timeout after the claim)` });
     return;
@@ -123,7 +123,7 @@ export function useKeyAgent(): void {
         const { walletClient, publicClient } = await connectedClients(wagmiConfig);
         const keyRelease = await keyReleaseAddress(publicClient, market);
         const from = BigInt(deploymentBlock ?? 0);
-        const ctx: AgentContext = { publicClient, walletClient, keys, market, keyRelease, deploymentBlock: from, now: () => Date.now() / 1000 };
+        const ctx: AgentContext = { publicClient, walletClient, keys, market, keyRelease, deploymentBlock: from };
         const onClaim = (jobId: bigint, provider: Address, deadline: bigint) => void handleClaim(ctx, jobId, provider, deadline).catch(() => undefined);
         const head = await publicClient.getBlockNumber();
         const past = await claimedJobs(account).catch(() => []);

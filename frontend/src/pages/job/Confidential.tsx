@@ -24,7 +24,8 @@ export function useConfidentialJob(job: JobDetailPublic | undefined) {
   return useQuery({
     queryKey: ["confidential", config.chainId, market, job?.id, job?.state, job?.result_cid],
     enabled: Boolean(job && market),
-    refetchInterval: job && TERMINAL_STATES.has(job.state) ? false : 5_000,
+    // A clear job stays clear; a live confidential one gets new key events.
+    refetchInterval: (query) => (query.state.data === null || (job && TERMINAL_STATES.has(job.state)) ? false : 5_000),
     queryFn: async (): Promise<ConfidentialJob | null> => {
       if (!job || !market) return null;
       // Read on demand, so the page's first load does not carry the chain reading code.
