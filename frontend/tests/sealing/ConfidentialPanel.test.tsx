@@ -42,7 +42,7 @@ describe("ConfidentialPanel", () => {
         </MemoryRouter>
       </AppProviders>,
     );
-    const items = (await screen.findAllByRole("listitem")).map((item) => item.textContent);
+    const items = (await screen.findAllByRole("listitem", {}, { timeout: 5_000 })).map((item) => item.textContent);
     expect(items[0]).toMatch(/^requester pre-sealed the content key to 0x90f7.*at block 5$/);
     expect(items[1]).toMatch(/^content key released to 0x7099.*at block 12$/);
     expect(items[2]).toMatch(/^sealed by 0x7099.* to 0x3c44.* at block 20$/);
