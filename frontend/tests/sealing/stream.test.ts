@@ -41,10 +41,11 @@ describe("sealStream / openStream", () => {
     expect(one.subarray(10, 26)).not.toEqual(two.subarray(10, 26));
   });
 
-  it("reports progress as it seals chunk by chunk", async () => {
+  it("reports progress as it seals, a few chunks at a time", async () => {
     const seen: number[] = [];
-    await sealStream(KEY, CONTEXT, new Blob([data(3 * CHUNK)]), { chunkLog2: LOG2, onProgress: (done) => seen.push(done) });
-    expect(seen).toEqual([CHUNK, 2 * CHUNK, 3 * CHUNK, 3 * CHUNK]);
+    const sealed = await sealStream(KEY, CONTEXT, new Blob([data(9 * CHUNK)]), { chunkLog2: LOG2, onProgress: (done) => seen.push(done) });
+    expect(seen).toEqual([4 * CHUNK, 8 * CHUNK, 9 * CHUNK]);
+    expect(await blobBytes(await openStream(KEY, CONTEXT, sealed, "model.pt"))).toEqual(data(9 * CHUNK));
   });
 });
 
@@ -68,6 +69,13 @@ describe("openStream refuses", () => {
     const error = await refusal(openStream(KEY, CONTEXT, new Blob([bytes]), "model.pt"));
     expect(error.reason).toBe("wrong key or tampered");
     expect(error.message).toBe("model.pt: chunk 1 does not open: the data was changed");
+  });
+
+  it("a changed byte in a later batch of chunks, naming that chunk", async () => {
+    const bytes = await blobBytes(await sealStream(KEY, CONTEXT, new Blob([data(9 * CHUNK)]), { chunkLog2: LOG2 }));
+    bytes[HEADER_SIZE + 6 * (CHUNK + 16) + 1]! ^= 1;
+    const error = await refusal(openStream(KEY, CONTEXT, new Blob([bytes]), "model.pt"));
+    expect(error.message).toBe("model.pt: chunk 6 does not open: the data was changed");
   });
 
   it("a changed header", async () => {

@@ -9,6 +9,9 @@ export const STREAM_VERSION = 1;
 export const DEFAULT_CHUNK_LOG2 = 20;
 export const HEADER_SIZE = 8 + 1 + 1 + 16;
 const TAG_SIZE = 16;
+// Chunks read and sealed at once: WebCrypto works off the main thread, so a few in flight keep the cores busy
+// while memory stays bounded by this many chunks.
+const IN_FLIGHT = 4;
 // The range jobs/sealing/stream.py accepts.
 const MIN_CHUNK_LOG2 = 10;
 const MAX_CHUNK_LOG2 = 26;
@@ -56,12 +59,15 @@ export async function sealStream(key: Uint8Array, context: string, plain: Blob, 
   // The final chunk is always shorter than a whole one: an empty final chunk follows a multiple of the size.
   const whole = Math.floor(plain.size / size);
   const parts: BlobPart[] = [header];
-  for (let index = 0; index <= whole; index += 1) {
+  const sealChunk = async (index: number) => {
     const final = index === whole;
     const data = await sliceBytes(plain, index * size, final ? plain.size : (index + 1) * size);
-    const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv: chunkNonce(index, final), additionalData: header }, subkey, data);
-    parts.push(new Uint8Array(sealed));
-    options.onProgress?.(Math.min(plain.size, (index + 1) * size), plain.size);
+    return new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv: chunkNonce(index, final), additionalData: header }, subkey, data));
+  };
+  for (let first = 0; first <= whole; first += IN_FLIGHT) {
+    const batch = Array.from({ length: Math.min(IN_FLIGHT, whole + 1 - first) }, (_, offset) => sealChunk(first + offset));
+    parts.push(...(await Promise.all(batch)));
+    options.onProgress?.(Math.min(plain.size, (first + batch.length) * size), plain.size);
   }
   return new Blob(parts);
 }
@@ -92,14 +98,18 @@ export async function openStream(key: Uint8Array, context: string, sealed: Blob,
   const full = Math.floor(body / whole);
   const rest = body - full * whole;
   const parts: BlobPart[] = [];
-  for (let index = 0; index < full; index += 1) {
+  const openWhole = async (index: number) => {
     const start = HEADER_SIZE + index * whole;
-    const data = await sliceBytes(sealed, start, start + whole);
-    const plain = await openChunk(subkey, header, index, false, data);
-    if (plain) {
-      parts.push(plain);
+    return openChunk(subkey, header, index, false, await sliceBytes(sealed, start, start + whole));
+  };
+  for (let first = 0; first < full; first += IN_FLIGHT) {
+    const batch = await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, full - first) }, (_, offset) => openWhole(first + offset)));
+    const failed = batch.indexOf(null);
+    if (failed === -1) {
+      parts.push(...(batch as Uint8Array<ArrayBuffer>[]));
       continue;
     }
+    const index = first + failed;
     if (index === 0) {
       throw new SealingError(name, "wrong key or tampered", "does not open: wrong key, a ciphertext moved from another job or file, or changed data");
     }
