@@ -2,6 +2,7 @@
 import { Suspense, useEffect } from "react";
 import { Link, NavLink, Outlet, useLocation } from "react-router";
 import { Loading } from "./components/common";
+import { KeyAgent } from "./components/KeyAgent";
 import { PausedBanner } from "./components/PausedBanner";
 import { TestWalletBanner, WalletButton } from "./components/WalletButton";
 import { shortAddress } from "./lib/format";
@@ -71,6 +72,7 @@ export function Frame() {
       </header>
       <TestWalletBanner />
       <PausedBanner />
+      <KeyAgent />
       <main className="main">
         <Suspense fallback={<Loading what={handle?.loading ?? "Loading the page"} />}>
           <Outlet />

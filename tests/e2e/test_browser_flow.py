@@ -98,7 +98,9 @@ def _log_tails(stack: DemoStack, lines: int = 15) -> str:
     return "\n".join(out)
 
 
-def _run_flow(stack: DemoStack, job_dir: Path, download_dir: Path) -> dict[str, Any]:
+def _run_flow(
+    stack: DemoStack, job_dir: Path, download_dir: Path, script: str = "e2e/fullFlow.mjs"
+) -> dict[str, Any]:
     env = {
         **os.environ,
         "GATEWAY_URL": stack.gateway_url,
@@ -115,7 +117,7 @@ def _run_flow(stack: DemoStack, job_dir: Path, download_dir: Path) -> dict[str, 
     }
     try:
         done = subprocess.run(
-            ["node", "e2e/fullFlow.mjs"],
+            ["node", script],
             cwd=FRONTEND,
             env=env,
             capture_output=True,
@@ -124,10 +126,10 @@ def _run_flow(stack: DemoStack, job_dir: Path, download_dir: Path) -> dict[str, 
         )
     except subprocess.TimeoutExpired as exc:
         output = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else exc.stdout
-        pytest.fail(f"fullFlow.mjs ran past {FLOW_TIMEOUT_S} s\n{output}\n{_log_tails(stack)}")
+        pytest.fail(f"{script} ran past {FLOW_TIMEOUT_S} s\n{output}\n{_log_tails(stack)}")
     if done.returncode != 0:
         pytest.fail(
-            f"fullFlow.mjs failed (exit {done.returncode}); screenshot in {SCREENSHOTS}/29-failure.png\n"
+            f"{script} failed (exit {done.returncode}); screenshots in {SCREENSHOTS}\n"
             f"stdout:\n{done.stdout[-4000:]}\nstderr:\n{done.stderr[-4000:]}\n{_log_tails(stack)}"
         )
     report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -188,3 +190,37 @@ def test_a_requester_posts_follows_and_downloads_a_job_in_the_browser(
         assert shots[name] == path and path.stat().st_mtime >= started - 1
         head = path.read_bytes()[:8]
         assert head == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000, name
+
+
+# Confidential jobs (issue 17): skipped until the provider and validators open sealed bundles and seal
+# results (the node integration); the dApp's side is in frontend/src/lib/sealing and e2e/confidentialFlow.mjs.
+@pytest.mark.skip(reason="needs the nodes' confidential-job support (issue 17's node integration)")
+def test_a_requester_posts_a_confidential_job_and_opens_its_result_in_the_browser(
+    stack: DemoStack, tmp_path: Path
+) -> None:
+    job_dir = stack.pinned_example(
+        "digits_mlp", tmp_path / "digits-job", interval=INTERVAL, segments=SEGMENTS
+    )
+    report = _run_flow(stack, job_dir, tmp_path / "downloads", script="e2e/confidentialFlow.mjs")
+    assert report["states"][-1] == "Accepted", report["states"]
+
+    # The index holds only the sealed bundle: its public manifest names the requester, and the stored
+    # bundle is the two-member tar (public job.toml and sealed.payload).
+    job = requests.get(f"{stack.gateway_url}/jobs/{report['jobId']}", timeout=10).json()
+    assert job["requester"].lower() == DEV_ADDRESSES[REQUESTER_ACCOUNT].lower()
+    stored = requests.get(f"{stack.gateway_url}/ipfs/{job['bundle_cid']}", timeout=30).content
+    with tarfile.open(fileobj=io.BytesIO(stored)) as archive:
+        assert sorted(m.name for m in archive.getmembers()) == ["job.toml", "sealed.payload"]
+    assert b"train.py" not in stored
+
+    # The tab released the key to the claimant, and the result it opened holds the model in the clear,
+    # while the stored result is sealed (a SEALED marker, no plaintext model).
+    assert report["released"].lower().startswith(f"key released to {job['provider'].lower()} at block")
+    entries = report["download"]["entries"]
+    assert "model.pt" in entries and "SEALED" not in entries
+    result = requests.get(f"{stack.gateway_url}/ipfs/{job['result_cid']}", timeout=30).content
+    with tarfile.open(fileobj=io.BytesIO(result)) as archive:
+        names = {m.name for m in archive.getmembers() if m.isfile()}
+        assert "SEALED" in names
+        model = archive.extractfile("model.pt")
+        assert model is not None and model.read(8) == b"CCSEAL1\n"

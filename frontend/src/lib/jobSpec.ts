@@ -163,14 +163,15 @@ export function checkSpecForm(form: SpecForm, rates: MarketRates = NO_RATES): Sp
   };
 }
 
-/** The struct `postJob` takes. */
+/** The struct `postJob` takes; `resultKey` is a confidential job's requester X25519 public key (zero: clear). */
 export function buildJobSpec(
   values: SpecValues,
   requirements: Requirements,
   bundle: ChainCid,
   rates: MarketRates = NO_RATES,
+  resultKey: Hex = ZERO_BYTES32,
 ): PostJobSpec {
-  return {
+  const spec: Omit<PostJobSpec, "resultKey"> = {
     requester: ZERO_ADDRESS,
     budget: values.budget,
     bundleDigest: bundle.digest as Hex,
@@ -193,4 +194,7 @@ export function buildJobSpec(
     // A clear job: a confidential one carries the requester's X25519 public key (docs/confidential.md).
     resultKey: ZERO_BYTES32,
   };
+  // JobSpec's last field (docs/confidential.md); typed loosely until the generated ABI carries it.
+  const withKey = { ...spec, resultKey };
+  return withKey as PostJobSpec;
 }

@@ -8,6 +8,7 @@ import { paths } from "../lib/paths";
 import { useJob } from "../lib/queries";
 import { foldTimeline, timelineSteps } from "../lib/timeline";
 import { useLogStream } from "../lib/useLogStream";
+import { ConfidentialBadge, ConfidentialPanel, useConfidentialJob } from "./job/Confidential";
 import { JobActions } from "./job/JobActions";
 import { LogViewer, LossChart } from "./job/JobLogs";
 import { JobTimeline } from "./job/JobTimeline";
@@ -93,7 +94,7 @@ function Terms({ job }: { job: JobDetailPublic }) {
   );
 }
 
-function Result({ job }: { job: JobDetailPublic }) {
+function Result({ job, sealed }: { job: JobDetailPublic; sealed: boolean }) {
   if (!job.result_cid) {
     return <Empty title="No result yet">The provider submits the result's CID when training ends.</Empty>;
   }
@@ -102,8 +103,8 @@ function Result({ job }: { job: JobDetailPublic }) {
       <div>
         Result CID <span className="mono">{job.result_cid}</span>
       </div>
-      <a className="button primary" href={apiUrl(`/ipfs/${job.result_cid}`)} download={`job-${job.id}-result`}>
-        Download result
+      <a className={sealed ? "button" : "button primary"} href={apiUrl(`/ipfs/${job.result_cid}`)} download={`job-${job.id}-result`}>
+        {sealed ? "Download the sealed result (ciphertext)" : "Download result"}
       </a>
       {job.state === "Submitted" && <span className="muted small">Verification is still running: wait for acceptance before relying on it.</span>}
     </div>
@@ -116,6 +117,7 @@ export function JobPage({ id }: { id: number }) {
   const reload = () => void refetch();
   const stream = useLogStream(id, job !== undefined);
   const timeline = useMemo(() => foldTimeline(job?.timeline ?? []), [job?.timeline]);
+  const confidential = useConfidentialJob(job).data ?? null;
 
   if (isPending) return <Loading what={`Loading job ${id}`} />;
   if (!job) {
@@ -144,7 +146,7 @@ export function JobPage({ id }: { id: number }) {
       </p>
       <header className="job-head">
         <h1>
-          Job #{job.id} <StateBadge state={job.state} />
+          Job #{job.id} <StateBadge state={job.state} /> {confidential && <ConfidentialBadge />}
         </h1>
         {!TERMINAL_STATES.has(job.state) && <span className="muted small">updates live</span>}
       </header>
@@ -178,9 +180,15 @@ export function JobPage({ id }: { id: number }) {
         <h2>Verification</h2>
         <Verification job={job} />
       </section>
+      {confidential && (
+        <section className="card">
+          <h2>Confidential job</h2>
+          <ConfidentialPanel job={job} confidential={confidential} />
+        </section>
+      )}
       <section className="card">
         <h2>Result</h2>
-        <Result job={job} />
+        <Result job={job} sealed={confidential !== null} />
       </section>
       <section className="card">
         <h2>Energy and carbon</h2>

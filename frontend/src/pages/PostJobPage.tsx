@@ -2,7 +2,7 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useMemo, useState } from "react";
 import { Link, useNavigate } from "react-router";
-import type { Hash } from "viem";
+import type { Hash, Hex } from "viem";
 import { useConfig, useReadContract } from "wagmi";
 import { ManifestView } from "../components/ManifestView";
 import { PAUSED_TEXT, useMarketPaused } from "../components/PausedBanner";
@@ -34,6 +34,9 @@ import { queryKeys } from "../lib/queries";
 import { explainError } from "../lib/revert";
 import { PLACEHOLDER_DIGEST, pinRuntime, type RuntimePin } from "../lib/runtimePin";
 import { useAppConfig, useCrowdBalance, useWallet } from "../lib/wallet";
+import { parseAllowlist } from "../lib/sealing/allowlist";
+import type { SealedUpload } from "../lib/sealing/postSealed";
+import { CLEAR_FORM, ConfidentialFields, type ConfidentialForm } from "./post/ConfidentialFields";
 import { PreflightNotice, preflightBlocker } from "./post/PreflightNotice";
 import { SourcePicker, type JobSource } from "./post/SourcePicker";
 import { SpecFields } from "./post/SpecFields";
@@ -42,17 +45,26 @@ import { usePreflight } from "./post/usePreflight";
 type Phase =
   | { step: "idle" }
   | { step: "packing" }
+  | { step: "keys" }
+  | { step: "sealing"; done: number; total: number }
   | { step: "signing" }
   | { step: "uploading"; sent: number; total: number }
   | { step: "allowing"; method: PaymentMethod | null }
   | { step: "posting"; method: PaymentMethod }
   | { step: "confirming"; hash: Hash }
+  | { step: "presealing"; jobId: bigint; hash: Hash }
   | { step: "indexing"; jobId: bigint; hash: Hash }
   | { step: "failed"; message: string };
 
 const STEP_ORDER = ["packing", "signing", "uploading", "allowing", "posting", "confirming", "indexing"] as const;
-const STEP_TEXT: Record<(typeof STEP_ORDER)[number], string> = {
+// A confidential post unlocks the keys and seals instead of packing, and may pre-seal after the post.
+const SEALED_ORDER = ["keys", "sealing", "signing", "uploading", "allowing", "posting", "confirming", "presealing", "indexing"] as const;
+type Step = (typeof SEALED_ORDER)[number] | (typeof STEP_ORDER)[number];
+const STEP_TEXT: Record<Step, string> = {
   packing: "Pack the job folder",
+  keys: "Sign the key message in your wallet (no gas; once per session): your keys stay in this tab",
+  sealing: "Seal the job folder in this browser",
+  presealing: "Confirm publishKeys: the content key sealed to each allowlisted provider",
   signing: "Sign the upload in your wallet (no gas)",
   uploading: "Upload the bundle to the gateway",
   allowing: "Allow the market to take the escrow: sign a permit (no gas), or approve exactly the escrow",
@@ -90,6 +102,10 @@ export function PostJobPage() {
   const [phase, setPhase] = useState<Phase>({ step: "idle" });
   const [uploaded, setUploaded] = useState<{ text: string; bundle: BundlePublic } | null>(null);
   const [pinned, setPinned] = useState<Extract<RuntimePin, { kind: "pinned" }> | null>(null);
+  const [confidential, setConfidential] = useState<ConfidentialForm>(CLEAR_FORM);
+  const allowlist = useMemo(() => parseAllowlist(confidential.allowlist), [confidential.allowlist]);
+  // What a confidential upload needs again for a retried post: the keys, the bundle's salt, the result key.
+  const [sealedUpload, setSealedUpload] = useState<{ text: string; upload: SealedUpload } | null>(null);
 
   // The protocol fee and the collateral ratio are the market's (immutable) configuration.
   const marketConfig = useReadContract({
@@ -141,6 +157,10 @@ export function PostJobPage() {
           ? "The market's address is unknown (no deployment); start the devnet and reload."
           : paused
             ? PAUSED_TEXT
+            : confidential.enabled && source?.kind !== "files"
+            ? "A confidential job is sealed from a folder or an example: choose a folder (an archive cannot be resealed here)."
+            : confidential.enabled && allowlist.error
+            ? "Fix the allowlist first."
             : check.problems.length
             ? "Fix the manifest first."
             : placeholder
@@ -149,17 +169,41 @@ export function PostJobPage() {
                 ? "Fix the terms first."
                 : preflightBlocker(preflight, postAnyway);
 
+  // The uploaded bundle is reused for the same text and the same choice of sealing.
+  const uploadKey = `${confidential.enabled ? "sealed" : "clear"}\n${manifestText}`;
   const submit = async () => {
     const { account } = wallet;
     if (!source || !spec.values || !account || !config.market) return;
     try {
       const { walletClient, publicClient } = await connectedClients(wagmiConfig);
-      let bundle = uploaded?.text === manifestText ? uploaded.bundle : null;
+      let bundle = uploaded?.text === uploadKey ? uploaded.bundle : null;
+      let sealing = confidential.enabled && sealedUpload?.text === uploadKey ? sealedUpload.upload : null;
+      const providers = confidential.enabled ? allowlist.addresses : [];
+      // The sealing code loads with the first confidential post.
+      const sealingFlow = confidential.enabled ? await import("../lib/sealing/postSealed") : null;
+      if (sealingFlow && providers.length) await sealingFlow.checkAllowlist(publicClient, config.market, providers);
       if (!bundle) {
-        setPhase({ step: "packing" });
-        const body =
-          source.kind === "files" ? new Blob([(await zipJobFiles(source.files, manifestText)) as Uint8Array<ArrayBuffer>]) : source.file;
-        const filename = source.kind === "files" ? "job.zip" : source.file.name;
+        let body: Blob;
+        let filename: string;
+        if (sealingFlow && source.kind === "files") {
+          setPhase({ step: "keys" });
+          sealing = await sealingFlow.prepareSealedUpload({
+            walletClient,
+            account,
+            chainId: config.chainId,
+            files: source.files,
+            manifestText,
+            onKeys: () => setPhase({ step: "sealing", done: 0, total: totalSize(source.files) }),
+            onProgress: (done, total) => setPhase({ step: "sealing", done, total }),
+          });
+          setSealedUpload({ text: uploadKey, upload: sealing });
+          body = sealing.sealed.body;
+          filename = "job.tar";
+        } else {
+          setPhase({ step: "packing" });
+          body = source.kind === "files" ? new Blob([(await zipJobFiles(source.files, manifestText)) as Uint8Array<ArrayBuffer>]) : source.file;
+          filename = source.kind === "files" ? "job.zip" : source.file.name;
+        }
         setPhase({ step: "signing" });
         const result = await signAndUpload({
           walletClient,
@@ -176,10 +220,11 @@ export function PostJobPage() {
           return;
         }
         bundle = result.bundle;
-        setUploaded({ text: manifestText, bundle });
+        setUploaded({ text: uploadKey, bundle });
       }
       setPhase({ step: "allowing", method: null });
-      const jobSpec = buildJobSpec(spec.values, requirementsOf(bundle.manifest), parseCid(bundle.cid), rates);
+      const resultKey: Hex | undefined = sealing?.resultKey;
+      const jobSpec = buildJobSpec(spec.values, requirementsOf(bundle.manifest), parseCid(bundle.cid), rates, resultKey);
       const { jobId, hash } = await postJob({
         publicClient,
         walletClient,
@@ -191,6 +236,11 @@ export function PostJobPage() {
         onSent: (sent) => setPhase({ step: "confirming", hash: sent }),
       });
       void refreshBalance();
+      if (sealingFlow && sealing && providers.length) {
+        setPhase({ step: "presealing", jobId, hash });
+        const upload = { keys: sealing.keys, keySalt: sealing.sealed.keySalt };
+        await sealingFlow.preSealToAllowlist({ publicClient, walletClient, market: config.market, upload, jobId, providers });
+      }
       setPhase({ step: "indexing", jobId, hash });
       await waitForIndexedJob(jobId);
       void queryClient.invalidateQueries({ queryKey: queryKeys.allJobs });
@@ -200,7 +250,10 @@ export function PostJobPage() {
     }
   };
 
-  const current = STEP_ORDER.indexOf(phase.step as (typeof STEP_ORDER)[number]);
+  const order: readonly Step[] = confidential.enabled
+    ? SEALED_ORDER.filter((step) => step !== "presealing" || allowlist.addresses.length > 0)
+    : STEP_ORDER;
+  const current = order.indexOf(phase.step as Step);
   return (
     <div className="page">
       <h1>Post a training job</h1>
@@ -282,6 +335,12 @@ export function PostJobPage() {
               </div>
               {short && <div className="warning">Your balance ({tokenAmount(balance ?? 0n)}) is below the escrow.</div>}
             </div>
+            <ConfidentialFields
+              form={confidential}
+              error={confidential.enabled ? allowlist.error : null}
+              onChange={setConfidential}
+              disabled={busy}
+            />
             {!placeholder && <PreflightNotice preflight={preflight} confirmed={postAnyway} onConfirm={setPostAnyway} disabled={busy} />}
           </li>
         )}
@@ -290,14 +349,17 @@ export function PostJobPage() {
             <h2>4. Upload and post</h2>
             {phase.step !== "idle" && phase.step !== "failed" && (
               <ol className="steps">
-                {STEP_ORDER.map((step, index) => (
+                {order.map((step, index) => (
                   <li key={step} className={index < current ? "done" : index === current ? "current" : "pending"}>
                     {step === "allowing" && phase.step === "allowing" && phase.method ? ALLOWING_TEXT[phase.method] : STEP_TEXT[step]}
+                    {step === "sealing" && phase.step === "sealing" && (
+                      <ProgressBar value={phase.total ? phase.done / phase.total : 0} label={`${bytes(phase.done)} of ${bytes(phase.total)}`} />
+                    )}
                     {step === "uploading" && phase.step === "uploading" && (
                       <ProgressBar value={phase.total ? phase.sent / phase.total : 0} label={`${bytes(phase.sent)} of ${bytes(phase.total)}`} />
                     )}
                     {step === "confirming" && "hash" in phase && <span className="mono small"> {shortHash(phase.hash)}</span>}
-                    {step === "indexing" && phase.step === "indexing" && (
+                    {step === "indexing" && (phase.step === "indexing" || phase.step === "presealing") && (
                       <span>
                         {" "}
                         job <Link to={paths.job(phase.jobId)}>#{String(phase.jobId)}</Link>
@@ -312,7 +374,7 @@ export function PostJobPage() {
                 {phase.message}
               </p>
             )}
-            {uploaded && uploaded.text === manifestText && (
+            {uploaded && uploaded.text === uploadKey && (
               <p className="muted small">
                 Bundle uploaded: <span className="mono">{uploaded.bundle.cid}</span> ({bytes(uploaded.bundle.size)}); posting again reuses it.
               </p>
