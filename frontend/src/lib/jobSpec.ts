@@ -171,7 +171,7 @@ export function buildJobSpec(
   rates: MarketRates = NO_RATES,
   resultKey: Hex = ZERO_BYTES32,
 ): PostJobSpec {
-  const spec: Omit<PostJobSpec, "resultKey"> = {
+  return {
     requester: ZERO_ADDRESS,
     budget: values.budget,
     bundleDigest: bundle.digest as Hex,
@@ -191,10 +191,6 @@ export function buildJobSpec(
     reward: 0n,
     protocolFee: protocolFeeOf(values.budget, rates.feeBps),
     reopenOnFailure: values.reopenOnFailure,
-    // A clear job: a confidential one carries the requester's X25519 public key (docs/confidential.md).
-    resultKey: ZERO_BYTES32,
+    resultKey, // zero for a clear job (docs/confidential.md)
   };
-  // JobSpec's last field (docs/confidential.md); typed loosely until the generated ABI carries it.
-  const withKey = { ...spec, resultKey };
-  return withKey as PostJobSpec;
 }
