@@ -33,20 +33,14 @@ async function postConfidential(page) {
   await page.getByText("job.toml is valid").waitFor();
   await page.locator('input[name="verifyBlocks"]').fill(VERIFY_BLOCKS);
   await page.getByRole("checkbox", { name: /Confidential/ }).check();
-  const note = await page.getByRole("note").innerText();
+  const note = await page.getByRole("note").filter({ hasText: "Stays readable" }).innerText();
   check(note.includes("Keep this tab open"), "the Confidential switch says the tab must stay open until a claim");
   await page.screenshot({ path: join(shots, "30-post-confidential.png"), fullPage: true });
-  const uploads = [];
-  page.on("request", (request) => {
-    if (request.method() === "POST" && request.url().endsWith("/bundles")) uploads.push(request.postDataBuffer());
-  });
   await page.getByRole("button", { name: /^Upload and post/ }).click();
   await page.waitForURL(/\/jobs\/\d+$/, { timeout: 120_000 });
   const jobId = Number(/\/jobs\/(\d+)$/.exec(page.url())[1]);
-  const sent = Buffer.concat(uploads.filter(Boolean)).toString("latin1");
-  check(sent.includes("sealed.payload") && sent.includes("crowdcompute-sealed-v1"), "the upload is the sealed two-member bundle");
-  const secret = readFileSync(join(JOB_DIR, "train.py"), "latin1").slice(0, 200);
-  check(!sent.includes(secret), "no plaintext of the job folder left the browser");
+  // What reached the gateway (the stored bundle: two members, no plaintext) is checked by the pytest that
+  // runs this script; Chromium does not hand a multipart body with a Blob to the page's request events.
   return jobId;
 }
 
