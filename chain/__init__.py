@@ -17,7 +17,7 @@ Other packages import from here (`from chain import MarketClient, JobSpec`); the
 
 from chain.abi import AbiEntry, ContractCodec, DecodedLog, decode_params, encode_params
 from chain.anvil import AnvilProcess, DevChain
-from chain.clients import KeyReleaseClient, MarketClient, SealedKey, TokenClient
+from chain.clients import KeyReleaseClient, KeyReleaseTx, MarketClient, SealedKey, TokenClient
 from chain.committee import (
     FINAL_ROUND,
     appeal_window,
@@ -183,6 +183,7 @@ __all__ = [
     "JsonCheckpointStore",
     "MarketClient",
     "KeyReleaseClient",
+    "KeyReleaseTx",
     "SealedKey",
     "ReleasedClaim",
     "MemoryCheckpointStore",

@@ -9,13 +9,11 @@ senders the protocol names with each pair this node holds."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-from chain import ChainError, JobId, MarketClient
-from chain.clients.key_release import SealedKey
-from jobs.sealing import KeyPair, NodeKeyring, SealedKeyError, open_key
+from chain import ChainError, JobId, MarketClient, SealedKey
+from jobs.sealing import KeyPair, NodeKeyring
+from jobs.sealing.addressed import OpenedSeal, open_seals
 
 __all__ = ["OpenedSeal", "ensure_published", "node_keyring", "open_seals", "rotate_key", "sealed_to"]
 
@@ -42,53 +40,6 @@ def rotate_key(market: MarketClient, keyring: NodeKeyring) -> KeyPair:
     pair = keyring.rotate()
     market.key_release().set_encryption_key(pair.public)
     return pair
-
-
-@dataclass(frozen=True)
-class OpenedSeal:
-    """What the seals addressed to this node gave: the payload of the first that opened, and why the others
-    did not (a seal that does not open is the sender's fault, or a key this node lost)."""
-
-    payload: bytes | None
-    problems: tuple[str, ...] = ()
-
-    @property
-    def found(self) -> bool:
-        """Whether any seal from a trusted sender was addressed to this node at all."""
-        return self.payload is not None or bool(self.problems)
-
-
-def open_seals(
-    seals: Iterable[SealedKey],
-    pairs: Sequence[KeyPair],
-    *,
-    senders: Sequence[str],
-    chain_id: int,
-    job_id: int,
-    me: str,
-    size: int | None = None,
-) -> OpenedSeal:
-    """Open the newest seal to `me` from one of `senders` with any of `pairs` (a node's every key pair, a
-    requester's one); `size`: the payload length the protocol expects (anything else counts as a seal that
-    does not open)."""
-    trusted = {sender.lower() for sender in senders}
-    problems: list[str] = []
-    for seal in sorted(seals, key=lambda s: s.block_number, reverse=True):
-        if seal.sender.lower() not in trusted or seal.recipient.lower() != me.lower():
-            continue
-        last = "this node holds no encryption key"
-        for pair in pairs:
-            try:
-                payload = open_key(seal.sealed, pair, chain_id=chain_id, job_id=job_id, recipient=me)
-            except SealedKeyError as exc:
-                last = str(exc)
-                continue
-            if size is not None and len(payload) != size:
-                last = f"the sealed key holds {len(payload)} bytes, not {size}"
-                continue
-            return OpenedSeal(payload, tuple(problems))
-        problems.append(f"block {seal.block_number}: {last}")
-    return OpenedSeal(None, tuple(problems))
 
 
 def sealed_to(market: MarketClient, job_id: int, me: str) -> list[SealedKey]:

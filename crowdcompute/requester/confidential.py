@@ -18,15 +18,13 @@ from pathlib import Path
 
 import httpx
 
-from chain import ChainError, ContractRevert, Job, JobId, JobStatus, MarketClient
-from chain.clients.key_release import KeyReleaseTx
-from chain.events import EventReader
+from chain import ChainError, ContractRevert, EventReader, Job, JobId, JobStatus, KeyReleaseTx, MarketClient
 from crowdcompute.requester.errors import RequesterError
 from jobs.cid import Cid
 from jobs.manifest import load_manifest
 from jobs.sealing import RequesterKeys, SealingError, open_result_tree, seal_job_folder, seal_key
+from jobs.sealing.addressed import open_seals
 from jobs.store import ContentStore, StoreError
-from node_base.encryption import open_seals
 
 __all__ = [
     "KeyAgent",

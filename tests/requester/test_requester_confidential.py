@@ -22,8 +22,9 @@ from crowdcompute.requester.submit import submit_job
 from jobs.bundle import Bundle, extract_bundle
 from jobs.manifest import load_manifest
 from jobs.sealing import NodeKeyring, SealedKeyError, SealingError, open_job_folder, open_key, seal_key
+from jobs.sealing.addressed import open_seals
 from jobs.store import EmbeddedStore
-from node_base.encryption import ensure_published, open_seals
+from node_base.encryption import ensure_published
 from provider_node.confidential import ProviderSealing
 from provider_node.state import StateStore
 from tests.requester.requester_jobs import write_job
