@@ -21,6 +21,7 @@ from jobs.executors import ExecutionRequest, ImageRef
 from jobs.executors.base import LogCallback
 from jobs.executors.docker import DockerExecutor
 from jobs.store import EmbeddedStore
+from node_base.encryption import ensure_published
 from provider_node.daemon import ProviderNode
 from provider_node.state import Phase
 from tests.provider_node.provider_jobs import make_bundle, post_job
@@ -147,6 +148,8 @@ def test_two_providers_race_for_one_job_exactly_one_runs_it(
             return claim(job)
 
         node.market.claim_job = racing_claim  # type: ignore[method-assign]
+    for node in nodes:  # what each node publishes at its first step, sent before the count starts
+        ensure_published(node.market, node.sealing.keyring)
     nonces = {node.me: requester.rpc.nonce(node.me, "latest") for node in nodes}
     reports: dict[str, Any] = {}
     with caplog.at_level(logging.INFO, logger="provider_node"):
