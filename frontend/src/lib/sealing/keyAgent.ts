@@ -72,7 +72,10 @@ export async function handleClaim(ctx: AgentContext, jobId: bigint, provider: Ad
   }
   const { job } = chainJob;
   if (job.spec.requester.toLowerCase() !== ctx.keys.account.toLowerCase() || !isConfidential(job)) return;
-  if (chainJob.status !== "Claimed" || job.state.provider.toLowerCase() !== provider.toLowerCase() || job.state.deadline !== deadline) return;
+  if (chainJob.status !== "Claimed" || job.state.provider.toLowerCase() !== provider.toLowerCase() || job.state.deadline !== deadline) {
+    if (chainJob.status === "Open") handled.delete(claim); // the claim is not readable yet: the next sweep tries again
+    return;
+  }
   const windowEnd = keyWindowEnd(job);
   // The chain's clock decides (a devnet's may run ahead of this machine's).
   const { timestamp } = await ctx.publicClient.getBlock();
@@ -95,6 +98,7 @@ export async function handleClaim(ctx: AgentContext, jobId: bigint, provider: Ad
 }
 
 const INDEX_LAG_BLOCKS = 50n;
+const SWEEP_MS = 3_000;
 
 /** The connected requester's jobs claimed before the tab opened, from the gateway's index. */
 async function claimedJobs(account: Address): Promise<{ id: number; provider: Address; deadline: number }[]> {
@@ -126,10 +130,16 @@ export function useKeyAgent(): void {
         const ctx: AgentContext = { publicClient, walletClient, keys, market, keyRelease, deploymentBlock: from };
         const onClaim = (jobId: bigint, provider: Address, deadline: bigint) => void handleClaim(ctx, jobId, provider, deadline).catch(() => undefined);
         const head = await publicClient.getBlockNumber();
-        const past = await claimedJobs(account).catch(() => []);
+        const sweep = async () => {
+          const claimed = await claimedJobs(account).catch(() => []);
+          if (!cancelled) for (const job of claimed) onClaim(BigInt(job.id), job.provider, BigInt(job.deadline));
+        };
+        await sweep();
         if (cancelled) return;
-        for (const job of past) onClaim(BigInt(job.id), job.provider, BigInt(job.deadline));
-        stop = publicClient.watchContractEvent({
+        // The index is swept again every few seconds as well: a claim mined while the event filter below was
+        // being set up (a busy machine) is never missed, and a handled claim is not handled twice.
+        const sweeper = setInterval(() => void sweep(), SWEEP_MS);
+        const unwatch = publicClient.watchContractEvent({
           address: market,
           abi: crowdMarketAbi,
           eventName: "JobClaimed",
@@ -140,6 +150,10 @@ export function useKeyAgent(): void {
             for (const log of logs) onClaim(log.args.jobId as bigint, log.args.provider as Address, log.args.deadline as bigint);
           },
         });
+        stop = () => {
+          clearInterval(sweeper);
+          unwatch();
+        };
       } catch {
         // No KeyRelease on this market (an older deployment) or the RPC is down: nothing to release.
       }
