@@ -27,25 +27,48 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rich.console import Console
 
+from chain import JobId
 from crowdcompute.demo.flow import FlowResult, FlowSettings, run_flow
 from crowdcompute.demo.narration import Narrator
-from crowdcompute.demo.stack import DemoStack
+from crowdcompute.demo.stack import REQUESTER_ACCOUNT, DemoStack
 from crowdcompute.machine import measured
 
 RESULTS = Path(__file__).resolve().parent / "results" / "confidential.json"
 TARGET_RATIO = 1.03
 
 
+def _key_gas(stack: DemoStack, job_id: int) -> dict[str, int]:
+    """Gas of the job's KeyRelease transactions: the requester's release, the provider's seals (by event)."""
+    release = stack.market(REQUESTER_ACCOUNT).key_release()
+    gas: dict[str, int] = {}
+    for seal in release.sealed_keys(JobId(job_id)):
+        kind = "release_key" if seal.recorded is not None else "publish_keys"
+        tx = seal.tx_hash
+        if f"{kind}:{tx}" in gas:
+            continue
+        receipt = release.rpc.receipt(tx) or {}
+        gas[f"{kind}:{tx}"] = int(str(receipt.get("gasUsed", "0x0")), 16)
+    totals: dict[str, int] = {}
+    for key, used in gas.items():
+        kind = key.split(":")[0]
+        totals[kind] = totals.get(kind, 0) + used
+    return totals
+
+
 def _side(stack: DemoStack, settings: FlowSettings, narrator: Narrator) -> dict[str, Any]:
     result, background = measured(lambda: run_flow(stack, settings, narrator))
     assert isinstance(result, FlowResult)
-    return {
+    side: dict[str, Any] = {
         "job_id": result.job_id,
         "market_s": round(result.market_s, 3),
         "provider_run_s": result.provider_run_s,
         "timeline": result.timeline,
+        "gas_by_kind": result.gas.by_kind,
         "background": background.to_json(),
     }
+    if settings.confidential:
+        side["key_gas"] = _key_gas(stack, result.job_id)
+    return side
 
 
 def main(argv: list[str] | None = None) -> int:

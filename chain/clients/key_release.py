@@ -35,6 +35,7 @@ class SealedKey:
     sealed: bytes
     block_number: int
     recorded: bool | None
+    tx_hash: str = ""  # the transaction that published it
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,7 @@ def _seal_of(job_id: JobId, event: DecodedLog, requester: ChecksumAddress) -> Se
             bytes(args["sealedKey"]),
             event.block_number,
             bool(args["recorded"]),
+            event.tx_hash,
         )
     return SealedKey(
         JobId(job_id),
@@ -152,6 +154,7 @@ def _seal_of(job_id: JobId, event: DecodedLog, requester: ChecksumAddress) -> Se
         bytes(args["sealedKey"]),
         event.block_number,
         None,
+        event.tx_hash,
     )
 
 
