@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
@@ -91,6 +93,8 @@ class AnvilProcess:
         self.detach = detach
         self.extra_args = extra_args
         self.process: subprocess.Popen[bytes] | None = None
+        self.home: Path | None = None  # anvil's $HOME: where it spills old states (see `start`)
+        self._own_home = False
 
     @property
     def url(self) -> str:
@@ -110,6 +114,15 @@ class AnvilProcess:
     def start(self, timeout: float = 20.0) -> AnvilProcess:
         if not self.binary.exists():
             raise DevnetError(f"anvil is not installed at {self.binary}: run `make setup` (npm install)")
+        # Anvil spills old states to ~/.foundry/anvil/tmp and leaves them there when it is stopped (gigabytes
+        # after a long run). Each anvil gets a home of its own: beside its log for a detached devnet (removed
+        # with the devnet's folder), else a temporary folder removed at `stop`.
+        if self.detach and self.log_file is not None:
+            self.home = self.log_file.parent / "anvil-home"
+            self.home.mkdir(parents=True, exist_ok=True)
+        else:
+            self.home, self._own_home = Path(tempfile.mkdtemp(prefix="anvil-home-")), True
+        env = {**os.environ, "HOME": str(self.home)}
         output: IO[bytes] | int = subprocess.DEVNULL
         if self.log_file is not None:
             self.log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -121,6 +134,7 @@ class AnvilProcess:
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 start_new_session=self.detach,
+                env=env,
             )
         finally:
             if not isinstance(output, int):
@@ -138,6 +152,8 @@ class AnvilProcess:
             return
         stop_pid(self.process.pid, timeout, self.process)
         self.process = None
+        if self._own_home and self.home is not None:
+            shutil.rmtree(self.home, ignore_errors=True)
 
     def rpc(self) -> Rpc:
         return Rpc.connect(self.url, expected_chain_id=self.chain_id)

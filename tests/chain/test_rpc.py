@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from chain import ChainIdMismatch, ContractRevert, Rpc, RpcError, RpcUnreachable
@@ -36,3 +38,13 @@ def test_node_errors_are_rpc_errors(rpc: Rpc) -> None:
     assert info.value.method == "eth_noSuchMethod" and not isinstance(info.value, ContractRevert)
     with pytest.raises(RpcError):
         rpc.batch([("eth_chainId", []), ("eth_noSuchMethod", [])])
+
+
+def test_anvil_keeps_its_spilled_states_in_a_home_of_its_own_removed_when_it_stops() -> None:
+    """Anvil writes old states under $HOME/.foundry/anvil/tmp and leaves them when stopped; each of ours has
+    a home of its own, gone with it, so long runs do not fill the disk."""
+    with AnvilProcess() as node:
+        home = node.home
+        assert home is not None and home.is_dir() and home != Path.home()
+        assert node.rpc().block_number() >= 0
+    assert not home.exists()
