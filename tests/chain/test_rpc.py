@@ -40,6 +40,7 @@ def test_node_errors_are_rpc_errors(rpc: Rpc) -> None:
         rpc.batch([("eth_chainId", []), ("eth_noSuchMethod", [])])
 
 
+@pytest.mark.chain  # starts its own anvil
 def test_anvil_keeps_its_spilled_states_in_a_home_of_its_own_removed_when_it_stops() -> None:
     """Anvil writes old states under $HOME/.foundry/anvil/tmp and leaves them when stopped; each of ours has
     a home of its own, gone with it, so long runs do not fill the disk."""
