@@ -31,6 +31,7 @@ from jobs.sealing import (
     seal_key,
     seal_result_tree,
 )
+from jobs.sealing.keys import KEY_BYTES
 from node_base.encryption import open_seals, sealed_to
 from provider_node.state import StateStore
 
@@ -38,7 +39,6 @@ __all__ = ["AWAITING_KEY", "KEY_BYTES", "KeyDecision", "ProviderSealing", "RunIn
 
 log = logging.getLogger(__name__)
 
-KEY_BYTES = 32
 KEY_WINDOW_DIVISOR = 4
 """KeyRelease records a release only in the first quarter of the run timeout after the claim."""
 SETTLED = 1 << 16

@@ -19,14 +19,13 @@ from chain import Job, JobId, MarketClient
 from jobs.bundle import Bundle
 from jobs.manifest import ManifestError, load_manifest
 from jobs.sealing import NodeKeyring, SealingError, is_sealed_tree, open_job_folder, open_result_tree
+from jobs.sealing.keys import KEY_BYTES
 from node_base.encryption import open_seals, sealed_to
 from validator.errors import ResultUnavailable, ValidatorError
 
 __all__ = ["KeyWithheld", "KeysUnavailable", "SeatKeys", "ValidatorSealing", "is_confidential"]
 
 log = logging.getLogger(__name__)
-
-KEY_BYTES = 32
 
 
 def is_confidential(job: Job) -> bool:

@@ -24,6 +24,7 @@ from jobs.cid import Cid
 from jobs.manifest import load_manifest
 from jobs.sealing import RequesterKeys, SealingError, open_result_tree, seal_job_folder, seal_key
 from jobs.sealing.addressed import open_seals
+from jobs.sealing.keys import KEY_BYTES
 from jobs.store import ContentStore, StoreError
 
 __all__ = [
@@ -37,9 +38,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-KEY_BYTES = 32
-KEY_WINDOW_DIVISOR = 4
 
 
 def is_confidential(job: Job) -> bool:
